@@ -1,0 +1,86 @@
+"""The ``hms`` command: a thin front end over the same services as the window.
+
+Each command group lives in its own module with a ``register(subparsers)``
+function; ``main`` wires them up. User errors print one line on stderr and exit
+with status 2; nothing a user can cause prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from hms_desktop import __version__
+from hms_desktop.config import Settings, load_settings
+from hms_desktop.errors import HmsError
+from hms_desktop.services.clinic import Clinic, open_clinic
+
+#: Modules that add sub-commands (each defines ``register(subparsers)``).
+COMMAND_MODULES = (
+    "hms_desktop.cli.core",
+    "hms_desktop.cli.jobs",
+    "hms_desktop.cli.export",
+    "hms_desktop.cli.safety",
+)
+
+EXIT_USER_ERROR = 2
+
+Handler = Callable[[argparse.Namespace], int | None]
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    return load_settings({"database_url": getattr(args, "database", None)})
+
+
+def open_from_args(args: argparse.Namespace, *, migrate: bool = False) -> Clinic:
+    """Open the clinic named by ``--database`` (or the settings); it must be initialised."""
+    return open_clinic(settings_from_args(args), migrate=migrate)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hms", description="HMS Desktop clinic database tool.")
+    parser.add_argument("--version", action="version", version=f"hms {__version__}")
+    parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="database URL (default: HMS_DATABASE_URL, the settings file, or the clinic file)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name != name:
+                raise
+            continue  # a command group that is not part of this build
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler: Handler = args.handler
+    try:
+        result: Any = handler(args)
+    except HmsError as err:
+        print(f"hms: error: {err}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("hms: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

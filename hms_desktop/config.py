@@ -1,0 +1,240 @@
+"""One settings object for the whole application.
+
+Precedence, highest first: command line > environment (``HMS_*``) > the settings
+file in the user config dir > defaults. The SMTP password is never written to the
+settings file: it comes from ``HMS_SMTP_PASSWORD`` or the system keyring.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+
+from hms_desktop import APP_ID
+from hms_desktop.errors import ValidationError
+
+SETTINGS_FILE_NAME = "settings.json"
+
+
+def config_dir() -> Path:
+    """The folder of the settings file (``HMS_CONFIG_DIR`` overrides it)."""
+    return Path(os.environ.get("HMS_CONFIG_DIR") or platformdirs.user_config_dir(APP_ID, False))
+
+
+def data_dir() -> Path:
+    """The folder of the default database, logs and exports (``HMS_DATA_DIR`` overrides it)."""
+    return Path(os.environ.get("HMS_DATA_DIR") or platformdirs.user_data_dir(APP_ID, False))
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'clinic.sqlite3'}"
+
+
+def demo_database_url() -> str:
+    return f"sqlite:///{data_dir() / 'demo-clinic.sqlite3'}"
+
+
+def log_file() -> Path:
+    return data_dir() / "logs" / "hms-desktop.log"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the application reads. Immutable: use :meth:`replace`."""
+
+    database_url: str = ""
+    timezone: str = "UTC"
+    cache_ttl_seconds: float = 300.0
+    slot_minutes: int = 30
+    reminder_time: str = "08:00"
+    #: "same_day" sends on the morning of the visit; "day_before" the morning before.
+    reminder_lead: str = "same_day"
+    monthly_report_time: str = "00:00"
+    smtp_host: str = ""
+    smtp_port: int = 587
+    #: "starttls", "ssl" or "none".
+    smtp_tls: str = "starttls"
+    smtp_user: str = ""
+    smtp_from: str = ""
+    smtp_password: str = field(default="", repr=False)
+    export_dir: str = ""
+    backup_dir: str = ""
+    backup_retention: int = 7
+    lockout_threshold: int = 5
+    lockout_minutes: int = 15
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def reminder_clock(self) -> time:
+        return parse_hhmm(self.reminder_time, "reminder_time")
+
+    @property
+    def effective_export_dir(self) -> Path:
+        return Path(self.export_dir) if self.export_dir else data_dir() / "exports"
+
+    @property
+    def effective_backup_dir(self) -> Path:
+        return Path(self.backup_dir) if self.backup_dir else data_dir() / "backups"
+
+    @property
+    def smtp_configured(self) -> bool:
+        return bool(self.smtp_host)
+
+
+#: Settings never written to the settings file.
+_SECRET_FIELDS = frozenset({"smtp_password"})
+_ENV_PREFIX = "HMS_"
+
+
+def parse_hhmm(value: str, name: str = "time") -> time:
+    """Parse ``HH:MM``; raise :class:`ValidationError` naming the setting otherwise."""
+    try:
+        hours, minutes = value.strip().split(":")
+        return time(int(hours), int(minutes))
+    except (ValueError, AttributeError):
+        raise ValidationError(
+            f"{name} must be a time like 08:00, not {value!r}.", field=name
+        ) from None
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    kind = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except (TypeError, ValueError):
+        raise ValidationError(
+            f"Setting {name} must be a number, not {raw!r}.", field=name
+        ) from None
+    return str(raw)
+
+
+def validate(settings: Settings) -> Settings:
+    """Check values that would break the application later; return them unchanged."""
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"Unknown time zone {settings.timezone!r}; use a name like Europe/Berlin.",
+            field="timezone",
+        ) from None
+    parse_hhmm(settings.reminder_time, "reminder_time")
+    parse_hhmm(settings.monthly_report_time, "monthly_report_time")
+    if settings.cache_ttl_seconds < 0:
+        raise ValidationError("The cache time must not be negative.", field="cache_ttl_seconds")
+    if not 5 <= settings.slot_minutes <= 240:
+        raise ValidationError("A slot must last 5 to 240 minutes.", field="slot_minutes")
+    if settings.reminder_lead not in ("same_day", "day_before"):
+        raise ValidationError(
+            "Reminder lead must be same_day or day_before.", field="reminder_lead"
+        )
+    if settings.smtp_tls not in ("starttls", "ssl", "none"):
+        raise ValidationError("SMTP security must be starttls, ssl or none.", field="smtp_tls")
+    return settings
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValidationError(
+            f"The settings file {path} cannot be read ({exc}); fix or delete it."
+        ) from None
+    if not isinstance(data, dict):
+        raise ValidationError(f"The settings file {path} must hold a JSON object.")
+    return data
+
+
+def _keyring_password(user: str) -> str:
+    if not user:
+        return ""
+    try:
+        import keyring
+
+        return keyring.get_password(APP_ID, f"smtp:{user}") or ""
+    except Exception:  # no keyring backend on this machine: the password stays unset
+        return ""
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    settings_file: Path | None = None,
+) -> Settings:
+    """Build the settings: ``overrides`` (command line) > environment > file > defaults.
+
+    Raises:
+        ValidationError: a value is malformed (the message names the setting).
+    """
+    env = os.environ if environ is None else environ
+    names = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    for key, raw in _read_file(settings_file or config_dir() / SETTINGS_FILE_NAME).items():
+        if key in names and key not in _SECRET_FIELDS:
+            values[key] = _coerce(key, raw)
+    for name in names:
+        raw_env = env.get(_ENV_PREFIX + name.upper())
+        if raw_env not in (None, ""):
+            values[name] = _coerce(name, raw_env)
+    for key, raw in (overrides or {}).items():
+        if raw is not None:
+            values[key] = _coerce(key, raw)
+    settings = Settings(**values)
+    if not settings.database_url:
+        settings = settings.replace(database_url=default_database_url())
+    if not settings.smtp_password:
+        settings = settings.replace(smtp_password=_keyring_password(settings.smtp_user))
+    return validate(settings)
+
+
+def save_settings(settings: Settings, *, settings_file: Path | None = None) -> Path:
+    """Write the non-secret settings atomically; return the file's path."""
+    validate(settings)
+    path = settings_file or config_dir() / SETTINGS_FILE_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {
+        f.name: getattr(settings, f.name)
+        for f in fields(Settings)
+        if f.name not in _SECRET_FIELDS and getattr(settings, f.name) != f.default
+    }
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(data, out, indent=2, sort_keys=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def store_smtp_password(user: str, password: str) -> bool:
+    """Keep the SMTP password in the system keyring; False when there is no keyring."""
+    try:
+        import keyring
+
+        keyring.set_password(APP_ID, f"smtp:{user}", password)
+        return True
+    except Exception:
+        return False

@@ -1,0 +1,157 @@
+"""Engine and session factory for SQLite and PostgreSQL with one code path.
+
+SQLite gets foreign keys, WAL and a busy timeout on every connection. Write
+transactions start with ``BEGIN IMMEDIATE`` so two processes writing at once wait
+for each other instead of failing with "database is locked" when a deferred read
+transaction tries to upgrade to a write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, exc, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from hms_desktop.errors import DatabaseUnavailableError
+
+#: How long a SQLite writer waits for another process's write to finish.
+SQLITE_BUSY_TIMEOUT_S = 30.0
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for memory/other databases."""
+    parsed = make_url(url)
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return None
+    return Path(parsed.database)
+
+
+def _normalise(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def _install_sqlite_hooks(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" hook issue BEGIN itself (pysqlite's own is deferred only).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """Owns the engine and hands out sessions, one per unit of work.
+
+    Sessions are never shared across threads: each call of :meth:`read` or
+    :meth:`write` opens its own.
+    """
+
+    def __init__(self, url: str, *, echo: bool = False, must_exist: bool = False) -> None:
+        self.url = _normalise(url)
+        self.is_sqlite = is_sqlite(self.url)
+        path = sqlite_path(self.url)
+        if path is not None:
+            if must_exist and not path.exists():
+                raise DatabaseUnavailableError(
+                    f"The database file {path} does not exist. Check the path, or run 'hms init'."
+                )
+            path.parent.mkdir(parents=True, exist_ok=True)
+        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+            kwargs["connect_args"] = {"connect_timeout": 5}
+        self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _install_sqlite_hooks(self.engine)
+            self._write_engine: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        else:
+            self._write_engine = self.engine
+        self._read_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False)
+
+    @property
+    def display_location(self) -> str:
+        """Where the data lives, without a password, for dialogs and logs."""
+        path = sqlite_path(self.url)
+        return str(path) if path else make_url(self.url).render_as_string(hide_password=True)
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; rolled back at the end."""
+        with translate_errors(self), self._read_factory() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """A session for one write transaction: committed on success, else rolled back."""
+        with translate_errors(self), self._write_factory() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _is_lock_or_connect_error(err: exc.DBAPIError) -> bool:
+    text = str(err.orig).lower()
+    return isinstance(err, exc.OperationalError) and (
+        "locked" in text
+        or "unable to open" in text
+        or "connection" in text
+        or "could not connect" in text
+        or "disk i/o" in text
+        or "readonly" in text
+    )
+
+
+@contextlib.contextmanager
+def translate_errors(db: Database) -> Iterator[None]:
+    """Turn "locked", "cannot open" and "unreachable" into a message a person can act on."""
+    try:
+        yield
+    except exc.DBAPIError as err:
+        if not _is_lock_or_connect_error(err):
+            raise
+        text = str(err.orig).lower()
+        if "locked" in text:
+            msg = (
+                f"The clinic database ({db.display_location}) is busy: another program holds "
+                "it locked. Nothing was saved; try again in a moment."
+            )
+        elif "readonly" in text:
+            msg = f"The clinic database ({db.display_location}) is read-only. Nothing was saved."
+        else:
+            msg = (
+                f"The clinic database ({db.display_location}) cannot be reached: "
+                f"{str(err.orig).strip().splitlines()[0]}. Check the file or the server."
+            )
+        raise DatabaseUnavailableError(msg) from err

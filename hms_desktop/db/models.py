@@ -1,0 +1,246 @@
+"""ORM models (SQLAlchemy 2 typed style).
+
+Appointment dates and times are the clinic's wall-clock time (see the clinic's
+time zone setting). Timestamps (created, updated, audit) are UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("admin", "receptionist", "doctor", "patient")
+STATUSES = ("booked", "completed", "cancelled", "no_show")
+VISIT_TYPES = ("consultation", "follow_up", "check_up", "emergency", "procedure")
+#: A "live" appointment occupies its slot; only cancelled ones free it again.
+LIVE_CONDITION = "status <> 'cancelled'"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Store naive UTC, hand back aware UTC, on every backend."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(f"role IN {ROLES!r}", name="role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Department(Base):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class Doctor(Base):
+    __tablename__ = "doctors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    qualification: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    blacklisted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    department: Mapped[Department] = relationship(lazy="joined")
+
+
+class Patient(Base):
+    __tablename__ = "patients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    #: Lower-cased, accent-folded name for prefix search (indexed).
+    name_key: Mapped[str] = mapped_column(String(120), index=True)
+    #: The folded last word of the name, so "smi" finds "Anna Smith" too.
+    surname_key: Mapped[str] = mapped_column(String(120), index=True, default="", server_default="")
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    gender: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    #: Digits of the phone number only, for search (indexed).
+    phone_key: Mapped[str] = mapped_column(String(40), default="", server_default="", index=True)
+    email: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    reminders_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    blacklisted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Availability(Base):
+    """A window of time on one day in which a doctor takes appointments."""
+
+    __tablename__ = "availability"
+    __table_args__ = (
+        UniqueConstraint("doctor_id", "day", "start_time", name="uq_availability_slot"),
+        CheckConstraint("start_time < end_time", name="window"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id", ondelete="CASCADE"))
+    day: Mapped[date] = mapped_column(Date)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+        # The database itself refuses a second live appointment in a doctor's slot
+        # or a patient's second live appointment at the same time.
+        Index(
+            "uq_appointments_doctor_live_slot",
+            "doctor_id",
+            "day",
+            "start_time",
+            unique=True,
+            sqlite_where=text(LIVE_CONDITION),
+            postgresql_where=text(LIVE_CONDITION),
+        ),
+        Index(
+            "uq_appointments_patient_live_slot",
+            "patient_id",
+            "day",
+            "start_time",
+            unique=True,
+            sqlite_where=text(LIVE_CONDITION),
+            postgresql_where=text(LIVE_CONDITION),
+        ),
+        Index("ix_appointments_day_status", "day", "status"),
+        Index("ix_appointments_doctor_day", "doctor_id", "day"),
+        Index("ix_appointments_patient_day", "patient_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"))
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    day: Mapped[date] = mapped_column(Date)
+    start_time: Mapped[time] = mapped_column(Time)
+    visit_type: Mapped[str] = mapped_column(String(32), default="consultation")
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    status: Mapped[str] = mapped_column(String(16), default="booked", server_default="booked")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    doctor: Mapped[Doctor] = relationship()
+    patient: Mapped[Patient] = relationship()
+    treatment: Mapped[Treatment | None] = relationship(back_populates="appointment", uselist=False)
+
+
+class Treatment(Base):
+    __tablename__ = "treatments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), unique=True)
+    symptoms: Mapped[str] = mapped_column(Text, default="", server_default="")
+    diagnosis: Mapped[str] = mapped_column(Text, default="", server_default="")
+    treatment_given: Mapped[str] = mapped_column(Text, default="", server_default="")
+    prescription: Mapped[str] = mapped_column(Text, default="", server_default="")
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    appointment: Mapped[Appointment] = relationship(back_populates="treatment")
+
+
+class AuditEntry(Base):
+    """Append-only: the database refuses UPDATE and DELETE (triggers in the migration)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_patient_at", "patient_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_user_id: Mapped[int | None] = mapped_column(Integer)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(64))
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    patient_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class JobRun(Base):
+    """The ledger: a job runs at most once per period (job name + period key)."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("job_name", "period_key", name="uq_job_runs_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_name: Mapped[str] = mapped_column(String(64))
+    period_key: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    host: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    counts: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")

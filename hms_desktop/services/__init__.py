@@ -1,0 +1,1 @@
+"""Use cases of the clinic, in plain Python (no Qt). Every rule lives here once."""

@@ -1,0 +1,221 @@
+"""Accounts: argon2id password hashes, log-in by role, lockout, self-registration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hms_desktop.db.models import ROLES, Doctor, Patient, User, utcnow
+from hms_desktop.errors import (
+    AccountLockedError,
+    AuthenticationError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from hms_desktop.services import audit
+from hms_desktop.services.actor import Actor, require_admin
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.validation import clean_username
+
+MIN_PASSWORD_LENGTH = 8
+_hasher = PasswordHasher()  # argon2id with the library's recommended cost
+#: Verified against when the user name is unknown, so timing does not reveal which names exist.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    check_password_strength(password)
+    return _hasher.hash(password)
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(
+            f"Password must be at least {MIN_PASSWORD_LENGTH} characters.", field="password"
+        )
+    if password.strip() != password or not password.strip():
+        raise ValidationError("Password must not start or end with spaces.", field="password")
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def add_user(session: Session, username: str, password: str, role: str) -> User:
+    """Create a user in the caller's transaction.
+
+    Raises:
+        ValidationError: bad user name, weak password, unknown role or a taken name.
+    """
+    username = clean_username(username)
+    if role not in ROLES:
+        raise ValidationError(f"Role must be one of {', '.join(ROLES)}.", field="role")
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise ValidationError(
+            f"The user name {username!r} is taken; choose another.", field="username"
+        )
+    user = User(username=username, password_hash=hash_password(password), role=role)
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise ValidationError(
+            f"The user name {username!r} is taken; choose another.", field="username"
+        ) from None
+    return user
+
+
+def create_user(clinic: Clinic, actor: Actor, username: str, password: str, role: str) -> int:
+    """An administrator creates an account (any role). Returns the user id."""
+    require_admin(actor, "create user accounts")
+    with clinic.db.write() as session:
+        user = add_user(session, username, password, role)
+        audit.record(
+            session, actor, "user.create", "user", user.id, role=role, username=user.username
+        )
+        return user.id
+
+
+def has_admin(clinic: Clinic) -> bool:
+    """False on a new database: the first-run set-up must then create the first admin."""
+    with clinic.db.read() as session:
+        count = session.scalar(select(func.count()).select_from(User).where(User.role == "admin"))
+        return bool(count)
+
+
+def create_first_admin(clinic: Clinic, username: str, password: str) -> int:
+    """The first-run set-up: allowed only while no administrator exists."""
+    with clinic.db.write() as session:
+        if session.scalar(select(func.count()).select_from(User).where(User.role == "admin")):
+            raise PermissionDeniedError(
+                "An administrator exists already; ask them to create your account."
+            )
+        user = add_user(session, username, password, "admin")
+        audit.record(
+            session, Actor(user.id, user.username, "admin"), "user.first_admin", "user", user.id
+        )
+        return user.id
+
+
+def _actor_for(session: Session, user: User) -> Actor:
+    doctor = session.scalar(select(Doctor).where(Doctor.user_id == user.id))
+    patient = session.scalar(select(Patient).where(Patient.user_id == user.id))
+    name = doctor.full_name if doctor else patient.full_name if patient else user.username
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        doctor_id=doctor.id if doctor else None,
+        patient_id=patient.id if patient else None,
+        display_name=name,
+    )
+
+
+def login(clinic: Clinic, username: str, password: str) -> Actor:
+    """Check a user name and password.
+
+    Raises:
+        AuthenticationError: wrong name or password (the message does not say which).
+        AccountLockedError: too many failures; says when to try again.
+    """
+    key = (username or "").strip().lower()
+    now = utcnow()
+    settings = clinic.settings
+    failure: AuthenticationError | None = None
+    with clinic.db.write() as session:
+        user = session.scalar(select(User).where(User.username == key))
+        if user is None or not user.is_active:
+            _verify(_DUMMY_HASH, password)
+            raise AuthenticationError("Wrong user name or password.")
+        if user.locked_until is not None and user.locked_until > now:
+            minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+            raise AccountLockedError(
+                f"This account is locked after too many failed log-ins. Try again in {minutes} "
+                "minutes, or ask an administrator to unlock it."
+            )
+        if not _verify(user.password_hash, password):
+            user.failed_logins += 1
+            locked = user.failed_logins >= settings.lockout_threshold
+            if locked:
+                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+                user.failed_logins = 0
+            audit.record(
+                session,
+                Actor(user.id, user.username, user.role),
+                "login.failed",
+                "user",
+                user.id,
+                locked=locked,
+            )
+            # The counter must be committed before the user is told.
+            failure = (
+                AccountLockedError(
+                    "Too many failed log-ins: this account is locked for "
+                    f"{settings.lockout_minutes} minutes."
+                )
+                if locked
+                else AuthenticationError("Wrong user name or password.")
+            )
+        else:
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_login_at = now
+            if _hasher.check_needs_rehash(user.password_hash):
+                user.password_hash = _hasher.hash(password)
+            actor = _actor_for(session, user)
+            audit.record(session, actor, "login", "user", user.id)
+    if failure is not None:
+        raise failure
+    return actor
+
+
+def unlock(clinic: Clinic, actor: Actor, user_id: int) -> None:
+    require_admin(actor, "unlock accounts")
+    with clinic.db.write() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise ValidationError("No such user.")
+        user.failed_logins = 0
+        user.locked_until = None
+        audit.record(session, actor, "user.unlock", "user", user_id)
+
+
+def change_password(clinic: Clinic, actor: Actor, old_password: str, new_password: str) -> None:
+    if actor.user_id is None:
+        raise PermissionDeniedError("The system account has no password.")
+    with clinic.db.write() as session:
+        user = session.get(User, actor.user_id)
+        if user is None or not _verify(user.password_hash, old_password):
+            raise AuthenticationError("The current password is wrong.")
+        user.password_hash = hash_password(new_password)
+        audit.record(session, actor, "user.password", "user", user.id)
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    username: str
+    role: str
+    is_active: bool
+    locked: bool
+
+
+def list_users(clinic: Clinic, actor: Actor) -> list[UserRow]:
+    require_admin(actor, "list user accounts")
+    now = utcnow()
+    with clinic.db.read() as session:
+        return [
+            UserRow(
+                u.id, u.username, u.role, u.is_active, bool(u.locked_until and u.locked_until > now)
+            )
+            for u in session.scalars(select(User).order_by(User.username))
+        ]

@@ -1,0 +1,96 @@
+"""The clinic context every service works on: database, settings, clock, change events."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from hms_desktop.config import Settings
+from hms_desktop.db.engine import Database
+from hms_desktop.db.migrate import SchemaState, check_schema, upgrade
+from hms_desktop.errors import DatabaseUnavailableError
+from hms_desktop.services.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+#: Topics a change is announced under; listeners (caches, windows) refresh on them.
+TOPICS = ("appointments", "patients", "doctors", "departments", "availability", "treatments")
+
+Listener = Callable[[str], None]
+
+
+class ChangeHub:
+    """Tells listeners that data changed. Thread-safe; listeners may run on any thread."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        with self._lock:
+            self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if listener in self._listeners:
+                    self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def notify(self, topic: str) -> None:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(topic)
+            except Exception:  # one broken listener must not undo a committed change
+                log.exception("change listener failed for %s", topic)
+
+
+@dataclass
+class Clinic:
+    """Everything a service call needs. One per process; safe to use from any thread."""
+
+    db: Database
+    settings: Settings
+    clock: Clock
+    changes: ChangeHub = field(default_factory=ChangeHub)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        return self.clock.now().date()
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def open_clinic(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    migrate: bool = True,
+    must_exist: bool = False,
+) -> Clinic:
+    """Open the clinic database, upgrading the schema when ``migrate`` is true.
+
+    Raises:
+        DatabaseUnavailableError: missing (with ``must_exist``), locked, unreachable,
+            not yet initialised (without ``migrate``), or written by a newer version.
+    """
+    db = Database(settings.database_url, must_exist=must_exist)
+    try:
+        state: SchemaState = upgrade(db) if migrate else check_schema(db)
+        if not state.is_current:
+            raise DatabaseUnavailableError(
+                f"The database {db.display_location} is not set up (schema "
+                f"{state.current or 'none'}, expected {state.head}). Run 'hms init'."
+            )
+    except BaseException:
+        db.dispose()
+        raise
+    return Clinic(db=db, settings=settings, clock=clock or SystemClock(settings.tz))

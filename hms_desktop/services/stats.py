@@ -1,0 +1,148 @@
+"""Dashboard figures, served from a thread-safe ``cachetools.TTLCache``.
+
+The cache lives ``settings.cache_ttl_seconds`` (5 minutes by default), measured on
+the clinic clock's monotonic timer (a fake one in tests). A write that changes the
+figures in this process empties it at once; other PCs' writes show after the TTL.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from cachetools import TTLCache
+from sqlalchemy import func, select
+
+from hms_desktop.db.models import STATUSES, Appointment, Department, Doctor, Patient
+from hms_desktop.services.actor import Actor, require_staff
+from hms_desktop.services.clinic import Clinic
+
+#: Changes to these topics alter the figures.
+_INVALIDATING = frozenset({"appointments", "patients", "doctors", "departments"})
+CHART_DAYS = 30
+
+
+@dataclass(frozen=True)
+class DashboardStats:
+    today: date
+    doctors: int
+    patients: int
+    appointments: int
+    today_appointments: int
+    by_status: dict[str, int]
+    today_by_status: dict[str, int]
+    #: (day, count) for each of the last 30 days, today included, oldest first.
+    per_day: list[tuple[date, int]]
+    #: (department name, appointment count), largest first.
+    per_department: list[tuple[str, int]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class StatsResult:
+    stats: DashboardStats
+    from_cache: bool
+    #: Seconds since the figures were computed.
+    age_seconds: float
+
+
+def compute_stats(clinic: Clinic) -> DashboardStats:
+    """The figures, fresh from the database (a handful of indexed queries)."""
+    today = clinic.today()
+    first_day = today - timedelta(days=CHART_DAYS - 1)
+    with clinic.db.read() as session:
+        doctors, patients = session.execute(
+            select(
+                select(func.count()).select_from(Doctor).scalar_subquery(),
+                select(func.count()).select_from(Patient).scalar_subquery(),
+            )
+        ).one()
+        by_status = dict.fromkeys(STATUSES, 0)
+        for status, n in session.execute(
+            select(Appointment.status, func.count()).group_by(Appointment.status)
+        ):
+            by_status[status] = int(n)
+        today_by_status = dict.fromkeys(STATUSES, 0)
+        per_day_raw: dict[date, int] = {}
+        for day, status, n in session.execute(
+            select(Appointment.day, Appointment.status, func.count())
+            .where(Appointment.day >= first_day, Appointment.day <= today)
+            .group_by(Appointment.day, Appointment.status)
+        ):
+            per_day_raw[day] = per_day_raw.get(day, 0) + int(n)
+            if day == today:
+                today_by_status[status] = int(n)
+        per_department = [
+            (name, int(n))
+            for name, n in session.execute(
+                select(Department.name, func.count(Appointment.id))
+                .join(Doctor, Doctor.department_id == Department.id)
+                .join(Appointment, Appointment.doctor_id == Doctor.id)
+                .where(Appointment.day >= first_day, Appointment.day <= today)
+                .group_by(Department.name)
+                .order_by(func.count(Appointment.id).desc(), Department.name)
+            )
+        ]
+    return DashboardStats(
+        today=today,
+        doctors=int(doctors),
+        patients=int(patients),
+        appointments=sum(by_status.values()),
+        today_appointments=sum(today_by_status.values()),
+        by_status=by_status,
+        today_by_status=today_by_status,
+        per_day=[
+            (first_day + timedelta(days=i), per_day_raw.get(first_day + timedelta(days=i), 0))
+            for i in range(CHART_DAYS)
+        ],
+        per_department=per_department,
+    )
+
+
+class StatsService:
+    """One per clinic: the dashboard's cache, emptied by writes in this process."""
+
+    _KEY = "dashboard"
+
+    def __init__(self, clinic: Clinic) -> None:
+        self._clinic = clinic
+        self._lock = threading.Lock()
+        self._cache: TTLCache[str, tuple[DashboardStats, float]] = TTLCache(
+            maxsize=4, ttl=clinic.settings.cache_ttl_seconds, timer=clinic.clock.monotonic
+        )
+        self.queries = 0  #: how many times the figures were computed (for tests and benchmarks)
+        self._unsubscribe = clinic.changes.subscribe(self._on_change)
+
+    def _on_change(self, topic: str) -> None:
+        if topic in _INVALIDATING:
+            self.invalidate()
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
+    def set_ttl(self, seconds: float) -> None:
+        with self._lock:
+            self._cache = TTLCache(maxsize=4, ttl=seconds, timer=self._clinic.clock.monotonic)
+
+    def dashboard(self, actor: Actor, *, refresh: bool = False) -> StatsResult:
+        """The figures, from the cache when fresh enough, else computed and cached.
+
+        ``refresh`` forces a new computation (the dashboard's Refresh action).
+        """
+        require_staff(actor, "see the dashboard")
+        now = self._clinic.clock.monotonic()
+        with self._lock:
+            hit = None if refresh else self._cache.get(self._KEY)
+            # The cached day must still be today: at midnight "today" moves on.
+            if hit is not None and hit[0].today == self._clinic.today():
+                stats, computed_at = hit
+                return StatsResult(stats, from_cache=True, age_seconds=max(0.0, now - computed_at))
+        stats = compute_stats(self._clinic)
+        with self._lock:
+            self.queries += 1
+            self._cache[self._KEY] = (stats, now)
+        return StatsResult(stats, from_cache=False, age_seconds=0.0)
+
+    def close(self) -> None:
+        self._unsubscribe()

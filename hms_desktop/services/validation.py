@@ -1,0 +1,128 @@
+"""Cleaning and checking what people type. Each function raises ValidationError naming the field."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime, time
+
+from hms_desktop.errors import ValidationError
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE_ALLOWED = re.compile(r"^[0-9+()\-./ ]*$")
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+
+
+def clean_text(
+    value: str | None, field: str, *, max_len: int = 4000, multiline: bool = True
+) -> str:
+    """Trim, drop control characters (keeping newlines and tabs in multi-line text), cap length."""
+    text = (value or "").replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text)
+    if not multiline:
+        text = " ".join(text.split())
+    text = text.strip()
+    if len(text) > max_len:
+        raise ValidationError(
+            f"{_label(field)} is too long ({len(text)} characters; at most {max_len}).", field=field
+        )
+    return text
+
+
+def clean_name(value: str | None, field: str = "full_name", *, max_len: int = 120) -> str:
+    name = clean_text(value, field, max_len=max_len, multiline=False)
+    if not name:
+        raise ValidationError(f"{_label(field)} must not be empty.", field=field)
+    if not any(ch.isalpha() for ch in name):
+        raise ValidationError(f"{_label(field)} must contain letters.", field=field)
+    return name
+
+
+def clean_phone(value: str | None, *, required: bool = False) -> str:
+    phone = clean_text(value, "phone", max_len=40, multiline=False)
+    if not phone:
+        if required:
+            raise ValidationError("Phone must not be empty.", field="phone")
+        return ""
+    if not _PHONE_ALLOWED.match(phone) or sum(ch.isdigit() for ch in phone) < 5:
+        raise ValidationError(
+            "Phone must be digits (at least 5), optionally with + ( ) - . and spaces.",
+            field="phone",
+        )
+    return phone
+
+
+def phone_digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit())
+
+
+def clean_email(value: str | None, *, required: bool = False) -> str:
+    email = clean_text(value, "email", max_len=254, multiline=False)
+    if not email:
+        if required:
+            raise ValidationError("Email must not be empty.", field="email")
+        return ""
+    if not _EMAIL.match(email):
+        raise ValidationError(
+            f"{email!r} is not an email address like name@example.com.", field="email"
+        )
+    return email
+
+
+def clean_username(value: str | None) -> str:
+    username = (value or "").strip().lower()
+    if not _USERNAME.match(username):
+        raise ValidationError(
+            "User name must be 3 to 64 characters: letters, digits, dot, dash or underscore, "
+            "starting with a letter or digit.",
+            field="username",
+        )
+    return username
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents, for search keys ("José" -> "jose")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def parse_day(value: date | str | None, field: str = "date") -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        raise ValidationError(
+            f"{_label(field)} must be a real date written YYYY-MM-DD, not {value!r}.", field=field
+        ) from None
+
+
+def parse_time(value: time | str | None, field: str = "time") -> time:
+    if isinstance(value, time):
+        return value.replace(second=0, microsecond=0, tzinfo=None)
+    try:
+        hours, minutes = (value or "").strip().split(":")
+        if len(minutes) != 2:
+            raise ValueError
+        return time(int(hours), int(minutes))
+    except ValueError:
+        raise ValidationError(
+            f"{_label(field)} must be a time written HH:MM, not {value!r}.", field=field
+        ) from None
+
+
+def check_birth_date(value: date | None, today: date) -> date | None:
+    if value is None:
+        return None
+    if value > today:
+        raise ValidationError("Date of birth cannot be in the future.", field="date_of_birth")
+    if value.year < today.year - 130:
+        raise ValidationError("Date of birth is more than 130 years ago.", field="date_of_birth")
+    return value
+
+
+def _label(field: str) -> str:
+    return field.replace("_", " ").capitalize()

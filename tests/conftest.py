@@ -1,0 +1,155 @@
+"""Shared fixtures: real databases (a SQLite file and PostgreSQL), a fake clock, Qt offscreen.
+
+Every test that takes ``clinic`` runs twice: on a SQLite file and on the
+PostgreSQL server (``HMS_TEST_DATABASE_URL``, default the local ``test``
+database). PostgreSQL tests skip with a reason only when no server answers, and
+never under CI. Each pytest process works in a schema of its own, so parallel
+runs never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from hms_desktop.config import Settings
+from hms_desktop.db.engine import Database
+from hms_desktop.db.migrate import upgrade
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CLINIC_TZ = ZoneInfo("Europe/Berlin")
+#: A Monday morning in the clinic's time zone; tests move the fake clock from here.
+START = datetime(2026, 6, 15, 9, 0, tzinfo=CLINIC_TZ)
+
+TABLES = (
+    "audit_log", "treatments", "appointments", "availability", "patients", "doctors",
+    "departments", "users", "job_runs",
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if {"qtbot", "qapp"} & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.gui)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Never read or write the real user's settings, data or keyring."""
+    base = tmp_path_factory.mktemp("userdirs")
+    monkeypatch.setenv("HMS_CONFIG_DIR", str(base / "config"))
+    monkeypatch.setenv("HMS_DATA_DIR", str(base / "data"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    for name in list(os.environ):
+        if name.startswith("HMS_") and name not in ("HMS_CONFIG_DIR", "HMS_DATA_DIR", "HMS_TEST_DATABASE_URL"):
+            monkeypatch.delenv(name)
+
+
+# --- PostgreSQL: one schema per pytest process -------------------------------------------
+
+
+def _pg_base_url() -> str:
+    return os.environ.get("HMS_TEST_DATABASE_URL") or DEFAULT_PG_URL
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema of this test session."""
+    base = _pg_base_url()
+    schema = f"hms_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(base, connect_args={"connect_timeout": 3})
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as err:
+        engine.dispose()
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL at {base} is required under CI but unreachable: {err}")
+        pytest.skip(f"PostgreSQL at {base} is not reachable ({type(err).__name__}); start it to run these")
+    sep = "&" if "?" in base else "?"
+    url = f"{base}{sep}options=-csearch_path%3D{schema}"
+    db = Database(url)
+    upgrade(db)
+    db.dispose()
+    try:
+        yield url
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.dispose()
+    return path
+
+
+def _fresh_sqlite(template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "clinic.sqlite3"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
+def _empty_pg(url: str) -> str:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """An empty, migrated clinic database: a SQLite file, then PostgreSQL."""
+    if request.param == "sqlite":
+        return _fresh_sqlite(sqlite_template, tmp_path)
+    return _empty_pg(request.getfixturevalue("pg_schema_url"))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """An empty, migrated SQLite clinic (for tests that are about the desktop, not the backend)."""
+    return _fresh_sqlite(sqlite_template, tmp_path)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(START)
+
+
+def make_clinic(url: str, clock: FakeClock, **settings: object) -> Clinic:
+    base = Settings(database_url=url, timezone="Europe/Berlin", slot_minutes=30)
+    return Clinic(db=Database(url), settings=base.replace(**settings), clock=clock)
+
+
+@pytest.fixture
+def clinic(database_url: str, clock: FakeClock) -> Iterator[Clinic]:
+    c = make_clinic(database_url, clock)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def sqlite_clinic(sqlite_url: str, clock: FakeClock) -> Iterator[Clinic]:
+    c = make_clinic(sqlite_url, clock)
+    yield c
+    c.close()
