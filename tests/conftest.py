@@ -46,14 +46,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Never read or write the real user's settings, data or keyring."""
     base = tmp_path_factory.mktemp("userdirs")
     monkeypatch.setenv("HMS_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("HMS_DATA_DIR", str(base / "data"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     for name in list(os.environ):
-        if name.startswith("HMS_") and name not in ("HMS_CONFIG_DIR", "HMS_DATA_DIR", "HMS_TEST_DATABASE_URL"):
+        if name.startswith("HMS_") and name not in (
+            "HMS_CONFIG_DIR",
+            "HMS_DATA_DIR",
+            "HMS_TEST_DATABASE_URL",
+        ):
             monkeypatch.delenv(name)
 
 
@@ -77,7 +83,9 @@ def pg_schema_url() -> Iterator[str]:
         engine.dispose()
         if os.environ.get("CI"):
             pytest.fail(f"PostgreSQL at {base} is required under CI but unreachable: {err}")
-        pytest.skip(f"PostgreSQL at {base} is not reachable ({type(err).__name__}); start it to run these")
+        pytest.skip(
+            f"PostgreSQL at {base} is not reachable ({type(err).__name__}); start it to run these"
+        )
     sep = "&" if "?" in base else "?"
     url = f"{base}{sep}options=-csearch_path%3D{schema}"
     db = Database(url)

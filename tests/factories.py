@@ -31,24 +31,38 @@ def department(clinic: Clinic, name: str | None = None) -> int:
     return departments.save_department(clinic, SYSTEM, name or f"Department {next(_seq)}")
 
 
-def doctor(clinic: Clinic, department_id: int, name: str | None = None, *, username: str | None = None) -> int:
+def doctor(
+    clinic: Clinic, department_id: int, name: str | None = None, *, username: str | None = None
+) -> int:
     n = next(_seq)
     return doctors.add_doctor(
         clinic,
         SYSTEM,
-        doctors.DoctorForm(full_name=name or f"Dr. Test {n}", department_id=department_id, email=f"doc{n}@clinic.test"),
+        doctors.DoctorForm(
+            full_name=name or f"Dr. Test {n}",
+            department_id=department_id,
+            email=f"doc{n}@clinic.test",
+        ),
         username=username,
         password=PASSWORD if username else None,
     )
 
 
-def patient(clinic: Clinic, name: str | None = None, *, username: str | None = None, **fields: object) -> int:
+def patient(
+    clinic: Clinic, name: str | None = None, *, username: str | None = None, **fields: object
+) -> int:
     n = next(_seq)
-    form = patients.PatientForm(full_name=name or f"Patient {n}", email=f"p{n}@mail.test", phone=f"+49 30 {n:07d}", **fields)  # type: ignore[arg-type]
-    return patients.register_patient(clinic, SYSTEM, form, username=username, password=PASSWORD if username else None)
+    form = patients.PatientForm(
+        full_name=name or f"Patient {n}", email=f"p{n}@mail.test", phone=f"+49 30 {n:07d}", **fields
+    )  # type: ignore[arg-type]
+    return patients.register_patient(
+        clinic, SYSTEM, form, username=username, password=PASSWORD if username else None
+    )
 
 
-def open_day(clinic: Clinic, doctor_id: int, day: date, start: str = "09:00", end: str = "12:00") -> None:
+def open_day(
+    clinic: Clinic, doctor_id: int, day: date, start: str = "09:00", end: str = "12:00"
+) -> None:
     availability.set_day(clinic, SYSTEM, doctor_id, day, [(start, end)])
 
 
@@ -69,7 +83,9 @@ def doctor_actor(doctor_id: int) -> Actor:
 
 
 def patient_actor(patient_id: int) -> Actor:
-    return Actor(user_id=None, username=f"patient{patient_id}", role="patient", patient_id=patient_id)
+    return Actor(
+        user_id=None, username=f"patient{patient_id}", role="patient", patient_id=patient_id
+    )
 
 
 RECEPTION = Actor(user_id=None, username="desk", role="receptionist")

@@ -16,13 +16,26 @@ def test_book_complete_record_history(clinic, clock) -> None:
     w = f.world(clinic)
     slots = availability.free_slots(clinic, w.doctor_id, w.day)
     assert len(slots) == 6
-    appt = booking.book(clinic, f.RECEPTION, patient_id=w.patient_id, doctor_id=w.doctor_id, day=w.day, at="09:00")
+    appt = booking.book(
+        clinic, f.RECEPTION, patient_id=w.patient_id, doctor_id=w.doctor_id, day=w.day, at="09:00"
+    )
     assert len(availability.free_slots(clinic, w.doctor_id, w.day)) == 5
     with pytest.raises(SlotTakenError):
-        booking.book(clinic, f.RECEPTION, patient_id=w.other_patient_id, doctor_id=w.doctor_id, day=w.day, at="09:00")
+        booking.book(
+            clinic,
+            f.RECEPTION,
+            patient_id=w.other_patient_id,
+            doctor_id=w.doctor_id,
+            day=w.day,
+            at="09:00",
+        )
     clock.advance(timedelta(days=1, hours=1))
     doc = f.doctor_actor(w.doctor_id)
     booking.complete(clinic, doc, appt)
-    records.record_treatment(clinic, doc, appt, TreatmentForm(symptoms="cough", diagnosis="cold, \"mild\"\nrest"))
+    records.record_treatment(
+        clinic, doc, appt, TreatmentForm(symptoms="cough", diagnosis='cold, "mild"\nrest')
+    )
     history = records.patient_history(clinic, f.patient_actor(w.patient_id), w.patient_id)
-    assert [(h.doctor, h.diagnosis) for h in history] == [("Dr. Ada Lovelace", "cold, \"mild\"\nrest")]
+    assert [(h.doctor, h.diagnosis) for h in history] == [
+        ("Dr. Ada Lovelace", 'cold, "mild"\nrest')
+    ]

@@ -1,0 +1,154 @@
+"""Generic Qt table models over plain rows (the services' frozen dataclasses).
+
+``RowTableModel`` holds a list of rows and a column spec. ``PagedTableModel``
+holds none up front: it asks a fetch function for one page at a time as the view
+scrolls (``canFetchMore``/``fetchMore``), so a million-row table opens at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+Row = TypeVar("Row")
+Index = QModelIndex | QPersistentModelIndex
+
+#: A role for the raw row object behind a table row.
+ROW_ROLE = Qt.ItemDataRole.UserRole + 1
+#: A role for the value to sort by (numbers and dates sort as such, not as text).
+SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+def display(value: Any) -> str:
+    """How a value reads in a table cell."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "Yes" if value else ""
+    if isinstance(value, datetime):
+        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, time):
+        return value.strftime("%H:%M")
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Column(Generic[Row]):
+    """One column: its header and how to read its value from a row."""
+
+    header: str
+    value: Callable[[Row], Any]
+    #: Optional text for the cell (defaults to :func:`display` of the value).
+    text: Callable[[Row], str] | None = None
+    align_right: bool = False
+    tooltip: Callable[[Row], str] | None = None
+
+
+class RowTableModel(QAbstractTableModel, Generic[Row]):
+    """A read-only table of rows; replace them with :meth:`set_rows`."""
+
+    def __init__(self, columns: Sequence[Column[Row]], parent: Any = None) -> None:
+        super().__init__(parent)
+        self._columns = list(columns)
+        self._rows: list[Row] = []
+
+    # --- Qt overrides -------------------------------------------------------------------
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        row = self._rows[index.row()]
+        column = self._columns[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.text(row) if column.text else display(column.value(row))
+        if role == SORT_ROLE:
+            value = column.value(row)
+            return value if isinstance(value, int | float) else display(value).casefold()
+        if role == ROW_ROLE:
+            return row
+        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
+            return column.tooltip(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(self._columns):
+            return self._columns[section].header
+        if orientation == Qt.Orientation.Vertical:
+            return section + 1
+        return None
+
+    # --- API ------------------------------------------------------------------------------
+    def set_rows(self, rows: Sequence[Row]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_at(self, row: int) -> Row | None:
+        return self._rows[row] if 0 <= row < len(self._rows) else None
+
+    @property
+    def rows(self) -> list[Row]:
+        return list(self._rows)
+
+
+class PagedTableModel(RowTableModel[Row]):
+    """Rows arrive a page at a time as the view scrolls.
+
+    ``fetch(offset, limit)`` returns the next rows; it runs on the UI thread, so it
+    must be a fast, indexed page query (a few ms), never a full scan.
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[Column[Row]],
+        fetch: Callable[[int, int], Sequence[Row]],
+        *,
+        page_size: int = 200,
+        parent: Any = None,
+    ) -> None:
+        super().__init__(columns, parent)
+        self._fetch = fetch
+        self._page = page_size
+        self._exhausted = False
+
+    def reload(self, fetch: Callable[[int, int], Sequence[Row]] | None = None) -> None:
+        """Start over (new filter): drop all rows and load the first page."""
+        if fetch is not None:
+            self._fetch = fetch
+        self.beginResetModel()
+        self._rows = []
+        self._exhausted = False
+        self.endResetModel()
+        self.fetchMore(QModelIndex())
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and not self._exhausted
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid() or self._exhausted:
+            return
+        page = list(self._fetch(len(self._rows), self._page))
+        if len(page) < self._page:
+            self._exhausted = True
+        if page:
+            first = len(self._rows)
+            self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+            self._rows.extend(page)
+            self.endInsertRows()
