@@ -1,0 +1,1 @@
+"""In-process scheduled jobs (reminders, monthly reports, backups). No Qt here."""
