@@ -1,0 +1,77 @@
+"""A child process for the crash tests: does one kind of write in a loop until killed.
+
+Run as ``python -m tests.safety.child MODE URL``. After each operation has
+returned successfully (its transaction committed, its file renamed into place) it
+prints one line, flushed, so the parent knows exactly which operations were
+reported as done before it sent SIGKILL.
+
+Modes:
+    book      book appointments, one slot after another; prints the appointment id
+    register  register patients (a bulk load through the services); prints patient ids
+    backup    like register, used as the busy writer while the parent takes backups
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, time, timedelta
+
+from hms_desktop.config import Settings
+from hms_desktop.db.engine import Database
+from hms_desktop.services import booking, patients
+from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.availability import slot_starts
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+from tests.conftest import CLINIC_TZ, START
+
+#: The slot length the crash tests use, so one day holds many slots.
+SLOT_MINUTES = 5
+DAY_WINDOW = ("00:00", "23:55")
+
+
+def open_child_clinic(url: str) -> Clinic:
+    settings = Settings(database_url=url, timezone=str(CLINIC_TZ), slot_minutes=SLOT_MINUTES)
+    return Clinic(db=Database(url), settings=settings, clock=FakeClock(START))
+
+
+def book_loop(clinic: Clinic, doctor_id: int, patient_id: int, days: list[date]) -> None:
+    start, end = (time.fromisoformat(t) for t in DAY_WINDOW)
+    for day in days:
+        for at in slot_starts(start, end, SLOT_MINUTES):
+            appt = booking.book(
+                clinic, SYSTEM, patient_id=patient_id, doctor_id=doctor_id, day=day, at=at
+            )
+            print(appt, flush=True)
+
+
+def register_loop(clinic: Clinic) -> None:
+    n = 0
+    while True:
+        n += 1
+        form = patients.PatientForm(
+            full_name=f"Bulk Patient {n}",
+            phone=f"+49 30 {n:07d}",
+            email=f"bulk{n}@mail.test",
+            address="Street 1\nBerlin",
+        )
+        print(patients.register_patient(clinic, SYSTEM, form), flush=True)
+
+
+def main(argv: list[str]) -> int:
+    mode, url = argv[0], argv[1]
+    clinic = open_child_clinic(url)
+    if mode == "book":
+        doctor_id, patient_id = int(argv[2]), int(argv[3])
+        first = START.date() + timedelta(days=1)
+        book_loop(clinic, doctor_id, patient_id, [first + timedelta(days=i) for i in range(6)])
+    elif mode in ("register", "backup"):
+        register_loop(clinic)
+    else:
+        print(f"unknown mode {mode}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
