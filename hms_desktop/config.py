@@ -131,9 +131,10 @@ def validate(settings: Settings) -> Settings:
     """Check values that would break the application later; return them unchanged."""
     try:
         ZoneInfo(settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder
         raise ValidationError(
-            f"Unknown time zone {settings.timezone!r}; use a name like Europe/Berlin.",
+            f"Setting timezone: unknown time zone {settings.timezone!r}; "
+            "use a name like Europe/Berlin.",
             field="timezone",
         ) from None
     parse_hhmm(settings.reminder_time, "reminder_time")

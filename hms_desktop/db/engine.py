@@ -46,13 +46,13 @@ def _normalise(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def _install_sqlite_hooks(engine: Engine) -> None:
+def _install_sqlite_hooks(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         # Let SQLAlchemy's "begin" hook issue BEGIN itself (pysqlite's own is deferred only).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
-        cur.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
@@ -71,7 +71,26 @@ class Database:
     :meth:`write` opens its own.
     """
 
-    def __init__(self, url: str, *, echo: bool = False, must_exist: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        must_exist: bool = False,
+        busy_timeout_s: float | None = None,
+    ) -> None:
+        """Prepare the engine (no connection is opened yet).
+
+        Args:
+            url: a SQLAlchemy URL; ``postgresql://`` is served by psycopg 3.
+            echo: log every SQL statement.
+            must_exist: for SQLite, refuse a file that does not exist instead of creating it.
+            busy_timeout_s: how long a SQLite writer waits for another's lock
+                (default :data:`SQLITE_BUSY_TIMEOUT_S`).
+
+        Raises:
+            DatabaseUnavailableError: ``must_exist`` and the SQLite file is missing.
+        """
         self.url = _normalise(url)
         self.is_sqlite = is_sqlite(self.url)
         path = sqlite_path(self.url)
@@ -81,15 +100,16 @@ class Database:
                     f"The database file {path} does not exist. Check the path, or run 'hms init'."
                 )
             path.parent.mkdir(parents=True, exist_ok=True)
+        busy = SQLITE_BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False}
+            kwargs["connect_args"] = {"timeout": busy, "check_same_thread": False}
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["connect_args"] = {"connect_timeout": 5}
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
-            _install_sqlite_hooks(self.engine)
+            _install_sqlite_hooks(self.engine, busy)
             self._write_engine: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
             self._write_engine = self.engine

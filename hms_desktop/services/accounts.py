@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hms_desktop.db.models import ROLES, Doctor, Patient, User, utcnow
+from hms_desktop.db.models import ROLES, Doctor, Patient, User
 from hms_desktop.errors import (
     AccountLockedError,
     AuthenticationError,
@@ -120,6 +121,11 @@ def _actor_for(session: Session, user: User) -> Actor:
     )
 
 
+def _now(clinic: Clinic) -> datetime:
+    # Lockouts follow the clinic clock, so a fake clock can move past them in tests.
+    return clinic.now().astimezone(UTC)
+
+
 def login(clinic: Clinic, username: str, password: str) -> Actor:
     """Check a user name and password.
 
@@ -128,7 +134,7 @@ def login(clinic: Clinic, username: str, password: str) -> Actor:
         AccountLockedError: too many failures; says when to try again.
     """
     key = (username or "").strip().lower()
-    now = utcnow()
+    now = _now(clinic)
     settings = clinic.settings
     failure: AuthenticationError | None = None
     with clinic.db.write() as session:
@@ -137,10 +143,11 @@ def login(clinic: Clinic, username: str, password: str) -> Actor:
             _verify(_DUMMY_HASH, password)
             raise AuthenticationError("Wrong user name or password.")
         if user.locked_until is not None and user.locked_until > now:
-            minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+            minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
             raise AccountLockedError(
-                f"This account is locked after too many failed log-ins. Try again in {minutes} "
-                "minutes, or ask an administrator to unlock it."
+                "This account is locked after too many failed log-ins. Try again in "
+                f"{minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator "
+                "to unlock it."
             )
         if not _verify(user.password_hash, password):
             user.failed_logins += 1
@@ -211,7 +218,7 @@ class UserRow:
 
 def list_users(clinic: Clinic, actor: Actor) -> list[UserRow]:
     require_admin(actor, "list user accounts")
-    now = utcnow()
+    now = _now(clinic)
     with clinic.db.read() as session:
         return [
             UserRow(

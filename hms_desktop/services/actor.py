@@ -70,8 +70,11 @@ def require_patient_access(session: Session, actor: Actor, patient_id: int, what
     if actor.role == "doctor" and actor.doctor_id is not None:
         treats = session.scalar(
             select(
+                # A booking the patient cancelled does not make them this doctor's patient.
                 exists().where(
-                    Appointment.patient_id == patient_id, Appointment.doctor_id == actor.doctor_id
+                    Appointment.patient_id == patient_id,
+                    Appointment.doctor_id == actor.doctor_id,
+                    Appointment.status != "cancelled",
                 )
             )
         )

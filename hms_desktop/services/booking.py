@@ -124,7 +124,12 @@ def _flush_or_taken(session: Session, day: date, at: time) -> None:
         session.flush()
     except IntegrityError as err:
         message = str(err.orig)
-        raise _taken_error(day, at, patient="patient" in message) from None
+        # PostgreSQL names the index; SQLite lists the indexed columns.
+        if "uq_appointments_patient_live_slot" in message or "appointments.patient_id" in message:
+            raise _taken_error(day, at, patient=True) from None
+        if "uq_appointments_doctor_live_slot" in message or "appointments.doctor_id" in message:
+            raise _taken_error(day, at, patient=False) from None
+        raise  # any other constraint is a bug, not a taken slot
 
 
 def _load(session: Session, appointment_id: int) -> Appointment:
@@ -385,6 +390,25 @@ def _statement(flt: AppointmentFilter) -> Select[Any]:
     return stmt.order_by(Appointment.day, Appointment.start_time, Appointment.id)
 
 
+def _appointment_row(r: Any) -> AppointmentRow:
+    return AppointmentRow(
+        id=r[0],
+        date=r[1],
+        time=r[2],
+        doctor_id=r[3],
+        doctor=r[4],
+        department=r[5],
+        patient_id=r[6],
+        patient=r[7],
+        visit_type=r[8],
+        status=r[9],
+        reason=r[10],
+        has_treatment=r[11] is not None,
+        diagnosis=r[12] or "",
+        prescription=r[13] or "",
+    )
+
+
 def list_appointments(
     clinic: Clinic,
     actor: Actor,
@@ -393,30 +417,16 @@ def list_appointments(
     offset: int = 0,
     limit: int | None = None,
 ) -> list[AppointmentRow]:
-    """Appointments matching ``flt`` that the actor may see, a page at a time."""
+    """Appointments matching ``flt`` that the actor may see, a page at a time.
+
+    Raises:
+        PermissionDeniedError: a doctor or patient asking for someone else's appointments.
+    """
     stmt = _statement(_scoped(actor, flt or AppointmentFilter())).offset(max(0, offset))
     if limit is not None:
         stmt = stmt.limit(limit)
     with clinic.db.read() as session:
-        return [
-            AppointmentRow(
-                id=r[0],
-                date=r[1],
-                time=r[2],
-                doctor_id=r[3],
-                doctor=r[4],
-                department=r[5],
-                patient_id=r[6],
-                patient=r[7],
-                visit_type=r[8],
-                status=r[9],
-                reason=r[10],
-                has_treatment=r[11] is not None,
-                diagnosis=r[12] or "",
-                prescription=r[13] or "",
-            )
-            for r in session.execute(stmt)
-        ]
+        return [_appointment_row(r) for r in session.execute(stmt)]
 
 
 def count_appointments(clinic: Clinic, actor: Actor, flt: AppointmentFilter | None = None) -> int:
@@ -427,12 +437,15 @@ def count_appointments(clinic: Clinic, actor: Actor, flt: AppointmentFilter | No
 
 
 def get_appointment(clinic: Clinic, actor: Actor, appointment_id: int) -> AppointmentRow:
+    """One appointment, for staff, its doctor or its patient.
+
+    Raises:
+        NotFoundError: no such appointment.
+        PermissionDeniedError: anyone else.
+    """
     with clinic.db.read() as session:
-        appt = _load(session, appointment_id)
-        _may_change(actor, appt, "see")
-    found = list_appointments(
-        clinic,
-        actor,
-        AppointmentFilter(patient_id=appt.patient_id, date_from=appt.day, date_to=appt.day),
-    )
-    return next(r for r in found if r.id == appointment_id)
+        _may_change(actor, _load(session, appointment_id), "see")
+        found = session.execute(
+            _statement(AppointmentFilter()).where(Appointment.id == appointment_id)
+        ).one()
+        return _appointment_row(found)

@@ -111,6 +111,8 @@ class StatsService:
             maxsize=4, ttl=clinic.settings.cache_ttl_seconds, timer=clinic.clock.monotonic
         )
         self.queries = 0  #: how many times the figures were computed (for tests and benchmarks)
+        #: Bumped by every invalidation, so figures computed across a write are not cached.
+        self._generation = 0
         self._unsubscribe = clinic.changes.subscribe(self._on_change)
 
     def _on_change(self, topic: str) -> None:
@@ -119,6 +121,7 @@ class StatsService:
 
     def invalidate(self) -> None:
         with self._lock:
+            self._generation += 1
             self._cache.clear()
 
     def set_ttl(self, seconds: float) -> None:
@@ -138,10 +141,14 @@ class StatsService:
             if hit is not None and hit[0].today == self._clinic.today():
                 stats, computed_at = hit
                 return StatsResult(stats, from_cache=True, age_seconds=max(0.0, now - computed_at))
+            generation = self._generation
         stats = compute_stats(self._clinic)
         with self._lock:
             self.queries += 1
-            self._cache[self._KEY] = (stats, now)
+            # A write committed while computing may be missing from these figures: show
+            # them once, but do not serve them from the cache.
+            if generation == self._generation:
+                self._cache[self._KEY] = (stats, now)
         return StatsResult(stats, from_cache=False, age_seconds=0.0)
 
     def close(self) -> None:

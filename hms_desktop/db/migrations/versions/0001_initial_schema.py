@@ -220,10 +220,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_treatments")),
         sa.UniqueConstraint("appointment_id", name=op.f("uq_treatments_appointment_id")),
     )
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        for statement in _SQLITE_AUDIT_TRIGGERS:
+            op.execute(statement)
+    elif dialect == "postgresql":
+        for statement in _PG_AUDIT_TRIGGER:
+            op.execute(statement)
 
 
 def downgrade() -> None:
-
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        op.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
+        op.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
+    elif dialect == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
+        op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
     op.drop_table("treatments")
     op.drop_table("availability")
     with op.batch_alter_table("appointments", schema=None) as batch_op:

@@ -1,0 +1,144 @@
+"""Availability: the next 7 days only, no overlaps, booked time kept, free slots."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+
+from hms_desktop.errors import NotFoundError, ValidationError
+from hms_desktop.services import availability, booking, doctors
+from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+from tests import factories as f
+
+
+def _times(slots: list[availability.Slot]) -> list[str]:
+    return [f"{s.time:%H:%M}" for s in slots]
+
+
+def test_availability_only_for_today_and_the_next_six_days(clinic: Clinic, world: f.World) -> None:
+    today = clinic.today()
+    for offset in range(7):
+        availability.set_day(clinic, SYSTEM, world.doctor_id, today + timedelta(days=offset),
+                             [("14:00", "15:00")])  # fmt: skip
+    for offset in (-1, 7, 30):
+        with pytest.raises(ValidationError, match="today and the next 6 days") as err:
+            availability.set_day(
+                clinic,
+                SYSTEM,
+                world.doctor_id,
+                today + timedelta(days=offset),
+                [("14:00", "15:00")],
+            )
+        assert err.value.field == "date"
+    windows = availability.get_windows(clinic, world.doctor_id)
+    assert sorted({w.date for w in windows}) == [today + timedelta(days=i) for i in range(7)]
+    with pytest.raises(NotFoundError):
+        availability.set_day(clinic, SYSTEM, 9999, today, [("14:00", "15:00")])
+
+
+@pytest.mark.parametrize(
+    ("windows", "message"),
+    [
+        ([("09:00", "11:00"), ("10:30", "12:00")], "must not overlap"),
+        ([("09:00", "12:00"), ("10:00", "10:30")], "must not overlap"),
+        ([("12:00", "09:00")], "must end after it starts"),
+        ([("09:00", "09:00")], "must end after it starts"),
+        ([("09:00", "09:20")], "shorter than one 30-minute slot"),
+        ([("9h", "10:00")], "HH:MM"),
+    ],
+)
+def test_bad_windows_are_refused_and_change_nothing(
+    clinic: Clinic, world: f.World, windows: list[tuple[str, str]], message: str
+) -> None:
+    with pytest.raises(ValidationError, match=message):
+        availability.set_day(clinic, SYSTEM, world.doctor_id, world.day, windows)
+    assert _times(availability.free_slots(clinic, world.doctor_id, world.day)) == [
+        "09:00", "09:30", "10:00", "10:30", "11:00", "11:30",
+    ]  # fmt: skip
+
+
+def test_windows_replace_the_day_and_may_touch(clinic: Clinic, world: f.World) -> None:
+    availability.set_day(
+        clinic, SYSTEM, world.doctor_id, world.day, [("14:00", "15:00"), ("13:00", "14:00")]
+    )
+    assert _times(availability.free_slots(clinic, world.doctor_id, world.day)) == [
+        "13:00", "13:30", "14:00", "14:30",
+    ]  # fmt: skip
+    availability.set_day(clinic, SYSTEM, world.doctor_id, world.day, [])
+    assert availability.free_slots(clinic, world.doctor_id, world.day) == []
+
+
+def test_removing_time_with_live_bookings_is_refused(clinic: Clinic, world: f.World) -> None:
+    appt = booking.book(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=world.day, at="09:30",
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="Patients are booked at 09:30"):
+        availability.set_day(clinic, SYSTEM, world.doctor_id, world.day, [("10:00", "12:00")])
+    with pytest.raises(ValidationError, match="09:30"):
+        availability.set_day(clinic, SYSTEM, world.doctor_id, world.day, [])
+    # Misaligned slots would strand it too: 09:15, 09:45, ... do not include 09:30.
+    with pytest.raises(ValidationError, match="09:30"):
+        availability.set_day(clinic, SYSTEM, world.doctor_id, world.day, [("09:15", "12:00")])
+    availability.set_day(clinic, SYSTEM, world.doctor_id, world.day, [("09:30", "10:00")])
+    assert availability.free_slots(clinic, world.doctor_id, world.day) == []
+    booking.cancel(clinic, f.RECEPTION, appt)
+    availability.set_day(clinic, SYSTEM, world.doctor_id, world.day, [])
+    assert availability.get_windows(clinic, world.doctor_id, [world.day]) == []
+
+
+def test_free_slots_per_doctor_and_per_department(clinic: Clinic, world: f.World) -> None:
+    other_dept = f.department(clinic, "Dermatology")
+    derm = f.doctor(clinic, other_dept)
+    f.open_day(clinic, derm, world.day, "10:00", "11:00")
+    booking.book(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=world.day, at="09:00",
+    )  # fmt: skip
+    mine = availability.free_slots(clinic, world.doctor_id, world.day)
+    assert _times(mine) == ["09:30", "10:00", "10:30", "11:00", "11:30"]
+    assert {s.doctor_id for s in mine} == {world.doctor_id}
+    assert (mine[0].date, mine[0].end_time) == (world.day, time(10, 0))
+    # Without a day: the whole horizon (only tomorrow has windows here).
+    assert availability.free_slots(clinic, world.doctor_id) == mine
+    by_dept = availability.free_slots_by_department(clinic, world.department_id)
+    assert len(by_dept) == 11
+    assert [(f"{s.time:%H:%M}", s.doctor_id) for s in by_dept[:3]] == [
+        ("09:00", world.other_doctor_id),
+        ("09:30", world.doctor_id),
+        ("09:30", world.other_doctor_id),
+    ]
+    assert [s.doctor_id for s in availability.free_slots_by_department(clinic, other_dept)] == [
+        derm,
+        derm,
+    ]
+    with pytest.raises(NotFoundError):
+        availability.free_slots(clinic, 9999)
+
+
+def test_past_slots_are_not_offered(clinic: Clinic, world: f.World, clock: FakeClock) -> None:
+    today = clinic.today()  # the fake clock says 09:00
+    f.open_day(clinic, world.doctor_id, today, "08:00", "11:00")
+    assert _times(availability.free_slots(clinic, world.doctor_id, today)) == [
+        "09:30", "10:00", "10:30",
+    ]  # fmt: skip
+    clock.advance(minutes=45)
+    assert _times(availability.free_slots(clinic, world.doctor_id, today)) == ["10:00", "10:30"]
+    clock.advance(days=1)  # tomorrow 09:45: today's slots are gone from the horizon too
+    assert availability.free_slots(clinic, world.doctor_id, today) == []
+    assert _times(availability.free_slots(clinic, world.doctor_id)) == [
+        "10:00", "10:30", "11:00", "11:30",
+    ]  # fmt: skip
+
+
+def test_a_blacklisted_doctor_offers_no_slots(clinic: Clinic, world: f.World) -> None:
+    doctors.set_blacklisted(clinic, SYSTEM, world.doctor_id, True)
+    assert availability.free_slots(clinic, world.doctor_id, world.day) == []
+    assert availability.free_slots(clinic, world.doctor_id) == []
+    by_dept = availability.free_slots_by_department(clinic, world.department_id)
+    assert {s.doctor_id for s in by_dept} == {world.other_doctor_id}
+    doctors.set_blacklisted(clinic, SYSTEM, world.doctor_id, False)
+    assert len(availability.free_slots(clinic, world.doctor_id, world.day)) == 6

@@ -1,0 +1,196 @@
+"""Departments, doctors and patients: add, edit, blacklist, validation messages, search."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from hms_desktop.db.models import Patient
+from hms_desktop.errors import NotFoundError, ValidationError
+from hms_desktop.services import departments, doctors, patients
+from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.patients import PatientForm
+from tests import factories as f
+
+
+def test_departments_add_rename_and_refuse_duplicates(clinic: Clinic) -> None:
+    cardio = departments.save_department(clinic, f.RECEPTION, "Cardiology", "Hearts")
+    departments.save_department(clinic, f.RECEPTION, "Neurology")
+    with pytest.raises(ValidationError, match="exists already") as dup:
+        departments.save_department(clinic, f.RECEPTION, "Cardiology")
+    assert dup.value.field == "name"
+    with pytest.raises(ValidationError, match="must not be empty"):
+        departments.save_department(clinic, f.RECEPTION, "   ")
+    departments.save_department(clinic, f.RECEPTION, "Cardiology & Vascular", department_id=cardio)
+    f.doctor(clinic, cardio)
+    blacklisted = f.doctor(clinic, cardio)
+    doctors.set_blacklisted(clinic, SYSTEM, blacklisted, True)
+    rows = departments.list_departments(clinic)
+    assert [(d.name, d.description, d.doctor_count) for d in rows] == [
+        ("Cardiology & Vascular", "", 1),
+        ("Neurology", "", 0),
+    ]
+    with pytest.raises(NotFoundError):
+        departments.save_department(clinic, f.RECEPTION, "Ghosts", department_id=9999)
+
+
+def test_doctors_add_edit_blacklist(clinic: Clinic) -> None:
+    cardio = f.department(clinic, "Cardiology")
+    neuro = f.department(clinic, "Neurology")
+    form = doctors.DoctorForm("Dr. Emil Kraepelin", neuro, "MD", "ek@clinic.test", "+49 89 1234")
+    doctor_id = doctors.add_doctor(clinic, f.RECEPTION, form)
+    row = doctors.get_doctor(clinic, doctor_id)
+    assert (row.full_name, row.department, row.qualification, row.blacklisted) == (
+        "Dr. Emil Kraepelin",
+        "Neurology",
+        "MD",
+        False,
+    )
+    doctors.edit_doctor(
+        clinic, f.RECEPTION, doctor_id, doctors.DoctorForm("Dr. E. Kraepelin", cardio, "PhD")
+    )
+    row = doctors.get_doctor(clinic, doctor_id)
+    assert (row.full_name, row.department, row.qualification, row.email) == (
+        "Dr. E. Kraepelin",
+        "Cardiology",
+        "PhD",
+        "",
+    )
+    doctors.set_blacklisted(clinic, f.RECEPTION, doctor_id, True)
+    assert doctors.get_doctor(clinic, doctor_id).blacklisted
+    assert doctors.list_doctors(clinic, include_blacklisted=False) == []
+    assert [d.id for d in doctors.list_doctors(clinic, text="kraep")] == [doctor_id]
+    doctors.set_blacklisted(clinic, f.RECEPTION, doctor_id, False)
+    assert [d.id for d in doctors.list_doctors(clinic, include_blacklisted=False)] == [doctor_id]
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        (doctors.DoctorForm("", 0), "department_id", "Choose a department"),
+        (doctors.DoctorForm("   ", -1), "full_name", "must not be empty"),
+        (doctors.DoctorForm("Dr. X", -1, email="x@"), "email", "not an email address"),
+        (doctors.DoctorForm("Dr. X", -1, phone="call me"), "phone", "Phone must be digits"),
+    ],
+)
+def test_doctor_validation_names_the_field(
+    clinic: Clinic, form: doctors.DoctorForm, field: str, message: str
+) -> None:
+    dept = f.department(clinic)
+    if form.department_id == -1:
+        form = doctors.DoctorForm(form.full_name, dept, email=form.email, phone=form.phone)
+    with pytest.raises(ValidationError, match=message) as err:
+        doctors.add_doctor(clinic, f.RECEPTION, form)
+    assert err.value.field == field
+    assert doctors.list_doctors(clinic) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"full_name": "  "}, "full_name", "Full name must not be empty"),
+        ({"full_name": "1234"}, "full_name", "must contain letters"),
+        ({"date_of_birth": "2026-02-30"}, "date_of_birth", "must be a real date"),
+        ({"date_of_birth": "30.01.1990"}, "date_of_birth", "YYYY-MM-DD"),
+        ({"date_of_birth": "2026-06-16"}, "date_of_birth", "cannot be in the future"),
+        ({"phone": "555-CALL-NOW"}, "phone", "Phone must be digits"),
+        ({"phone": "12"}, "phone", "at least 5"),
+        ({"email": "ada.example.com"}, "email", "not an email address"),
+        ({"email": "ada@example"}, "email", "not an email address"),
+        ({"gender": "robot"}, "gender", "Gender must be"),
+    ],
+)
+def test_patient_validation_messages(
+    clinic: Clinic, changes: dict[str, str], field: str, message: str
+) -> None:
+    base = {"full_name": "Ada Byron", "date_of_birth": "1990-12-10", "phone": "+44 20 7946 0000"}
+    form = PatientForm(**{**base, **changes})  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=message) as err:
+        patients.register_patient(clinic, f.RECEPTION, form)
+    assert err.value.field == field
+    # Editing checks the same rules, and a refused edit changes nothing.
+    patient_id = patients.register_patient(clinic, f.RECEPTION, PatientForm(**base))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError) as err:
+        patients.edit_patient(clinic, f.RECEPTION, patient_id, form)
+    assert err.value.field == field
+    row = patients.get_patient(clinic, f.RECEPTION, patient_id)
+    assert (row.full_name, row.phone, str(row.date_of_birth)) == (
+        "Ada Byron",
+        "+44 20 7946 0000",
+        "1990-12-10",
+    )
+    with clinic.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Patient)) == 1
+
+
+def test_birth_date_today_is_fine_and_follows_the_clinic_clock(clinic: Clinic) -> None:
+    today = clinic.today().isoformat()  # 2026-06-15 on the fake clock
+    patient_id = patients.register_patient(
+        clinic, f.RECEPTION, PatientForm("Newborn Baby", date_of_birth=today)
+    )
+    assert str(patients.get_patient(clinic, SYSTEM, patient_id).date_of_birth) == today
+
+
+def test_patients_register_edit_blacklist(clinic: Clinic) -> None:
+    patient_id = patients.register_patient(
+        clinic,
+        f.RECEPTION,
+        PatientForm("  Anna   Smith ", "1985-03-04", "Female", "030 1234567", "anna@mail.test"),
+    )
+    row = patients.get_patient(clinic, f.RECEPTION, patient_id)
+    assert (row.full_name, row.gender, row.blacklisted) == ("Anna Smith", "female", False)
+    patients.edit_patient(
+        clinic,
+        f.patient_actor(patient_id),
+        patient_id,
+        PatientForm("Anna Jones", "1985-03-04", phone="030 7654321", reminders_opt_out=True),
+    )
+    row = patients.get_patient(clinic, f.RECEPTION, patient_id)
+    assert (row.full_name, row.phone, row.email, row.reminders_opt_out) == (
+        "Anna Jones",
+        "030 7654321",
+        "",
+        True,
+    )
+    # The search keys follow the edit.
+    assert [p.id for p in patients.search_patients(clinic, f.RECEPTION, "jones")] == [patient_id]
+    assert patients.search_patients(clinic, f.RECEPTION, "smith") == []
+    patients.set_blacklisted(clinic, f.RECEPTION, patient_id, True)
+    assert patients.get_patient(clinic, f.RECEPTION, patient_id).blacklisted
+    with pytest.raises(NotFoundError):
+        patients.get_patient(clinic, f.RECEPTION, 9999)
+
+
+def test_patient_search_by_name_surname_accents_id_and_phone(clinic: Clinic) -> None:
+    def add(name: str, phone: str) -> int:
+        return patients.register_patient(clinic, SYSTEM, PatientForm(name, phone=phone))
+
+    jose = add("José Núñez", "+34 (600) 12-34-56")
+    josefa = add("Josefa Ortega", "0171 999 8888")
+    anna = add("Anna Smith", "030 555 0101")
+    obrien = add("Seán O'Brien", "01 777 1234")
+    zoe = add("Zoë Nuñez-Ruiz", "0800 1111")
+
+    def ids(text: str) -> list[int]:
+        return [p.id for p in patients.search_patients(clinic, f.RECEPTION, text)]
+
+    assert ids("jose") == [jose, josefa]  # accent-folded, by name prefix, sorted by name
+    assert ids("JOSÉ") == [jose, josefa]
+    assert ids("josé n") == [jose]
+    assert ids("nunez") == [jose, zoe]  # surname prefix, accent-folded
+    assert ids("Núñez-r") == [zoe]
+    assert ids("zoe") == [zoe]
+    assert ids("smi") == [anna]
+    assert ids("o'b") == [obrien]
+    assert ids("sean") == [obrien]
+    assert ids("mith") == []  # a prefix, not a substring
+    assert ids(str(anna)) == [anna]  # id
+    assert ids("34600123") == [jose]  # phone digits from the start, without separators
+    assert ids("+34 600") == [jose]
+    assert ids("0171 999") == [josefa]
+    assert len(ids("")) == 5
+    assert [p.id for p in patients.search_patients(clinic, f.RECEPTION, "", limit=2)] == [
+        anna,
+        jose,
+    ]
