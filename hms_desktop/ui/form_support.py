@@ -1,0 +1,173 @@
+"""Small building blocks shared by the Doctor and Patient tabs and their dialogs.
+
+An error label that sits under a field, a page title, a table that shows a
+friendly sentence instead of an empty grid, and a non-blocking confirmation.
+They only arrange widgets; they never call services.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QStackedWidget,
+    QTableView,
+    QWidget,
+)
+
+from hms_desktop.errors import HmsError
+from hms_desktop.ui.operations import user_message
+
+ERROR_COLOR = QColor("#b3261e")
+MUTED_COLOR = QColor("#5f6368")
+#: Margins and spacing used by every page of the two tabs, so they line up.
+PAGE_MARGIN = 12
+SPACING = 8
+
+
+class ErrorLabel(QLabel):
+    """Red text under a form field; hidden while there is nothing to say."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("fieldError")
+        self.setWordWrap(True)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        palette = self.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, ERROR_COLOR)
+        self.setPalette(palette)
+        self.hide()
+
+    def show_message(self, message: str) -> None:
+        self.setText(message)
+        self.setVisible(bool(message))
+
+    def clear_message(self) -> None:
+        self.show_message("")
+
+
+def title_label(text: str, parent: QWidget | None = None, *, size_delta: int = 4) -> QLabel:
+    """A bold page or section title."""
+    label = QLabel(text, parent)
+    label.setObjectName("sectionTitle")
+    font = QFont(label.font())
+    font.setBold(True)
+    font.setPointSize(font.pointSize() + size_delta)
+    label.setFont(font)
+    return label
+
+
+def muted_label(text: str = "", parent: QWidget | None = None) -> QLabel:
+    """Grey explanatory text (hints, subtitles)."""
+    label = QLabel(text, parent)
+    label.setObjectName("hint")
+    label.setWordWrap(True)
+    palette = label.palette()
+    palette.setColor(QPalette.ColorRole.WindowText, MUTED_COLOR)
+    label.setPalette(palette)
+    return label
+
+
+class EmptyStateTable(QStackedWidget):
+    """A table view that shows a sentence ("No appointments today") when it has no rows."""
+
+    activated = Signal(QModelIndex)
+
+    def __init__(
+        self, model: QAbstractItemModel, empty_text: str, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.view = QTableView(self)
+        self.view.setModel(model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.setAlternatingRowColors(True)
+        self.view.setWordWrap(False)
+        self.view.verticalHeader().hide()
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)
+        self.view.horizontalHeader().setHighlightSections(False)
+        self.view.activated.connect(self.activated)
+        self.empty_label = muted_label(empty_text, self)
+        self.empty_label.setObjectName("emptyState")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = QFont(self.empty_label.font())
+        font.setPointSize(font.pointSize() + 1)
+        self.empty_label.setFont(font)
+        self.addWidget(self.view)
+        self.addWidget(self.empty_label)
+        self._model = model
+        for sig in (model.modelReset, model.rowsInserted, model.rowsRemoved):
+            sig.connect(self._update_state)
+        self._update_state()
+
+    def set_empty_text(self, text: str) -> None:
+        self.empty_label.setText(text)
+
+    def set_column_widths(self, widths: Mapping[int, int]) -> None:
+        header = self.view.horizontalHeader()
+        for column, width in widths.items():
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            self.view.setColumnWidth(column, width)
+
+    def _update_state(self) -> None:
+        empty = self._model.rowCount() == 0
+        # Keep focus usable: the label takes focus so Tab order does not dead-end.
+        self.setCurrentWidget(self.empty_label if empty else self.view)
+
+    def is_showing_empty_state(self) -> bool:
+        return self.currentWidget() is self.empty_label
+
+    def selected_row(self) -> int:
+        """The selected row, or -1."""
+        rows = self.view.selectionModel().selectedRows()
+        return rows[0].row() if rows else -1
+
+    def select_row(self, row: int) -> None:
+        if 0 <= row < self._model.rowCount():
+            self.view.selectRow(row)
+            self.view.scrollTo(self._model.index(row, 0))
+
+
+def confirm(
+    parent: QWidget,
+    title: str,
+    text: str,
+    on_yes: Callable[[], None],
+    *,
+    yes_text: str = "Yes",
+    no_text: str = "Keep it",
+) -> QMessageBox:
+    """Ask before something that cannot be undone; ``on_yes`` runs only on Yes.
+
+    The box is window-modal and opened without blocking (``open``), so the event
+    loop and any running background work carry on while it is shown.
+    """
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton)
+    box.setParent(parent, box.windowFlags())
+    yes = box.addButton(yes_text, QMessageBox.ButtonRole.DestructiveRole)
+    no = box.addButton(no_text, QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(no)  # Enter must not destroy anything by accident
+    box.setEscapeButton(no)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def finished() -> None:
+        if box.clickedButton() is yes:
+            on_yes()
+
+    box.finished.connect(finished)
+    box.open()
+    return box
+
+
+def field_message(err: BaseException) -> tuple[str | None, str]:
+    """The field an error is about (or None) and the message to show."""
+    field = err.field if isinstance(err, HmsError) else None
+    return field, user_message(err)

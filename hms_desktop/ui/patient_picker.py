@@ -1,0 +1,143 @@
+"""Find a patient as you type (by name, surname, id or phone) so the desk can act for them."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from hms_desktop.services import patients
+from hms_desktop.services.actor import Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.views import PatientRow
+from hms_desktop.ui.form_support import SPACING, EmptyStateTable, field_message, title_label
+from hms_desktop.ui.operations import Operations
+from hms_desktop.ui.table_models import Column, RowTableModel
+
+#: Typing pauses this long before a search runs, so fast typists cause one query, not ten.
+SEARCH_DELAY_MS = 200
+RESULT_LIMIT = 50
+
+
+def patient_columns() -> list[Column[PatientRow]]:
+    return [
+        Column(
+            "Patient",
+            lambda p: p.full_name,
+            tooltip=lambda p: " · ".join(x for x in (p.phone, p.email) if x),
+        ),
+        Column("ID", lambda p: p.id, align_right=True),
+    ]
+
+
+class PatientPicker(QWidget):
+    """A search field over a result list. ``patient_chosen`` fires when one is selected."""
+
+    patient_chosen = Signal(object)  # PatientRow
+    #: A search finished and its results are shown.
+    results_shown = Signal()
+
+    def __init__(
+        self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._clinic, self._actor, self._ops = clinic, actor, ops
+        self._generation = 0
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText("Name, ID or phone…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Find patient")
+        self.search.textChanged.connect(self._on_text_changed)
+        self.search.returnPressed.connect(self._choose_first)
+        self.search.installEventFilter(self)
+        self.model: RowTableModel[PatientRow] = RowTableModel(patient_columns(), self)
+        self.results = EmptyStateTable(self.model, "Searching…", self)
+        self.results.view.setAccessibleName("Patients found")
+        self.results.view.horizontalHeader().setStretchLastSection(False)
+        self.results.set_column_widths({1: 56})
+        self.results.view.horizontalHeader().setSectionResizeMode(
+            0, self.results.view.horizontalHeader().ResizeMode.Stretch
+        )
+        self.results.view.selectionModel().currentRowChanged.connect(self._on_current)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SEARCH_DELAY_MS)
+        self._timer.timeout.connect(self.run_search)
+
+        label = QLabel("&Find patient", self)
+        label.setBuddy(self.search)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(SPACING)
+        layout.addWidget(title_label("Patients", self, size_delta=2))
+        layout.addWidget(label)
+        layout.addWidget(self.search)
+        layout.addWidget(self.results, 1)
+        self.setFocusProxy(self.search)
+
+    def run_search(self) -> None:
+        """Search now for the field's text (normally the typing timer calls this)."""
+        self._timer.stop()
+        self._generation += 1
+        generation = self._generation
+        clinic, actor, text = self._clinic, self._actor, self.search.text()
+        self._ops.run(
+            lambda ctx: (
+                generation,
+                patients.search_patients(clinic, actor, text, limit=RESULT_LIMIT),
+            ),
+            label="Searching patients",
+            on_success=self._on_results,
+            on_failure=self._on_failed,
+        )
+
+    def current_patient(self) -> PatientRow | None:
+        return self.model.row_at(self.results.view.currentIndex().row())
+
+    def _on_text_changed(self) -> None:
+        self._timer.start()
+
+    def _on_results(self, result: tuple[int, list[PatientRow]]) -> None:
+        generation, rows = result
+        if generation != self._generation:
+            return  # the text changed again; a newer search is coming
+        self.results.set_empty_text(
+            f"No patient matches “{self.search.text().strip()}”."
+            if self.search.text().strip()
+            else "No patients registered yet."
+        )
+        keep = self.current_patient()
+        self.model.set_rows(rows)
+        if keep is not None:
+            for i, row in enumerate(rows):
+                if row.id == keep.id:
+                    self.results.view.setCurrentIndex(self.model.index(i, 0))
+        self.results_shown.emit()
+
+    def _on_failed(self, err: BaseException) -> None:
+        self.model.set_rows([])
+        self.results.set_empty_text(field_message(err)[1])
+        self.results_shown.emit()
+
+    def _on_current(self) -> None:
+        row = self.current_patient()
+        if row is not None:
+            self.patient_chosen.emit(row)
+
+    def _choose_first(self) -> None:
+        if self.model.rowCount():
+            self.results.view.setCurrentIndex(self.model.index(0, 0))
+            self.results.view.setFocus()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # Down arrow in the search field walks into the results, like a combo box.
+        if (
+            watched is self.search
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Down
+            and self.model.rowCount()
+        ):
+            self._choose_first()
+            return True
+        return super().eventFilter(watched, event)

@@ -1,0 +1,194 @@
+"""Record, or correct, the treatment of a completed visit."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hms_desktop.services import records
+from hms_desktop.services.actor import Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.views import AppointmentRow, TreatmentRow
+from hms_desktop.ui.form_support import (
+    PAGE_MARGIN,
+    SPACING,
+    ErrorLabel,
+    field_message,
+    muted_label,
+    title_label,
+)
+from hms_desktop.ui.operations import Operations
+from hms_desktop.ui.slot_picker import day_text
+
+#: The longest text ``services.records.record_treatment`` accepts per field (warned while typing).
+MAX_FIELD_LENGTH = 8000
+FIELD_LABELS = {
+    "symptoms": "&Symptoms:",
+    "diagnosis": "&Diagnosis:",
+    "treatment_given": "&Treatment given:",
+    "prescription": "&Prescription:",
+    "notes": "&Notes:",
+}
+REQUIRED_HINT = "Enter at least the symptoms, the diagnosis or the treatment given."
+
+
+class TreatmentDialog(QDialog):
+    """Loads the visit's treatment (if any), lets the doctor edit it, saves it.
+
+    ``saved`` carries the treatment id; ``loaded`` fires once the form is filled.
+    """
+
+    saved = Signal(int)
+    loaded = Signal()
+
+    def __init__(
+        self,
+        clinic: Clinic,
+        actor: Actor,
+        ops: Operations,
+        appointment: AppointmentRow,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._clinic, self._actor, self._ops = clinic, actor, ops
+        self._appointment = appointment
+        self._busy = True  # until the existing treatment is loaded
+        self.setWindowTitle("Treatment")
+        self.setMinimumSize(620, 640)
+
+        self.banner = ErrorLabel(self)
+        self.hint = muted_label(REQUIRED_HINT, self)
+        self.fields: dict[str, QPlainTextEdit] = {}
+        self.errors: dict[str, ErrorLabel] = {}
+        form = QFormLayout()
+        form.setSpacing(SPACING)
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        for name, label_text in FIELD_LABELS.items():
+            edit = QPlainTextEdit(self)
+            edit.setTabChangesFocus(True)
+            edit.setAccessibleName(label_text.replace("&", "").rstrip(":"))
+            edit.setFixedHeight(56 if name == "notes" else 72)
+            edit.textChanged.connect(self._validate)
+            label = QLabel(label_text, self)
+            label.setBuddy(edit)
+            error = ErrorLabel(self)
+            form.addRow(label, edit)
+            form.addRow("", error)
+            self.fields[name], self.errors[name] = edit, error
+
+        self.buttons = QDialogButtonBox(self)
+        self.save_button = self.buttons.addButton("&Save", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.save_button.setDefault(True)
+        self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self._on_save)
+        self.buttons.rejected.connect(self.reject)
+
+        subtitle = (
+            f"{appointment.patient} · {day_text(appointment.date)} at "
+            f"{appointment.time:%H:%M} · {appointment.doctor}"
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(PAGE_MARGIN * 2, PAGE_MARGIN * 2, PAGE_MARGIN * 2, PAGE_MARGIN)
+        layout.setSpacing(SPACING)
+        layout.addWidget(title_label("Treatment", self, size_delta=3))
+        layout.addWidget(muted_label(subtitle, self))
+        layout.addWidget(self.banner)
+        layout.addLayout(form, 1)
+        layout.addWidget(self.hint)
+        layout.addWidget(self.buttons)
+        self._set_fields_enabled(False)
+        self._validate()
+        self._load()
+
+    def values(self) -> records.TreatmentForm:
+        return records.TreatmentForm(
+            **{name: edit.toPlainText() for name, edit in self.fields.items()}
+        )
+
+    # --- loading ---------------------------------------------------------------------------
+    def _load(self) -> None:
+        clinic, actor, appointment_id = self._clinic, self._actor, self._appointment.id
+        self._ops.run(
+            lambda ctx: records.get_treatment(clinic, actor, appointment_id),
+            label="Loading the treatment",
+            on_success=self._on_loaded,
+            on_failure=self._on_load_failed,
+        )
+
+    def _on_loaded(self, row: TreatmentRow | None) -> None:
+        if row is not None:
+            self.setWindowTitle("Edit treatment")
+            for name, edit in self.fields.items():
+                edit.setPlainText(getattr(row, name))
+        self._busy = False
+        self._set_fields_enabled(True)
+        self.fields["symptoms"].setFocus()
+        self._validate()
+        self.loaded.emit()
+
+    def _on_load_failed(self, err: BaseException) -> None:
+        self.banner.show_message(field_message(err)[1])
+        self.loaded.emit()
+
+    def _set_fields_enabled(self, enabled: bool) -> None:
+        for edit in self.fields.values():
+            edit.setEnabled(enabled)
+
+    # --- validation and saving ------------------------------------------------------------------
+    def _validate(self) -> bool:
+        ok = True
+        for name, edit in self.fields.items():
+            length = len(edit.toPlainText().strip())
+            too_long = length > MAX_FIELD_LENGTH
+            self.errors[name].show_message(
+                f"Too long ({length} characters; at most {MAX_FIELD_LENGTH})." if too_long else ""
+            )
+            ok = ok and not too_long
+        filled = any(
+            self.fields[name].toPlainText().strip()
+            for name in ("symptoms", "diagnosis", "treatment_given")
+        )
+        self.hint.setVisible(not filled)
+        ok = ok and filled
+        self.save_button.setEnabled(ok and not self._busy)
+        return ok
+
+    def _on_save(self) -> None:
+        if self._busy or not self._validate():
+            return
+        clinic, actor, appointment_id = self._clinic, self._actor, self._appointment.id
+        form = self.values()
+        self._busy = True
+        self.save_button.setText("Saving…")
+        self.banner.clear_message()
+        self._validate()
+        self._ops.run(
+            lambda ctx: records.record_treatment(clinic, actor, appointment_id, form),
+            label="Saving the treatment",
+            on_success=self._on_saved,
+            on_failure=self._on_save_failed,
+        )
+
+    def _on_saved(self, treatment_id: int) -> None:
+        self._busy = False
+        self.saved.emit(treatment_id)
+        self.accept()
+
+    def _on_save_failed(self, err: BaseException) -> None:
+        self._busy = False
+        self.save_button.setText("&Save")
+        field, message = field_message(err)
+        if field in self.errors:
+            self.errors[field].show_message(message)
+            self.fields[field].setFocus()
+        else:
+            self.banner.show_message(message)
+        self.save_button.setEnabled(True)

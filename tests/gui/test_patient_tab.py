@@ -1,0 +1,337 @@
+"""The Patient tab, driven through its real widgets on a real SQLite clinic.
+
+Booking, the "slot taken" race, rescheduling, cancelling, the profile, and a
+patient seeing only their own data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import time, timedelta
+
+import pytest
+import shiboken6
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtWidgets import QAbstractButton, QMessageBox, QTableView, QToolButton, QWidget
+from pytestqt.qtbot import QtBot
+
+from hms_desktop.services import availability, booking, patients
+from hms_desktop.services.actor import SYSTEM, Actor
+from hms_desktop.services.booking import AppointmentFilter
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.views import Slot
+from hms_desktop.ui.booking_dialog import BookingDialog
+from hms_desktop.ui.operations import Operations
+from hms_desktop.ui.patient_tab import PAGE_UPCOMING, PatientTab
+from tests import factories as f
+
+WAIT = 10_000
+
+
+@pytest.fixture
+def ops(qtbot: QtBot, sqlite_clinic: Clinic) -> Iterator[Operations]:
+    """The operation helper; every worker is finished and waited for at teardown."""
+    helper = Operations()
+    yield helper
+    qtbot.waitUntil(lambda: not helper.busy, timeout=WAIT)
+    assert helper.shutdown()
+
+
+@pytest.fixture
+def world(sqlite_clinic: Clinic) -> f.World:
+    return f.world(sqlite_clinic)
+
+
+def make_tab(qtbot: QtBot, clinic: Clinic, actor: Actor, ops: Operations) -> PatientTab:
+    tab = PatientTab(clinic, actor, ops)
+    qtbot.addWidget(tab)
+    tab.resize(1280, 800)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.browser.departments_model.rowCount() > 0, timeout=WAIT)
+    return tab
+
+
+def click_row(qtbot: QtBot, view: QTableView, row: int) -> None:
+    """Click a table row like a person would (on its first visible cell)."""
+    column = next(c for c in range(view.model().columnCount()) if not view.isColumnHidden(c))
+    index = view.model().index(row, column)
+    view.scrollTo(index)
+    rect = view.visualRect(index)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def button_for(widget: QWidget, text: str) -> QAbstractButton:
+    """The visible button whose text (without mnemonics) starts with ``text``."""
+    for button in widget.findChildren(QAbstractButton):
+        if button.text().replace("&", "").startswith(text) and button.isVisible():
+            return button
+    raise AssertionError(f"no visible button {text!r}")
+
+
+def is_closed(widget: QWidget) -> bool:
+    """Closed dialogs delete themselves (WA_DeleteOnClose)."""
+    return not shiboken6.isValid(widget) or not widget.isVisible()
+
+
+def row_of(view: QTableView, slot: Slot) -> int:
+    model = view.model()
+    for i in range(model.rowCount()):
+        if model.row_at(i).slot == slot:  # type: ignore[attr-defined]
+            return i
+    raise AssertionError(f"{slot} not listed")
+
+
+def choose_patient(qtbot: QtBot, tab: PatientTab, text: str, patient_id: int) -> None:
+    """Type in the finder and walk into the results with the Down key."""
+    assert tab.picker is not None
+    tab.picker.search.setFocus()
+    qtbot.keyClicks(tab.picker.search, text)
+    qtbot.waitUntil(
+        lambda: [p.id for p in tab.picker.model.rows] == [patient_id],  # type: ignore[union-attr]
+        timeout=WAIT,
+    )
+    qtbot.keyClick(tab.picker.search, Qt.Key.Key_Down)
+    qtbot.waitUntil(lambda: tab.patient is not None and tab.patient.id == patient_id, timeout=WAIT)
+    qtbot.waitUntil(lambda: tab.profile.full_name.isEnabled(), timeout=WAIT)
+
+
+def open_booking(qtbot: QtBot, tab: PatientTab, slot: Slot) -> BookingDialog:
+    """Pick the doctor and the slot in the browser, press Book, wait for the dialog's slots."""
+    qtbot.waitUntil(lambda: tab.browser.slot_picker.model.rowCount() > 0, timeout=WAIT)
+    assert tab.browser.select_doctor(slot.doctor_id)
+    view = tab.browser.slot_picker.table.view
+    click_row(qtbot, view, row_of(view, slot))
+    assert tab.browser.current_slot() == slot
+    qtbot.mouseClick(button_for(tab.browser, "Book selected slot"), Qt.MouseButton.LeftButton)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() == slot, timeout=WAIT)
+    return dialog
+
+
+def test_desk_registers_patient_and_books_a_slot(
+    qtbot: QtBot, qtmodeltester: object, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    new_id = patients.register_patient(
+        clinic,
+        SYSTEM,
+        patients.PatientForm(full_name="Maria Kowalski", phone="+49 30 5550100", email="m@k.test"),
+    )
+    tab = make_tab(qtbot, clinic, f.RECEPTION, ops)
+    assert tab.stack.currentIndex() == 0  # "find a patient" until one is chosen
+    choose_patient(qtbot, tab, "kowal", new_id)
+    assert tab.title.text() == "Maria Kowalski"
+
+    slot = Slot(world.doctor_id, world.day, time(9, 30), time(10, 0))
+    dialog = open_booking(qtbot, tab, slot)
+    for model in (
+        tab.browser.departments_model,
+        tab.browser.doctors_model,
+        tab.browser.slot_picker.model,
+        tab.picker.model,  # type: ignore[union-attr]
+        dialog.slot_picker.model,
+    ):
+        qtmodeltester.check(model)  # type: ignore[attr-defined]
+    dialog.visit_type.setCurrentIndex(dialog.visit_type.findData("check_up"))
+    qtbot.keyClicks(dialog.reason, "Annual check")
+    with qtbot.waitSignal(tab.booked, timeout=WAIT) as booked:
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.upcoming_model.rowCount() == 1, timeout=WAIT)
+    assert is_closed(dialog)
+
+    [row] = tab.upcoming_model.rows
+    assert row.id == booked.args[0]
+    assert (row.patient_id, row.doctor_id, row.date, row.time) == (
+        new_id,
+        world.doctor_id,
+        world.day,
+        time(9, 30),
+    )
+    assert (row.status, row.visit_type, row.reason) == ("booked", "check_up", "Annual check")
+    qtmodeltester.check(tab.upcoming_model)  # type: ignore[attr-defined]
+    # The slot is gone from the browser once it reloads.
+    qtbot.waitUntil(lambda: slot not in tab.browser.slot_picker.slots(), timeout=WAIT)
+
+
+def test_slot_taken_meanwhile_keeps_the_form_and_refreshes_slots(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    tab = make_tab(qtbot, clinic, f.RECEPTION, ops)
+    choose_patient(qtbot, tab, str(world.patient_id), world.patient_id)
+    slot = Slot(world.doctor_id, world.day, time(10, 0), time(10, 30))
+    dialog = open_booking(qtbot, tab, slot)
+    dialog.visit_type.setCurrentIndex(dialog.visit_type.findData("follow_up"))
+    qtbot.keyClicks(dialog.reason, "Knee pain again")
+
+    # Another PC books the same slot for someone else while the dialog is open.
+    booking.book(
+        clinic,
+        f.RECEPTION,
+        patient_id=world.other_patient_id,
+        doctor_id=slot.doctor_id,
+        day=slot.date,
+        at=slot.time,
+    )
+    with qtbot.waitSignal(dialog.slots_loaded, timeout=WAIT):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+
+    assert dialog.isVisible()
+    assert dialog.slot_error.isVisible()
+    assert "was just taken" in dialog.slot_error.text()
+    assert "Choose another free slot" in dialog.slot_error.text()
+    assert dialog.reason.toPlainText() == "Knee pain again"
+    assert dialog.visit_type.currentData() == "follow_up"
+    assert slot not in dialog.slot_picker.slots()  # the free slots were refreshed
+    assert dialog.slot_picker.current_slot() is None
+    assert not dialog.save_button.isEnabled()  # nothing chosen: nothing to book
+
+    # Choosing another slot clears the message and books with everything kept.
+    other = Slot(world.doctor_id, world.day, time(10, 30), time(11, 0))
+    click_row(qtbot, dialog.slot_picker.table.view, row_of(dialog.slot_picker.table.view, other))
+    assert not dialog.slot_error.isVisible()
+    with qtbot.waitSignal(tab.booked, timeout=WAIT):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    mine = booking.list_appointments(clinic, SYSTEM, AppointmentFilter(patient_id=world.patient_id))
+    assert [(a.time, a.visit_type, a.reason) for a in mine] == [
+        (time(10, 30), "follow_up", "Knee pain again")
+    ]
+
+
+def test_patient_reschedules_and_cancels(
+    qtbot: QtBot, qtmodeltester: object, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    me = f.patient_actor(world.patient_id)
+    appt = booking.book(
+        clinic,
+        me,
+        patient_id=world.patient_id,
+        doctor_id=world.doctor_id,
+        day=world.day,
+        at="09:00",
+    )
+    tab = make_tab(qtbot, clinic, me, ops)
+    qtbot.waitUntil(lambda: tab.upcoming_model.rowCount() == 1, timeout=WAIT)
+    tab.pages.setCurrentIndex(PAGE_UPCOMING)
+    click_row(qtbot, tab.upcoming.view, 0)
+    assert tab.reschedule_action.isEnabled() and tab.cancel_action.isEnabled()
+
+    # Reschedule to 11:30 in the dialog.
+    qtbot.mouseClick(button_for(tab, "Reschedule"), Qt.MouseButton.LeftButton)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    qtbot.waitUntil(lambda: dialog.slot_picker.model.rowCount() > 0, timeout=WAIT)
+    assert not dialog.visit_type.isEnabled()  # moving keeps what the visit is about
+    target = Slot(world.doctor_id, world.day, time(11, 30), time(12, 0))
+    click_row(qtbot, dialog.slot_picker.table.view, row_of(dialog.slot_picker.table.view, target))
+    with qtbot.waitSignal(tab.appointments_changed, timeout=WAIT):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.upcoming_model.rows[0].time == time(11, 30), timeout=WAIT)
+    assert booking.get_appointment(clinic, me, appt).time == time(11, 30)
+
+    # Cancel: "Keep it" keeps it; the destructive button cancels.
+    click_row(qtbot, tab.upcoming.view, 0)
+    qtbot.mouseClick(button_for(tab, "Cancel appointment"), Qt.MouseButton.LeftButton)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox)
+    qtbot.mouseClick(button_for(box, "Keep it"), Qt.MouseButton.LeftButton)
+    assert booking.get_appointment(clinic, me, appt).status == "booked"
+
+    qtbot.mouseClick(button_for(tab, "Cancel appointment"), Qt.MouseButton.LeftButton)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox)
+    with qtbot.waitSignal(tab.appointments_changed, timeout=WAIT):
+        qtbot.mouseClick(button_for(box, "Cancel appointment"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: tab.upcoming_model.rows[0].status == "cancelled", timeout=WAIT)
+    assert booking.get_appointment(clinic, me, appt).status == "cancelled"
+    assert not tab.cancel_action.isEnabled()  # a cancelled visit cannot be cancelled again
+    qtmodeltester.check(tab.upcoming_model)  # type: ignore[attr-defined]
+    # The freed slot is offered again.
+    freed = Slot(world.doctor_id, world.day, time(11, 30), time(12, 0))
+    qtbot.waitUntil(lambda: freed in tab.browser.slot_picker.slots(), timeout=WAIT)
+
+
+def test_patient_sees_only_their_own_data_and_edits_profile(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    for patient_id, at in ((world.patient_id, "09:00"), (world.other_patient_id, "10:00")):
+        booking.book(
+            clinic, SYSTEM, patient_id=patient_id, doctor_id=world.doctor_id, day=world.day, at=at
+        )
+    me = Actor(
+        user_id=None,
+        username="jose",
+        role="patient",
+        patient_id=world.patient_id,
+        display_name="José Núñez",
+    )
+    tab = make_tab(qtbot, clinic, me, ops)
+    assert tab.picker is None  # no finder: a patient cannot act for anyone else
+    assert tab.find_action not in tab.actions()
+    qtbot.waitUntil(lambda: tab.upcoming_model.rowCount() > 0, timeout=WAIT)
+    assert {r.patient_id for r in tab.upcoming_model.rows} == {world.patient_id}
+    assert [r.time for r in tab.upcoming_model.rows] == [time(9, 0)]
+    qtbot.waitUntil(lambda: tab.profile.full_name.text() == "José Núñez", timeout=WAIT)
+
+    # Validation as you type: a bad phone shows next to the field and blocks Save.
+    tab.pages.setCurrentIndex(3)
+    tab.profile.phone.clear()
+    qtbot.keyClicks(tab.profile.phone, "abc")
+    assert tab.profile.errors["phone"].isVisible()
+    assert "Phone must be digits" in tab.profile.errors["phone"].text()
+    assert not tab.profile.save_button.isEnabled()
+    tab.profile.phone.clear()
+    qtbot.keyClicks(tab.profile.phone, "+49 30 1234567")
+    assert not tab.profile.errors["phone"].isVisible()
+    qtbot.mouseClick(tab.profile.reminders_opt_out, Qt.MouseButton.LeftButton, pos=QPoint(4, 4))
+    assert tab.profile.reminders_opt_out.isChecked()
+    with qtbot.waitSignal(tab.profile.saved, timeout=WAIT):
+        qtbot.mouseClick(tab.profile.save_button, Qt.MouseButton.LeftButton)
+    saved = patients.get_patient(clinic, me, world.patient_id)
+    assert (saved.phone, saved.reminders_opt_out) == ("+49 30 1234567", True)
+    # The service's own refusal (a future birth date) shows under the field; input is kept.
+    future = (clinic.today() + timedelta(days=3)).isoformat()
+    tab.profile.date_of_birth.setText(future)
+    assert "future" in tab.profile.errors["date_of_birth"].text()
+    assert tab.profile.date_of_birth.text() == future
+
+    assert tab.export_action in tab.actions()
+    assert tab.export_action.isEnabled()
+    assert tab.export_action.text().replace("&", "") == "Export Full History…"
+    assert any(
+        isinstance(b, QToolButton) and b.defaultAction() is tab.export_action
+        for b in tab.findChildren(QToolButton)
+    )
+
+
+def test_keyboard_only_booking(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    """Find the patient, pick a slot and book it without the mouse."""
+    clinic = sqlite_clinic
+    tab = make_tab(qtbot, clinic, f.RECEPTION, ops)
+    tab.activateWindow()
+    qtbot.waitActive(tab)
+    qtbot.keySequence(tab, "Ctrl+F")
+    assert tab.picker is not None and tab.picker.search.hasFocus()
+    choose_patient(qtbot, tab, "smith", world.other_patient_id)
+    qtbot.waitUntil(lambda: tab.browser.slot_picker.model.rowCount() > 0, timeout=WAIT)
+    view = tab.browser.slot_picker.table.view
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Down)  # selects the first free slot
+    first = tab.browser.current_slot()
+    assert first is not None
+    qtbot.keyClick(view, Qt.Key.Key_Return)  # Enter on a slot opens the booking dialog
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() == first, timeout=WAIT)
+    with qtbot.waitSignal(tab.booked, timeout=WAIT):
+        qtbot.keyClick(dialog, Qt.Key.Key_B, Qt.KeyboardModifier.AltModifier)  # "&Book"
+    mine = booking.list_appointments(
+        clinic, SYSTEM, AppointmentFilter(patient_id=world.other_patient_id)
+    )
+    assert [(a.date, a.time) for a in mine] == [(first.date, first.time)]
+    assert availability.free_slots(clinic, first.doctor_id, first.date)[0] != first
