@@ -8,17 +8,18 @@ reported as done before it sent SIGKILL.
 Modes:
     book      book appointments, one slot after another; prints the appointment id
     register  register patients (a bulk load through the services); prints patient ids
-    backup    like register, used as the busy writer while the parent takes backups
+    export    export all appointments to OUTDIR/export-<n>.csv|.xlsx; prints n
 """
 
 from __future__ import annotations
 
 import sys
 from datetime import date, time, timedelta
+from pathlib import Path
 
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
-from hms_desktop.services import booking, patients
+from hms_desktop.services import booking, exports, patients
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.availability import slot_starts
 from hms_desktop.services.clinic import Clinic
@@ -58,6 +59,17 @@ def register_loop(clinic: Clinic) -> None:
         print(patients.register_patient(clinic, SYSTEM, form), flush=True)
 
 
+def export_loop(clinic: Clinic, folder: Path) -> None:
+    n = 0
+    while True:
+        suffix = "csv" if n % 2 == 0 else "xlsx"
+        exports.export_appointments(
+            clinic, SYSTEM, booking.AppointmentFilter(), folder / f"export-{n}.{suffix}"
+        )
+        print(n, flush=True)
+        n += 1
+
+
 def main(argv: list[str]) -> int:
     mode, url = argv[0], argv[1]
     clinic = open_child_clinic(url)
@@ -65,8 +77,10 @@ def main(argv: list[str]) -> int:
         doctor_id, patient_id = int(argv[2]), int(argv[3])
         first = START.date() + timedelta(days=1)
         book_loop(clinic, doctor_id, patient_id, [first + timedelta(days=i) for i in range(6)])
-    elif mode in ("register", "backup"):
+    elif mode == "register":
         register_loop(clinic)
+    elif mode == "export":
+        export_loop(clinic, Path(argv[2]))
     else:
         print(f"unknown mode {mode}", file=sys.stderr)
         return 2

@@ -1,0 +1,224 @@
+"""SIGKILL a process in the middle of its writes: nothing reported as done is lost.
+
+Each test starts a child process (``tests/safety/child.py``) that repeats one kind
+of write and prints a line after each one has returned successfully. The parent
+lets it run for a random number of operations plus a random fraction of the next
+one, kills it with SIGKILL (no cleanup, no atexit, like a power cut for the
+process), and then checks the database and files. Each test runs ten times with
+different kill points.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import closing
+from datetime import timedelta
+from pathlib import Path
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+
+from hms_desktop.db.engine import sqlite_path
+from hms_desktop.db.models import Appointment, AuditEntry, Patient
+from hms_desktop.services import availability, booking, exports
+from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.atomic_file import TEMP_SUFFIX
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.integrity import check_database
+from tests import factories as f
+from tests.conftest import make_clinic
+from tests.safety.child import DAY_WINDOW, SLOT_MINUTES
+from tests.safety.procs import start_child
+
+RUNS = range(10)
+pytestmark = pytest.mark.slow
+
+
+def _kill_points(run: int, most: int) -> tuple[int, float]:
+    """How many reported operations to wait for, and how far into the next one to kill."""
+    rng = random.Random(run)
+    return rng.randint(1, most), rng.uniform(0.0, 0.03)
+
+
+def _assert_sqlite_sound(url: str) -> None:
+    path = sqlite_path(url)
+    if path is None:
+        return
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def _assert_check_ok(clinic: Clinic) -> None:
+    report = check_database(clinic.db)
+    assert report.ok, report.lines()
+
+
+@pytest.fixture
+def booking_clinic(database_url: str, clock) -> Iterator[Clinic]:
+    clinic = make_clinic(database_url, clock, slot_minutes=SLOT_MINUTES)
+    yield clinic
+    clinic.close()
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_kill_during_booking_loses_no_confirmed_booking(
+    booking_clinic: Clinic, tmp_path: Path, run: int
+) -> None:
+    clinic = booking_clinic
+    dept = f.department(clinic)
+    doctor_id = f.doctor(clinic, dept)
+    patient_id = f.patient(clinic)
+    for offset in range(1, 7):
+        availability.set_day(
+            clinic, SYSTEM, doctor_id, clinic.today() + timedelta(days=offset), [DAY_WINDOW]
+        )
+    clinic.db.dispose()
+    wait_for, extra = _kill_points(run, 12)
+
+    child = start_child("book", clinic.db.url, doctor_id, patient_id, workdir=tmp_path)
+    try:
+        child.read_until(wait_for)
+        time.sleep(extra)
+    finally:
+        confirmed = child.kill()
+
+    _assert_sqlite_sound(clinic.db.url)
+    with clinic.db.read() as session:
+        booked = set(session.scalars(select(Appointment.id).where(Appointment.status == "booked")))
+        audited = set(
+            session.scalars(
+                select(AuditEntry.entity_id).where(AuditEntry.action == "appointment.book")
+            )
+        )
+    assert set(confirmed) <= booked, "a booking the child had confirmed is missing"
+    # Booking and its audit entry commit together or not at all.
+    assert booked == audited
+    assert len(booked) - len(confirmed) <= 1  # at most the one committed just before the kill
+    _assert_check_ok(clinic)
+    # The database takes new bookings at once: no lock or journal was left behind.
+    free = availability.free_slots(clinic, doctor_id, clinic.today() + timedelta(days=6))
+    assert booking.book(
+        clinic,
+        SYSTEM,
+        patient_id=patient_id,
+        doctor_id=doctor_id,
+        day=free[-1].date,
+        at=free[-1].time,
+    )
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_kill_during_bulk_load_keeps_every_confirmed_patient(
+    sqlite_clinic: Clinic, tmp_path: Path, run: int
+) -> None:
+    url = sqlite_clinic.db.url
+    sqlite_clinic.db.dispose()
+    wait_for, extra = _kill_points(run, 40)
+    child = start_child("register", url, workdir=tmp_path)
+    try:
+        child.read_until(wait_for)
+        time.sleep(extra)
+    finally:
+        confirmed = child.kill()
+
+    _assert_sqlite_sound(url)
+    with sqlite_clinic.db.read() as session:
+        rows = {
+            p.id: (p.full_name, p.phone, p.email, p.address)
+            for p in session.scalars(select(Patient))
+        }
+        audited = set(
+            session.scalars(
+                select(AuditEntry.entity_id).where(AuditEntry.action == "patient.register")
+            )
+        )
+    assert set(confirmed) <= set(rows)
+    assert set(rows) == audited
+    for patient_id in confirmed:  # complete rows, not just ids
+        name, phone, email, address = rows[patient_id]
+        n = int(name.rsplit(" ", 1)[1])
+        assert (phone, email, address) == (
+            f"+49 30 {n:07d}",
+            f"bulk{n}@mail.test",
+            "Street 1\nBerlin",
+        )
+    _assert_check_ok(sqlite_clinic)
+
+
+@pytest.fixture(scope="module")
+def export_source(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[str]:
+    """One clinic with a few hundred appointments, shared read-only by the export runs."""
+    import shutil
+
+    from hms_desktop.services.clock import FakeClock
+    from tests.conftest import START
+
+    folder = tmp_path_factory.mktemp("export-source")
+    shutil.copyfile(sqlite_template, folder / "clinic.sqlite3")
+    url = f"sqlite:///{folder / 'clinic.sqlite3'}"
+    clinic = make_clinic(url, FakeClock(START), slot_minutes=SLOT_MINUTES)
+    dept = f.department(clinic)
+    doctors = [f.doctor(clinic, dept) for _ in range(3)]
+    patient_ids = [f.patient(clinic) for _ in range(3)]
+    day = clinic.today() + timedelta(days=1)
+    for d in doctors:
+        availability.set_day(clinic, SYSTEM, d, day, [DAY_WINDOW])
+    for d, p in zip(doctors, patient_ids, strict=True):
+        for slot in availability.free_slots(clinic, d, day)[:120]:
+            booking.book(clinic, SYSTEM, patient_id=p, doctor_id=d, day=slot.date, at=slot.time)
+    clinic.close()
+    yield url
+
+
+def _rows_in(path: Path) -> int:
+    if path.suffix == ".csv":
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            return sum(1 for _ in csv.reader(fh)) - 1
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return sum(1 for _ in book.worksheets[0].iter_rows()) - 1
+    finally:
+        book.close()
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_kill_during_export_leaves_no_partial_file(
+    export_source: str, clock, tmp_path: Path, run: int
+) -> None:
+    out = tmp_path / "exports"
+    out.mkdir()
+    wait_for, extra = _kill_points(run, 3)
+    child = start_child("export", export_source, out, workdir=tmp_path)
+    try:
+        child.read_until(wait_for)
+        time.sleep(extra * 5)
+    finally:
+        confirmed = child.kill()
+
+    expected_rows = 360
+    visible = sorted(p for p in out.iterdir() if not p.name.startswith("."))
+    for n in confirmed:
+        assert any(p.stem == f"export-{n}" for p in visible), f"confirmed export {n} is missing"
+    for path in visible:  # confirmed or not: whatever carries an export's name is complete
+        assert _rows_in(path) == expected_rows, f"{path.name} is partial"
+    # A dead writer's hidden temporary file is swept by the next export into the folder.
+    clinic = make_clinic(export_source, clock, slot_minutes=SLOT_MINUTES)
+    try:
+        exports.export_appointments(clinic, SYSTEM, booking.AppointmentFilter(), out / "after.csv")
+        _assert_check_ok(clinic)
+    finally:
+        clinic.close()
+    assert not [p for p in out.iterdir() if p.name.endswith(TEMP_SUFFIX)]
+    _assert_sqlite_sound(export_source)
+    with closing(sqlite3.connect(str(sqlite_path(export_source)))) as conn:
+        outcomes = conn.execute(
+            "SELECT count(*) FROM audit_log WHERE action = 'appointments.export' AND details LIKE "
+            "'%completed%' AND details LIKE ?",
+            (f"%{out}%",),
+        ).fetchone()[0]
+    assert outcomes >= len(confirmed) + 1
