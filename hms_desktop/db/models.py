@@ -244,3 +244,75 @@ class JobRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     counts: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: What started the run: schedule, catch-up, manual (the Jobs panel) or cli (migration 0002).
+    trigger: Mapped[str] = mapped_column(String(16), default="", server_default="")
+
+
+# --- Background jobs: outbox and monthly reports (migration 0002) -----------------------
+
+OUTBOX_KINDS = ("reminder", "monthly_report")
+#: pending -> sending -> sent; pending -> failed after the last retry; undeliverable when
+#: there is no address; expired when a reminder's visit is past or no longer booked.
+OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "undeliverable", "expired")
+
+
+class MonthlyReport(Base):
+    """A doctor's report for one calendar month (clinic-local dates), rendered to HTML."""
+
+    __tablename__ = "monthly_reports"
+    __table_args__ = (UniqueConstraint("doctor_id", "month", name="uq_monthly_reports_month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id", ondelete="CASCADE"))
+    #: "YYYY-MM".
+    month: Mapped[str] = mapped_column(String(7))
+    generated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id", ondelete="SET NULL"))
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    no_shows: Mapped[int] = mapped_column(Integer, default=0)
+    treatments: Mapped[int] = mapped_column(Integer, default=0)
+    unique_patients: Mapped[int] = mapped_column(Integer, default=0)
+    html: Mapped[str] = mapped_column(Text, default="")
+
+
+class OutboxMessage(Base):
+    """One email to send (a reminder or a report), with its delivery state.
+
+    A reminder is unique per appointment and day of the visit, a report email per
+    report, so a run repeated after a crash queues nothing twice.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {OUTBOX_KINDS!r}", name="kind"),
+        CheckConstraint(f"status IN {OUTBOX_STATUSES!r}", name="status"),
+        UniqueConstraint("kind", "appointment_id", "target_day", name="uq_outbox_reminder"),
+        UniqueConstraint("kind", "report_id", name="uq_outbox_report"),
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    appointment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE")
+    )
+    #: The day of the visit a reminder is about (clinic-local).
+    target_day: Mapped[date | None] = mapped_column(Date)
+    report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("monthly_reports.id", ondelete="CASCADE")
+    )
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    doctor_id: Mapped[int | None] = mapped_column(ForeignKey("doctors.id", ondelete="CASCADE"))
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id", ondelete="SET NULL"))
+    recipient: Mapped[str] = mapped_column(String(254), default="", server_default="")
+    subject: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,253 @@
+"""The in-process scheduler: APScheduler 3 ``BackgroundScheduler`` in the clinic's time zone.
+
+Why a tick rather than a cron trigger per job: each job's APScheduler entry is a
+short interval (``tick_seconds``, 30 s) that asks the job definition "what is
+due at the clinic's *now*?" and runs it through the ledger. So
+
+* the very first tick after :meth:`ClinicScheduler.start` is the catch-up: a
+  firing missed while the application was closed is due and runs once;
+* the firing time follows the clinic's clock (a fake one in tests), and a PC
+  that slept through 08:00 runs the reminders when it wakes;
+* one code path decides on-time, late and repeated firings; the ledger makes a
+  second start, a second tick or a second PC do nothing.
+
+A reminder run fires at most ``tick_seconds`` after the configured time.
+Jobs never touch widgets: they report through ``on_event`` (called on a worker
+thread; ``ui.job_bridge`` moves it to the UI thread).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from hms_desktop.jobs.definitions import JOBS, get_job
+from hms_desktop.jobs.runner import EventSink, JobEvent, RunResult, deliver, emit, run_job
+from hms_desktop.services import job_ledger
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.email_delivery import SmtpSender
+from hms_desktop.services.job_ledger import JobRunRow
+from hms_desktop.services.outbox import BACKOFF_BASE, MAX_ATTEMPTS
+
+log = logging.getLogger(__name__)
+
+OUTBOX_JOB = "outbox"
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    """A job as the Jobs panel and ``hms jobs list`` show it."""
+
+    name: str
+    title: str
+    schedule: str
+    next_run: datetime | None
+    current_period: str
+    last_run: JobRunRow | None
+    can_run_now: bool = True
+
+
+def list_jobs(clinic: Clinic, *, delivery_next: datetime | None = None) -> list[JobInfo]:
+    """Every job with its schedule, next run (clinic time) and last ledger entry."""
+    settings, now = clinic.settings, clinic.now()
+    infos = [
+        JobInfo(
+            name=job.name,
+            title=job.title,
+            schedule=job.describe(settings),
+            next_run=job.next_run(settings, now),
+            current_period=job.current_period(settings, now),
+            last_run=job_ledger.last_run(clinic, job.name),
+        )
+        for job in JOBS.values()
+    ]
+    retry_minutes = ", ".join(
+        str(int(BACKOFF_BASE.total_seconds() // 60) * 2**i) for i in range(MAX_ATTEMPTS - 1)
+    )
+    smtp = "" if settings.smtp_configured else " (email not configured: messages wait)"
+    infos.append(
+        JobInfo(
+            name=OUTBOX_JOB,
+            title="Email delivery",
+            schedule=f"Every minute while the app runs; retries after {retry_minutes} min{smtp}",
+            next_run=delivery_next,
+            current_period="",
+            last_run=None,
+            can_run_now=True,
+        )
+    )
+    return infos
+
+
+class ClinicScheduler:
+    """Runs the clinic's jobs in the background while the application is open.
+
+    Args:
+        clinic: the clinic; its clock and ``settings.timezone`` drive the schedule.
+        on_event: called with a :class:`JobEvent` after each run (on a worker thread).
+        tick_seconds: how often each job checks whether its period is due.
+        delivery_seconds: how often the outbox is delivered (retries with back-off).
+        sender_factory: builds the SMTP sender (the real one unless a test swaps it).
+    """
+
+    def __init__(
+        self,
+        clinic: Clinic,
+        *,
+        on_event: EventSink | None = None,
+        tick_seconds: float = 30.0,
+        delivery_seconds: float = 60.0,
+        sender_factory: Callable[..., SmtpSender] = SmtpSender,
+        host: str | None = None,
+    ) -> None:
+        self.clinic = clinic
+        self.on_event = on_event
+        self.tick_seconds = tick_seconds
+        self.delivery_seconds = delivery_seconds
+        self._sender_factory = sender_factory
+        self._host = host or job_ledger.this_host()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        #: The period each job last handled in this process, so a tick costs no query.
+        self._handled: dict[str, str] = {}
+        self._started_at: datetime | None = None
+        self._scheduler: BackgroundScheduler | None = None
+
+    # --- life cycle ---------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None and self._scheduler.running
+
+    def start(self) -> None:
+        """Start the background thread; the first tick at once is the catch-up."""
+        if self.running:
+            return
+        self._stop.clear()
+        self._started_at = self.clinic.now()
+        tz = self.clinic.settings.tz
+        scheduler = BackgroundScheduler(
+            timezone=tz,
+            executors={"default": ThreadPoolExecutor(max_workers=len(JOBS) + 1)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+        )
+        now = datetime.now(tz)
+        for name, job in JOBS.items():
+            scheduler.add_job(
+                self._tick,
+                IntervalTrigger(seconds=self.tick_seconds, timezone=tz),
+                args=[name],
+                id=name,
+                name=job.title,
+                next_run_time=now,
+            )
+        scheduler.add_job(
+            self._deliver,
+            IntervalTrigger(seconds=self.delivery_seconds, timezone=tz),
+            id=OUTBOX_JOB,
+            name="Email delivery",
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+        log.info("scheduler started (time zone %s, tick %ss)", tz, self.tick_seconds)
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop the thread; with ``wait`` block until running jobs have stopped.
+
+        Running jobs notice the stop between messages, so this returns within one
+        SMTP timeout at worst. Safe to call twice.
+        """
+        self._stop.set()
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None and scheduler.running:
+            scheduler.shutdown(wait=wait)
+            log.info("scheduler stopped")
+
+    # --- what the panel and the window ask ------------------------------------------------------
+    def jobs(self) -> list[JobInfo]:
+        """Each job with its schedule, next run and last run (reads the database)."""
+        delivery_next = None
+        scheduler = self._scheduler
+        if scheduler is not None:
+            entry = scheduler.get_job(OUTBOX_JOB)
+            if entry is not None and entry.next_run_time is not None:
+                delivery_next = entry.next_run_time.astimezone(self.clinic.settings.tz)
+        return list_jobs(self.clinic, delivery_next=delivery_next)
+
+    def run_now(self, name: str) -> RunResult | None:
+        """Run a job's current period in the calling thread (the UI calls it via ops.run).
+
+        ``outbox`` runs a delivery pass and returns None. The ledger still applies:
+        a period that already ran is skipped.
+        """
+        if name == OUTBOX_JOB:
+            self.deliver_now()
+            return None
+        result = run_job(
+            self.clinic,
+            name,
+            trigger="manual",
+            on_event=self.on_event,
+            sender_factory=self._sender_factory,
+            should_stop=self._stop.is_set,
+            host=self._host,
+        )
+        with self._lock:
+            self._handled[name] = result.period_key
+        return result
+
+    def deliver_now(self) -> None:
+        deliver(
+            self.clinic,
+            on_event=self.on_event,
+            sender_factory=self._sender_factory,
+            should_stop=self._stop.is_set,
+        )
+
+    # --- scheduler thread -----------------------------------------------------------------------
+    def _tick(self, name: str) -> None:
+        if self._stop.is_set():
+            return
+        job = get_job(name)
+        due = job.due(self.clinic.settings, self.clinic.now())
+        if due is None:
+            return
+        with self._lock:
+            if self._handled.get(name) == due.period_key:
+                return
+        started = self._started_at
+        trigger = "catch-up" if started is not None and due.fire_at < started else "schedule"
+        try:
+            result = run_job(
+                self.clinic,
+                name,
+                due.period_key,
+                trigger=trigger,
+                on_event=self.on_event,
+                sender_factory=self._sender_factory,
+                should_stop=self._stop.is_set,
+                host=self._host,
+            )
+        except Exception as err:  # cannot even claim (database away): try again next tick
+            log.warning("job %s %s: could not start (%s); will retry", name, due.period_key, err)
+            emit(
+                self.on_event,
+                JobEvent("failed", name, due.period_key, job.title, str(err), trigger=trigger),
+            )
+            return
+        with self._lock:
+            self._handled[name] = result.period_key
+
+    def _deliver(self) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            self.deliver_now()
+        except Exception:
+            log.exception("outbox delivery failed")
