@@ -1,0 +1,537 @@
+"""The export dialog: choose format and file, watch progress, cancel, open the result.
+
+The export itself runs in :func:`hms_desktop.services.exports` on a worker thread
+started by :class:`~hms_desktop.ui.operations.Operations`; the dialog only reads
+its own fields, hands plain values to the worker, and reacts to the operation's
+signals on the UI thread. Closing the dialog while an export runs cancels it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from PySide6.QtCore import QDate, Qt, QUrl, Signal
+from PySide6.QtGui import QCloseEvent, QDesktopServices, QFont, QPalette
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hms_desktop.services import departments, doctors, exports
+from hms_desktop.services.actor import Actor
+from hms_desktop.services.booking import STATUS_LABELS, AppointmentFilter
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.exports import ExportResult
+from hms_desktop.ui.operations import Op, OpContext, Operations, user_message
+
+Kind = Literal["history", "appointments"]
+FORMAT_CHOICES = (("csv", "CSV — comma-separated (.csv)"), ("xlsx", "Excel workbook (.xlsx)"))
+FILE_FILTERS = {"csv": "CSV files (*.csv)", "xlsx": "Excel workbooks (*.xlsx)"}
+
+
+def human_size(size: int) -> str:
+    """1536 -> "1.5 KB"."""
+    value = float(size)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} bytes"  # pragma: no cover - the loop always returns
+
+
+def _qdate(day: date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
+def _pydate(day: QDate) -> date:
+    return date(day.year(), day.month(), day.day())
+
+
+class ExportDialog(QDialog):
+    """Export a patient's history (``kind="history"``) or an appointment list."""
+
+    #: The file is complete at its place (an :class:`ExportResult`).
+    export_finished = Signal(object)
+    #: The export failed; the message shown to the user.
+    export_failed = Signal(str)
+    #: The user cancelled; nothing was written.
+    export_cancelled = Signal()
+
+    def __init__(
+        self,
+        parent: QWidget | None,
+        clinic: Clinic,
+        actor: Actor,
+        ops: Operations,
+        *,
+        kind: Kind,
+        patient_id: int | None = None,
+        flt: AppointmentFilter | None = None,
+    ) -> None:
+        super().__init__(parent)
+        if kind == "history" and patient_id is None:
+            raise ValueError("a history export needs a patient id")
+        self._clinic = clinic
+        self._actor = actor
+        self._ops = ops
+        self._kind: Kind = kind
+        self._patient_id = patient_id
+        self._flt = flt or AppointmentFilter()
+        self._op: Op | None = None
+        self._result: ExportResult | None = None
+        self._export_dir = clinic.settings.effective_export_dir
+        with contextlib.suppress(OSError):  # an unwritable default shows up on export
+            self._export_dir.mkdir(parents=True, exist_ok=True)
+        self.setObjectName("exportDialog")
+        self.setWindowTitle("Export full history" if kind == "history" else "Export appointments")
+        self.setMinimumWidth(520)
+        self._build()
+        self._set_default_path()
+        if kind == "appointments":
+            self._load_filter_choices()
+
+    # --- building ---------------------------------------------------------------------
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        layout.setSpacing(10)
+        title = QLabel(self.windowTitle(), self)
+        font = QFont(title.font())
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() + 3)
+        title.setFont(font)
+        layout.addWidget(title)
+        if self._kind == "history":
+            intro = (
+                f"Every recorded treatment of patient P{self._patient_id}, oldest first: "
+                "doctor, date, visit type, symptoms, diagnosis, treatment, prescription, notes."
+            )
+        else:
+            intro = "The appointments in a date range, by date and time, for the front desk."
+        about = QLabel(intro, self)
+        about.setWordWrap(True)
+        about.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        layout.addWidget(about)
+
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self._inputs: list[QWidget] = []
+        if self._kind == "appointments":
+            self._add_filter_fields(form)
+        self.format_combo = QComboBox(self)
+        for code, label in FORMAT_CHOICES:
+            self.format_combo.addItem(label, code)
+        self.format_combo.currentIndexChanged.connect(self.on_format_changed)
+        form.addRow("&Format:", self.format_combo)
+        self.path_edit = QLineEdit(self)
+        self.path_edit.setClearButtonEnabled(True)
+        self.browse_button = QPushButton("&Browse…", self)
+        self.browse_button.clicked.connect(self.on_browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit, 1)
+        path_row.addWidget(self.browse_button)
+        save_label = QLabel("&Save to:", self)
+        save_label.setBuddy(self.path_edit)
+        form.addRow(save_label, path_row)
+        self._inputs += [self.format_combo, self.path_edit, self.browse_button]
+        layout.addLayout(form)
+
+        self.error_label = QLabel(self)
+        self.error_label.setObjectName("exportError")
+        self.error_label.setWordWrap(True)
+        self.error_label.setStyleSheet("color: #b3261e;")
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.hide()
+        layout.addWidget(self.error_label)
+
+        self.progress_bar = QProgressBar(self)
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.hide()
+        layout.addWidget(self.progress_bar)
+        self.status_label = QLabel(self)
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_label.hide()
+        layout.addWidget(self.status_label)
+
+        self.open_file_button = QPushButton("&Open file", self)
+        self.open_folder_button = QPushButton("Open f&older", self)
+        self.open_file_button.clicked.connect(self.on_open_file)
+        self.open_folder_button.clicked.connect(self.on_open_folder)
+        result_row = QHBoxLayout()
+        result_row.addWidget(self.open_file_button)
+        result_row.addWidget(self.open_folder_button)
+        result_row.addStretch(1)
+        self.open_file_button.hide()
+        self.open_folder_button.hide()
+        layout.addLayout(result_row)
+        layout.addStretch(1)
+
+        self.buttons = QDialogButtonBox(self)
+        self.export_button = self.buttons.addButton(
+            "&Export", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.export_button.setDefault(True)
+        self.export_button.clicked.connect(self.on_export)
+        self.close_button.clicked.connect(self.reject)
+        layout.addWidget(self.buttons)
+
+    def _add_filter_fields(self, form: QFormLayout) -> None:
+        today = self._clinic.today()
+        start = self._flt.date_from or today.replace(day=1)
+        end = self._flt.date_to or (start.replace(day=28) + timedelta(days=4)).replace(day=1) - (
+            timedelta(days=1)
+        )
+        self.from_edit = self._date_edit(start)
+        self.to_edit = self._date_edit(end)
+        form.addRow("F&rom:", self.from_edit)
+        form.addRow("&To:", self.to_edit)
+        self.doctor_combo = QComboBox(self)
+        self.doctor_combo.addItem("Any doctor", None)
+        self.department_combo = QComboBox(self)
+        self.department_combo.addItem("Any department", None)
+        self.status_combo = QComboBox(self)
+        # Item data is the status codes joined by commas ("" for any).
+        self.status_combo.addItem("Any status", "")
+        for code, label in STATUS_LABELS.items():
+            self.status_combo.addItem(label, code)
+        wanted = ",".join(self._flt.statuses)
+        if len(self._flt.statuses) > 1:  # keep a combination the caller's list was showing
+            labels = ", ".join(STATUS_LABELS.get(s, s) for s in self._flt.statuses)
+            self.status_combo.addItem(labels, wanted)
+        if wanted:
+            self.status_combo.setCurrentIndex(max(0, self.status_combo.findData(wanted)))
+        form.addRow("&Doctor:", self.doctor_combo)
+        form.addRow("De&partment:", self.department_combo)
+        form.addRow("St&atus:", self.status_combo)
+        self.from_edit.dateChanged.connect(self._set_default_path)
+        self.to_edit.dateChanged.connect(self._set_default_path)
+        self._inputs += [
+            self.from_edit,
+            self.to_edit,
+            self.doctor_combo,
+            self.department_combo,
+            self.status_combo,
+        ]
+
+    def _date_edit(self, day: date) -> QDateEdit:
+        edit = QDateEdit(_qdate(day), self)
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")
+        return edit
+
+    def _load_filter_choices(self) -> None:
+        clinic = self._clinic
+
+        def load(_ctx: OpContext) -> tuple[list[Any], list[Any]]:
+            return doctors.list_doctors(clinic), departments.list_departments(clinic)
+
+        self._ops.run(
+            load,
+            label="Loading doctors and departments",
+            on_success=self._fill_filter_choices,
+            on_failure=lambda err: self.show_error(user_message(err)),
+        )
+
+    def _fill_filter_choices(self, lists: tuple[list[Any], list[Any]]) -> None:
+        doctor_rows, department_rows = lists
+        for doc in doctor_rows:
+            self.doctor_combo.addItem(f"{doc.full_name} ({doc.department})", doc.id)
+        for dept in department_rows:
+            self.department_combo.addItem(dept.name, dept.id)
+        for combo, wanted in (
+            (self.doctor_combo, self._flt.doctor_id),
+            (self.department_combo, self._flt.department_id),
+        ):
+            if wanted is not None and combo.findData(wanted) >= 0:
+                combo.setCurrentIndex(combo.findData(wanted))
+
+    # --- the file --------------------------------------------------------------------
+
+    @property
+    def fmt(self) -> str:
+        return str(self.format_combo.currentData())
+
+    def default_file_name(self) -> str:
+        """``history-P123-2026-06-15.csv`` or ``appointments-2026-06-01-to-2026-06-30.xlsx``."""
+        if self._kind == "history":
+            stem = f"P{self._patient_id}-{self._clinic.today():%Y-%m-%d}"
+        else:
+            stem = f"{_pydate(self.from_edit.date()):%Y-%m-%d}-to-{_pydate(self.to_edit.date()):%Y-%m-%d}"
+        return exports.default_file_name(self._kind, stem, self.fmt)
+
+    def _set_default_path(self) -> None:
+        self.path_edit.setText(str(self._export_dir / self.default_file_name()))
+
+    def on_format_changed(self, _index: int) -> None:
+        text = self.path_edit.text().strip()
+        if not text:
+            return
+        path = Path(text)
+        if path.suffix.lower() in (".csv", ".xlsx"):
+            self.path_edit.setText(str(path.with_suffix("." + self.fmt)))
+
+    def on_browse(self) -> None:
+        start = self.path_edit.text().strip() or str(self._export_dir / self.default_file_name())
+        chosen_filter = FILE_FILTERS[self.fmt]
+        name, selected = QFileDialog.getSaveFileName(
+            self, "Export to", start, ";;".join(FILE_FILTERS.values()), chosen_filter
+        )
+        if not name:
+            return
+        fmt = next((code for code, flt in FILE_FILTERS.items() if flt == selected), self.fmt)
+        self.format_combo.setCurrentIndex(self.format_combo.findData(fmt))
+        path = Path(name)
+        if path.suffix.lower() != "." + fmt:
+            path = path.with_name(path.name + "." + fmt)
+        self.path_edit.setText(str(path))
+
+    def target_path(self) -> Path | None:
+        """The file to write, or None after showing what to fix."""
+        text = self.path_edit.text().strip()
+        if not text:
+            self.show_error("Choose where to save the file.")
+            return None
+        path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = self._export_dir / path
+        suffix = path.suffix.lower()
+        if suffix in (".csv", ".xlsx") and suffix != "." + self.fmt:
+            self.show_error(
+                f"The file name ends in {suffix} but the format is {self.fmt.upper()}; "
+                "change one of them."
+            )
+            return None
+        if suffix != "." + self.fmt:
+            path = path.with_name(path.name + "." + self.fmt)
+            self.path_edit.setText(str(path))
+        return path
+
+    # --- running ---------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._op is not None
+
+    @property
+    def current_op(self) -> Op | None:
+        """The running export's operation (its signals report progress and the outcome)."""
+        return self._op
+
+    def show_error(self, message: str) -> None:
+        self.error_label.setText(message)
+        self.error_label.setVisible(bool(message))
+
+    def _job(self, path: Path) -> Any:
+        clinic, actor, fmt = self._clinic, self._actor, self.fmt
+        if self._kind == "history":
+            patient_id = self._patient_id
+            assert patient_id is not None
+
+            def run_history(ctx: OpContext) -> ExportResult:
+                return exports.export_history(
+                    clinic,
+                    actor,
+                    patient_id,
+                    path,
+                    fmt,
+                    progress=ctx.report,
+                    should_cancel=lambda: ctx.cancelled,
+                )
+
+            return run_history
+        flt = AppointmentFilter(
+            date_from=_pydate(self.from_edit.date()),
+            date_to=_pydate(self.to_edit.date()),
+            doctor_id=self.doctor_combo.currentData(),
+            department_id=self.department_combo.currentData(),
+            statuses=tuple(s for s in str(self.status_combo.currentData() or "").split(",") if s),
+        )
+
+        def run_appointments(ctx: OpContext) -> ExportResult:
+            return exports.export_appointments(
+                clinic,
+                actor,
+                flt,
+                path,
+                fmt,
+                progress=ctx.report,
+                should_cancel=lambda: ctx.cancelled,
+            )
+
+        return run_appointments
+
+    def on_export(self) -> None:
+        if self.running:
+            return
+        self.show_error("")
+        path = self.target_path()
+        if path is None:
+            return
+        if path.exists() and not self._confirm_replace(path):
+            return
+        self._set_running(True)
+        self.status_label.setText("Starting the export…")
+        self.status_label.show()
+        self._op = self._ops.run(
+            self._job(path),
+            label=self.windowTitle(),
+            on_success=self.on_export_succeeded,
+            on_failure=self.on_export_failed,
+            on_progress=self.on_progress,
+            on_cancelled=self.on_export_cancelled,
+        )
+
+    def _confirm_replace(self, path: Path) -> bool:
+        answer = QMessageBox.question(
+            self,
+            "Replace file?",
+            f"{path.name} already exists in {path.parent}. Replace it?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No,
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _set_running(self, running: bool) -> None:
+        for widget in self._inputs:
+            widget.setEnabled(not running)
+        self.export_button.setEnabled(not running)
+        self.close_button.setEnabled(True)
+        self.close_button.setText("Cancel" if running else "Close")
+        if running:
+            self._result = None
+            self.open_file_button.hide()
+            self.open_folder_button.hide()
+            self.progress_bar.setRange(0, 0)  # busy until the first report gives a total
+            self.progress_bar.show()
+            self.close_button.setFocus()
+
+    def on_progress(self, done: int, total: int, _text: str = "") -> None:
+        if total > 0:
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(min(done, total))
+            self.status_label.setText(f"Exported {done:,} of {total:,} rows…")
+        else:
+            self.status_label.setText(f"Exported {done:,} rows…")
+
+    def on_export_succeeded(self, result: ExportResult) -> None:
+        self._op = None
+        self._result = result
+        self._set_running(False)
+        self.progress_bar.setRange(0, max(1, result.rows))
+        self.progress_bar.setValue(max(1, result.rows))
+        rows = "1 row" if result.rows == 1 else f"{result.rows:,} rows"
+        self.status_label.setText(
+            f"Exported {rows} to {result.path.name} "
+            f"({human_size(result.bytes)}, {result.seconds:.1f} s)."
+        )
+        self.status_label.setToolTip(str(result.path))
+        self.open_file_button.show()
+        self.open_folder_button.show()
+        self.open_file_button.setFocus()
+        self.export_finished.emit(result)
+
+    def on_export_failed(self, err: BaseException) -> None:
+        self._op = None
+        self._set_running(False)
+        self.progress_bar.hide()
+        self.status_label.hide()
+        message = user_message(err)
+        self.show_error(message)
+        self.export_failed.emit(message)
+
+    def on_export_cancelled(self) -> None:
+        self._op = None
+        self._set_running(False)
+        self.progress_bar.hide()
+        self.status_label.setText("Export cancelled; no file was written.")
+        self.export_cancelled.emit()
+
+    def cancel_export(self) -> None:
+        """Ask the running export to stop; the dialog stays until it has."""
+        if self._op is not None:
+            self._op.cancel()
+            self.close_button.setEnabled(False)
+            self.close_button.setText("Cancelling…")
+            self.status_label.setText("Cancelling…")
+
+    # --- after the export ------------------------------------------------------------
+
+    @property
+    def export_result(self) -> ExportResult | None:
+        return self._result
+
+    def _open(self, path: Path) -> None:
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            self.show_error(f"No program opened {path}. Open it from your file manager.")
+
+    def on_open_file(self) -> None:
+        if self._result is not None:
+            self._open(self._result.path)
+
+    def on_open_folder(self) -> None:
+        if self._result is not None:
+            self._open(self._result.path.parent)
+
+    # --- closing ---------------------------------------------------------------------
+
+    def reject(self) -> None:
+        # Escape or Cancel while exporting stops the export instead of hiding it.
+        if self.running:
+            self.cancel_export()
+            return
+        super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.running:
+            self.cancel_export()
+            event.ignore()
+            return
+        super().closeEvent(event)
+
+
+def _open_dialog(dialog: ExportDialog) -> None:
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.open()
+
+
+def export_history(
+    parent: QWidget, clinic: Clinic, actor: Actor, ops: Operations, patient_id: int
+) -> None:
+    """Open the dialog that exports a patient's full history (window-modal, returns at once).
+
+    The service checks access: a patient may export only their own history, a
+    doctor only their patients'; a refusal is shown in the dialog.
+    """
+    _open_dialog(ExportDialog(parent, clinic, actor, ops, kind="history", patient_id=patient_id))
+
+
+def export_appointments(
+    parent: QWidget,
+    clinic: Clinic,
+    actor: Actor,
+    ops: Operations,
+    flt: AppointmentFilter | None = None,
+) -> None:
+    """Open the dialog that exports appointments (date range, doctor, department, status).
+
+    ``flt`` pre-fills the fields (e.g. from the list the user is looking at). Only
+    the front desk and administrators may export; others see the refusal.
+    """
+    _open_dialog(ExportDialog(parent, clinic, actor, ops, kind="appointments", flt=flt))
