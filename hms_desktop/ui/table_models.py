@@ -12,7 +12,17 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QColor
+
+from hms_desktop.errors import HmsError
 
 Row = TypeVar("Row")
 Index = QModelIndex | QPersistentModelIndex
@@ -21,6 +31,7 @@ Index = QModelIndex | QPersistentModelIndex
 ROW_ROLE = Qt.ItemDataRole.UserRole + 1
 #: A role for the value to sort by (numbers and dates sort as such, not as text).
 SORT_ROLE = Qt.ItemDataRole.UserRole + 2
+MUTED_COLOUR = "#8a94a6"
 
 
 def display(value: Any) -> str:
@@ -53,10 +64,18 @@ class Column(Generic[Row]):
 class RowTableModel(QAbstractTableModel, Generic[Row]):
     """A read-only table of rows; replace them with :meth:`set_rows`."""
 
-    def __init__(self, columns: Sequence[Column[Row]], parent: Any = None) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column[Row]],
+        parent: Any = None,
+        *,
+        muted: Callable[[Row], bool] | None = None,
+    ) -> None:
         super().__init__(parent)
         self._columns = list(columns)
         self._rows: list[Row] = []
+        #: Rows for which this is true read grey (blacklisted people, cancelled visits).
+        self._muted = muted
 
     # --- Qt overrides -------------------------------------------------------------------
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
@@ -81,6 +100,8 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
             return column.tooltip(row)
         if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and self._muted is not None and self._muted(row):
+            return QColor(MUTED_COLOUR)
         return None
 
     def headerData(
@@ -108,12 +129,32 @@ class RowTableModel(QAbstractTableModel, Generic[Row]):
         return list(self._rows)
 
 
+def sort_filter_proxy(model: RowTableModel[Any], parent: Any = None) -> QSortFilterProxyModel:
+    """A proxy that sorts by :data:`SORT_ROLE` and filters on any column, ignoring case."""
+    proxy = QSortFilterProxyModel(parent)
+    proxy.setSourceModel(model)
+    proxy.setSortRole(SORT_ROLE)
+    proxy.setFilterKeyColumn(-1)
+    proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    return proxy
+
+
+def source_row(view_index: QModelIndex | QPersistentModelIndex) -> Any:
+    """The row object behind an index of a model or of a proxy over one."""
+    return view_index.data(ROW_ROLE) if view_index.isValid() else None
+
+
 class PagedTableModel(RowTableModel[Row]):
     """Rows arrive a page at a time as the view scrolls.
 
     ``fetch(offset, limit)`` returns the next rows; it runs on the UI thread, so it
-    must be a fast, indexed page query (a few ms), never a full scan.
+    must be a fast, indexed page query (a few ms), never a full scan. A page that
+    fails with an :class:`~hms_desktop.errors.HmsError` stops the paging and is
+    reported by :attr:`fetch_failed`.
     """
+
+    fetch_failed = Signal(object)  # the HmsError
 
     def __init__(
         self,
@@ -122,8 +163,9 @@ class PagedTableModel(RowTableModel[Row]):
         *,
         page_size: int = 200,
         parent: Any = None,
+        muted: Callable[[Row], bool] | None = None,
     ) -> None:
-        super().__init__(columns, parent)
+        super().__init__(columns, parent, muted=muted)
         self._fetch = fetch
         self._page = page_size
         self._exhausted = False
@@ -144,7 +186,13 @@ class PagedTableModel(RowTableModel[Row]):
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid() or self._exhausted:
             return
-        page = list(self._fetch(len(self._rows), self._page))
+        try:
+            page = list(self._fetch(len(self._rows), self._page))
+        except HmsError as err:
+            # A locked or unreachable database: stop paging and let the screen say so.
+            self._exhausted = True
+            self.fetch_failed.emit(err)
+            return
         if len(page) < self._page:
             self._exhausted = True
         if page:

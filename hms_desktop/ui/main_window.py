@@ -1,0 +1,320 @@
+"""The main window: role-based tabs, menus, shortcuts and the status bar.
+
+It only builds and wires components (after qutebrowser's main window): the tabs
+do the work, and the window reaches them through a few optional methods
+(``refresh``, ``new_patient``, ``find_patient``, ``book_appointment``).
+The Tools menu is where the lead wires exports, jobs, the audit log and backups.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
+
+from hms_desktop import APP_NAME, __version__, config
+from hms_desktop.services.actor import Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.stats import StatsService
+from hms_desktop.ui.operations import Operations
+from hms_desktop.ui.widgets import ChangeRelay, show_error
+
+log = logging.getLogger(__name__)
+
+ROLE_LABELS = {
+    "admin": "Administrator",
+    "receptionist": "Front desk",
+    "doctor": "Doctor",
+    "patient": "Patient",
+}
+
+
+def tabs_for_role(role: str) -> tuple[str, ...]:
+    """The tabs a role sees, in order."""
+    if role in ("admin", "receptionist"):
+        return ("Admin", "Patient")
+    if role == "doctor":
+        return ("Doctor",)
+    return ("Patient",)
+
+
+class MainWindow(QMainWindow):
+    """One signed-in user's window. Emits :attr:`logged_out` or :attr:`quit_requested`."""
+
+    logged_out = Signal()
+    quit_requested = Signal()
+
+    def __init__(
+        self,
+        clinic: Clinic,
+        actor: Actor,
+        stats: StatsService,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.clinic, self.actor, self.stats = clinic, actor, stats
+        self.ops = Operations(self)
+        self.ops.unhandled_error.connect(self._on_unhandled_error)
+        self.relay = ChangeRelay(clinic, self)
+        self._leaving = False
+        self.setWindowTitle(
+            f"{APP_NAME} — {actor.label} ({ROLE_LABELS.get(actor.role, actor.role)})"
+        )
+        self.resize(1280, 800)
+        self.setMinimumSize(1024, 640)
+
+        self.tabs = QTabWidget(self)
+        self.tabs.setDocumentMode(True)
+        self.tabs.setObjectName("mainTabs")
+        self.setCentralWidget(self.tabs)
+        self.admin_tab: Any = None
+        self.doctor_tab: Any = None
+        self.patient_tab: Any = None
+        for name in tabs_for_role(actor.role):
+            widget = self._build_tab(name)
+            self.tabs.addTab(widget, name)
+        self.relay.changed.connect(self._on_changes)
+
+        self._build_menus()
+        self._build_status_bar()
+        self.tabs.currentChanged.connect(self._sync_shortcuts)
+        self._sync_shortcuts()
+        self.ops.busy_changed.connect(self._on_busy)
+
+    # --- tabs -----------------------------------------------------------------------------
+    def _build_tab(self, name: str) -> QWidget:
+        if name == "Admin":
+            from hms_desktop.ui.admin_tab import AdminTab
+
+            self.admin_tab = AdminTab(self.clinic, self.actor, self.ops, self.stats, self)
+            self.admin_tab.status_message.connect(self.show_message)
+            return self.admin_tab
+        try:
+            if name == "Doctor":
+                from hms_desktop.ui.doctor_tab import DoctorTab
+
+                self.doctor_tab = DoctorTab(self.clinic, self.actor, self.ops, self)
+                return self.doctor_tab
+            from hms_desktop.ui.patient_tab import PatientTab
+
+            self.patient_tab = PatientTab(self.clinic, self.actor, self.ops, self)
+            return self.patient_tab
+        except ImportError:  # a build without that tab yet: say so instead of failing
+            log.exception("the %s tab is missing", name)
+            label = QLabel(f"The {name} tab is not available in this build.", self)
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            return label
+
+    @Slot()
+    def _sync_shortcuts(self) -> None:
+        # The Patient tab has its own Ctrl+F and Ctrl+B while it is shown; two actions on one
+        # key would make Qt run neither, so the window's actions give way there.
+        on_patient_tab = (
+            self.patient_tab is not None and self.tabs.currentWidget() is self.patient_tab
+        )
+        for action, keys in self._tab_sensitive:
+            action.setShortcut(QKeySequence() if on_patient_tab else QKeySequence(keys))
+
+    def tab_names(self) -> list[str]:
+        return [self.tabs.tabText(i) for i in range(self.tabs.count())]
+
+    def _call_tab(self, tab: Any, method: str) -> bool:
+        fn = getattr(tab, method, None)
+        if tab is None or not callable(fn):
+            return False
+        self.tabs.setCurrentWidget(tab)
+        fn()
+        return True
+
+    @Slot(object)
+    def _on_changes(self, topics: frozenset[str]) -> None:
+        for tab in (self.admin_tab, self.doctor_tab, self.patient_tab):
+            handler = getattr(tab, "on_changes", None)
+            if callable(handler):
+                handler(topics)
+
+    # --- menus ----------------------------------------------------------------------------
+    def _action(
+        self,
+        menu: QMenu,
+        text: str,
+        slot: Any,
+        shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
+    ) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        self.settings_action = self._action(
+            file_menu, "&Settings…", self.open_settings, QKeySequence.StandardKey.Preferences
+        )
+        if not self.settings_action.shortcut().toString():
+            self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        file_menu.addSeparator()
+        self.logout_action = self._action(file_menu, "&Log out", self.log_out, "Ctrl+Shift+L")
+        self.quit_action = self._action(file_menu, "&Quit", self.quit, "Ctrl+Q")
+
+        staff = self.actor.is_staff
+        self._tab_sensitive: list[tuple[QAction, str]] = []
+        if staff or self.actor.role == "patient":
+            patients_menu = bar.addMenu("&Patients")
+            if staff:
+                self.new_patient_action = self._action(
+                    patients_menu, "&New patient…", self.new_patient, "Ctrl+N"
+                )
+                self.find_patient_action = self._action(
+                    patients_menu, "&Find patient…", self.find_patient, "Ctrl+F"
+                )
+            self.book_action = self._action(
+                patients_menu, "&Book appointment…", self.book_appointment, "Ctrl+B"
+            )
+            self._tab_sensitive.append((self.book_action, "Ctrl+B"))
+            if staff:
+                self._tab_sensitive.append((self.find_patient_action, "Ctrl+F"))
+
+        view_menu = bar.addMenu("&View")
+        self.refresh_action = self._action(view_menu, "&Refresh", self.refresh, "F5")
+        view_menu.addSeparator()
+        for index in range(self.tabs.count()):
+            self._action(
+                view_menu,
+                f"{self.tabs.tabText(index)} tab",
+                lambda _c=False, i=index: self.tabs.setCurrentIndex(i),
+                f"Ctrl+{index + 1}",
+            )
+        if self.admin_tab is not None:
+            view_menu.addSeparator()
+            for number, (page, title) in enumerate(
+                zip(self.admin_tab.PAGES, self.admin_tab.TITLES, strict=True), 1
+            ):
+                self._action(
+                    view_menu,
+                    f"Admin: {title}",
+                    lambda _c=False, p=page: self._show_admin_page(p),
+                    f"Alt+{number}",
+                )
+
+        #: Exports, background jobs, the audit log and backups are added here by their owners.
+        self.tools_menu = bar.addMenu("&Tools")
+        self.tools_menu.menuAction().setVisible(False)
+
+        help_menu = bar.addMenu("&Help")
+        self.about_action = self._action(help_menu, f"&About {APP_NAME}", self.show_about, "F1")
+
+    def add_tool_action(self, action: QAction) -> None:
+        """Add an action to the Tools menu (shown once it has one)."""
+        self.tools_menu.addAction(action)
+        self.tools_menu.menuAction().setVisible(True)
+
+    def _build_status_bar(self) -> None:
+        status = self.statusBar()
+        self.busy_label = QLabel("", self)
+        self.busy_label.setObjectName("muted")
+        who = QLabel(f"{self.actor.label} · {ROLE_LABELS.get(self.actor.role, self.actor.role)}")
+        where = QLabel(self.clinic.db.display_location, self)
+        where.setObjectName("muted")
+        where.setToolTip("The clinic database")
+        status.addPermanentWidget(self.busy_label)
+        status.addPermanentWidget(who)
+        status.addPermanentWidget(where)
+        self.show_message(f"Welcome, {self.actor.label}.")
+
+    @Slot(str)
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    @Slot(bool)
+    def _on_busy(self, busy: bool) -> None:
+        self.busy_label.setText("Working…" if busy else "")
+
+    @Slot(str, object)
+    def _on_unhandled_error(self, label: str, err: BaseException) -> None:
+        show_error(self, label or APP_NAME, err)
+
+    # --- actions --------------------------------------------------------------------------
+    def _show_admin_page(self, page: str) -> None:
+        self.tabs.setCurrentWidget(self.admin_tab)
+        self.admin_tab.show_page(page)
+
+    @Slot()
+    def new_patient(self) -> None:
+        self._call_tab(self.admin_tab, "new_patient")
+
+    @Slot()
+    def find_patient(self) -> None:
+        self._call_tab(self.admin_tab, "find_patient")
+
+    @Slot()
+    def book_appointment(self) -> None:
+        """Go to the Patient tab, where slots are booked (staff first pick the patient)."""
+        if self.patient_tab is None:
+            return
+        self.tabs.setCurrentWidget(self.patient_tab)
+        if self.actor.is_staff and self.patient_tab.patient is None:
+            self._call_tab(self.patient_tab, "focus_search")
+
+    @Slot()
+    def refresh(self) -> None:
+        tab = self.tabs.currentWidget()
+        fn = getattr(tab, "refresh", None)
+        if callable(fn):
+            fn()
+            self.show_message("Refreshed.")
+
+    @Slot()
+    def open_settings(self) -> None:
+        from hms_desktop.ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.clinic, self.stats, self.ops, self)
+        dialog.saved.connect(lambda _s: self.show_message("Settings saved."))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+
+    @Slot()
+    def show_about(self) -> None:
+        from PySide6 import __version__ as qt_version
+
+        text = (
+            f"<h3>{APP_NAME} {__version__}</h3>"
+            "<p>Clinic front-desk management: patients, appointments, treatments.</p>"
+            f"<p><b>Database:</b> {self.clinic.db.display_location}<br>"
+            f"<b>Log file:</b> {config.log_file()}<br>"
+            f"<b>Settings:</b> {config.config_dir() / config.SETTINGS_FILE_NAME}<br>"
+            f"<b>Qt for Python:</b> {qt_version}</p>"
+        )
+        box = QMessageBox(QMessageBox.Icon.Information, f"About {APP_NAME}", text, parent=self)
+        box.setObjectName("aboutBox")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    @Slot()
+    def log_out(self) -> None:
+        self._leaving = True
+        self.close()
+        self.logged_out.emit()
+
+    @Slot()
+    def quit(self) -> None:
+        self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.relay.close()
+        for tab in (self.admin_tab, self.doctor_tab, self.patient_tab):
+            closer = getattr(tab, "shutdown", None)
+            if callable(closer):
+                closer()
+        if not self.ops.shutdown():
+            log.warning("background work did not stop in time")
+        super().closeEvent(event)
+        if not self._leaving:
+            self.quit_requested.emit()

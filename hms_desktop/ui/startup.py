@@ -1,0 +1,359 @@
+"""From start to the main window: open the database, first run, demo clinic, log in.
+
+:class:`Startup` walks these steps without a nested event loop (each dialog is
+opened and its signal moves on), so nothing blocks and every step can be driven
+by a test. Problems a person can fix (missing, locked or too new database) end in
+a dialog that says so, never in a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
+
+from hms_desktop import APP_NAME
+from hms_desktop.config import Settings
+from hms_desktop.errors import HmsError
+from hms_desktop.services import accounts
+from hms_desktop.services.clinic import Clinic, open_clinic
+from hms_desktop.services.instance_lock import InstanceLock
+from hms_desktop.services.stats import StatsService
+from hms_desktop.ui.first_run import FirstRunDialog
+from hms_desktop.ui.login_dialog import DemoAccount, LoginDialog
+from hms_desktop.ui.main_window import MainWindow
+from hms_desktop.ui.operations import OpContext, Operations, user_message
+
+log = logging.getLogger(__name__)
+
+#: The demo clinic's size: big enough to look real, small enough to build in seconds.
+DEMO_SEED = 1
+DEMO_DOCTORS = 12
+DEMO_PATIENTS = 300
+EXIT_OK = 0
+EXIT_FAILED = 1
+
+
+@dataclass(frozen=True)
+class StartOptions:
+    """What the command line asked for."""
+
+    demo: bool = False
+    quit_after_show: bool = False
+    #: The SQLite file behind the URL (None for PostgreSQL), to lock and to check it exists.
+    database_file: Path | None = None
+    #: Ask before creating a missing database file (false for the default and demo files).
+    confirm_create: bool = False
+
+
+def demo_accounts_file(database_file: Path) -> Path:
+    """Where the demo clinic's log-ins are remembered (beside its database)."""
+    return database_file.with_name(database_file.name + ".accounts.json")
+
+
+def _opened(
+    settings: Settings, options: StartOptions, lock: InstanceLock | None, ctx: OpContext
+) -> tuple[Clinic, bool, list[DemoAccount]]:
+    """The worker's part: lock, open (and migrate), fill a demo clinic when new."""
+    if lock is not None:
+        lock.acquire()
+    clinic = open_clinic(settings, migrate=True)
+    try:
+        has_admin = accounts.has_admin(clinic)
+        demo: list[DemoAccount] = []
+        if options.demo:
+            demo = _demo_accounts(clinic, options, ctx, has_admin)
+            has_admin = True
+    except BaseException:
+        clinic.close()
+        raise
+    return clinic, has_admin, demo
+
+
+def _demo_accounts(
+    clinic: Clinic, options: StartOptions, ctx: OpContext, has_admin: bool
+) -> list[DemoAccount]:
+    from hms_desktop.services import demo_data  # the generator is needed only for --demo
+
+    store = demo_accounts_file(options.database_file) if options.database_file else None
+    if not has_admin:
+
+        def progress(stage: str, done: int, total: int) -> None:
+            ctx.check_cancelled()
+            ctx.report(done, total, f"Creating the demo clinic: {stage}…")
+
+        summary = demo_data.generate(
+            clinic,
+            seed=DEMO_SEED,
+            doctors=DEMO_DOCTORS,
+            patients=DEMO_PATIENTS,
+            progress=progress,
+        )
+        found = [DemoAccount(a.username, summary.password, a.role) for a in summary.accounts]
+        if store is not None:
+            store.write_text(json.dumps([a.__dict__ for a in found], indent=1), encoding="utf-8")
+        return found
+    if store is not None and store.exists():
+        try:
+            return [DemoAccount(**a) for a in json.loads(store.read_text(encoding="utf-8"))]
+        except (OSError, ValueError, TypeError):
+            log.warning("cannot read %s; listing the standard demo log-ins", store)
+    return [
+        DemoAccount("admin", demo_data.DEMO_PASSWORD, "admin"),
+        DemoAccount("reception", demo_data.DEMO_PASSWORD, "receptionist"),
+    ]
+
+
+class Startup(QObject):
+    """Drives the start-up; emits :attr:`finished` with the exit code when the app should end."""
+
+    finished = Signal(int)
+    main_window_shown = Signal(object)
+
+    def __init__(
+        self,
+        settings: Settings,
+        options: StartOptions | None = None,
+        *,
+        clinic: Clinic | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.options = options or StartOptions()
+        self.clinic: Clinic | None = clinic
+        self._owns_clinic = clinic is None
+        self.ops = Operations(self)
+        self.stats: StatsService | None = None
+        self.demo_accounts: list[DemoAccount] = []
+        self.lock = (
+            InstanceLock(self.options.database_file)
+            if self.options.database_file is not None and clinic is None
+            else None
+        )
+        self.dialog: QWidget | None = None
+        self.window: MainWindow | None = None
+        self.progress: QProgressDialog | None = None
+        self.exit_code: int | None = None
+
+    # --- step 1: open -------------------------------------------------------------------
+    def start(self) -> None:
+        if self.clinic is not None:
+            QTimer.singleShot(0, self._check_admin)
+            return
+        file = self.options.database_file
+        if file is not None and not file.exists() and self.options.confirm_create:
+            if self.options.quit_after_show:
+                self._fatal(f"The database file {file} does not exist.")
+                return
+            self._ask(
+                "No clinic database",
+                f"The database file {file} does not exist.\n\nCreate a new, empty clinic "
+                "database there?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                lambda answer: (
+                    self._open()
+                    if answer == QMessageBox.StandardButton.Yes
+                    else self.finish(EXIT_FAILED)
+                ),
+            )
+            return
+        self._open()
+
+    def _open(self) -> None:
+        settings, options, lock = self.settings, self.options, self.lock
+        self.progress = QProgressDialog(
+            "Opening the clinic database…", "Cancel" if options.demo else "", 0, 0
+        )
+        self.progress.setWindowTitle(APP_NAME)
+        self.progress.setMinimumDuration(400)  # quick opens never flash a dialog
+        self.progress.setAutoReset(False)
+        self.progress.setAutoClose(False)
+        op = self.ops.run(
+            lambda ctx: _opened(settings, options, lock, ctx),
+            label="Open the clinic database",
+            on_success=self._on_opened,
+            on_failure=self._on_open_failed,
+            on_cancelled=lambda: self.finish(EXIT_FAILED),
+            on_progress=self._on_progress,
+        )
+        self.progress.canceled.connect(op.cancel)
+
+    def _close_progress(self) -> None:
+        if self.progress is not None:
+            self.progress.reset()
+            self.progress.hide()
+            self.progress.deleteLater()
+            self.progress = None
+
+    @Slot(int, int, str)
+    def _on_progress(self, done: int, total: int, text: str) -> None:
+        if self.progress is not None:
+            self.progress.setLabelText(text)
+            self.progress.setMaximum(max(total, 0))
+            self.progress.setValue(min(done, total) if total else 0)
+
+    def _on_opened(self, value: tuple[Clinic, bool, list[DemoAccount]]) -> None:
+        self._close_progress()
+        self.clinic, has_admin, self.demo_accounts = value
+        self._after_admin_check(has_admin)
+
+    def _on_open_failed(self, err: BaseException) -> None:
+        self._close_progress()
+        if self.lock is not None:
+            self.lock.release()
+        if not isinstance(err, HmsError):
+            log.error("opening the database failed", exc_info=err)
+        if self.options.quit_after_show:
+            self._fatal(user_message(err))
+            return
+        self._ask(
+            "Cannot open the clinic database",
+            user_message(err),
+            QMessageBox.StandardButton.Retry | QMessageBox.StandardButton.Close,
+            lambda answer: (
+                self._open()
+                if answer == QMessageBox.StandardButton.Retry
+                else self.finish(EXIT_FAILED)
+            ),
+            icon=QMessageBox.Icon.Critical,
+        )
+
+    # --- step 2: the first administrator ------------------------------------------------
+    def _check_admin(self) -> None:
+        clinic = self.clinic
+        assert clinic is not None
+        self.ops.run(
+            lambda _ctx: accounts.has_admin(clinic),
+            label="Open the clinic database",
+            on_success=self._after_admin_check,
+            on_failure=self._on_open_failed,
+        )
+
+    def _after_admin_check(self, has_admin: bool) -> None:
+        assert self.clinic is not None
+        self.stats = self.stats or StatsService(self.clinic)
+        if has_admin:
+            self.show_login()
+            return
+        dialog = FirstRunDialog(self.clinic, self.ops)
+        dialog.saved.connect(lambda _uid: QTimer.singleShot(0, self.show_login))
+        dialog.rejected.connect(lambda: self.finish(EXIT_OK))
+        self._show_dialog(dialog)
+
+    # --- step 3: log in -----------------------------------------------------------------
+    def show_login(self) -> None:
+        assert self.clinic is not None
+        if self.options.quit_after_show and self.demo_accounts:
+            self._auto_login()
+            return
+        dialog = LoginDialog(self.clinic, self.ops, self.demo_accounts)
+        dialog.logged_in.connect(self.show_main_window)
+        dialog.rejected.connect(lambda: self.finish(EXIT_OK))
+        self._show_dialog(dialog)
+
+    def _auto_login(self) -> None:
+        clinic = self.clinic
+        assert clinic is not None
+        admin = next((a for a in self.demo_accounts if a.role == "admin"), self.demo_accounts[0])
+        self.ops.run(
+            lambda _ctx: accounts.login(clinic, admin.username, admin.password),
+            label="Log in",
+            on_success=self.show_main_window,
+            on_failure=lambda err: self._fatal(user_message(err)),
+        )
+
+    def _show_dialog(self, dialog: QWidget) -> None:
+        self._drop_dialog()
+        self.dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        if self.options.quit_after_show:
+            # No demo log-in to use: showing the first window is all that was asked.
+            QTimer.singleShot(0, lambda: self.finish(EXIT_OK))
+
+    def _drop_dialog(self) -> None:
+        dialog, self.dialog = self.dialog, None
+        if dialog is not None:
+            # Closing must not count as "cancel" (which ends the app).
+            dialog.blockSignals(True)
+            dialog.close()
+
+    # --- step 4: the main window ----------------------------------------------------------
+    @Slot(object)
+    def show_main_window(self, actor: Any) -> None:
+        assert self.clinic is not None and self.stats is not None
+        self._drop_dialog()
+        window = MainWindow(self.clinic, actor, self.stats)
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.logged_out.connect(self._on_logged_out)
+        window.quit_requested.connect(lambda: self.finish(EXIT_OK))
+        self.window = window
+        window.show()
+        log.info("signed in as %s (%s)", actor.username, actor.role)
+        self.main_window_shown.emit(window)
+        if self.options.quit_after_show:
+            QTimer.singleShot(0, window.close)
+
+    def _on_logged_out(self) -> None:
+        self.window = None
+        QTimer.singleShot(0, self.show_login)
+
+    # --- the end ----------------------------------------------------------------------------
+    def _ask(
+        self,
+        title: str,
+        text: str,
+        buttons: QMessageBox.StandardButton,
+        then: Any,
+        icon: QMessageBox.Icon = QMessageBox.Icon.Question,
+    ) -> None:
+        box = QMessageBox(icon, title, text, buttons)
+        box.setObjectName("startupMessage")
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def answered(_result: int) -> None:
+            button = box.clickedButton()
+            then(box.standardButton(button) if button is not None else None)
+
+        box.finished.connect(answered)
+        self._show_dialog_plain(box)
+
+    def _show_dialog_plain(self, box: QWidget) -> None:
+        self._drop_dialog()
+        self.dialog = box
+        box.show()
+
+    def _fatal(self, message: str) -> None:
+        log.error("start-up failed: %s", message)
+        import sys
+
+        print(f"{APP_NAME}: {message}", file=sys.stderr)
+        self.finish(EXIT_FAILED)
+
+    def finish(self, code: int) -> None:
+        """Close everything this start-up opened and report the exit code once."""
+        if self.exit_code is not None:
+            return
+        self.exit_code = code
+        self._close_progress()
+        self._drop_dialog()
+        if self.window is not None:
+            window, self.window = self.window, None
+            window.blockSignals(True)
+            window.close()
+        self.ops.shutdown()
+        if self.stats is not None:
+            self.stats.close()
+        if self._owns_clinic and self.clinic is not None:
+            self.clinic.close()
+        if self.lock is not None:
+            self.lock.release()
+        self.finished.emit(code)

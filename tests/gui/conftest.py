@@ -1,0 +1,58 @@
+"""GUI test guards: no QThread may outlive a test, and no top-level window may stay open.
+
+After napari's ``_dangling_qthreads``: every ``QThread.start`` during a test is
+recorded, and a thread still running at teardown fails the test (it would crash
+the run later). A visible top-level widget left behind fails it too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QThread
+from PySide6.QtWidgets import QApplication
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_threads_or_windows(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    if not {"qtbot", "qapp"} & set(request.fixturenames):
+        yield
+        return
+    started: list[QThread] = []
+    original_start = QThread.start
+
+    def recording_start(self: QThread, *args: Any) -> None:
+        started.append(self)
+        original_start(self, *args)
+
+    monkeypatch.setattr(QThread, "start", recording_start)
+    yield
+    app = QApplication.instance()
+    assert app is not None
+    # Let finished workers deliver their last signals and windows their close events.
+    for _ in range(3):
+        app.processEvents()
+    running = []
+    for thread in started:
+        try:
+            if thread.isRunning():
+                running.append(repr(thread))
+                thread.wait(10_000)  # fail, but do not crash the run by destroying it live
+        except RuntimeError:  # already deleted by Qt: it had finished
+            continue
+    windows = [
+        f"{type(w).__name__} {w.windowTitle()!r}"
+        for w in QApplication.topLevelWidgets()
+        if w.isVisible() and w.isWindow()
+    ]
+    for widget in QApplication.topLevelWidgets():  # do not let one failure cascade
+        if widget.isVisible():
+            widget.close()
+    if running:
+        pytest.fail(f"QThreads still running after the test: {running}")
+    if windows:
+        pytest.fail(f"top-level windows left open after the test: {windows}")

@@ -1,0 +1,249 @@
+"""The desktop shell: start-up, first run, log-in per role, log-out, settings, quit-after-show."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+from sqlalchemy import create_engine, text
+
+from hms_desktop import __version__, config
+from hms_desktop.services import accounts
+from hms_desktop.services.actor import SYSTEM
+from hms_desktop.ui.first_run import FirstRunDialog
+from hms_desktop.ui.login_dialog import LoginDialog
+from hms_desktop.ui.main_window import MainWindow
+from hms_desktop.ui.startup import EXIT_FAILED, EXIT_OK, StartOptions, Startup
+from tests import factories as f
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def startup(qtbot, sqlite_clinic):
+    """A start-up on the test clinic; closed (with its windows) at the end."""
+    s = Startup(sqlite_clinic.settings, clinic=sqlite_clinic)
+    yield s
+    s.finish(EXIT_OK)
+    qtbot.waitUntil(lambda: not s.ops.busy)
+
+
+def _login(qtbot, s: Startup, username: str, password: str) -> None:
+    qtbot.waitUntil(lambda: isinstance(s.dialog, LoginDialog) and s.dialog.isVisible())
+    dialog = s.dialog
+    assert isinstance(dialog, LoginDialog)
+    dialog.username.clear()
+    dialog.password.clear()
+    qtbot.keyClicks(dialog.username, username)
+    qtbot.keyClicks(dialog.password, password)
+    qtbot.mouseClick(dialog.login_button, Qt.MouseButton.LeftButton)
+
+
+def _make_user(clinic, role: str) -> str:
+    accounts.create_first_admin(clinic, "boss", f.PASSWORD)
+    if role == "admin":
+        return "boss"
+    if role == "receptionist":
+        accounts.create_user(clinic, SYSTEM, "desk", f.PASSWORD, "receptionist")
+        return "desk"
+    if role == "doctor":
+        f.doctor(clinic, f.department(clinic), "Dr. Grace Hopper", username="grace")
+        return "grace"
+    f.patient(clinic, "Ada Byron", username="ada")
+    return "ada"
+
+
+@pytest.mark.parametrize(
+    ("role", "tabs"),
+    [
+        ("admin", ["Admin", "Patient"]),
+        ("receptionist", ["Admin", "Patient"]),
+        ("doctor", ["Doctor"]),
+        ("patient", ["Patient"]),
+    ],
+)
+def test_each_role_sees_its_tabs(qtbot, sqlite_clinic, startup, role, tabs) -> None:
+    username = _make_user(sqlite_clinic, role)
+    startup.start()
+    with qtbot.waitSignal(startup.main_window_shown, timeout=15_000) as shown:
+        _login(qtbot, startup, username, f.PASSWORD)
+    window = shown.args[0]
+    assert isinstance(window, MainWindow)
+    assert window.tab_names() == tabs
+    assert window.actor.role == role
+    assert startup.dialog is None  # the log-in dialog is gone
+    # The staff-only actions exist only for staff.
+    assert hasattr(window, "new_patient_action") == (role in ("admin", "receptionist"))
+
+
+def test_wrong_password_says_so_and_keeps_the_user_name(qtbot, sqlite_clinic, startup) -> None:
+    _make_user(sqlite_clinic, "admin")
+    startup.start()
+    _login(qtbot, startup, "boss", "not-the-password")
+    dialog = startup.dialog
+    assert isinstance(dialog, LoginDialog)
+    qtbot.waitUntil(lambda: dialog.error.isVisible())
+    assert dialog.error.text() == "Wrong user name or password."
+    assert dialog.username.text() == "boss"
+    assert dialog.isVisible() and startup.window is None
+    # A second try with the right password gets in.
+    with qtbot.waitSignal(startup.main_window_shown, timeout=15_000):
+        _login(qtbot, startup, "boss", f.PASSWORD)
+
+
+def test_first_run_creates_the_first_admin(qtbot, sqlite_clinic, startup) -> None:
+    assert not accounts.has_admin(sqlite_clinic)
+    startup.start()
+    qtbot.waitUntil(lambda: isinstance(startup.dialog, FirstRunDialog))
+    dialog = startup.dialog
+    assert isinstance(dialog, FirstRunDialog)
+    # Validated as you type: a short password is flagged at once, the input stays.
+    qtbot.keyClicks(dialog.password, "short")
+    assert "at least 8" in dialog.field_error("password")
+    dialog.password.clear()
+    qtbot.keyClicks(dialog.password, f.PASSWORD)
+    qtbot.keyClicks(dialog.confirm, f.PASSWORD + "x")
+    assert dialog.field_error("confirm") == "The two passwords differ."
+    dialog.on_save()
+    assert dialog.isVisible() and not dialog.saving  # refused before any save
+    dialog.confirm.clear()
+    qtbot.keyClicks(dialog.confirm, f.PASSWORD)
+    dialog.on_save()
+    qtbot.waitUntil(lambda: isinstance(startup.dialog, LoginDialog), timeout=15_000)
+    assert accounts.has_admin(sqlite_clinic)
+    with qtbot.waitSignal(startup.main_window_shown, timeout=15_000) as shown:
+        _login(qtbot, startup, "admin", f.PASSWORD)
+    assert shown.args[0].tab_names() == ["Admin", "Patient"]
+
+
+def test_log_out_returns_to_the_login_dialog(qtbot, sqlite_clinic, startup) -> None:
+    _make_user(sqlite_clinic, "admin")
+    startup.start()
+    with qtbot.waitSignal(startup.main_window_shown, timeout=15_000) as shown:
+        _login(qtbot, startup, "boss", f.PASSWORD)
+    window = shown.args[0]
+    qtbot.waitUntil(lambda: not window.ops.busy)
+    window.logout_action.trigger()
+    qtbot.waitUntil(lambda: isinstance(startup.dialog, LoginDialog) and startup.dialog.isVisible())
+    assert startup.exit_code is None  # logging out does not end the application
+
+
+def test_patient_registers_from_the_login_dialog(qtbot, sqlite_clinic, startup) -> None:
+    _make_user(sqlite_clinic, "admin")
+    startup.start()
+    qtbot.waitUntil(lambda: isinstance(startup.dialog, LoginDialog))
+    login = startup.dialog
+    assert isinstance(login, LoginDialog)
+    form = login.on_register()
+    qtbot.keyClicks(form.name, "Mary Shelley")
+    qtbot.keyClicks(form.email, "not-an-email")
+    assert "not an email address" in form.field_error("email")
+    form.email.clear()
+    qtbot.keyClicks(form.email, "mary@example.com")
+    qtbot.keyClicks(form.username, "mary")
+    qtbot.keyClicks(form.password, f.PASSWORD)
+    with qtbot.waitSignal(startup.main_window_shown, timeout=15_000) as shown:
+        form.on_save()
+    window = shown.args[0]
+    assert window.actor.role == "patient" and window.actor.display_name == "Mary Shelley"
+    assert window.tab_names() == ["Patient"]
+
+
+def test_missing_database_asks_before_creating(qtbot, tmp_path) -> None:
+    missing = tmp_path / "nowhere" / "clinic.sqlite3"
+    settings = config.Settings(database_url=f"sqlite:///{missing}")
+    s = Startup(settings, StartOptions(database_file=missing, confirm_create=True))
+    s.start()
+    box = s.dialog
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert str(missing) in box.text() and "does not exist" in box.text()
+    with qtbot.waitSignal(s.finished) as done:
+        box.button(QMessageBox.StandardButton.No).click()
+    assert done.args == [EXIT_FAILED]
+    assert not missing.exists()
+
+
+def test_newer_schema_gives_a_clear_dialog(qtbot, sqlite_url) -> None:
+    engine = create_engine(sqlite_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'from_the_future'"))
+    engine.dispose()
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    s = Startup(config.Settings(database_url=sqlite_url), StartOptions(database_file=path))
+    s.start()
+    qtbot.waitUntil(lambda: isinstance(s.dialog, QMessageBox), timeout=15_000)
+    box = s.dialog
+    assert isinstance(box, QMessageBox)
+    assert "newer version of HMS Desktop" in box.text()
+    assert "Traceback" not in box.text()
+    with qtbot.waitSignal(s.finished) as done:
+        box.button(QMessageBox.StandardButton.Close).click()
+    assert done.args == [EXIT_FAILED]
+    assert s.lock is not None and not s.lock.held
+
+
+def test_about_settings_and_tools_menu(qtbot, sqlite_clinic, tmp_path) -> None:
+    from hms_desktop.services.stats import StatsService
+    from hms_desktop.ui.settings_dialog import SettingsDialog
+
+    accounts.create_first_admin(sqlite_clinic, "boss", f.PASSWORD)
+    actor = accounts.login(sqlite_clinic, "boss", f.PASSWORD)
+    stats = StatsService(sqlite_clinic)
+    window = MainWindow(sqlite_clinic, actor, stats)
+    qtbot.addWidget(window)
+    window.show()
+    assert not window.tools_menu.menuAction().isVisible()  # empty until the lead wires tools
+    window.about_action.trigger()
+    about = next(w for w in QApplication.topLevelWidgets() if w.objectName() == "aboutBox")
+    assert __version__ in about.text() and str(config.log_file()) in about.text()
+    assert sqlite_clinic.db.display_location in about.text()
+    about.close()
+
+    window.settings_action.trigger()
+    dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, SettingsDialog))
+    assert dialog.database.isReadOnly()
+    dialog.timezone.lineEdit().selectAll()
+    qtbot.keyClicks(dialog.timezone.lineEdit(), "Mars/Olympus")
+    assert "Unknown time zone" in dialog.field_error("timezone")
+    dialog.timezone.setCurrentText("Europe/Berlin")
+    dialog.cache_ttl.setValue(60)
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        dialog.on_save()
+    saved = json.loads((config.config_dir() / config.SETTINGS_FILE_NAME).read_text())
+    assert saved["cache_ttl_seconds"] == 60.0
+    assert "database_url" not in saved  # the test's database was not written into the file
+    assert "smtp_password" not in saved
+    assert sqlite_clinic.settings.cache_ttl_seconds == 60.0
+    window.close()
+    qtbot.waitUntil(lambda: not window.ops.busy)
+    stats.close()
+
+
+def test_quit_after_show_opens_the_demo_clinic_and_exits_0(tmp_path) -> None:
+    env = {
+        **os.environ,
+        "HMS_DATA_DIR": str(tmp_path / "data"),
+        "HMS_CONFIG_DIR": str(tmp_path / "config"),
+        "QT_QPA_PLATFORM": "offscreen",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "hms_desktop.app", "--quit-after-show", "--demo"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    log = (tmp_path / "data" / "logs" / "hms-desktop.log").read_text(encoding="utf-8")
+    assert "signed in as admin (admin)" in log  # the main window was reached
+    assert (tmp_path / "data" / "demo-clinic.sqlite3").exists()
+    remembered = json.loads((tmp_path / "data" / "demo-clinic.sqlite3.accounts.json").read_text())
+    assert {a["role"] for a in remembered} >= {"admin", "receptionist", "doctor", "patient"}
