@@ -1,0 +1,1 @@
+"""Benchmarks at clinic scale: ``python -m tests.benchmarks`` (see harness.py)."""

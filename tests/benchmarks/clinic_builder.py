@@ -1,0 +1,102 @@
+"""Build (once) and cache on disk the deterministic clinic the benchmarks measure."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from hms_desktop.config import Settings
+from hms_desktop.db.engine import Database
+from hms_desktop.db.migrate import head_revision, upgrade
+from hms_desktop.services import demo_data
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+
+TZ = ZoneInfo("Europe/Berlin")
+#: The benchmark clinic's "now": fixed, so the cached file stays valid and runs compare.
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=TZ)
+CACHE_DIR = Path(__file__).with_name(".cache")
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    doctors: int
+    patients: int
+    appointments: int
+    days_back: int
+    csv_rows: int  # treatment rows in the CSV export benchmark
+    xlsx_rows: int
+    ui_rows: int  # rows exported while the UI timer is watched
+    runs: int  # repetitions per measurement (the median is reported)
+
+
+FULL = Scale("full", 200, 100_000, 1_000_000, 3 * 365, 600_000, 100_000, 100_000, 5)
+SMOKE = Scale("smoke", 12, 400, 3_000, 60, 1_500, 1_000, 2_000, 2)
+
+
+def _key(scale: Scale) -> str:
+    data = asdict(scale) | {"now": NOW.isoformat(), "schema": head_revision(), "generator": 1}
+    for k in ("runs", "csv_rows", "xlsx_rows", "ui_rows"):
+        data.pop(k)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def open_clinic_at(path: Path) -> Clinic:
+    url = f"sqlite:///{path}"
+    return Clinic(
+        db=Database(url), settings=Settings(database_url=url, timezone=TZ.key), clock=FakeClock(NOW)
+    )
+
+
+def build(scale: Scale, cache_dir: Path = CACHE_DIR, *, log: bool = True) -> Path:
+    """The clinic file for ``scale``: from the cache, or generated (once) with bulk inserts."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    path = cache_dir / f"clinic-{scale.name}-{_key(scale)}.sqlite3"
+    if path.exists():
+        return path
+    partial = path.with_suffix(".building")
+    for leftover in cache_dir.glob(partial.name + "*"):
+        leftover.unlink()
+    started = time.perf_counter()
+    db = Database(f"sqlite:///{partial}")
+    upgrade(db)
+    db.dispose()
+    clinic = open_clinic_at(partial)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if log and total and (done == total or done % max(1, total // 10) == 0):
+            print(f"  building {scale.name} clinic: {stage} {done:,}/{total:,}", flush=True)
+
+    summary = demo_data.generate(
+        clinic,
+        seed=2026,
+        doctors=scale.doctors,
+        patients=scale.patients,
+        appointments=scale.appointments,
+        days_back=scale.days_back,
+        progress=progress,
+    )
+    clinic.close()
+    with sqlite3.connect(partial) as conn:
+        conn.execute("ANALYZE")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    shutil.move(partial, path)
+    for leftover in cache_dir.glob(partial.name + "*"):
+        leftover.unlink()
+    if log:
+        print(
+            f"  built {scale.name} clinic in {time.perf_counter() - started:.0f} s: "
+            f"{summary.doctors} doctors, {summary.patients:,} patients, "
+            f"{summary.appointments:,} appointments, {summary.treatments:,} treatments",
+            flush=True,
+        )
+    return path
