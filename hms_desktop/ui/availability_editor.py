@@ -94,26 +94,30 @@ class AvailabilityEditor(QWidget):
         self._saved: dict[date, tuple[Window, ...]] = {}
         self._draft: dict[date, tuple[Window, ...]] = {}
         self._days: list[date] = []
+        self._shown_day: date | None = None
         self._busy = False
 
         self.days_model: RowTableModel[DayRow] = RowTableModel(
             [
                 Column("Day", lambda r: r.day, text=lambda r: day_text(r.day, clinic.today())),
                 Column("Hours", lambda r: _windows_text(r.windows)),
-                Column("", lambda r: "Unsaved" if r.changed else ""),
+                Column("Changes", lambda r: "Not saved yet" if r.changed else ""),
             ],
             self,
         )
         self.days_table = EmptyStateTable(self.days_model, "Loading…", self)
         self.days_table.view.setAccessibleName("Days")
-        self.days_table.set_column_widths({0: 150, 1: 220})
+        self.days_table.stretch_column(1)
         self.days_table.view.selectionModel().currentRowChanged.connect(self._on_day_changed)
 
+        slot_minutes = clinic.settings.slot_minutes
         self.windows_model: RowTableModel[WindowRow] = RowTableModel(
             [
                 Column("From", lambda r: r.start),
                 Column("To", lambda r: r.end),
-                Column("Slots", lambda r: r.slots, align_right=True),
+                Column(
+                    "Slots", lambda r: r.slots, text=lambda r: f"{r.slots} × {slot_minutes} min"
+                ),
             ],
             self,
         )
@@ -121,7 +125,7 @@ class AvailabilityEditor(QWidget):
             self.windows_model, "Not available on this day. Add a time window below.", self
         )
         self.windows_table.view.setAccessibleName("Time windows")
-        self.windows_table.set_column_widths({0: 90, 1: 90})
+        self.windows_table.stretch_column(2)
         self.day_title = title_label("", self, size_delta=2)
         self.day_error = ErrorLabel(self)
 
@@ -314,7 +318,9 @@ class AvailabilityEditor(QWidget):
         self.save_finished.emit(False)
 
     def _on_day_changed(self) -> None:
-        self.day_error.clear_message()
+        # Redrawing the table re-selects the same day; only a real move clears the message.
+        if self.current_day() != self._shown_day:
+            self.day_error.clear_message()
         self._show_day()
 
     # --- display -----------------------------------------------------------------------------
@@ -333,6 +339,7 @@ class AvailabilityEditor(QWidget):
 
     def _show_day(self) -> None:
         day = self.current_day()
+        self._shown_day = day
         minutes = self._clinic.settings.slot_minutes
         self.day_title.setText(f"{day:%A} {day.day} {day:%B}" if day else "")
         self.windows_model.set_rows(

@@ -117,6 +117,18 @@ class EmptyStateTable(QStackedWidget):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             self.view.setColumnWidth(column, width)
 
+    def stretch_column(self, stretched: int) -> None:
+        """Fit a narrow list: one column takes the free width, the others their content."""
+        header = self.view.horizontalHeader()
+        header.setStretchLastSection(False)
+        for column in range(self._model.columnCount()):
+            header.setSectionResizeMode(
+                column,
+                QHeaderView.ResizeMode.Stretch
+                if column == stretched
+                else QHeaderView.ResizeMode.ResizeToContents,
+            )
+
     def _update_state(self) -> None:
         empty = self._model.rowCount() == 0
         # Keep focus usable: the label takes focus so Tab order does not dead-end.

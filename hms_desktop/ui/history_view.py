@@ -145,6 +145,7 @@ class HistoryView(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
+        splitter.setSizes([380, 260])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(SPACING)
@@ -190,10 +191,10 @@ class HistoryView(QWidget):
         self.subtitle.setText(
             f"Patient #{self._patient_id} · {count} treated visit{'s' if count != 1 else ''}"
         )
-        self.detail.clear()
         if rows:
-            self.table.select_row(0)
             self.table.view.setCurrentIndex(self.model.index(0, 0))
+        # A reset model may leave the current row "unchanged" (no signal): draw it here.
+        self._show_detail()
         self.loaded.emit()
 
     def _on_failed(self, err: BaseException) -> None:

@@ -53,11 +53,7 @@ class PatientPicker(QWidget):
         self.model: RowTableModel[PatientRow] = RowTableModel(patient_columns(), self)
         self.results = EmptyStateTable(self.model, "Searching…", self)
         self.results.view.setAccessibleName("Patients found")
-        self.results.view.horizontalHeader().setStretchLastSection(False)
-        self.results.set_column_widths({1: 56})
-        self.results.view.horizontalHeader().setSectionResizeMode(
-            0, self.results.view.horizontalHeader().ResizeMode.Stretch
-        )
+        self.results.stretch_column(0)
         self.results.view.selectionModel().currentRowChanged.connect(self._on_current)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)

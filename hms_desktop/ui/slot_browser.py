@@ -53,7 +53,7 @@ class SlotBrowser(QWidget):
         )
         self.departments = EmptyStateTable(self.departments_model, "Loading departments…", self)
         self.departments.view.setAccessibleName("Departments")
-        self.departments.set_column_widths({0: 170})
+        self.departments.stretch_column(0)
         self.departments.view.selectionModel().currentRowChanged.connect(self._load_department)
         self.doctors_model: RowTableModel[DoctorChoice] = RowTableModel(
             [
@@ -68,7 +68,7 @@ class SlotBrowser(QWidget):
         )
         self.doctors = EmptyStateTable(self.doctors_model, "Choose a department.", self)
         self.doctors.view.setAccessibleName("Doctors")
-        self.doctors.set_column_widths({0: 200})
+        self.doctors.stretch_column(0)
         self.doctors.view.selectionModel().currentRowChanged.connect(self._show_slots)
         self.slot_picker = SlotPicker(self, empty_text="Choose a department to see free slots.")
         self.slot_picker.slot_chosen.connect(lambda _slot: book_action.trigger())

@@ -6,7 +6,7 @@ tab or dialog that owns it loads them through ``Operations``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -36,9 +36,9 @@ def day_text(day: date, today: date | None = None) -> str:
     return label
 
 
-def slot_columns() -> list[Column[SlotRow]]:
+def slot_columns(today: Callable[[], date | None] = lambda: None) -> list[Column[SlotRow]]:
     return [
-        Column("Day", lambda r: r.slot.date, text=lambda r: day_text(r.slot.date)),
+        Column("Day", lambda r: r.slot.date, text=lambda r: day_text(r.slot.date, today())),
         Column(
             "Time",
             lambda r: r.slot.time,
@@ -68,7 +68,8 @@ class SlotPicker(QWidget):
         super().__init__(parent)
         self._all: list[SlotRow] = []
         self._empty_text = empty_text
-        self.model: RowTableModel[SlotRow] = RowTableModel(slot_columns(), self)
+        self._today: date | None = None
+        self.model: RowTableModel[SlotRow] = RowTableModel(slot_columns(lambda: self._today), self)
         self.day_filter = QComboBox(self)
         self.day_filter.setAccessibleName("Day")
         self.day_filter.setMinimumContentsLength(16)
@@ -76,7 +77,7 @@ class SlotPicker(QWidget):
         self.day_filter.currentIndexChanged.connect(self._apply_filter)
         self.table = EmptyStateTable(self.model, empty_text, self)
         self.table.view.setAccessibleName("Free slots")
-        self.table.set_column_widths({0: 150, 1: 110})
+        self.table.set_column_widths({0: 160, 1: 110})
         if not show_doctor:
             self.table.view.hideColumn(2)
         self.table.activated.connect(self._on_activated)
@@ -105,6 +106,7 @@ class SlotPicker(QWidget):
         """Show ``slots``; keep the chosen day and the selected slot when they still exist."""
         kept = self.current_slot()
         day = self.day_filter.currentData()
+        self._today = today
         self._all = [
             SlotRow(s, doctor_names.get(s.doctor_id, f"Doctor {s.doctor_id}")) for s in slots
         ]

@@ -1,0 +1,338 @@
+"""The Doctor tab, driven through its real widgets on a real SQLite clinic.
+
+Closing visits (with confirmation for the destructive ones), recording and
+editing a treatment that then shows in both tabs' history, and the
+availability editor with the service's own error for an overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import time, timedelta
+
+import pytest
+from PySide6.QtCore import Qt, QTime
+from PySide6.QtWidgets import QAbstractButton, QMessageBox, QTableView, QWidget
+from pytestqt.qtbot import QtBot
+
+from hms_desktop.services import availability, booking, records
+from hms_desktop.services.actor import SYSTEM, Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.ui.doctor_tab import DoctorTab
+from hms_desktop.ui.operations import Operations
+from hms_desktop.ui.patient_tab import PAGE_PAST, PatientTab
+from hms_desktop.ui.treatment_dialog import TreatmentDialog
+from tests import factories as f
+
+WAIT = 10_000
+
+
+@pytest.fixture
+def ops(qtbot: QtBot, sqlite_clinic: Clinic) -> Iterator[Operations]:
+    """The operation helper; every worker is finished and waited for at teardown."""
+    helper = Operations()
+    yield helper
+    qtbot.waitUntil(lambda: not helper.busy, timeout=WAIT)
+    assert helper.shutdown()
+
+
+@pytest.fixture
+def world(sqlite_clinic: Clinic) -> f.World:
+    """The factories' world, plus Dr. Lovelace open today; José at 10:00, Anna at 11:00."""
+    w = f.world(sqlite_clinic)
+    f.open_day(sqlite_clinic, w.doctor_id, sqlite_clinic.today())
+    for patient_id, at in ((w.patient_id, "10:00"), (w.other_patient_id, "11:00")):
+        booking.book(
+            sqlite_clinic,
+            SYSTEM,
+            patient_id=patient_id,
+            doctor_id=w.doctor_id,
+            day=sqlite_clinic.today(),
+            at=at,
+            reason="Check-up",
+        )
+    booking.book(
+        sqlite_clinic, SYSTEM, patient_id=w.patient_id, doctor_id=w.doctor_id, day=w.day, at="09:00"
+    )
+    return w
+
+
+def doctor(world: f.World) -> Actor:
+    return Actor(
+        user_id=None,
+        username="ada",
+        role="doctor",
+        doctor_id=world.doctor_id,
+        display_name="Dr. Ada Lovelace",
+    )
+
+
+def make_tab(qtbot: QtBot, clinic: Clinic, actor: Actor, ops: Operations) -> DoctorTab:
+    tab = DoctorTab(clinic, actor, ops)
+    qtbot.addWidget(tab)
+    tab.resize(1280, 800)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.model.rowCount() > 0, timeout=WAIT)
+    return tab
+
+
+def click_row(qtbot: QtBot, view: QTableView, row: int) -> None:
+    column = next(c for c in range(view.model().columnCount()) if not view.isColumnHidden(c))
+    rect = view.visualRect(view.model().index(row, column))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+
+def button_for(widget: QWidget, text: str) -> QAbstractButton:
+    for button in widget.findChildren(QAbstractButton):
+        if button.text().replace("&", "").startswith(text) and button.isVisible():
+            return button
+    raise AssertionError(f"no visible button {text!r}")
+
+
+def row_for(tab: DoctorTab, patient_id: int) -> int:
+    return next(i for i, r in enumerate(tab.model.rows) if r.patient_id == patient_id)
+
+
+def test_doctor_completes_a_visit_and_records_a_treatment(
+    qtbot: QtBot, qtmodeltester: object, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    tab = make_tab(qtbot, clinic, doctor(world), ops)
+    assert tab.showing_today()
+    assert [(r.time, r.patient) for r in tab.model.rows] == [
+        (time(10, 0), "José Núñez"),
+        (time(11, 0), "Anna Smith"),
+    ]
+    qtmodeltester.check(tab.model)  # type: ignore[attr-defined]
+
+    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    assert not tab.treatment_action.isEnabled()  # only a completed visit gets a treatment
+    with qtbot.waitSignal(tab.appointment_changed, timeout=WAIT):
+        qtbot.mouseClick(button_for(tab, "Mark completed"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: tab.model.rows[row_for(tab, world.patient_id)].status == "completed", timeout=WAIT
+    )
+    assert tab.treatment_action.isEnabled()
+
+    qtbot.mouseClick(button_for(tab, "Record treatment"), Qt.MouseButton.LeftButton)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, TreatmentDialog)
+    qtbot.waitUntil(lambda: dialog.fields["symptoms"].isEnabled(), timeout=WAIT)
+    assert not dialog.save_button.isEnabled()  # nothing entered yet
+    qtbot.keyClicks(dialog.fields["symptoms"], "Cough for two weeks")
+    qtbot.keyClicks(dialog.fields["diagnosis"], "Acute bronchitis")
+    qtbot.keyClicks(dialog.fields["treatment_given"], "Auscultation, advice")
+    qtbot.keyClicks(dialog.fields["prescription"], "Ambroxol 30 mg 3x daily")
+    assert dialog.save_button.isEnabled()
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: tab.model.rows[row_for(tab, world.patient_id)].has_treatment, timeout=WAIT
+    )
+
+    # The Doctor tab's history of that patient shows it.
+    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    with qtbot.waitSignal(tab.history.loaded, timeout=WAIT):
+        qtbot.mouseClick(button_for(tab, "Patient history"), Qt.MouseButton.LeftButton)
+    assert tab.pages.currentIndex() == 1
+    [entry] = tab.history.model.rows
+    assert (entry.diagnosis, entry.prescription) == ("Acute bronchitis", "Ambroxol 30 mg 3x daily")
+    assert "Cough for two weeks" in tab.history.detail.toPlainText()
+    assert tab.history.export_action.isEnabled()
+    qtmodeltester.check(tab.history.model)  # type: ignore[attr-defined]
+
+    # Editing: the dialog opens filled in; the change reaches the history.
+    tab.pages.setCurrentIndex(0)
+    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    assert tab.treatment_action.text().replace("&", "") == "Edit treatment…"
+    qtbot.mouseClick(button_for(tab, "Edit treatment"), Qt.MouseButton.LeftButton)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, TreatmentDialog)
+    qtbot.waitUntil(
+        lambda: dialog.fields["diagnosis"].toPlainText() == "Acute bronchitis", timeout=WAIT
+    )
+    dialog.fields["prescription"].selectAll()
+    qtbot.keyClicks(dialog.fields["prescription"], "Ambroxol 15 mg 2x daily")
+    with qtbot.waitSignal(tab.history.loaded, timeout=WAIT):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert tab.history.model.rows[0].prescription == "Ambroxol 15 mg 2x daily"
+
+    # The patient sees the visit with its diagnosis and prescription under Past visits.
+    patient_tab = PatientTab(clinic, f.patient_actor(world.patient_id), ops)
+    qtbot.addWidget(patient_tab)
+    patient_tab.show()
+    patient_tab.pages.setCurrentIndex(PAGE_PAST)
+    qtbot.waitUntil(lambda: patient_tab.past_model.rowCount() == 1, timeout=WAIT)
+    [visit] = patient_tab.past_model.rows
+    assert (visit.status, visit.diagnosis, visit.prescription) == (
+        "completed",
+        "Acute bronchitis",
+        "Ambroxol 15 mg 2x daily",
+    )
+    qtmodeltester.check(patient_tab.past_model)  # type: ignore[attr-defined]
+    assert [r.time for r in patient_tab.upcoming_model.rows] == [time(9, 0)]  # tomorrow's
+
+
+def test_cancel_and_no_show_ask_first(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    tab = make_tab(qtbot, clinic, doctor(world), ops)
+
+    click_row(qtbot, tab.table.view, row_for(tab, world.other_patient_id))
+    qtbot.mouseClick(button_for(tab, "Mark no-show"), Qt.MouseButton.LeftButton)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox)
+    assert box.defaultButton().text() == "Keep it"  # Enter must not destroy anything
+    qtbot.keyClick(box, Qt.Key.Key_Escape)
+    assert tab.model.rows[row_for(tab, world.other_patient_id)].status == "booked"
+
+    qtbot.mouseClick(button_for(tab, "Mark no-show"), Qt.MouseButton.LeftButton)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox)
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(button_for(box, "Mark no-show"), Qt.MouseButton.LeftButton)
+    assert tab.model.rows[row_for(tab, world.other_patient_id)].status == "no_show"
+
+    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    qtbot.mouseClick(button_for(tab, "Cancel appointment"), Qt.MouseButton.LeftButton)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox)
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(button_for(box, "Cancel appointment"), Qt.MouseButton.LeftButton)
+    statuses = {
+        a.patient_id: a.status
+        for a in booking.list_appointments(
+            clinic,
+            SYSTEM,
+            booking.AppointmentFilter(date_from=clinic.today(), date_to=clinic.today()),
+        )
+    }
+    assert statuses == {world.patient_id: "cancelled", world.other_patient_id: "no_show"}
+    assert not tab.complete_action.isEnabled()  # a closed visit cannot change again
+
+    # This week: tomorrow's visit is listed, and cannot be completed before its day.
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(tab.week_button, Qt.MouseButton.LeftButton)
+    assert not tab.table.view.isColumnHidden(0)
+    tomorrow = [i for i, r in enumerate(tab.model.rows) if r.date == world.day]
+    assert len(tomorrow) == 1
+    click_row(qtbot, tab.table.view, tomorrow[0])
+    assert tab.cancel_action.isEnabled() and not tab.complete_action.isEnabled()
+
+
+def test_empty_day_says_so(qtbot: QtBot, sqlite_clinic: Clinic, ops: Operations) -> None:
+    clinic = sqlite_clinic
+    dept = f.department(clinic, "Dermatology")
+    doc = f.doctor(clinic, dept, "Dr. Grace Hopper")
+    actor = Actor(None, "grace", "doctor", doctor_id=doc, display_name="Dr. Grace Hopper")
+    tab = DoctorTab(clinic, actor, ops)
+    qtbot.addWidget(tab)
+    tab.show()
+    qtbot.waitUntil(lambda: tab.subtitle.text().startswith("Dermatology"), timeout=WAIT)
+    assert tab.table.is_showing_empty_state()
+    assert tab.table.empty_label.text() == "No appointments today."
+    assert not any(a.isEnabled() for a in (tab.complete_action, tab.cancel_action))
+
+
+def test_availability_editor_saves_and_shows_the_services_overlap_error(
+    qtbot: QtBot, qtmodeltester: object, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    tab = make_tab(qtbot, clinic, doctor(world), ops)
+    editor = tab.availability
+    assert editor is not None
+    tab.pages.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: editor.days_model.rowCount() == 7, timeout=WAIT)
+    qtmodeltester.check(editor.days_model)  # type: ignore[attr-defined]
+    day = clinic.today() + timedelta(days=2)
+    click_row(qtbot, editor.days_table.view, 2)
+    assert editor.current_day() == day
+    assert editor.windows_table.is_showing_empty_state()  # nothing offered that day yet
+
+    # As you type: a window that ends before it starts cannot be added.
+    editor.start_edit.setTime(QTime(14, 0))
+    editor.end_edit.setTime(QTime(13, 0))
+    assert editor.new_window_error.isVisible()
+    assert not editor.add_button.isEnabled()
+
+    for start, end in ((QTime(8, 0), QTime(12, 0)), (QTime(14, 0), QTime(16, 0))):
+        editor.start_edit.setTime(start)
+        editor.end_edit.setTime(end)
+        qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+    assert [r.slots for r in editor.windows_model.rows] == [8, 4]
+    qtmodeltester.check(editor.windows_model)  # type: ignore[attr-defined]
+    assert editor.days_model.rows[2].changed
+    with qtbot.waitSignal(editor.save_finished, timeout=WAIT) as done:
+        qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    assert done.args == [True]
+    saved = [
+        (w.start_time, w.end_time) for w in availability.get_windows(clinic, world.doctor_id, [day])
+    ]
+    assert saved == [(time(8, 0), time(12, 0)), (time(14, 0), time(16, 0))]
+    assert not editor.days_model.rows[2].changed
+
+    # An overlap is the service's rule: its message shows next to the windows; the draft stays.
+    editor.start_edit.setTime(QTime(11, 0))
+    editor.end_edit.setTime(QTime(15, 0))
+    qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(editor.save_finished, timeout=WAIT) as done:
+        qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    assert done.args == [False]
+    assert editor.day_error.isVisible()
+    assert editor.day_error.text() == "Availability windows on one day must not overlap."
+    assert len(editor.windows_of(day)) == 3
+    assert editor.current_day() == day
+    saved = [
+        (w.start_time, w.end_time) for w in availability.get_windows(clinic, world.doctor_id, [day])
+    ]
+    assert len(saved) == 2  # nothing half-written
+
+    # Removing booked time is refused too (today 10:00 is José's).
+    click_row(qtbot, editor.days_table.view, 0)
+    click_row(qtbot, editor.windows_table.view, 0)
+    qtbot.mouseClick(editor.remove_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(editor.save_finished, timeout=WAIT) as done:
+        qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
+    assert done.args == [False]
+    assert "booked at 10:00, 11:00" in editor.day_error.text()
+    assert editor.current_day() == clinic.today()
+    # Revert drops the drafts.
+    qtbot.mouseClick(editor.revert_button, Qt.MouseButton.LeftButton)
+    assert not editor.is_dirty()
+
+
+def test_treatment_dialog_shows_service_refusal_and_keeps_input(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    """Another doctor of the same patient may read the visit but not write its treatment."""
+    clinic = sqlite_clinic
+    tomorrow_visit = booking.book(
+        clinic,
+        SYSTEM,
+        patient_id=world.patient_id,
+        doctor_id=world.other_doctor_id,
+        day=world.day,
+        at="11:00",
+    )
+    assert tomorrow_visit
+    tab = make_tab(qtbot, clinic, doctor(world), ops)
+    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(button_for(tab, "Mark completed"), Qt.MouseButton.LeftButton)
+    visit = tab.model.rows[row_for(tab, world.patient_id)]
+    assert visit.status == "completed"
+
+    turing = Actor(None, "turing", "doctor", doctor_id=world.other_doctor_id)
+    dialog = TreatmentDialog(clinic, turing, ops, visit)
+    qtbot.addWidget(dialog)
+    with qtbot.waitSignal(dialog.loaded, timeout=WAIT):
+        dialog.open()
+    qtbot.keyClicks(dialog.fields["diagnosis"], "Migraine")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(dialog.banner.isVisible, timeout=WAIT)
+    assert "Only the doctor who saw the patient" in dialog.banner.text()
+    assert dialog.fields["diagnosis"].toPlainText() == "Migraine"
+    assert dialog.isVisible()
+    assert records.get_treatment(clinic, SYSTEM, visit.id) is None
+    dialog.reject()

@@ -1,0 +1,220 @@
+"""Render the Doctor and Patient tabs at 1280x800 with a realistic clinic, for the README.
+
+The data is built through the services, over three weeks of the fake clock, so
+past visits have real treatments. The test also checks what the pictures show,
+so a screenshot of an empty or broken tab fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
+
+from hms_desktop.services import availability, booking, departments, doctors, patients, records
+from hms_desktop.services.actor import SYSTEM, Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+from hms_desktop.ui.doctor_tab import DoctorTab
+from hms_desktop.ui.operations import Operations
+from hms_desktop.ui.patient_tab import PatientTab
+from tests import factories as f
+
+WAIT = 10_000
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SIZE = (1280, 800)
+
+DEPARTMENTS = {
+    "General Medicine": ["Dr. Ada Lovelace", "Dr. Alan Turing"],
+    "Cardiology": ["Dr. Marie Curie"],
+    "Dermatology": ["Dr. Rosalind Franklin"],
+    "Paediatrics": ["Dr. Edward Jenner"],
+    "Orthopaedics": ["Dr. Joseph Lister", "Dr. Virginia Apgar"],
+}
+PATIENTS = [
+    ("José Núñez", "1984-03-12", "male", "+49 30 5550101"),
+    ("Anna Smith", "1991-07-30", "female", "+49 30 5550102"),
+    ("Maria Kowalski", "1958-11-02", "female", "+49 30 5550103"),
+    ("Liam O'Connor", "2012-05-19", "male", "+49 30 5550104"),
+    ("Sofia Rossi", "1977-01-25", "female", "+49 30 5550105"),
+    ("Mehmet Yılmaz", "1969-09-14", "male", "+49 30 5550106"),
+    ("Chen Wei", "1995-12-08", "other", "+49 30 5550107"),
+    ("Fatima Haddad", "1988-04-03", "female", "+49 30 5550108"),
+    ("Lukas Becker", "2001-02-17", "male", "+49 30 5550109"),
+]
+VISITS = [  # (symptoms, diagnosis, treatment given, prescription)
+    ("Dry cough, mild fever", "Acute bronchitis", "Auscultation; rest advised", "Ambroxol 30 mg 3x daily, 7 days"),
+    ("Headache behind the eyes", "Tension headache", "Posture and screen advice", "Ibuprofen 400 mg as needed"),
+    ("Blood pressure check", "Essential hypertension, controlled", "BP 132/84; lifestyle review", "Ramipril 5 mg daily"),
+    ("Itchy rash on forearms", "Contact dermatitis", "Allergen history taken", "Hydrocortisone 1% cream twice daily"),
+    ("Sore throat, 3 days", "Viral pharyngitis", "Rapid strep test negative", "Lozenges; fluids"),
+]  # fmt: skip
+
+
+@pytest.fixture
+def ops(qtbot: QtBot, sqlite_clinic: Clinic) -> Iterator[Operations]:
+    helper = Operations()
+    yield helper
+    qtbot.waitUntil(lambda: not helper.busy, timeout=WAIT)
+    assert helper.shutdown()
+
+
+def _at(clock: FakeClock, day: datetime, hour: int, minute: int = 0) -> None:
+    clock.set(day.replace(hour=hour, minute=minute))
+
+
+def build_clinic(clinic: Clinic, clock: FakeClock) -> dict[str, int]:
+    """Departments, doctors, patients, three weeks of treated visits, and a busy today."""
+    ids: dict[str, int] = {}
+    for dept, names in DEPARTMENTS.items():
+        dept_id = departments.save_department(clinic, SYSTEM, dept, f"{dept} outpatient clinic")
+        for name in names:
+            ids[name] = doctors.add_doctor(
+                clinic,
+                SYSTEM,
+                doctors.DoctorForm(
+                    full_name=name, department_id=dept_id, qualification="MD, specialist"
+                ),
+            )
+    for name, born, gender, phone in PATIENTS:
+        ids[name] = patients.register_patient(
+            clinic,
+            SYSTEM,
+            patients.PatientForm(
+                full_name=name,
+                date_of_birth=born,
+                gender=gender,
+                phone=phone,
+                email=name.split()[0].lower().replace("é", "e") + "@mail.test",
+            ),
+        )
+    ada = ids["Dr. Ada Lovelace"]
+    me = Actor(None, "ada", "doctor", doctor_id=ada)
+    today = clock.now()
+    patient_names = [p[0] for p in PATIENTS]
+    # Past weeks: José and others saw Dr. Lovelace; each visit got a treatment.
+    for week in (3, 2, 1):
+        day = today - timedelta(days=7 * week)
+        _at(clock, day, 8)
+        f.open_day(clinic, ada, day.date(), "09:00", "12:00")
+        for i, name in enumerate(patient_names[:3]):
+            appt = booking.book(
+                clinic, SYSTEM, patient_id=ids[name], doctor_id=ada, day=day.date(),
+                at=time(9 + i, 0), visit_type="consultation" if i else "follow_up",
+            )  # fmt: skip
+            _at(clock, day, 13)
+            booking.complete(clinic, me, appt)
+            symptoms, diagnosis, given, prescription = VISITS[(week + i) % len(VISITS)]
+            records.record_treatment(
+                clinic,
+                me,
+                appt,
+                records.TreatmentForm(
+                    symptoms, diagnosis, given, prescription, "Review in 4 weeks"
+                ),
+            )
+            _at(clock, day, 8)
+    # This week: every doctor offers mornings and some afternoons.
+    _at(clock, today, 7)
+    for offset, day in enumerate(availability.horizon(clinic)):
+        for doctor_id in (ids[n] for names in DEPARTMENTS.values() for n in names):
+            windows = [("08:30", "12:00")] + (
+                [("14:00", "16:30")] if (doctor_id + offset) % 2 else []
+            )
+            availability.set_day(clinic, SYSTEM, doctor_id, day, windows)
+    reasons = ["Persistent cough", "Blood test results", "Back pain", "", "Vaccination", "Rash on hands", "Follow-up on blood pressure", "Sports injury, left knee"]  # fmt: skip
+    slots = [time(8, 30), time(9, 0), time(9, 30), time(10, 0), time(10, 30), time(11, 0), time(14, 0), time(15, 0)]  # fmt: skip
+    ada_afternoon_today = bool(ada % 2)  # the windows above: offset 0 is today
+    todays: list[int] = []
+    for i, name in enumerate(patient_names[1:9]):
+        if slots[i] >= time(14, 0) and not ada_afternoon_today:
+            continue
+        todays.append(
+            booking.book(
+                clinic,
+                SYSTEM,
+                patient_id=ids[name],
+                doctor_id=ada,
+                day=today.date(),
+                at=slots[i],
+                visit_type=("consultation", "follow_up", "check_up")[i % 3],
+                reason=reasons[i],
+            )
+        )
+    # José has two upcoming visits, one of them with a cardiologist.
+    tomorrow = today.date() + timedelta(days=1)
+    booking.book(clinic, SYSTEM, patient_id=ids["José Núñez"], doctor_id=ada, day=tomorrow, at="10:00", reason="Review of the cough")  # fmt: skip
+    booking.book(clinic, SYSTEM, patient_id=ids["José Núñez"], doctor_id=ids["Dr. Marie Curie"], day=today.date() + timedelta(days=3), at="09:30", visit_type="check_up", reason="ECG")  # fmt: skip
+    # By 10:40 the first visits are done: two completed with notes, one no-show.
+    _at(clock, today, 10, 40)
+    for appt, status in zip(
+        todays[:4], ("completed", "completed", "no_show", "completed"), strict=True
+    ):
+        booking.set_status(clinic, me, appt, status)
+        if status == "completed":
+            symptoms, diagnosis, given, prescription = VISITS[appt % len(VISITS)]
+            records.record_treatment(
+                clinic, me, appt, records.TreatmentForm(symptoms, diagnosis, given, prescription)
+            )
+    return ids
+
+
+def save(widget: QWidget, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / name
+    assert widget.grab().save(str(path))
+    return path
+
+
+def test_doctor_and_patient_tab_screenshots(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    ids = build_clinic(clinic, clock)
+
+    ada = Actor(
+        None, "ada", "doctor", doctor_id=ids["Dr. Ada Lovelace"], display_name="Dr. Ada Lovelace"
+    )
+    doctor_tab = DoctorTab(clinic, ada, ops)
+    qtbot.addWidget(doctor_tab)
+    doctor_tab.resize(*SIZE)
+    doctor_tab.show()
+    qtbot.waitUntil(lambda: doctor_tab.model.rowCount() >= 6, timeout=WAIT)
+    doctor_tab.table.select_row(4)
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    assert {r.status for r in doctor_tab.model.rows} == {"completed", "no_show", "booked"}
+    assert doctor_tab.size().toTuple() == SIZE
+    assert save(doctor_tab, "doctor_tab.png").stat().st_size > 20_000
+
+    doctor_tab.table.select_row(0)
+    doctor_tab.show_history()
+    qtbot.waitUntil(lambda: doctor_tab.history.model.rowCount() >= 3, timeout=WAIT)
+    save(doctor_tab, "doctor_tab_history.png")
+    doctor_tab.pages.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: doctor_tab.availability.days_model.rowCount() == 7, timeout=WAIT)  # type: ignore[union-attr]
+    save(doctor_tab, "doctor_tab_availability.png")
+
+    patient_tab = PatientTab(clinic, f.RECEPTION, ops)
+    qtbot.addWidget(patient_tab)
+    patient_tab.resize(*SIZE)
+    patient_tab.show()
+    assert patient_tab.picker is not None
+    qtbot.waitUntil(lambda: patient_tab.picker.model.rowCount() == len(PATIENTS), timeout=WAIT)  # type: ignore[union-attr]
+    row = next(
+        i for i, p in enumerate(patient_tab.picker.model.rows) if p.full_name == "José Núñez"
+    )
+    patient_tab.picker.results.view.setCurrentIndex(patient_tab.picker.model.index(row, 0))
+    qtbot.waitUntil(lambda: patient_tab.upcoming_model.rowCount() == 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: patient_tab.browser.slot_picker.model.rowCount() > 10, timeout=WAIT)
+    patient_tab.browser.slot_picker.table.select_row(2)
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    assert save(patient_tab, "patient_tab.png").stat().st_size > 20_000
+    patient_tab.pages.setCurrentIndex(2)
+    assert patient_tab.past_model.rowCount() == 3
+    save(patient_tab, "patient_tab_past.png")
+    patient_tab.pages.setCurrentIndex(1)
+    save(patient_tab, "patient_tab_upcoming.png")
