@@ -336,7 +336,7 @@ class RescheduleDialog(ServiceForm):
         if not slots:
             self.time.addItem("No free slots that day", None)
         for slot in slots:
-            self.time.addItem(f"{slot.time:%H:%M}–{slot.end_time:%H:%M}", slot.time)
+            self.time.addItem(f"{slot.time:%H:%M}–{slot.end_time:%H:%M}", f"{slot.time:%H:%M}")
         self.set_field_error("time", "")
 
     def submit(self) -> Callable[[OpContext], Any]:

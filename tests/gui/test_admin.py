@@ -1,0 +1,338 @@
+"""The Admin tab: cached dashboard, patients, doctors, departments and all appointments."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from PySide6.QtCore import Qt
+
+from hms_desktop.services import booking
+from hms_desktop.services.stats import StatsService
+from hms_desktop.ui.admin_tab import AdminTab
+from hms_desktop.ui.dashboard import DashboardPage, freshness_text
+from hms_desktop.ui.operations import Operations
+from hms_desktop.ui.patient_form import PatientFormDialog
+from hms_desktop.ui.widgets import ChangeRelay
+from tests import factories as f
+
+
+@pytest.fixture
+def ops(qtbot):
+    o = Operations()
+    yield o
+    qtbot.waitUntil(lambda: not o.busy, timeout=10_000)
+    o.shutdown()
+
+
+@pytest.fixture
+def stats(sqlite_clinic):
+    s = StatsService(sqlite_clinic)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def admin(qtbot, sqlite_clinic, ops, stats):
+    """The Admin tab on screen, refreshed by the clinic's change events like in the window."""
+    tab = AdminTab(sqlite_clinic, f.RECEPTION, ops, stats)
+    relay = ChangeRelay(sqlite_clinic, tab)
+    relay.changed.connect(tab.on_changes)
+    qtbot.addWidget(tab)
+    tab.resize(1200, 760)
+    tab.show()
+    yield tab
+    relay.close()
+    qtbot.waitUntil(lambda: not ops.busy, timeout=10_000)
+
+
+def _book(w: f.World, patient_id: int, doctor_id: int, at: str) -> int:
+    return booking.book(
+        w.clinic, f.RECEPTION, patient_id=patient_id, doctor_id=doctor_id, day=w.day, at=at
+    )
+
+
+def test_freshness_wording() -> None:
+    assert freshness_text(False, 0.0) == "Fresh, computed just now"
+    assert freshness_text(True, 125.0) == "From cache, 2 min old"
+    assert freshness_text(True, 12.0) == "From cache, 12 s old"
+
+
+def test_dashboard_reports_fresh_then_cached_then_fresh(
+    qtbot, sqlite_clinic, clock, ops, stats
+) -> None:
+    w = f.world(sqlite_clinic)
+    page = DashboardPage(sqlite_clinic, f.RECEPTION, ops, stats)
+    qtbot.addWidget(page)
+
+    def load(refresh: bool = False):
+        with qtbot.waitSignal(page.loaded, timeout=10_000) as got:
+            page.load(refresh=refresh)
+        return got.args[0]
+
+    first = load()
+    assert not first.from_cache and stats.queries == 1
+    assert page.freshness.text() == "Fresh, computed just now"
+    assert page.doctors.value.text() == "2" and page.patients.value.text() == "2"
+
+    clock.advance(120)  # within the 5-minute TTL: served from the cache, not computed
+    second = load()
+    assert second.from_cache and stats.queries == 1
+    assert page.freshness.text() == "From cache, 2 min old"
+
+    clock.advance(200)  # 320 s in all: past the TTL
+    third = load()
+    assert not third.from_cache and stats.queries == 2
+    assert page.freshness.text().startswith("Fresh")
+
+    clock.advance(10)
+    assert load().from_cache and stats.queries == 2
+    _book(w, w.patient_id, w.doctor_id, "09:00")  # a write in this process empties the cache
+    after_booking = load()
+    assert not after_booking.from_cache and stats.queries == 3
+    assert page.appointments.value.text() == "1"
+    assert page.status_cards["booked"].value.text() == "1"
+
+    page.refresh_button.click()  # Refresh computes again even within the TTL
+    qtbot.waitUntil(lambda: stats.queries == 4, timeout=10_000)
+    qtbot.waitUntil(lambda: page.refresh_button.isEnabled())
+    assert page._charts is not None  # the charts were drawn from the figures
+
+
+def test_register_patient_from_admin_tab_and_find_them(qtbot, sqlite_clinic, admin) -> None:
+    f.patient(sqlite_clinic, "Anna Smith")
+    admin.new_patient()
+    assert admin.current_page == "patients"
+    dialog = admin.patients.findChild(PatientFormDialog)
+    assert dialog is not None and dialog.isVisible()
+    dialog.name.setText("Zoë Quinn")  # QTest cannot type "ë"; tell the form it was typed
+    dialog.name.textEdited.emit(dialog.name.text())
+    qtbot.keyClicks(dialog.birth, "2031-01-01")
+    assert "future" in dialog.field_error("date_of_birth")
+    dialog.birth.clear()
+    qtbot.keyClicks(dialog.birth, "1990-04-02")
+    assert dialog.field_error("date_of_birth") == ""
+    qtbot.keyClicks(dialog.phone, "+49 30 5550123")
+    qtbot.keyClicks(dialog.email, "zoe@example.com")
+    with qtbot.waitSignal(dialog.saved, timeout=10_000) as saved:
+        dialog.on_save()
+    new_id = saved.args[0]
+    qtbot.waitUntil(lambda: admin.patients.model.rowCount() == 1)
+    assert admin.patients.model.row_at(0).id == new_id
+
+    def search(text: str) -> list[str]:
+        admin.patients.search.clear()
+        qtbot.keyClicks(admin.patients.search, text)
+        qtbot.waitUntil(lambda: admin.patients.search.text() == text)
+        admin.patients.search.returnPressed.emit()
+        return [r.full_name for r in admin.patients.model.rows]
+
+    assert search("zoe") == ["Zoë Quinn"]  # accents folded
+    assert search("quin") == ["Zoë Quinn"]  # by surname
+    assert search("4930555") == ["Zoë Quinn"]  # by phone digits
+    assert search(str(new_id)) == ["Zoë Quinn"]  # by id
+    assert sorted(search("")) == ["Anna Smith", "Zoë Quinn"]
+
+
+def test_a_service_error_shows_at_its_field_and_keeps_the_input(
+    qtbot, sqlite_clinic, admin
+) -> None:
+    f.patient(sqlite_clinic, "Taken Name", username="taken")
+    dialog = admin.patients.on_register()
+    qtbot.keyClicks(dialog.name, "New Person")
+    qtbot.keyClicks(dialog.username, "taken")
+    qtbot.keyClicks(dialog.password, f.PASSWORD)
+    dialog.on_save()
+    qtbot.waitUntil(lambda: bool(dialog.field_error("username")), timeout=10_000)
+    assert "is taken" in dialog.field_error("username")
+    assert dialog.isVisible()
+    assert dialog.name.text() == "New Person" and dialog.password.text() == f.PASSWORD
+    dialog.reject()
+
+
+def test_doctors_and_departments(qtbot, sqlite_clinic, admin) -> None:
+    from hms_desktop.ui.doctor_form import DepartmentDialog, DoctorFormDialog
+
+    w = f.world(sqlite_clinic)
+    admin.show_page("departments")
+    qtbot.waitUntil(lambda: admin.departments.model.rowCount() == 1)
+    dept = DepartmentDialog(sqlite_clinic, f.RECEPTION, admin.departments.ops, None, admin)
+    qtbot.keyClicks(dept.name, "General Medicine")  # exists already
+    with qtbot.waitSignal(dept.finished, timeout=2000, raising=False):
+        dept.on_save()
+    qtbot.waitUntil(lambda: bool(dept.field_error("name")), timeout=10_000)
+    assert "exists already" in dept.field_error("name")
+    dept.name.clear()
+    qtbot.keyClicks(dept.name, "Cardiology")
+    with qtbot.waitSignal(dept.saved, timeout=10_000):
+        dept.on_save()
+    qtbot.waitUntil(lambda: admin.departments.model.rowCount() == 2, timeout=10_000)
+
+    admin.show_page("doctors")
+    qtbot.waitUntil(lambda: admin.doctors.model.rowCount() == 2)
+    dialog = DoctorFormDialog(
+        sqlite_clinic, f.RECEPTION, admin.doctors.ops, admin.doctors._departments, None, admin
+    )
+    qtbot.keyClicks(dialog.name, "Dr. Grace Hopper")
+    dialog.department.setCurrentIndex(dialog.department.findText("Cardiology"))
+    qtbot.keyClicks(dialog.username, "grace")
+    qtbot.keyClicks(dialog.password, f.PASSWORD)
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        dialog.on_save()
+    qtbot.waitUntil(lambda: admin.doctors.model.rowCount() == 3, timeout=10_000)
+    grace = next(r for r in admin.doctors.model.rows if r.full_name == "Dr. Grace Hopper")
+    assert grace.department == "Cardiology" and grace.username == "grace"
+
+    # Filter and sort through the proxy.
+    admin.doctors.filter.setText("cardio")
+    admin.doctors.filter.returnPressed.emit()
+    assert admin.doctors.proxy.rowCount() == 1
+    admin.doctors.filter.setText("")
+    admin.doctors.filter.returnPressed.emit()
+    admin.doctors.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
+    names = [admin.doctors.proxy.index(i, 1).data() for i in range(3)]
+    assert names == sorted(names, reverse=True)
+
+    # Blacklist the selected doctor; the list reloads and says so.
+    row = next(i for i in range(3) if admin.doctors.proxy.index(i, 1).data() == "Dr. Ada Lovelace")
+    admin.doctors.table.selectRow(row)
+    assert admin.doctors.blacklist_button.text() == "&Blacklist"
+    admin.doctors.blacklist_button.click()
+    qtbot.waitUntil(
+        lambda: any(r.blacklisted for r in admin.doctors.model.rows if r.id == w.doctor_id),
+        timeout=10_000,
+    )
+
+
+def test_appointments_filters_and_actions(qtbot, sqlite_clinic, clock, admin) -> None:
+    w = f.world(sqlite_clinic)
+    a1 = _book(w, w.patient_id, w.doctor_id, "09:00")
+    a2 = _book(w, w.other_patient_id, w.doctor_id, "09:30")
+    a3 = _book(w, w.patient_id, w.other_doctor_id, "10:00")
+    booking.cancel(sqlite_clinic, f.RECEPTION, a2)
+    page = admin.appointments
+    admin.show_page("appointments")
+
+    def ids() -> list[int]:
+        page.refresh()
+        return [r.id for r in page.model.rows]
+
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3)
+    assert ids() == [a1, a2, a3]  # upcoming, soonest first
+    qtbot.waitUntil(lambda: page.count_label.text() == "3 appointments", timeout=10_000)
+    qtbot.waitUntil(lambda: page.doctor.count() == 3, timeout=10_000)  # "All" and two doctors
+    page.status.setCurrentIndex(page.status.findData("cancelled"))
+    assert ids() == [a2]
+    page.status.setCurrentIndex(0)
+    page.doctor.setCurrentIndex(page.doctor.findData(w.other_doctor_id))
+    assert ids() == [a3]
+    page.doctor.setCurrentIndex(0)
+    page.text.setText("nunez")  # "José Núñez", typed without accents
+    assert ids() == [a1, a3]
+    page.text.setText("")
+    page.newest_first.setChecked(True)
+    assert ids() == [a3, a2, a1]
+    page.newest_first.setChecked(False)
+    page.period.setCurrentText("Past")
+    assert ids() == []
+    page.period.setCurrentText("Date range")
+    page.date_from.setDate(page.date_from.date().addDays(1))
+    page.date_to.setDate(page.date_from.date())
+    assert ids() == [a1, a2, a3]
+
+    # Cancel the selected booked appointment.
+    page.period.setCurrentText("Upcoming")
+    page.table.selectRow(0)
+    assert page.cancel_button.isEnabled()
+    page.on_cancel(confirm=False)
+    qtbot.waitUntil(
+        lambda: [r.status for r in page.model.rows] == ["cancelled", "cancelled", "booked"],
+        timeout=10_000,
+    )
+    page.table.selectRow(1)
+    assert not page.cancel_button.isEnabled()  # a cancelled visit cannot be cancelled again
+
+    # Reschedule the last one to another free slot.
+    page.table.selectRow(2)
+    page.on_activate()
+    from hms_desktop.ui.appointments_view import RescheduleDialog
+
+    dialog = page.findChild(RescheduleDialog)
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.time.count() > 1, timeout=10_000)
+    dialog.time.setCurrentIndex(dialog.time.findData("11:00"))
+    assert dialog.time.currentText() == "11:00–11:30"
+    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+        dialog.on_save()
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3 and page.model.rows[2].time == time(11, 0))
+
+    # After two days these visits are in the past.
+    clock.advance(days=2)
+    page.period.setCurrentText("Past")
+    assert sorted(ids()) == sorted([a1, a2, a3])
+    page.period.setCurrentText("Upcoming")
+    assert ids() == []
+
+
+def test_every_model_passes_qtmodeltester(qtbot, qtmodeltester, sqlite_clinic, admin) -> None:
+    w = f.world(sqlite_clinic)
+    _book(w, w.patient_id, w.doctor_id, "09:00")
+    _book(w, w.other_patient_id, w.doctor_id, "09:30")
+    for name in ("appointments", "patients", "doctors", "departments"):
+        admin.show_page(name)
+    qtbot.waitUntil(lambda: admin.doctors.model.rowCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: admin.departments.model.rowCount() == 1, timeout=10_000)
+    assert admin.appointments.model.rowCount() == 2
+    assert admin.patients.model.rowCount() == 2
+    for model in (
+        admin.appointments.model,
+        admin.patients.model,
+        admin.doctors.model,
+        admin.doctors.proxy,
+        admin.departments.model,
+        admin.departments.proxy,
+        admin.nav.model(),
+    ):
+        qtmodeltester.check(model, force_py=True)
+
+
+def test_paged_model_loads_pages_as_the_view_scrolls(qtbot, qtmodeltester) -> None:
+    from hms_desktop.ui.table_models import Column, PagedTableModel
+
+    calls: list[tuple[int, int]] = []
+
+    def fetch(offset: int, limit: int) -> list[int]:
+        calls.append((offset, limit))
+        return list(range(offset, min(offset + limit, 1_000_000)))
+
+    model: PagedTableModel[int] = PagedTableModel([Column("N", lambda n: n)], fetch, page_size=50)
+    model.reload()
+    assert model.rowCount() == 50 and calls == [(0, 50)]
+    assert model.canFetchMore()
+    model.fetchMore()
+    assert model.rowCount() == 100 and calls[-1] == (50, 50)
+    qtmodeltester.check(model, force_py=True)
+
+
+def test_shortcuts_reach_the_admin_pages(qtbot, sqlite_clinic, stats) -> None:
+    from hms_desktop.services import accounts
+    from hms_desktop.ui.main_window import MainWindow
+
+    accounts.create_first_admin(sqlite_clinic, "boss", f.PASSWORD)
+    actor = accounts.login(sqlite_clinic, "boss", f.PASSWORD)
+    window = MainWindow(sqlite_clinic, actor, stats)
+    qtbot.addWidget(window)
+    window.show()
+    window.find_patient_action.trigger()
+    assert window.admin_tab.current_page == "patients"
+    assert window.find_patient_action.shortcut().toString() == "Ctrl+F"
+    window.tabs.setCurrentIndex(1)  # the Patient tab has its own Ctrl+F and Ctrl+B
+    assert window.find_patient_action.shortcut().isEmpty()
+    assert window.book_action.shortcut().isEmpty()
+    window.tabs.setCurrentIndex(0)
+    window.new_patient_action.trigger()
+    dialog = window.admin_tab.patients.findChild(PatientFormDialog)
+    assert dialog is not None and dialog.isVisible()
+    dialog.reject()
+    window.close()
+    qtbot.waitUntil(lambda: not window.ops.busy)
