@@ -42,7 +42,7 @@ log = logging.getLogger(__name__)
 Check = Callable[[], Any]
 
 
-def show_error(parent: QWidget | None, title: str, err: BaseException) -> QMessageBox:
+def show_error(parent: QWidget | None, title: str, err: BaseException) -> None:
     """A window-modal message for an error that belongs to no single field.
 
     Opened without a nested event loop (the caller returns at once), so it is safe
@@ -54,7 +54,6 @@ def show_error(parent: QWidget | None, title: str, err: BaseException) -> QMessa
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.setObjectName("errorMessage")
     box.open()
-    return box
 
 
 def make_table(parent: QWidget | None = None, *, stretch_last: bool = True) -> QTableView:
