@@ -26,7 +26,14 @@ from hms_desktop.services import availability, booking
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.views import AppointmentRow, Slot
-from hms_desktop.ui.form_support import PAGE_MARGIN, SPACING, ErrorLabel, field_message, title_label
+from hms_desktop.ui.form_support import (
+    PAGE_MARGIN,
+    SPACING,
+    ErrorLabel,
+    field_message,
+    title_label,
+    with_error,
+)
 from hms_desktop.ui.operations import Operations
 from hms_desktop.ui.slot_picker import SlotPicker, day_text
 
@@ -129,16 +136,13 @@ class BookingDialog(QDialog):
             form.addRow("Now:", self.current_label)
         slot_label = QLabel("Free &slot:", self)
         slot_label.setBuddy(self.slot_picker.table.view)
-        form.addRow(slot_label, self.slot_picker)
-        form.addRow("", self.slot_error)
+        form.addRow(slot_label, with_error(self.slot_picker, self.slot_error, grow=True))
         type_label = QLabel("&Visit type:", self)
         type_label.setBuddy(self.visit_type)
-        form.addRow(type_label, self.visit_type)
-        form.addRow("", self.visit_type_error)
+        form.addRow(type_label, with_error(self.visit_type, self.visit_type_error))
         reason_label = QLabel("&Reason:", self)
         reason_label.setBuddy(self.reason)
-        form.addRow(reason_label, self.reason)
-        form.addRow("", self.reason_error)
+        form.addRow(reason_label, with_error(self.reason, self.reason_error))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(PAGE_MARGIN * 2, PAGE_MARGIN * 2, PAGE_MARGIN * 2, PAGE_MARGIN)

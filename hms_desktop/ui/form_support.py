@@ -16,8 +16,10 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QMessageBox,
+    QSizePolicy,
     QStackedWidget,
     QTableView,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -50,6 +52,23 @@ class ErrorLabel(QLabel):
 
     def clear_message(self) -> None:
         self.show_message("")
+
+
+def with_error(field: QWidget, error: ErrorLabel, *, grow: bool = False) -> QWidget:
+    """A field with its error label right under it, as one form cell.
+
+    Keeping both in one cell means a hidden error takes no space in the form.
+    Only a ``grow`` cell (a list) takes extra height when the form has some.
+    """
+    cell = QWidget(field.parentWidget())
+    if not grow:
+        cell.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+    box = QVBoxLayout(cell)
+    box.setContentsMargins(0, 0, 0, 0)
+    box.setSpacing(2)
+    box.addWidget(field)
+    box.addWidget(error)
+    return cell
 
 
 def title_label(text: str, parent: QWidget | None = None, *, size_delta: int = 4) -> QLabel:

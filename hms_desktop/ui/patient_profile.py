@@ -36,7 +36,7 @@ from hms_desktop.services.validation import (
     parse_day,
 )
 from hms_desktop.services.views import PatientRow
-from hms_desktop.ui.form_support import SPACING, ErrorLabel, field_message, muted_label
+from hms_desktop.ui.form_support import SPACING, ErrorLabel, field_message, muted_label, with_error
 from hms_desktop.ui.operations import Operations
 
 GENDER_LABELS = {"": "Not given", "female": "Female", "male": "Male", "other": "Other"}
@@ -66,7 +66,7 @@ class ProfileForm(QWidget):
         self.address = QPlainTextEdit(self)
         self.address.setTabChangesFocus(True)
         self.address.setFixedHeight(64)
-        self.reminders_opt_out = QCheckBox("Do &not send me appointment reminders", self)
+        self.reminders_opt_out = QCheckBox("Do &not send appointment reminders", self)
         self.username = QLabel(self)
         self.banner = ErrorLabel(self)
         self.status = muted_label("", self)
@@ -93,8 +93,7 @@ class ProfileForm(QWidget):
             label.setBuddy(widget)
             widget.setAccessibleName(text.replace("&", "").rstrip(":"))
             self.errors[name] = ErrorLabel(self)
-            form.addRow(label, widget)
-            form.addRow("", self.errors[name])
+            form.addRow(label, with_error(widget, self.errors[name]))
         form.addRow("Reminders:", self.reminders_opt_out)
         form.addRow("Log-in name:", self.username)
         for edit in (self.full_name, self.date_of_birth, self.phone, self.email):

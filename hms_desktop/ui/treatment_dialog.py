@@ -24,6 +24,7 @@ from hms_desktop.ui.form_support import (
     field_message,
     muted_label,
     title_label,
+    with_error,
 )
 from hms_desktop.ui.operations import Operations
 from hms_desktop.ui.slot_picker import day_text
@@ -75,13 +76,12 @@ class TreatmentDialog(QDialog):
             edit = QPlainTextEdit(self)
             edit.setTabChangesFocus(True)
             edit.setAccessibleName(label_text.replace("&", "").rstrip(":"))
-            edit.setFixedHeight(56 if name == "notes" else 72)
+            edit.setMinimumHeight(56)
             edit.textChanged.connect(self._validate)
             label = QLabel(label_text, self)
             label.setBuddy(edit)
             error = ErrorLabel(self)
-            form.addRow(label, edit)
-            form.addRow("", error)
+            form.addRow(label, with_error(edit, error, grow=True))
             self.fields[name], self.errors[name] = edit, error
 
         self.buttons = QDialogButtonBox(self)
@@ -98,7 +98,8 @@ class TreatmentDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(PAGE_MARGIN * 2, PAGE_MARGIN * 2, PAGE_MARGIN * 2, PAGE_MARGIN)
         layout.setSpacing(SPACING)
-        layout.addWidget(title_label("Treatment", self, size_delta=3))
+        self.title = title_label("Treatment", self, size_delta=3)
+        layout.addWidget(self.title)
         layout.addWidget(muted_label(subtitle, self))
         layout.addWidget(self.banner)
         layout.addLayout(form, 1)
@@ -126,6 +127,7 @@ class TreatmentDialog(QDialog):
     def _on_loaded(self, row: TreatmentRow | None) -> None:
         if row is not None:
             self.setWindowTitle("Edit treatment")
+            self.title.setText("Edit treatment")
             for name, edit in self.fields.items():
                 edit.setPlainText(getattr(row, name))
         self._busy = False

@@ -19,9 +19,11 @@ from hms_desktop.services import availability, booking, departments, doctors, pa
 from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.ui.booking_dialog import BookingDialog, BookingTarget
 from hms_desktop.ui.doctor_tab import DoctorTab
 from hms_desktop.ui.operations import Operations
 from hms_desktop.ui.patient_tab import PatientTab
+from hms_desktop.ui.treatment_dialog import TreatmentDialog
 from tests import factories as f
 
 WAIT = 10_000
@@ -218,3 +220,45 @@ def test_doctor_and_patient_tab_screenshots(
     save(patient_tab, "patient_tab_past.png")
     patient_tab.pages.setCurrentIndex(1)
     save(patient_tab, "patient_tab_upcoming.png")
+    patient_tab.pages.setCurrentIndex(3)
+    assert patient_tab.profile.full_name.text() == "José Núñez"
+    save(patient_tab, "patient_tab_profile.png")
+
+
+def test_dialog_screenshots(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, ops: Operations
+) -> None:
+    """The booking dialog after "slot taken", and the treatment dialog being filled in."""
+    clinic = sqlite_clinic
+    ids = build_clinic(clinic, clock)
+    jose, ada = ids["José Núñez"], ids["Dr. Ada Lovelace"]
+    target = BookingTarget(jose, "José Núñez", ada, "Dr. Ada Lovelace", "General Medicine")
+    slot = availability.free_slots(clinic, ada, clinic.today() + timedelta(days=2))[1]
+    dialog = BookingDialog(clinic, f.RECEPTION, ops, target, slot=slot)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() == slot, timeout=WAIT)
+    dialog.visit_type.setCurrentIndex(dialog.visit_type.findData("follow_up"))
+    dialog.reason.setPlainText("Review of the cough; bring the X-ray")
+    booking.book(
+        clinic, SYSTEM, patient_id=ids["Anna Smith"], doctor_id=ada, day=slot.date, at=slot.time
+    )
+    with qtbot.waitSignal(dialog.slots_loaded, timeout=WAIT):
+        dialog.save_button.click()
+    assert dialog.slot_error.isVisible()
+    save(dialog, "booking_dialog_slot_taken.png")
+    dialog.reject()
+
+    visit = next(
+        r
+        for r in booking.list_appointments(clinic, SYSTEM, booking.AppointmentFilter(doctor_id=ada))
+        if r.status == "completed" and r.date == clinic.today()
+    )
+    me = Actor(None, "ada", "doctor", doctor_id=ada, display_name="Dr. Ada Lovelace")
+    treatment = TreatmentDialog(clinic, me, ops, visit)
+    qtbot.addWidget(treatment)
+    with qtbot.waitSignal(treatment.loaded, timeout=WAIT):
+        treatment.show()
+    assert treatment.fields["diagnosis"].toPlainText()
+    save(treatment, "treatment_dialog.png")
+    treatment.reject()
