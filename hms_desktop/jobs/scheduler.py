@@ -41,6 +41,17 @@ log = logging.getLogger(__name__)
 OUTBOX_JOB = "outbox"
 
 
+class _BusyTickFilter(logging.Filter):
+    """A tick skipped because the previous one still runs (a long run) is normal, not a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in record.getMessage()
+
+
+_apscheduler_log = logging.getLogger("hms_desktop.jobs.apscheduler")
+_apscheduler_log.addFilter(_BusyTickFilter())
+
+
 @dataclass(frozen=True)
 class JobInfo:
     """A job as the Jobs panel and ``hms jobs list`` show it."""
@@ -115,6 +126,9 @@ class ClinicScheduler:
         self._host = host or job_ledger.this_host()
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        #: Runs and delivery passes of this process take turns, so a run's summary counts
+        #: its own deliveries, not a delivery pass racing it for the same messages.
+        self._work = threading.Lock()
         #: The period each job last handled in this process, so a tick costs no query.
         self._handled: dict[str, str] = {}
         self._started_at: datetime | None = None
@@ -134,6 +148,7 @@ class ClinicScheduler:
         tz = self.clinic.settings.tz
         scheduler = BackgroundScheduler(
             timezone=tz,
+            logger=_apscheduler_log,
             executors={"default": ThreadPoolExecutor(max_workers=len(JOBS) + 1)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
@@ -189,20 +204,26 @@ class ClinicScheduler:
         if name == OUTBOX_JOB:
             self.deliver_now()
             return None
-        result = run_job(
-            self.clinic,
-            name,
-            trigger="manual",
-            on_event=self.on_event,
-            sender_factory=self._sender_factory,
-            should_stop=self._stop.is_set,
-            host=self._host,
-        )
+        with self._work:
+            result = run_job(
+                self.clinic,
+                name,
+                trigger="manual",
+                on_event=self.on_event,
+                sender_factory=self._sender_factory,
+                should_stop=self._stop.is_set,
+                host=self._host,
+            )
         with self._lock:
             self._handled[name] = result.period_key
         return result
 
     def deliver_now(self) -> None:
+        """One delivery pass now (waits for a run in progress to finish first)."""
+        with self._work:
+            self._deliver_unlocked()
+
+    def _deliver_unlocked(self) -> None:
         deliver(
             self.clinic,
             on_event=self.on_event,
@@ -224,16 +245,17 @@ class ClinicScheduler:
         started = self._started_at
         trigger = "catch-up" if started is not None and due.fire_at < started else "schedule"
         try:
-            result = run_job(
-                self.clinic,
-                name,
-                due.period_key,
-                trigger=trigger,
-                on_event=self.on_event,
-                sender_factory=self._sender_factory,
-                should_stop=self._stop.is_set,
-                host=self._host,
-            )
+            with self._work:
+                result = run_job(
+                    self.clinic,
+                    name,
+                    due.period_key,
+                    trigger=trigger,
+                    on_event=self.on_event,
+                    sender_factory=self._sender_factory,
+                    should_stop=self._stop.is_set,
+                    host=self._host,
+                )
         except Exception as err:  # cannot even claim (database away): try again next tick
             log.warning("job %s %s: could not start (%s); will retry", name, due.period_key, err)
             emit(
@@ -247,7 +269,11 @@ class ClinicScheduler:
     def _deliver(self) -> None:
         if self._stop.is_set():
             return
+        if not self._work.acquire(blocking=False):
+            return  # a run is delivering right now; the next pass picks up the rest
         try:
-            self.deliver_now()
+            self._deliver_unlocked()
         except Exception:
             log.exception("outbox delivery failed")
+        finally:
+            self._work.release()

@@ -221,7 +221,9 @@ def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
     body = "\n".join(
         "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
     )
-    return f'<table cellspacing="0" cellpadding="3">\n<tr>{head}</tr>\n{body}\n</table>'
+    return (
+        f'<table width="100%" cellspacing="0" cellpadding="3">\n<tr>{head}</tr>\n{body}\n</table>'
+    )
 
 
 def render_html(stats: MonthlyStats, generated_at: datetime) -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time as _time
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from hms_desktop.services import booking, records
@@ -28,7 +31,7 @@ def book_on(
     """Book one slot per patient on ``day`` (the clock is moved to the day before and back)."""
     keep = clock.now()
     clock.set(at(day - timedelta(days=1), "08:00"))
-    factories.open_day(clinic, doctor_id, day, start, "17:00")
+    factories.open_day(clinic, doctor_id, day, start, "17:00" if start < "16:00" else "23:59")
     ids = []
     hour, minute = (int(p) for p in start.split(":"))
     for i, patient_id in enumerate(patient_ids):
@@ -56,3 +59,21 @@ def close_visit(clinic: Clinic, appointment_id: int, status: str, *, treat: str 
             appointment_id,
             records.TreatmentForm(diagnosis=treat, treatment_given="rest"),
         )
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 15.0, what: str = "") -> None:
+    """Poll ``predicate`` (the scheduler works on its own thread) until true or time out."""
+    deadline = _time.monotonic() + timeout
+    while _time.monotonic() < deadline:
+        if predicate():
+            return
+        _time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what or predicate}")
+
+
+def scheduler_threads() -> list[str]:
+    return [
+        t.name
+        for t in threading.enumerate()
+        if t.name == "APScheduler" or t.name.startswith("ThreadPoolExecutor")
+    ]

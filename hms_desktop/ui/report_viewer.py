@@ -1,0 +1,116 @@
+"""A dialog that shows a stored monthly report, with Print and Save as PDF.
+
+QtWebEngine is not part of the application, so the report is shown by
+``QTextBrowser`` and printed by the same ``QTextDocument``; the template keeps to
+the HTML and CSS subset Qt's rich text supports.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+from PySide6.QtGui import QKeySequence
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QLabel,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hms_desktop.ui.pdf_export import render
+from hms_desktop.ui.widgets import show_error
+
+log = logging.getLogger(__name__)
+
+
+def suggested_file_name(title: str) -> str:
+    """A file name from a report title: "Monthly report 2026-11 Dr. Ada" -> "Monthly-report-...pdf"."""
+    stem = re.sub(r"[^\w.-]+", "-", title, flags=re.UNICODE).strip("-.") or "report"
+    return f"{stem}.pdf"
+
+
+class ReportViewer(QDialog):
+    """Shows one report's HTML. Ctrl+P prints, Ctrl+S saves a PDF, Esc closes."""
+
+    def __init__(self, html: str, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.resize(860, 900)
+        self.title = title
+        self.browser = QTextBrowser(self)
+        self.browser.setObjectName("reportView")
+        self.browser.setOpenLinks(False)
+        self.browser.setHtml(html)
+        self.status = QLabel(self)
+        self.status.setObjectName("reportStatus")
+
+        buttons = QDialogButtonBox(self)
+        self.print_button = QPushButton("&Print…", self)
+        self.print_button.setShortcut(QKeySequence.StandardKey.Print)
+        self.print_button.setToolTip("Print the report (Ctrl+P)")
+        self.pdf_button = QPushButton("Save as P&DF…", self)
+        self.pdf_button.setShortcut(QKeySequence.StandardKey.Save)
+        self.pdf_button.setToolTip("Save the report as a PDF file (Ctrl+S)")
+        buttons.addButton(self.print_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.pdf_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        self.print_button.clicked.connect(self.on_print)
+        self.pdf_button.clicked.connect(self.on_save_pdf)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.browser, 1)
+        layout.addWidget(self.status)
+        layout.addWidget(buttons)
+        self.browser.setFocus()
+
+    @property
+    def html(self) -> str:
+        return self.browser.toHtml()
+
+    def plain_text(self) -> str:
+        return self.browser.toPlainText()
+
+    # --- actions ---------------------------------------------------------------------------
+    def save_pdf(self, path: Path) -> Path:
+        """Write the report as shown to ``path`` (``.pdf`` added when missing).
+
+        Raises:
+            OSError: the file cannot be written.
+        """
+        path = Path(path)
+        if path.suffix.lower() != ".pdf":
+            path = path.with_name(path.name + ".pdf")
+        render(self.browser.document(), path, title=self.title)
+        self.status.setText(f"Saved {path}")
+        log.info("report %r saved as %s", self.title, path)
+        return path
+
+    def print_to(self, printer: QPrinter) -> None:
+        self.browser.document().print_(printer)
+
+    def on_save_pdf(self) -> None:
+        name, _ = QFileDialog.getSaveFileName(
+            self, "Save report as PDF", suggested_file_name(self.title), "PDF files (*.pdf)"
+        )
+        if not name:
+            return
+        try:
+            self.save_pdf(Path(name))
+        except OSError as err:
+            show_error(self, "Save as PDF", err)
+
+    def on_print(self) -> None:
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setDocName(self.title)
+        dialog = QPrintDialog(printer, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.print_to(printer)
+            self.status.setText("Sent to the printer.")

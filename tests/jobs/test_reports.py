@@ -1,0 +1,146 @@
+"""Monthly reports: exactly one month's appointments, escaped HTML, stored, emailed, viewable."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pypdf
+import pytest
+from pytestqt.qtbot import QtBot
+
+from hms_desktop.jobs.runner import run_job
+from hms_desktop.services import booking, reports
+from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+from hms_desktop.ui.operations import Operations
+from tests import factories
+from tests.jobs.conftest import SmtpServer, use_smtp
+from tests.jobs.helpers import at, book_on, close_visit
+
+EVIL = "<script>alert('x')</script> & Co"
+
+
+def _november(clinic: Clinic, clock: FakeClock) -> dict[str, int]:
+    """Visits around November 2026 for Dr. Ada, plus another doctor's November visit."""
+    dept = factories.department(clinic, "Neurology")
+    ada = factories.doctor(clinic, dept, "Dr. Ada Lovelace")
+    bob = factories.doctor(clinic, dept, "Dr. Bob Other")
+    p1 = factories.patient(clinic, "Anna Smith")
+    p2 = factories.patient(clinic, EVIL)
+    p3 = factories.patient(clinic, "Carl Third")
+    ids = {
+        # Late on the last day of October and just after midnight on 1 December
+        # (23:00 on 30 November in UTC): both outside November in the clinic's zone.
+        "oct31": book_on(clinic, clock, ada, [p1], date(2026, 10, 31), start="23:00")[0],
+        "nov1": book_on(clinic, clock, ada, [p1], date(2026, 11, 1), start="00:00")[0],
+        "nov15": book_on(clinic, clock, ada, [p2, p3], date(2026, 11, 15))[0],
+        "nov20": book_on(clinic, clock, ada, [p2], date(2026, 11, 20))[0],
+        "nov30": book_on(clinic, clock, ada, [p3], date(2026, 11, 30), start="23:00")[0],
+        "dec1": book_on(clinic, clock, ada, [p1], date(2026, 12, 1), start="00:00")[0],
+        "bob_visit": book_on(clinic, clock, bob, [p1], date(2026, 11, 10))[0],
+    }
+    clock.set(at(date(2026, 12, 1), "08:00"))
+    close_visit(clinic, ids["nov1"], "completed", treat="Migraine <aura>")
+    close_visit(clinic, ids["nov15"], "completed", treat=EVIL)
+    close_visit(clinic, ids["nov20"], "no_show")
+    close_visit(clinic, ids["oct31"], "completed", treat="October only")
+    reports_day = date(2026, 11, 15)
+
+    # The second Nov 15 visit (Carl at 09:30) is cancelled.
+    rows = booking.list_appointments(
+        clinic, SYSTEM, booking.AppointmentFilter(date_from=reports_day, date_to=reports_day)
+    )
+    booking.cancel(clinic, SYSTEM, next(r.id for r in rows if r.patient == "Carl Third"))
+    return {"ada": ada, "bob": bob, **ids}
+
+
+def test_a_report_counts_exactly_its_months_appointments(clinic: Clinic, clock: FakeClock) -> None:
+    ids = _november(clinic, clock)
+
+    result = run_job(clinic, "monthly-report", trigger="schedule")
+
+    assert (result.status, result.period_key) == ("done", "2026-11")
+    assert result.counts["generated"] == 2
+    by_doctor = {r.doctor_id: r for r in reports.list_reports(clinic, SYSTEM)}
+    ada = by_doctor[ids["ada"]]
+    assert ada.month == "2026-11"
+    assert (ada.total, ada.completed, ada.cancelled, ada.no_shows) == (5, 2, 1, 1)
+    assert (ada.treatments, ada.unique_patients) == (2, 3)
+    assert by_doctor[ids["bob"]].total == 1
+
+    _row, page = reports.get_report_html(clinic, SYSTEM, ada.id)
+    tables = page.split("<h2>Appointments</h2>", 1)[1]  # the header names dates too
+    assert "<td>2026-11-01</td><td>00:00</td>" in tables
+    assert "<td>2026-11-30</td><td>23:00</td>" in tables
+    assert "2026-10-31" not in tables
+    assert "2026-12-01" not in tables
+    assert "October only" not in page
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; Co" in page
+    assert "Migraine &lt;aura&gt;" in page
+
+
+def test_the_report_is_emailed_to_the_doctor(
+    clinic: Clinic, clock: FakeClock, smtp_server: SmtpServer
+) -> None:
+    use_smtp(clinic, smtp_server.port)
+    ids = _november(clinic, clock)
+
+    run_job(clinic, "monthly-report", "2026-11", trigger="cli")
+
+    ada_mail = factories.doctors.get_doctor(clinic, ids["ada"]).email
+    [mail] = [m for m in smtp_server.mailbox.messages if m.rcpt_tos == [ada_mail]]
+    assert mail.subject == "Monthly report November 2026: Dr. Ada Lovelace"
+    assert "Total appointments: 5" in mail.text()
+    assert "No-shows: 1" in mail.text()
+    assert "Unique patients: 3" in mail.text()
+    assert "&lt;script&gt;" in mail.html()
+    assert len(smtp_server.mailbox.messages) == 2
+
+
+@pytest.mark.parametrize("bad", ["2026-13", "26-11", "November", ""])
+def test_a_malformed_month_is_refused_with_a_message(bad: str) -> None:
+    with pytest.raises(reports.ValidationError, match="A month looks like 2026-11"):
+        reports.parse_month(bad)
+
+
+def test_the_report_opens_in_the_viewer_and_saves_a_valid_pdf(
+    sqlite_clinic: Clinic, clock: FakeClock, qtbot: QtBot, tmp_path: Path
+) -> None:
+    from hms_desktop.ui.my_reports import MyReportsWidget
+    from hms_desktop.ui.report_viewer import ReportViewer
+
+    ids = _november(sqlite_clinic, clock)
+    run_job(sqlite_clinic, "monthly-report", "2026-11", trigger="cli")
+    ops = Operations()
+    doctor = factories.doctor_actor(ids["ada"])
+    widget = MyReportsWidget(sqlite_clinic, doctor, ops)
+    qtbot.addWidget(widget)
+    with qtbot.waitSignal(widget.loaded, timeout=10_000) as loaded:
+        widget.show()
+    assert loaded.args == [1]  # only her own report
+    assert widget.model.rows[0].month_label == "November 2026"
+
+    with qtbot.waitSignal(widget.viewer_opened, timeout=10_000) as opened:
+        qtbot.keyClick(widget.table, "\r")
+    viewer = opened.args[0]
+    assert isinstance(viewer, ReportViewer)
+    text = viewer.plain_text()
+    assert "Monthly report: November 2026" in text
+    assert "Dr. Ada Lovelace" in text
+    assert EVIL in text  # shown as text, not run as markup
+    viewer.grab().save(str(Path(os.environ.get("SCREENSHOT_DIR", tmp_path)) / "viewer.png"))
+
+    pdf = viewer.save_pdf(tmp_path / "november")
+    assert pdf.name == "november.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    reader = pypdf.PdfReader(str(pdf))
+    assert len(reader.pages) >= 1
+    extracted = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    assert "November 2026" in extracted
+    assert "Migraine" in extracted
+    viewer.close()
+    ops.shutdown()

@@ -1,0 +1,239 @@
+"""The in-process scheduler with a fake clock: on time, catch-up, two PCs, clean shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+
+from hms_desktop.jobs.runner import JobEvent
+from hms_desktop.jobs.scheduler import ClinicScheduler
+from hms_desktop.services import job_ledger, reports
+from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+from tests import factories
+from tests.conftest import make_clinic
+from tests.jobs.conftest import SmtpServer, use_smtp
+from tests.jobs.helpers import at, book_on, scheduler_threads, wait_until
+
+DAY = date(2026, 6, 16)
+TICK = 0.05
+
+
+@pytest.fixture
+def schedulers() -> Iterator[list[ClinicScheduler]]:
+    """Schedulers a test starts; all shut down at the end even when the test fails."""
+    made: list[ClinicScheduler] = []
+    yield made
+    for s in made:
+        s.shutdown(wait=True)
+
+
+def _scheduler(
+    clinic: Clinic, made: list[ClinicScheduler], events: list[JobEvent] | None = None
+) -> ClinicScheduler:
+    s = ClinicScheduler(
+        clinic,
+        tick_seconds=TICK,
+        delivery_seconds=TICK,
+        on_event=None if events is None else events.append,
+        host=f"pc-{len(made) + 1}",
+    )
+    made.append(s)
+    return s
+
+
+def _reminder_day(clinic: Clinic, clock: FakeClock, n: int = 2) -> list[int]:
+    dept = factories.department(clinic)
+    doc = factories.doctor(clinic, dept)
+    return book_on(clinic, clock, doc, [factories.patient(clinic) for _ in range(n)], DAY)
+
+
+def _reminders(server: SmtpServer) -> list[str]:
+    return [m.subject for m in server.mailbox.messages if m.subject.startswith("Appointment")]
+
+
+def _ran(clinic: Clinic, job: str, period: str) -> bool:
+    row = job_ledger.find(clinic, job, period)
+    return row is not None and row.status == "done"
+
+
+def test_the_reminder_job_fires_at_the_configured_time(
+    clinic: Clinic, clock: FakeClock, smtp_server: SmtpServer, schedulers: list[ClinicScheduler]
+) -> None:
+    use_smtp(clinic, smtp_server.port, reminder_time="07:30")
+    _reminder_day(clinic, clock)
+    clock.set(at(DAY, "07:29"))
+    events: list[JobEvent] = []
+    s = _scheduler(clinic, schedulers, events)
+    s.start()
+    wait_until(lambda: _ran(clinic, "monthly-report", "2026-05"), what="start-up catch-up")
+    time.sleep(20 * TICK)  # many ticks before 07:30: nothing may fire
+    assert job_ledger.find(clinic, "reminders", "2026-06-16") is None
+    assert _reminders(smtp_server) == []
+
+    clock.set(at(DAY, "07:30"))
+
+    wait_until(lambda: any(e.job_name == "reminders" for e in events), what="the run's event")
+    assert len(_reminders(smtp_server)) == 2
+    row = job_ledger.find(clinic, "reminders", "2026-06-16")
+    assert row is not None and (row.status, row.trigger, row.host) == ("done", "schedule", "pc-1")
+    assert row.started_at == at(DAY, "07:30")
+    [finished] = [e for e in events if e.kind == "finished" and e.job_name == "reminders"]
+    assert finished.message == "Reminders for 2026-06-16: 2 queued, 2 sent"
+    [info] = [j for j in s.jobs() if j.name == "reminders"]
+    assert info.next_run == at(date(2026, 6, 17), "07:30")
+    assert info.schedule == "Daily at 07:30, for the same day's appointments"
+
+
+def test_a_start_after_the_missed_time_sends_todays_reminders_once(
+    clinic: Clinic, clock: FakeClock, smtp_server: SmtpServer, schedulers: list[ClinicScheduler]
+) -> None:
+    use_smtp(clinic, smtp_server.port)
+    _reminder_day(clinic, clock)
+    clock.set(at(DAY, "10:00"))  # the app was closed at 08:00
+
+    first = _scheduler(clinic, schedulers)
+    first.start()
+    wait_until(lambda: _ran(clinic, "reminders", "2026-06-16"), what="catch-up run")
+    wait_until(lambda: len(_reminders(smtp_server)) == 2)
+    first.shutdown()
+    second = _scheduler(clinic, schedulers)  # the desk restarts the app
+    second.start()
+    time.sleep(20 * TICK)
+    second.shutdown()
+
+    row = job_ledger.find(clinic, "reminders", "2026-06-16")
+    assert row is not None and row.trigger == "catch-up"
+    assert len(job_ledger.recent_runs(clinic, job_name="reminders")) == 1
+    assert len(_reminders(smtp_server)) == 2
+
+
+def test_a_start_before_the_time_sends_nothing_yet(
+    clinic: Clinic, clock: FakeClock, smtp_server: SmtpServer, schedulers: list[ClinicScheduler]
+) -> None:
+    use_smtp(clinic, smtp_server.port)
+    _reminder_day(clinic, clock)
+    clock.set(at(DAY, "07:00"))  # yesterday's reminders are of no use any more
+    s = _scheduler(clinic, schedulers)
+    s.start()
+    wait_until(lambda: _ran(clinic, "monthly-report", "2026-05"))
+    time.sleep(10 * TICK)
+    assert job_ledger.recent_runs(clinic, job_name="reminders") == []
+    assert _reminders(smtp_server) == []
+
+
+def test_a_start_on_the_3rd_generates_last_months_reports_once(
+    clinic: Clinic, clock: FakeClock, smtp_server: SmtpServer, schedulers: list[ClinicScheduler]
+) -> None:
+    use_smtp(clinic, smtp_server.port)
+    dept = factories.department(clinic)
+    docs = [factories.doctor(clinic, dept, f"Dr. {n}") for n in ("Ada", "Bob")]
+    book_on(clinic, clock, docs[0], [factories.patient(clinic)], date(2026, 6, 20))
+    clock.set(at(date(2026, 7, 3), "09:00"))  # closed on the 1st and 2nd
+
+    for _ in range(2):  # start, close, start again
+        s = _scheduler(clinic, schedulers)
+        s.start()
+        wait_until(lambda: _ran(clinic, "monthly-report", "2026-06"), what="reports catch-up")
+        wait_until(lambda: len(smtp_server.mailbox.messages) >= 2)
+        time.sleep(10 * TICK)
+        s.shutdown()
+
+    stored = reports.list_reports(clinic, SYSTEM)
+    assert sorted((r.doctor, r.month, r.total) for r in stored) == [
+        ("Dr. Ada", "2026-06", 1),
+        ("Dr. Bob", "2026-06", 0),
+    ]
+    assert len(smtp_server.mailbox.messages) == 2
+    assert {m.subject for m in smtp_server.mailbox.messages} == {
+        "Monthly report June 2026: Dr. Ada",
+        "Monthly report June 2026: Dr. Bob",
+    }
+    assert len(job_ledger.recent_runs(clinic, job_name="monthly-report")) == 1
+
+
+def test_midnight_on_the_1st_in_the_clinic_zone_reports_the_month_just_ended(
+    clinic: Clinic, clock: FakeClock, schedulers: list[ClinicScheduler]
+) -> None:
+    # 00:00 in Berlin on 1 December is still 30 November in UTC: the report must be
+    # November's, and it must fire at Berlin midnight, not UTC midnight.
+    clock.set(at(date(2026, 11, 30), "23:59"))
+    s = _scheduler(clinic, schedulers)
+    s.start()
+    wait_until(lambda: _ran(clinic, "monthly-report", "2026-10"), what="catch-up of October")
+    time.sleep(10 * TICK)
+    assert job_ledger.find(clinic, "monthly-report", "2026-11") is None
+
+    clock.set(at(date(2026, 12, 1), "00:00"))
+
+    wait_until(lambda: _ran(clinic, "monthly-report", "2026-11"), what="November's reports")
+    row = job_ledger.find(clinic, "monthly-report", "2026-11")
+    assert row is not None and row.trigger == "schedule"
+    assert job_ledger.find(clinic, "monthly-report", "2026-12") is None
+
+
+def test_two_pcs_on_one_database_run_a_period_once_without_duplicate_email(
+    database_url: str, clock: FakeClock, smtp_server: SmtpServer, schedulers: list[ClinicScheduler]
+) -> None:
+    pcs = [make_clinic(database_url, clock) for _ in range(2)]
+    try:
+        for pc in pcs:
+            use_smtp(pc, smtp_server.port)
+        _reminder_day(pcs[0], clock, n=4)
+        clock.set(at(DAY, "10:00"))
+        started = [_scheduler(pc, schedulers) for pc in pcs]
+        gate = threading.Barrier(2)
+
+        def start(s: ClinicScheduler) -> None:
+            gate.wait()
+            s.start()
+
+        threads = [threading.Thread(target=start, args=(s,)) for s in started]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wait_until(lambda: _ran(pcs[1], "reminders", "2026-06-16"))
+        wait_until(lambda: len(_reminders(smtp_server)) >= 4)
+        time.sleep(20 * TICK)  # both PCs keep ticking and delivering
+        for s in started:
+            s.shutdown()
+
+        assert len(job_ledger.recent_runs(pcs[0], job_name="reminders")) == 1
+        assert len(job_ledger.recent_runs(pcs[0], job_name="monthly-report")) == 1
+        assert len(_reminders(smtp_server)) == 4
+        recipients = smtp_server.mailbox.recipients[:0] + [
+            r
+            for m in smtp_server.mailbox.messages
+            if m.subject.startswith("Appointment")
+            for r in m.rcpt_tos
+        ]
+        assert len(recipients) == 4 and len(set(recipients)) == 4
+    finally:
+        for pc in pcs:
+            pc.close()
+
+
+def test_no_scheduler_thread_is_left_after_shutdown(
+    clinic: Clinic, clock: FakeClock, smtp_down: SmtpServer
+) -> None:
+    use_smtp(clinic, smtp_down.port)
+    _reminder_day(clinic, clock)
+    clock.set(at(DAY, "10:00"))
+    before = set(threading.enumerate())
+    s = ClinicScheduler(clinic, tick_seconds=TICK, delivery_seconds=TICK)
+    s.start()
+    wait_until(lambda: _ran(clinic, "reminders", "2026-06-16"))
+    assert "APScheduler" in scheduler_threads()
+
+    s.shutdown(wait=True)
+    s.shutdown(wait=True)  # twice is harmless
+
+    assert not s.running
+    assert scheduler_threads() == []
+    assert set(threading.enumerate()) <= before
