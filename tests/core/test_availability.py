@@ -21,8 +21,9 @@ def _times(slots: list[availability.Slot]) -> list[str]:
 def test_availability_only_for_today_and_the_next_six_days(clinic: Clinic, world: f.World) -> None:
     today = clinic.today()
     for offset in range(7):
-        availability.set_day(clinic, SYSTEM, world.doctor_id, today + timedelta(days=offset),
-                             [("14:00", "15:00")])  # fmt: skip
+        availability.set_day(
+            clinic, SYSTEM, world.doctor_id, today + timedelta(days=offset), [("14:00", "15:00")]
+        )
     for offset in (-1, 7, 30):
         with pytest.raises(ValidationError, match="today and the next 6 days") as err:
             availability.set_day(
@@ -56,8 +57,13 @@ def test_bad_windows_are_refused_and_change_nothing(
     with pytest.raises(ValidationError, match=message):
         availability.set_day(clinic, SYSTEM, world.doctor_id, world.day, windows)
     assert _times(availability.free_slots(clinic, world.doctor_id, world.day)) == [
-        "09:00", "09:30", "10:00", "10:30", "11:00", "11:30",
-    ]  # fmt: skip
+        "09:00",
+        "09:30",
+        "10:00",
+        "10:30",
+        "11:00",
+        "11:30",
+    ]
 
 
 def test_windows_replace_the_day_and_may_touch(clinic: Clinic, world: f.World) -> None:
@@ -65,17 +71,24 @@ def test_windows_replace_the_day_and_may_touch(clinic: Clinic, world: f.World) -
         clinic, SYSTEM, world.doctor_id, world.day, [("14:00", "15:00"), ("13:00", "14:00")]
     )
     assert _times(availability.free_slots(clinic, world.doctor_id, world.day)) == [
-        "13:00", "13:30", "14:00", "14:30",
-    ]  # fmt: skip
+        "13:00",
+        "13:30",
+        "14:00",
+        "14:30",
+    ]
     availability.set_day(clinic, SYSTEM, world.doctor_id, world.day, [])
     assert availability.free_slots(clinic, world.doctor_id, world.day) == []
 
 
 def test_removing_time_with_live_bookings_is_refused(clinic: Clinic, world: f.World) -> None:
     appt = booking.book(
-        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
-        day=world.day, at="09:30",
-    )  # fmt: skip
+        clinic,
+        f.RECEPTION,
+        patient_id=world.patient_id,
+        doctor_id=world.doctor_id,
+        day=world.day,
+        at="09:30",
+    )
     with pytest.raises(ValidationError, match="Patients are booked at 09:30"):
         availability.set_day(clinic, SYSTEM, world.doctor_id, world.day, [("10:00", "12:00")])
     with pytest.raises(ValidationError, match="09:30"):
@@ -95,9 +108,13 @@ def test_free_slots_per_doctor_and_per_department(clinic: Clinic, world: f.World
     derm = f.doctor(clinic, other_dept)
     f.open_day(clinic, derm, world.day, "10:00", "11:00")
     booking.book(
-        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
-        day=world.day, at="09:00",
-    )  # fmt: skip
+        clinic,
+        f.RECEPTION,
+        patient_id=world.patient_id,
+        doctor_id=world.doctor_id,
+        day=world.day,
+        at="09:00",
+    )
     mine = availability.free_slots(clinic, world.doctor_id, world.day)
     assert _times(mine) == ["09:30", "10:00", "10:30", "11:00", "11:30"]
     assert {s.doctor_id for s in mine} == {world.doctor_id}
@@ -123,15 +140,20 @@ def test_past_slots_are_not_offered(clinic: Clinic, world: f.World, clock: FakeC
     today = clinic.today()  # the fake clock says 09:00
     f.open_day(clinic, world.doctor_id, today, "08:00", "11:00")
     assert _times(availability.free_slots(clinic, world.doctor_id, today)) == [
-        "09:30", "10:00", "10:30",
-    ]  # fmt: skip
+        "09:30",
+        "10:00",
+        "10:30",
+    ]
     clock.advance(minutes=45)
     assert _times(availability.free_slots(clinic, world.doctor_id, today)) == ["10:00", "10:30"]
     clock.advance(days=1)  # tomorrow 09:45: today's slots are gone from the horizon too
     assert availability.free_slots(clinic, world.doctor_id, today) == []
     assert _times(availability.free_slots(clinic, world.doctor_id)) == [
-        "10:00", "10:30", "11:00", "11:30",
-    ]  # fmt: skip
+        "10:00",
+        "10:30",
+        "11:00",
+        "11:30",
+    ]
 
 
 def test_a_blacklisted_doctor_offers_no_slots(clinic: Clinic, world: f.World) -> None:

@@ -23,8 +23,15 @@ from hms_desktop.services.clock import FakeClock
 from tests import factories as f
 
 
-def _book(w: f.World, at: str = "09:00", *, patient: int | None = None,
-          doctor: int | None = None, day: object = None, **kw: object) -> int:  # fmt: skip
+def _book(
+    w: f.World,
+    at: str = "09:00",
+    *,
+    patient: int | None = None,
+    doctor: int | None = None,
+    day: object = None,
+    **kw: object,
+) -> int:
     return booking.book(
         w.clinic,
         f.RECEPTION,
@@ -52,13 +59,21 @@ def test_book_reschedule_cancel(clinic: Clinic, world: f.World) -> None:
     appt = _book(world, "09:30", visit_type="follow_up", reason=" knee \x07pain ")
     row = booking.get_appointment(clinic, f.RECEPTION, appt)
     assert (row.date, row.time, row.doctor_id, row.patient_id, row.status) == (
-        world.day, time(9, 30), world.doctor_id, world.patient_id, "booked",
-    )  # fmt: skip
+        world.day,
+        time(9, 30),
+        world.doctor_id,
+        world.patient_id,
+        "booked",
+    )
     assert (row.visit_type, row.reason, row.doctor, row.patient) == (
-        "follow_up", "knee pain", "Dr. Ada Lovelace", "José Núñez",
-    )  # fmt: skip
-    booking.reschedule(clinic, f.RECEPTION, appt, day=world.day, at="11:00",
-                       doctor_id=world.other_doctor_id)  # fmt: skip
+        "follow_up",
+        "knee pain",
+        "Dr. Ada Lovelace",
+        "José Núñez",
+    )
+    booking.reschedule(
+        clinic, f.RECEPTION, appt, day=world.day, at="11:00", doctor_id=world.other_doctor_id
+    )
     row = booking.get_appointment(clinic, f.RECEPTION, appt)
     assert (row.time, row.doctor_id) == (time(11, 0), world.other_doctor_id)
     # The old slot is free again, the new one is not.
@@ -74,8 +89,12 @@ def test_book_reschedule_cancel(clinic: Clinic, world: f.World) -> None:
     again = _book(world, "11:00", doctor=world.other_doctor_id, patient=world.other_patient_id)
     assert again != appt
     assert booking.count_appointments(clinic, f.RECEPTION) == 2
-    assert [r.id for r in booking.list_appointments(
-        clinic, f.RECEPTION, AppointmentFilter(statuses=("booked",)))] == [again]  # fmt: skip
+    assert [
+        r.id
+        for r in booking.list_appointments(
+            clinic, f.RECEPTION, AppointmentFilter(statuses=("booked",))
+        )
+    ] == [again]
 
 
 def test_no_booking_in_the_past(clinic: Clinic, world: f.World, clock: FakeClock) -> None:
@@ -123,8 +142,9 @@ def test_no_booking_with_a_blacklisted_doctor_or_patient(clinic: Clinic, world: 
     # Nor may an existing booking be moved to a blacklisted doctor.
     other = _book(world, "10:00", doctor=world.other_doctor_id)
     with pytest.raises(ValidationError, match="not taking bookings"):
-        booking.reschedule(clinic, f.RECEPTION, other, day=world.day, at="11:00",
-                           doctor_id=world.doctor_id)  # fmt: skip
+        booking.reschedule(
+            clinic, f.RECEPTION, other, day=world.day, at="11:00", doctor_id=world.doctor_id
+        )
     doctors.set_blacklisted(clinic, SYSTEM, world.doctor_id, False)
     patients.set_blacklisted(clinic, SYSTEM, world.patient_id, True)
     with pytest.raises(ValidationError, match="blacklisted") as err:
@@ -168,8 +188,14 @@ def test_a_taken_slot_and_a_double_booked_patient_give_slot_taken(
 def _raw_appointment(
     w: f.World, *, patient: int, doctor: int, status: str = "booked"
 ) -> Appointment:
-    return Appointment(doctor_id=doctor, patient_id=patient, day=w.day, start_time=time(9, 0),
-                       visit_type="consultation", status=status)  # fmt: skip
+    return Appointment(
+        doctor_id=doctor,
+        patient_id=patient,
+        day=w.day,
+        start_time=time(9, 0),
+        visit_type="consultation",
+        status=status,
+    )
 
 
 def test_the_database_itself_refuses_a_second_live_appointment(
@@ -185,20 +211,30 @@ def test_the_database_itself_refuses_a_second_live_appointment(
         session.add(_raw_appointment(world, patient=world.patient_id, doctor=world.other_doctor_id))
     # Cancelled appointments do not occupy the slot, however many there are.
     with clinic.db.write() as session:
-        session.add(_raw_appointment(world, patient=world.other_patient_id,
-                                     doctor=world.doctor_id, status="cancelled"))  # fmt: skip
-        session.add(_raw_appointment(world, patient=world.other_patient_id,
-                                     doctor=world.doctor_id, status="cancelled"))  # fmt: skip
+        session.add(
+            _raw_appointment(
+                world, patient=world.other_patient_id, doctor=world.doctor_id, status="cancelled"
+            )
+        )
+        session.add(
+            _raw_appointment(
+                world, patient=world.other_patient_id, doctor=world.doctor_id, status="cancelled"
+            )
+        )
     with clinic.db.write() as session:
-        session.execute(update(Appointment).where(Appointment.status == "booked")
-                        .values(status="cancelled"))  # fmt: skip
+        session.execute(
+            update(Appointment).where(Appointment.status == "booked").values(status="cancelled")
+        )
     with clinic.db.write() as session:
         session.add(_raw_appointment(world, patient=world.other_patient_id, doctor=world.doctor_id))
     assert _live_count(clinic) == 1
     # An unknown status is refused by the database as well.
     with pytest.raises(IntegrityError), clinic.db.write() as session:
-        session.add(_raw_appointment(world, patient=world.patient_id,
-                                     doctor=world.doctor_id, status="maybe"))  # fmt: skip
+        session.add(
+            _raw_appointment(
+                world, patient=world.patient_id, doctor=world.doctor_id, status="maybe"
+            )
+        )
 
 
 def test_status_moves_only_from_booked(clinic: Clinic, world: f.World, clock: FakeClock) -> None:
@@ -213,8 +249,12 @@ def test_status_moves_only_from_booked(clinic: Clinic, world: f.World, clock: Fa
     booking.set_status(clinic, f.RECEPTION, missed, "no_show")
     booking.set_status(clinic, f.RECEPTION, gone, "cancelled")
     statuses = {r.id: r.status for r in booking.list_appointments(clinic, f.RECEPTION)}
-    assert statuses == {done: "completed", gone: "cancelled", missed: "no_show",
-                        cancelled: "cancelled"}  # fmt: skip
+    assert statuses == {
+        done: "completed",
+        gone: "cancelled",
+        missed: "no_show",
+        cancelled: "cancelled",
+    }
     for appt in (done, gone, missed):
         for status in ("completed", "cancelled", "no_show"):
             with pytest.raises(ConflictError, match="only a booked"):

@@ -1,0 +1,64 @@
+"""The child side of the multi-process race test (imported by a 'spawn'ed process)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+
+from hms_desktop.config import Settings
+from hms_desktop.db.engine import Database
+from hms_desktop.errors import SlotTakenError
+from hms_desktop.services import booking
+from hms_desktop.services.actor import Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+
+Outcome = tuple[str, str, str]  # (result, HH:MM, message)
+
+
+def book_slots(
+    url: str,
+    clock_start: str,
+    timezone: str,
+    patient_id: int,
+    doctor_id: int,
+    day: str,
+    times: list[str],
+    start: Barrier,
+    results: Queue[tuple[int, list[Outcome]]],
+) -> None:
+    """Open the clinic, wait for the other process, then book every slot as fast as possible."""
+    tz = ZoneInfo(timezone)
+    clinic = Clinic(
+        db=Database(url),
+        settings=Settings(database_url=url, timezone=timezone, slot_minutes=30),
+        clock=FakeClock(datetime.fromisoformat(clock_start), tz),
+    )
+    desk = Actor(user_id=None, username=f"desk-{patient_id}", role="receptionist")
+    outcomes: list[Outcome] = []
+    try:
+        with clinic.db.read() as session:  # connect before the start line, not after it
+            session.execute(text("SELECT 1"))
+        start.wait(timeout=60)
+        for at in times:
+            try:
+                booking.book(
+                    clinic,
+                    desk,
+                    patient_id=patient_id,
+                    doctor_id=doctor_id,
+                    day=date.fromisoformat(day),
+                    at=at,
+                )
+                outcomes.append(("won", at, ""))
+            except SlotTakenError as err:
+                outcomes.append(("taken", at, str(err)))
+            except Exception as err:  # reported to the parent, which fails the test
+                outcomes.append(("error", at, f"{type(err).__name__}: {err}"))
+    finally:
+        results.put((patient_id, outcomes))
+        clinic.close()

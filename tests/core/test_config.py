@@ -1,0 +1,137 @@
+"""Settings: command line > environment > settings file > defaults; clear errors; no secrets on disk."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from hms_desktop.config import (
+    Settings,
+    default_database_url,
+    load_settings,
+    save_settings,
+)
+from hms_desktop.errors import ValidationError
+
+
+def _file(tmp_path: Path, data: dict[str, object]) -> Path:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_precedence_command_line_environment_file_defaults(tmp_path: Path) -> None:
+    settings_file = _file(
+        tmp_path,
+        {
+            "timezone": "Asia/Tokyo",
+            "slot_minutes": 20,
+            "cache_ttl_seconds": 60,
+            "smtp_host": "mail.file.test",
+            "unknown_key": "ignored",
+        },
+    )
+    environ = {
+        "HMS_TIMEZONE": "America/New_York",
+        "HMS_SLOT_MINUTES": "15",
+        "HMS_DATABASE_URL": "sqlite:////env/clinic.sqlite3",
+        "HMS_SMTP_PORT": "",  # empty means "not set"
+    }
+    s = load_settings(
+        {"timezone": "Europe/Berlin", "database_url": None},
+        environ=environ,
+        settings_file=settings_file,
+    )
+    assert s.timezone == "Europe/Berlin"  # command line beats all
+    assert s.slot_minutes == 15  # environment beats the file
+    assert s.database_url == "sqlite:////env/clinic.sqlite3"  # a None override does not count
+    assert s.cache_ttl_seconds == 60.0  # the file beats the defaults
+    assert s.smtp_host == "mail.file.test"
+    assert s.smtp_port == 587  # default
+    assert s.reminder_time == "08:00"  # default
+
+
+def test_the_real_environment_and_default_locations_are_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    defaults = load_settings()
+    assert defaults.database_url == default_database_url()
+    assert defaults.database_url.endswith("clinic.sqlite3")
+    monkeypatch.setenv("HMS_CACHE_TTL_SECONDS", "12.5")
+    monkeypatch.setenv("HMS_SMTP_PASSWORD", "from-env")
+    s = load_settings()
+    assert (s.cache_ttl_seconds, s.smtp_password) == (12.5, "from-env")
+    assert "from-env" not in repr(s)
+
+
+@pytest.mark.parametrize(
+    ("source", "name", "value"),
+    [
+        ("override", "timezone", "Mars/Olympus_Mons"),
+        ("env", "timezone", "Europe"),
+        ("file", "timezone", ""),
+        ("file", "timezone", "../../etc/passwd"),
+        ("override", "reminder_time", "8 am"),
+        ("env", "reminder_time", "25:00"),
+        ("file", "reminder_time", "08:00:00"),
+        ("env", "monthly_report_time", "midnight"),
+        ("env", "slot_minutes", "half an hour"),
+        ("file", "slot_minutes", 1),
+        ("env", "smtp_tls", "maybe"),
+    ],
+)
+def test_bad_values_name_the_setting(tmp_path: Path, source: str, name: str, value: object) -> None:
+    overrides = {name: value} if source == "override" else {}
+    environ = {f"HMS_{name.upper()}": str(value)} if source == "env" else {}
+    settings_file = _file(tmp_path, {name: value} if source == "file" else {})
+    with pytest.raises(ValidationError) as err:
+        load_settings(overrides, environ=environ, settings_file=settings_file)
+    assert err.value.field == name
+    label = {"slot_minutes": "slot", "smtp_tls": "SMTP security"}.get(name, name)
+    assert label in str(err.value)
+
+
+def test_an_unreadable_settings_file_says_which_file(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"settings\.json cannot be read"):
+        load_settings(environ={}, settings_file=path)
+    path.write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ValidationError, match="must hold a JSON object"):
+        load_settings(environ={}, settings_file=path)
+
+
+def test_save_settings_never_writes_the_smtp_password(tmp_path: Path) -> None:
+    path = tmp_path / "cfg" / "settings.json"
+    settings = Settings(
+        database_url="sqlite:////data/clinic.sqlite3",
+        timezone="Europe/Berlin",
+        smtp_host="smtp.clinic.test",
+        smtp_user="desk",
+        smtp_password="hunter2-very-secret",
+    )
+    assert save_settings(settings, settings_file=path) == path
+    raw = path.read_text(encoding="utf-8")
+    assert "hunter2" not in raw
+    assert "smtp_password" not in raw
+    assert json.loads(raw) == {
+        "database_url": "sqlite:////data/clinic.sqlite3",
+        "smtp_host": "smtp.clinic.test",
+        "smtp_user": "desk",
+        "timezone": "Europe/Berlin",
+    }
+    assert [p.name for p in path.parent.iterdir()] == ["settings.json"]  # no temp file left
+    # A password put into the file by hand is ignored, too.
+    _file(path.parent, {**json.loads(raw), "smtp_password": "typed-in"})
+    loaded = load_settings(environ={}, settings_file=path)
+    assert (loaded.smtp_host, loaded.timezone, loaded.smtp_password) == (
+        "smtp.clinic.test",
+        "Europe/Berlin",
+        "",
+    )
+    # An invalid value is refused before anything is written.
+    with pytest.raises(ValidationError):
+        save_settings(settings.replace(timezone="Nowhere/Town"), settings_file=path)
+    assert json.loads(path.read_text(encoding="utf-8"))["timezone"] == "Europe/Berlin"

@@ -1,0 +1,140 @@
+"""Engine set-up: SQLite pragmas on every connection, lock and connection errors people can read."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from hms_desktop.config import Settings
+from hms_desktop.db.engine import Database
+from hms_desktop.db.migrate import current_revision
+from hms_desktop.db.models import Department
+from hms_desktop.errors import DatabaseUnavailableError
+from hms_desktop.services import departments
+from hms_desktop.services.clinic import open_clinic
+from tests import factories as f
+
+
+def test_every_sqlite_connection_has_foreign_keys_and_wal(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    try:
+        # Several connections at once, so the pool has to open new ones.
+        conns = [db.engine.connect() for _ in range(3)]
+        try:
+            for conn in conns:
+                assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+                assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        finally:
+            for conn in conns:
+                conn.close()
+        # And the database acts on it: an appointment of a doctor who does not exist.
+        with pytest.raises(IntegrityError, match="FOREIGN KEY"), db.write() as session:
+            session.execute(
+                text(
+                    "INSERT INTO doctors (full_name, department_id, created_at) "
+                    "VALUES ('Dr. Nobody', 999, '2026-01-01 00:00:00')"
+                )
+            )
+    finally:
+        db.dispose()
+
+
+def test_a_write_blocked_longer_than_the_busy_timeout_is_a_readable_error(
+    sqlite_url: str,
+) -> None:
+    path = sqlite_url.removeprefix("sqlite:///")
+    db = Database(sqlite_url, busy_timeout_s=0.3)
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+        holder.execute("INSERT INTO departments (name, description) VALUES ('Held', '')")
+        began = time.monotonic()
+        with pytest.raises(DatabaseUnavailableError) as err, db.write() as session:
+            session.add(Department(name="Blocked", description=""))
+        waited = time.monotonic() - began
+        assert "busy" in str(err.value)
+        assert "Nothing was saved; try again" in str(err.value)
+        assert path in str(err.value)
+        assert 0.25 <= waited < 5
+        # Readers are not blocked by a writer (WAL).
+        with db.read() as session:
+            assert session.execute(text("SELECT count(*) FROM departments")).scalar() == 0
+        holder.execute("COMMIT")
+        with db.write() as session:
+            session.add(Department(name="Later", description=""))
+        with db.read() as session:
+            names = session.execute(text("SELECT name FROM departments ORDER BY name")).scalars()
+            assert list(names) == ["Held", "Later"]
+    finally:
+        holder.close()
+        db.dispose()
+
+
+def test_a_service_call_on_a_locked_database_raises_the_same_clear_error(sqlite_url: str) -> None:
+    from hms_desktop.services.clinic import Clinic
+    from hms_desktop.services.clock import FakeClock
+    from tests.conftest import START
+
+    clinic = Clinic(
+        db=Database(sqlite_url, busy_timeout_s=0.2),
+        settings=Settings(database_url=sqlite_url),
+        clock=FakeClock(START),
+    )
+    holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(DatabaseUnavailableError, match="is busy"):
+            departments.save_department(clinic, f.RECEPTION, "Cardiology")
+        holder.execute("ROLLBACK")
+        assert departments.save_department(clinic, f.RECEPTION, "Cardiology") == 1
+    finally:
+        holder.close()
+        clinic.close()
+
+
+def test_a_missing_file_with_must_exist_is_a_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere" / "clinic.sqlite3"
+    with pytest.raises(DatabaseUnavailableError) as err:
+        Database(f"sqlite:///{missing}", must_exist=True)
+    assert str(missing) in str(err.value)
+    assert "does not exist" in str(err.value)
+    assert "hms init" in str(err.value)
+    with pytest.raises(DatabaseUnavailableError, match="does not exist"):
+        open_clinic(Settings(database_url=f"sqlite:///{missing}"), must_exist=True)
+    assert not missing.exists()
+    assert not missing.parent.exists()  # nothing was created on the way
+
+
+def test_an_unreachable_postgresql_server_is_a_clear_error() -> None:
+    url = "postgresql://clinic:s3cret-pw@127.0.0.1:1/clinic"  # nothing listens on port 1
+    db = Database(url)
+    try:
+        began = time.monotonic()
+        with pytest.raises(DatabaseUnavailableError) as err:
+            current_revision(db)
+        assert time.monotonic() - began < 10
+        message = str(err.value)
+        assert "cannot be reached" in message
+        assert "127.0.0.1" in message
+        assert "s3cret-pw" not in message  # the password never reaches a dialog or log
+        with pytest.raises(DatabaseUnavailableError, match="cannot be reached"), db.read() as s:
+            s.execute(text("SELECT 1"))
+        with pytest.raises(DatabaseUnavailableError, match="cannot be reached"):
+            open_clinic(Settings(database_url=url))
+    finally:
+        db.dispose()
+
+
+def test_postgresql_urls_are_served_by_psycopg_3() -> None:
+    db = Database("postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        assert db.engine.dialect.driver == "psycopg"
+        assert not db.is_sqlite
+    finally:
+        db.dispose()

@@ -1,0 +1,114 @@
+"""Migrations: first revision -> head keeps the data; repeatable; a newer schema is refused."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from hms_desktop.config import Settings
+from hms_desktop.db.engine import Database
+from hms_desktop.db.migrate import check_schema, current_revision, head_revision, upgrade
+from hms_desktop.errors import DatabaseUnavailableError
+from hms_desktop.services import booking, patients, records
+from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.clinic import Clinic, open_clinic
+from hms_desktop.services.clock import FakeClock
+from tests import factories as f
+
+
+def test_first_revision_upgrades_to_head_with_its_data(
+    blank_database_url: str, clock: FakeClock
+) -> None:
+    db = Database(blank_database_url)
+    try:
+        assert current_revision(db) is None
+        assert upgrade(db, "0001").current == "0001"
+        clinic = Clinic(
+            db=db,
+            settings=Settings(database_url=blank_database_url, timezone="Europe/Berlin"),
+            clock=clock,
+        )
+        w = f.world(clinic)
+        appt = booking.book(
+            clinic,
+            f.RECEPTION,
+            patient_id=w.patient_id,
+            doctor_id=w.doctor_id,
+            day=w.day,
+            at="09:00",
+        )
+        clock.advance(days=1)
+        booking.complete(clinic, SYSTEM, appt)
+        records.record_treatment(clinic, SYSTEM, appt, records.TreatmentForm(diagnosis="flu"))
+
+        state = upgrade(db)
+        assert (state.current, state.is_current) == (head_revision(), True)
+        history = records.patient_history(clinic, SYSTEM, w.patient_id)
+        assert [(h.doctor, h.date, h.diagnosis) for h in history] == [
+            ("Dr. Ada Lovelace", w.day, "flu")
+        ]
+        assert [p.full_name for p in patients.search_patients(clinic, SYSTEM, "jose")] == [
+            "José Núñez"
+        ]
+        # The upgraded database keeps working: a new booking on it.
+        f.open_day(clinic, w.doctor_id, clinic.today() + timedelta(days=1))
+        booking.book(
+            clinic,
+            f.RECEPTION,
+            patient_id=w.other_patient_id,
+            doctor_id=w.doctor_id,
+            day=clinic.today() + timedelta(days=1),
+            at="10:00",
+        )
+        # Repeating the upgrade is a no-op that keeps everything.
+        assert upgrade(db).current == head_revision()
+        assert upgrade(db).current == head_revision()
+        assert len(booking.list_appointments(clinic, SYSTEM)) == 2
+        # The append-only guard survived the upgrade.
+        with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+            conn.execute(text("DELETE FROM audit_log"))
+    finally:
+        db.dispose()
+
+
+def test_a_fresh_database_migrates_to_exactly_the_models(blank_database_url: str) -> None:
+    from hms_desktop.db.models import Base
+
+    db = Database(blank_database_url)
+    try:
+        upgrade(db)
+        tables = set(inspect(db.engine).get_table_names())
+        assert set(Base.metadata.tables) <= tables
+        assert tables - set(Base.metadata.tables) == {"alembic_version"}
+    finally:
+        db.dispose()
+
+
+def test_a_database_from_a_newer_version_is_refused(blank_database_url: str) -> None:
+    db = Database(blank_database_url)
+    try:
+        upgrade(db)
+        with db.engine.begin() as conn:
+            conn.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+        for attempt in (check_schema, upgrade):
+            with pytest.raises(DatabaseUnavailableError, match="newer version of HMS Desktop"):
+                attempt(db)
+        with pytest.raises(DatabaseUnavailableError, match="schema 9999_future"):
+            open_clinic(Settings(database_url=blank_database_url))
+        # Nothing was touched: the stamp is still the newer one.
+        assert current_revision(db) == "9999_future"
+    finally:
+        db.dispose()
+
+
+def test_open_clinic_without_migrating_asks_for_hms_init(blank_database_url: str) -> None:
+    with pytest.raises(DatabaseUnavailableError, match="hms init"):
+        open_clinic(Settings(database_url=blank_database_url), migrate=False)
+    clinic = open_clinic(Settings(database_url=blank_database_url))
+    try:
+        assert check_schema(clinic.db).is_current
+    finally:
+        clinic.close()

@@ -1,0 +1,191 @@
+"""Records: treatments on completed visits, the history, and the append-only audit log."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from hms_desktop.db.models import AuditEntry, Treatment
+from hms_desktop.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
+from hms_desktop.services import audit, booking, records
+from hms_desktop.services.actor import SYSTEM, Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.records import TreatmentForm
+from tests import factories as f
+
+ADMIN = Actor(user_id=None, username="boss", role="admin")
+
+
+def _completed_visit(w: f.World, clock: FakeClock, at: str = "09:00") -> int:
+    appt = booking.book(
+        w.clinic, f.RECEPTION, patient_id=w.patient_id, doctor_id=w.doctor_id, day=w.day, at=at
+    )
+    if w.clinic.today() < w.day:
+        clock.advance(days=1)
+    booking.complete(w.clinic, f.doctor_actor(w.doctor_id), appt)
+    return appt
+
+
+def test_a_treatment_needs_a_completed_visit(
+    clinic: Clinic, world: f.World, clock: FakeClock
+) -> None:
+    appt = booking.book(
+        clinic,
+        f.RECEPTION,
+        patient_id=world.patient_id,
+        doctor_id=world.doctor_id,
+        day=world.day,
+        at="09:00",
+    )
+    doc = f.doctor_actor(world.doctor_id)
+    form = TreatmentForm(symptoms="cough", diagnosis="cold")
+    with pytest.raises(ConflictError, match="Mark the appointment completed"):
+        records.record_treatment(clinic, doc, appt, form)
+    clock.advance(days=1)
+    booking.set_status(clinic, doc, appt, "no_show")
+    with pytest.raises(ConflictError):
+        records.record_treatment(clinic, doc, appt, form)
+    with pytest.raises(NotFoundError):
+        records.record_treatment(clinic, doc, 9999, form)
+    with pytest.raises(ValidationError, match="at least the symptoms"):
+        records.record_treatment(clinic, doc, appt, TreatmentForm(notes="just a note"))
+    with clinic.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Treatment)) == 0
+
+
+def test_only_the_visits_doctor_or_an_admin_records_it(
+    clinic: Clinic, world: f.World, clock: FakeClock
+) -> None:
+    appt = _completed_visit(world, clock)
+    form = TreatmentForm(diagnosis="flu")
+    for actor in (
+        f.doctor_actor(world.other_doctor_id),
+        f.RECEPTION,
+        f.patient_actor(world.patient_id),
+    ):
+        with pytest.raises(PermissionDeniedError):
+            records.record_treatment(clinic, actor, appt, form)
+    by_doctor = records.record_treatment(clinic, f.doctor_actor(world.doctor_id), appt, form)
+    by_admin = records.record_treatment(
+        clinic, ADMIN, appt, TreatmentForm(diagnosis="influenza A", prescription="rest")
+    )
+    # Editing keeps the one treatment of the visit.
+    assert by_admin == by_doctor
+    with clinic.db.read() as session:
+        rows = session.execute(
+            select(Treatment.id, Treatment.diagnosis, Treatment.prescription)
+        ).all()
+    assert [tuple(r) for r in rows] == [(by_doctor, "influenza A", "rest")]
+    shown = records.get_treatment(clinic, f.doctor_actor(world.doctor_id), appt)
+    assert shown is not None
+    assert (shown.diagnosis, shown.prescription, shown.symptoms) == ("influenza A", "rest", "")
+
+
+def test_history_is_oldest_first_with_doctor_date_and_visit_type(
+    clinic: Clinic, world: f.World, clock: FakeClock
+) -> None:
+    today = clinic.today()
+    d2, d3 = today + timedelta(days=2), today + timedelta(days=3)
+    f.open_day(clinic, world.other_doctor_id, d2)
+    f.open_day(clinic, world.doctor_id, d3)
+    visits = [  # (doctor, day, time, visit type), booked out of order
+        (world.doctor_id, d3, "09:00", "follow_up"),
+        (world.other_doctor_id, d2, "11:00", "check_up"),
+        (world.doctor_id, world.day, "10:30", "consultation"),
+        (world.other_doctor_id, world.day, "09:00", "emergency"),
+    ]
+    ids = [
+        booking.book(
+            clinic,
+            f.RECEPTION,
+            patient_id=world.patient_id,
+            doctor_id=doc,
+            day=day,
+            at=at,
+            visit_type=vt,
+        )
+        for doc, day, at, vt in visits
+    ]
+    # Another patient's treatment must not appear.
+    other = booking.book(
+        clinic,
+        f.RECEPTION,
+        patient_id=world.other_patient_id,
+        doctor_id=world.doctor_id,
+        day=world.day,
+        at="11:00",
+    )
+    clock.advance(days=4)
+    for appt, (doc, *_rest) in zip([*ids, other], [*visits, visits[0]], strict=True):
+        booking.complete(clinic, f.doctor_actor(doc), appt)
+        records.record_treatment(
+            clinic, f.doctor_actor(doc), appt, TreatmentForm(diagnosis=f"diagnosis {appt}")
+        )
+    history = records.patient_history(clinic, f.patient_actor(world.patient_id), world.patient_id)
+    assert [(h.doctor, h.date, f"{h.time:%H:%M}", h.visit_type, h.diagnosis) for h in history] == [
+        ("Dr. Alan Turing", world.day, "09:00", "emergency", f"diagnosis {ids[3]}"),
+        ("Dr. Ada Lovelace", world.day, "10:30", "consultation", f"diagnosis {ids[2]}"),
+        ("Dr. Alan Turing", d2, "11:00", "check_up", f"diagnosis {ids[1]}"),
+        ("Dr. Ada Lovelace", d3, "09:00", "follow_up", f"diagnosis {ids[0]}"),
+    ]
+    assert {(h.patient_id, h.patient_name, h.department) for h in history} == {
+        (world.patient_id, "José Núñez", "General Medicine")
+    }
+    exported = list(records.iter_history(clinic, f.RECEPTION, world.patient_id, batch=2))
+    assert exported == history
+    with pytest.raises(NotFoundError):
+        records.patient_history(clinic, SYSTEM, 9999)
+
+
+def _recent(at: datetime) -> bool:
+    return abs((datetime.now(UTC) - at).total_seconds()) < 120
+
+
+def test_every_record_view_and_edit_is_audited(
+    clinic: Clinic, world: f.World, clock: FakeClock
+) -> None:
+    appt = _completed_visit(world, clock)
+    doc = Actor(user_id=None, username="dr.ada", role="doctor", doctor_id=world.doctor_id)
+    me = Actor(user_id=None, username="jose", role="patient", patient_id=world.patient_id)
+    records.record_treatment(clinic, doc, appt, TreatmentForm(diagnosis="cold"))
+    records.record_treatment(clinic, doc, appt, TreatmentForm(diagnosis="cold", notes="better"))
+    records.get_treatment(clinic, me, appt)
+    records.patient_history(clinic, me, world.patient_id)
+    records.patient_history(clinic, f.RECEPTION, world.patient_id)
+    # A refused view is not a view: nothing is logged for it.
+    with pytest.raises(PermissionDeniedError):
+        records.patient_history(clinic, f.patient_actor(world.other_patient_id), world.patient_id)
+    entries = [
+        e
+        for e in audit.list_entries(clinic, SYSTEM, patient_id=world.patient_id)
+        if e.action.startswith(("treatment.", "history."))
+    ]
+    assert [(e.actor, e.action, e.patient_id) for e in reversed(entries)] == [
+        ("dr.ada", "treatment.record", world.patient_id),
+        ("dr.ada", "treatment.edit", world.patient_id),
+        ("jose", "treatment.view", world.patient_id),
+        ("jose", "history.view", world.patient_id),
+        ("desk", "history.view", world.patient_id),
+    ]
+    assert all(_recent(e.at) for e in entries)
+    assert '"notes"' in entries[-2].details  # the edit names the changed field
+    # Only administrators read the log.
+    with pytest.raises(PermissionDeniedError):
+        audit.list_entries(clinic, f.RECEPTION)
+
+
+def test_the_audit_log_is_append_only_in_the_database(clinic: Clinic) -> None:
+    audit.record_now(clinic, SYSTEM, "test.entry", "patient", 1, patient_id=1, note="keep")
+    for statement in (
+        "UPDATE audit_log SET action = 'forged'",
+        "DELETE FROM audit_log",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"), clinic.db.engine.begin() as conn:
+            conn.execute(text(statement))
+    with clinic.db.read() as session:
+        rows = session.execute(select(AuditEntry.action, AuditEntry.details)).all()
+    assert [tuple(r) for r in rows] == [("test.entry", '{"note": "keep"}')]
