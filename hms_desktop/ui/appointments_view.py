@@ -39,6 +39,7 @@ from hms_desktop.ui.widgets import SearchBox, ServiceForm, show_error
 PERIODS = ("Upcoming", "Today", "Past", "All dates", "Date range")
 
 APPOINTMENT_COLUMNS: list[Column[AppointmentRow]] = [
+    Column("ID", lambda a: a.id, align_right=True),
     Column("Date", lambda a: a.date),
     Column("Time", lambda a: a.time),
     Column("Patient", lambda a: a.patient, tooltip=lambda a: f"Patient ID {a.patient_id}"),
@@ -47,8 +48,8 @@ APPOINTMENT_COLUMNS: list[Column[AppointmentRow]] = [
     Column("Visit", lambda a: VISIT_LABELS.get(a.visit_type, a.visit_type)),
     Column("Status", lambda a: STATUS_LABELS.get(a.status, a.status)),
     Column("Reason", lambda a: " ".join(a.reason.split()), tooltip=lambda a: a.reason),
-    Column("ID", lambda a: a.id, align_right=True),
 ]
+DATE_COLUMNS = (1, 2)
 
 
 def _qdate(day: date) -> QDate:
@@ -75,11 +76,11 @@ class AppointmentsPage(ListPage):
         )
         self.model.fetch_failed.connect(lambda err: show_error(self, "Load appointments", err))
         self.table.setModel(self.model)
-        for column, width in enumerate((100, 60, 200, 190, 150, 110, 100, 220)):
+        for column, width in enumerate((64, 96, 64, 180, 200, 140, 104, 90)):
             self.table.setColumnWidth(column, width)
         header = self.table.horizontalHeader()
         header.setSortIndicatorShown(True)
-        header.setSortIndicator(0, Qt.SortOrder.AscendingOrder)
+        header.setSortIndicator(DATE_COLUMNS[0], Qt.SortOrder.AscendingOrder)
         header.sectionClicked.connect(self._on_header_clicked)
         self._filter = AppointmentFilter()
 
@@ -171,13 +172,13 @@ class AppointmentsPage(ListPage):
     @Slot(bool)
     def _on_order(self, newest: bool) -> None:
         order = Qt.SortOrder.DescendingOrder if newest else Qt.SortOrder.AscendingOrder
-        self.table.horizontalHeader().setSortIndicator(0, order)
+        self.table.horizontalHeader().setSortIndicator(DATE_COLUMNS[0], order)
         self.refresh()
 
     @Slot(int)
     def _on_header_clicked(self, section: int) -> None:
         # Only date order is sorted by the database (indexed); other columns keep it.
-        if section in (0, 1):
+        if section in DATE_COLUMNS:
             self.newest_first.toggle()
         else:
             self._on_order(self.newest_first.isChecked())

@@ -57,14 +57,14 @@ def freshness_text(from_cache: bool, age_seconds: float) -> str:
     return f"Fresh, computed {age_text(age_seconds)} ago"
 
 
-def day_labels(days: list[Any]) -> list[str]:
-    """Day-of-month labels, kept unique (a category axis drops repeated names)."""
+def day_labels(days: list[Any], every: int = 5) -> list[str]:
+    """ "15 Jun" on every ``every``-th day and the last, blanks between (all unique:
+    a category axis drops repeated names, so blanks are zero-width spaces)."""
     labels: list[str] = []
-    for day in days:
-        label = day.strftime("%d")
-        while label in labels:
-            label += "\u200b"
-        labels.append(label)
+    last = len(days) - 1
+    for i, day in enumerate(days):
+        shown = (last - i) % every == 0
+        labels.append(f"{day.day} {day:%b}" if shown else "\u200b" * (i + 1))
     return labels
 
 
@@ -282,6 +282,8 @@ class _Charts:
         days.addSeries(series)
         axis_x = QBarCategoryAxis()
         axis_x.append(day_labels([d for d, _ in s.per_day]))
+        axis_x.setGridLineVisible(False)
+        axis_x.setTruncateLabels(False)
         axis_y = QValueAxis()
         axis_y.setLabelFormat("%d")
         axis_y.setRange(0, max([n for _, n in s.per_day] + [1]) * 1.1)

@@ -9,6 +9,7 @@ The Tools menu is where the lead wires exports, jobs, the audit log and backups.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal, Slot
@@ -220,9 +221,11 @@ class MainWindow(QMainWindow):
         self.busy_label = QLabel("", self)
         self.busy_label.setObjectName("muted")
         who = QLabel(f"{self.actor.label} · {ROLE_LABELS.get(self.actor.role, self.actor.role)}")
-        where = QLabel(self.clinic.db.display_location, self)
+        location = self.clinic.db.display_location
+        # A file shows by name (the full path is in the tooltip and in Help > About).
+        where = QLabel(location if "://" in location else Path(location).name, self)
         where.setObjectName("muted")
-        where.setToolTip("The clinic database")
+        where.setToolTip(f"The clinic database: {location}")
         status.addPermanentWidget(self.busy_label)
         status.addPermanentWidget(who)
         status.addPermanentWidget(where)
