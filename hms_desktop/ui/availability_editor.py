@@ -133,6 +133,7 @@ class AvailabilityEditor(QWidget):
         self.end_edit = QTimeEdit(QTime(12, 0), self)
         for edit, name in ((self.start_edit, "From"), (self.end_edit, "To")):
             edit.setDisplayFormat("HH:mm")
+            edit.setMinimumWidth(96)
             edit.setAccessibleName(name)
             edit.timeChanged.connect(self._validate_new_window)
         self.add_button = QPushButton("&Add window", self)
@@ -162,6 +163,9 @@ class AvailabilityEditor(QWidget):
         to_label.setBuddy(self.end_edit)
         for w in (from_label, self.start_edit, to_label, self.end_edit, self.add_button):
             add_row.addWidget(w)
+        # Sized from the text at the final font, so a narrow column never clips them.
+        for label in (from_label, to_label):
+            label.setMinimumWidth(label.fontMetrics().horizontalAdvance(label.text()) + 4)
         add_row.addStretch(1)
         add_row.addWidget(self.remove_button)
         right = QVBoxLayout()

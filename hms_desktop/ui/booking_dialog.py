@@ -82,7 +82,7 @@ class BookingDialog(QDialog):
         self.setWindowTitle("Reschedule appointment" if rescheduling else "Book an appointment")
         self.setMinimumSize(560, 600)
 
-        self.banner = ErrorLabel(self)
+        self.banner = ErrorLabel(self, banner=True)
         self.patient_label = QLabel(target.patient_name, self)
         doctor_text = target.doctor_name + (f" · {target.department}" if target.department else "")
         self.doctor_label = QLabel(doctor_text, self)

@@ -103,14 +103,14 @@ class DoctorTab(QWidget):
         #: The dialog or confirmation currently open (tests drive it; one at a time).
         self.active_dialog: QWidget | None = None
 
-        self.title = title_label(actor.label or "Doctor", self, size_delta=6)
+        self.title = title_label(actor.label or "Doctor", self, size_delta=6, page=True)
         self.subtitle = muted_label("", self)
         self.pages = QTabWidget(self)
         self.pages.setDocumentMode(True)
         self.model: RowTableModel[AppointmentRow] = RowTableModel(appointment_columns(), self)
         self.table = EmptyStateTable(self.model, "No appointments today.", self)
         self.table.view.setAccessibleName("Appointments")
-        self.table.set_column_widths({0: 120, 1: 60, 2: 190, 3: 120, 4: 100, 5: 90})
+        self.table.set_column_widths({0: 130, 1: 64, 2: 200, 3: 120, 4: 110, 5: 110})
         self.table.view.selectionModel().selectionChanged.connect(self._update_actions)
         self.table.activated.connect(lambda _index: self._on_activated())
         self.history = HistoryView(clinic, actor, ops, self)
@@ -192,6 +192,10 @@ class DoctorTab(QWidget):
             button.setCheckable(True)
             group.addButton(button)
         group.setExclusive(True)
+        # The shared style sheet has no "checked" look; the range toggle needs one.
+        page.setStyleSheet(
+            "QPushButton:checked { background: #e8eefc; color: #1d4ed8; border-color: #2563eb; }"
+        )
         self.today_button.clicked.connect(lambda: self._set_range(True))
         self.week_button.clicked.connect(lambda: self._set_range(False))
         self.range_title = title_label("", page, size_delta=2)
@@ -256,6 +260,20 @@ class DoctorTab(QWidget):
         if self.availability is not None and not self.availability.is_dirty():
             self.availability.refresh()
         self.history.refresh()
+
+    def on_changes(self, topics: frozenset[str]) -> None:
+        """Data changed (the main window relays the clinic's change events): reload what shows it.
+
+        Drafts in the availability editor are never thrown away by someone else's write.
+        """
+        if self._doctor_id is None:
+            return
+        if topics & {"appointments", "treatments", "patients"}:
+            self._load_appointments()
+        if topics & {"treatments", "patients"}:
+            self.history.refresh()
+        if "availability" in topics and self.availability and not self.availability.is_dirty():
+            self.availability.refresh()
 
     def selected_appointment(self) -> AppointmentRow | None:
         return self.model.row_at(self.table.selected_row())

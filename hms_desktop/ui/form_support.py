@@ -36,9 +36,11 @@ SPACING = 8
 class ErrorLabel(QLabel):
     """Red text under a form field; hidden while there is nothing to say."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *, banner: bool = False) -> None:
         super().__init__(parent)
-        self.setObjectName("fieldError")
+        # Object names the application style sheet knows (resources/styles/app.qss):
+        # a boxed message over a whole form, or small red text under one field.
+        self.setObjectName("formError" if banner else "fieldError")
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         palette = self.palette()
@@ -71,10 +73,12 @@ def with_error(field: QWidget, error: ErrorLabel, *, grow: bool = False) -> QWid
     return cell
 
 
-def title_label(text: str, parent: QWidget | None = None, *, size_delta: int = 4) -> QLabel:
-    """A bold page or section title."""
+def title_label(
+    text: str, parent: QWidget | None = None, *, size_delta: int = 4, page: bool = False
+) -> QLabel:
+    """A bold section title, or the page's title (styled like the other tabs')."""
     label = QLabel(text, parent)
-    label.setObjectName("sectionTitle")
+    label.setObjectName("pageTitle" if page else "sectionTitle")
     font = QFont(label.font())
     font.setBold(True)
     font.setPointSize(font.pointSize() + size_delta)
@@ -85,7 +89,7 @@ def title_label(text: str, parent: QWidget | None = None, *, size_delta: int = 4
 def muted_label(text: str = "", parent: QWidget | None = None) -> QLabel:
     """Grey explanatory text (hints, subtitles)."""
     label = QLabel(text, parent)
-    label.setObjectName("hint")
+    label.setObjectName("muted")
     label.setWordWrap(True)
     palette = label.palette()
     palette.setColor(QPalette.ColorRole.WindowText, MUTED_COLOR)

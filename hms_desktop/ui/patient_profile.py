@@ -68,7 +68,7 @@ class ProfileForm(QWidget):
         self.address.setFixedHeight(64)
         self.reminders_opt_out = QCheckBox("Do &not send appointment reminders", self)
         self.username = QLabel(self)
-        self.banner = ErrorLabel(self)
+        self.banner = ErrorLabel(self, banner=True)
         self.status = muted_label("", self)
         self.save_button = QPushButton("&Save profile", self)
         self.save_button.setDefault(True)

@@ -101,7 +101,7 @@ class PatientTab(QWidget):
         self.active_dialog: QWidget | None = None
         self._build_actions()
 
-        self.title = title_label("", self, size_delta=6)
+        self.title = title_label("", self, size_delta=6, page=True)
         self.subtitle = muted_label("", self)
         self.info = muted_label("", self)
         self.error = ErrorLabel(self)
@@ -261,6 +261,20 @@ class PatientTab(QWidget):
         if self._patient is not None:
             self._load_appointments()
             self.profile.load(self._patient.id)
+
+    def on_changes(self, topics: frozenset[str]) -> None:
+        """Data changed (the main window relays the clinic's change events): reload what shows it.
+
+        The profile form is not reloaded, so someone else's write never wipes what is typed.
+        """
+        if topics & {"appointments", "treatments"}:
+            self._load_appointments()
+        if topics & {"departments", "doctors"}:
+            self.browser.refresh()
+        elif topics & {"appointments", "availability"}:
+            self.browser.reload_slots()
+        if "patients" in topics and self.picker is not None:
+            self.picker.run_search()
 
     def set_patient(self, row: PatientRow) -> None:
         """Act for ``row`` (staff only choose; a patient is always themself)."""

@@ -65,7 +65,7 @@ class TreatmentDialog(QDialog):
         self.setWindowTitle("Treatment")
         self.setMinimumSize(620, 640)
 
-        self.banner = ErrorLabel(self)
+        self.banner = ErrorLabel(self, banner=True)
         self.hint = muted_label(REQUIRED_HINT, self)
         self.fields: dict[str, QPlainTextEdit] = {}
         self.errors: dict[str, ErrorLabel] = {}

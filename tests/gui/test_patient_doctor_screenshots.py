@@ -12,7 +12,7 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from hms_desktop.services import availability, booking, departments, doctors, patients, records
@@ -23,6 +23,7 @@ from hms_desktop.ui.booking_dialog import BookingDialog, BookingTarget
 from hms_desktop.ui.doctor_tab import DoctorTab
 from hms_desktop.ui.operations import Operations
 from hms_desktop.ui.patient_tab import PatientTab
+from hms_desktop.ui.style import apply_style
 from hms_desktop.ui.treatment_dialog import TreatmentDialog
 from tests import factories as f
 
@@ -63,6 +64,23 @@ def ops(qtbot: QtBot, sqlite_clinic: Clinic) -> Iterator[Operations]:
     yield helper
     qtbot.waitUntil(lambda: not helper.busy, timeout=WAIT)
     assert helper.shutdown()
+
+
+@pytest.fixture
+def styled(qapp: QApplication) -> Iterator[QApplication]:
+    """The application's own look (as the main window applies it), for this test only."""
+    style, palette, sheet, font = (
+        qapp.style().name(),
+        qapp.palette(),
+        qapp.styleSheet(),
+        qapp.font(),
+    )
+    apply_style(qapp)
+    yield qapp
+    qapp.setStyleSheet(sheet)
+    qapp.setStyle(style)
+    qapp.setPalette(palette)
+    qapp.setFont(font)
 
 
 def _at(clock: FakeClock, day: datetime, hour: int, minute: int = 0) -> None:
@@ -167,13 +185,14 @@ def build_clinic(clinic: Clinic, clock: FakeClock) -> dict[str, int]:
 
 def save(widget: QWidget, name: str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)
+    QApplication.processEvents()  # let labels that just changed text lay out again
     path = SHOTS / name
     assert widget.grab().save(str(path))
     return path
 
 
 def test_doctor_and_patient_tab_screenshots(
-    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, ops: Operations
+    qtbot: QtBot, styled: QApplication, sqlite_clinic: Clinic, clock: FakeClock, ops: Operations
 ) -> None:
     clinic = sqlite_clinic
     ids = build_clinic(clinic, clock)
@@ -226,7 +245,7 @@ def test_doctor_and_patient_tab_screenshots(
 
 
 def test_dialog_screenshots(
-    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, ops: Operations
+    qtbot: QtBot, styled: QApplication, sqlite_clinic: Clinic, clock: FakeClock, ops: Operations
 ) -> None:
     """The booking dialog after "slot taken", and the treatment dialog being filled in."""
     clinic = sqlite_clinic

@@ -23,6 +23,7 @@ from hms_desktop.services.views import Slot
 from hms_desktop.ui.booking_dialog import BookingDialog
 from hms_desktop.ui.operations import Operations
 from hms_desktop.ui.patient_tab import PAGE_UPCOMING, PatientTab
+from hms_desktop.ui.widgets import ChangeRelay
 from tests import factories as f
 
 WAIT = 10_000
@@ -335,3 +336,27 @@ def test_keyboard_only_booking(
     )
     assert [(a.date, a.time) for a in mine] == [(first.date, first.time)]
     assert availability.free_slots(clinic, first.doctor_id, first.date)[0] != first
+
+
+def test_writes_elsewhere_reach_the_tab_through_the_change_relay(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    """The main window relays change events; the tab reloads slots and visits on them."""
+    clinic = sqlite_clinic
+    me = f.patient_actor(world.patient_id)
+    tab = make_tab(qtbot, clinic, me, ops)
+    relay = ChangeRelay(clinic)
+    relay.changed.connect(tab.on_changes)
+    try:
+        slot = Slot(world.doctor_id, world.day, time(9, 0), time(9, 30))
+        qtbot.waitUntil(lambda: slot in tab.browser.slot_picker.slots(), timeout=WAIT)
+        assert tab.upcoming.is_showing_empty_state()
+        # The desk books this patient on another screen of the same application.
+        booking.book(
+            clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+            day=world.day, at="09:00",
+        )  # fmt: skip
+        qtbot.waitUntil(lambda: slot not in tab.browser.slot_picker.slots(), timeout=WAIT)
+        qtbot.waitUntil(lambda: tab.upcoming_model.rowCount() == 1, timeout=WAIT)
+    finally:
+        relay.close()
