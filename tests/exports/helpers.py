@@ -45,7 +45,13 @@ APPOINTMENT_HEADER = [
 ]
 #: Text a spreadsheet would run as a formula (or treat specially), as people typed it.
 FORMULA_LIKE = ["=SUM(A1)", "+1", "-2", "@x", "\tx", "\rx"]
-VISIT = {"consultation": "Consultation", "follow_up": "Follow-up", "check_up": "Check-up"}
+VISIT = {
+    "consultation": "Consultation",
+    "follow_up": "Follow-up",
+    "check_up": "Check-up",
+    "emergency": "Emergency",
+    "procedure": "Procedure",
+}
 STATUS = {
     "booked": "Booked",
     "completed": "Completed",
