@@ -111,6 +111,17 @@ class Doctor(Base):
     department: Mapped[Department] = relationship(lazy="joined")
 
 
+def search_key(length: int) -> String:
+    """A column compared by prefix ranges: byte order on every backend.
+
+    PostgreSQL's usual collations (e.g. en_US) order by language rules that skip
+    spaces and punctuation at first, so the range for "anna s" would also match
+    "annasophie" and the one for "o'" would miss "o'brien". The "C" collation orders
+    like SQLite and Python, and its index serves the range.
+    """
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 class Patient(Base):
     __tablename__ = "patients"
 
@@ -118,14 +129,18 @@ class Patient(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
     full_name: Mapped[str] = mapped_column(String(120))
     #: Lower-cased, accent-folded name for prefix search (indexed).
-    name_key: Mapped[str] = mapped_column(String(120), index=True)
+    name_key: Mapped[str] = mapped_column(search_key(120), index=True)
     #: The folded last word of the name, so "smi" finds "Anna Smith" too.
-    surname_key: Mapped[str] = mapped_column(String(120), index=True, default="", server_default="")
+    surname_key: Mapped[str] = mapped_column(
+        search_key(120), index=True, default="", server_default=""
+    )
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     gender: Mapped[str] = mapped_column(String(16), default="", server_default="")
     phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     #: Digits of the phone number only, for search (indexed).
-    phone_key: Mapped[str] = mapped_column(String(40), default="", server_default="", index=True)
+    phone_key: Mapped[str] = mapped_column(
+        search_key(40), default="", server_default="", index=True
+    )
     email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     address: Mapped[str] = mapped_column(Text, default="", server_default="")
     reminders_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -32,6 +32,8 @@ from hms_desktop.services.validation import (
 from hms_desktop.services.views import PatientRow
 
 GENDERS = ("", "female", "male", "other")
+#: What may surround the digits of a phone number typed into the search box.
+_PHONE_PUNCTUATION = frozenset(" +-()./")
 
 
 @dataclass(frozen=True)
@@ -189,9 +191,7 @@ def search_statement(text: str, *, include_blacklisted: bool = True) -> Select[t
     digits = phone_digits(query)
     if query.isdigit():
         conditions.append(Patient.id == int(query) if len(query) < 10 else Patient.id == -1)
-    if len(digits) >= 3 and len(digits) == len(
-        query.replace(" ", "").replace("+", "").replace("-", "")
-    ):
+    if len(digits) >= 3 and all(ch.isdigit() or ch in _PHONE_PUNCTUATION for ch in query):
         conditions.append(_prefix_range(Patient.phone_key, digits))
     return stmt.where(or_(*conditions)).order_by(Patient.name_key, Patient.id)  # type: ignore[arg-type]
 

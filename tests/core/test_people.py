@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from hms_desktop.db.models import Patient
 from hms_desktop.errors import NotFoundError, ValidationError
@@ -189,8 +189,41 @@ def test_patient_search_by_name_surname_accents_id_and_phone(clinic: Clinic) -> 
     assert ids("34600123") == [jose]  # phone digits from the start, without separators
     assert ids("+34 600") == [jose]
     assert ids("0171 999") == [josefa]
-    assert len(ids("")) == 5
+    assert ids("(030) 555-01") == [anna]
+    assert ids("030/555") == [anna]
+    annasophie = add("Annasophie Weber", "")
+    assert ids("anna") == [anna, annasophie]
+    assert ids("anna s") == [anna]  # the space counts, on every backend
+    assert len(ids("")) == 6
     assert [p.id for p in patients.search_patients(clinic, f.RECEPTION, "", limit=2)] == [
         anna,
-        jose,
+        annasophie,
     ]
+    assert [p.id for p in patients.search_patients(clinic, f.RECEPTION, "", offset=2)] == [
+        jose,
+        josefa,
+        obrien,
+        zoe,
+    ]
+
+
+def test_search_keys_compare_in_byte_order_on_postgresql(clinic: Clinic) -> None:
+    """Prefix ranges need the "C" collation on PostgreSQL, whatever the server's default."""
+    if clinic.db.is_sqlite:
+        with clinic.db.read() as session:
+            sql = session.execute(
+                text("SELECT sql FROM sqlite_master WHERE name = 'patients'")
+            ).scalar_one()
+        assert "COLLATE" not in sql.upper()  # SQLite's default (BINARY) is byte order already
+        return
+    with clinic.db.read() as session:
+        collations = dict(
+            session.execute(
+                text(
+                    "SELECT column_name, collation_name FROM information_schema.columns "
+                    "WHERE table_name = 'patients' AND table_schema = current_schema() "
+                    "AND column_name IN ('name_key', 'surname_key', 'phone_key')"
+                )
+            ).all()
+        )
+    assert collations == {"name_key": "C", "surname_key": "C", "phone_key": "C"}

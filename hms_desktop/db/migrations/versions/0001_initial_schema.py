@@ -24,6 +24,12 @@ _PG_AUDIT_TRIGGER = (
     FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()""",
 )
 
+
+def _search_key(length: int) -> sa.types.TypeEngine[str]:
+    # Prefix-range search keys compare in byte order ("C") on PostgreSQL, as on SQLite.
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -116,12 +122,12 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=True),
         sa.Column("full_name", sa.String(length=120), nullable=False),
-        sa.Column("name_key", sa.String(length=120), nullable=False),
-        sa.Column("surname_key", sa.String(length=120), server_default="", nullable=False),
+        sa.Column("name_key", _search_key(120), nullable=False),
+        sa.Column("surname_key", _search_key(120), server_default="", nullable=False),
         sa.Column("date_of_birth", sa.Date(), nullable=True),
         sa.Column("gender", sa.String(length=16), server_default="", nullable=False),
         sa.Column("phone", sa.String(length=40), server_default="", nullable=False),
-        sa.Column("phone_key", sa.String(length=40), server_default="", nullable=False),
+        sa.Column("phone_key", _search_key(40), server_default="", nullable=False),
         sa.Column("email", sa.String(length=254), server_default="", nullable=False),
         sa.Column("address", sa.Text(), server_default="", nullable=False),
         sa.Column("reminders_opt_out", sa.Boolean(), server_default=sa.false(), nullable=False),
