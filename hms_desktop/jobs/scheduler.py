@@ -34,7 +34,7 @@ from hms_desktop.services import job_ledger
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.email_delivery import SmtpSender
 from hms_desktop.services.job_ledger import JobRunRow
-from hms_desktop.services.outbox import BACKOFF_BASE, MAX_ATTEMPTS
+from hms_desktop.services.outbox import BACKOFF_BASE, MAX_ATTEMPTS, DeliveryResult
 
 log = logging.getLogger(__name__)
 
@@ -218,13 +218,13 @@ class ClinicScheduler:
             self._handled[name] = result.period_key
         return result
 
-    def deliver_now(self) -> None:
+    def deliver_now(self) -> DeliveryResult:
         """One delivery pass now (waits for a run in progress to finish first)."""
         with self._work:
-            self._deliver_unlocked()
+            return self._deliver_unlocked()
 
-    def _deliver_unlocked(self) -> None:
-        deliver(
+    def _deliver_unlocked(self) -> DeliveryResult:
+        return deliver(
             self.clinic,
             on_event=self.on_event,
             sender_factory=self._sender_factory,

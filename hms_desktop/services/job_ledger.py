@@ -64,7 +64,7 @@ class JobRunRow:
 
     @property
     def counts_text(self) -> str:
-        return ", ".join(f"{k} {v}" for k, v in self.counts.items() if v) or "-"
+        return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in self.counts.items() if v) or "-"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,158 @@
+"""The Jobs panel and the job bridge, as real widgets offscreen."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt, QThread
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from hms_desktop.jobs.runner import JobEvent, deliver, run_job
+from hms_desktop.jobs.scheduler import ClinicScheduler
+from hms_desktop.services import patients
+from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.outbox import MAX_ATTEMPTS, backoff
+from hms_desktop.ui.job_bridge import JobBridge
+from hms_desktop.ui.jobs_panel import JobsPanel
+from hms_desktop.ui.operations import Operations
+from tests import factories
+from tests.jobs.conftest import SmtpServer, use_smtp
+from tests.jobs.helpers import at, book_on
+
+DAY = date(2026, 6, 16)
+
+
+@pytest.fixture
+def ops() -> Iterator[Operations]:
+    o = Operations()
+    yield o
+    assert o.shutdown()
+    o.deleteLater()
+
+
+def _failed_and_addressless(clinic: Clinic, clock: FakeClock, server: SmtpServer) -> None:
+    use_smtp(clinic, server.port)
+    dept = factories.department(clinic)
+    doc = factories.doctor(clinic, dept, "Dr. Panel")
+    people = [factories.patient(clinic, "Ann Failed"), factories.patient(clinic, "Bo Noemail")]
+    row = patients.get_patient(clinic, SYSTEM, people[1])
+    patients.edit_patient(clinic, SYSTEM, people[1], patients.PatientForm(full_name=row.full_name))
+    book_on(clinic, clock, doc, people, DAY)
+    clock.set(at(DAY, "08:00"))
+    run_job(clinic, "reminders", trigger="schedule")  # the server is down
+    for attempt in range(1, MAX_ATTEMPTS):
+        clock.advance(backoff(attempt) + timedelta(seconds=1))
+        deliver(clinic)
+
+
+def test_the_panel_shows_jobs_runs_and_failures_and_retries_from_the_keyboard(
+    sqlite_clinic: Clinic,
+    clock: FakeClock,
+    smtp_down: SmtpServer,
+    qtbot: QtBot,
+    ops: Operations,
+    tmp_path: Path,
+) -> None:
+    _failed_and_addressless(sqlite_clinic, clock, smtp_down)
+    panel = JobsPanel(sqlite_clinic, SYSTEM, ops)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.refreshed, timeout=10_000):
+        panel.resize(1100, 800)
+        panel.show()
+
+    jobs = panel.jobs_model.rows
+    assert [j.name for j in jobs] == ["reminders", "monthly-report", "outbox"]
+    assert jobs[0].schedule == "Daily at 08:00, for the same day's appointments"
+    assert panel.jobs_model.index(0, 2).data() == "2026-06-17 08:00"  # clinic time
+    assert jobs[0].last_run is not None and jobs[0].last_run.status == "done"
+    [run] = panel.runs_model.rows
+    assert (run.job_name, run.period_key, run.trigger) == ("reminders", "2026-06-16", "schedule")
+    assert run.counts_text == "queued 1, no email 1, waiting 1"
+    shown = {(m.recipient or "-", m.status) for m in panel.outbox_model.rows}
+    assert len(shown) == 2
+    assert {s for _r, s in shown} == {"failed", "undeliverable"}
+    assert panel.outbox_model.index(0, 0).data(Qt.ItemDataRole.ForegroundRole) is not None
+    panel.grab().save(str(Path(os.environ.get("SCREENSHOT_DIR", tmp_path)) / "jobs_panel.png"))
+
+    smtp_down.start()
+    panel.outbox_table.setFocus()
+    qtbot.keyClick(panel.outbox_table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(panel.action_finished, timeout=10_000) as done:
+        qtbot.keyClick(panel, Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)
+    assert done.args == ["1 queued again. Email: 1 sent, 0 to retry, 0 failed."]
+    assert len(smtp_down.mailbox.messages) == 1
+    qtbot.waitSignal(panel.refreshed, timeout=10_000).wait()
+    # Only the address-less one still needs attention, and it stays visible.
+    assert [m.status for m in panel.outbox_model.rows] == ["undeliverable"]
+
+
+def test_run_now_runs_the_selected_job_once(
+    sqlite_clinic: Clinic, clock: FakeClock, qtbot: QtBot, ops: Operations
+) -> None:
+    factories.doctor(sqlite_clinic, factories.department(sqlite_clinic), "Dr. Now")
+    panel = JobsPanel(sqlite_clinic, SYSTEM, ops)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.refreshed, timeout=10_000):
+        panel.show()
+    panel.jobs_table.selectRow(1)  # monthly reports
+
+    with qtbot.waitSignal(panel.action_finished, timeout=10_000) as first:
+        qtbot.keyClick(panel, Qt.Key.Key_R, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitSignal(panel.refreshed, timeout=10_000).wait()
+    with qtbot.waitSignal(panel.action_finished, timeout=10_000) as second:
+        panel.run_button.click()
+    qtbot.waitSignal(panel.refreshed, timeout=10_000).wait()
+
+    assert first.args == ["Monthly reports for May 2026: 1 generated, 1 waiting to send"]
+    assert "already done" in second.args[0]
+    assert [(r.job_name, r.period_key, r.trigger) for r in panel.runs_model.rows] == [
+        ("monthly-report", "2026-05", "manual")
+    ]
+
+
+def test_the_bridge_delivers_scheduler_events_on_the_ui_thread(
+    sqlite_clinic: Clinic, clock: FakeClock, qtbot: QtBot
+) -> None:
+    bridge = JobBridge(use_tray=False)
+    seen: list[tuple[JobEvent, bool]] = []
+    app_thread = QApplication.instance().thread()  # type: ignore[union-attr]
+    bridge.event_received.connect(
+        lambda e: seen.append(
+            (e, QThread.currentThread() is app_thread or QThread.currentThread() == app_thread)
+        )
+    )
+    factories.doctor(sqlite_clinic, factories.department(sqlite_clinic), "Dr. Bridge")
+    scheduler = ClinicScheduler(sqlite_clinic, on_event=bridge.post, tick_seconds=0.05)
+    try:
+        with qtbot.waitSignal(bridge.status_message, timeout=15_000) as shown:
+            scheduler.start()  # the start-up catch-up makes May's report
+    finally:
+        scheduler.shutdown()
+    assert shown.args == ["Monthly reports for May 2026: 1 generated, 1 waiting to send"]
+    [(event, on_ui_thread)] = seen
+    assert event.kind == "finished" and event.job_name == "monthly-report"
+    assert on_ui_thread
+    assert threading.current_thread() is threading.main_thread()
+    bridge.close()
+    bridge.deleteLater()
+
+
+def test_a_skipped_run_is_not_announced(qtbot: QtBot) -> None:
+    bridge = JobBridge(use_tray=False)
+    messages: list[str] = []
+    bridge.status_message.connect(messages.append)
+    with qtbot.waitSignal(bridge.event_received, timeout=5_000):
+        threading.Thread(
+            target=bridge.post,
+            args=(JobEvent("skipped", "reminders", "2026-06-15", "Reminders", "already done"),),
+        ).start()
+    assert messages == []
+    bridge.deleteLater()
