@@ -1,0 +1,103 @@
+"""``hms`` as a real process: exit codes, one-line errors on stderr, and the password prompt."""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hms_desktop.services import accounts
+from hms_desktop.services.actor import SYSTEM
+from tests import factories as f
+from tests.cli.conftest import assert_one_line_error, run_subprocess
+
+
+def test_init_book_and_errors_in_a_real_process(
+    tmp_path: Path, world: f.World, database_url: str
+) -> None:
+    missing = tmp_path / "missing" / "clinic.sqlite3"
+    gone = run_subprocess("--database", f"sqlite:///{missing}", "list", "appointments")
+    assert_one_line_error(gone, "does not exist")
+    assert gone.out == "" and not missing.exists()
+
+    created = tmp_path / "fresh.sqlite3"
+    init = run_subprocess("--database", f"sqlite:///{created}", "init")
+    assert init.code == 0 and init.err == "" and "(created)" in init.out
+
+    day = world.day.isoformat()
+    book = (
+        "--database", database_url, "book", "--patient", str(world.patient_id),
+        "--doctor", str(world.doctor_id), "--date", day, "--time", "09:00",
+    )  # fmt: skip
+    first = run_subprocess(*book)
+    assert first.code == 0, first.err
+    assert first.out.strip().isdigit() and first.err == ""
+    assert_one_line_error(run_subprocess(*book), "was just taken")
+    bad = run_subprocess("--database", database_url, "list", "appointments", "--date", "2026-99-01")
+    assert_one_line_error(bad, "real date")
+    usage = run_subprocess("--database", database_url, "book", "--patient", "1")
+    assert usage.code == 2 and "required" in usage.err and "Traceback" not in usage.err
+
+
+def test_password_stdin_in_a_real_process(sqlite_url: str, sqlite_clinic) -> None:
+    result = run_subprocess(
+        "--database", sqlite_url, "user", "add", "--role", "admin", "--username", "boss",
+        "--password-stdin", stdin="a-long-password\n",
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert accounts.login(sqlite_clinic, "boss", "a-long-password").role == "admin"
+
+
+def _read_until(fd: int, marker: bytes, timeout: float = 30.0) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while marker not in seen:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {marker!r} in {seen!r}")
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 1024)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX only")
+@pytest.mark.parametrize(("second", "code"), [("typed-twice-ok", 0), ("something-else", 2)])
+def test_password_prompt_on_a_terminal(
+    sqlite_url: str, sqlite_clinic, second: str, code: int
+) -> None:
+    """Without --password-stdin the password is asked twice on the terminal, not echoed."""
+    import pty
+
+    argv = [sys.executable, "-m", "hms_desktop", "--database", sqlite_url, "user", "add",
+            "--role", "receptionist", "--username", "desk"]  # fmt: skip
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: hms with the pty as its controlling terminal
+        os.execv(sys.executable, argv)
+    try:
+        _read_until(fd, b"Password: ")
+        os.write(fd, b"typed-twice-ok\n")
+        _read_until(fd, b"Repeat password: ")
+        os.write(fd, second.encode() + b"\n")
+        rest = _read_until(fd, b"\n" * 1000, timeout=30)  # to the end of output
+    finally:
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == code, rest
+    assert b"typed-twice-ok" not in rest  # not echoed
+    if code == 0:
+        assert b"receptionist account 'desk'" in rest
+        assert accounts.login(sqlite_clinic, "desk", "typed-twice-ok").role == "receptionist"
+    else:
+        assert b"do not match" in rest
+        names = {u.username for u in accounts.list_users(sqlite_clinic, SYSTEM)}
+        assert "desk" not in names
