@@ -102,6 +102,12 @@ _SECRET_FIELDS = frozenset({"smtp_password"})
 _ENV_PREFIX = "HMS_"
 
 
+def _shown(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut short, so a message never quotes a whole pasted page."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
 def parse_hhmm(value: str, name: str = "time") -> time:
     """Parse ``HH:MM``; raise :class:`ValidationError` naming the setting otherwise."""
     try:
@@ -109,7 +115,7 @@ def parse_hhmm(value: str, name: str = "time") -> time:
         return time(int(hours), int(minutes))
     except (ValueError, AttributeError):
         raise ValidationError(
-            f"{name} must be a time like 08:00, not {value!r}.", field=name
+            f"{name} must be a time like 08:00, not {_shown(value)}.", field=name
         ) from None
 
 
@@ -122,7 +128,7 @@ def _coerce(name: str, raw: Any) -> Any:
             return float(raw)
     except (TypeError, ValueError):
         raise ValidationError(
-            f"Setting {name} must be a number, not {raw!r}.", field=name
+            f"Setting {name} must be a number, not {_shown(raw)}.", field=name
         ) from None
     return str(raw)
 
@@ -133,13 +139,13 @@ def validate(settings: Settings) -> Settings:
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder
         raise ValidationError(
-            f"Setting timezone: unknown time zone {settings.timezone!r}; "
+            f"Setting timezone: unknown time zone {_shown(settings.timezone)}; "
             "use a name like Europe/Berlin.",
             field="timezone",
         ) from None
     parse_hhmm(settings.reminder_time, "reminder_time")
     parse_hhmm(settings.monthly_report_time, "monthly_report_time")
-    if settings.cache_ttl_seconds < 0:
+    if not settings.cache_ttl_seconds >= 0:  # also refuses NaN
         raise ValidationError("The cache time must not be negative.", field="cache_ttl_seconds")
     if not 5 <= settings.slot_minutes <= 240:
         raise ValidationError("A slot must last 5 to 240 minutes.", field="slot_minutes")
@@ -157,9 +163,11 @@ def _read_file(path: Path) -> dict[str, Any]:
         return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
+        # RecursionError: absurdly nested JSON; the message must stay short either way.
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
         raise ValidationError(
-            f"The settings file {path} cannot be read ({exc}); fix or delete it."
+            f"The settings file {path} cannot be read ({reason}); fix or delete it."
         ) from None
     if not isinstance(data, dict):
         raise ValidationError(f"The settings file {path} must hold a JSON object.")

@@ -22,7 +22,7 @@ from hms_desktop.errors import (
 from hms_desktop.services import audit
 from hms_desktop.services.actor import Actor, require_admin
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.validation import clean_username
+from hms_desktop.services.validation import clean_username, search_text
 
 MIN_PASSWORD_LENGTH = 8
 _hasher = PasswordHasher()  # argon2id with the library's recommended cost
@@ -133,7 +133,8 @@ def login(clinic: Clinic, username: str, password: str) -> Actor:
         AuthenticationError: wrong name or password (the message does not say which).
         AccountLockedError: too many failures; says when to try again.
     """
-    key = (username or "").strip().lower()
+    # No real user name holds control characters; PostgreSQL refuses NUL in a parameter.
+    key = search_text(username).lower()
     now = _now(clinic)
     settings = clinic.settings
     failure: AuthenticationError | None = None

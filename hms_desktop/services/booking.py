@@ -36,7 +36,13 @@ from hms_desktop.services import audit
 from hms_desktop.services.actor import Actor, require_patient_self_or_staff
 from hms_desktop.services.availability import offers_slot
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.validation import clean_text, fold, parse_day, parse_time
+from hms_desktop.services.validation import (
+    clean_text,
+    fold,
+    parse_day,
+    parse_time,
+    search_text,
+)
 from hms_desktop.services.views import AppointmentRow
 
 #: booked -> one of these, and nothing else.
@@ -132,6 +138,15 @@ def _flush_or_taken(session: Session, day: date, at: time) -> None:
         raise  # any other constraint is a bug, not a taken slot
 
 
+def _hold_doctor(session: Session, doctor_id: int) -> None:
+    """Hold the doctor's row shared until commit.
+
+    Availability changes and blacklisting lock it exclusively, so on PostgreSQL a
+    booking never lands in time that is being removed (SQLite serialises writers).
+    """
+    session.execute(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update(read=True))
+
+
 def _load(session: Session, appointment_id: int) -> Appointment:
     appt = session.get(Appointment, appointment_id)
     if appt is None:
@@ -178,6 +193,7 @@ def book(
         )
     reason = clean_text(reason, "reason", max_len=1000)
     with clinic.db.write() as session:
+        _hold_doctor(session, doctor_id)
         doctor = session.get(Doctor, doctor_id)
         patient = session.get(Patient, patient_id)
         if doctor is None:
@@ -233,6 +249,7 @@ def reschedule(
                 "Only a booked appointment can be moved; this one is "
                 f"{STATUS_LABELS[appt.status].lower()}."
             )
+        _hold_doctor(session, doctor_id or appt.doctor_id)
         doctor = session.get(Doctor, doctor_id or appt.doctor_id)
         if doctor is None:
             raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
@@ -373,14 +390,15 @@ def _statement(flt: AppointmentFilter) -> Select[Any]:
         stmt = stmt.where(Doctor.department_id == flt.department_id)
     if flt.statuses:
         stmt = stmt.where(Appointment.status.in_(flt.statuses))
-    text = " ".join(flt.text.split())
+    text = search_text(flt.text)
     if text:
         folded = fold(text)
         conditions = [
             Patient.name_key.contains(folded, autoescape=True),
             Doctor.full_name.icontains(text, autoescape=True),
         ]
-        if text.isdigit() and len(text) < 10:
+        # isascii: "²" and "١" are digits to isdigit() but not to int().
+        if text.isascii() and text.isdigit() and len(text) < 10:
             conditions += [Appointment.id == int(text), Appointment.patient_id == int(text)]
         stmt = stmt.where(or_(*conditions))
     if flt.newest_first:

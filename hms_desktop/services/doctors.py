@@ -13,7 +13,13 @@ from hms_desktop.services import audit
 from hms_desktop.services.accounts import add_user
 from hms_desktop.services.actor import Actor, require_staff
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.validation import clean_email, clean_name, clean_phone, clean_text
+from hms_desktop.services.validation import (
+    clean_email,
+    clean_name,
+    clean_phone,
+    clean_text,
+    search_text,
+)
 from hms_desktop.services.views import DoctorRow
 
 
@@ -132,7 +138,8 @@ def list_doctors(
         stmt = stmt.where(Doctor.department_id == department_id)
     if not include_blacklisted:
         stmt = stmt.where(Doctor.blacklisted.is_(False))
-    if text.strip():
-        stmt = stmt.where(Doctor.full_name.icontains(text.strip(), autoescape=True))
+    text = search_text(text)
+    if text:
+        stmt = stmt.where(Doctor.full_name.icontains(text, autoescape=True))
     with clinic.db.read() as session:
         return [_row(doc, username or "") for doc, username in session.execute(stmt)]

@@ -65,7 +65,7 @@ def clean_email(value: str | None, *, required: bool = False) -> str:
         return ""
     if not _EMAIL.match(email):
         raise ValidationError(
-            f"{email!r} is not an email address like name@example.com.", field="email"
+            f"{shown(email)} is not an email address like name@example.com.", field="email"
         )
     return email
 
@@ -87,6 +87,20 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters, for quoting what someone typed in a message."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def search_text(value: str | None, *, max_len: int = 200) -> str:
+    """Search-box text: control characters (NUL...) dropped, spaces collapsed, length capped.
+
+    Search never fails on what was typed; PostgreSQL refuses NUL in any parameter.
+    """
+    return " ".join(_CONTROL.sub("", value or "").split())[:max_len]
+
+
 def parse_day(value: date | str | None, field: str = "date") -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -96,7 +110,8 @@ def parse_day(value: date | str | None, field: str = "date") -> date:
         return date.fromisoformat((value or "").strip())
     except ValueError:
         raise ValidationError(
-            f"{_label(field)} must be a real date written YYYY-MM-DD, not {value!r}.", field=field
+            f"{_label(field)} must be a real date written YYYY-MM-DD, not {shown(value)}.",
+            field=field,
         ) from None
 
 
@@ -110,7 +125,7 @@ def parse_time(value: time | str | None, field: str = "time") -> time:
         return time(int(hours), int(minutes))
     except ValueError:
         raise ValidationError(
-            f"{_label(field)} must be a time written HH:MM, not {value!r}.", field=field
+            f"{_label(field)} must be a time written HH:MM, not {shown(value)}.", field=field
         ) from None
 
 
