@@ -73,7 +73,11 @@ class AppointmentsPage(ListPage):
             page_size=200,
             parent=self,
             muted=lambda a: a.status == "cancelled",
+            # Pages are read on a worker: a slow filter must never freeze the window.
+            ops=ops,
         )
+        self._counting = False
+        self._count_again = False
         self.model.fetch_failed.connect(lambda err: show_error(self, "Load appointments", err))
         self.table.setModel(self.model)
         for column, width in enumerate((64, 96, 64, 180, 200, 140, 104, 90)):
@@ -200,14 +204,8 @@ class AppointmentsPage(ListPage):
             return
         self.model.reload()
         self.loaded_once = True
-        flt, clinic, actor = self._filter, self.clinic, self.actor
-        self.count_label.setText("Counting…")
-        self.ops.run(
-            lambda _ctx: booking.count_appointments(clinic, actor, flt),
-            label="Count appointments",
-            on_success=functools.partial(self._on_counted, flt),
-            on_failure=lambda _err: self.count_label.setText(""),
-        )
+        self._count()
+        clinic = self.clinic
         if not self._doctors:
             self.ops.run(
                 lambda _ctx: doctors.list_doctors(clinic),
@@ -216,9 +214,28 @@ class AppointmentsPage(ListPage):
             )
         self._on_selection()
 
-    def _on_counted(self, flt: AppointmentFilter, n: int) -> None:
-        if flt == self._filter:  # an older count must not overwrite a newer filter's
-            self.count_label.setText(f"{n:,} appointments")
+    def _count(self) -> None:
+        """Count the matches off the UI thread, one count at a time (the newest filter wins)."""
+        self.count_label.setText("Counting…")
+        if self._counting:
+            self._count_again = True
+            return
+        self._counting = True
+        flt, clinic, actor = self._filter, self.clinic, self.actor
+        self.ops.run(
+            lambda _ctx: booking.count_appointments(clinic, actor, flt),
+            label="Count appointments",
+            on_success=functools.partial(self._on_counted, flt),
+            on_failure=lambda _err: self._on_counted(flt, None),
+        )
+
+    def _on_counted(self, flt: AppointmentFilter, n: int | None) -> None:
+        self._counting = False
+        if self._count_again:
+            self._count_again = False
+            self._count()
+        elif flt == self._filter:  # an older count must not overwrite a newer filter's
+            self.count_label.setText("" if n is None else f"{n:,} appointments")
 
     def _on_doctors(self, rows: list[DoctorRow]) -> None:
         self._doctors = rows

@@ -7,6 +7,7 @@ scrolls (``canFetchMore``/``fetchMore``), so a million-row table opens at once.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -23,6 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 
 from hms_desktop.errors import HmsError
+from hms_desktop.ui.operations import Operations
 
 Row = TypeVar("Row")
 Index = QModelIndex | QPersistentModelIndex
@@ -148,13 +150,17 @@ def source_row(view_index: QModelIndex | QPersistentModelIndex) -> Any:
 class PagedTableModel(RowTableModel[Row]):
     """Rows arrive a page at a time as the view scrolls.
 
-    ``fetch(offset, limit)`` returns the next rows; it runs on the UI thread, so it
-    must be a fast, indexed page query (a few ms), never a full scan. A page that
-    fails with an :class:`~hms_desktop.errors.HmsError` stops the paging and is
-    reported by :attr:`fetch_failed`.
+    ``fetch(offset, limit)`` returns the next rows. Without ``ops`` it runs on the
+    UI thread, so it must be a fast, indexed page query (a few ms). With ``ops``
+    (an :class:`~hms_desktop.ui.operations.Operations`) each page is read on a
+    worker thread and inserted when it arrives, so a slow page never freezes the
+    window; :attr:`loading_changed` tells the screen, and a page that arrives
+    after :meth:`reload` (a new filter) is dropped. A page that fails stops the
+    paging and is reported by :attr:`fetch_failed`.
     """
 
-    fetch_failed = Signal(object)  # the HmsError
+    fetch_failed = Signal(object)  # the exception
+    loading_changed = Signal(bool)
 
     def __init__(
         self,
@@ -164,35 +170,67 @@ class PagedTableModel(RowTableModel[Row]):
         page_size: int = 200,
         parent: Any = None,
         muted: Callable[[Row], bool] | None = None,
+        ops: Operations | None = None,
     ) -> None:
         super().__init__(columns, parent, muted=muted)
         self._fetch = fetch
         self._page = page_size
         self._exhausted = False
+        self._ops = ops
+        self._loading = False
+        #: Bumped by reload, so a page of an older filter is recognised and dropped.
+        self._generation = 0
+
+    @property
+    def loading(self) -> bool:
+        """A page is being read on a worker thread."""
+        return self._loading
+
+    def _set_loading(self, loading: bool) -> None:
+        if loading != self._loading:
+            self._loading = loading
+            self.loading_changed.emit(loading)
 
     def reload(self, fetch: Callable[[int, int], Sequence[Row]] | None = None) -> None:
         """Start over (new filter): drop all rows and load the first page."""
         if fetch is not None:
             self._fetch = fetch
+        self._generation += 1
         self.beginResetModel()
         self._rows = []
         self._exhausted = False
         self.endResetModel()
+        self._set_loading(False)
         self.fetchMore(QModelIndex())
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and not self._exhausted
+        return not parent.isValid() and not self._exhausted and not self._loading
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
-        if parent.isValid() or self._exhausted:
+        if parent.isValid() or self._exhausted or self._loading:
             return
-        try:
-            page = list(self._fetch(len(self._rows), self._page))
-        except HmsError as err:
-            # A locked or unreachable database: stop paging and let the screen say so.
-            self._exhausted = True
-            self.fetch_failed.emit(err)
+        if self._ops is None:
+            try:
+                page = list(self._fetch(len(self._rows), self._page))
+            except HmsError as err:
+                # A locked or unreachable database: stop paging and let the screen say so.
+                self._on_failed(self._generation, err)
+                return
+            self._on_page(self._generation, page)
             return
+        fetch, offset, size = self._fetch, len(self._rows), self._page
+        self._set_loading(True)
+        self._ops.run(
+            lambda _ctx: list(fetch(offset, size)),
+            label="Load rows",
+            on_success=functools.partial(self._on_page, self._generation),
+            on_failure=functools.partial(self._on_failed, self._generation),
+        )
+
+    def _on_page(self, generation: int, page: list[Row]) -> None:
+        if generation != self._generation:
+            return  # the filter changed while this page was read
+        self._set_loading(False)
         if len(page) < self._page:
             self._exhausted = True
         if page:
@@ -200,3 +238,10 @@ class PagedTableModel(RowTableModel[Row]):
             self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
             self._rows.extend(page)
             self.endInsertRows()
+
+    def _on_failed(self, generation: int, err: BaseException) -> None:
+        if generation != self._generation:
+            return
+        self._set_loading(False)
+        self._exhausted = True
+        self.fetch_failed.emit(err)
