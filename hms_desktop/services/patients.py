@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from datetime import date
 
@@ -28,10 +29,13 @@ from hms_desktop.services.validation import (
     fold,
     parse_day,
     phone_digits,
+    search_text,
 )
 from hms_desktop.services.views import PatientRow
 
 GENDERS = ("", "female", "male", "other")
+#: The length of the name search keys' columns.
+KEY_LENGTH = 120
 #: What may surround the digits of a phone number typed into the search box.
 _PHONE_PUNCTUATION = frozenset(" +-()./")
 
@@ -58,8 +62,9 @@ def _clean(form: PatientForm, today: date) -> dict[str, object]:
     folded = fold(name)
     return {
         "full_name": name,
-        "name_key": folded,
-        "surname_key": folded.rsplit(" ", 1)[-1],
+        # Folding can lengthen text ("ﷺ" is 18 letters): keep the keys within their columns.
+        "name_key": folded[:KEY_LENGTH],
+        "surname_key": folded.rsplit(" ", 1)[-1][:KEY_LENGTH],
         "date_of_birth": born,
         "gender": gender,
         "phone": phone,
@@ -175,13 +180,18 @@ def get_patient(clinic: Clinic, actor: Actor, patient_id: int) -> PatientRow:
 
 def _prefix_range(column: object, prefix: str) -> object:
     """``column LIKE 'prefix%'`` as a range, so both SQLite and PostgreSQL use the index."""
-    upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    following = ord(prefix[-1]) + 1
+    if following > sys.maxunicode:  # nothing sorts after U+10FFFF: fall back to LIKE
+        return column.startswith(prefix, autoescape=True)  # type: ignore[attr-defined]
+    if 0xD800 <= following <= 0xDFFF:  # surrogates cannot be stored; U+E000 is next
+        following = 0xE000
+    upper = prefix[:-1] + chr(following)
     return (column >= prefix) & (column < upper)  # type: ignore[operator]
 
 
 def search_statement(text: str, *, include_blacklisted: bool = True) -> Select[tuple[Patient]]:
     """Patients whose id is ``text``, whose name or surname starts with it, or phone digits do."""
-    query = fold(" ".join((text or "").split()))
+    query = fold(search_text(text))[:KEY_LENGTH]
     stmt = select(Patient)
     if not include_blacklisted:
         stmt = stmt.where(Patient.blacklisted.is_(False))
@@ -189,7 +199,7 @@ def search_statement(text: str, *, include_blacklisted: bool = True) -> Select[t
         return stmt.order_by(Patient.name_key, Patient.id)
     conditions = [_prefix_range(Patient.name_key, query), _prefix_range(Patient.surname_key, query)]
     digits = phone_digits(query)
-    if query.isdigit():
+    if query.isascii() and query.isdigit():  # "²" is a digit to isdigit(), not to int()
         conditions.append(Patient.id == int(query) if len(query) < 10 else Patient.id == -1)
     if len(digits) >= 3 and all(ch.isdigit() or ch in _PHONE_PUNCTUATION for ch in query):
         conditions.append(_prefix_range(Patient.phone_key, digits))
