@@ -81,7 +81,11 @@ def set_day(
                 "Availability windows on one day must not overlap.", field="start_time"
             )
     with clinic.db.write() as session:
-        if session.get(Doctor, doctor_id) is None:
+        # Lock the doctor row: a booking holds it shared while it checks the windows, so
+        # on PostgreSQL no booking can land in time this transaction is removing.
+        # (SQLite's write transactions are serialised already.)
+        locked = session.scalar(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update())
+        if locked is None:
             raise NotFoundError(f"There is no doctor with id {doctor_id}.")
         offered = {t for s, e in parsed for t in slot_starts(s, e, minutes)}
         booked = session.scalars(

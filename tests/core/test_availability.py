@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import time, timedelta
 
 import pytest
+from sqlalchemy import delete, select
 
+from hms_desktop.db.models import Appointment, Availability, Doctor
 from hms_desktop.errors import NotFoundError, ValidationError
 from hms_desktop.services import availability, booking, doctors
 from hms_desktop.services.actor import SYSTEM
@@ -164,3 +168,81 @@ def test_a_blacklisted_doctor_offers_no_slots(clinic: Clinic, world: f.World) ->
     assert {s.doctor_id for s in by_dept} == {world.other_doctor_id}
     doctors.set_blacklisted(clinic, SYSTEM, world.doctor_id, False)
     assert len(availability.free_slots(clinic, world.doctor_id, world.day)) == 6
+
+
+def _in_thread(work: Callable[[], object]) -> tuple[threading.Thread, list[object]]:
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except Exception as err:
+            outcome.append(err)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_booking_waits_for_an_availability_change_in_progress(
+    clinic: Clinic, world: f.World
+) -> None:
+    """Another PC removes the morning; a booking made meanwhile must not land in it."""
+    with clinic.db.write() as other_pc:
+        # What set_day does, paused before its commit.
+        other_pc.execute(select(Doctor.id).where(Doctor.id == world.doctor_id).with_for_update())
+        other_pc.execute(
+            delete(Availability).where(
+                Availability.doctor_id == world.doctor_id, Availability.day == world.day
+            )
+        )
+        thread, outcome = _in_thread(
+            lambda: booking.book(
+                clinic,
+                f.RECEPTION,
+                patient_id=world.patient_id,
+                doctor_id=world.doctor_id,
+                day=world.day,
+                at="09:00",
+            )
+        )
+        thread.join(0.5)
+        assert thread.is_alive()  # the booking waits for the other transaction
+    thread.join(20)
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], ValidationError), outcome
+    assert "does not see patients" in str(outcome[0])
+
+
+def test_an_availability_change_waits_for_a_booking_in_progress(
+    clinic: Clinic, world: f.World
+) -> None:
+    """A booking is being saved on another PC; removing its time must wait, then refuse."""
+    with clinic.db.write() as other_pc:
+        # What book does, paused before its commit.
+        other_pc.execute(
+            select(Doctor.id).where(Doctor.id == world.doctor_id).with_for_update(read=True)
+        )
+        other_pc.add(
+            Appointment(
+                doctor_id=world.doctor_id,
+                patient_id=world.patient_id,
+                day=world.day,
+                start_time=time(9, 0),
+                visit_type="consultation",
+                status="booked",
+            )
+        )
+        other_pc.flush()
+        thread, outcome = _in_thread(
+            lambda: availability.set_day(
+                clinic, SYSTEM, world.doctor_id, world.day, [("10:00", "12:00")]
+            )
+        )
+        thread.join(0.5)
+        assert thread.is_alive()  # the change waits for the booking's transaction
+    thread.join(20)
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], ValidationError), outcome
+    assert "Patients are booked at 09:00" in str(outcome[0])
+    assert [w.start_time for w in availability.get_windows(clinic, world.doctor_id)] == [time(9, 0)]
