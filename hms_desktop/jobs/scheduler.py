@@ -28,6 +28,7 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from hms_desktop.errors import HmsError
 from hms_desktop.jobs.definitions import JOBS, get_job
 from hms_desktop.jobs.runner import EventSink, JobEvent, RunResult, deliver, emit, run_job
 from hms_desktop.services import job_ledger
@@ -131,6 +132,8 @@ class ClinicScheduler:
         self._work = threading.Lock()
         #: The period each job last handled in this process, so a tick costs no query.
         self._handled: dict[str, str] = {}
+        #: The period whose run could not start (database away), to announce it only once.
+        self._unreachable: dict[str, str] = {}
         self._started_at: datetime | None = None
         self._scheduler: BackgroundScheduler | None = None
 
@@ -258,13 +261,18 @@ class ClinicScheduler:
                 )
         except Exception as err:  # cannot even claim (database away): try again next tick
             log.warning("job %s %s: could not start (%s); will retry", name, due.period_key, err)
-            emit(
-                self.on_event,
-                JobEvent("failed", name, due.period_key, job.title, str(err), trigger=trigger),
-            )
+            with self._lock:
+                first = self._unreachable.get(name) != due.period_key
+                self._unreachable[name] = due.period_key
+            if first:  # one notification per outage, not one every tick
+                emit(
+                    self.on_event,
+                    JobEvent("failed", name, due.period_key, job.title, str(err), trigger=trigger),
+                )
             return
         with self._lock:
             self._handled[name] = result.period_key
+            self._unreachable.pop(name, None)
 
     def _deliver(self) -> None:
         if self._stop.is_set():
@@ -273,6 +281,8 @@ class ClinicScheduler:
             return  # a run is delivering right now; the next pass picks up the rest
         try:
             self._deliver_unlocked()
+        except HmsError as err:  # the database is away: the next pass tries again
+            log.warning("outbox delivery skipped: %s", err)
         except Exception:
             log.exception("outbox delivery failed")
         finally:

@@ -6,6 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -237,3 +238,49 @@ def test_no_scheduler_thread_is_left_after_shutdown(
     assert not s.running
     assert scheduler_threads() == []
     assert set(threading.enumerate()) <= before
+
+
+def test_an_unreachable_database_is_announced_once_and_retried(
+    clock: FakeClock, schedulers: list[ClinicScheduler]
+) -> None:
+    # Nothing listens on port 9: every claim fails to connect.
+    dead = make_clinic("postgresql+psycopg://postgres@127.0.0.1:9/none", clock)
+    events: list[JobEvent] = []
+    s = _scheduler(dead, schedulers, events)
+    try:
+        s.start()
+        wait_until(lambda: len(events) >= 2, what="a failure event per job")
+        time.sleep(20 * TICK)  # many more ticks, each trying again
+        s.shutdown()
+    finally:
+        dead.close()
+    # 09:00 on 15 June: May's reports and today's reminders are both due, both fail once.
+    assert sorted((e.kind, e.job_name, e.period_key) for e in events) == [
+        ("failed", "monthly-report", "2026-05"),
+        ("failed", "reminders", "2026-06-15"),
+    ]
+    assert all("cannot be reached" in e.message for e in events)
+    assert scheduler_threads() == []
+
+
+def test_a_run_that_fails_is_recorded_and_a_later_run_takes_it_over(
+    clinic: Clinic, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from hms_desktop.jobs.runner import run_job
+
+    factories.doctor(clinic, factories.department(clinic), "Dr. Broken")
+    # A broken install: the report template's folder is missing.
+    monkeypatch.setattr(reports, "resources_dir", lambda: tmp_path / "missing")
+
+    failed = run_job(clinic, "monthly-report", "2026-05", trigger="schedule")
+
+    assert failed.status == "failed"
+    row = job_ledger.find(clinic, "monthly-report", "2026-05")
+    assert row is not None and row.status == "failed" and "FileNotFoundError" in row.error
+    assert reports.list_reports(clinic, SYSTEM) == []  # nothing half-written is kept
+
+    monkeypatch.undo()
+    again = run_job(clinic, "monthly-report", "2026-05", trigger="manual")
+
+    assert again.status == "done" and again.run_id == failed.run_id
+    assert [r.doctor for r in reports.list_reports(clinic, SYSTEM)] == ["Dr. Broken"]
