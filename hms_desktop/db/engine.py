@@ -137,6 +137,11 @@ class Database:
         with translate_errors(self), self._write_factory() as session, session.begin():
             yield session
 
+    @property
+    def write_engine(self) -> Engine:
+        """The engine for writing outside a session (SQLite: ``BEGIN IMMEDIATE``)."""
+        return self._write_engine
+
     def dispose(self) -> None:
         self.engine.dispose()
 

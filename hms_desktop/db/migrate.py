@@ -14,11 +14,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 
 from hms_desktop.db.engine import Database, translate_errors
 from hms_desktop.errors import DatabaseUnavailableError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+#: PostgreSQL advisory lock held while migrating (any constant; "HMSMIGR" in ASCII).
+_MIGRATION_LOCK_KEY = 0x484D534D494752
 
 
 def alembic_config() -> Config:
@@ -69,10 +72,23 @@ def check_schema(db: Database) -> SchemaState:
 
 
 def upgrade(db: Database, revision: str = "head") -> SchemaState:
-    """Bring the schema to ``revision`` (default: the newest); a no-op when it is there."""
+    """Bring the schema to ``revision`` (default: the newest); a no-op when it is there.
+
+    Safe when several programs open a new database at once (two PCs starting, or
+    ``hms init`` while the window opens): the upgrade runs under a lock, and whoever
+    comes second finds the work done.
+
+    Raises:
+        DatabaseUnavailableError: unreachable, locked for too long, or written by a
+            newer version.
+    """
     check_schema(db)
     cfg = alembic_config()
-    with translate_errors(db), db.engine.begin() as conn:
+    # SQLite: BEGIN IMMEDIATE takes the write lock before alembic reads the version,
+    # so the second program waits instead of failing to upgrade a stale read.
+    with translate_errors(db), db.write_engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
     return check_schema(db)

@@ -1,4 +1,4 @@
-"""The child side of the multi-process race test (imported by a 'spawn'ed process)."""
+"""The child side of the multi-process tests (imported by 'spawn'ed processes)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
+from hms_desktop.db.migrate import upgrade
 from hms_desktop.errors import SlotTakenError
 from hms_desktop.services import booking
 from hms_desktop.services.actor import Actor
@@ -62,3 +63,17 @@ def book_slots(
     finally:
         results.put((patient_id, outcomes))
         clinic.close()
+
+
+def migrate(url: str, start: Barrier, results: Queue[tuple[str, str]]) -> None:
+    """Wait for the other process, then run the schema upgrade on the same new database."""
+    db = Database(url)
+    try:
+        start.wait(timeout=60)
+        try:
+            state = upgrade(db)
+            results.put(("ok", state.current or ""))
+        except Exception as err:
+            results.put(("error", f"{type(err).__name__}: {err}"))
+    finally:
+        db.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from datetime import timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic, open_clinic
 from hms_desktop.services.clock import FakeClock
 from tests import factories as f
+from tests.core import race_worker
 
 
 def test_first_revision_upgrades_to_head_with_its_data(
@@ -112,3 +114,27 @@ def test_open_clinic_without_migrating_asks_for_hms_init(blank_database_url: str
         assert check_schema(clinic.db).is_current
     finally:
         clinic.close()
+
+
+@pytest.mark.slow
+def test_two_programs_initialising_one_new_database_at_once(blank_database_url: str) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(2)
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(target=race_worker.migrate, args=(blank_database_url, start, results))
+        for _ in range(2)
+    ]
+    for proc in procs:
+        proc.start()
+    try:
+        outcomes = sorted(results.get(timeout=120) for _ in procs)
+    finally:
+        for proc in procs:
+            proc.join(timeout=30)
+    assert outcomes == [("ok", head_revision()), ("ok", head_revision())]
+    db = Database(blank_database_url)
+    try:
+        assert check_schema(db).is_current
+    finally:
+        db.dispose()
