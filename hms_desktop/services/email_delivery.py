@@ -106,16 +106,26 @@ class SmtpSender:
                 )
             else:
                 smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=SMTP_TIMEOUT_S)
-                if s.smtp_tls == "starttls":
-                    smtp.starttls(context=ssl.create_default_context())
+        except (OSError, smtplib.SMTPException) as err:
+            raise DeliveryError(_describe(err)) from err
+        try:
+            if s.smtp_tls == "starttls":
+                smtp.starttls(context=ssl.create_default_context())
             if s.smtp_user:
                 smtp.login(s.smtp_user, s.smtp_password)
         except smtplib.SMTPAuthenticationError as err:
+            smtp.close()
+            # Not permanent: fixing the settings and pressing Retry must work.
             raise DeliveryError(
-                "the mail server refused the SMTP user name or password; fix them in Settings",
-                permanent=False,  # fixing the settings and retrying must work
+                "the mail server refused the SMTP user name or password; fix them in Settings"
+            ) from err
+        except smtplib.SMTPNotSupportedError as err:
+            smtp.close()
+            raise DeliveryError(
+                f"the mail server does not support this ({err}); check the SMTP security setting"
             ) from err
         except (OSError, smtplib.SMTPException) as err:
+            smtp.close()
             raise DeliveryError(_describe(err)) from err
         self._smtp = smtp
 
@@ -134,7 +144,9 @@ class SmtpSender:
         except smtplib.SMTPResponseException as err:
             raise DeliveryError(_describe(err), permanent=500 <= err.smtp_code < 600) from err
         except (OSError, smtplib.SMTPException) as err:
-            self._smtp = None  # the connection is gone; the rest of the batch waits
+            # The connection is gone; the rest of the batch waits for the next pass.
+            self._smtp.close()
+            self._smtp = None
             raise DeliveryError(_describe(err)) from err
 
     @property
