@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,8 +27,14 @@ from hms_desktop.services.validation import clean_username, search_text
 
 MIN_PASSWORD_LENGTH = 8
 _hasher = PasswordHasher()  # argon2id with the library's recommended cost
-#: Verified against when the user name is unknown, so timing does not reveal which names exist.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user name is unknown, so timing does not reveal which names
+    exist. Made on first use, not at import: argon2 is slow on purpose and the desktop
+    application imports this module on its start-up path."""
+    return _hasher.hash("not-a-real-password")
 
 
 def hash_password(password: str) -> str:
@@ -141,7 +148,7 @@ def login(clinic: Clinic, username: str, password: str) -> Actor:
     with clinic.db.write() as session:
         user = session.scalar(select(User).where(User.username == key))
         if user is None or not user.is_active:
-            _verify(_DUMMY_HASH, password)
+            _verify(_dummy_hash(), password)
             raise AuthenticationError("Wrong user name or password.")
         if user.locked_until is not None and user.locked_until > now:
             minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
