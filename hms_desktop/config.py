@@ -126,7 +126,7 @@ def _coerce(name: str, raw: Any) -> Any:
             return int(raw)
         if kind == "float":
             return float(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(float("inf"))
         raise ValidationError(
             f"Setting {name} must be a number, not {_shown(raw)}.", field=name
         ) from None
