@@ -6,6 +6,7 @@ Staff who open it see every doctor's reports, with a Doctor column.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import tzinfo
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -26,7 +27,7 @@ EMPTY_TEXT = (
 )
 
 
-def _columns(with_doctor: bool) -> list[Column[ReportRow]]:
+def _columns(with_doctor: bool, tz: tzinfo) -> list[Column[ReportRow]]:
     cols: list[Column[ReportRow]] = [
         Column("Month", lambda r: r.month, text=lambda r: r.month_label),
     ]
@@ -39,7 +40,11 @@ def _columns(with_doctor: bool) -> list[Column[ReportRow]]:
         Column("No-shows", lambda r: r.no_shows, align_right=True),
         Column("Treatments", lambda r: r.treatments, align_right=True),
         Column("Patients", lambda r: r.unique_patients, align_right=True),
-        Column("Generated", lambda r: r.generated_at),
+        Column(
+            "Generated",
+            lambda r: r.generated_at,
+            text=lambda r: r.generated_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        ),
     ]
     return cols
 
@@ -57,7 +62,9 @@ class MyReportsWidget(QWidget):
         super().__init__(parent)
         self.clinic, self.actor, self.ops = clinic, actor, ops
         self.viewer: ReportViewer | None = None
-        self.model: RowTableModel[ReportRow] = RowTableModel(_columns(actor.is_staff), self)
+        self.model: RowTableModel[ReportRow] = RowTableModel(
+            _columns(actor.is_staff, clinic.settings.tz), self
+        )
         self.table = make_table(self)
         self.table.setObjectName("myReportsTable")
         self.table.setModel(self.model)

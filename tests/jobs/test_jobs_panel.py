@@ -156,3 +156,28 @@ def test_a_skipped_run_is_not_announced(qtbot: QtBot) -> None:
         ).start()
     assert messages == []
     bridge.deleteLater()
+
+
+def test_the_panel_drives_a_running_scheduler(
+    sqlite_clinic: Clinic, clock: FakeClock, qtbot: QtBot, ops: Operations
+) -> None:
+    clock.set(at(DAY, "07:00"))  # before 08:00: nothing due for today's reminders yet
+    scheduler = ClinicScheduler(sqlite_clinic, tick_seconds=0.05)
+    scheduler.start()
+    try:
+        panel = JobsPanel(sqlite_clinic, SYSTEM, ops, scheduler)
+        qtbot.addWidget(panel)
+        with qtbot.waitSignal(panel.refreshed, timeout=10_000):
+            panel.show()
+        outbox_job = panel.jobs_model.rows[2]
+        assert outbox_job.name == "outbox" and outbox_job.next_run is not None
+        panel.jobs_table.selectRow(0)
+        with qtbot.waitSignal(panel.action_finished, timeout=10_000) as done:
+            panel.run_button.click()
+        qtbot.waitSignal(panel.refreshed, timeout=10_000).wait()
+    finally:
+        scheduler.shutdown()
+    assert done.args == ["Reminders for 2026-06-16: nothing to do"]
+    assert [
+        (r.job_name, r.trigger) for r in panel.runs_model.rows if r.job_name == "reminders"
+    ] == [("reminders", "manual")]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pypdf
 import pytest
+from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from hms_desktop.jobs.runner import run_job
@@ -142,5 +143,41 @@ def test_the_report_opens_in_the_viewer_and_saves_a_valid_pdf(
     extracted = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
     assert "November 2026" in extracted
     assert "Migraine" in extracted
+    viewer.close()
+    ops.shutdown()
+
+
+def test_print_goes_through_the_same_document(
+    sqlite_clinic: Clinic, clock: FakeClock, qtbot: QtBot, tmp_path: Path
+) -> None:
+    from PySide6.QtPrintSupport import QPrinter
+
+    from hms_desktop.ui.my_reports import MyReportsWidget
+    from hms_desktop.ui.report_viewer import ReportViewer
+
+    _november(sqlite_clinic, clock)
+    run_job(sqlite_clinic, "monthly-report", "2026-11", trigger="cli")
+    ops = Operations()
+    widget = MyReportsWidget(sqlite_clinic, SYSTEM, ops)  # the desk sees every doctor's
+    qtbot.addWidget(widget)
+    with qtbot.waitSignal(widget.loaded, timeout=10_000) as loaded:
+        widget.resize(900, 300)
+        widget.show()
+    assert loaded.args == [2]
+    assert widget.model.headerData(1, Qt.Orientation.Horizontal) == "Doctor"
+    widget.grab().save(str(Path(os.environ.get("SCREENSHOT_DIR", tmp_path)) / "my_reports.png"))
+    widget.table.selectRow(1)
+    with qtbot.waitSignal(widget.viewer_opened, timeout=10_000) as opened:
+        widget.open_button.click()
+    viewer: ReportViewer = opened.args[0]
+    assert "Dr. Bob Other" in viewer.plain_text()
+
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "printed.pdf"))
+    viewer.print_to(printer)
+    del printer
+    reader = pypdf.PdfReader(str(tmp_path / "printed.pdf"))
+    assert "Dr. Bob Other" in " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
     viewer.close()
     ops.shutdown()
