@@ -167,19 +167,19 @@ class DoctorTab(QWidget):
             "Mark &no-show", "Ctrl+Shift+N", self.mark_no_show, "The patient did not come"
         )
         self.cancel_action = make(
-            "Ca&ncel appointment…",
+            "Cance&l appointment…",
             "Ctrl+Shift+X",
             self.cancel_appointment,
             "Cancel the visit and free the slot",
         )
         self.treatment_action = make(
-            "Record &treatment…",
+            "Rec&ord treatment…",
             "Ctrl+T",
             self.record_treatment,
             "Record or edit the treatment of a completed visit",
         )
         self.history_action = make(
-            "Patient &history", "Ctrl+H", self.show_history, "The selected patient's full history"
+            "&Patient history", "Ctrl+H", self.show_history, "The selected patient's full history"
         )
         self._update_actions()
 
@@ -334,10 +334,15 @@ class DoctorTab(QWidget):
             f"{len(rows)} appointment{'s' if len(rows) != 1 else ''}"
             + (": " + ", ".join(parts) if parts else "")
         )
-        if keep is not None:
-            for i, row in enumerate(rows):
-                if row.id == keep.id:
-                    self.table.select_row(i)
+        kept = keep is not None and any(r.id == keep.id for r in rows)
+        for i, row in enumerate(rows):
+            # Keep the doctor's place; on a first load start at the next visit to close,
+            # so the keyboard shortcuts act on something sensible at once.
+            if (kept and keep is not None and row.id == keep.id) or (
+                not kept and row.status == "booked"
+            ):
+                self.table.select_row(i)
+                break
         self._update_actions()
         self.appointments_loaded.emit()
 
@@ -356,7 +361,7 @@ class DoctorTab(QWidget):
         completed = row is not None and row.status == "completed"
         self.treatment_action.setEnabled(completed)
         self.treatment_action.setText(
-            "Edit &treatment…" if row is not None and row.has_treatment else "Record &treatment…"
+            "Edit tr&eatment…" if row is not None and row.has_treatment else "Rec&ord treatment…"
         )
         self.history_action.setEnabled(row is not None)
 

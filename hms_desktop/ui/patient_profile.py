@@ -66,14 +66,14 @@ class ProfileForm(QWidget):
         self.address = QPlainTextEdit(self)
         self.address.setTabChangesFocus(True)
         self.address.setFixedHeight(64)
-        self.reminders_opt_out = QCheckBox("Do &not send appointment reminders", self)
+        self.reminders_opt_out = QCheckBox("Do not send appointment &reminders", self)
         self.username = QLabel(self)
         self.banner = ErrorLabel(self, banner=True)
         self.status = muted_label("", self)
         self.save_button = QPushButton("&Save profile", self)
         self.save_button.setDefault(True)
         self.save_button.clicked.connect(self.save)
-        self.revert_button = QPushButton("Re&vert", self)
+        self.revert_button = QPushButton("Rever&t", self)
         self.revert_button.clicked.connect(self._reload)
 
         self.errors: dict[str, ErrorLabel] = {}
@@ -85,7 +85,7 @@ class ProfileForm(QWidget):
             ("date_of_birth", "&Date of birth:", self.date_of_birth),
             ("gender", "&Gender:", self.gender),
             ("phone", "&Phone:", self.phone),
-            ("email", "&Email:", self.email),
+            ("email", "E&mail:", self.email),
             ("address", "&Address:", self.address),
         ]
         for name, text, widget in rows:

@@ -125,8 +125,8 @@ class PatientTab(QWidget):
         self.pages.addTab(
             self._page(self.upcoming, self.reschedule_action, self.cancel_action), "&Upcoming"
         )
-        self.pages.addTab(self._page(self.past), "&Past visits")
-        self.pages.addTab(self._page(self.profile), "P&rofile")
+        self.pages.addTab(self._page(self.past), "Past &visits")
+        self.pages.addTab(self._page(self.profile), "Pr&ofile")
         self.pages.currentChanged.connect(lambda _i: self._update_actions())
 
         export_button = QToolButton(self)
@@ -191,7 +191,7 @@ class PatientTab(QWidget):
             "&Find patient", "Ctrl+F", self.focus_search, "Search patients by name, ID or phone"
         )
         self.book_action = make(
-            "&Book selected slot…", "Ctrl+B", self.book_selected, "Book the selected free slot"
+            "Book selected &slot…", "Ctrl+B", self.book_selected, "Book the selected free slot"
         )
         self.reschedule_action = make(
             "&Reschedule…",

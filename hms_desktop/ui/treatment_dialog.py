@@ -32,7 +32,7 @@ from hms_desktop.ui.slot_picker import day_text
 #: The longest text ``services.records.record_treatment`` accepts per field (warned while typing).
 MAX_FIELD_LENGTH = 8000
 FIELD_LABELS = {
-    "symptoms": "&Symptoms:",
+    "symptoms": "S&ymptoms:",
     "diagnosis": "&Diagnosis:",
     "treatment_given": "&Treatment given:",
     "prescription": "&Prescription:",

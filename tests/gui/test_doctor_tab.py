@@ -7,12 +7,21 @@ availability editor with the service's own error for an overlap.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import time, timedelta
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt, QTime
-from PySide6.QtWidgets import QAbstractButton, QMessageBox, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QLabel,
+    QMessageBox,
+    QTableView,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from hms_desktop.services import availability, booking, records
@@ -336,3 +345,88 @@ def test_treatment_dialog_shows_service_refusal_and_keeps_input(
     assert dialog.isVisible()
     assert records.get_treatment(clinic, SYSTEM, visit.id) is None
     dialog.reject()
+
+
+def test_keyboard_only_close_visit_record_treatment_and_open_history(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    tab = make_tab(qtbot, clinic, doctor(world), ops)
+    tab.activateWindow()
+    qtbot.waitActive(tab)
+    tab.table.view.setFocus()
+    assert tab.selected_appointment() is not None  # the first visit to close is preselected
+    assert tab.selected_appointment().patient_id == world.patient_id  # type: ignore[union-attr]
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.keySequence(tab, "Ctrl+Shift+C")
+    assert tab.model.rows[0].status == "completed"
+    qtbot.keySequence(tab, "Ctrl+T")
+    dialog = tab.active_dialog
+    assert isinstance(dialog, TreatmentDialog)
+    qtbot.waitUntil(lambda: dialog.fields["symptoms"].hasFocus(), timeout=WAIT)
+    qtbot.keyClicks(dialog.fields["symptoms"], "Fever")
+    qtbot.keyClick(dialog.fields["symptoms"], Qt.Key.Key_Tab)  # Tab leaves the text box
+    assert dialog.fields["diagnosis"].hasFocus()
+    qtbot.keyClicks(dialog.fields["diagnosis"], "Influenza")
+    dialog.activateWindow()
+    qtbot.waitActive(dialog)
+    # Tab walks to Save (mnemonics such as Alt+S do not fire on the offscreen platform).
+    for _ in range(8):
+        if dialog.save_button.hasFocus():
+            break
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    assert dialog.save_button.hasFocus()
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        qtbot.keyClick(dialog.save_button, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible())
+    tab.activateWindow()  # the offscreen platform does not hand focus back by itself
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is tab, timeout=WAIT)
+    qtbot.waitUntil(lambda: tab.history_action.isEnabled(), timeout=WAIT)
+    with qtbot.waitSignal(tab.history.loaded, timeout=WAIT):
+        qtbot.keySequence(tab, "Ctrl+H")
+    assert [r.diagnosis for r in tab.history.model.rows] == ["Influenza"]
+    assert {a.shortcut().toString() for a in tab.actions()} >= {
+        "Ctrl+Shift+C",
+        "Ctrl+Shift+N",
+        "Ctrl+Shift+X",
+        "Ctrl+T",
+        "Ctrl+H",
+    }
+
+
+def test_history_export_action_opens_the_export_dialog(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    from hms_desktop.ui.export_dialog import ExportDialog
+
+    tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
+    assert not tab.history.export_action.isEnabled()  # no patient chosen yet
+    click_row(qtbot, tab.table.view, row_for(tab, world.other_patient_id))
+    with qtbot.waitSignal(tab.history.loaded, timeout=WAIT):
+        qtbot.mouseClick(button_for(tab, "Patient history"), Qt.MouseButton.LeftButton)
+    assert tab.history.table.empty_label.text() == "No treatments recorded for this patient yet."
+    qtbot.mouseClick(button_for(tab.history, "Export Full History"), Qt.MouseButton.LeftButton)
+    [dialog] = [d for d in tab.history.findChildren(ExportDialog) if d.isVisible()]
+    assert dialog._patient_id == world.other_patient_id
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)  # the dialog finishes loading first
+    dialog.reject()
+
+
+def test_my_reports_section_embeds_the_reports_list_or_says_when_they_come(
+    qtbot: QtBot,
+    sqlite_clinic: Clinic,
+    world: f.World,
+    ops: Operations,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hms_desktop.ui.my_reports import MyReportsWidget
+
+    tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
+    assert isinstance(tab.reports, MyReportsWidget)
+    assert tab.pages.tabText(3).replace("&", "") == "My reports"
+
+    # A build without the jobs feature: the section explains instead of failing.
+    monkeypatch.setitem(sys.modules, "hms_desktop.ui.my_reports", None)
+    bare = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
+    assert isinstance(bare.reports, QLabel)
+    assert "after the first monthly run" in bare.reports.text()
