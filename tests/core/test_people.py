@@ -227,3 +227,26 @@ def test_search_keys_compare_in_byte_order_on_postgresql(clinic: Clinic) -> None
             ).all()
         )
     assert collations == {"name_key": "C", "surname_key": "C", "phone_key": "C"}
+
+
+@pytest.mark.parametrize(
+    ("query", "indexes"),
+    [
+        ("jose", {"ix_patients_name_key", "ix_patients_surname_key"}),
+        ("0305", {"ix_patients_name_key", "ix_patients_surname_key", "ix_patients_phone_key"}),
+    ],
+)
+def test_patient_search_is_served_by_indexes(clinic: Clinic, query: str, indexes: set[str]) -> None:
+    """Search as you type stays fast on 100k patients only if no query scans the table."""
+    stmt = patients.search_statement(query).limit(50)
+    sql = str(stmt.compile(clinic.db.engine, compile_kwargs={"literal_binds": True}))
+    with clinic.db.read() as session:
+        if clinic.db.is_sqlite:
+            plan = " | ".join(r[-1] for r in session.execute(text("EXPLAIN QUERY PLAN " + sql)))
+            assert "SCAN patients" not in plan, plan
+        else:
+            # An empty table tempts the planner into a scan; forbid it to see if it must.
+            session.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = " | ".join(r[0] for r in session.execute(text("EXPLAIN " + sql)))
+            assert "Seq Scan" not in plan, plan
+    assert all(name in plan for name in indexes), plan
