@@ -122,8 +122,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--reason", default="", help="what the visit is about")
     p.set_defaults(handler=cmd_book)
 
-    for name, verb in (("cancel", "cancel"), ("complete", "mark completed")):
-        p = subparsers.add_parser(name, help=f"{verb} a booked appointment")
+    for name, summary in (
+        ("cancel", "cancel a booked appointment (frees its slot)"),
+        ("complete", "mark a booked appointment completed (from its day on)"),
+    ):
+        p = subparsers.add_parser(name, help=summary)
         p.add_argument("appointment_id", type=int, metavar="ID")
         p.set_defaults(handler=cmd_cancel if name == "cancel" else cmd_complete)
 
@@ -255,6 +258,12 @@ def cmd_user_add(args: argparse.Namespace) -> int:
             )
             user_id, username = user.id, user.username
     print(f"Created {args.role} account {username!r} (user id {user_id}){linked}.")
+    if args.role in ("doctor", "patient") and not linked:
+        option = "--doctor" if args.role == "doctor" else "--patient"
+        print(
+            f"Note: it is not linked to a {args.role} record, so it sees no {args.role}'s data; "
+            f"create accounts with {option} ID to link one."
+        )
     return 0
 
 

@@ -484,3 +484,15 @@ def test_stats_json_counts(hms: Run, world: f.World, database_url: str) -> None:
     assert DATE.match(stats["today"])
     human = hms("stats", database=database_url).out
     assert "Doctors: 2" in human and "Appointments: 2" in human and "Cancelled" in human
+
+
+def test_an_unlinked_doctor_account_is_explained(
+    hms: Run, sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("long-enough-1\n"))
+    result = hms(
+        "user", "add", "--role", "doctor", "--username", "dr.who", "--password-stdin",
+        database=sqlite_url,
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    assert "not linked to a doctor record" in result.out and "--doctor ID" in result.out
