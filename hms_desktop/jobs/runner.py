@@ -87,6 +87,7 @@ def _summary(title: str, counts: dict[str, int]) -> str:
         "failed": "failed",
         "no_email": "without email",
         "opted_out": "opted out",
+        "already_started": "too late (visit begun)",
     }
     parts = [f"{counts[k]} {label}" for k, label in words.items() if counts.get(k)]
     return f"{title}: {', '.join(parts) if parts else 'nothing to do'}"

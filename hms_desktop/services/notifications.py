@@ -1,7 +1,8 @@
 """Appointment reminders: who gets one for a day, what it says, and queuing it.
 
 One reminder per booked appointment of the target day. Patients who opted out
-get none. A patient without an email address gets an outbox item marked
+get none, and neither do visits that have begun by the time a late (catch-up)
+run gets to them. A patient without an email address gets an outbox item marked
 ``undeliverable`` (so the desk sees it and can phone) and a log line, never a
 crash. The outbox's unique key (kind, appointment, day) means queuing the same
 day twice adds nothing.
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -46,6 +47,8 @@ class ReminderCounts:
     undeliverable: int = 0
     opted_out: int = 0
     already_queued: int = 0
+    #: Visits that had begun when a late run got to them: no reminder any more.
+    already_started: int = 0
 
     def as_counts(self) -> dict[str, int]:
         return {
@@ -53,6 +56,7 @@ class ReminderCounts:
             "no_email": self.undeliverable,
             "opted_out": self.opted_out,
             "already_queued": self.already_queued,
+            "already_started": self.already_started,
         }
 
 
@@ -82,7 +86,9 @@ def queue_reminders(clinic: Clinic, target_day: date, *, run_id: int | None) -> 
         .where(Appointment.day == target_day, Appointment.status == "booked")
         .order_by(Appointment.start_time, Appointment.id)
     )
-    queued = undeliverable = opted_out = already = 0
+    queued = undeliverable = opted_out = already = started = 0
+    # Appointments store clinic wall-clock time; compare with the clinic's wall clock.
+    now = clinic.now().astimezone(clinic.settings.tz).replace(tzinfo=None)
     with clinic.db.write() as session:
         done = set(
             session.scalars(
@@ -97,6 +103,9 @@ def queue_reminders(clinic: Clinic, target_day: date, *, run_id: int | None) -> 
                 continue
             if patient.reminders_opt_out:
                 opted_out += 1
+                continue
+            if datetime.combine(appt.day, appt.start_time) <= now:
+                started += 1  # a late (catch-up) run: this visit has begun already
                 continue
             subject, body = reminder_text(
                 patient=patient.full_name,
@@ -143,4 +152,4 @@ def queue_reminders(clinic: Clinic, target_day: date, *, run_id: int | None) -> 
                     patient.id,
                     patient.full_name,
                 )
-    return ReminderCounts(queued, undeliverable, opted_out, already)
+    return ReminderCounts(queued, undeliverable, opted_out, already, started)

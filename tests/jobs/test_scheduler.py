@@ -48,10 +48,13 @@ def _scheduler(
     return s
 
 
-def _reminder_day(clinic: Clinic, clock: FakeClock, n: int = 2) -> list[int]:
+def _reminder_day(
+    clinic: Clinic, clock: FakeClock, n: int = 2, *, start: str = "11:00"
+) -> list[int]:
     dept = factories.department(clinic)
     doc = factories.doctor(clinic, dept)
-    return book_on(clinic, clock, doc, [factories.patient(clinic) for _ in range(n)], DAY)
+    people = [factories.patient(clinic) for _ in range(n)]
+    return book_on(clinic, clock, doc, people, DAY, start=start)
 
 
 def _reminders(server: SmtpServer) -> list[str]:
@@ -95,7 +98,8 @@ def test_a_start_after_the_missed_time_sends_todays_reminders_once(
     clinic: Clinic, clock: FakeClock, smtp_server: SmtpServer, schedulers: list[ClinicScheduler]
 ) -> None:
     use_smtp(clinic, smtp_server.port)
-    _reminder_day(clinic, clock)
+    _reminder_day(clinic, clock, start="09:30")  # 09:30 has begun by 10:00; 10:00 too
+    _reminder_day(clinic, clock)  # 11:00 and 11:30 get their reminders
     clock.set(at(DAY, "10:00"))  # the app was closed at 08:00
 
     first = _scheduler(clinic, schedulers)
@@ -110,6 +114,7 @@ def test_a_start_after_the_missed_time_sends_todays_reminders_once(
 
     row = job_ledger.find(clinic, "reminders", "2026-06-16")
     assert row is not None and row.trigger == "catch-up"
+    assert (row.counts["queued"], row.counts["already_started"]) == (2, 2)
     assert len(job_ledger.recent_runs(clinic, job_name="reminders")) == 1
     assert len(_reminders(smtp_server)) == 2
 
