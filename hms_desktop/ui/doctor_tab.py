@@ -108,7 +108,7 @@ class DoctorTab(QWidget):
         self.pages = QTabWidget(self)
         self.pages.setDocumentMode(True)
         self.model: RowTableModel[AppointmentRow] = RowTableModel(appointment_columns(), self)
-        self.table = EmptyStateTable(self.model, "No appointments today.", self)
+        self.table = EmptyStateTable(self.model, "No appointments today.", self, sortable=True)
         self.table.view.setAccessibleName("Appointments")
         self.table.set_column_widths({0: 130, 1: 64, 2: 200, 3: 120, 4: 110, 5: 110})
         self.table.view.selectionModel().selectionChanged.connect(self._update_actions)

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QColor, QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from hms_desktop.errors import HmsError
 from hms_desktop.ui.operations import user_message
+from hms_desktop.ui.table_models import SORT_ROLE
 
 ERROR_COLOR = QColor("#b3261e")
 MUTED_COLOR = QColor("#5f6368")
@@ -98,16 +106,38 @@ def muted_label(text: str = "", parent: QWidget | None = None) -> QLabel:
 
 
 class EmptyStateTable(QStackedWidget):
-    """A table view that shows a sentence ("No appointments today") when it has no rows."""
+    """A table view that shows a sentence ("No appointments today") when it has no rows.
+
+    With ``sortable`` a click on a header sorts (numbers and dates as such, via
+    ``SORT_ROLE``) through a proxy; the row methods here always speak in rows of
+    the source model, so callers never deal with the proxy.
+    """
 
     activated = Signal(QModelIndex)
 
     def __init__(
-        self, model: QAbstractItemModel, empty_text: str, parent: QWidget | None = None
+        self,
+        model: QAbstractItemModel,
+        empty_text: str,
+        parent: QWidget | None = None,
+        *,
+        sortable: bool = False,
     ) -> None:
         super().__init__(parent)
+        self._model = model
+        self.proxy: QSortFilterProxyModel | None = None
         self.view = QTableView(self)
-        self.view.setModel(model)
+        if sortable:
+            self.proxy = QSortFilterProxyModel(self)
+            self.proxy.setSourceModel(model)
+            self.proxy.setSortRole(SORT_ROLE)
+            self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            self.view.setModel(self.proxy)
+            # No column sorted at first: rows stay in the service's order until a click.
+            self.view.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+            self.view.setSortingEnabled(True)
+        else:
+            self.view.setModel(model)
         self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -126,7 +156,6 @@ class EmptyStateTable(QStackedWidget):
         self.empty_label.setFont(font)
         self.addWidget(self.view)
         self.addWidget(self.empty_label)
-        self._model = model
         for sig in (model.modelReset, model.rowsInserted, model.rowsRemoved):
             sig.connect(self._update_state)
         self._update_state()
@@ -153,22 +182,39 @@ class EmptyStateTable(QStackedWidget):
             )
 
     def _update_state(self) -> None:
+        # An empty table is replaced by its sentence; Tab then skips the hidden view.
         empty = self._model.rowCount() == 0
-        # Keep focus usable: the label takes focus so Tab order does not dead-end.
         self.setCurrentWidget(self.empty_label if empty else self.view)
 
     def is_showing_empty_state(self) -> bool:
         return self.currentWidget() is self.empty_label
 
+    # --- rows, always of the source model ------------------------------------------------------
+    def _to_source(self, index: QModelIndex | QPersistentModelIndex) -> int:
+        if not index.isValid():
+            return -1
+        return self.proxy.mapToSource(index).row() if self.proxy else index.row()
+
+    def _to_view(self, row: int) -> QModelIndex:
+        index = self._model.index(row, 0)
+        return self.proxy.mapFromSource(index) if self.proxy else index
+
     def selected_row(self) -> int:
-        """The selected row, or -1."""
+        """The selected source row, or -1."""
         rows = self.view.selectionModel().selectedRows()
-        return rows[0].row() if rows else -1
+        return self._to_source(rows[0]) if rows else -1
+
+    def current_row(self) -> int:
+        """The source row of the view's current index (the keyboard's row), or -1."""
+        return self._to_source(self.view.currentIndex())
 
     def select_row(self, row: int) -> None:
+        """Make source row ``row`` current and selected, and scroll to it."""
         if 0 <= row < self._model.rowCount():
-            self.view.selectRow(row)
-            self.view.scrollTo(self._model.index(row, 0))
+            index = self._to_view(row)
+            self.view.setCurrentIndex(index)
+            self.view.selectRow(index.row())
+            self.view.scrollTo(index)
 
 
 def confirm(

@@ -109,7 +109,10 @@ class HistoryView(QWidget):
         self._generation = 0
         self.model: RowTableModel[HistoryRow] = RowTableModel(history_columns(), self)
         self.table = EmptyStateTable(
-            self.model, "Choose an appointment and press Patient history to see it here.", self
+            self.model,
+            "Choose an appointment and press Patient history to see it here.",
+            self,
+            sortable=True,
         )
         self.table.view.setAccessibleName("Treatments")
         self.table.set_column_widths({0: 95, 1: 55, 2: 150, 3: 130, 4: 105, 5: 180})
@@ -192,7 +195,7 @@ class HistoryView(QWidget):
             f"Patient #{self._patient_id} · {count} treated visit{'s' if count != 1 else ''}"
         )
         if rows:
-            self.table.view.setCurrentIndex(self.model.index(0, 0))
+            self.table.select_row(0)
         # A reset model may leave the current row "unchanged" (no signal): draw it here.
         self._show_detail()
         self.loaded.emit()
@@ -204,7 +207,7 @@ class HistoryView(QWidget):
         self.loaded.emit()
 
     def _show_detail(self) -> None:
-        row = self.model.row_at(self.table.view.currentIndex().row())
+        row = self.model.row_at(self.table.current_row())
         if row is None:
             self.detail.clear()
         else:

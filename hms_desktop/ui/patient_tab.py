@@ -108,12 +108,14 @@ class PatientTab(QWidget):
         self.browser = SlotBrowser(clinic, ops, self.book_action, self)
         self.browser.slot_picker.selection_changed.connect(lambda _s: self._update_actions())
         self.upcoming_model: RowTableModel[AppointmentRow] = RowTableModel(upcoming_columns(), self)
-        self.upcoming = EmptyStateTable(self.upcoming_model, "No upcoming appointments.", self)
+        self.upcoming = EmptyStateTable(
+            self.upcoming_model, "No upcoming appointments.", self, sortable=True
+        )
         self.upcoming.view.setAccessibleName("Upcoming appointments")
         self.upcoming.set_column_widths({0: 140, 1: 60, 2: 180, 3: 150, 4: 120, 5: 100})
         self.upcoming.view.selectionModel().selectionChanged.connect(self._update_actions)
         self.past_model: RowTableModel[AppointmentRow] = RowTableModel(past_columns(), self)
-        self.past = EmptyStateTable(self.past_model, "No past visits yet.", self)
+        self.past = EmptyStateTable(self.past_model, "No past visits yet.", self, sortable=True)
         self.past.view.setAccessibleName("Past visits")
         self.past.set_column_widths({0: 100, 1: 180, 2: 150, 3: 100, 4: 260})
         self.profile = ProfileForm(clinic, actor, ops, self)

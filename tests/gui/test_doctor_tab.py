@@ -13,7 +13,7 @@ from datetime import time, timedelta
 
 import pytest
 import shiboken6
-from PySide6.QtCore import Qt, QTime
+from PySide6.QtCore import QPoint, Qt, QTime
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -430,3 +430,25 @@ def test_my_reports_section_embeds_the_reports_list_or_says_when_they_come(
     bare = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
     assert isinstance(bare.reports, QLabel)
     assert "after the first monthly run" in bare.reports.text()
+
+
+def test_sorting_by_a_column_keeps_actions_on_the_clicked_visit(
+    qtbot: QtBot, qtmodeltester: object, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
+    view = tab.table.view
+    header = view.horizontalHeader()
+    patient_column = 2
+    rect = header.sectionViewportPosition(patient_column) + 5
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(rect, 5))
+    shown = [view.model().index(r, patient_column).data() for r in range(view.model().rowCount())]
+    assert shown == sorted(shown, key=str.casefold) and shown[0] == "Anna Smith"
+    assert [r.patient for r in tab.model.rows] == ["José Núñez", "Anna Smith"]  # source untouched
+    qtmodeltester.check(view.model())  # type: ignore[attr-defined]
+    click_row(qtbot, view, 0)  # the top row on screen: Anna's visit, second in the source
+    selected = tab.selected_appointment()
+    assert selected is not None and selected.patient_id == world.other_patient_id
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(button_for(tab, "Mark completed"), Qt.MouseButton.LeftButton)
+    status = {r.patient_id: r.status for r in tab.model.rows}
+    assert status == {world.other_patient_id: "completed", world.patient_id: "booked"}

@@ -21,6 +21,7 @@ from hms_desktop.services.booking import AppointmentFilter
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.views import Slot
 from hms_desktop.ui.booking_dialog import BookingDialog
+from hms_desktop.ui.export_dialog import ExportDialog
 from hms_desktop.ui.operations import Operations
 from hms_desktop.ui.patient_tab import PAGE_UPCOMING, PatientTab
 from hms_desktop.ui.widgets import ChangeRelay
@@ -302,10 +303,16 @@ def test_patient_sees_only_their_own_data_and_edits_profile(
     assert tab.export_action in tab.actions()
     assert tab.export_action.isEnabled()
     assert tab.export_action.text().replace("&", "") == "Export Full History…"
-    assert any(
-        isinstance(b, QToolButton) and b.defaultAction() is tab.export_action
+    [export_button] = [
+        b
         for b in tab.findChildren(QToolButton)
-    )
+        if b.defaultAction() is tab.export_action and b.isVisible()
+    ]
+    qtbot.mouseClick(export_button, Qt.MouseButton.LeftButton)
+    [dialog] = [d for d in tab.findChildren(ExportDialog) if d.isVisible()]
+    assert dialog._patient_id == world.patient_id  # the patient's own history, nobody else's
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    dialog.reject()
 
 
 def test_keyboard_only_booking(
