@@ -133,6 +133,17 @@ def _now(clinic: Clinic) -> datetime:
     return clinic.now().astimezone(UTC)
 
 
+def _locked_error(locked_until: datetime | None, now: datetime) -> AccountLockedError | None:
+    if locked_until is None or locked_until <= now:
+        return None
+    minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
+    return AccountLockedError(
+        "This account is locked after too many failed log-ins. Try again in "
+        f"{minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator "
+        "to unlock it."
+    )
+
+
 def login(clinic: Clinic, username: str, password: str) -> Actor:
     """Check a user name and password.
 
@@ -144,20 +155,36 @@ def login(clinic: Clinic, username: str, password: str) -> Actor:
     key = search_text(username).lower()
     now = _now(clinic)
     settings = clinic.settings
+    # Hash outside any transaction: argon2 takes a tenth of a second, and a SQLite write
+    # transaction held that long would stall every other program's writes.
+    with clinic.db.read() as session:
+        found = session.execute(
+            select(User.id, User.password_hash, User.is_active, User.locked_until).where(
+                User.username == key
+            )
+        ).first()
+    if found is None or not found.is_active:
+        _verify(_dummy_hash(), password)
+        raise AuthenticationError("Wrong user name or password.")
+    locked_error = _locked_error(found.locked_until, now)
+    if locked_error is not None:
+        raise locked_error
+    ok = _verify(found.password_hash, password)
+    rehashed = (
+        _hasher.hash(password) if ok and _hasher.check_needs_rehash(found.password_hash) else ""
+    )
     failure: AuthenticationError | None = None
     with clinic.db.write() as session:
-        user = session.scalar(select(User).where(User.username == key))
+        # Row-locked, so two failed attempts at once on PostgreSQL both count.
+        user = session.get(User, found.id, with_for_update=True)
         if user is None or not user.is_active:
-            _verify(_dummy_hash(), password)
             raise AuthenticationError("Wrong user name or password.")
-        if user.locked_until is not None and user.locked_until > now:
-            minutes = max(1, math.ceil((user.locked_until - now).total_seconds() / 60))
-            raise AccountLockedError(
-                "This account is locked after too many failed log-ins. Try again in "
-                f"{minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator "
-                "to unlock it."
-            )
-        if not _verify(user.password_hash, password):
+        locked_error = _locked_error(user.locked_until, now)  # another PC may have locked it
+        if locked_error is not None:
+            raise locked_error
+        if user.password_hash != found.password_hash:  # changed meanwhile: check the new one
+            ok, rehashed = _verify(user.password_hash, password), ""
+        if not ok:
             user.failed_logins += 1
             locked = user.failed_logins >= settings.lockout_threshold
             if locked:
@@ -184,8 +211,8 @@ def login(clinic: Clinic, username: str, password: str) -> Actor:
             user.failed_logins = 0
             user.locked_until = None
             user.last_login_at = now
-            if _hasher.check_needs_rehash(user.password_hash):
-                user.password_hash = _hasher.hash(password)
+            if rehashed:
+                user.password_hash = rehashed
             actor = _actor_for(session, user)
             audit.record(session, actor, "login", "user", user.id)
     if failure is not None:

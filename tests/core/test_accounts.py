@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from argon2 import PasswordHasher
+from sqlalchemy import func, select, update
 
 from hms_desktop.db.models import Base, Patient, User
 from hms_desktop.errors import (
@@ -180,3 +181,21 @@ def test_patient_self_registration_validates_and_keeps_nothing_half_written(
     assert taken.value.field == "username"
     with clinic.db.read() as session:
         assert session.scalar(select(func.count()).select_from(Patient)) == 1
+
+
+def test_a_weaker_old_hash_is_upgraded_at_the_next_login(clinic: Clinic) -> None:
+    user_id = accounts.create_user(clinic, SYSTEM, "desk", SECRET, "receptionist")
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(SECRET)
+    with clinic.db.write() as session:
+        session.execute(update(User).where(User.id == user_id).values(password_hash=weak))
+    with pytest.raises(AuthenticationError):  # a wrong password changes no hash
+        accounts.login(clinic, "desk", "not-the-password")
+    with clinic.db.read() as session:
+        assert session.scalar(select(User.password_hash)) == weak
+    assert accounts.login(clinic, "desk", SECRET).user_id == user_id
+    with clinic.db.read() as session:
+        upgraded = session.scalar(select(User.password_hash)) or ""
+    assert upgraded != weak
+    assert upgraded.startswith("$argon2id$")
+    assert not accounts._hasher.check_needs_rehash(upgraded)
+    assert accounts.login(clinic, "desk", SECRET).user_id == user_id
