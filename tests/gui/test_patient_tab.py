@@ -7,7 +7,7 @@ patient seeing only their own data.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import shiboken6
@@ -19,6 +19,7 @@ from hms_desktop.services import availability, booking, patients
 from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.booking import AppointmentFilter
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.views import Slot
 from hms_desktop.ui.booking_dialog import BookingDialog
 from hms_desktop.ui.export_dialog import ExportDialog
@@ -367,3 +368,39 @@ def test_writes_elsewhere_reach_the_tab_through_the_change_relay(
         qtbot.waitUntil(lambda: tab.upcoming_model.rowCount() == 1, timeout=WAIT)
     finally:
         relay.close()
+
+
+def test_blacklisted_and_past_time_refusals_keep_the_form(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    tab = make_tab(qtbot, clinic, f.RECEPTION, ops)
+    choose_patient(qtbot, tab, "smith", world.other_patient_id)
+    slot = Slot(world.doctor_id, world.day, time(9, 0), time(9, 30))
+    dialog = open_booking(qtbot, tab, slot)
+    qtbot.keyClicks(dialog.reason, "Back pain")
+
+    # Blacklisted at the desk meanwhile: a message over the form says what to do.
+    patients.set_blacklisted(clinic, SYSTEM, world.other_patient_id, True)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(dialog.banner.isVisible, timeout=WAIT)
+    assert "blacklisted and cannot book" in dialog.banner.text()
+    assert dialog.reason.toPlainText() == "Back pain"
+    assert dialog.slot_picker.current_slot() == slot
+
+    # Reinstated, but the clock passed the slot: the message sits by the slot list.
+    patients.set_blacklisted(clinic, SYSTEM, world.other_patient_id, False)
+    clock.set(datetime.combine(world.day, time(9, 5), tzinfo=clock.tz))
+    with qtbot.waitSignal(dialog.slots_loaded, timeout=WAIT):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert not dialog.banner.isVisible()
+    assert "is in the past" in dialog.slot_error.text()
+    assert slot not in dialog.slot_picker.slots()
+    assert dialog.reason.toPlainText() == "Back pain"
+    assert (
+        booking.list_appointments(
+            clinic, SYSTEM, AppointmentFilter(patient_id=world.other_patient_id)
+        )
+        == []
+    )
+    dialog.reject()
