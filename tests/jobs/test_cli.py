@@ -128,3 +128,30 @@ def test_reports_export_writes_html_and_a_valid_pdf(
     code = main([*base, "--month", "2030-01", "--output", str(tmp_path / "nowhere" / "x.pdf")])
     assert code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_outbox_retry_and_reports_list_commands(
+    sqlite_url: str,
+    clock: FakeClock,
+    smtp_down: SmtpServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ids = _data(sqlite_url, clock)
+    monkeypatch.setenv("HMS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("HMS_SMTP_PORT", str(smtp_down.port))
+    monkeypatch.setenv("HMS_SMTP_TLS", "none")
+    db = ["--database", sqlite_url]
+    assert main([*db, "jobs", "run", "monthly-report", "--month", "2030-01"]) == 0
+    assert "1 waiting to send" in capsys.readouterr().out  # the server is down
+
+    assert main([*db, "jobs", "outbox", "--status", "pending"]) == 0
+    listing = capsys.readouterr().out
+    assert "Waiting    1 tries" in listing and "refused the connection" in listing
+
+    smtp_down.start()
+    assert main([*db, "jobs", "retry"]) == 0  # only failed ones are retried; this one waits
+    assert capsys.readouterr().out.splitlines()[0] == "0 messages queued again."
+    assert main([*db, "reports", "list", "--doctor", str(ids["doctor"])]) == 0
+    assert "2030-01  Dr. Cli Test" in capsys.readouterr().out
+    assert len(smtp_down.mailbox.messages) == 0  # its back-off has not passed on the real clock
