@@ -11,6 +11,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from hms_desktop.errors import ValidationError
 from hms_desktop.jobs.runner import run_job
 from hms_desktop.services import booking, reports
 from hms_desktop.services.actor import SYSTEM
@@ -104,7 +105,7 @@ def test_the_report_is_emailed_to_the_doctor(
 
 @pytest.mark.parametrize("bad", ["2026-13", "26-11", "November", ""])
 def test_a_malformed_month_is_refused_with_a_message(bad: str) -> None:
-    with pytest.raises(reports.ValidationError, match="A month looks like 2026-11"):
+    with pytest.raises(ValidationError, match="A month looks like 2026-11"):
         reports.parse_month(bad)
 
 
