@@ -6,81 +6,45 @@ comes back by signal; the tab only arranges widgets and reacts.
 
 from __future__ import annotations
 
-import importlib
-from datetime import date, timedelta
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QHideEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QHBoxLayout,
     QPushButton,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from hms_desktop.services import booking, doctors
 from hms_desktop.services.actor import Actor
-from hms_desktop.services.booking import STATUS_LABELS, VISIT_LABELS, AppointmentFilter
+from hms_desktop.services.booking import STATUS_LABELS, AppointmentFilter
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.views import AppointmentRow, DoctorRow
+from hms_desktop.ui.appointment_columns import doctor_columns, week_of
 from hms_desktop.ui.availability_editor import AvailabilityEditor
+from hms_desktop.ui.doctor_reports import reports_section
 from hms_desktop.ui.form_support import (
     PAGE_MARGIN,
     SPACING,
     EmptyStateTable,
     ErrorLabel,
+    action_button,
     confirm,
     field_message,
+    make_action,
     muted_label,
+    padded_page,
     title_label,
 )
 from hms_desktop.ui.history_view import HistoryView
 from hms_desktop.ui.operations import Operations
 from hms_desktop.ui.slot_picker import day_text
-from hms_desktop.ui.table_models import Column, RowTableModel
+from hms_desktop.ui.table_models import RowTableModel
 from hms_desktop.ui.treatment_dialog import TreatmentDialog
-
-MY_REPORTS_MODULE = "hms_desktop.ui.my_reports"
-REPORTS_PLACEHOLDER = (
-    "Your monthly reports appear here after the first monthly run "
-    "(on the 1st of each month, for the month before)."
-)
-
-
-def appointment_columns() -> list[Column[AppointmentRow]]:
-    return [
-        Column("Date", lambda r: r.date, text=lambda r: day_text(r.date)),
-        Column("Time", lambda r: r.time),
-        Column("Patient", lambda r: r.patient),
-        Column("Visit type", lambda r: VISIT_LABELS.get(r.visit_type, r.visit_type)),
-        Column("Status", lambda r: STATUS_LABELS.get(r.status, r.status)),
-        Column("Treatment", lambda r: "Recorded" if r.has_treatment else ""),
-        Column("Reason", lambda r: r.reason, tooltip=lambda r: r.reason),
-    ]
-
-
-def week_of(day: date) -> tuple[date, date]:
-    """Monday to Sunday of the week holding ``day``."""
-    monday = day - timedelta(days=day.weekday())
-    return monday, monday + timedelta(days=6)
-
-
-def _my_reports(clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget) -> QWidget:
-    """The jobs feature's reports list when it is installed, else a placeholder."""
-    try:
-        module = importlib.import_module(MY_REPORTS_MODULE)
-    except ModuleNotFoundError as err:
-        if err.name != MY_REPORTS_MODULE:
-            raise  # the module exists but is broken: that is a bug to see, not hide
-        label = muted_label(REPORTS_PLACEHOLDER, parent)
-        label.setObjectName("emptyState")
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        return label
-    widget: QWidget = module.MyReportsWidget(clinic, actor, ops, parent)
-    return widget
 
 
 class DoctorTab(QWidget):
@@ -107,7 +71,7 @@ class DoctorTab(QWidget):
         self.subtitle = muted_label("", self)
         self.pages = QTabWidget(self)
         self.pages.setDocumentMode(True)
-        self.model: RowTableModel[AppointmentRow] = RowTableModel(appointment_columns(), self)
+        self.model: RowTableModel[AppointmentRow] = RowTableModel(doctor_columns(), self)
         self.table = EmptyStateTable(self.model, "No appointments today.", self, sortable=True)
         self.table.view.setAccessibleName("Appointments")
         self.table.set_column_widths({0: 130, 1: 64, 2: 200, 3: 120, 4: 110, 5: 110})
@@ -126,12 +90,12 @@ class DoctorTab(QWidget):
             layout.addWidget(muted_label("This tab is for doctors' accounts.", self))
             return
         self.availability = AvailabilityEditor(clinic, actor, ops, self._doctor_id, self)
-        self.reports = _my_reports(clinic, actor, ops, self)
+        self.reports = reports_section(clinic, actor, ops, self)
 
         self.pages.addTab(self._appointments_page(), "&Appointments")
-        self.pages.addTab(self._padded(self.history), "Patient &history")
-        self.pages.addTab(self._padded(self.availability), "A&vailability")
-        self.pages.addTab(self._padded(self.reports), "My &reports")
+        self.pages.addTab(padded_page(self.history, self), "Patient &history")
+        self.pages.addTab(padded_page(self.availability, self), "A&vailability")
+        self.pages.addTab(padded_page(self.reports, self), "My &reports")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN)
         layout.setSpacing(SPACING)
@@ -143,13 +107,8 @@ class DoctorTab(QWidget):
 
     # --- building ---------------------------------------------------------------------------
     def _build_actions(self) -> None:
-        def make(text: str, keys: str, slot: object, tip: str) -> QAction:
-            action = QAction(text, self)
-            action.setShortcut(QKeySequence(keys))
-            action.setToolTip(f"{tip} ({QKeySequence(keys).toString()})")
-            action.triggered.connect(slot)
-            self.addAction(action)
-            return action
+        def make(text: str, keys: str, slot: Callable[[], object], tip: str) -> QAction:
+            return make_action(self, text, keys, slot, tip)
 
         self.today_action = make(
             "Show &today", "Ctrl+Shift+D", lambda: self._set_range(True), "Today's appointments"
@@ -209,10 +168,10 @@ class DoctorTab(QWidget):
         buttons = QHBoxLayout()
         buttons.setSpacing(SPACING)
         for action in (self.complete_action, self.no_show_action, self.cancel_action):
-            buttons.addWidget(self._button(action, page))
+            buttons.addWidget(action_button(action, page))
         buttons.addStretch(1)
         for action in (self.treatment_action, self.history_action):
-            buttons.addWidget(self._button(action, page))
+            buttons.addWidget(action_button(action, page))
 
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, PAGE_MARGIN, 0, 0)
@@ -223,21 +182,6 @@ class DoctorTab(QWidget):
         layout.addWidget(self.error)
         layout.addLayout(buttons)
         return page
-
-    def _padded(self, widget: QWidget) -> QWidget:
-        page = QWidget(self)
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, PAGE_MARGIN, 0, 0)
-        layout.addWidget(widget)
-        return page
-
-    @staticmethod
-    def _button(action: QAction, parent: QWidget) -> QToolButton:
-        button = QToolButton(parent)
-        button.setDefaultAction(action)
-        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        button.setMinimumHeight(30)
-        return button
 
     # --- public API --------------------------------------------------------------------------
     def actions(self) -> list[QAction]:

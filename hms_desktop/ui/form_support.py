@@ -17,15 +17,17 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QMessageBox,
     QSizePolicy,
     QStackedWidget,
     QTableView,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -215,6 +217,43 @@ class EmptyStateTable(QStackedWidget):
             self.view.setCurrentIndex(index)
             self.view.selectRow(index.row())
             self.view.scrollTo(index)
+
+
+def make_action(
+    owner: QWidget, text: str, keys: str, slot: Callable[[], object], tip: str
+) -> QAction:
+    """An action with a shortcut, added to ``owner`` so the shortcut works while it is shown."""
+    action = QAction(text, owner)
+    action.setShortcut(QKeySequence(keys))
+    action.setToolTip(f"{tip} ({QKeySequence(keys).toString()})")
+    action.triggered.connect(slot)
+    owner.addAction(action)
+    return action
+
+
+def action_button(action: QAction, parent: QWidget) -> QToolButton:
+    """A text button that mirrors ``action`` (its text, enabled state and tooltip)."""
+    button = QToolButton(parent)
+    button.setDefaultAction(action)
+    button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+    button.setMinimumHeight(30)
+    return button
+
+
+def padded_page(widget: QWidget, parent: QWidget, *actions: QAction) -> QWidget:
+    """A tab page: ``widget`` below the tab bar, with ``actions`` as buttons at the bottom right."""
+    page = QWidget(parent)
+    layout = QVBoxLayout(page)
+    layout.setContentsMargins(0, PAGE_MARGIN, 0, 0)
+    layout.setSpacing(SPACING)
+    layout.addWidget(widget, 1)
+    if actions:
+        row = QHBoxLayout()
+        row.addStretch(1)
+        for action in actions:
+            row.addWidget(action_button(action, page))
+        layout.addLayout(row)
+    return page
 
 
 def confirm(

@@ -7,10 +7,10 @@ writes go through ``Operations``; results come back by signal.
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QHideEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QSplitter,
@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
 
 from hms_desktop.services import booking
 from hms_desktop.services.actor import Actor
-from hms_desktop.services.booking import STATUS_LABELS, VISIT_LABELS, AppointmentFilter
+from hms_desktop.services.booking import AppointmentFilter
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.views import AppointmentRow, DoctorRow, PatientRow, Slot
+from hms_desktop.ui.appointment_columns import is_past, past_columns, upcoming_columns
 from hms_desktop.ui.booking_dialog import BookingDialog, BookingTarget
 from hms_desktop.ui.form_support import (
     PAGE_MARGIN,
@@ -34,7 +35,9 @@ from hms_desktop.ui.form_support import (
     ErrorLabel,
     confirm,
     field_message,
+    make_action,
     muted_label,
+    padded_page,
     title_label,
 )
 from hms_desktop.ui.history_view import start_history_export
@@ -43,37 +46,9 @@ from hms_desktop.ui.patient_picker import PatientPicker
 from hms_desktop.ui.patient_profile import ProfileForm
 from hms_desktop.ui.slot_browser import SlotBrowser
 from hms_desktop.ui.slot_picker import day_text
-from hms_desktop.ui.table_models import Column, RowTableModel
+from hms_desktop.ui.table_models import RowTableModel
 
 PAGE_BOOK, PAGE_UPCOMING, PAGE_PAST, PAGE_PROFILE = range(4)
-
-
-def upcoming_columns() -> list[Column[AppointmentRow]]:
-    return [
-        Column("Date", lambda r: r.date, text=lambda r: day_text(r.date)),
-        Column("Time", lambda r: r.time),
-        Column("Doctor", lambda r: r.doctor),
-        Column("Department", lambda r: r.department),
-        Column("Visit type", lambda r: VISIT_LABELS.get(r.visit_type, r.visit_type)),
-        Column("Status", lambda r: STATUS_LABELS.get(r.status, r.status)),
-        Column("Reason", lambda r: r.reason, tooltip=lambda r: r.reason),
-    ]
-
-
-def past_columns() -> list[Column[AppointmentRow]]:
-    return [
-        Column("Date", lambda r: r.date),
-        Column("Doctor", lambda r: r.doctor),
-        Column("Department", lambda r: r.department),
-        Column("Status", lambda r: STATUS_LABELS.get(r.status, r.status)),
-        Column("Diagnosis", lambda r: r.diagnosis, tooltip=lambda r: r.diagnosis),
-        Column("Prescription", lambda r: r.prescription, tooltip=lambda r: r.prescription),
-    ]
-
-
-def is_past(row: AppointmentRow, today: date) -> bool:
-    """A visit belongs to the past once its day is over or it has been closed."""
-    return row.date < today or row.status in ("completed", "no_show")
 
 
 class PatientTab(QWidget):
@@ -120,15 +95,17 @@ class PatientTab(QWidget):
         self.past.set_column_widths({0: 100, 1: 180, 2: 150, 3: 100, 4: 260})
         self.profile = ProfileForm(clinic, actor, ops, self)
         self.profile.saved.connect(self._on_profile_saved)
+        self.profile.loaded.connect(self._show_header)
 
         self.pages = QTabWidget(self)
         self.pages.setDocumentMode(True)
-        self.pages.addTab(self._page(self.browser), "&Book a visit")
+        self.pages.addTab(padded_page(self.browser, self), "&Book a visit")
         self.pages.addTab(
-            self._page(self.upcoming, self.reschedule_action, self.cancel_action), "&Upcoming"
+            padded_page(self.upcoming, self, self.reschedule_action, self.cancel_action),
+            "&Upcoming",
         )
-        self.pages.addTab(self._page(self.past), "Past &visits")
-        self.pages.addTab(self._page(self.profile), "Pr&ofile")
+        self.pages.addTab(padded_page(self.past, self), "Past &visits")
+        self.pages.addTab(padded_page(self.profile, self), "Pr&ofile")
         self.pages.currentChanged.connect(lambda _i: self._update_actions())
 
         export_button = QToolButton(self)
@@ -181,13 +158,8 @@ class PatientTab(QWidget):
 
     # --- building ---------------------------------------------------------------------------
     def _build_actions(self) -> None:
-        def make(text: str, keys: str, slot: object, tip: str) -> QAction:
-            action = QAction(text, self)
-            action.setShortcut(QKeySequence(keys))
-            action.setToolTip(f"{tip} ({QKeySequence(keys).toString()})")
-            action.triggered.connect(slot)
-            self.addAction(action)
-            return action
+        def make(text: str, keys: str, slot: Callable[[], object], tip: str) -> QAction:
+            return make_action(self, text, keys, slot, tip)
 
         self.find_action = make(
             "&Find patient", "Ctrl+F", self.focus_search, "Search patients by name, ID or phone"
@@ -219,24 +191,6 @@ class PatientTab(QWidget):
             lambda: self.pages.setCurrentIndex(PAGE_PROFILE),
             "Edit contact details and reminders",
         )
-
-    def _page(self, widget: QWidget, *actions: QAction) -> QWidget:
-        page = QWidget(self)
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(0, PAGE_MARGIN, 0, 0)
-        layout.setSpacing(SPACING)
-        layout.addWidget(widget, 1)
-        if actions:
-            row = QHBoxLayout()
-            row.addStretch(1)
-            for action in actions:
-                button = QToolButton(page)
-                button.setDefaultAction(action)
-                button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-                button.setMinimumHeight(30)
-                row.addWidget(button)
-            layout.addLayout(row)
-        return page
 
     # --- public API --------------------------------------------------------------------------
     def actions(self) -> list[QAction]:
@@ -281,11 +235,7 @@ class PatientTab(QWidget):
     def set_patient(self, row: PatientRow) -> None:
         """Act for ``row`` (staff only choose; a patient is always themself)."""
         self._patient = row
-        self.title.setText(row.full_name)
-        details = [f"Patient #{row.id}", row.phone, row.email]
-        if row.blacklisted:
-            details.append("Blacklisted: cannot book")
-        self.subtitle.setText(" · ".join(d for d in details if d))
+        self._show_header(row)
         self.stack.setCurrentIndex(1)
         self.error.clear_message()
         self._load_appointments()
@@ -295,13 +245,18 @@ class PatientTab(QWidget):
 
     def set_patient_id(self, patient_id: int, name: str) -> None:
         """Act for a patient known only by id and name (the profile fills in the rest)."""
-        self._patient = PatientRow(patient_id, name, None, "", "", "", "", False, False)
-        self.title.setText(name)
-        self.subtitle.setText(f"Patient #{patient_id}")
-        self.stack.setCurrentIndex(1)
-        self._load_appointments()
-        self.profile.load(patient_id)
-        self._update_actions()
+        self.set_patient(PatientRow(patient_id, name, None, "", "", "", "", False, False))
+
+    def _show_header(self, row: PatientRow) -> None:
+        """Name and contact details over the pages; the loaded profile keeps them current."""
+        if self._patient is None or row.id != self._patient.id:
+            return  # a late answer about the patient shown before
+        self._patient = row
+        self.title.setText(row.full_name)
+        details = [f"Patient #{row.id}", row.phone, row.email]
+        if row.blacklisted:
+            details.append("Blacklisted: cannot book")
+        self.subtitle.setText(" · ".join(d for d in details if d))
 
     def focus_search(self) -> None:
         if self.picker is not None:
@@ -448,13 +403,10 @@ class PatientTab(QWidget):
         if self._patient is not None:
             start_history_export(self, self._clinic, self._actor, self._ops, self._patient.id)
 
-    def _on_profile_saved(self, row: PatientRow) -> None:
-        if self._actor.is_staff:
-            self.set_patient(row)
-            if self.picker is not None:
-                self.picker.run_search()
-        else:
-            self.title.setText(row.full_name)
+    def _on_profile_saved(self, _row: PatientRow) -> None:
+        # The header follows by the profile's ``loaded``; the finder shows the new name.
+        if self.picker is not None:
+            self.picker.run_search()
         self.message.emit("Profile saved.")
 
     # Shortcuts of a hidden tab must not fire (or clash with another tab's) from menus.
