@@ -30,6 +30,8 @@ from sqlalchemy import make_url
 
 from hms_desktop.db.engine import Database, sqlite_path
 from hms_desktop.errors import DatabaseUnavailableError, HmsError, ValidationError
+from hms_desktop.services import audit
+from hms_desktop.services.actor import Actor, require_admin
 from hms_desktop.services.clinic import Clinic
 
 #: Scheduled backups are named ``clinic-YYYYMMDD-HHMMSS.<suffix>``; pruning only touches these.
@@ -223,3 +225,26 @@ def run_scheduled_backup(clinic: Clinic, *, now: datetime | None = None) -> Path
     backup_database(clinic.db, target)
     prune_backups(folder, clinic.settings.backup_retention)
     return target
+
+
+def backup_clinic(clinic: Clinic, actor: Actor, target: Path | str) -> Path:
+    """An administrator backs up the clinic from the application (the menu action).
+
+    The backup holds every medical record, so only an administrator may make one;
+    it is written to the audit log.
+
+    Raises:
+        PermissionDeniedError: the actor is not an administrator.
+        The errors of :func:`backup_database`.
+    """
+    require_admin(actor, "back up the clinic database")
+    path = backup_database(clinic.db, target)
+    audit.record_now(clinic, actor, "database.backup", "database", file=str(path))
+    return path
+
+
+def default_backup_name(clinic: Clinic) -> Path:
+    """Where a backup made by hand goes unless the user picks another place."""
+    moment = clinic.now()
+    suffix = "sqlite3" if clinic.db.is_sqlite else "dump"
+    return clinic.settings.effective_backup_dir / f"manual-{moment:%Y%m%d-%H%M%S}.{suffix}"
