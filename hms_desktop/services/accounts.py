@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -26,6 +26,8 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.validation import clean_username, search_text
 
 MIN_PASSWORD_LENGTH = 8
+#: PostgreSQL advisory lock of the first-run set-up (any constant; "HMSADMN" in ASCII).
+_FIRST_ADMIN_LOCK_KEY = 0x484D5341444D4E
 _hasher = PasswordHasher()  # argon2id with the library's recommended cost
 
 
@@ -101,8 +103,19 @@ def has_admin(clinic: Clinic) -> bool:
 
 
 def create_first_admin(clinic: Clinic, username: str, password: str) -> int:
-    """The first-run set-up: allowed only while no administrator exists."""
+    """The first-run set-up: allowed only while no administrator exists.
+
+    Raises:
+        PermissionDeniedError: an administrator exists already.
+        ValidationError: bad user name or weak password.
+    """
     with clinic.db.write() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # Two PCs running the set-up at once would both count no admin; SQLite's
+            # write transactions are serialised already.
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _FIRST_ADMIN_LOCK_KEY}
+            )
         if session.scalar(select(func.count()).select_from(User).where(User.role == "admin")):
             raise PermissionDeniedError(
                 "An administrator exists already; ask them to create your account."

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select, update
@@ -199,3 +201,28 @@ def test_a_weaker_old_hash_is_upgraded_at_the_next_login(clinic: Clinic) -> None
     assert upgraded.startswith("$argon2id$")
     assert not accounts._hasher.check_needs_rehash(upgraded)
     assert accounts.login(clinic, "desk", SECRET).user_id == user_id
+
+
+def test_two_first_run_set_ups_at_once_make_one_administrator(clinic: Clinic) -> None:
+    start = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def set_up(name: str) -> None:
+        start.wait(timeout=30)
+        try:
+            accounts.create_first_admin(clinic, name, SECRET)
+            outcomes[name] = "created"
+        except PermissionDeniedError:
+            outcomes[name] = "refused"
+        except Exception as err:  # reported below
+            outcomes[name] = f"{type(err).__name__}: {err}"
+
+    threads = [threading.Thread(target=set_up, args=(name,)) for name in ("root1", "root2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes.values()) == ["created", "refused"], outcomes
+    with clinic.db.read() as session:
+        admins = session.scalars(select(User.username).where(User.role == "admin")).all()
+    assert len(admins) == 1
