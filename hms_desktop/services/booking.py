@@ -147,8 +147,10 @@ def _hold_doctor(session: Session, doctor_id: int) -> None:
     session.execute(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update(read=True))
 
 
-def _load(session: Session, appointment_id: int) -> Appointment:
-    appt = session.get(Appointment, appointment_id)
+def _load(session: Session, appointment_id: int, *, lock: bool = False) -> Appointment:
+    # A change locks the row first: two PCs closing one visit at once (complete and
+    # cancel) must not both see "booked" and both win.
+    appt = session.get(Appointment, appointment_id, with_for_update=lock or None)
     if appt is None:
         raise NotFoundError(f"There is no appointment {appointment_id}.")
     return appt
@@ -240,7 +242,7 @@ def reschedule(
     """Move a booked appointment to another free slot (optionally another doctor)."""
     the_day, the_time = parse_day(day), parse_time(at)
     with clinic.db.write() as session:
-        appt = _load(session, appointment_id)
+        appt = _load(session, appointment_id, lock=True)
         _may_change(actor, appt, "reschedule")
         if actor.role == "doctor":
             raise PermissionDeniedError("Doctors do not move appointments; ask the front desk.")
@@ -283,7 +285,7 @@ def set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str) -
             "An appointment can become completed, cancelled or no-show.", field="status"
         )
     with clinic.db.write() as session:
-        appt = _load(session, appointment_id)
+        appt = _load(session, appointment_id, lock=True)
         _may_change(actor, appt, "change")
         if appt.status != "booked":
             raise ConflictError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import time, timedelta
 
 import pytest
@@ -286,3 +287,30 @@ def test_list_filters(clinic: Clinic, world: f.World) -> None:
     assert ids(text="turing") == [b]
     assert ids(date_from=world.day + timedelta(days=1)) == []
     assert ids(newest_first=True) == [c, b, a]
+
+
+def test_closing_a_visit_waits_for_another_pc_closing_it(clinic: Clinic, world: f.World) -> None:
+    """The doctor completes while the desk cancels: one wins, the other hears it changed."""
+    appt = _book(world, "09:00")
+    clinic.clock.advance(days=1)  # type: ignore[attr-defined]
+    result: list[object] = []
+
+    def desk_cancels() -> None:
+        try:
+            booking.cancel(clinic, f.RECEPTION, appt)
+            result.append("cancelled")
+        except Exception as err:
+            result.append(err)
+
+    with clinic.db.write() as doctors_pc:  # completing, not yet committed
+        doctors_pc.execute(
+            update(Appointment).where(Appointment.id == appt).values(status="completed")
+        )
+        thread = threading.Thread(target=desk_cancels, daemon=True)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # the cancel waits for the other transaction
+    thread.join(20)
+    assert len(result) == 1 and isinstance(result[0], ConflictError), result
+    assert "completed already" in str(result[0])
+    assert booking.get_appointment(clinic, f.RECEPTION, appt).status == "completed"
