@@ -60,7 +60,9 @@ def record_treatment(clinic: Clinic, actor: Actor, appointment_id: int, form: Tr
             "Enter at least the symptoms, the diagnosis or the treatment given.", field="diagnosis"
         )
     with clinic.db.write() as session:
-        appt = session.get(Appointment, appointment_id)
+        # Locked, so two people saving the same visit's record at once take turns: the
+        # second edits the first's treatment instead of failing on its unique key.
+        appt = session.get(Appointment, appointment_id, with_for_update=True)
         if appt is None:
             raise NotFoundError(f"There is no appointment {appointment_id}.")
         if not (actor.is_admin or (actor.role == "doctor" and actor.doctor_id == appt.doctor_id)):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from hms_desktop.db.models import AuditEntry, Treatment
+from hms_desktop.db.models import Appointment, AuditEntry, Treatment
 from hms_desktop.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
 from hms_desktop.services import audit, booking, records
 from hms_desktop.services.actor import SYSTEM, Actor
@@ -189,3 +190,32 @@ def test_the_audit_log_is_append_only_in_the_database(clinic: Clinic) -> None:
     with clinic.db.read() as session:
         rows = session.execute(select(AuditEntry.action, AuditEntry.details)).all()
     assert [tuple(r) for r in rows] == [("test.entry", '{"note": "keep"}')]
+
+
+def test_two_saves_of_one_visit_record_at_once_keep_one_treatment(
+    clinic: Clinic, world: f.World, clock: FakeClock
+) -> None:
+    appt = _completed_visit(world, clock)
+    result: list[object] = []
+
+    def admin_saves() -> None:
+        try:
+            result.append(
+                records.record_treatment(clinic, ADMIN, appt, TreatmentForm(diagnosis="second"))
+            )
+        except Exception as err:
+            result.append(err)
+
+    with clinic.db.write() as doctors_pc:  # what record_treatment does, not yet committed
+        doctors_pc.execute(select(Appointment.id).where(Appointment.id == appt).with_for_update())
+        doctors_pc.add(Treatment(appointment_id=appt, diagnosis="first"))
+        doctors_pc.flush()
+        thread = threading.Thread(target=admin_saves, daemon=True)
+        thread.start()
+        thread.join(0.5)
+        assert thread.is_alive()  # the second save waits for the first
+    thread.join(20)
+    assert len(result) == 1 and isinstance(result[0], int), result
+    with clinic.db.read() as session:
+        rows = session.execute(select(Treatment.id, Treatment.diagnosis)).all()
+    assert [tuple(r) for r in rows] == [(result[0], "second")]
