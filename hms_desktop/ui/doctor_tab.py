@@ -6,6 +6,7 @@ comes back by signal; the tab only arranges widgets and reacts.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
@@ -102,6 +103,10 @@ class DoctorTab(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
         layout.addWidget(self.pages, 1)
+        # Keyboard order after the page tabs: the table, its actions left to right, the range.
+        # Set once everything is laid out: re-parenting into pages reorders the chain.
+        for first, second in itertools.pairwise(self._focus_chain):
+            QWidget.setTabOrder(first, second)
         self._set_range(today=True)
         self.refresh()
 
@@ -167,11 +172,15 @@ class DoctorTab(QWidget):
 
         buttons = QHBoxLayout()
         buttons.setSpacing(SPACING)
-        for action in (self.complete_action, self.no_show_action, self.cancel_action):
-            buttons.addWidget(action_button(action, page))
-        buttons.addStretch(1)
-        for action in (self.treatment_action, self.history_action):
-            buttons.addWidget(action_button(action, page))
+        chain: list[QWidget] = [self.table.view]
+        for action in self.actions():
+            if action in (self.today_action, self.week_action):
+                continue  # reached by the two buttons above the table
+            if action is self.treatment_action:
+                buttons.addStretch(1)
+            chain.append(action_button(action, page))
+            buttons.addWidget(chain[-1])
+        self._focus_chain = [*chain, self.today_button, self.week_button]
 
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, PAGE_MARGIN, 0, 0)

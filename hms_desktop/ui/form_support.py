@@ -145,6 +145,8 @@ class EmptyStateTable(QStackedWidget):
         self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.view.setAlternatingRowColors(True)
         self.view.setWordWrap(False)
+        # Tab leaves the table (arrows move within it), so forms stay keyboard-navigable.
+        self.view.setTabKeyNavigation(False)
         self.view.verticalHeader().hide()
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)

@@ -7,6 +7,7 @@ writes go through ``Operations``; results come back by signal.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
@@ -16,7 +17,6 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QTabWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +33,7 @@ from hms_desktop.ui.form_support import (
     SPACING,
     EmptyStateTable,
     ErrorLabel,
+    action_button,
     confirm,
     field_message,
     make_action,
@@ -108,9 +109,7 @@ class PatientTab(QWidget):
         self.pages.addTab(padded_page(self.profile, self), "Pr&ofile")
         self.pages.currentChanged.connect(lambda _i: self._update_actions())
 
-        export_button = QToolButton(self)
-        export_button.setDefaultAction(self.export_action)
-        export_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        export_button = action_button(self.export_action, self)
         header = QHBoxLayout()
         titles = QVBoxLayout()
         titles.setSpacing(2)
@@ -151,6 +150,15 @@ class PatientTab(QWidget):
             self.picker.run_search()
         else:
             layout.addWidget(self.stack)
+        # Keyboard order: finder, its results, the header's export, the page tabs, the page.
+        chain: list[QWidget] = (
+            [self.picker.search, self.picker.results.view] if self.picker is not None else []
+        )
+        # The tab widget moves as a whole (its tab bar first, then the pages' widgets).
+        chain += [export_button, self.pages]
+        for widgets in (chain, self.browser.focus_chain()):
+            for first, second in itertools.pairwise(widgets):
+                QWidget.setTabOrder(first, second)
         self.browser.refresh()
         if actor.role == "patient" and actor.patient_id is not None:
             self.set_patient_id(actor.patient_id, actor.label)

@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from hms_desktop.services import availability, departments, doctors
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.views import DepartmentRow, DoctorRow, Slot
-from hms_desktop.ui.form_support import SPACING, EmptyStateTable, field_message, title_label
+from hms_desktop.ui.form_support import (
+    SPACING,
+    EmptyStateTable,
+    action_button,
+    field_message,
+    title_label,
+)
 from hms_desktop.ui.operations import Operations
 from hms_desktop.ui.slot_picker import SlotPicker
 from hms_desktop.ui.table_models import Column, RowTableModel
@@ -72,10 +78,7 @@ class SlotBrowser(QWidget):
         self.doctors.view.selectionModel().currentRowChanged.connect(self._show_slots)
         self.slot_picker = SlotPicker(self, empty_text="Choose a department to see free slots.")
         self.slot_picker.slot_chosen.connect(lambda _slot: book_action.trigger())
-        book_button = QToolButton(self)
-        book_button.setDefaultAction(book_action)
-        book_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        book_button.setMinimumHeight(30)
+        self.book_button = action_button(book_action, self)
 
         def column(title: str, widget: QWidget, stretch: int) -> QVBoxLayout:
             box = QVBoxLayout()
@@ -87,7 +90,7 @@ class SlotBrowser(QWidget):
         slots_box = column("Free slots, next 7 days", self.slot_picker, 1)
         actions = QHBoxLayout()
         actions.addStretch(1)
-        actions.addWidget(book_button)
+        actions.addWidget(self.book_button)
         slots_box.addLayout(actions)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -95,11 +98,19 @@ class SlotBrowser(QWidget):
         layout.addLayout(column("Departments", self.departments, 1), 3)
         layout.addLayout(column("Doctors", self.doctors, 1), 3)
         layout.addLayout(slots_box, 5)
-        self.setTabOrder(self.departments.view, self.doctors.view)
-        self.setTabOrder(self.doctors.view, self.slot_picker.day_filter)
-        self.setTabOrder(self.slot_picker.day_filter, self.slot_picker.table.view)
 
     # --- API ---------------------------------------------------------------------------------
+    def focus_chain(self) -> list[QWidget]:
+        """Its widgets in keyboard order (the owner sets the order once it is laid out)."""
+        picker = self.slot_picker
+        return [
+            self.departments.view,
+            self.doctors.view,
+            picker.day_filter,
+            picker.table.view,
+            self.book_button,
+        ]
+
     def refresh(self) -> None:
         """Reload the departments (and then the chosen department's slots)."""
         clinic = self._clinic

@@ -97,7 +97,6 @@ class SlotPicker(QWidget):
         layout.setSpacing(SPACING)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
-        self.setFocusProxy(self.table.view)
 
     # --- API ---------------------------------------------------------------------------
     def set_slots(

@@ -354,6 +354,20 @@ def test_keyboard_only_close_visit_record_treatment_and_open_history(
     tab = make_tab(qtbot, clinic, doctor(world), ops)
     tab.activateWindow()
     qtbot.waitActive(tab)
+    # Tab walks: page tabs, the table, its enabled actions, Today, This week.
+    tab.pages.tabBar().setFocus()
+    order = []
+    for _ in range(6):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        order.append(QApplication.focusWidget())
+    assert order[0] is tab.table.view
+    assert [w.text().replace("&", "") for w in order[1:]] == [
+        "Mark completed",
+        "Mark no-show",
+        "Cancel appointment",
+        "Patient history",  # Record treatment is skipped: the visit is not completed yet
+        "Today",
+    ]
     tab.table.view.setFocus()
     assert tab.selected_appointment() is not None  # the first visit to close is preselected
     assert tab.selected_appointment().patient_id == world.patient_id  # type: ignore[union-attr]

@@ -12,7 +12,14 @@ from datetime import datetime, time, timedelta
 import pytest
 import shiboken6
 from PySide6.QtCore import QPoint, Qt
-from PySide6.QtWidgets import QAbstractButton, QMessageBox, QTableView, QToolButton, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QMessageBox,
+    QTableView,
+    QToolButton,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from hms_desktop.services import availability, booking, patients
@@ -328,8 +335,23 @@ def test_keyboard_only_booking(
     assert tab.picker is not None and tab.picker.search.hasFocus()
     choose_patient(qtbot, tab, "smith", world.other_patient_id)
     qtbot.waitUntil(lambda: tab.browser.slot_picker.model.rowCount() > 0, timeout=WAIT)
-    view = tab.browser.slot_picker.table.view
-    view.setFocus()
+    # Tab walks from the results: Export, the page tabs, departments, doctors, day, slots.
+    assert QApplication.focusWidget() is tab.picker.results.view
+    browser = tab.browser
+    for expected in (
+        None,  # the Export Full History button
+        tab.pages.tabBar(),
+        browser.departments.view,
+        browser.doctors.view,
+        browser.slot_picker.day_filter,
+        browser.slot_picker.table.view,  # Book is skipped while no slot is chosen
+    ):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        if expected is None:
+            assert QApplication.focusWidget().defaultAction() is tab.export_action
+        else:
+            assert QApplication.focusWidget() is expected
+    view = browser.slot_picker.table.view
     qtbot.keyClick(view, Qt.Key.Key_Down)  # selects the first free slot
     first = tab.browser.current_slot()
     assert first is not None
