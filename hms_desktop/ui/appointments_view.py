@@ -123,7 +123,10 @@ class AppointmentsPage(ListPage):
         filters.addWidget(self.doctor)
         filters.addWidget(self.status)
         filters.addWidget(self.newest_first)
-        filters.addWidget(self.text, 1)
+        filters.addStretch(1)
+        # The text search sits on the action row, where it has room (as on the Patients page).
+        self.text.setPlaceholderText("Find by patient, doctor or appointment ID")
+        self.bar.addWidget(self.text, 2)
         self.layout_.insertLayout(2, filters)
 
         self.period.currentIndexChanged.connect(self._on_period)

@@ -122,6 +122,7 @@ class SettingsDialog(ServiceForm):
         self.backup_retention.setSuffix(" backups")
         self.backup_retention.setValue(s.backup_retention)
 
+        self.add_section("Clinic")
         self.add_field("database_url", "Database", self.database)
         self.add_field(
             "timezone",
@@ -130,6 +131,7 @@ class SettingsDialog(ServiceForm):
             lambda: _check_zone(self.timezone.currentText()),
         )
         self.add_field("cache_ttl_seconds", "Dashboard &cache", self.cache_ttl)
+        self.add_section("Reminders and email")
         self.add_field("reminder_time", "&Reminders at", self.reminder_time)
         self.add_field("reminder_lead", "Reminder &day", self.reminder_lead)
         self.add_field("smtp_host", "SMTP &host", self.smtp_host)
@@ -138,6 +140,7 @@ class SettingsDialog(ServiceForm):
         self.add_field("smtp_user", "SMTP &user", self.smtp_user)
         self.add_field("smtp_password", "SMTP pass&word", self.smtp_password)
         self.add_field("smtp_from", "Sender &address", self.smtp_from)
+        self.add_section("Folders")
         self.add_field("export_dir", "E&xport folder", self.export_dir)
         self.add_field("backup_dir", "&Backup folder", self.backup_dir)
         self.add_field("backup_retention", "&Keep", self.backup_retention)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtGui import QColor, QFont, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from hms_desktop.resources_path import resources_dir
@@ -17,10 +17,13 @@ STYLE_SHEET = ("styles", "app.qss")
 def load_style_sheet() -> str:
     """The style sheet's text; empty (the plain Fusion look) when the file is missing."""
     try:
-        return (resources_dir().joinpath(*STYLE_SHEET)).read_text(encoding="utf-8")
-    except (OSError, FileNotFoundError) as err:
+        folder = resources_dir()
+        sheet = folder.joinpath(*STYLE_SHEET).read_text(encoding="utf-8")
+    except OSError as err:  # FileNotFoundError included: a broken install looks plain
         log.warning("no style sheet: %s", err)
         return ""
+    # Style sheets resolve relative urls against the working directory; make them absolute.
+    return sheet.replace("@ICONS@", (folder / "icons").as_posix())
 
 
 def apply_style(app: QApplication) -> None:
@@ -51,3 +54,9 @@ def apply_style(app: QApplication) -> None:
     font.setPointSizeF(max(font.pointSizeF(), 10.0))
     app.setFont(font)
     app.setStyleSheet(load_style_sheet())
+    try:
+        icon = resources_dir() / "icons" / "hms-desktop-256.png"
+        if icon.exists():
+            app.setWindowIcon(QIcon(str(icon)))
+    except FileNotFoundError:
+        pass  # already logged by load_style_sheet

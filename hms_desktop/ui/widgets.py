@@ -127,6 +127,12 @@ class ServiceForm(QDialog):
     def save_button(self) -> Any:
         return self.buttons.button(QDialogButtonBox.StandardButton.Save)
 
+    def add_section(self, title: str) -> None:
+        """A heading row that groups the fields after it."""
+        label = QLabel(title, self)
+        label.setObjectName("formSection")
+        self.form.addRow(label)
+
     def add_field(self, name: str, label: str, widget: QWidget, check: Check | None = None) -> None:
         """Add a labelled input with an error line under it; ``check`` runs as you type."""
         box = QWidget(self)

@@ -7,11 +7,12 @@ the run later). A visible top-level widget left behind fails it too.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QThread
+from PySide6.QtCore import QEvent, QThread
 from PySide6.QtWidgets import QApplication
 
 
@@ -52,6 +53,10 @@ def _no_leftover_threads_or_windows(
     for widget in QApplication.topLevelWidgets():  # do not let one failure cascade
         if widget.isVisible():
             widget.close()
+    # Free this test's Qt objects now, while the application is alive: left to the
+    # interpreter's final garbage collection, PySide 6.12 can crash the run at exit.
+    gc.collect()
+    app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     if running:
         pytest.fail(f"QThreads still running after the test: {running}")
     if windows:

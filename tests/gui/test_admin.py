@@ -16,12 +16,15 @@ from hms_desktop.ui.patient_form import PatientFormDialog
 from hms_desktop.ui.widgets import ChangeRelay
 from tests import factories as f
 
+#: Generous: the test machine is shared and often busy.
+WAIT = 20_000
+
 
 @pytest.fixture
 def ops(qtbot):
     o = Operations()
     yield o
-    qtbot.waitUntil(lambda: not o.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: not o.busy, timeout=WAIT)
     o.shutdown()
 
 
@@ -43,7 +46,7 @@ def admin(qtbot, sqlite_clinic, ops, stats):
     tab.show()
     yield tab
     relay.close()
-    qtbot.waitUntil(lambda: not ops.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
 
 
 def _book(w: f.World, patient_id: int, doctor_id: int, at: str) -> int:
@@ -66,7 +69,7 @@ def test_dashboard_reports_fresh_then_cached_then_fresh(
     qtbot.addWidget(page)
 
     def load(refresh: bool = False):
-        with qtbot.waitSignal(page.loaded, timeout=10_000) as got:
+        with qtbot.waitSignal(page.loaded, timeout=WAIT) as got:
             page.load(refresh=refresh)
         return got.args[0]
 
@@ -94,8 +97,8 @@ def test_dashboard_reports_fresh_then_cached_then_fresh(
     assert page.status_cards["booked"].value.text() == "1"
 
     page.refresh_button.click()  # Refresh computes again even within the TTL
-    qtbot.waitUntil(lambda: stats.queries == 4, timeout=10_000)
-    qtbot.waitUntil(lambda: page.refresh_button.isEnabled())
+    qtbot.waitUntil(lambda: stats.queries == 4, timeout=WAIT)
+    qtbot.waitUntil(lambda: page.refresh_button.isEnabled(), timeout=WAIT)
     assert page._charts is not None  # the charts were drawn from the figures
 
 
@@ -114,16 +117,16 @@ def test_register_patient_from_admin_tab_and_find_them(qtbot, sqlite_clinic, adm
     assert dialog.field_error("date_of_birth") == ""
     qtbot.keyClicks(dialog.phone, "+49 30 5550123")
     qtbot.keyClicks(dialog.email, "zoe@example.com")
-    with qtbot.waitSignal(dialog.saved, timeout=10_000) as saved:
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT) as saved:
         dialog.on_save()
     new_id = saved.args[0]
-    qtbot.waitUntil(lambda: admin.patients.model.rowCount() == 1)
+    qtbot.waitUntil(lambda: admin.patients.model.rowCount() == 1, timeout=WAIT)
     assert admin.patients.model.row_at(0).id == new_id
 
     def search(text: str) -> list[str]:
         admin.patients.search.clear()
         qtbot.keyClicks(admin.patients.search, text)
-        qtbot.waitUntil(lambda: admin.patients.search.text() == text)
+        qtbot.waitUntil(lambda: admin.patients.search.text() == text, timeout=WAIT)
         admin.patients.search.returnPressed.emit()
         return [r.full_name for r in admin.patients.model.rows]
 
@@ -143,7 +146,7 @@ def test_a_service_error_shows_at_its_field_and_keeps_the_input(
     qtbot.keyClicks(dialog.username, "taken")
     qtbot.keyClicks(dialog.password, f.PASSWORD)
     dialog.on_save()
-    qtbot.waitUntil(lambda: bool(dialog.field_error("username")), timeout=10_000)
+    qtbot.waitUntil(lambda: bool(dialog.field_error("username")), timeout=WAIT)
     assert "is taken" in dialog.field_error("username")
     assert dialog.isVisible()
     assert dialog.name.text() == "New Person" and dialog.password.text() == f.PASSWORD
@@ -155,21 +158,21 @@ def test_doctors_and_departments(qtbot, sqlite_clinic, admin) -> None:
 
     w = f.world(sqlite_clinic)
     admin.show_page("departments")
-    qtbot.waitUntil(lambda: admin.departments.model.rowCount() == 1)
+    qtbot.waitUntil(lambda: admin.departments.model.rowCount() == 1, timeout=WAIT)
     dept = DepartmentDialog(sqlite_clinic, f.RECEPTION, admin.departments.ops, None, admin)
     qtbot.keyClicks(dept.name, "General Medicine")  # exists already
     with qtbot.waitSignal(dept.finished, timeout=2000, raising=False):
         dept.on_save()
-    qtbot.waitUntil(lambda: bool(dept.field_error("name")), timeout=10_000)
+    qtbot.waitUntil(lambda: bool(dept.field_error("name")), timeout=WAIT)
     assert "exists already" in dept.field_error("name")
     dept.name.clear()
     qtbot.keyClicks(dept.name, "Cardiology")
-    with qtbot.waitSignal(dept.saved, timeout=10_000):
+    with qtbot.waitSignal(dept.saved, timeout=WAIT):
         dept.on_save()
-    qtbot.waitUntil(lambda: admin.departments.model.rowCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: admin.departments.model.rowCount() == 2, timeout=WAIT)
 
     admin.show_page("doctors")
-    qtbot.waitUntil(lambda: admin.doctors.model.rowCount() == 2)
+    qtbot.waitUntil(lambda: admin.doctors.model.rowCount() == 2, timeout=WAIT)
     dialog = DoctorFormDialog(
         sqlite_clinic, f.RECEPTION, admin.doctors.ops, admin.doctors._departments, None, admin
     )
@@ -177,9 +180,9 @@ def test_doctors_and_departments(qtbot, sqlite_clinic, admin) -> None:
     dialog.department.setCurrentIndex(dialog.department.findText("Cardiology"))
     qtbot.keyClicks(dialog.username, "grace")
     qtbot.keyClicks(dialog.password, f.PASSWORD)
-    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
         dialog.on_save()
-    qtbot.waitUntil(lambda: admin.doctors.model.rowCount() == 3, timeout=10_000)
+    qtbot.waitUntil(lambda: admin.doctors.model.rowCount() == 3, timeout=WAIT)
     grace = next(r for r in admin.doctors.model.rows if r.full_name == "Dr. Grace Hopper")
     assert grace.department == "Cardiology" and grace.username == "grace"
 
@@ -200,7 +203,7 @@ def test_doctors_and_departments(qtbot, sqlite_clinic, admin) -> None:
     admin.doctors.blacklist_button.click()
     qtbot.waitUntil(
         lambda: any(r.blacklisted for r in admin.doctors.model.rows if r.id == w.doctor_id),
-        timeout=10_000,
+        timeout=WAIT,
     )
 
 
@@ -216,13 +219,13 @@ def test_appointments_filters_and_actions(qtbot, sqlite_clinic, clock, admin) ->
     def ids() -> list[int]:
         page.refresh()
         assert page.model.loading  # pages are read on a worker thread
-        qtbot.waitUntil(lambda: not page.model.loading, timeout=10_000)
+        qtbot.waitUntil(lambda: not page.model.loading, timeout=WAIT)
         return [r.id for r in page.model.rows]
 
-    qtbot.waitUntil(lambda: page.model.rowCount() == 3)
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3, timeout=WAIT)
     assert ids() == [a1, a2, a3]  # upcoming, soonest first
-    qtbot.waitUntil(lambda: page.count_label.text() == "3 appointments", timeout=10_000)
-    qtbot.waitUntil(lambda: page.doctor.count() == 3, timeout=10_000)  # "All" and two doctors
+    qtbot.waitUntil(lambda: page.count_label.text() == "3 appointments", timeout=WAIT)
+    qtbot.waitUntil(lambda: page.doctor.count() == 3, timeout=WAIT)  # "All" and two doctors
     page.status.setCurrentIndex(page.status.findData("cancelled"))
     assert ids() == [a2]
     page.status.setCurrentIndex(0)
@@ -244,13 +247,13 @@ def test_appointments_filters_and_actions(qtbot, sqlite_clinic, clock, admin) ->
 
     # Cancel the selected booked appointment.
     page.period.setCurrentText("Upcoming")
-    qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() == 3)
+    qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() == 3, timeout=WAIT)
     page.table.selectRow(0)
     assert page.cancel_button.isEnabled()
     page.on_cancel(confirm=False)
     qtbot.waitUntil(
         lambda: [r.status for r in page.model.rows] == ["cancelled", "cancelled", "booked"],
-        timeout=10_000,
+        timeout=WAIT,
     )
     page.table.selectRow(1)
     assert not page.cancel_button.isEnabled()  # a cancelled visit cannot be cancelled again
@@ -262,12 +265,14 @@ def test_appointments_filters_and_actions(qtbot, sqlite_clinic, clock, admin) ->
 
     dialog = page.findChild(RescheduleDialog)
     assert dialog is not None
-    qtbot.waitUntil(lambda: dialog.time.count() > 1, timeout=10_000)
+    qtbot.waitUntil(lambda: dialog.time.count() > 1, timeout=WAIT)
     dialog.time.setCurrentIndex(dialog.time.findData("11:00"))
     assert dialog.time.currentText() == "11:00–11:30"
-    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
         dialog.on_save()
-    qtbot.waitUntil(lambda: page.model.rowCount() == 3 and page.model.rows[2].time == time(11, 0))
+    qtbot.waitUntil(
+        lambda: page.model.rowCount() == 3 and page.model.rows[2].time == time(11, 0), timeout=WAIT
+    )
 
     # After two days these visits are in the past.
     clock.advance(days=2)
@@ -283,9 +288,9 @@ def test_every_model_passes_qtmodeltester(qtbot, qtmodeltester, sqlite_clinic, a
     _book(w, w.other_patient_id, w.doctor_id, "09:30")
     for name in ("appointments", "patients", "doctors", "departments"):
         admin.show_page(name)
-    qtbot.waitUntil(lambda: admin.doctors.model.rowCount() == 2, timeout=10_000)
-    qtbot.waitUntil(lambda: admin.departments.model.rowCount() == 1, timeout=10_000)
-    qtbot.waitUntil(lambda: admin.appointments.model.rowCount() == 2, timeout=10_000)
+    qtbot.waitUntil(lambda: admin.doctors.model.rowCount() == 2, timeout=WAIT)
+    qtbot.waitUntil(lambda: admin.departments.model.rowCount() == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: admin.appointments.model.rowCount() == 2, timeout=WAIT)
     assert admin.patients.model.rowCount() == 2
     for model in (
         admin.appointments.model,
@@ -338,7 +343,7 @@ def test_shortcuts_reach_the_admin_pages(qtbot, sqlite_clinic, stats) -> None:
     assert dialog is not None and dialog.isVisible()
     dialog.reject()
     window.close()
-    qtbot.waitUntil(lambda: not window.ops.busy)
+    qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
 
 
 def test_paged_model_reads_pages_off_the_ui_thread_and_drops_stale_ones(
@@ -366,12 +371,12 @@ def test_paged_model_reads_pages_off_the_ui_thread_and_drops_stale_ones(
     model.reload()
     assert model.loading and not model.canFetchMore() and model.rowCount() == 0
     model.reload(fetcher("new"))  # a new filter before the first page arrived
-    qtbot.waitUntil(lambda: not model.loading and model.rowCount() == 50, timeout=10_000)
-    qtbot.waitUntil(lambda: not ops.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: not model.loading and model.rowCount() == 50, timeout=WAIT)
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
     assert {r[0] for r in model.rows} == {"new"}  # the old filter's page was dropped
     assert threading.main_thread().name not in threads
     model.fetchMore()
-    qtbot.waitUntil(lambda: model.rowCount() == 100, timeout=10_000)
+    qtbot.waitUntil(lambda: model.rowCount() == 100, timeout=WAIT)
     model.fetchMore()
-    qtbot.waitUntil(lambda: model.rowCount() == 120 and not model.canFetchMore(), timeout=10_000)
+    qtbot.waitUntil(lambda: model.rowCount() == 120 and not model.canFetchMore(), timeout=WAIT)
     qtmodeltester.check(model, force_py=True)

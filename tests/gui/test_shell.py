@@ -23,6 +23,8 @@ from hms_desktop.ui.startup import EXIT_FAILED, EXIT_OK, StartOptions, Startup
 from tests import factories as f
 
 ROOT = Path(__file__).resolve().parents[2]
+#: Generous: the test machine is shared and often busy.
+WAIT = 20_000
 
 
 @pytest.fixture
@@ -31,11 +33,13 @@ def startup(qtbot, sqlite_clinic):
     s = Startup(sqlite_clinic.settings, clinic=sqlite_clinic)
     yield s
     s.finish(EXIT_OK)
-    qtbot.waitUntil(lambda: not s.ops.busy)
+    qtbot.waitUntil(lambda: not s.ops.busy, timeout=WAIT)
 
 
 def _login(qtbot, s: Startup, username: str, password: str) -> None:
-    qtbot.waitUntil(lambda: isinstance(s.dialog, LoginDialog) and s.dialog.isVisible())
+    qtbot.waitUntil(
+        lambda: isinstance(s.dialog, LoginDialog) and s.dialog.isVisible(), timeout=WAIT
+    )
     dialog = s.dialog
     assert isinstance(dialog, LoginDialog)
     dialog.username.clear()
@@ -71,7 +75,7 @@ def _make_user(clinic, role: str) -> str:
 def test_each_role_sees_its_tabs(qtbot, sqlite_clinic, startup, role, tabs) -> None:
     username = _make_user(sqlite_clinic, role)
     startup.start()
-    with qtbot.waitSignal(startup.main_window_shown, timeout=15_000) as shown:
+    with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT) as shown:
         _login(qtbot, startup, username, f.PASSWORD)
     window = shown.args[0]
     assert isinstance(window, MainWindow)
@@ -88,19 +92,19 @@ def test_wrong_password_says_so_and_keeps_the_user_name(qtbot, sqlite_clinic, st
     _login(qtbot, startup, "boss", "not-the-password")
     dialog = startup.dialog
     assert isinstance(dialog, LoginDialog)
-    qtbot.waitUntil(lambda: dialog.error.isVisible())
+    qtbot.waitUntil(lambda: dialog.error.isVisible(), timeout=WAIT)
     assert dialog.error.text() == "Wrong user name or password."
     assert dialog.username.text() == "boss"
     assert dialog.isVisible() and startup.window is None
     # A second try with the right password gets in.
-    with qtbot.waitSignal(startup.main_window_shown, timeout=15_000):
+    with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT):
         _login(qtbot, startup, "boss", f.PASSWORD)
 
 
 def test_first_run_creates_the_first_admin(qtbot, sqlite_clinic, startup) -> None:
     assert not accounts.has_admin(sqlite_clinic)
     startup.start()
-    qtbot.waitUntil(lambda: isinstance(startup.dialog, FirstRunDialog))
+    qtbot.waitUntil(lambda: isinstance(startup.dialog, FirstRunDialog), timeout=WAIT)
     dialog = startup.dialog
     assert isinstance(dialog, FirstRunDialog)
     # Validated as you type: a short password is flagged at once, the input stays.
@@ -115,9 +119,9 @@ def test_first_run_creates_the_first_admin(qtbot, sqlite_clinic, startup) -> Non
     dialog.confirm.clear()
     qtbot.keyClicks(dialog.confirm, f.PASSWORD)
     dialog.on_save()
-    qtbot.waitUntil(lambda: isinstance(startup.dialog, LoginDialog), timeout=15_000)
+    qtbot.waitUntil(lambda: isinstance(startup.dialog, LoginDialog), timeout=WAIT)
     assert accounts.has_admin(sqlite_clinic)
-    with qtbot.waitSignal(startup.main_window_shown, timeout=15_000) as shown:
+    with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT) as shown:
         _login(qtbot, startup, "admin", f.PASSWORD)
     assert shown.args[0].tab_names() == ["Admin", "Patient"]
 
@@ -125,19 +129,21 @@ def test_first_run_creates_the_first_admin(qtbot, sqlite_clinic, startup) -> Non
 def test_log_out_returns_to_the_login_dialog(qtbot, sqlite_clinic, startup) -> None:
     _make_user(sqlite_clinic, "admin")
     startup.start()
-    with qtbot.waitSignal(startup.main_window_shown, timeout=15_000) as shown:
+    with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT) as shown:
         _login(qtbot, startup, "boss", f.PASSWORD)
     window = shown.args[0]
-    qtbot.waitUntil(lambda: not window.ops.busy)
+    qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
     window.logout_action.trigger()
-    qtbot.waitUntil(lambda: isinstance(startup.dialog, LoginDialog) and startup.dialog.isVisible())
+    qtbot.waitUntil(
+        lambda: isinstance(startup.dialog, LoginDialog) and startup.dialog.isVisible(), timeout=WAIT
+    )
     assert startup.exit_code is None  # logging out does not end the application
 
 
 def test_patient_registers_from_the_login_dialog(qtbot, sqlite_clinic, startup) -> None:
     _make_user(sqlite_clinic, "admin")
     startup.start()
-    qtbot.waitUntil(lambda: isinstance(startup.dialog, LoginDialog))
+    qtbot.waitUntil(lambda: isinstance(startup.dialog, LoginDialog), timeout=WAIT)
     login = startup.dialog
     assert isinstance(login, LoginDialog)
     form = login.on_register()
@@ -148,7 +154,7 @@ def test_patient_registers_from_the_login_dialog(qtbot, sqlite_clinic, startup) 
     qtbot.keyClicks(form.email, "mary@example.com")
     qtbot.keyClicks(form.username, "mary")
     qtbot.keyClicks(form.password, f.PASSWORD)
-    with qtbot.waitSignal(startup.main_window_shown, timeout=15_000) as shown:
+    with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT) as shown:
         form.on_save()
     window = shown.args[0]
     assert window.actor.role == "patient" and window.actor.display_name == "Mary Shelley"
@@ -177,7 +183,7 @@ def test_newer_schema_gives_a_clear_dialog(qtbot, sqlite_url) -> None:
     path = Path(sqlite_url.removeprefix("sqlite:///"))
     s = Startup(config.Settings(database_url=sqlite_url), StartOptions(database_file=path))
     s.start()
-    qtbot.waitUntil(lambda: isinstance(s.dialog, QMessageBox), timeout=15_000)
+    qtbot.waitUntil(lambda: isinstance(s.dialog, QMessageBox), timeout=WAIT)
     box = s.dialog
     assert isinstance(box, QMessageBox)
     assert "newer version of HMS Desktop" in box.text()
@@ -213,7 +219,7 @@ def test_about_settings_and_tools_menu(qtbot, sqlite_clinic, tmp_path) -> None:
     assert "Unknown time zone" in dialog.field_error("timezone")
     dialog.timezone.setCurrentText("Europe/Berlin")
     dialog.cache_ttl.setValue(60)
-    with qtbot.waitSignal(dialog.saved, timeout=10_000):
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
         dialog.on_save()
     saved = json.loads((config.config_dir() / config.SETTINGS_FILE_NAME).read_text())
     assert saved["cache_ttl_seconds"] == 60.0
@@ -221,7 +227,7 @@ def test_about_settings_and_tools_menu(qtbot, sqlite_clinic, tmp_path) -> None:
     assert "smtp_password" not in saved
     assert sqlite_clinic.settings.cache_ttl_seconds == 60.0
     window.close()
-    qtbot.waitUntil(lambda: not window.ops.busy)
+    qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
     stats.close()
 
 
