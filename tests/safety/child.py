@@ -9,6 +9,8 @@ Modes:
     book      book appointments, one slot after another; prints the appointment id
     register  register patients (a bulk load through the services); prints patient ids
     export    export all appointments to OUTDIR/export-<n>.csv|.xlsx; prints n
+    reminders run the reminder job (queue, then send by SMTP to 127.0.0.1:PORT); prints
+              "done" when the run returns (the parent watches the SMTP server instead)
 """
 
 from __future__ import annotations
@@ -70,6 +72,20 @@ def export_loop(clinic: Clinic, folder: Path) -> None:
         n += 1
 
 
+def reminder_clinic(url: str, port: int) -> Clinic:
+    """The settings the reminder kill test uses, in the child and in the parent alike."""
+    clinic = open_child_clinic(url)
+    clinic.settings = clinic.settings.replace(
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_tls="none",
+        smtp_from="desk@clinic.test",
+        reminder_lead="day_before",
+        reminder_time="08:00",
+    )
+    return clinic
+
+
 def main(argv: list[str]) -> int:
     mode, url = argv[0], argv[1]
     clinic = open_child_clinic(url)
@@ -81,6 +97,11 @@ def main(argv: list[str]) -> int:
         register_loop(clinic)
     elif mode == "export":
         export_loop(clinic, Path(argv[2]))
+    elif mode == "reminders":
+        from hms_desktop.jobs.runner import run_job
+
+        result = run_job(reminder_clinic(url, int(argv[2])), "reminders", trigger="manual")
+        print("done", result.status, flush=True)
     else:
         print(f"unknown mode {mode}", file=sys.stderr)
         return 2

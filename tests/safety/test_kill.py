@@ -10,29 +10,36 @@ different kill points.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import random
+import re
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
 from sqlalchemy import select
 
 from hms_desktop.db.engine import sqlite_path
-from hms_desktop.db.models import Appointment, AuditEntry, Patient
+from hms_desktop.db.models import Appointment, AuditEntry, OutboxMessage, Patient
+from hms_desktop.jobs.runner import run_job
 from hms_desktop.services import availability, booking, exports
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.atomic_file import TEMP_SUFFIX
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.integrity import check_database
 from tests import factories as f
-from tests.conftest import make_clinic
-from tests.safety.child import DAY_WINDOW, SLOT_MINUTES
+from tests.conftest import START, make_clinic
+from tests.jobs.conftest import Mailbox, SmtpServer, free_port
+from tests.safety.child import DAY_WINDOW, SLOT_MINUTES, reminder_clinic
 from tests.safety.procs import start_child
 
 RUNS = range(10)
@@ -153,11 +160,6 @@ def test_kill_during_bulk_load_keeps_every_confirmed_patient(
 @pytest.fixture(scope="module")
 def export_source(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[str]:
     """One clinic with a few hundred appointments, shared read-only by the export runs."""
-    import shutil
-
-    from hms_desktop.services.clock import FakeClock
-    from tests.conftest import START
-
     folder = tmp_path_factory.mktemp("export-source")
     shutil.copyfile(sqlite_template, folder / "clinic.sqlite3")
     url = f"sqlite:///{folder / 'clinic.sqlite3'}"
@@ -222,3 +224,108 @@ def test_kill_during_export_leaves_no_partial_file(
             (f"%{out}%",),
         ).fetchone()[0]
     assert outcomes >= len(confirmed) + 1
+
+
+class SlowMailbox(Mailbox):
+    """A mail server that takes a moment per message, so the kill lands mid-delivery."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.01)
+        return await super().handle_DATA(server, session, envelope)
+
+
+REMINDER_APPOINTMENTS = 40
+
+
+@pytest.fixture(scope="module")
+def reminder_template(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[Path]:
+    """A clinic with 40 booked visits tomorrow, each patient with an email address."""
+    folder = tmp_path_factory.mktemp("reminder-source")
+    path = folder / "clinic.sqlite3"
+    shutil.copyfile(sqlite_template, path)
+    clinic = make_clinic(f"sqlite:///{path}", FakeClock(START), slot_minutes=SLOT_MINUTES)
+    dept = f.department(clinic)
+    doctor_id = f.doctor(clinic, dept)
+    patient_ids = [f.patient(clinic) for _ in range(4)]
+    day = clinic.today() + timedelta(days=1)
+    availability.set_day(clinic, SYSTEM, doctor_id, day, [DAY_WINDOW])
+    for n, slot in enumerate(
+        availability.free_slots(clinic, doctor_id, day)[:REMINDER_APPOINTMENTS]
+    ):
+        booking.book(
+            clinic,
+            SYSTEM,
+            patient_id=patient_ids[n % 4],
+            doctor_id=doctor_id,
+            day=slot.date,
+            at=slot.time,
+        )
+    with clinic.db.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    clinic.close()
+    yield path
+
+
+_OUTBOX_ID = re.compile(r"<outbox-(\d+)\.")
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_kill_during_reminder_run_then_restart_sends_nothing_twice(
+    reminder_template: Path, tmp_path: Path, run: int
+) -> None:
+    path = tmp_path / "clinic.sqlite3"
+    shutil.copyfile(reminder_template, path)
+    url = f"sqlite:///{path}"
+    server = SmtpServer(free_port())
+    server.mailbox = SlowMailbox()
+    server.start()
+    try:
+        wait_for, extra = _kill_points(run, 25)
+        child = start_child("reminders", url, server.port, workdir=tmp_path)
+        try:
+            deadline = time.monotonic() + 60
+            while len(server.mailbox.messages) < wait_for:
+                assert child.proc.poll() is None, child.stderr_path.read_text()[-2000:]
+                assert time.monotonic() < deadline, "the reminder run sent nothing"
+                time.sleep(0.005)
+            time.sleep(extra / 3)
+        finally:
+            child.kill()
+        before_restart = len(server.mailbox.messages)
+        assert 0 < before_restart < REMINDER_APPOINTMENTS, "the kill missed the delivery"
+        _assert_sqlite_sound(url)
+
+        # The restart: the dead run's claim goes stale, the next run takes it over.
+        clinic = reminder_clinic(url, server.port)
+        try:
+            clinic.clock.advance(timedelta(minutes=31))  # type: ignore[attr-defined]
+            result = run_job(clinic, "reminders", "2026-06-16", trigger="manual")
+            assert result.status == "done", result.message
+            _assert_check_ok(clinic)
+            with clinic.db.read() as session:
+                rows = session.execute(
+                    select(OutboxMessage.id, OutboxMessage.appointment_id, OutboxMessage.status)
+                ).all()
+        finally:
+            clinic.close()
+    finally:
+        server.stop()
+
+    status = {r.id: r.status for r in rows}
+    appointment_of = {r.id: r.appointment_id for r in rows}
+    received = [
+        int(_OUTBOX_ID.search(str(m.message["Message-ID"]))[1]) for m in server.mailbox.messages
+    ]  # type: ignore[index]
+    # One reminder queued per visit, and no visit's reminder arrived twice.
+    assert sorted(appointment_of.values()) == sorted(set(appointment_of.values()))
+    assert len(rows) == REMINDER_APPOINTMENTS
+    assert len(received) == len(set(received)), "a reminder was sent twice"
+    # Whatever the server accepted is recorded as sent, except at most the one whose
+    # "sent" mark the kill prevented: that one is flagged, never silently resent.
+    unsure = [m for m in received if status[m] != "sent"]
+    assert len(unsure) <= 1 and all(status[m] == "failed" for m in unsure)
+    not_received = [i for i, s in status.items() if i not in received]
+    assert all(status[i] == "failed" for i in not_received) and len(not_received) <= 1
+    assert sum(1 for s in status.values() if s == "sent") >= REMINDER_APPOINTMENTS - 1
