@@ -306,11 +306,11 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     print(f"  {s.appointments} appointments {s.first_day} to {s.last_day}: {statuses}")
     print(f"  {s.treatments} treatments on the completed visits")
     print(f"Demo log-ins, all with the password {s.password!r}:")
-    print(format_table(["User name", "Role", "Name"], [astuple_account(a) for a in s.accounts]))
+    print(format_table(["User name", "Role", "Name"], [_account_cells(a) for a in s.accounts]))
     return 0
 
 
-def astuple_account(account: demo_data.DemoAccount) -> list[str]:
+def _account_cells(account: demo_data.DemoAccount) -> list[str]:
     return list(asdict(account).values())
 
 
