@@ -218,6 +218,9 @@ def _run(
                     report(written, total, False)
                 if should_cancel is not None and should_cancel():
                     raise OperationCancelledError()
+                # The last report comes before the rename, so a failing callback still
+                # leaves nothing behind (and a caller never sees an error after success).
+                report(written, max(total, written), True)
                 table.close()
             except BaseException:
                 table.abort()
@@ -234,7 +237,6 @@ def _run(
             raise ExportError(_os_error_message(err, path)) from err
         raise
     rows.close()
-    report(written, max(total, written), True)
     return ExportResult(path, written, size, time.monotonic() - started)
 
 

@@ -9,15 +9,13 @@ signals on the UI thread. Closing the dialog while an export runs cancels it.
 from __future__ import annotations
 
 import contextlib
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from PySide6.QtCore import QDate, Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QDesktopServices, QFont, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFileDialog,
@@ -32,11 +30,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hms_desktop.services import departments, doctors, exports
+from hms_desktop.services import exports, patients
 from hms_desktop.services.actor import Actor
-from hms_desktop.services.booking import STATUS_LABELS, AppointmentFilter
+from hms_desktop.services.booking import AppointmentFilter
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.exports import ExportResult
+from hms_desktop.ui.export_filters import AppointmentFilterFields
 from hms_desktop.ui.operations import Op, OpContext, Operations, user_message
 
 Kind = Literal["history", "appointments"]
@@ -52,14 +51,6 @@ def human_size(size: int) -> str:
             return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{size} bytes"  # pragma: no cover - the loop always returns
-
-
-def _qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)
-
-
-def _pydate(day: QDate) -> date:
-    return date(day.year(), day.month(), day.day())
 
 
 class ExportDialog(QDialog):
@@ -94,6 +85,7 @@ class ExportDialog(QDialog):
         self._flt = flt or AppointmentFilter()
         self._op: Op | None = None
         self._result: ExportResult | None = None
+        self._default_path = ""
         self._export_dir = clinic.settings.effective_export_dir
         with contextlib.suppress(OSError):  # an unwritable default shows up on export
             self._export_dir.mkdir(parents=True, exist_ok=True)
@@ -102,8 +94,10 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(520)
         self._build()
         self._set_default_path()
-        if kind == "appointments":
-            self._load_filter_choices()
+        if self.filters is not None:
+            self.filters.load_choices()
+        else:
+            self._load_patient_name()
 
     # --- building ---------------------------------------------------------------------
 
@@ -123,7 +117,7 @@ class ExportDialog(QDialog):
             )
         else:
             intro = "The appointments in a date range, by date and time, for the front desk."
-        about = QLabel(intro, self)
+        self.about_label = about = QLabel(intro, self)
         about.setWordWrap(True)
         about.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         layout.addWidget(about)
@@ -131,8 +125,14 @@ class ExportDialog(QDialog):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self._inputs: list[QWidget] = []
+        self.filters: AppointmentFilterFields | None = None
         if self._kind == "appointments":
-            self._add_filter_fields(form)
+            self.filters = AppointmentFilterFields(
+                form, self, self._clinic, self._ops, self._flt, self.show_error
+            )
+            self.filters.from_edit.dateChanged.connect(self._set_default_path)
+            self.filters.to_edit.dateChanged.connect(self._set_default_path)
+            self._inputs += self.filters.widgets
         self.format_combo = QComboBox(self)
         for code, label in FORMAT_CHOICES:
             self.format_combo.addItem(label, code)
@@ -192,75 +192,22 @@ class ExportDialog(QDialog):
         self.close_button.clicked.connect(self.reject)
         layout.addWidget(self.buttons)
 
-    def _add_filter_fields(self, form: QFormLayout) -> None:
-        today = self._clinic.today()
-        start = self._flt.date_from or today.replace(day=1)
-        end = self._flt.date_to or (start.replace(day=28) + timedelta(days=4)).replace(day=1) - (
-            timedelta(days=1)
-        )
-        self.from_edit = self._date_edit(start)
-        self.to_edit = self._date_edit(end)
-        form.addRow("F&rom:", self.from_edit)
-        form.addRow("&To:", self.to_edit)
-        self.doctor_combo = QComboBox(self)
-        self.doctor_combo.addItem("Any doctor", None)
-        self.department_combo = QComboBox(self)
-        self.department_combo.addItem("Any department", None)
-        self.status_combo = QComboBox(self)
-        # Item data is the status codes joined by commas ("" for any).
-        self.status_combo.addItem("Any status", "")
-        for code, label in STATUS_LABELS.items():
-            self.status_combo.addItem(label, code)
-        wanted = ",".join(self._flt.statuses)
-        if len(self._flt.statuses) > 1:  # keep a combination the caller's list was showing
-            labels = ", ".join(STATUS_LABELS.get(s, s) for s in self._flt.statuses)
-            self.status_combo.addItem(labels, wanted)
-        if wanted:
-            self.status_combo.setCurrentIndex(max(0, self.status_combo.findData(wanted)))
-        form.addRow("&Doctor:", self.doctor_combo)
-        form.addRow("De&partment:", self.department_combo)
-        form.addRow("St&atus:", self.status_combo)
-        self.from_edit.dateChanged.connect(self._set_default_path)
-        self.to_edit.dateChanged.connect(self._set_default_path)
-        self._inputs += [
-            self.from_edit,
-            self.to_edit,
-            self.doctor_combo,
-            self.department_combo,
-            self.status_combo,
-        ]
+    def _load_patient_name(self) -> None:
+        clinic, actor, patient_id = self._clinic, self._actor, self._patient_id
+        assert patient_id is not None
 
-    def _date_edit(self, day: date) -> QDateEdit:
-        edit = QDateEdit(_qdate(day), self)
-        edit.setCalendarPopup(True)
-        edit.setDisplayFormat("yyyy-MM-dd")
-        return edit
+        def load(_ctx: OpContext) -> str:
+            return patients.get_patient(clinic, actor, patient_id).full_name
 
-    def _load_filter_choices(self) -> None:
-        clinic = self._clinic
+        def show(name: str) -> None:
+            self.about_label.setText(
+                self.about_label.text().replace(f"patient P{patient_id}", f"{name} (P{patient_id})")
+            )
 
-        def load(_ctx: OpContext) -> tuple[list[Any], list[Any]]:
-            return doctors.list_doctors(clinic), departments.list_departments(clinic)
-
+        # A refusal is shown when exporting; until then the id alone will do.
         self._ops.run(
-            load,
-            label="Loading doctors and departments",
-            on_success=self._fill_filter_choices,
-            on_failure=lambda err: self.show_error(user_message(err)),
+            load, label="Loading the patient", on_success=show, on_failure=lambda _e: None
         )
-
-    def _fill_filter_choices(self, lists: tuple[list[Any], list[Any]]) -> None:
-        doctor_rows, department_rows = lists
-        for doc in doctor_rows:
-            self.doctor_combo.addItem(f"{doc.full_name} ({doc.department})", doc.id)
-        for dept in department_rows:
-            self.department_combo.addItem(dept.name, dept.id)
-        for combo, wanted in (
-            (self.doctor_combo, self._flt.doctor_id),
-            (self.department_combo, self._flt.department_id),
-        ):
-            if wanted is not None and combo.findData(wanted) >= 0:
-                combo.setCurrentIndex(combo.findData(wanted))
 
     # --- the file --------------------------------------------------------------------
 
@@ -273,11 +220,16 @@ class ExportDialog(QDialog):
         if self._kind == "history":
             stem = f"P{self._patient_id}-{self._clinic.today():%Y-%m-%d}"
         else:
-            stem = f"{_pydate(self.from_edit.date()):%Y-%m-%d}-to-{_pydate(self.to_edit.date()):%Y-%m-%d}"
+            assert self.filters is not None
+            stem = f"{self.filters.date_from:%Y-%m-%d}-to-{self.filters.date_to:%Y-%m-%d}"
         return exports.default_file_name(self._kind, stem, self.fmt)
 
     def _set_default_path(self) -> None:
-        self.path_edit.setText(str(self._export_dir / self.default_file_name()))
+        # Follow the dates and format only while the user has not typed a path of their own.
+        default = str(self._export_dir / self.default_file_name())
+        if self.path_edit.text().strip() in ("", self._default_path):
+            self.path_edit.setText(default)
+        self._default_path = default
 
     def on_format_changed(self, _index: int) -> None:
         text = self.path_edit.text().strip()
@@ -285,7 +237,10 @@ class ExportDialog(QDialog):
             return
         path = Path(text)
         if path.suffix.lower() in (".csv", ".xlsx"):
+            was_default = text == self._default_path
             self.path_edit.setText(str(path.with_suffix("." + self.fmt)))
+            if was_default:
+                self._default_path = self.path_edit.text()
 
     def on_browse(self) -> None:
         start = self.path_edit.text().strip() or str(self._export_dir / self.default_file_name())
@@ -356,13 +311,8 @@ class ExportDialog(QDialog):
                 )
 
             return run_history
-        flt = AppointmentFilter(
-            date_from=_pydate(self.from_edit.date()),
-            date_to=_pydate(self.to_edit.date()),
-            doctor_id=self.doctor_combo.currentData(),
-            department_id=self.department_combo.currentData(),
-            statuses=tuple(s for s in str(self.status_combo.currentData() or "").split(",") if s),
-        )
+        assert self.filters is not None
+        flt = self.filters.value()
 
         def run_appointments(ctx: OpContext) -> ExportResult:
             return exports.export_appointments(

@@ -102,7 +102,21 @@ def test_failing_progress_callback_keeps_the_old_file(
     assert outcome["outcome"] == "failed" and "injected failure" in outcome["error"]
 
 
-def test_disk_full_midway_is_a_clear_error(clinic: Clinic, big: int, out_dir: Path):
+def test_failure_in_the_final_progress_report_leaves_nothing(
+    clinic: Clinic, big: int, out_dir: Path
+):
+    def progress(done: int, total: int) -> None:
+        if done == total:  # every row is written; the file is not yet in place
+            raise RuntimeError("late failure")
+
+    with pytest.raises(RuntimeError, match="late failure"):
+        exports.export_history(clinic, SYSTEM, big, out_dir / "h.xlsx", progress=progress)
+    assert leftovers(out_dir) == []
+
+
+def test_disk_full_midway_is_a_clear_error(clinic: Clinic, big: int, out_dir: Path, monkeypatch):
+    monkeypatch.setattr(exports, "PROGRESS_INTERVAL_S", 0.0)  # report every row
+
     def progress(done: int, total: int) -> None:
         if done > 500:
             raise OSError(errno.ENOSPC, "No space left on device")
