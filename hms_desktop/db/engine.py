@@ -64,6 +64,16 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_s: float) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _install_postgresql_hooks(engine: Engine, lock_timeout_s: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # A row another PC keeps locked (a stuck session) must end in a message, not a
+        # frozen window: wait as long as SQLite would, then fail with "lock timeout".
+        with dbapi_conn.cursor() as cur:
+            cur.execute(f"SET lock_timeout = {int(lock_timeout_s * 1000)}")
+        dbapi_conn.commit()  # SET inside a rolled-back transaction would be undone
+
+
 class Database:
     """Owns the engine and hands out sessions, one per unit of work.
 
@@ -85,8 +95,8 @@ class Database:
             url: a SQLAlchemy URL; ``postgresql://`` is served by psycopg 3.
             echo: log every SQL statement.
             must_exist: for SQLite, refuse a file that does not exist instead of creating it.
-            busy_timeout_s: how long a SQLite writer waits for another's lock
-                (default :data:`SQLITE_BUSY_TIMEOUT_S`).
+            busy_timeout_s: how long a writer waits for another's lock before giving up
+                (default :data:`SQLITE_BUSY_TIMEOUT_S`; PostgreSQL's ``lock_timeout`` too).
 
         Raises:
             DatabaseUnavailableError: ``must_exist`` and the SQLite file is missing.
@@ -112,6 +122,7 @@ class Database:
             _install_sqlite_hooks(self.engine, busy)
             self._write_engine: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
+            _install_postgresql_hooks(self.engine, busy)
             self._write_engine = self.engine
         self._read_factory = sessionmaker(self.engine, expire_on_commit=False)
         self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False)
@@ -150,6 +161,7 @@ def _is_lock_or_connect_error(err: exc.DBAPIError) -> bool:
     text = str(err.orig).lower()
     return isinstance(err, exc.OperationalError) and (
         "locked" in text
+        or "lock timeout" in text
         or "unable to open" in text
         or "connection" in text
         or "could not connect" in text
@@ -167,7 +179,7 @@ def translate_errors(db: Database) -> Iterator[None]:
         if not _is_lock_or_connect_error(err):
             raise
         text = str(err.orig).lower()
-        if "locked" in text:
+        if "locked" in text or "lock timeout" in text:
             msg = (
                 f"The clinic database ({db.display_location}) is busy: another program holds "
                 "it locked. Nothing was saved; try again in a moment."

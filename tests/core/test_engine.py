@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import current_revision
-from hms_desktop.db.models import Department
+from hms_desktop.db.models import Department, Doctor
 from hms_desktop.errors import DatabaseUnavailableError
-from hms_desktop.services import departments
-from hms_desktop.services.clinic import open_clinic
+from hms_desktop.services import booking, departments
+from hms_desktop.services.clinic import Clinic, open_clinic
 from tests import factories as f
 
 
@@ -77,7 +78,6 @@ def test_a_write_blocked_longer_than_the_busy_timeout_is_a_readable_error(
 
 
 def test_a_service_call_on_a_locked_database_raises_the_same_clear_error(sqlite_url: str) -> None:
-    from hms_desktop.services.clinic import Clinic
     from hms_desktop.services.clock import FakeClock
     from tests.conftest import START
 
@@ -138,3 +138,55 @@ def test_postgresql_urls_are_served_by_psycopg_3() -> None:
         assert not db.is_sqlite
     finally:
         db.dispose()
+
+
+def test_a_booking_blocked_by_a_stuck_pc_ends_in_a_readable_error(
+    clinic: Clinic, world: f.World
+) -> None:
+    """Another PC holds the doctor's row (SQLite: the write lock) and does not let go."""
+    impatient = Clinic(
+        db=Database(clinic.settings.database_url, busy_timeout_s=0.3),
+        settings=clinic.settings,
+        clock=clinic.clock,
+    )
+    try:
+        outcome: list[BaseException] = []
+
+        def book() -> None:
+            try:
+                booking.book(
+                    impatient,
+                    f.RECEPTION,
+                    patient_id=world.patient_id,
+                    doctor_id=world.doctor_id,
+                    day=world.day,
+                    at="09:00",
+                )
+            except BaseException as err:  # checked below
+                outcome.append(err)
+
+        with clinic.db.write() as stuck_pc:
+            stuck_pc.execute(
+                select(Doctor.id).where(Doctor.id == world.doctor_id).with_for_update()
+            )
+            began = time.monotonic()
+            thread = threading.Thread(target=book, daemon=True)
+            thread.start()
+            thread.join(15)
+            waited = time.monotonic() - began
+            assert not thread.is_alive(), "the booking waits for ever"
+        assert 0.25 <= waited < 15
+        assert len(outcome) == 1 and isinstance(outcome[0], DatabaseUnavailableError), outcome
+        assert "is busy" in str(outcome[0])
+        assert "Nothing was saved; try again" in str(outcome[0])
+        # Once the other PC lets go, the same call works.
+        assert booking.book(
+            impatient,
+            f.RECEPTION,
+            patient_id=world.patient_id,
+            doctor_id=world.doctor_id,
+            day=world.day,
+            at="09:00",
+        )
+    finally:
+        impatient.close()
