@@ -6,8 +6,8 @@ concerns them (a booking, a registration, a new doctor...).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal, Slot
-from PySide6.QtGui import QKeySequence, QShortcut, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Signal, Slot
+from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QHBoxLayout, QListView, QStackedWidget, QWidget
 
 from hms_desktop.services.actor import Actor
@@ -77,10 +77,7 @@ class AdminTab(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.nav)
         layout.addWidget(self.stack, 1)
-        for number, name in enumerate(self.PAGES, 1):
-            shortcut = QShortcut(QKeySequence(f"Alt+{number}"), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(lambda name=name: self.show_page(name))
+        # Alt+1..5 are the main window's View menu actions (one owner per key, or Qt runs none).
         self.show_page("dashboard")
 
     def show_page(self, name: str) -> None:

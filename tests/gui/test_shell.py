@@ -253,3 +253,56 @@ def test_quit_after_show_opens_the_demo_clinic_and_exits_0(tmp_path) -> None:
     assert (tmp_path / "data" / "demo-clinic.sqlite3").exists()
     remembered = json.loads((tmp_path / "data" / "demo-clinic.sqlite3.accounts.json").read_text())
     assert {a["role"] for a in remembered} >= {"admin", "receptionist", "doctor", "patient"}
+
+
+def test_a_database_in_use_gives_a_clear_dialog(qtbot, sqlite_url) -> None:
+    from hms_desktop.services.instance_lock import InstanceLock
+
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    with InstanceLock(path):  # as if another HMS Desktop had it open
+        s = Startup(config.Settings(database_url=sqlite_url), StartOptions(database_file=path))
+        s.start()
+        qtbot.waitUntil(lambda: isinstance(s.dialog, QMessageBox), timeout=WAIT)
+        box = s.dialog
+        assert isinstance(box, QMessageBox)
+        assert "already using the clinic database" in box.text()
+        assert box.button(QMessageBox.StandardButton.Retry) is not None
+        with qtbot.waitSignal(s.finished) as done:
+            box.button(QMessageBox.StandardButton.Close).click()
+    assert done.args == [EXIT_FAILED]
+
+
+def test_frequent_actions_work_from_the_keyboard(qtbot, sqlite_clinic) -> None:
+    from hms_desktop.services.stats import StatsService
+    from hms_desktop.ui.patient_form import PatientFormDialog
+
+    accounts.create_first_admin(sqlite_clinic, "boss", f.PASSWORD)
+    actor = accounts.login(sqlite_clinic, "boss", f.PASSWORD)
+    stats = StatsService(sqlite_clinic)
+    window = MainWindow(sqlite_clinic, actor, stats)
+    qtbot.addWidget(window)
+    with qtbot.waitActive(window):
+        window.show()
+        window.activateWindow()
+    admin = window.admin_tab
+    admin.nav.setFocus()  # focus inside the Admin tab: no shortcut may be ambiguous there
+    qtbot.keyClick(admin.nav, Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier)
+    assert admin.current_page == "patients"
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_1, Qt.KeyboardModifier.AltModifier)
+    assert admin.current_page == "dashboard"
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert admin.current_page == "patients"
+    assert QApplication.focusWidget() is admin.patients.search
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    dialog = admin.patients.findChild(PatientFormDialog)
+    assert dialog is not None and dialog.isVisible()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is window.patient_tab
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentWidget() is admin
+    qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
+    window.close()
+    qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
+    stats.close()

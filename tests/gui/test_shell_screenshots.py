@@ -76,8 +76,8 @@ def test_window_screenshots_per_role(qtbot, styled, sqlite_clinic) -> None:
         [DemoAccount(a.username, summary.password, a.role) for a in summary.accounts[:6]],
     )
     qtbot.addWidget(login)
-    login.show()
-    qtbot.waitExposed(login)
+    with qtbot.waitExposed(login):
+        login.show()
     _save(login, "login.png")
     login.close()
 
@@ -86,8 +86,8 @@ def test_window_screenshots_per_role(qtbot, styled, sqlite_clinic) -> None:
         window = MainWindow(sqlite_clinic, actor, stats)
         qtbot.addWidget(window)
         window.resize(1280, 800)
-        window.show()
-        qtbot.waitExposed(window)
+        with qtbot.waitExposed(window):
+            window.show()
         return window
 
     admin = window_for("admin")
