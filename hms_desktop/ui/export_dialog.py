@@ -243,14 +243,26 @@ class ExportDialog(QDialog):
                 self._default_path = self.path_edit.text()
 
     def on_browse(self) -> None:
+        """Ask for the file in a save dialog (window-modal; the answer arrives by signal)."""
         start = self.path_edit.text().strip() or str(self._export_dir / self.default_file_name())
-        chosen_filter = FILE_FILTERS[self.fmt]
-        name, selected = QFileDialog.getSaveFileName(
-            self, "Export to", start, ";;".join(FILE_FILTERS.values()), chosen_filter
+        chooser = QFileDialog(self, "Export to", start)
+        chooser.setObjectName("exportFileChooser")
+        chooser.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        chooser.setFileMode(QFileDialog.FileMode.AnyFile)
+        chooser.setNameFilters(list(FILE_FILTERS.values()))
+        chooser.selectNameFilter(FILE_FILTERS[self.fmt])
+        chooser.selectFile(start)
+        chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        chooser.fileSelected.connect(
+            lambda name: self.on_file_chosen(name, chooser.selectedNameFilter())
         )
+        chooser.open()
+
+    def on_file_chosen(self, name: str, name_filter: str) -> None:
+        """Take the chosen file; its filter (CSV or Excel) sets the format."""
         if not name:
             return
-        fmt = next((code for code, flt in FILE_FILTERS.items() if flt == selected), self.fmt)
+        fmt = next((code for code, flt in FILE_FILTERS.items() if flt == name_filter), self.fmt)
         self.format_combo.setCurrentIndex(self.format_combo.findData(fmt))
         path = Path(name)
         if path.suffix.lower() != "." + fmt:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QFileDialog, QLineEdit, QWidget
 from pytestqt.qtbot import QtBot
 
 from hms_desktop.services.actor import SYSTEM
@@ -242,6 +242,26 @@ def test_format_and_suffix_must_agree(qtbot, parent, sqlite_clinic: Clinic, ops,
     assert dialog.current_op is None
     dialog.path_edit.setText(str(tmp_path / "plain"))
     assert dialog.target_path() == tmp_path / "plain.csv"
+    dialog.close()
+
+
+def test_browse_picks_file_and_format(qtbot, parent, sqlite_clinic: Clinic, ops, tmp_path: Path):
+    dialog = ExportDialog(parent, sqlite_clinic, SYSTEM, ops, kind="history", patient_id=1)
+    with qtbot.waitActive(dialog):
+        dialog.show()
+    qtbot.keyClick(dialog, Qt.Key.Key_B, Qt.KeyboardModifier.AltModifier)  # &Browse…
+    qtbot.waitUntil(lambda: dialog.findChild(QFileDialog) is not None, timeout=WAIT)
+    chooser = dialog.findChild(QFileDialog)
+    qtbot.waitUntil(chooser.isVisible, timeout=WAIT)
+    assert chooser.selectedNameFilter() == "CSV files (*.csv)"
+    chooser.selectNameFilter("Excel workbooks (*.xlsx)")
+    name_edit = chooser.findChild(QLineEdit, "fileNameEdit")  # Qt's own file dialog
+    assert name_edit is not None
+    name_edit.clear()
+    qtbot.keyClicks(name_edit, str(tmp_path / "chosen"))  # typed, as a person would
+    qtbot.keyClick(name_edit, Qt.Key.Key_Return)
+    assert dialog.fmt == "xlsx"
+    assert dialog.path_edit.text() == str(tmp_path / "chosen.xlsx")
     dialog.close()
 
 

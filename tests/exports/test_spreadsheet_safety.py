@@ -1,0 +1,77 @@
+"""Any text survives the writers exactly, and never becomes a formula (property tests)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from datetime import date
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from openpyxl import load_workbook
+
+from hms_desktop.services.spreadsheet_safety import (
+    csv_text,
+    is_formula_like,
+    ooxml_text,
+    ooxml_unescape,
+)
+from hms_desktop.services.table_files import Column, CsvTableWriter, XlsxTableWriter
+
+# Any text a database column could hold (no lone surrogates: they cannot be stored).
+texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
+risky = st.sampled_from(["=", "+", "-", "@", "\t", "\r", "_x000D_", "#N/A", "\x01"])
+typed = st.builds(lambda a, b: a + b, risky, texts) | texts
+COLUMNS = [Column("Text"), Column("Number", "number"), Column("Day", "date")]
+
+
+def test_the_owasp_list():
+    for text in ["=SUM(A1)", "+1", "-2", "@x", "\tx", "\rx"]:
+        assert is_formula_like(text) and csv_text(text) == "'" + text
+    for text in ["José", "1+1", "a=b", " =x", "", "'quoted"]:
+        assert not is_formula_like(text) and csv_text(text) == text
+
+
+@given(typed)
+def test_ooxml_escape_round_trips(text: str):
+    escaped = ooxml_text(text)
+    assert ooxml_unescape(escaped) == text
+    assert "\r" not in escaped and not any(ord(c) < 32 and c not in "\t\n" for c in escaped)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(typed, min_size=1, max_size=5))
+def test_csv_cells_read_back_quoted_when_risky(values: list[str]):
+    buffer = io.BytesIO()
+    writer = CsvTableWriter(buffer, COLUMNS)
+    for value in values:
+        writer.write([value, -7, date(2026, 6, 15)])
+    writer.close()
+    rows = list(csv.reader(io.StringIO(buffer.getvalue().decode("utf-8-sig"), newline="")))
+    assert [r[0] for r in rows[1:]] == [("'" + v if is_formula_like(v) else v) for v in values]
+    assert all(r[1:] == ["-7", "2026-06-15"] for r in rows[1:])  # numbers are not quoted
+
+
+@settings(max_examples=40, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(typed, min_size=1, max_size=5))
+def test_xlsx_cells_are_strings_with_the_exact_text(values: list[str]):
+    buffer = io.BytesIO()
+    writer = XlsxTableWriter(buffer, COLUMNS, "Sheet")
+    for value in values:
+        writer.write([value, -7, date(2026, 6, 15)])
+    writer.close()
+    with zipfile.ZipFile(buffer) as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and "<f " not in sheet  # no formula anywhere in the file
+    wb = load_workbook(buffer)
+    ws = wb.worksheets[0]
+    for row, value in enumerate(values, start=2):
+        cell = ws.cell(row, 1)
+        if value == "":
+            assert cell.value is None
+            continue
+        assert cell.data_type == "s"
+        assert ooxml_unescape(cell.value) == value
+        assert ws.cell(row, 2).value == -7 and ws.cell(row, 2).data_type == "n"
+    wb.close()
