@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtWidgets import QComboBox, QLineEdit, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QPlainTextEdit, QWidget
 
 from hms_desktop.errors import ValidationError
 from hms_desktop.services import accounts, departments, doctors
@@ -80,6 +80,11 @@ class DoctorFormDialog(ServiceForm):
                 lambda: accounts.check_password_strength(self.password.text()),
             )
         else:
+            # The log-in is not edited here; the fields exist only for the add path.
+            self.username.hide()
+            self.password.hide()
+            if doctor.username:
+                self.form.addRow("Log-in", QLabel(doctor.username, self))
             self.name.setText(doctor.full_name)
             self.department.setCurrentIndex(max(0, self.department.findData(doctor.department_id)))
             self.qualification.setText(doctor.qualification)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLineEdit, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPlainTextEdit, QWidget
 
 from hms_desktop.errors import ValidationError
 from hms_desktop.services import accounts, patients
@@ -103,6 +103,11 @@ class PatientFormDialog(ServiceForm):
             self.add_field("username", "&User name", self.username, self._check_username)
             self.add_field("password", "Pass&word", self.password, self._check_password)
         else:
+            # The log-in is not edited here; the fields exist only for the register path.
+            self.username.hide()
+            self.password.hide()
+            if patient.username:
+                self.form.addRow("Log-in", QLabel(patient.username, self))
             self._fill(patient)
         self.name.setFocus()
 

@@ -380,3 +380,37 @@ def test_paged_model_reads_pages_off_the_ui_thread_and_drops_stale_ones(
     model.fetchMore()
     qtbot.waitUntil(lambda: model.rowCount() == 120 and not model.canFetchMore(), timeout=WAIT)
     qtmodeltester.check(model, force_py=True)
+
+
+def test_edit_and_blacklist_a_patient(qtbot, sqlite_clinic, admin) -> None:
+    from hms_desktop.services import patients
+
+    pid = f.patient(sqlite_clinic, "Anna Smith", username="anna")
+    admin.show_page("patients")
+    qtbot.waitUntil(lambda: admin.patients.model.rowCount() == 1, timeout=WAIT)
+    admin.patients.table.selectRow(0)
+    admin.patients.on_activate()  # Enter / double-click: the full profile, then the form
+    qtbot.waitUntil(lambda: admin.patients.findChild(PatientFormDialog) is not None, timeout=WAIT)
+    dialog = admin.patients.findChild(PatientFormDialog)
+    assert dialog.name.text() == "Anna Smith"
+    assert not dialog.username.isVisible()  # the log-in is not edited here
+    dialog.phone.clear()
+    qtbot.keyClicks(dialog.phone, "+44 20 7946 0000")
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        dialog.on_save()
+    assert patients.get_patient(sqlite_clinic, f.RECEPTION, pid).phone == "+44 20 7946 0000"
+
+    qtbot.waitUntil(lambda: admin.patients.model.rowCount() == 1, timeout=WAIT)
+    admin.patients.table.selectRow(0)
+    assert admin.patients.blacklist_button.text() == "&Blacklist"
+    admin.patients.blacklist_button.click()
+    qtbot.waitUntil(
+        lambda: patients.get_patient(sqlite_clinic, f.RECEPTION, pid).blacklisted, timeout=WAIT
+    )
+    # The list reloads by itself (change event) and greys the row.
+    qtbot.waitUntil(
+        lambda: admin.patients.model.rowCount() == 1 and admin.patients.model.rows[0].blacklisted,
+        timeout=WAIT,
+    )
+    muted = admin.patients.model.index(0, 1).data(Qt.ItemDataRole.ForegroundRole)
+    assert muted is not None

@@ -306,3 +306,35 @@ def test_frequent_actions_work_from_the_keyboard(qtbot, sqlite_clinic) -> None:
     window.close()
     qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
     stats.close()
+
+
+def test_settings_without_a_keyring_keep_the_password_out_and_save_nothing(
+    qtbot, sqlite_clinic
+) -> None:
+    from hms_desktop.services.stats import StatsService
+    from hms_desktop.ui.operations import Operations
+    from hms_desktop.ui.settings_dialog import SettingsDialog
+
+    ops = Operations()
+    stats = StatsService(sqlite_clinic)
+    dialog = SettingsDialog(sqlite_clinic, stats, ops)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.smtp_host, "smtp.example.com")
+    qtbot.keyClicks(dialog.smtp_user, "clinic")
+    qtbot.keyClicks(dialog.smtp_password, "s3cret-password")
+    dialog.on_save()  # the test environment has no keyring (the null backend)
+    qtbot.waitUntil(lambda: bool(dialog.field_error("smtp_password")), timeout=WAIT)
+    assert "no keyring" in dialog.field_error("smtp_password")
+    assert dialog.isVisible() and dialog.smtp_host.text() == "smtp.example.com"
+    assert not (config.config_dir() / config.SETTINGS_FILE_NAME).exists()  # nothing half-saved
+    assert sqlite_clinic.settings.smtp_host == ""
+    dialog.smtp_password.clear()
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        dialog.on_save()
+    saved = (config.config_dir() / config.SETTINGS_FILE_NAME).read_text()
+    assert "smtp.example.com" in saved and "s3cret" not in saved
+    assert sqlite_clinic.settings.smtp_host == "smtp.example.com"
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    ops.shutdown()
+    stats.close()
