@@ -239,11 +239,15 @@ def save_settings(settings: Settings, *, settings_file: Path | None = None) -> P
 
 
 def store_smtp_password(user: str, password: str) -> bool:
-    """Keep the SMTP password in the system keyring; False when there is no keyring."""
+    """Keep the SMTP password in the system keyring; False when there is no keyring.
+
+    Read back after writing: the "null" keyring (the fallback on machines without one)
+    accepts a password silently and keeps nothing.
+    """
     try:
         import keyring
 
         keyring.set_password(APP_ID, f"smtp:{user}", password)
-        return True
+        return keyring.get_password(APP_ID, f"smtp:{user}") == password
     except Exception:
         return False
