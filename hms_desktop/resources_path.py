@@ -14,10 +14,10 @@ from pathlib import Path
 RESOURCES_DIR_NAME = "resources"
 
 
-def resources_dir() -> Path:
-    """The absolute path of the ``resources/`` folder.
+def bundled_dir(name: str) -> Path:
+    """The absolute path of a top-level project folder shipped with the app.
 
-    Use it as ``resources_dir() / "icons" / "hms-desktop.svg"``.
+    ``resources`` (templates, styles, icons) and ``data`` (the demo clinic's inputs).
 
     Raises:
         FileNotFoundError: the folder is missing, which means a broken install (for
@@ -26,12 +26,23 @@ def resources_dir() -> Path:
     """
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle is not None:  # frozen by PyInstaller: data files sit beside the bundled modules
-        candidate = Path(bundle) / RESOURCES_DIR_NAME
-    else:  # source or editable checkout: hms_desktop/ and resources/ share a parent
-        candidate = Path(__file__).resolve().parent.parent / RESOURCES_DIR_NAME
+        candidate = Path(bundle) / name
+    else:  # source or editable checkout: hms_desktop/ and the folder share a parent
+        candidate = Path(__file__).resolve().parent.parent / name
     if not candidate.is_dir():
         raise FileNotFoundError(
-            f"HMS Desktop's resources folder is missing at {candidate}; reinstall the "
+            f"HMS Desktop's {name} folder is missing at {candidate}; reinstall the "
             "application or run it from a source checkout (pip install -e .)."
         )
     return candidate
+
+
+def resources_dir() -> Path:
+    """The absolute path of the ``resources/`` folder.
+
+    Use it as ``resources_dir() / "icons" / "hms-desktop.svg"``.
+
+    Raises:
+        FileNotFoundError: the folder is missing (see :func:`bundled_dir`).
+    """
+    return bundled_dir(RESOURCES_DIR_NAME)

@@ -37,8 +37,12 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def open_from_args(args: argparse.Namespace, *, migrate: bool = False) -> Clinic:
-    """Open the clinic named by ``--database`` (or the settings); it must be initialised."""
-    return open_clinic(settings_from_args(args), migrate=migrate)
+    """Open the clinic named by ``--database`` (or the settings).
+
+    Without ``migrate`` it must exist and be initialised: a mistyped path is an
+    error, never a new empty database.
+    """
+    return open_clinic(settings_from_args(args), migrate=migrate, must_exist=not migrate)
 
 
 def build_parser() -> argparse.ArgumentParser:

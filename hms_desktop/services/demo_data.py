@@ -46,6 +46,7 @@ from hms_desktop.db.models import (
     User,
 )
 from hms_desktop.errors import ConflictError, ValidationError
+from hms_desktop.resources_path import bundled_dir
 from hms_desktop.services import audit
 from hms_desktop.services.accounts import hash_password
 from hms_desktop.services.actor import SYSTEM
@@ -58,7 +59,8 @@ DEMO_PASSWORD = "demo-clinic-2026"
 DEFAULT_DAYS_BACK = 90
 #: Where the generator's inputs live: ``data/`` beside the package (a checkout, an
 #: editable install, or the frozen app's bundle folder).
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+#: Where the generator's word lists live (``data/`` beside the package, or in the bundle).
+DATA_DIR_NAME = "data"
 #: Rows per INSERT batch: large enough to amortise, small enough to keep memory flat.
 CHUNK = 5000
 #: Fraction of a doctor's slots booked, by days from today (0 = today).
@@ -134,7 +136,7 @@ def load_inputs(folder: Path | None = None) -> DemoInputs:
     Raises:
         ValidationError: the folder or one of its files is missing or malformed.
     """
-    base = folder or DATA_DIR
+    base = folder or bundled_dir(DATA_DIR_NAME)
     try:
         with (base / "origins.csv").open(encoding="utf-8", newline="") as fh:
             origins = [(r["origin"], float(r["weight"])) for r in csv.DictReader(fh)]
