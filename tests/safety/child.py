@@ -7,7 +7,8 @@ reported as done before it sent SIGKILL.
 
 Modes:
     book      book appointments, one slot after another; prints the appointment id
-    register  register patients (a bulk load through the services); prints patient ids
+    register  register patients one by one through the services; prints patient ids
+    demo      bulk-load demo data again and again (append); prints the patients added
     export    export all appointments to OUTDIR/export-<n>.csv|.xlsx; prints n
     reminders run the reminder job (queue, then send by SMTP to 127.0.0.1:PORT); prints
               "done" when the run returns (the parent watches the SMTP server instead)
@@ -61,6 +62,22 @@ def register_loop(clinic: Clinic) -> None:
         print(patients.register_patient(clinic, SYSTEM, form), flush=True)
 
 
+#: One demo bulk load: small enough to repeat, large enough to be killed in the middle.
+DEMO_DOCTORS, DEMO_PATIENTS = 2, 100
+
+
+def demo_loop(clinic: Clinic) -> None:
+    from hms_desktop.services import demo_data
+
+    seed = 0
+    while True:
+        summary = demo_data.generate(
+            clinic, seed=seed, doctors=DEMO_DOCTORS, patients=DEMO_PATIENTS, append=seed > 0
+        )
+        print(summary.patients, flush=True)
+        seed += 1
+
+
 def export_loop(clinic: Clinic, folder: Path) -> None:
     n = 0
     while True:
@@ -95,6 +112,8 @@ def main(argv: list[str]) -> int:
         book_loop(clinic, doctor_id, patient_id, [first + timedelta(days=i) for i in range(6)])
     elif mode == "register":
         register_loop(clinic)
+    elif mode == "demo":
+        demo_loop(clinic)
     elif mode == "export":
         export_loop(clinic, Path(argv[2]))
     elif mode == "reminders":

@@ -25,10 +25,10 @@ from typing import Any
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hms_desktop.db.engine import sqlite_path
-from hms_desktop.db.models import Appointment, AuditEntry, OutboxMessage, Patient
+from hms_desktop.db.models import Appointment, AuditEntry, Doctor, OutboxMessage, Patient
 from hms_desktop.jobs.runner import run_job
 from hms_desktop.services import availability, booking, exports
 from hms_desktop.services.actor import SYSTEM
@@ -39,7 +39,13 @@ from hms_desktop.services.integrity import check_database
 from tests import factories as f
 from tests.conftest import START, make_clinic
 from tests.jobs.conftest import Mailbox, SmtpServer, free_port
-from tests.safety.child import DAY_WINDOW, SLOT_MINUTES, reminder_clinic
+from tests.safety.child import (
+    DAY_WINDOW,
+    DEMO_DOCTORS,
+    DEMO_PATIENTS,
+    SLOT_MINUTES,
+    reminder_clinic,
+)
 from tests.safety.procs import start_child
 
 RUNS = range(10)
@@ -120,40 +126,34 @@ def test_kill_during_booking_loses_no_confirmed_booking(
 
 
 @pytest.mark.parametrize("run", RUNS)
-def test_kill_during_bulk_load_keeps_every_confirmed_patient(
+def test_kill_during_demo_bulk_load_keeps_whole_loads_only(
     sqlite_clinic: Clinic, tmp_path: Path, run: int
 ) -> None:
+    """demo_data.generate writes a whole practice in one transaction, again and again."""
     url = sqlite_clinic.db.url
     sqlite_clinic.db.dispose()
-    wait_for, extra = _kill_points(run, 40)
-    child = start_child("register", url, workdir=tmp_path)
+    _, extra = _kill_points(run, 1)
+    child = start_child("demo", url, workdir=tmp_path)
     try:
-        child.read_until(wait_for)
-        time.sleep(extra)
+        child.read_until(1)
+        time.sleep(extra * 20)  # up to 0.6 s into the next load (one takes about a second)
     finally:
         confirmed = child.kill()
 
     _assert_sqlite_sound(url)
     with sqlite_clinic.db.read() as session:
-        rows = {
-            p.id: (p.full_name, p.phone, p.email, p.address)
-            for p in session.scalars(select(Patient))
-        }
-        audited = set(
-            session.scalars(
-                select(AuditEntry.entity_id).where(AuditEntry.action == "patient.register")
-            )
+        n_patients = session.scalar(select(func.count()).select_from(Patient))
+        n_loads = session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.action == "demo_data.generate")
         )
-    assert set(confirmed) <= set(rows)
-    assert set(rows) == audited
-    for patient_id in confirmed:  # complete rows, not just ids
-        name, phone, email, address = rows[patient_id]
-        n = int(name.rsplit(" ", 1)[1])
-        assert (phone, email, address) == (
-            f"+49 30 {n:07d}",
-            f"bulk{n}@mail.test",
-            "Street 1\nBerlin",
-        )
+        n_doctors = session.scalar(select(func.count()).select_from(Doctor))
+    assert confirmed == [DEMO_PATIENTS] * len(confirmed)
+    # Every confirmed load is there, whole; at most one more that committed unreported.
+    assert n_loads in (len(confirmed), len(confirmed) + 1)
+    assert n_patients == n_loads * DEMO_PATIENTS
+    assert n_doctors == n_loads * DEMO_DOCTORS
     _assert_check_ok(sqlite_clinic)
 
 
