@@ -56,7 +56,7 @@ class DoctorTab(QWidget):
     #: A visit changed status or got a treatment (the shell may refresh other views).
     appointment_changed = Signal(int)
     #: A short message for the status bar.
-    message = Signal(str)
+    status_message = Signal(str)
 
     def __init__(
         self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
@@ -375,7 +375,7 @@ class DoctorTab(QWidget):
     def _on_status_set(self, result: tuple[int, str]) -> None:
         appointment_id, status = result
         hint = " Press Ctrl+T to record the treatment." if status == "completed" else ""
-        self.message.emit(f"Marked {STATUS_LABELS[status].lower()}.{hint}")
+        self.status_message.emit(f"Marked {STATUS_LABELS[status].lower()}.{hint}")
         self.summary.setText(f"Marked {STATUS_LABELS[status].lower()}.{hint}")
         self.appointment_changed.emit(appointment_id)
         self._load_appointments()
@@ -391,7 +391,7 @@ class DoctorTab(QWidget):
         dialog.open()
 
     def _on_treatment_saved(self, row: AppointmentRow) -> None:
-        self.message.emit(f"Treatment saved for {row.patient}.")
+        self.status_message.emit(f"Treatment saved for {row.patient}.")
         self.appointment_changed.emit(row.id)
         self._load_appointments()
         if self.history.patient_id == row.patient_id:

@@ -63,7 +63,7 @@ class PatientTab(QWidget):
     appointments_changed = Signal()
     #: The patient the tab acts for changed (PatientRow).
     patient_changed = Signal(object)
-    message = Signal(str)
+    status_message = Signal(str)
 
     def __init__(
         self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
@@ -364,13 +364,13 @@ class PatientTab(QWidget):
         dialog.open()
 
     def _on_booked(self, appointment_id: int) -> None:
-        self.message.emit("Appointment booked.")
+        self.status_message.emit("Appointment booked.")
         self.info.setText("Appointment booked.")
         self._after_change()
         self.booked.emit(appointment_id)
 
     def _on_rescheduled(self, _appointment_id: int) -> None:
-        self.message.emit("Appointment moved.")
+        self.status_message.emit("Appointment moved.")
         self._after_change()
 
     def cancel_selected(self) -> None:
@@ -397,7 +397,7 @@ class PatientTab(QWidget):
         )
 
     def _on_cancelled(self, _result: object) -> None:
-        self.message.emit("Appointment cancelled.")
+        self.status_message.emit("Appointment cancelled.")
         self._after_change()
 
     def _after_change(self) -> None:
@@ -415,7 +415,7 @@ class PatientTab(QWidget):
         # The header follows by the profile's ``loaded``; the finder shows the new name.
         if self.picker is not None:
             self.picker.run_search()
-        self.message.emit("Profile saved.")
+        self.status_message.emit("Profile saved.")
 
     # Shortcuts of a hidden tab must not fire (or clash with another tab's) from menus.
     def showEvent(self, event: QShowEvent) -> None:

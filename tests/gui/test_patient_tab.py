@@ -145,10 +145,13 @@ def test_desk_registers_patient_and_books_a_slot(
         qtmodeltester.check(model)  # type: ignore[attr-defined]
     dialog.visit_type.setCurrentIndex(dialog.visit_type.findData("check_up"))
     qtbot.keyClicks(dialog.reason, "Annual check")
+    messages: list[str] = []
+    tab.status_message.connect(messages.append)
     with qtbot.waitSignal(tab.booked, timeout=WAIT) as booked:
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.upcoming_model.rowCount() == 1, timeout=WAIT)
     assert is_closed(dialog)
+    assert messages == ["Appointment booked."]  # for the main window's status bar
 
     [row] = tab.upcoming_model.rows
     assert row.id == booked.args[0]
