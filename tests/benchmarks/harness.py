@@ -288,7 +288,7 @@ def bench_exports(db_path: Path, scale: Scale, workdir: Path) -> list[Result]:
         target = workdir / f"ours.{fmt}"
         written = 0
         with clinic.db.read() as session, open(target, "wb") as out:
-            writer = open_table(out, fmt, HISTORY_COLUMNS, "History")  # type: ignore[arg-type]
+            writer = open_table(fmt, out, HISTORY_COLUMNS, "History")  # type: ignore[arg-type]
             result = session.execute(stmt.limit(rows).execution_options(yield_per=2000))
             for r in result:
                 writer.write((r[0], r[1], r[2], r[3], VISIT_LABELS.get(r[4], r[4]), *r[5:]))
