@@ -115,7 +115,7 @@ class HistoryView(QWidget):
             sortable=True,
         )
         self.table.view.setAccessibleName("Treatments")
-        self.table.set_column_widths({0: 95, 1: 55, 2: 150, 3: 130, 4: 105, 5: 180})
+        self.table.set_column_widths({0: 110, 1: 70, 2: 170, 3: 170, 4: 120, 5: 220})
         self.table.view.selectionModel().currentRowChanged.connect(self._show_detail)
         self.detail = QTextBrowser(self)
         self.detail.setAccessibleName("Visit details")
@@ -148,7 +148,7 @@ class HistoryView(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
-        splitter.setSizes([380, 260])
+        splitter.setSizes([280, 360])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(SPACING)
