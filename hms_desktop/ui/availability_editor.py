@@ -210,10 +210,12 @@ class AvailabilityEditor(QWidget):
         )
 
     def current_day(self) -> date | None:
+        """The day being edited, or None before the first load."""
         row = self.days_model.row_at(self.days_table.view.currentIndex().row())
         return row.day if row is not None else None
 
     def select_day(self, day: date) -> None:
+        """Edit ``day`` (one of the seven shown)."""
         if day in self._days:
             row = self._days.index(day)
             self.days_table.view.setCurrentIndex(self.days_model.index(row, 0))
@@ -223,9 +225,11 @@ class AvailabilityEditor(QWidget):
         return self._draft.get(day, ())
 
     def is_dirty(self) -> bool:
+        """True when a day has changes not saved yet."""
         return any(self._draft.get(d, ()) != self._saved.get(d, ()) for d in self._days)
 
     def add_window(self) -> None:
+        """Add the From-To window to the chosen day's draft (checked by the service on save)."""
         day = self.current_day()
         if day is None or not self._validate_new_window():
             return
@@ -235,6 +239,7 @@ class AvailabilityEditor(QWidget):
         self._show()
 
     def remove_window(self) -> None:
+        """Drop the selected window from the chosen day's draft."""
         day = self.current_day()
         row = self.windows_model.row_at(self.windows_table.selected_row())
         if day is None or row is None:
@@ -244,6 +249,7 @@ class AvailabilityEditor(QWidget):
         self._show()
 
     def revert(self) -> None:
+        """Forget every unsaved change."""
         self._draft = dict(self._saved)
         self.day_error.clear_message()
         self._show()

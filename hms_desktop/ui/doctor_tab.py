@@ -229,9 +229,11 @@ class DoctorTab(QWidget):
             self.availability.refresh()
 
     def selected_appointment(self) -> AppointmentRow | None:
+        """The selected visit, or None."""
         return self.model.row_at(self.table.selected_row())
 
     def showing_today(self) -> bool:
+        """True for today's list, False for this week's."""
         return self.today_button.isChecked()
 
     # --- loading -------------------------------------------------------------------------------
@@ -328,11 +330,13 @@ class DoctorTab(QWidget):
             self.mark_completed()
 
     def mark_completed(self) -> None:
+        """Close the selected booked visit as completed (from its day on)."""
         row = self.selected_appointment()
         if row is not None and self.complete_action.isEnabled():
             self._set_status(row, "completed")
 
     def mark_no_show(self) -> None:
+        """Ask, then mark the selected booked visit as a no-show."""
         row = self.selected_appointment()
         if row is None or not self.no_show_action.isEnabled():
             return
@@ -345,6 +349,7 @@ class DoctorTab(QWidget):
         )
 
     def cancel_appointment(self) -> None:
+        """Ask, then cancel the selected booked visit and free its slot."""
         row = self.selected_appointment()
         if row is None or not self.cancel_action.isEnabled():
             return
@@ -381,6 +386,7 @@ class DoctorTab(QWidget):
         self._load_appointments()
 
     def record_treatment(self) -> None:
+        """Open the treatment form of the selected completed visit."""
         row = self.selected_appointment()
         if row is None or not self.treatment_action.isEnabled():
             return
@@ -398,6 +404,7 @@ class DoctorTab(QWidget):
             self.history.refresh()
 
     def show_history(self) -> None:
+        """Show the selected visit's patient's full history."""
         row = self.selected_appointment()
         if row is None:
             return

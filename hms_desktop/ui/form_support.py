@@ -59,10 +59,12 @@ class ErrorLabel(QLabel):
         self.hide()
 
     def show_message(self, message: str) -> None:
+        """Show ``message`` (an empty one hides the label)."""
         self.setText(message)
         self.setVisible(bool(message))
 
     def clear_message(self) -> None:
+        """Hide the label."""
         self.show_message("")
 
 
@@ -165,9 +167,11 @@ class EmptyStateTable(QStackedWidget):
         self._update_state()
 
     def set_empty_text(self, text: str) -> None:
+        """The sentence shown while the table is empty."""
         self.empty_label.setText(text)
 
     def set_column_widths(self, widths: Mapping[int, int]) -> None:
+        """Start the given columns at these widths (the user may resize them)."""
         header = self.view.horizontalHeader()
         for column, width in widths.items():
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
@@ -191,6 +195,7 @@ class EmptyStateTable(QStackedWidget):
         self.setCurrentWidget(self.empty_label if empty else self.view)
 
     def is_showing_empty_state(self) -> bool:
+        """True while the sentence, not the table, is shown."""
         return self.currentWidget() is self.empty_label
 
     # --- rows, always of the source model ------------------------------------------------------

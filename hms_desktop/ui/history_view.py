@@ -65,6 +65,7 @@ def start_history_export(
 
 
 def history_columns() -> list[Column[HistoryRow]]:
+    """The history table's columns, newest visit first in the view."""
     return [
         Column("Date", lambda r: r.date),
         Column("Time", lambda r: r.time),
@@ -157,6 +158,7 @@ class HistoryView(QWidget):
 
     @property
     def patient_id(self) -> int | None:
+        """The patient shown, or None."""
         return self._patient_id
 
     def show_patient(self, patient_id: int, patient_name: str) -> None:
@@ -176,11 +178,13 @@ class HistoryView(QWidget):
         )
 
     def refresh(self) -> None:
+        """Load the shown patient's history again."""
         if self._patient_id is not None:
             name = self.title.text().removeprefix("History of ")
             self.show_patient(self._patient_id, name)
 
     def export(self) -> None:
+        """Open the export dialog for the shown patient's full history."""
         if self._patient_id is not None:
             start_history_export(self, self._clinic, self._actor, self._ops, self._patient_id)
 

@@ -20,6 +20,7 @@ RESULT_LIMIT = 50
 
 
 def patient_columns() -> list[Column[PatientRow]]:
+    """Name (contact details as tooltip) and id."""
     return [
         Column(
             "Patient",
@@ -88,6 +89,7 @@ class PatientPicker(QWidget):
         )
 
     def current_patient(self) -> PatientRow | None:
+        """The patient chosen in the results, or None."""
         return self.model.row_at(self.results.view.currentIndex().row())
 
     def _on_text_changed(self) -> None:

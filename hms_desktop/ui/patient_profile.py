@@ -116,6 +116,7 @@ class ProfileForm(QWidget):
 
     # --- loading --------------------------------------------------------------------------------
     def load(self, patient_id: int) -> None:
+        """Fill the form with ``patient_id``'s profile (in the background)."""
         self._patient_id = patient_id
         self._set_enabled(False)
         self._reload()
@@ -192,6 +193,7 @@ class ProfileForm(QWidget):
         return ok
 
     def form(self) -> patients.PatientForm:
+        """What the form holds, as the service's form."""
         return patients.PatientForm(
             full_name=self.full_name.text(),
             date_of_birth=self.date_of_birth.text().strip() or None,
@@ -203,6 +205,7 @@ class ProfileForm(QWidget):
         )
 
     def save(self) -> None:
+        """Check the form and save it; errors appear under their fields."""
         if self._patient_id is None or self._busy or not self._validate():
             return
         clinic, actor, patient_id, form = self._clinic, self._actor, self._patient_id, self.form()

@@ -215,6 +215,7 @@ class PatientTab(QWidget):
 
     @property
     def patient(self) -> PatientRow | None:
+        """The patient the tab acts for, or None (staff, before choosing)."""
         return self._patient
 
     def refresh(self) -> None:
@@ -267,6 +268,7 @@ class PatientTab(QWidget):
         self.subtitle.setText(" · ".join(d for d in details if d))
 
     def focus_search(self) -> None:
+        """Put the keyboard in the patient finder (staff only)."""
         if self.picker is not None:
             self.picker.search.setFocus()
             self.picker.search.selectAll()
@@ -315,6 +317,7 @@ class PatientTab(QWidget):
         self.appointments_loaded.emit()
 
     def selected_upcoming(self) -> AppointmentRow | None:
+        """The selected upcoming visit, or None."""
         return self.upcoming_model.row_at(self.upcoming.selected_row())
 
     def _update_actions(self) -> None:
@@ -331,6 +334,7 @@ class PatientTab(QWidget):
 
     # --- booking, moving, cancelling -------------------------------------------------------------
     def book_selected(self) -> None:
+        """Open the booking dialog for the selected free slot."""
         slot = self.browser.current_slot()
         doctor = self.browser.doctor_of(slot) if slot else None
         if self._patient is None or slot is None or doctor is None:
@@ -338,6 +342,7 @@ class PatientTab(QWidget):
         self._open_booking(doctor, slot, None)
 
     def reschedule_selected(self) -> None:
+        """Open the dialog that moves the selected booked visit."""
         row = self.selected_upcoming()
         if self._patient is None or row is None or row.status != "booked":
             return
@@ -374,6 +379,7 @@ class PatientTab(QWidget):
         self._after_change()
 
     def cancel_selected(self) -> None:
+        """Ask, then cancel the selected booked visit."""
         row = self.selected_upcoming()
         if row is None or row.status != "booked":
             return
@@ -408,6 +414,7 @@ class PatientTab(QWidget):
 
     # --- other actions ---------------------------------------------------------------------------
     def export_history(self) -> None:
+        """Open the export dialog for the patient's full history."""
         if self._patient is not None:
             start_history_export(self, self._clinic, self._actor, self._ops, self._patient.id)
 

@@ -122,15 +122,19 @@ class SlotBrowser(QWidget):
         )
 
     def reload_slots(self) -> None:
+        """Reload the chosen department's doctors and free slots."""
         self._load_department()
 
     def current_slot(self) -> Slot | None:
+        """The selected free slot, or None."""
         return self.slot_picker.current_slot()
 
     def doctor_of(self, slot: Slot) -> DoctorRow | None:
+        """The doctor offering ``slot``."""
         return self._doctors.get(slot.doctor_id)
 
     def select_department(self, name: str) -> bool:
+        """Choose the department called ``name``; False if there is none."""
         for i, row in enumerate(self.departments_model.rows):
             if row.name == name:
                 self.departments.view.setCurrentIndex(self.departments_model.index(i, 0))
@@ -138,6 +142,7 @@ class SlotBrowser(QWidget):
         return False
 
     def select_doctor(self, doctor_id: int | None) -> bool:
+        """Choose a doctor (None: all doctors of the department); False if not listed."""
         for i, choice in enumerate(self.doctors_model.rows):
             if (choice.doctor.id if choice.doctor else None) == doctor_id:
                 self.doctors.view.setCurrentIndex(self.doctors_model.index(i, 0))

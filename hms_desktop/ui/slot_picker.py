@@ -37,6 +37,7 @@ def day_text(day: date, today: date | None = None) -> str:
 
 
 def slot_columns(today: Callable[[], date | None] = lambda: None) -> list[Column[SlotRow]]:
+    """Day, time and doctor; ``today`` names today and tomorrow as such."""
     return [
         Column("Day", lambda r: r.slot.date, text=lambda r: day_text(r.slot.date, today())),
         Column(
@@ -123,14 +124,17 @@ class SlotPicker(QWidget):
             self.select_slot(kept)
 
     def clear(self, empty_text: str | None = None) -> None:
+        """Show no slots, with ``empty_text`` (or the default) in their place."""
         self.table.set_empty_text(empty_text or self._empty_text)
         self.set_slots([], {})
 
     def set_empty_text(self, text: str) -> None:
+        """The sentence shown while no slot is listed."""
         self._empty_text = text
         self.table.set_empty_text(text)
 
     def current_slot(self) -> Slot | None:
+        """The selected slot, or None."""
         row = self.model.row_at(self.table.selected_row())
         return row.slot if row is not None else None
 

@@ -110,6 +110,7 @@ class TreatmentDialog(QDialog):
         self._load()
 
     def values(self) -> records.TreatmentForm:
+        """What the form holds, as the service's form."""
         return records.TreatmentForm(
             **{name: edit.toPlainText() for name, edit in self.fields.items()}
         )
