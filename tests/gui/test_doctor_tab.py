@@ -242,6 +242,11 @@ def test_empty_day_says_so(qtbot: QtBot, sqlite_clinic: Clinic, ops: Operations)
     assert tab.table.is_showing_empty_state()
     assert tab.table.empty_label.text() == "No appointments today."
     assert not any(a.isEnabled() for a in (tab.complete_action, tab.cancel_action))
+    # A hidden tab's shortcuts go quiet (even if the window lists them in a menu).
+    tab.hide()
+    assert not any(a.isVisible() for a in tab.actions())
+    tab.show()
+    assert all(a.isVisible() for a in tab.actions())
 
 
 def test_availability_editor_saves_and_shows_the_services_overlap_error(
