@@ -144,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     startup.finished.connect(app.exit)
     QTimer.singleShot(0, startup.start)
     code = app.exec()
+    # A queued callback may have started work after the last window closed: wait for it,
+    # or Qt aborts when the interpreter destroys a running thread.
+    startup.stop_workers()
     log.info("%s exits with %s", APP_NAME, code)
     return int(code)
 

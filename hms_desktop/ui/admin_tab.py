@@ -6,8 +6,8 @@ concerns them (a booking, a registration, a new doctor...).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Signal, Slot
-from PySide6.QtGui import QStandardItem, QStandardItemModel
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QTimer, Signal, Slot
+from PySide6.QtGui import QShowEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QHBoxLayout, QListView, QStackedWidget, QWidget
 
 from hms_desktop.services.actor import Actor
@@ -78,7 +78,15 @@ class AdminTab(QWidget):
         layout.addWidget(self.nav)
         layout.addWidget(self.stack, 1)
         # Alt+1..5 are the main window's View menu actions (one owner per key, or Qt runs none).
+        self._shown = False
         self.show_page("dashboard")
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._shown:
+            # The first figures load once the window is up, so building it stays quick.
+            self._shown = True
+            QTimer.singleShot(0, self._load_current)
 
     def show_page(self, name: str) -> None:
         """Switch to a page ("dashboard", "appointments", ...), loading it if needed."""
@@ -96,8 +104,14 @@ class AdminTab(QWidget):
         if not current.isValid():
             return
         self.stack.setCurrentIndex(current.row())
-        name = self.PAGES[current.row()]
-        page = self._pages[current.row()]
+        if self._shown:
+            self._load_current()
+
+    def _load_current(self) -> None:
+        if not self.isVisible():
+            return  # the window closed before this queued load ran
+        name = self.current_page
+        page = self._pages[self.stack.currentIndex()]
         if name == "dashboard":
             self.dashboard.load()
         elif isinstance(page, ListPage) and (not page.loaded_once or name in self._stale):

@@ -109,6 +109,11 @@ def _demo_accounts(
     ]
 
 
+def _preload_screens() -> None:
+    import hms_desktop.ui.admin_tab
+    import hms_desktop.ui.patient_tab  # noqa: F401
+
+
 class Startup(QObject):
     """Drives the start-up; emits :attr:`finished` with the exit code when the app should end."""
 
@@ -138,6 +143,8 @@ class Startup(QObject):
         )
         self.dialog: QWidget | None = None
         self.window: MainWindow | None = None
+        #: Every main window's operation helper, so no worker outlives the application.
+        self._window_ops: list[Operations] = []
         self.progress: QProgressDialog | None = None
         self.exit_code: int | None = None
 
@@ -183,6 +190,9 @@ class Startup(QObject):
             on_progress=self._on_progress,
         )
         self.progress.canceled.connect(op.cancel)
+        # While the worker waits on the disk and on argon2 (both release the GIL), load the
+        # screens' code, so the main window appears sooner after log-in.
+        QTimer.singleShot(0, _preload_screens)
 
     def _close_progress(self) -> None:
         if self.progress is not None:
@@ -296,11 +306,13 @@ class Startup(QObject):
         window.logged_out.connect(self._on_logged_out)
         window.quit_requested.connect(lambda: self.finish(EXIT_OK))
         self.window = window
+        self._window_ops.append(window.ops)
+        if self.options.quit_after_show:
+            # Queued before show(), so it runs before the loads the window queues on showing.
+            QTimer.singleShot(0, window.close)
         window.show()
         log.info("signed in as %s (%s)", actor.username, actor.role)
         self.main_window_shown.emit(window)
-        if self.options.quit_after_show:
-            QTimer.singleShot(0, window.close)
 
     def _on_logged_out(self) -> None:
         self.window = None
@@ -338,6 +350,15 @@ class Startup(QObject):
         print(f"{APP_NAME}: {message}", file=sys.stderr)
         self.finish(EXIT_FAILED)
 
+    def stop_workers(self) -> None:
+        """Cancel and wait for every background operation (call again after the event loop)."""
+        self.ops.shutdown()
+        for ops in self._window_ops:
+            try:
+                ops.shutdown()
+            except RuntimeError:  # its window, and with it the helper, is already deleted
+                continue
+
     def finish(self, code: int) -> None:
         """Close everything this start-up opened and report the exit code once."""
         if self.exit_code is not None:
@@ -349,7 +370,7 @@ class Startup(QObject):
             window, self.window = self.window, None
             window.blockSignals(True)
             window.close()
-        self.ops.shutdown()
+        self.stop_workers()
         if self.stats is not None:
             self.stats.close()
         if self._owns_clinic and self.clinic is not None:
