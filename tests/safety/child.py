@@ -17,17 +17,22 @@ Modes:
 from __future__ import annotations
 
 import sys
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
-from hms_desktop.services import booking, exports, patients
+from hms_desktop.services import booking, patients
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.availability import slot_starts
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
-from tests.conftest import CLINIC_TZ, START
+
+# tests.conftest's clock start, repeated: importing it would load pytest into every child
+# (test_kill checks that the two agree).
+CLINIC_TZ = ZoneInfo("Europe/Berlin")
+START = datetime(2026, 6, 15, 9, 0, tzinfo=CLINIC_TZ)
 
 #: The slot length the crash tests use, so one day holds many slots.
 SLOT_MINUTES = 5
@@ -79,6 +84,8 @@ def demo_loop(clinic: Clinic) -> None:
 
 
 def export_loop(clinic: Clinic, folder: Path) -> None:
+    from hms_desktop.services import exports  # openpyxl is slow to import: only here
+
     n = 0
     while True:
         suffix = "csv" if n % 2 == 0 else "xlsx"

@@ -37,8 +37,9 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.integrity import check_database
 from tests import factories as f
-from tests.conftest import START, make_clinic
+from tests.conftest import CLINIC_TZ, START, make_clinic
 from tests.jobs.conftest import Mailbox, SmtpServer, free_port
+from tests.safety import child as child_script
 from tests.safety.child import (
     DAY_WINDOW,
     DEMO_DOCTORS,
@@ -50,6 +51,10 @@ from tests.safety.procs import start_child
 
 RUNS = range(10)
 pytestmark = pytest.mark.slow
+
+
+def test_children_use_the_test_clock() -> None:
+    assert (child_script.START, child_script.CLINIC_TZ) == (START, CLINIC_TZ)
 
 
 def _kill_points(run: int, most: int) -> tuple[int, float]:
