@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
@@ -57,7 +58,11 @@ class LoginDialog(QDialog):
 
         title = QLabel(APP_NAME, self)
         title.setObjectName("loginTitle")
-        subtitle = QLabel(f"Clinic database: {clinic.db.display_location}", self)
+        location = clinic.db.display_location
+        subtitle = QLabel(
+            f"Clinic database: {location if '://' in location else Path(location).name}", self
+        )
+        subtitle.setToolTip(location)
         subtitle.setObjectName("muted")
         subtitle.setWordWrap(True)
 

@@ -35,7 +35,10 @@ def styled(qapp: QApplication) -> Iterator[QApplication]:
         qapp.font(),
     )
     apply_style(qapp)
+    flash = qapp.cursorFlashTime()
+    qapp.setCursorFlashTime(0)  # a blinking caret would make every picture differ
     yield qapp
+    qapp.setCursorFlashTime(flash)
     qapp.setStyleSheet(sheet)
     qapp.setStyle(style)
     qapp.setPalette(palette)
