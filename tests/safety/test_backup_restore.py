@@ -265,3 +265,30 @@ def test_postgres_backup_runs_pg_dump_or_says_the_command(
             restore_database(clinic.db.url, target)
     finally:
         clinic.close()
+
+
+def test_restore_of_an_older_backup_upgrades_its_schema(sqlite_clinic, tmp_path: Path) -> None:
+    from hms_desktop.db.migrate import upgrade
+
+    old = tmp_path / "from-version-0001.sqlite3"
+    db = Database(f"sqlite:///{old}")
+    upgrade(db, "0001")
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO patients (full_name, name_key, surname_key, created_at) "
+            "VALUES ('Old Timer', 'old timer', 'timer', '2025-01-01 10:00:00')"
+        )
+    db.dispose()  # the last connection closing folds the WAL into the file
+    assert head_revision() != "0001"
+    sqlite_clinic.db.dispose()
+
+    result = restore_database(sqlite_clinic.db.url, old)
+    assert (result.schema_before, result.schema_after) == ("0001", head_revision())
+    assert result.upgraded
+    live = sqlite_path(sqlite_clinic.db.url)
+    assert live is not None and _integrity(live) == "ok"
+    with closing(sqlite3.connect(live)) as conn:
+        assert [r[0] for r in conn.execute("SELECT full_name FROM patients")] == ["Old Timer"]
+    # The backup file itself was not touched by the upgrade.
+    with closing(sqlite3.connect(old)) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
