@@ -27,7 +27,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.booking import STATUS_LABELS
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.stats import DashboardStats, StatsResult, StatsService
-from hms_desktop.ui.operations import Operations
+from hms_desktop.ui.operations import Operations, user_message
 from hms_desktop.ui.widgets import heading
 
 ACCENT = "#2563eb"
@@ -198,8 +198,6 @@ class DashboardPage(QWidget):
 
     @Slot(object)
     def _on_failed(self, err: BaseException) -> None:
-        from hms_desktop.ui.operations import user_message
-
         self.freshness.setText(f"Could not load the figures: {user_message(err)}")
         self._finish()
 

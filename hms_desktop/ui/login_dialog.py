@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 )
 
 from hms_desktop import APP_NAME
-from hms_desktop.errors import HmsError
 from hms_desktop.services import accounts
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
@@ -173,8 +172,6 @@ class LoginDialog(QDialog):
         # The user name stays; the password is selected so it can be typed again at once.
         self.password.setFocus()
         self.password.selectAll()
-        if not isinstance(err, HmsError):
-            self.error.setText(user_message(err))
 
     @Slot()
     def on_register(self) -> PatientFormDialog:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -345,8 +346,6 @@ class Startup(QObject):
 
     def _fatal(self, message: str) -> None:
         log.error("start-up failed: %s", message)
-        import sys
-
         print(f"{APP_NAME}: {message}", file=sys.stderr)
         self.finish(EXIT_FAILED)
 
