@@ -186,6 +186,21 @@ def test_doctors_and_departments(qtbot, sqlite_clinic, admin) -> None:
     grace = next(r for r in admin.doctors.model.rows if r.full_name == "Dr. Grace Hopper")
     assert grace.department == "Cardiology" and grace.username == "grace"
 
+    # Edit: the log-in shows read-only, the other fields save.
+    edit = DoctorFormDialog(
+        sqlite_clinic, f.RECEPTION, admin.doctors.ops, admin.doctors._departments, grace, admin
+    )
+    edit.show()
+    assert not edit.username.isVisible() and not edit.password.isVisible()
+    assert edit.name.text() == "Dr. Grace Hopper"
+    qtbot.keyClicks(edit.qualification, "PhD, Computer Science")
+    with qtbot.waitSignal(edit.saved, timeout=WAIT):
+        edit.on_save()
+    qtbot.waitUntil(
+        lambda: any(r.qualification == "PhD, Computer Science" for r in admin.doctors.model.rows),
+        timeout=WAIT,
+    )
+
     # Filter and sort through the proxy.
     admin.doctors.filter.setText("cardio")
     admin.doctors.filter.returnPressed.emit()
