@@ -45,8 +45,12 @@ def register(subparsers: Any) -> None:
     appointments = kinds.add_parser(
         "appointments", help="the appointments in a date range, by date and time"
     )
-    appointments.add_argument("--from", dest="date_from", required=True, metavar="DATE")
-    appointments.add_argument("--to", dest="date_to", required=True, metavar="DATE")
+    appointments.add_argument(
+        "--from", dest="date_from", required=True, metavar="DATE", help="first day, YYYY-MM-DD"
+    )
+    appointments.add_argument(
+        "--to", dest="date_to", required=True, metavar="DATE", help="last day (included)"
+    )
     appointments.add_argument("--doctor", type=int, metavar="ID", help="only this doctor")
     appointments.add_argument(
         "--department", type=int, metavar="ID", help="only doctors of this department"

@@ -9,11 +9,13 @@ signals on the UI thread. Closing the dialog while an export runs cancels it.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from PySide6.QtCore import Qt, QUrl, Signal
-from PySide6.QtGui import QCloseEvent, QDesktopServices, QFont, QPalette
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QFont, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -24,7 +26,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMessageBox,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -36,21 +37,12 @@ from hms_desktop.services.booking import AppointmentFilter
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.exports import ExportResult
 from hms_desktop.ui.export_filters import AppointmentFilterFields
+from hms_desktop.ui.export_progress import ExportProgressPanel
 from hms_desktop.ui.operations import Op, OpContext, Operations, user_message
 
 Kind = Literal["history", "appointments"]
 FORMAT_CHOICES = (("csv", "CSV — comma-separated (.csv)"), ("xlsx", "Excel workbook (.xlsx)"))
 FILE_FILTERS = {"csv": "CSV files (*.csv)", "xlsx": "Excel workbooks (*.xlsx)"}
-
-
-def human_size(size: int) -> str:
-    """1536 -> "1.5 KB"."""
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{size} bytes"  # pragma: no cover - the loop always returns
 
 
 class ExportDialog(QDialog):
@@ -84,7 +76,6 @@ class ExportDialog(QDialog):
         self._patient_id = patient_id
         self._flt = flt or AppointmentFilter()
         self._op: Op | None = None
-        self._result: ExportResult | None = None
         self._default_path = ""
         self._export_dir = clinic.settings.effective_export_dir
         with contextlib.suppress(OSError):  # an unwritable default shows up on export
@@ -159,27 +150,12 @@ class ExportDialog(QDialog):
         self.error_label.hide()
         layout.addWidget(self.error_label)
 
-        self.progress_bar = QProgressBar(self)
-        self.progress_bar.setTextVisible(True)
-        self.progress_bar.hide()
-        layout.addWidget(self.progress_bar)
-        self.status_label = QLabel(self)
-        self.status_label.setWordWrap(True)
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status_label.hide()
-        layout.addWidget(self.status_label)
-
-        self.open_file_button = QPushButton("&Open file", self)
-        self.open_folder_button = QPushButton("Open f&older", self)
-        self.open_file_button.clicked.connect(self.on_open_file)
-        self.open_folder_button.clicked.connect(self.on_open_folder)
-        result_row = QHBoxLayout()
-        result_row.addWidget(self.open_file_button)
-        result_row.addWidget(self.open_folder_button)
-        result_row.addStretch(1)
-        self.open_file_button.hide()
-        self.open_folder_button.hide()
-        layout.addLayout(result_row)
+        self.panel = ExportProgressPanel(self, self.show_error)
+        # The tests and callers reach these through the dialog.
+        self.status_label = self.panel.status_label
+        self.open_file_button = self.panel.open_file_button
+        self.open_folder_button = self.panel.open_folder_button
+        layout.addWidget(self.panel)
         layout.addStretch(1)
 
         self.buttons = QDialogButtonBox(self)
@@ -305,39 +281,24 @@ class ExportDialog(QDialog):
         self.error_label.setText(message)
         self.error_label.setVisible(bool(message))
 
-    def _job(self, path: Path) -> Any:
-        clinic, actor, fmt = self._clinic, self._actor, self.fmt
-        if self._kind == "history":
-            patient_id = self._patient_id
-            assert patient_id is not None
-
-            def run_history(ctx: OpContext) -> ExportResult:
-                return exports.export_history(
-                    clinic,
-                    actor,
-                    patient_id,
-                    path,
-                    fmt,
-                    progress=ctx.report,
-                    should_cancel=lambda: ctx.cancelled,
-                )
-
-            return run_history
-        assert self.filters is not None
-        flt = self.filters.value()
-
-        def run_appointments(ctx: OpContext) -> ExportResult:
-            return exports.export_appointments(
-                clinic,
-                actor,
-                flt,
-                path,
-                fmt,
-                progress=ctx.report,
-                should_cancel=lambda: ctx.cancelled,
+    def _job(self, path: Path) -> Callable[[OpContext], ExportResult]:
+        """The work for the worker thread, bound to plain values read from the fields now."""
+        call: Callable[..., ExportResult]
+        if self.filters is None:
+            assert self._patient_id is not None
+            call = partial(
+                exports.export_history, self._clinic, self._actor, self._patient_id, path, self.fmt
+            )
+        else:
+            flt = self.filters.value()
+            call = partial(
+                exports.export_appointments, self._clinic, self._actor, flt, path, self.fmt
             )
 
-        return run_appointments
+        def run(ctx: OpContext) -> ExportResult:
+            return call(progress=ctx.report, should_cancel=lambda: ctx.cancelled)
+
+        return run
 
     def on_export(self) -> None:
         if self.running:
@@ -349,8 +310,7 @@ class ExportDialog(QDialog):
         if path.exists() and not self._confirm_replace(path):
             return
         self._set_running(True)
-        self.status_label.setText("Starting the export…")
-        self.status_label.show()
+        self.panel.start()
         self._op = self._ops.run(
             self._job(path),
             label=self.windowTitle(),
@@ -377,43 +337,21 @@ class ExportDialog(QDialog):
         self.close_button.setEnabled(True)
         self.close_button.setText("Cancel" if running else "Close")
         if running:
-            self._result = None
-            self.open_file_button.hide()
-            self.open_folder_button.hide()
-            self.progress_bar.setRange(0, 0)  # busy until the first report gives a total
-            self.progress_bar.show()
             self.close_button.setFocus()
 
     def on_progress(self, done: int, total: int, _text: str = "") -> None:
-        if total > 0:
-            self.progress_bar.setRange(0, total)
-            self.progress_bar.setValue(min(done, total))
-            self.status_label.setText(f"Exported {done:,} of {total:,} rows…")
-        else:
-            self.status_label.setText(f"Exported {done:,} rows…")
+        self.panel.show_progress(done, total)
 
     def on_export_succeeded(self, result: ExportResult) -> None:
         self._op = None
-        self._result = result
         self._set_running(False)
-        self.progress_bar.setRange(0, max(1, result.rows))
-        self.progress_bar.setValue(max(1, result.rows))
-        rows = "1 row" if result.rows == 1 else f"{result.rows:,} rows"
-        self.status_label.setText(
-            f"Exported {rows} to {result.path.name} "
-            f"({human_size(result.bytes)}, {result.seconds:.1f} s)."
-        )
-        self.status_label.setToolTip(str(result.path))
-        self.open_file_button.show()
-        self.open_folder_button.show()
-        self.open_file_button.setFocus()
+        self.panel.show_done(result)
         self.export_finished.emit(result)
 
     def on_export_failed(self, err: BaseException) -> None:
         self._op = None
         self._set_running(False)
-        self.progress_bar.hide()
-        self.status_label.hide()
+        self.panel.clear()
         message = user_message(err)
         self.show_error(message)
         self.export_failed.emit(message)
@@ -421,8 +359,7 @@ class ExportDialog(QDialog):
     def on_export_cancelled(self) -> None:
         self._op = None
         self._set_running(False)
-        self.progress_bar.hide()
-        self.status_label.setText("Export cancelled; no file was written.")
+        self.panel.show_cancelled()
         self.export_cancelled.emit()
 
     def cancel_export(self) -> None:
@@ -431,25 +368,12 @@ class ExportDialog(QDialog):
             self._op.cancel()
             self.close_button.setEnabled(False)
             self.close_button.setText("Cancelling…")
-            self.status_label.setText("Cancelling…")
-
-    # --- after the export ------------------------------------------------------------
+            self.panel.show_cancelling()
 
     @property
     def export_result(self) -> ExportResult | None:
-        return self._result
-
-    def _open(self, path: Path) -> None:
-        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
-            self.show_error(f"No program opened {path}. Open it from your file manager.")
-
-    def on_open_file(self) -> None:
-        if self._result is not None:
-            self._open(self._result.path)
-
-    def on_open_folder(self) -> None:
-        if self._result is not None:
-            self._open(self._result.path.parent)
+        """The last export completed in this dialog, or None."""
+        return self.panel.result
 
     # --- closing ---------------------------------------------------------------------
 
