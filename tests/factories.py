@@ -52,9 +52,9 @@ def patient(
     clinic: Clinic, name: str | None = None, *, username: str | None = None, **fields: object
 ) -> int:
     n = next(_seq)
-    form = patients.PatientForm(
-        full_name=name or f"Patient {n}", email=f"p{n}@mail.test", phone=f"+49 30 {n:07d}", **fields
-    )  # type: ignore[arg-type]
+    values: dict[str, object] = {"email": f"p{n}@mail.test", "phone": f"+49 30 {n:07d}"}
+    values.update(fields)
+    form = patients.PatientForm(full_name=name or f"Patient {n}", **values)  # type: ignore[arg-type]
     return patients.register_patient(
         clinic, SYSTEM, form, username=username, password=PASSWORD if username else None
     )
