@@ -338,3 +338,20 @@ def test_settings_without_a_keyring_keep_the_password_out_and_save_nothing(
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
     ops.shutdown()
     stats.close()
+
+
+def test_tabs_status_messages_reach_the_status_bar(qtbot, sqlite_clinic) -> None:
+    from hms_desktop.services.stats import StatsService
+
+    f.patient(sqlite_clinic, "Ada Byron", username="ada")
+    actor = accounts.login(sqlite_clinic, "ada", f.PASSWORD)
+    stats = StatsService(sqlite_clinic)
+    window = MainWindow(sqlite_clinic, actor, stats)
+    qtbot.addWidget(window)
+    window.show()
+    window.patient_tab.status_message.emit("Appointment booked.")
+    assert window.statusBar().currentMessage() == "Appointment booked."
+    qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
+    window.close()
+    qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
+    stats.close()
