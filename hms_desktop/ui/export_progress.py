@@ -12,7 +12,15 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from hms_desktop.services.exports import ExportResult
 
@@ -34,6 +42,8 @@ class ExportProgressPanel(QWidget):
         super().__init__(parent)
         self._on_error = on_error
         self._result: ExportResult | None = None
+        # Never squeezed below its natural height: the dialog grows when the result shows.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.progress_bar = QProgressBar(self)

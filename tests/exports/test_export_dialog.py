@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLineEdit, QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from hms_desktop.services.actor import SYSTEM
@@ -322,10 +322,15 @@ def test_screenshots_are_tidy(
     qtbot.wait(50)
     image = history.grab()
     assert image.save(str(shots / "export-history-done.png"))
-    # Nothing is cut off: every visible child fits inside the dialog.
+    # Nothing is cut off: every visible child fits inside the dialog, and no button is
+    # squeezed below its natural height (the result's buttons once were).
     for child in history.findChildren(QWidget):
         if child.isVisible() and child.parent() is history:
             assert history.rect().contains(child.geometry()), child.objectName()
+    buttons = [b for b in history.findChildren(QPushButton) if b.isVisible()]
+    assert {b.text() for b in buttons} >= {"&Open file", "Open f&older", "&Export", "Close"}
+    for button in buttons:
+        assert button.height() >= button.sizeHint().height(), button.text()
     history.close()
 
     export_dialog.export_appointments(parent, sqlite_clinic, f.RECEPTION, ops)
