@@ -120,6 +120,8 @@ class MainWindow(QMainWindow):
         )
         for action, keys in self._tab_sensitive:
             action.setShortcut(QKeySequence() if on_patient_tab else QKeySequence(keys))
+        for tab, menu in self._tab_menus:
+            menu.menuAction().setVisible(self.tabs.currentWidget() is tab)
 
     def tab_names(self) -> list[str]:
         return [self.tabs.tabText(i) for i in range(self.tabs.count())]
@@ -168,21 +170,20 @@ class MainWindow(QMainWindow):
 
         staff = self.actor.is_staff
         self._tab_sensitive: list[tuple[QAction, str]] = []
-        if staff or self.actor.role == "patient":
+        # A patient books from the Patient tab's own Booking menu; staff get these too.
+        if staff:
             patients_menu = bar.addMenu("&Patients")
-            if staff:
-                self.new_patient_action = self._action(
-                    patients_menu, "&New patient…", self.new_patient, "Ctrl+N"
-                )
-                self.find_patient_action = self._action(
-                    patients_menu, "&Find patient…", self.find_patient, "Ctrl+F"
-                )
+            self.new_patient_action = self._action(
+                patients_menu, "&New patient…", self.new_patient, "Ctrl+N"
+            )
+            self.find_patient_action = self._action(
+                patients_menu, "&Find patient…", self.find_patient, "Ctrl+F"
+            )
             self.book_action = self._action(
                 patients_menu, "&Book appointment…", self.book_appointment, "Ctrl+B"
             )
             self._tab_sensitive.append((self.book_action, "Ctrl+B"))
-            if staff:
-                self._tab_sensitive.append((self.find_patient_action, "Ctrl+F"))
+            self._tab_sensitive.append((self.find_patient_action, "Ctrl+F"))
 
         view_menu = bar.addMenu("&View")
         self.refresh_action = self._action(view_menu, "&Refresh", self.refresh, "F5")
@@ -205,6 +206,19 @@ class MainWindow(QMainWindow):
                     lambda _c=False, p=page: self._show_admin_page(p),
                     f"Alt+{number}",
                 )
+
+        # The Doctor and Patient tabs' own actions, in a menu shown only while the tab is:
+        # a shown menu keeps its shortcuts live, and the Patient tab's Ctrl+F must not
+        # compete with the Admin tab's.
+        self._tab_menus: list[tuple[QWidget, QMenu]] = []
+        for tab, title in ((self.doctor_tab, "&Visits"), (self.patient_tab, "&Booking")):
+            tab_actions = getattr(tab, "actions", None)
+            if tab is None or not callable(tab_actions):
+                continue
+            menu = bar.addMenu(title)
+            for action in tab_actions():
+                menu.addAction(action)
+            self._tab_menus.append((tab, menu))
 
         #: Exports, background jobs, the audit log and backups are added here by their owners.
         self.tools_menu = bar.addMenu("&Tools")

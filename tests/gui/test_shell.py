@@ -84,6 +84,16 @@ def test_each_role_sees_its_tabs(qtbot, sqlite_clinic, startup, role, tabs) -> N
     assert startup.dialog is None  # the log-in dialog is gone
     # The staff-only actions exist only for staff.
     assert hasattr(window, "new_patient_action") == (role in ("admin", "receptionist"))
+    menus = [a.text() for a in window.menuBar().actions() if a.isVisible()]
+    assert menus == MENUS[role]
+
+
+MENUS = {
+    "admin": ["&File", "&Patients", "&View", "&Help"],
+    "receptionist": ["&File", "&Patients", "&View", "&Help"],
+    "doctor": ["&File", "&View", "&Visits", "&Help"],
+    "patient": ["&File", "&View", "&Booking", "&Help"],
+}
 
 
 def test_wrong_password_says_so_and_keeps_the_user_name(qtbot, sqlite_clinic, startup) -> None:
@@ -298,10 +308,17 @@ def test_frequent_actions_work_from_the_keyboard(qtbot, sqlite_clinic) -> None:
     assert dialog is not None and dialog.isVisible()
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
+    booking_menu = dict(window._tab_menus)[window.patient_tab]
+    assert not booking_menu.menuAction().isVisible()  # its shortcuts are quiet on the Admin tab
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentWidget() is window.patient_tab
-    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert booking_menu.menuAction().isVisible()
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is window.patient_tab.picker.search  # the tab's own Ctrl+F
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentWidget() is admin
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert QApplication.focusWidget() is admin.patients.search
     qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
     window.close()
     qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
