@@ -70,6 +70,8 @@ class Settings:
     export_dir: str = ""
     backup_dir: str = ""
     backup_retention: int = 7
+    #: When the daily backup runs (clinic time); the PC may be in use, the copy is online.
+    backup_time: str = "22:00"
     lockout_threshold: int = 5
     lockout_minutes: int = 15
 
@@ -145,10 +147,15 @@ def validate(settings: Settings) -> Settings:
         ) from None
     parse_hhmm(settings.reminder_time, "reminder_time")
     parse_hhmm(settings.monthly_report_time, "monthly_report_time")
+    parse_hhmm(settings.backup_time, "backup_time")
     if not settings.cache_ttl_seconds >= 0:  # also refuses NaN
         raise ValidationError("The cache time must not be negative.", field="cache_ttl_seconds")
     if not 5 <= settings.slot_minutes <= 240:
         raise ValidationError("A slot must last 5 to 240 minutes.", field="slot_minutes")
+    if settings.backup_retention < 0:
+        raise ValidationError(
+            "Backups to keep must be 0 (no scheduled backup) or more.", field="backup_retention"
+        )
     if settings.reminder_lead not in ("same_day", "day_before"):
         raise ValidationError(
             "Reminder lead must be same_day or day_before.", field="reminder_lead"

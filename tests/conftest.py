@@ -145,7 +145,9 @@ def clock() -> FakeClock:
 
 
 def make_clinic(url: str, clock: FakeClock, **settings: object) -> Clinic:
-    base = Settings(database_url=url, timezone="Europe/Berlin", slot_minutes=30)
+    # Scheduled backups stay off unless a test turns them on, so a scheduler under test
+    # writes no backup files and runs only the jobs that test is about.
+    base = Settings(database_url=url, timezone="Europe/Berlin", slot_minutes=30, backup_retention=0)
     return Clinic(db=Database(url), settings=base.replace(**settings), clock=clock)
 
 

@@ -19,12 +19,13 @@ from typing import Protocol
 
 from hms_desktop.config import Settings, parse_hhmm
 from hms_desktop.errors import ValidationError
-from hms_desktop.services import notifications, reports
+from hms_desktop.services import backup, notifications, reports
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.validation import parse_day
 
 REMINDERS = "reminders"
 MONTHLY_REPORT = "monthly-report"
+BACKUP = "backup"
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class JobDefinition(Protocol):
     name: str
     title: str
 
+    def enabled(self, settings: Settings) -> bool: ...
     def describe(self, settings: Settings) -> str: ...
     def due(self, settings: Settings, now: datetime) -> Due | None: ...
     def next_run(self, settings: Settings, now: datetime) -> datetime: ...
@@ -67,6 +69,9 @@ class ReminderJob:
 
     def _fire(self, settings: Settings, day: date) -> datetime:
         return _at(settings, day, settings.reminder_time, "reminder_time")
+
+    def enabled(self, settings: Settings) -> bool:
+        return True
 
     def describe(self, settings: Settings) -> str:
         lead = "the same day's" if settings.reminder_lead == "same_day" else "the next day's"
@@ -111,6 +116,9 @@ class MonthlyReportJob:
     def _fire(self, settings: Settings, first: date) -> datetime:
         return _at(settings, first, settings.monthly_report_time, "monthly_report_time")
 
+    def enabled(self, settings: Settings) -> bool:
+        return True
+
     def describe(self, settings: Settings) -> str:
         return f"On the 1st of each month at {settings.monthly_report_time}, for the month before"
 
@@ -150,9 +158,59 @@ class MonthlyReportJob:
         )
 
 
+class BackupJob:
+    """Daily at ``backup_time``: an online copy of the database, keeping the newest N."""
+
+    name = BACKUP
+    title = "Database backup"
+
+    def _fire(self, settings: Settings, day: date) -> datetime:
+        return _at(settings, day, settings.backup_time, "backup_time")
+
+    def enabled(self, settings: Settings) -> bool:
+        # Keeping 0 backups turns the schedule off (PostgreSQL clinics often back up
+        # the server itself); a backup by hand still works.
+        return settings.backup_retention > 0
+
+    def describe(self, settings: Settings) -> str:
+        return f"Daily at {settings.backup_time}, keeping the newest {settings.backup_retention}"
+
+    def due(self, settings: Settings, now: datetime) -> Due | None:
+        today = now.astimezone(settings.tz).date()
+        day = today if now >= self._fire(settings, today) else today - timedelta(days=1)
+        # A missed evening is caught up once at the next start; a copy is a copy.
+        return Due(day.isoformat(), self._fire(settings, day))
+
+    def next_run(self, settings: Settings, now: datetime) -> datetime:
+        today = now.astimezone(settings.tz).date()
+        fire = self._fire(settings, today)
+        return fire if now < fire else self._fire(settings, today + timedelta(days=1))
+
+    def current_period(self, settings: Settings, now: datetime) -> str:
+        return now.astimezone(settings.tz).date().isoformat()
+
+    def check_period(self, period_key: str) -> str:
+        return parse_day(period_key).isoformat()
+
+    def execute(self, clinic: Clinic, period_key: str, run_id: int) -> Outcome:
+        path = backup.run_scheduled_backup(clinic)
+        kept = len(backup.list_backups(clinic.settings.effective_backup_dir))
+        return Outcome(
+            counts={"written": 1, "kept": kept},
+            lines=(str(path),),
+            summary=f"Backup for {period_key}",
+        )
+
+
+def enabled_jobs(settings: Settings) -> dict[str, JobDefinition]:
+    """The jobs this clinic's settings schedule."""
+    return {name: job for name, job in JOBS.items() if job.enabled(settings)}
+
+
 JOBS: dict[str, JobDefinition] = {
     REMINDERS: ReminderJob(),
     MONTHLY_REPORT: MonthlyReportJob(),
+    BACKUP: BackupJob(),
 }
 
 

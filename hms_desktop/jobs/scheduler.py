@@ -29,7 +29,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from hms_desktop.errors import HmsError
-from hms_desktop.jobs.definitions import JOBS, get_job
+from hms_desktop.jobs.definitions import JOBS, enabled_jobs, get_job
 from hms_desktop.jobs.runner import EventSink, JobEvent, RunResult, deliver, emit, run_job
 from hms_desktop.services import job_ledger
 from hms_desktop.services.clinic import Clinic
@@ -78,7 +78,7 @@ def list_jobs(clinic: Clinic, *, delivery_next: datetime | None = None) -> list[
             current_period=job.current_period(settings, now),
             last_run=job_ledger.last_run(clinic, job.name),
         )
-        for job in JOBS.values()
+        for job in enabled_jobs(settings).values()
     ]
     retry_minutes = ", ".join(
         str(int(BACKOFF_BASE.total_seconds() // 60) * 2**i) for i in range(MAX_ATTEMPTS - 1)
@@ -156,7 +156,7 @@ class ClinicScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         now = datetime.now(tz)
-        for name, job in JOBS.items():
+        for name, job in enabled_jobs(self.clinic.settings).items():
             scheduler.add_job(
                 self._tick,
                 IntervalTrigger(seconds=self.tick_seconds, timezone=tz),

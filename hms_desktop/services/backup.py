@@ -192,18 +192,21 @@ def scheduled_name(now: datetime, *, postgres: bool = False) -> str:
     return f"{SCHEDULED_PREFIX}{now:%Y%m%d-%H%M%S}.{'dump' if postgres else 'sqlite3'}"
 
 
+def list_backups(folder: Path) -> list[Path]:
+    """The scheduled backups in ``folder``, oldest first."""
+    if not folder.is_dir():
+        return []
+    # The time stamp in the name sorts chronologically; file times may lie after a copy.
+    return sorted(p for p in folder.iterdir() if p.is_file() and _SCHEDULED.match(p.name))
+
+
 def prune_backups(folder: Path, keep: int) -> list[Path]:
     """Delete all but the newest ``keep`` scheduled backups in ``folder``; return the deleted.
 
     Only files named like scheduled backups are touched; a copy a person saved under
     another name is never deleted. At least one backup is always kept.
     """
-    keep = max(1, keep)
-    if not folder.is_dir():
-        return []
-    # The time stamp in the name sorts chronologically; file times may lie after a copy.
-    found = sorted(p for p in folder.iterdir() if p.is_file() and _SCHEDULED.match(p.name))
-    doomed = found[:-keep]
+    doomed = list_backups(folder)[: -max(1, keep)]
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed

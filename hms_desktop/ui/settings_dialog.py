@@ -118,7 +118,8 @@ class SettingsDialog(ServiceForm):
         self.backup_dir = _Folder(str(s.effective_backup_dir), self)
         self.backup_dir.edit.setText(s.backup_dir)
         self.backup_retention = QSpinBox(self)
-        self.backup_retention.setRange(1, 365)
+        self.backup_retention.setRange(0, 365)
+        self.backup_retention.setSpecialValueText("No scheduled backup")
         self.backup_retention.setSuffix(" backups")
         self.backup_retention.setValue(s.backup_retention)
 

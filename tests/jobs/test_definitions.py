@@ -69,8 +69,8 @@ def test_schedules_keep_wall_clock_time_across_daylight_saving() -> None:
 
 
 def test_unknown_jobs_and_periods_are_refused() -> None:
-    with pytest.raises(ValidationError, match="the jobs are reminders, monthly-report"):
-        get_job("backup")
+    with pytest.raises(ValidationError, match="the jobs are reminders, monthly-report, backup"):
+        get_job("vacuum")
     with pytest.raises(ValidationError):
         JOBS["reminders"].check_period("2026-02-30")
     assert JOBS["monthly-report"].check_period("2026-02") == "2026-02"
