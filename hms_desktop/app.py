@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="exit as soon as the main window is shown (packaging and start-up checks; "
         "also HMS_QUIT_AFTER_SHOW=1)",
     )
+    parser.add_argument(
+        "--no-jobs",
+        action="store_true",
+        help="do not run the background jobs (reminders, reports, backups) in this window; "
+        "another PC on the same database may run them",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
     return parser
 
@@ -139,6 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The default and the demo files are created without asking; a named one is not.
         confirm_create=settings.database_url
         not in (config.default_database_url(), config.demo_database_url()),
+        run_jobs=not args.no_jobs,
     )
     startup = Startup(settings, options)
     startup.finished.connect(app.exit)

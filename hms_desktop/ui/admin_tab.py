@@ -1,10 +1,13 @@
 """The Admin tab: a side bar of pages for the front desk and the administrator.
 
 Pages load when first shown, and reload when the clinic announces a change that
-concerns them (a booking, a registration, a new doctor...).
+concerns them (a booking, a registration, a new doctor...). The Jobs page shows
+the background jobs and the outbox; the Audit log page is for administrators only.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QTimer, Signal, Slot
 from PySide6.QtGui import QShowEvent, QStandardItem, QStandardItemModel
@@ -18,6 +21,9 @@ from hms_desktop.ui.appointments_view import AppointmentsPage
 from hms_desktop.ui.dashboard import DashboardPage
 from hms_desktop.ui.operations import Operations
 
+if TYPE_CHECKING:
+    from hms_desktop.jobs.scheduler import ClinicScheduler
+
 #: Which change topics each page shows.
 PAGE_TOPICS = {
     "appointments": {"appointments", "patients", "doctors", "treatments"},
@@ -28,11 +34,11 @@ PAGE_TOPICS = {
 
 
 class AdminTab(QWidget):
-    """Dashboard, appointments, patients, doctors and departments."""
+    """Dashboard, appointments, patients, doctors, departments, jobs (and the audit log)."""
 
     status_message = Signal(str)
-    PAGES = ("dashboard", "appointments", "patients", "doctors", "departments")
-    TITLES = ("Dashboard", "Appointments", "Patients", "Doctors", "Departments")
+    PAGES: tuple[str, ...] = ("dashboard", "appointments", "patients", "doctors", "departments")
+    TITLES: tuple[str, ...] = ("Dashboard", "Appointments", "Patients", "Doctors", "Departments")
 
     def __init__(
         self,
@@ -41,20 +47,34 @@ class AdminTab(QWidget):
         ops: Operations,
         stats: StatsService,
         parent: QWidget | None = None,
+        *,
+        scheduler: ClinicScheduler | None = None,
     ) -> None:
         super().__init__(parent)
+        self._clinic, self._actor, self._ops, self._scheduler = clinic, actor, ops, scheduler
         self.dashboard = DashboardPage(clinic, actor, ops, stats, self)
         self.appointments = AppointmentsPage(clinic, actor, ops, self)
         self.patients = PatientsPage(clinic, actor, ops, self)
         self.doctors = DoctorsPage(clinic, actor, ops, self)
         self.departments = DepartmentsPage(clinic, actor, ops, self)
+        # The Jobs and Audit log pages are built when first opened: their code (and the
+        # scheduler library) stays out of the window's start-up.
+        self.jobs: Any = None
         self._pages: list[QWidget] = [
             self.dashboard,
             self.appointments,
             self.patients,
             self.doctors,
             self.departments,
+            QWidget(self),
         ]
+        self.PAGES = (*type(self).PAGES, "jobs")
+        self.TITLES = (*type(self).TITLES, "Jobs")
+        self.audit: Any = None
+        if actor.is_admin:  # the audit log is for administrators only (the service checks too)
+            self._pages.append(QWidget(self))
+            self.PAGES = (*self.PAGES, "audit")
+            self.TITLES = (*self.TITLES, "Audit log")
         self._stale: set[str] = set()
         self.stack = QStackedWidget(self)
         nav_model = QStandardItemModel(self)
@@ -117,6 +137,10 @@ class AdminTab(QWidget):
         elif isinstance(page, ListPage) and (not page.loaded_once or name in self._stale):
             self._stale.discard(name)
             page.refresh()
+        elif name in ("jobs", "audit"):
+            built = self._build_extra(name)
+            if built is not None:  # later visits reload on F5 or on a job's event
+                built.refresh()
 
     def refresh(self) -> None:
         """Reload the page on screen (F5); the dashboard computes its figures again."""
@@ -124,8 +148,36 @@ class AdminTab(QWidget):
             self.dashboard.load(refresh=True)
         else:
             page = self._pages[self.stack.currentIndex()]
-            assert isinstance(page, ListPage)
-            page.refresh()
+            page.refresh()  # type: ignore[attr-defined]
+
+    def _build_extra(self, name: str) -> Any:
+        """The Jobs or Audit log page, built on first use (None once built before)."""
+        index = self.PAGES.index(name)
+        if name == "jobs" and self.jobs is None:
+            from hms_desktop.ui.jobs_panel import JobsPanel
+
+            self.jobs = JobsPanel(self._clinic, self._actor, self._ops, self._scheduler, self)
+            return self._swap_page(index, self.jobs)
+        if name == "audit" and self.audit is None:
+            from hms_desktop.ui.audit_view import AuditLogView
+
+            self.audit = AuditLogView(self._clinic, self._actor, self._ops, self)
+            return self._swap_page(index, self.audit)
+        return None
+
+    def _swap_page(self, index: int, page: QWidget) -> QWidget:
+        placeholder = self._pages[index]
+        self._pages[index] = page
+        self.stack.insertWidget(index, page)
+        self.stack.removeWidget(placeholder)
+        placeholder.deleteLater()
+        self.stack.setCurrentIndex(index)
+        return page
+
+    def on_job_event(self, event: object) -> None:
+        """A background job reported (the window's job bridge): the Jobs page shows it."""
+        if self.jobs is not None:
+            self.jobs.on_job_event(event)
 
     def on_changes(self, topics: frozenset[str]) -> None:
         """Data changed: reload what is on screen, mark the other pages stale."""
@@ -146,5 +198,9 @@ class AdminTab(QWidget):
         self.patients.on_register()
 
     def find_patient(self) -> None:
+        """Ctrl+F: search the audit log while it is shown, else find a patient."""
+        if self.current_page == "audit" and self.audit is not None:
+            self.audit.focus_search()
+            return
         self.show_page("patients")
         self.patients.focus_search()

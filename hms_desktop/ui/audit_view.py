@@ -11,7 +11,7 @@ import json
 from datetime import date
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShowEvent
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -197,15 +197,8 @@ class AuditLogView(QWidget):
         self.date_from.dateChanged.connect(self._timer.start)
         self.date_to.dateChanged.connect(self._timer.start)
         self.refresh_button.clicked.connect(self.refresh)
-        for keys, slot in (
-            (QKeySequence.StandardKey.Find, self.focus_search),
-            ("F5", self.refresh),
-        ):
-            action = QAction(self)
-            action.setShortcut(QKeySequence(keys))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            action.triggered.connect(slot)
-            self.addAction(action)
+        # No shortcuts of its own: F5 and Ctrl+F belong to the main window (two owners of
+        # one key make Qt run neither); the window's Refresh reaches refresh() here.
 
     # --- filters -------------------------------------------------------------------------
     def _on_dates_toggled(self, on: bool) -> None:

@@ -213,6 +213,9 @@ class DoctorTab(QWidget):
         if self.availability is not None and not self.availability.is_dirty():
             self.availability.refresh()
         self.history.refresh()
+        reports_refresh = getattr(self.reports, "refresh", None)
+        if callable(reports_refresh):
+            reports_refresh()
 
     def on_changes(self, topics: frozenset[str]) -> None:
         """Data changed (the main window relays the clinic's change events): reload what shows it.

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QBrush, QColor, QHideEvent, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QBrush, QColor, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -173,7 +173,7 @@ class JobsPanel(QWidget):
         self.message.setObjectName("jobsMessage")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        QShortcut(QKeySequence.StandardKey.Refresh, self, self.refresh)
+        # F5 is the main window's Refresh, which reaches this panel through the Admin tab.
 
         top = QWidget(self)
         top_layout = QVBoxLayout(top)

@@ -54,9 +54,15 @@ class MainWindow(QMainWindow):
         actor: Actor,
         stats: StatsService,
         parent: QWidget | None = None,
+        *,
+        scheduler: Any = None,
+        bridge: Any = None,
     ) -> None:
+        """``scheduler`` and ``bridge`` are the application's job scheduler and its bridge
+        to the UI thread (both outlive this window; None where no jobs run)."""
         super().__init__(parent)
         self.clinic, self.actor, self.stats = clinic, actor, stats
+        self.scheduler, self.bridge = scheduler, bridge
         self.ops = Operations(self)
         self.ops.unhandled_error.connect(self._on_unhandled_error)
         self.relay = ChangeRelay(clinic, self)
@@ -80,7 +86,12 @@ class MainWindow(QMainWindow):
         self.relay.changed.connect(self._on_changes)
 
         self._build_menus()
+        self._add_tools()
         self._build_status_bar()
+        if bridge is not None:
+            bridge.status_message.connect(self.show_message)
+            if self.admin_tab is not None:
+                bridge.event_received.connect(self.admin_tab.on_job_event)
         self.tabs.currentChanged.connect(self._sync_shortcuts)
         self._sync_shortcuts()
         self.ops.busy_changed.connect(self._on_busy)
@@ -90,7 +101,9 @@ class MainWindow(QMainWindow):
         if name == "Admin":
             from hms_desktop.ui.admin_tab import AdminTab
 
-            self.admin_tab = AdminTab(self.clinic, self.actor, self.ops, self.stats, self)
+            self.admin_tab = AdminTab(
+                self.clinic, self.actor, self.ops, self.stats, self, scheduler=self.scheduler
+            )
             self.admin_tab.status_message.connect(self.show_message)
             return self.admin_tab
         try:
@@ -227,6 +240,43 @@ class MainWindow(QMainWindow):
         help_menu = bar.addMenu("&Help")
         self.about_action = self._action(help_menu, f"&About {APP_NAME}", self.show_about, "F1")
 
+    def _add_tools(self) -> None:
+        """Exports and backups: what the front desk and the administrator do now and then."""
+        if self.actor.is_staff:
+            self.add_tool_action(
+                self._tool("&Export appointments…", self.export_appointments, "Ctrl+Shift+A")
+            )
+        if self.actor.is_admin:
+            self.tools_menu.addSeparator()
+            self.add_tool_action(self._tool("&Back up the database…", self.back_up, ""))
+            self.add_tool_action(self._tool("&Restore from a backup…", self.restore, ""))
+
+    def _tool(self, text: str, slot: Any, keys: str) -> QAction:
+        action = QAction(text, self)
+        if keys:
+            action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    @Slot()
+    def export_appointments(self) -> None:
+        from hms_desktop.ui.export_dialog import export_appointments
+
+        export_appointments(self, self.clinic, self.actor, self.ops)
+
+    @Slot()
+    def back_up(self) -> None:
+        from hms_desktop.ui.backup_actions import backup_now
+
+        backup_now(self, self.clinic, self.actor, self.ops)
+
+    @Slot()
+    def restore(self) -> None:
+        from hms_desktop.ui.backup_actions import restore_from
+
+        restore_from(self, self.clinic, self.actor, self.ops)
+
     def add_tool_action(self, action: QAction) -> None:
         """Add an action to the Tools menu (shown once it has one)."""
         self.tools_menu.addAction(action)
@@ -328,6 +378,11 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.relay.close()
+        if self.bridge is not None:  # the bridge lives on; this window does not
+            self.bridge.status_message.disconnect(self.show_message)
+            if self.admin_tab is not None:
+                self.bridge.event_received.disconnect(self.admin_tab.on_job_event)
+            self.bridge = None
         for tab in (self.admin_tab, self.doctor_tab, self.patient_tab):
             closer = getattr(tab, "shutdown", None)
             if callable(closer):

@@ -10,7 +10,6 @@ from datetime import tzinfo
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from hms_desktop.services import reports
@@ -78,7 +77,7 @@ class MyReportsWidget(QWidget):
         self.refresh_button = QPushButton("&Refresh", self)
         self.refresh_button.setToolTip("Load the list again (F5)")
         self.refresh_button.clicked.connect(self.refresh)
-        QShortcut(QKeySequence.StandardKey.Refresh, self, self.refresh)
+        # F5 is the main window's Refresh, which reaches this list through the Doctor tab.
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)

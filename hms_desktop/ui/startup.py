@@ -50,6 +50,8 @@ class StartOptions:
     database_file: Path | None = None
     #: Ask before creating a missing database file (false for the default and demo files).
     confirm_create: bool = False
+    #: Run the background jobs (reminders, reports, backups) while the application runs.
+    run_jobs: bool = True
 
 
 def demo_accounts_file(database_file: Path) -> Path:
@@ -144,6 +146,9 @@ class Startup(QObject):
         )
         self.dialog: QWidget | None = None
         self.window: MainWindow | None = None
+        #: The background jobs run while the application runs, whoever is signed in.
+        self.scheduler: Any = None
+        self.bridge: Any = None
         #: Every main window's operation helper, so no worker outlives the application.
         self._window_ops: list[Operations] = []
         self.progress: QProgressDialog | None = None
@@ -249,6 +254,7 @@ class Startup(QObject):
     def _after_admin_check(self, has_admin: bool) -> None:
         assert self.clinic is not None
         self.stats = self.stats or StatsService(self.clinic)
+        self._start_jobs()
         if has_admin:
             self.show_login()
             return
@@ -256,6 +262,32 @@ class Startup(QObject):
         dialog.saved.connect(lambda _uid: QTimer.singleShot(0, self.show_login))
         dialog.rejected.connect(lambda: self.finish(EXIT_OK))
         self._show_dialog(dialog)
+
+    def _start_jobs(self) -> None:
+        """Start the scheduler for a clinic this start-up opened (not for a window check)."""
+        if self.scheduler is not None or not self.options.run_jobs:
+            return
+        if not self._owns_clinic or self.options.quit_after_show:
+            return
+        from hms_desktop.jobs.scheduler import ClinicScheduler
+        from hms_desktop.ui.job_bridge import JobBridge
+
+        assert self.clinic is not None
+        self.bridge = JobBridge(self)
+        self.scheduler = ClinicScheduler(self.clinic, on_event=self.bridge.post)
+        try:
+            self.scheduler.start()  # catches up periods missed while the app was closed
+        except Exception:  # the desk can still work; the Jobs page shows nothing ran
+            log.exception("the job scheduler did not start")
+            self.scheduler = None
+
+    def _stop_jobs(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+        if self.bridge is not None:
+            self.bridge.close()
+            self.bridge = None
 
     # --- step 3: log in -----------------------------------------------------------------
     def show_login(self) -> None:
@@ -302,7 +334,9 @@ class Startup(QObject):
     def show_main_window(self, actor: Any) -> None:
         assert self.clinic is not None and self.stats is not None
         self._drop_dialog()
-        window = MainWindow(self.clinic, actor, self.stats)
+        window = MainWindow(
+            self.clinic, actor, self.stats, scheduler=self.scheduler, bridge=self.bridge
+        )
         window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         window.logged_out.connect(self._on_logged_out)
         window.quit_requested.connect(lambda: self.finish(EXIT_OK))
@@ -370,6 +404,7 @@ class Startup(QObject):
             window.blockSignals(True)
             window.close()
         self.stop_workers()
+        self._stop_jobs()  # before the database closes: a run in progress finishes first
         if self.stats is not None:
             self.stats.close()
         if self._owns_clinic and self.clinic is not None:

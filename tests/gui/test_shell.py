@@ -89,8 +89,8 @@ def test_each_role_sees_its_tabs(qtbot, sqlite_clinic, startup, role, tabs) -> N
 
 
 MENUS = {
-    "admin": ["&File", "&Patients", "&View", "&Help"],
-    "receptionist": ["&File", "&Patients", "&View", "&Help"],
+    "admin": ["&File", "&Patients", "&View", "&Tools", "&Help"],
+    "receptionist": ["&File", "&Patients", "&View", "&Tools", "&Help"],
     "doctor": ["&File", "&View", "&Visits", "&Help"],
     "patient": ["&File", "&View", "&Booking", "&Help"],
 }
@@ -214,7 +214,8 @@ def test_about_settings_and_tools_menu(qtbot, sqlite_clinic, tmp_path) -> None:
     window = MainWindow(sqlite_clinic, actor, stats)
     qtbot.addWidget(window)
     window.show()
-    assert not window.tools_menu.menuAction().isVisible()  # empty until the lead wires tools
+    tools = [a.text() for a in window.tools_menu.actions() if not a.isSeparator()]
+    assert tools == ["&Export appointments…", "&Back up the database…", "&Restore from a backup…"]
     window.about_action.trigger()
     about = next(w for w in QApplication.topLevelWidgets() if w.objectName() == "aboutBox")
     assert __version__ in about.text() and str(config.log_file()) in about.text()
