@@ -189,6 +189,9 @@ class Appointment(Base):
             postgresql_where=text(LIVE_CONDITION),
         ),
         Index("ix_appointments_day_status", "day", "status"),
+        # The appointment lists' order (date, time, id): the first page of a million
+        # appointments reads 200 index entries instead of sorting every row.
+        Index("ix_appointments_day_time_id", "day", "start_time", "id"),
         Index("ix_appointments_doctor_day", "doctor_id", "day"),
         Index("ix_appointments_patient_day", "patient_id", "day"),
     )
