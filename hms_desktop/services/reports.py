@@ -25,6 +25,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.monthly_stats import (
     STATUS_LABELS,
     MonthlyStats,
+    compute_all_stats,
     compute_stats,
     month_bounds,
     month_label,
@@ -36,6 +37,7 @@ from hms_desktop.services.notifications import VISIT_LABELS
 __all__ = [
     "GeneratedReport",
     "ReportRow",
+    "compute_all_stats",
     "generate_reports",
     "get_report_html",
     "list_reports",
@@ -156,20 +158,26 @@ def generate_reports(clinic: Clinic, month: str, *, run_id: int | None) -> list[
     """Store one report per doctor for ``month`` and queue its email.
 
     A doctor whose report for the month exists already is left alone, so a run
-    repeated after a crash changes nothing.
+    repeated after a crash changes nothing. Every doctor's figures and tables are
+    read up front in a constant number of queries (:func:`compute_all_stats`); each
+    report and its email are then written in a transaction of their own, so a crash
+    part-way keeps the reports made so far and the next run makes the rest.
+
+    Raises:
+        ValidationError: ``month`` is not ``YYYY-MM``.
     """
     month = parse_month(month)
-    made: list[GeneratedReport] = []
     with clinic.db.read() as session:
-        doctor_ids = list(session.scalars(select(Doctor.id).order_by(Doctor.full_name, Doctor.id)))
-    for doctor_id in doctor_ids:
+        all_stats = compute_all_stats(session, month)
+    made: list[GeneratedReport] = []
+    for stats in all_stats:
+        doctor_id = stats.doctor_id
         with clinic.db.write() as session:
-            existing = session.scalar(
-                select(MonthlyReport).where(
+            existing = session.execute(
+                select(MonthlyReport.id, MonthlyReport.total).where(
                     MonthlyReport.doctor_id == doctor_id, MonthlyReport.month == month
                 )
-            )
-            stats = compute_stats(session, doctor_id, month)
+            ).first()
             if existing is not None:
                 made.append(
                     GeneratedReport(
