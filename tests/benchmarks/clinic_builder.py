@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
-from hms_desktop.db.migrate import head_revision, upgrade
+from hms_desktop.db.migrate import upgrade
 from hms_desktop.services import demo_data
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
@@ -43,7 +43,8 @@ SMOKE = Scale("smoke", 12, 400, 3_000, 60, 1_500, 1_000, 2_000, 2)
 
 
 def _key(scale: Scale) -> str:
-    data = asdict(scale) | {"now": NOW.isoformat(), "schema": head_revision(), "generator": 1}
+    # The schema is not part of the key: a cached clinic is upgraded in place (below).
+    data = asdict(scale) | {"now": NOW.isoformat(), "generator": 1}
     for k in ("runs", "csv_rows", "xlsx_rows", "ui_rows"):
         data.pop(k)
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:12]
@@ -61,6 +62,9 @@ def build(scale: Scale, cache_dir: Path = CACHE_DIR, *, log: bool = True) -> Pat
     cache_dir.mkdir(parents=True, exist_ok=True)
     path = cache_dir / f"clinic-{scale.name}-{_key(scale)}.sqlite3"
     if path.exists():
+        db = Database(f"sqlite:///{path}")
+        upgrade(db)  # new indexes reach the cached clinic too
+        db.dispose()
         return path
     partial = path.with_suffix(".building")
     for leftover in cache_dir.glob(partial.name + "*"):
