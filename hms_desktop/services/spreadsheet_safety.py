@@ -18,6 +18,7 @@ Only text is touched: numbers and dates stay numbers and dates.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 #: First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -32,6 +33,24 @@ _OOXML_NEEDS_ESCAPE = re.compile(
 def is_formula_like(text: str) -> bool:
     """True when a spreadsheet could read ``text`` as a formula."""
     return text.startswith(FORMULA_TRIGGERS)
+
+
+# A separator that starts every text in :func:`any_formula_like`'s joined screen.
+_SEPARATOR = "\x1f"
+_STARTS_LIKE_FORMULA = re.compile(
+    re.escape(_SEPARATOR) + "[" + re.escape("".join(FORMULA_TRIGGERS)) + "]"
+)
+
+
+def any_formula_like(texts: Iterable[str]) -> bool:
+    """False only when no text in ``texts`` could be read as a formula.
+
+    A fast screen for a whole row: one join and one regex scan in C instead of a
+    Python call per cell. It may answer True for a row without a risky cell (a text
+    that contains the separator followed by a trigger), never False for a risky
+    one, so a caller checks each cell with :func:`csv_text` only after a True.
+    """
+    return _STARTS_LIKE_FORMULA.search(_SEPARATOR + _SEPARATOR.join(texts)) is not None
 
 
 def csv_text(text: str) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-from collections.abc import Sequence
+import operator
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Literal, Protocol
@@ -21,7 +22,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from hms_desktop.errors import ValidationError
-from hms_desktop.services.spreadsheet_safety import csv_text, ooxml_text
+from hms_desktop.services.spreadsheet_safety import any_formula_like, csv_text, ooxml_text
 
 Format = Literal["csv", "xlsx"]
 FORMATS: tuple[Format, ...] = ("csv", "xlsx")
@@ -31,6 +32,9 @@ ColumnKind = Literal["text", "number", "date", "time"]
 XLSX_MAX_ROWS = 1_048_576
 XLSX_DATE_FORMAT = "yyyy-mm-dd"
 XLSX_TIME_FORMAT = "hh:mm"
+# Text openpyxl would type by itself: "=..." as a formula, "#N/A" and its kin as
+# errors. Such text gets an explicit string cell; any other text stays a plain str.
+_XLSX_TYPED_STARTS = frozenset("=#")
 
 
 @dataclass(frozen=True)
@@ -64,24 +68,40 @@ class CsvTableWriter:
 
     def __init__(self, out: BinaryIO, columns: Sequence[Column]) -> None:
         self._columns = tuple(columns)
+        self._width = len(self._columns)
         self._text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
         self._csv = csv.writer(self._text)
         self._csv.writerow([c.header for c in self._columns])
+        # Precomputed per column, so a row costs no per-cell dispatch on the kind.
+        # Numbers and None need nothing: csv writes str(number) and None as "".
+        self._converters = tuple(
+            (i, _CSV_CONVERTERS[c.kind])
+            for i, c in enumerate(self._columns)
+            if c.kind in _CSV_CONVERTERS
+        )
+        self._text_indexes = tuple(i for i, c in enumerate(self._columns) if c.kind == "text")
+        self._texts = _getter(self._text_indexes)
         self.rows = 0
 
-    def _value(self, column: Column, value: Any) -> Any:
-        if value is None:
-            return ""
-        if column.kind == "text":
-            return csv_text(str(value))
-        if column.kind == "date":
-            return value.isoformat()
-        if column.kind == "time":
-            return value.strftime("%H:%M")
-        return value
-
     def write(self, values: Sequence[Any]) -> None:
-        self._csv.writerow([self._value(c, v) for c, v in zip(self._columns, values, strict=True)])
+        if len(values) != self._width:
+            raise ValueError(f"expected {self._width} values, got {len(values)}")
+        row: Sequence[Any] = values
+        if self._converters:
+            row = list(values)
+            for i, convert in self._converters:
+                value = row[i]
+                if value is not None:
+                    row[i] = convert(value)
+        # str() of every text (None becomes "None", which is harmless) for one screen;
+        # only a row that may hold a formula pays for the per-cell check.
+        if self._text_indexes and any_formula_like(map(str, self._texts(values))):
+            row = list(row)
+            for i in self._text_indexes:
+                value = row[i]
+                if value is not None:
+                    row[i] = csv_text(str(value))
+        self._csv.writerow(row)
         self.rows += 1
 
     def close(self) -> None:
@@ -117,6 +137,10 @@ class XlsxTableWriter:
             cell.font = bold
             header.append(cell)
         self._ws.append(header)
+        kinds = {"text": self._text, "date": self._date, "time": self._time}
+        self._converters: tuple[Callable[[Any], Any] | None, ...] = tuple(
+            kinds.get(c.kind) for c in self._columns
+        )
         self.rows = 0
 
     def _text_cell(self, text: str) -> WriteOnlyCell:
@@ -125,19 +149,24 @@ class XlsxTableWriter:
         cell.data_type = "s"
         return cell
 
-    def _value(self, column: Column, value: Any) -> Any:
-        if value is None or value == "":
+    def _text(self, value: Any) -> Any:
+        text = value if value.__class__ is str else str(value)
+        if text == "":
             return None
-        if column.kind == "text":
-            return self._text_cell(str(value))
-        if column.kind == "date":
-            # openpyxl gives a date the number format yyyy-mm-dd on its own.
-            return value.date() if isinstance(value, datetime) else value
-        if column.kind == "time":
-            cell = WriteOnlyCell(self._ws, value=value)
-            cell.number_format = XLSX_TIME_FORMAT
-            return cell
-        return value
+        if text[0] in _XLSX_TYPED_STARTS:
+            return self._text_cell(text)
+        # A plain str is written as the same inline-string cell as an explicit one,
+        # without a cell object (openpyxl builds one per cell the slow way).
+        return ooxml_text(text)
+
+    def _date(self, value: Any) -> Any:
+        # openpyxl gives a date the number format yyyy-mm-dd on its own.
+        return value.date() if isinstance(value, datetime) else value
+
+    def _time(self, value: Any) -> Any:
+        cell = WriteOnlyCell(self._ws, value=value)
+        cell.number_format = XLSX_TIME_FORMAT
+        return cell
 
     def write(self, values: Sequence[Any]) -> None:
         if self.rows + 1 >= XLSX_MAX_ROWS:
@@ -146,7 +175,12 @@ class XlsxTableWriter:
                 "more. Export to CSV instead, or narrow the date range.",
                 field="format",
             )
-        self._ws.append([self._value(c, v) for c, v in zip(self._columns, values, strict=True)])
+        self._ws.append(
+            [
+                None if v is None or v == "" else v if f is None else f(v)
+                for f, v in zip(self._converters, values, strict=True)
+            ]
+        )
         self.rows += 1
 
     def close(self) -> None:
@@ -166,6 +200,27 @@ class XlsxTableWriter:
                 writer.close()
             with contextlib.suppress(OSError, ValueError):
                 writer.cleanup()
+
+
+def _iso_date(value: Any) -> str:
+    return str(value.isoformat())
+
+
+def _hh_mm(value: Any) -> str:
+    return str(value.strftime("%H:%M"))
+
+
+_CSV_CONVERTERS: dict[ColumnKind, Callable[[Any], str]] = {"date": _iso_date, "time": _hh_mm}
+
+
+def _getter(indexes: tuple[int, ...]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """The values at ``indexes`` as a tuple, in one C call (itemgetter) per row."""
+    if not indexes:
+        return lambda values: ()
+    if len(indexes) == 1:
+        only = indexes[0]
+        return lambda values: (values[only],)
+    return operator.itemgetter(*indexes)
 
 
 def open_table(fmt: Format, out: BinaryIO, columns: Sequence[Column], title: str) -> TableWriter:

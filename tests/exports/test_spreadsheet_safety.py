@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from datetime import date
+from datetime import date, time
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from hms_desktop.services.spreadsheet_safety import (
+    any_formula_like,
     csv_text,
     is_formula_like,
     ooxml_text,
@@ -74,4 +75,49 @@ def test_xlsx_cells_are_strings_with_the_exact_text(values: list[str]):
         assert cell.data_type == "s"
         assert ooxml_unescape(cell.value) == value
         assert ws.cell(row, 2).value == -7 and ws.cell(row, 2).data_type == "n"
+    wb.close()
+
+
+@given(st.lists(typed, max_size=6))
+def test_the_row_screen_never_misses_a_formula(values: list[str]):
+    # The CSV writer checks cells one by one only when the screen says so.
+    assert any_formula_like(values) >= any(is_formula_like(v) for v in values)
+    assert any_formula_like(["safe", "a=b", "x-1"]) is False  # the fast path is taken
+
+
+cells = typed | st.none() | st.integers(-5, 5)
+TEXTS = [Column("A"), Column("B"), Column("Time", "time"), Column("C")]
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.lists(st.tuples(cells, cells, cells), min_size=1, max_size=5))
+def test_csv_rows_match_the_per_cell_rules(rows: list[tuple[object, object, object]]):
+    """Several text columns, None and non-text values: each cell as csv_text(str(value))."""
+    buffer = io.BytesIO()
+    writer = CsvTableWriter(buffer, TEXTS)
+    for a, b, c in rows:
+        writer.write([a, b, time(9, 5), c])
+    writer.close()
+    read = list(csv.reader(io.StringIO(buffer.getvalue().decode("utf-8-sig"), newline="")))
+
+    def expected(v: object) -> str:
+        return "" if v is None else csv_text(str(v))
+
+    assert read[1:] == [[expected(a), expected(b), "09:05", expected(c)] for a, b, c in rows]
+
+
+def test_xlsx_error_codes_and_formulas_stay_text():
+    values = ["#N/A", "#DIV/0!", "=1+1", "=", "#hashtag", "+1", "plain", -5]
+    buffer = io.BytesIO()
+    writer = XlsxTableWriter(buffer, [Column("Text")], "Sheet")
+    for value in values:
+        writer.write([value])
+    writer.close()
+    with zipfile.ZipFile(buffer) as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet and 't="e"' not in sheet and 't="n"' not in sheet
+    wb = load_workbook(buffer)
+    cells = [wb.worksheets[0].cell(row, 1) for row in range(2, len(values) + 2)]
+    assert [c.value for c in cells] == [str(v) for v in values]
+    assert all(c.data_type == "s" for c in cells)
     wb.close()
