@@ -12,6 +12,7 @@ on a few thousand rows (the test suite does this, so the code cannot rot).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import os
 import platform
@@ -252,6 +253,7 @@ def bench_exports(db_path: Path, scale: Scale, workdir: Path) -> list[Result]:
     from sqlalchemy import select
 
     from hms_desktop.db.models import Appointment, Department, Doctor, Patient, Treatment
+    from hms_desktop.services import exports
     from hms_desktop.services.booking import VISIT_LABELS
     from hms_desktop.services.exports import HISTORY_COLUMNS
     from hms_desktop.services.table_files import open_table
@@ -285,16 +287,26 @@ def bench_exports(db_path: Path, scale: Scale, workdir: Path) -> list[Result]:
     _ = Department
 
     def ours(fmt: str, rows: int) -> int:
+        # The exports' own per-row path: Core streaming (exports.stream), the row
+        # reshaped as export_history does, and exports.write_rows with a throttled
+        # progress callback and a cancel check per row, as the export dialog runs it.
         target = workdir / f"ours.{fmt}"
-        written = 0
         with clinic.db.read() as session, open(target, "wb") as out:
             writer = open_table(fmt, out, HISTORY_COLUMNS, "History")  # type: ignore[arg-type]
-            result = session.execute(stmt.limit(rows).execution_options(yield_per=2000))
-            for r in result:
-                writer.write((r[0], r[1], r[2], r[3], VISIT_LABELS.get(r[4], r[4]), *r[5:]))
-                written += 1
+            cancelled = False
+            with contextlib.closing(exports.stream(session, stmt.limit(rows))) as result:
+                exports.write_rows(
+                    writer,
+                    (
+                        (r[0], r[1], r[2], r[3], VISIT_LABELS.get(r[4], r[4]), *r[5:])
+                        for r in result
+                    ),
+                    rows,
+                    exports.throttled(lambda done, total: None),
+                    lambda: cancelled,
+                )
             writer.close()
-        return written
+        return writer.rows
 
     def floor_csv(rows: int) -> int:
         conn = sqlite3.connect(db_path)
