@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
 from hms_desktop import APP_NAME
@@ -25,10 +26,12 @@ from hms_desktop.services import accounts
 from hms_desktop.services.clinic import Clinic, open_clinic
 from hms_desktop.services.instance_lock import InstanceLock
 from hms_desktop.services.stats import StatsService
-from hms_desktop.ui.first_run import FirstRunDialog
-from hms_desktop.ui.login_dialog import DemoAccount, LoginDialog
-from hms_desktop.ui.main_window import MainWindow
 from hms_desktop.ui.operations import OpContext, Operations, user_message
+
+if TYPE_CHECKING:
+    from hms_desktop.services.actor import Actor
+    from hms_desktop.ui.login_dialog import DemoAccount
+    from hms_desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -59,32 +62,61 @@ def demo_accounts_file(database_file: Path) -> Path:
     return database_file.with_name(database_file.name + ".accounts.json")
 
 
+@dataclass(frozen=True)
+class Opened:
+    """What the worker found: the clinic, whether it has an administrator, the demo log-ins,
+    and (for the start-up check's automatic demo log-in) who is signed in."""
+
+    clinic: Clinic
+    has_admin: bool
+    demo_logins: list[DemoLogin]
+    actor: Actor | None = None
+
+
+def _auto_login_account(demo: Sequence[DemoLogin]) -> DemoLogin:
+    """The demo log-in the start-up check signs in with: the administrator if listed."""
+    return next((a for a in demo if a[2] == "admin"), demo[0])
+
+
 def _opened(
     settings: Settings, options: StartOptions, lock: InstanceLock | None, ctx: OpContext
-) -> tuple[Clinic, bool, list[DemoAccount]]:
-    """The worker's part: lock, open (and migrate), fill a demo clinic when new."""
+) -> Opened:
+    """The worker's part: lock, open (and migrate), fill a demo clinic when new.
+
+    With ``quit_after_show`` on a demo clinic it also logs in as the demo administrator
+    here, so argon2's deliberate tenth of a second (it releases the GIL) runs while the
+    UI thread loads the screens' code instead of after it.
+    """
     if lock is not None:
         lock.acquire()
     clinic = open_clinic(settings, migrate=True)
     try:
         has_admin = accounts.has_admin(clinic)
-        demo: list[DemoAccount] = []
+        demo: list[DemoLogin] = []
+        actor: Actor | None = None
         if options.demo:
             demo = _demo_accounts(clinic, options, ctx, has_admin)
             has_admin = True
+            if options.quit_after_show and demo:
+                username, password, _role = _auto_login_account(demo)
+                actor = accounts.login(clinic, username, password)
     except BaseException:
         clinic.close()
         raise
-    return clinic, has_admin, demo
+    return Opened(clinic, has_admin, demo, actor)
+
+
+#: A demo log-in as the worker finds it: (user name, password, role). Plain tuples, so the
+#: worker need not import the log-in dialog's module before it starts hashing.
+DemoLogin = tuple[str, str, str]
 
 
 def _demo_accounts(
     clinic: Clinic, options: StartOptions, ctx: OpContext, has_admin: bool
-) -> list[DemoAccount]:
-    from hms_desktop.services import demo_data  # the generator is needed only for --demo
-
+) -> list[DemoLogin]:
     store = demo_accounts_file(options.database_file) if options.database_file else None
     if not has_admin:
+        from hms_desktop.services import demo_data  # the generator: only for a new clinic
 
         def progress(stage: str, done: int, total: int) -> None:
             ctx.check_cancelled()
@@ -97,24 +129,51 @@ def _demo_accounts(
             patients=DEMO_PATIENTS,
             progress=progress,
         )
-        found = [DemoAccount(a.username, summary.password, a.role) for a in summary.accounts]
+        found = [(a.username, summary.password, a.role) for a in summary.accounts]
         if store is not None:
-            store.write_text(json.dumps([a.__dict__ for a in found], indent=1), encoding="utf-8")
+            keys = ("username", "password", "role")
+            rows = [dict(zip(keys, login, strict=True)) for login in found]
+            store.write_text(json.dumps(rows, indent=1), encoding="utf-8")
         return found
     if store is not None and store.exists():
         try:
-            return [DemoAccount(**a) for a in json.loads(store.read_text(encoding="utf-8"))]
+            return [_stored_login(a) for a in json.loads(store.read_text(encoding="utf-8"))]
         except (OSError, ValueError, TypeError):
             log.warning("cannot read %s; listing the standard demo log-ins", store)
+    from hms_desktop.services import demo_data
+
     return [
-        DemoAccount("admin", demo_data.DEMO_PASSWORD, "admin"),
-        DemoAccount("reception", demo_data.DEMO_PASSWORD, "receptionist"),
+        ("admin", demo_data.DEMO_PASSWORD, "admin"),
+        ("reception", demo_data.DEMO_PASSWORD, "receptionist"),
     ]
 
 
+def _stored_login(entry: Any) -> DemoLogin:
+    """One remembered log-in; TypeError unless it has exactly the three text fields."""
+    if not isinstance(entry, dict) or set(entry) != {"username", "password", "role"}:
+        raise TypeError(f"not a demo log-in: {entry!r}")
+    login = (entry["username"], entry["password"], entry["role"])
+    if not all(isinstance(value, str) for value in login):
+        raise TypeError(f"not a demo log-in: {entry!r}")
+    return login
+
+
 def _preload_screens() -> None:
+    # Imported here, not at the top, so that the worker opening the database starts first
+    # and this import work overlaps its waiting on the disk and on argon2.
     import hms_desktop.ui.admin_tab
+    import hms_desktop.ui.first_run
+    import hms_desktop.ui.login_dialog
+    import hms_desktop.ui.main_window
     import hms_desktop.ui.patient_tab  # noqa: F401
+
+
+def _delete_on_close() -> Any:
+    # PySide6 builds the Qt namespace's hundred enums on first import (about 20 ms): not
+    # before the worker is opening the database, so it overlaps that work.
+    from PySide6.QtCore import Qt
+
+    return Qt.WidgetAttribute.WA_DeleteOnClose
 
 
 class Startup(QObject):
@@ -139,6 +198,8 @@ class Startup(QObject):
         self.ops = Operations(self)
         self.stats: StatsService | None = None
         self.demo_accounts: list[DemoAccount] = []
+        #: Signed in by the worker (the start-up check's demo log-in); used once.
+        self._auto_actor: Actor | None = None
         self.lock = (
             InstanceLock(self.options.database_file)
             if self.options.database_file is not None and clinic is None
@@ -180,13 +241,7 @@ class Startup(QObject):
 
     def _open(self) -> None:
         settings, options, lock = self.settings, self.options, self.lock
-        self.progress = QProgressDialog(
-            "Opening the clinic database…", "Cancel" if options.demo else "", 0, 0
-        )
-        self.progress.setWindowTitle(APP_NAME)
-        self.progress.setMinimumDuration(400)  # quick opens never flash a dialog
-        self.progress.setAutoReset(False)
-        self.progress.setAutoClose(False)
+        # The worker starts first: building the (usually never shown) dialog overlaps it.
         op = self.ops.run(
             lambda ctx: _opened(settings, options, lock, ctx),
             label="Open the clinic database",
@@ -195,6 +250,13 @@ class Startup(QObject):
             on_cancelled=lambda: self.finish(EXIT_FAILED),
             on_progress=self._on_progress,
         )
+        self.progress = QProgressDialog(
+            "Opening the clinic database…", "Cancel" if options.demo else "", 0, 0
+        )
+        self.progress.setWindowTitle(APP_NAME)
+        self.progress.setMinimumDuration(400)  # quick opens never flash a dialog
+        self.progress.setAutoReset(False)
+        self.progress.setAutoClose(False)
         self.progress.canceled.connect(op.cancel)
         # While the worker waits on the disk and on argon2 (both release the GIL), load the
         # screens' code, so the main window appears sooner after log-in.
@@ -214,10 +276,14 @@ class Startup(QObject):
             self.progress.setMaximum(max(total, 0))
             self.progress.setValue(min(done, total) if total else 0)
 
-    def _on_opened(self, value: tuple[Clinic, bool, list[DemoAccount]]) -> None:
+    def _on_opened(self, value: Opened) -> None:
         self._close_progress()
-        self.clinic, has_admin, self.demo_accounts = value
-        self._after_admin_check(has_admin)
+        from hms_desktop.ui.login_dialog import DemoAccount
+
+        self.clinic = value.clinic
+        self.demo_accounts = [DemoAccount(*login) for login in value.demo_logins]
+        self._auto_actor = value.actor
+        self._after_admin_check(value.has_admin)
 
     def _on_open_failed(self, err: BaseException) -> None:
         self._close_progress()
@@ -258,6 +324,8 @@ class Startup(QObject):
         if has_admin:
             self.show_login()
             return
+        from hms_desktop.ui.first_run import FirstRunDialog
+
         dialog = FirstRunDialog(self.clinic, self.ops)
         dialog.saved.connect(lambda _uid: QTimer.singleShot(0, self.show_login))
         dialog.rejected.connect(lambda: self.finish(EXIT_OK))
@@ -293,8 +361,14 @@ class Startup(QObject):
     def show_login(self) -> None:
         assert self.clinic is not None
         if self.options.quit_after_show and self.demo_accounts:
-            self._auto_login()
+            actor, self._auto_actor = self._auto_actor, None
+            if actor is not None:  # the worker already signed in
+                self.show_main_window(actor)
+            else:
+                self._auto_login()
             return
+        from hms_desktop.ui.login_dialog import LoginDialog
+
         dialog = LoginDialog(self.clinic, self.ops, self.demo_accounts)
         dialog.logged_in.connect(self.show_main_window)
         dialog.rejected.connect(lambda: self.finish(EXIT_OK))
@@ -303,9 +377,11 @@ class Startup(QObject):
     def _auto_login(self) -> None:
         clinic = self.clinic
         assert clinic is not None
-        admin = next((a for a in self.demo_accounts if a.role == "admin"), self.demo_accounts[0])
+        username, password, _role = _auto_login_account(
+            [(a.username, a.password, a.role) for a in self.demo_accounts]
+        )
         self.ops.run(
-            lambda _ctx: accounts.login(clinic, admin.username, admin.password),
+            lambda _ctx: accounts.login(clinic, username, password),
             label="Log in",
             on_success=self.show_main_window,
             on_failure=lambda err: self._fatal(user_message(err)),
@@ -314,7 +390,7 @@ class Startup(QObject):
     def _show_dialog(self, dialog: QWidget) -> None:
         self._drop_dialog()
         self.dialog = dialog
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.setAttribute(_delete_on_close())
         dialog.show()
         dialog.raise_()
         dialog.activateWindow()
@@ -333,11 +409,13 @@ class Startup(QObject):
     @Slot(object)
     def show_main_window(self, actor: Any) -> None:
         assert self.clinic is not None and self.stats is not None
+        from hms_desktop.ui.main_window import MainWindow
+
         self._drop_dialog()
         window = MainWindow(
             self.clinic, actor, self.stats, scheduler=self.scheduler, bridge=self.bridge
         )
-        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        window.setAttribute(_delete_on_close())
         window.logged_out.connect(self._on_logged_out)
         window.quit_requested.connect(lambda: self.finish(EXIT_OK))
         self.window = window
@@ -364,7 +442,7 @@ class Startup(QObject):
     ) -> None:
         box = QMessageBox(icon, title, text, buttons)
         box.setObjectName("startupMessage")
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setAttribute(_delete_on_close())
 
         def answered(_result: int) -> None:
             button = box.clickedButton()

@@ -1,0 +1,187 @@
+"""The start-up's fast paths: what loads before the window, and the start check's demo log-in.
+
+The start check (``--quit-after-show --demo``) signs in on the worker thread, so argon2
+runs while the UI thread loads the screens; the screens, Alembic and the demo generator
+are not imported before the worker starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from hms_desktop import config
+from hms_desktop.services.actor import Actor
+from hms_desktop.ui.login_dialog import DemoAccount
+from hms_desktop.ui.startup import (
+    EXIT_FAILED,
+    EXIT_OK,
+    StartOptions,
+    Startup,
+    _demo_accounts,
+    demo_accounts_file,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+WAIT = 60_000  # building the demo clinic on a busy shared machine
+
+#: Loaded only after the worker has started (the screens), on upgrade only (Alembic), or
+#: only for a new demo clinic (its generator), never by importing the start-up itself.
+LATE_MODULES = (
+    "alembic",
+    "mako",
+    "openpyxl",
+    "apscheduler",
+    "PySide6.QtCharts",
+    "hms_desktop.services.demo_data",
+    "hms_desktop.ui.main_window",
+    "hms_desktop.ui.admin_tab",
+    "hms_desktop.ui.patient_tab",
+    "hms_desktop.ui.login_dialog",
+    "hms_desktop.ui.first_run",
+)
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "HMS_DATA_DIR": str(tmp_path / "data"),
+        "HMS_CONFIG_DIR": str(tmp_path / "config"),
+        "QT_QPA_PLATFORM": "offscreen",
+    }
+
+
+def test_importing_the_start_up_loads_no_screen_migration_or_generator_code(tmp_path) -> None:
+    probe = (
+        "import json, sys\n"
+        "import hms_desktop.app, hms_desktop.ui.startup, hms_desktop.ui.style\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=_env(tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    assert "hms_desktop.services.accounts" in loaded  # the worker's code is there
+    early = sorted(m for m in loaded if any(m == x or m.startswith(x + ".") for x in LATE_MODULES))
+    assert early == []
+
+
+def test_a_repeated_start_check_signs_in_without_importing_alembic(tmp_path) -> None:
+    def start() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "hms_desktop.app", "--demo"],
+            env={**_env(tmp_path), "HMS_QUIT_AFTER_SHOW": "1"},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=240,
+        )
+
+    def imported(run: subprocess.CompletedProcess[str]) -> set[str]:
+        return {
+            line.rsplit("|", 1)[1].strip()
+            for line in run.stderr.splitlines()
+            if line.startswith("import time:") and line.count("|") == 2
+        }
+
+    first, second = start(), start()
+    assert (first.returncode, second.returncode) == (0, 0), second.stderr[-2000:]
+    assert "alembic" in imported(first)  # the new demo clinic was created with Alembic
+    assert "alembic" not in imported(second)  # and found current the second time
+    assert "hms_desktop.services.demo_data" not in imported(second)
+    assert "hms_desktop.ui.main_window" in imported(second)  # the window was reached
+    log = (tmp_path / "data" / "logs" / "hms-desktop.log").read_text(encoding="utf-8")
+    assert log.count("signed in as admin (admin)") == 2
+
+
+def _run_start_check(qtbot, url: str, path: Path) -> tuple[list[Actor], list[int]]:
+    startup = Startup(
+        config.Settings(database_url=url),
+        StartOptions(demo=True, quit_after_show=True, database_file=path),
+    )
+    shown: list[Actor] = []
+    # The window deletes itself on closing: keep who signed in, not the window.
+    startup.main_window_shown.connect(lambda window: shown.append(window.actor))
+    with qtbot.waitSignal(startup.finished, timeout=WAIT) as done:
+        startup.start()
+    qtbot.waitUntil(lambda: not startup.ops.busy, timeout=WAIT)
+    startup.stop_workers()
+    QApplication.processEvents()  # let the closed window be deleted
+    return shown, done.args
+
+
+@pytest.mark.slow
+def test_the_start_check_signs_in_on_the_worker_and_reports_a_bad_log_in(qtbot, tmp_path) -> None:
+    path = tmp_path / "demo.sqlite3"
+    url = f"sqlite:///{path}"
+    # A new clinic: the worker builds it, remembers the log-ins and signs in as admin.
+    shown, args = _run_start_check(qtbot, url, path)
+    assert args == [EXIT_OK]
+    assert [(a.username, a.role) for a in shown] == [("admin", "admin")]
+    store = demo_accounts_file(path)
+    remembered = json.loads(store.read_text(encoding="utf-8"))
+    assert {a["role"] for a in remembered} >= {"admin", "receptionist", "doctor", "patient"}
+    # An existing clinic: the remembered log-in is used.
+    shown, args = _run_start_check(qtbot, url, path)
+    assert args == [EXIT_OK] and [(a.username, a.role) for a in shown] == [("admin", "admin")]
+    # A wrong remembered password: the start check fails with exit 1, not a traceback,
+    # and the database is left unlocked for the next program.
+    for entry in remembered:
+        entry["password"] = "not-the-password"
+    store.write_text(json.dumps(remembered), encoding="utf-8")
+    shown, args = _run_start_check(qtbot, url, path)
+    assert args == [EXIT_FAILED] and shown == []
+    from hms_desktop.services.instance_lock import InstanceLock
+
+    with InstanceLock(path):
+        pass
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        json.dumps([{"username": "admin"}]),
+        json.dumps([{"username": "admin", "password": "x" * 12, "role": "admin", "extra": 1}]),
+        json.dumps([{"username": 1, "password": "x" * 12, "role": "admin"}]),
+        json.dumps({"username": "admin", "password": "x" * 12, "role": "admin"}),
+    ],
+)
+def test_a_broken_log_in_store_lists_the_standard_demo_log_ins(
+    sqlite_clinic, tmp_path, content: str
+) -> None:
+    from hms_desktop.services.demo_data import DEMO_PASSWORD
+
+    path = tmp_path / "demo.sqlite3"
+    demo_accounts_file(path).write_text(content, encoding="utf-8")
+    options = StartOptions(demo=True, database_file=path)
+    found = _demo_accounts(sqlite_clinic, options, None, has_admin=True)  # type: ignore[arg-type]
+    assert found == [
+        ("admin", DEMO_PASSWORD, "admin"),
+        ("reception", DEMO_PASSWORD, "receptionist"),
+    ]
+
+
+def test_a_good_log_in_store_is_listed_as_it_is(sqlite_clinic, tmp_path) -> None:
+    path = tmp_path / "demo.sqlite3"
+    rows = [
+        {"username": "desk", "password": "p" * 12, "role": "receptionist"},
+        {"username": "boss", "password": "q" * 12, "role": "admin"},
+    ]
+    demo_accounts_file(path).write_text(json.dumps(rows), encoding="utf-8")
+    options = StartOptions(demo=True, database_file=path)
+    found = _demo_accounts(sqlite_clinic, options, None, has_admin=True)  # type: ignore[arg-type]
+    assert found == [("desk", "p" * 12, "receptionist"), ("boss", "q" * 12, "admin")]
+    assert [DemoAccount(*login) for login in found][1].role == "admin"
