@@ -219,9 +219,12 @@ def compute_all_stats(session: Session, month: str) -> list[MonthlyStats]:
         .join(Department, Department.id == Doctor.department_id)
         .order_by(Doctor.full_name, Doctor.id)
     ).all()
+    dialect = session.get_bind().dialect
     with _collector_paused():
-        rows = _plain_rows(session, month_rows_statement(first, last))
-        return _per_doctor(session.get_bind().dialect, month, doctors, rows)
+        # The rows are passed, not kept: they are freed before the collector resumes.
+        return _per_doctor(
+            dialect, month, doctors, _plain_rows(session, month_rows_statement(first, last))
+        )
 
 
 def _plain_rows(session: Session, stmt: Select[Any]) -> list[tuple[Any, ...]]:
