@@ -232,9 +232,9 @@ def _plain_rows(session: Session, stmt: Select[Any]) -> list[tuple[Any, ...]]:
 
     At 30,000 rows a month, SQLAlchemy's Row objects (one per row, plus a converted
     copy of its values) cost a third as much as the query itself; the few columns
-    that need converting are converted by the caller, once per distinct value. The
-    statement's only parameters are the month's bounds, dates made by month_bounds
-    and rendered as literals by the dialect.
+    that need converting are converted by the caller, once per distinct value.
+    Parameters are rendered as literals by the dialect, so this is only for
+    statements whose parameters are not user text (here: dates from month_bounds).
     """
     connection = session.connection()
     sql = str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
