@@ -33,9 +33,10 @@ CLINIC_TZ = ZoneInfo("Europe/Berlin")
 #: A Monday morning in the clinic's time zone; tests move the fake clock from here.
 START = datetime(2026, 6, 15, 9, 0, tzinfo=CLINIC_TZ)
 
+#: Every table, emptied between PostgreSQL tests (a test checks none is missing).
 TABLES = (
     "audit_log", "treatments", "appointments", "availability", "patients", "doctors",
-    "departments", "users", "job_runs",
+    "departments", "users", "job_runs", "monthly_reports", "outbox",
 )  # fmt: skip
 
 
