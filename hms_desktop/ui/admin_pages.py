@@ -92,6 +92,21 @@ class ListPage(QWidget):
             on_failure=functools.partial(self._failed, label),
         )
 
+    def toggle_blacklist(
+        self, label: str, set_blacklisted: Callable[[Clinic, Actor, int, bool], None]
+    ) -> None:
+        """Blacklist the selected doctor or patient, or reinstate one (it is reversible)."""
+        row = self.selected()
+        if row is None:
+            return
+        clinic, actor, flag = self.clinic, self.actor, not row.blacklisted
+        word = "blacklisted" if flag else "reinstated"
+        self.run(
+            label,
+            lambda: set_blacklisted(clinic, actor, row.id, flag),
+            lambda _r: self.status_message.emit(f"{row.full_name} {word}."),
+        )
+
 
 class DoctorsPage(ListPage):
     """Doctors with their department and log-in; add, edit, blacklist or reinstate."""
@@ -173,16 +188,7 @@ class DoctorsPage(ListPage):
         dialog.open()
 
     def on_blacklist(self) -> None:
-        row: DoctorRow | None = self.selected()
-        if row is None:
-            return
-        clinic, actor, flag = self.clinic, self.actor, not row.blacklisted
-        word = "blacklisted" if flag else "reinstated"
-        self.run(
-            "Blacklist doctor",
-            lambda: doctors.set_blacklisted(clinic, actor, row.id, flag),
-            lambda _r: self.status_message.emit(f"{row.full_name} {word}."),
-        )
+        self.toggle_blacklist("Blacklist doctor", doctors.set_blacklisted)
 
 
 class DepartmentsPage(ListPage):
@@ -323,13 +329,4 @@ class PatientsPage(ListPage):
         dialog.open()
 
     def on_blacklist(self) -> None:
-        row: PatientRow | None = self.selected()
-        if row is None:
-            return
-        clinic, actor, flag = self.clinic, self.actor, not row.blacklisted
-        word = "blacklisted" if flag else "reinstated"
-        self.run(
-            "Blacklist patient",
-            lambda: patients.set_blacklisted(clinic, actor, row.id, flag),
-            lambda _r: self.status_message.emit(f"{row.full_name} {word}."),
-        )
+        self.toggle_blacklist("Blacklist patient", patients.set_blacklisted)
