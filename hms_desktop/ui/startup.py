@@ -161,8 +161,8 @@ def _stored_login(entry: Any) -> DemoLogin:
 def _preload_screens() -> None:
     # Imported here, not at the top, so that the worker opening the database starts first
     # and this import work overlaps its waiting on the disk and on argon2.
+    # Not the first-run dialog: a clinic without an administrator is the rare case.
     import hms_desktop.ui.admin_tab
-    import hms_desktop.ui.first_run
     import hms_desktop.ui.login_dialog
     import hms_desktop.ui.main_window
     import hms_desktop.ui.patient_tab  # noqa: F401
