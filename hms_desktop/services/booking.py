@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, exists, func, null, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,7 +33,11 @@ from hms_desktop.errors import (
     ValidationError,
 )
 from hms_desktop.services import audit
-from hms_desktop.services.actor import Actor, require_patient_self_or_staff
+from hms_desktop.services.actor import (
+    Actor,
+    require_patient_access,
+    require_patient_self_or_staff,
+)
 from hms_desktop.services.availability import offers_slot
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.validation import (
@@ -357,7 +361,10 @@ def _scoped(actor: Actor, flt: AppointmentFilter) -> AppointmentFilter:
     raise PermissionDeniedError("You may not list appointments.")
 
 
-def _statement(flt: AppointmentFilter) -> Select[Any]:
+def _statement(flt: AppointmentFilter, *, include_records: bool = False) -> Select[Any]:
+    # Diagnosis and prescription are medical records: read (and audited) only when asked.
+    diagnosis = Treatment.diagnosis if include_records else null().label("diagnosis")
+    prescription = Treatment.prescription if include_records else null().label("prescription")
     stmt = (
         select(
             Appointment.id,
@@ -372,8 +379,8 @@ def _statement(flt: AppointmentFilter) -> Select[Any]:
             Appointment.status,
             Appointment.reason,
             Treatment.id,
-            Treatment.diagnosis,
-            Treatment.prescription,
+            diagnosis,
+            prescription,
         )
         .join(Doctor, Doctor.id == Appointment.doctor_id)
         .join(Department, Department.id == Doctor.department_id)
@@ -436,17 +443,35 @@ def list_appointments(
     *,
     offset: int = 0,
     limit: int | None = None,
+    include_records: bool = False,
 ) -> list[AppointmentRow]:
     """Appointments matching ``flt`` that the actor may see, a page at a time.
 
+    With ``include_records`` the rows carry each visit's diagnosis and prescription:
+    only for one patient's visits (``flt.patient_id``), only for those who may read
+    that patient's records, and the read is written to the audit log.
+
     Raises:
-        PermissionDeniedError: a doctor or patient asking for someone else's appointments.
+        PermissionDeniedError: a doctor or patient asking for someone else's appointments,
+            or records asked for without one patient or without access to them.
     """
-    stmt = _statement(_scoped(actor, flt or AppointmentFilter())).offset(max(0, offset))
+    flt = _scoped(actor, flt or AppointmentFilter())
+    stmt = _statement(flt, include_records=include_records).offset(max(0, offset))
     if limit is not None:
         stmt = stmt.limit(limit)
-    with clinic.db.read() as session:
-        return [_appointment_row(r) for r in session.execute(stmt)]
+    if not include_records:
+        with clinic.db.read() as session:
+            return [_appointment_row(r) for r in session.execute(stmt)]
+    if flt.patient_id is None:
+        raise PermissionDeniedError("Diagnoses are shown for one patient's visits at a time.")
+    with clinic.db.write() as session:
+        require_patient_access(session, actor, flt.patient_id, "read the records")
+        rows = [_appointment_row(r) for r in session.execute(stmt)]
+        audit.record(
+            session, actor, "records.view", "patient", flt.patient_id,
+            patient_id=flt.patient_id, rows=sum(r.has_treatment for r in rows),
+        )  # fmt: skip
+    return rows
 
 
 def count_appointments(clinic: Clinic, actor: Actor, flt: AppointmentFilter | None = None) -> int:

@@ -281,7 +281,10 @@ class PatientTab(QWidget):
         generation, clinic, actor = self._generation, self._clinic, self._actor
         flt = AppointmentFilter(patient_id=self._patient.id)
         self._ops.run(
-            lambda ctx: (generation, booking.list_appointments(clinic, actor, flt)),
+            lambda ctx: (
+                generation,
+                booking.list_appointments(clinic, actor, flt, include_records=True),
+            ),
             label="Loading appointments",
             on_success=self._on_appointments,
             on_failure=self._on_failed,

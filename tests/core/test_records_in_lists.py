@@ -1,0 +1,61 @@
+"""Diagnoses in appointment lists are medical records: only on request, for one patient, audited."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from hms_desktop.errors import PermissionDeniedError
+from hms_desktop.services import audit, booking, records
+from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.booking import AppointmentFilter
+from tests import factories as f
+
+
+def _treated_visit(clinic, clock):
+    w = f.world(clinic)
+    appt = booking.book(
+        clinic, f.RECEPTION, patient_id=w.patient_id, doctor_id=w.doctor_id, day=w.day, at="09:00"
+    )
+    clock.advance(timedelta(days=1, hours=1))
+    booking.complete(clinic, f.doctor_actor(w.doctor_id), appt)
+    records.record_treatment(
+        clinic,
+        f.doctor_actor(w.doctor_id),
+        appt,
+        records.TreatmentForm(diagnosis="Otitis media", prescription="Amoxicillin"),
+    )
+    return w, appt
+
+
+def _record_views(clinic) -> list[audit.AuditRow]:
+    return [e for e in audit.list_entries(clinic, SYSTEM) if e.action == "records.view"]
+
+
+def test_lists_leave_diagnoses_out_unless_asked(clinic, clock) -> None:
+    w, _appt = _treated_visit(clinic, clock)
+    plain = booking.list_appointments(clinic, f.RECEPTION, AppointmentFilter())
+    assert [(r.has_treatment, r.diagnosis, r.prescription) for r in plain] == [(True, "", "")]
+    assert _record_views(clinic) == []
+
+    rows = booking.list_appointments(
+        clinic, f.RECEPTION, AppointmentFilter(patient_id=w.patient_id), include_records=True
+    )
+    assert [(r.diagnosis, r.prescription) for r in rows] == [("Otitis media", "Amoxicillin")]
+    (entry,) = _record_views(clinic)
+    assert (entry.actor, entry.patient_id) == ("desk", w.patient_id)
+
+
+def test_records_in_lists_need_one_patient_and_access(clinic, clock) -> None:
+    w, _appt = _treated_visit(clinic, clock)
+    with pytest.raises(PermissionDeniedError):
+        booking.list_appointments(clinic, f.RECEPTION, AppointmentFilter(), include_records=True)
+    stranger = f.doctor_actor(w.other_doctor_id)
+    with pytest.raises(PermissionDeniedError):
+        booking.list_appointments(
+            clinic, stranger, AppointmentFilter(patient_id=w.patient_id), include_records=True
+        )
+    mine = booking.list_appointments(clinic, f.patient_actor(w.patient_id), include_records=True)
+    assert [r.diagnosis for r in mine] == ["Otitis media"]
+    assert _record_views(clinic) and _record_views(clinic)[0].patient_id == w.patient_id
