@@ -83,7 +83,9 @@ class _Worker(QThread):
                 log.exception("background operation failed")
             self.outcome.emit("error", err)
         else:
-            self.outcome.emit("cancelled" if self._ctx.cancelled else "ok", value)
+            # The work finished: a cancel that came too late to stop it changes nothing
+            # (an export already renamed into place must not be reported as not written).
+            self.outcome.emit("ok", value)
 
 
 class Operations(QObject):

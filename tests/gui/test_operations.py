@@ -1,0 +1,94 @@
+"""The one helper for background work: results, errors, progress and cancel by signal."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from hms_desktop.errors import ValidationError
+from hms_desktop.ui.operations import OpContext, Operations
+
+WAIT = 10_000
+
+
+def _run(qtbot, ops: Operations, work: Any, **callbacks: Any) -> list[tuple[str, Any]]:
+    """Start ``work``; the returned list fills with ("ok"|"failed"|"cancelled", value)."""
+    outcome: list[tuple[str, Any]] = []
+    op = ops.run(
+        work,
+        on_success=lambda value: outcome.append(("ok", value)),
+        on_failure=lambda err: outcome.append(("failed", err)),
+        on_cancelled=lambda: outcome.append(("cancelled", None)),
+        **callbacks,
+    )
+    del op  # deleted by the helper once it finishes; the callbacks tell the outcome
+    return outcome
+
+
+def test_result_and_progress_arrive_on_the_ui_thread(qtbot) -> None:
+    ops = Operations()
+    main = threading.get_ident()
+    seen: list[tuple[int, int, str, int]] = []
+
+    def work(ctx: OpContext) -> int:
+        ctx.report(1, 2, "half")
+        return threading.get_ident()
+
+    outcome = _run(
+        qtbot, ops, work, on_progress=lambda d, t, s: seen.append((d, t, s, threading.get_ident()))
+    )
+    qtbot.waitUntil(lambda: bool(outcome), timeout=WAIT)
+    assert outcome[0][0] == "ok" and outcome[0][1] != main  # the work ran off the UI thread
+    assert seen == [(1, 2, "half", main)]  # ...and its progress arrived on the UI thread
+    assert ops.shutdown()
+
+
+def test_a_user_error_reaches_the_failure_callback(qtbot) -> None:
+    ops = Operations()
+
+    def work(_ctx: OpContext) -> None:
+        raise ValidationError("Name must not be empty.")
+
+    outcome = _run(qtbot, ops, work)
+    qtbot.waitUntil(lambda: bool(outcome), timeout=WAIT)
+    assert outcome[0][0] == "failed" and str(outcome[0][1]) == "Name must not be empty."
+    assert ops.shutdown()
+
+
+def test_a_cancel_the_work_honours_is_reported_as_cancelled(qtbot) -> None:
+    ops = Operations()
+    started = threading.Event()
+
+    def work(ctx: OpContext) -> None:
+        started.set()
+        while True:
+            ctx.check_cancelled()
+
+    outcome: list[str] = []
+    op = ops.run(work, on_cancelled=lambda: outcome.append("cancelled"))
+    assert started.wait(5)
+    op.cancel()
+    qtbot.waitUntil(lambda: outcome == ["cancelled"], timeout=WAIT)
+    assert ops.shutdown()
+
+
+def test_a_cancel_too_late_to_stop_the_work_reports_its_result(qtbot) -> None:
+    # An export that had already renamed its file must not be reported as "not written".
+    ops = Operations()
+    release = threading.Event()
+
+    def work(_ctx: OpContext) -> str:
+        release.wait(5)
+        return "written"
+
+    outcome: list[tuple[str, Any]] = []
+    op = ops.run(
+        work,
+        on_success=lambda value: outcome.append(("ok", value)),
+        on_cancelled=lambda: outcome.append(("cancelled", None)),
+    )
+    op.cancel()
+    release.set()
+    qtbot.waitUntil(lambda: bool(outcome), timeout=WAIT)
+    assert outcome == [("ok", "written")]
+    assert ops.shutdown()
