@@ -176,6 +176,14 @@ def _delete_on_close() -> Any:
     return Qt.WidgetAttribute.WA_DeleteOnClose
 
 
+#: Printed on standard output by the start check once the main window is shown.
+SHOWN_MESSAGE = "hms-desktop: main window shown"
+
+
+def _report_shown() -> None:
+    print(SHOWN_MESSAGE, flush=True)  # print does nothing without a console (windowed build)
+
+
 class Startup(QObject):
     """Drives the start-up; emits :attr:`finished` with the exit code when the app should end."""
 
@@ -421,7 +429,10 @@ class Startup(QObject):
         self.window = window
         self._window_ops.append(window.ops)
         if self.options.quit_after_show:
-            # Queued before show(), so it runs before the loads the window queues on showing.
+            # Queued before show(), so they run before the loads the window queues on showing:
+            # after one pass of the event loop, say that the window is up (a start check can
+            # time the start without the exit), then close it.
+            QTimer.singleShot(0, _report_shown)
             QTimer.singleShot(0, window.close)
         window.show()
         log.info("signed in as %s (%s)", actor.username, actor.role)
