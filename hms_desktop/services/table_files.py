@@ -13,13 +13,17 @@ import io
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any, BinaryIO, Literal, Protocol
+from xml.sax.saxutils import escape as xml_escape
 
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.cell._writer import write_cell
+from openpyxl.compat import safe_string
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import WINDOWS_EPOCH, to_excel
 
 from hms_desktop.errors import ValidationError
 from hms_desktop.services.spreadsheet_safety import any_formula_like, csv_text, ooxml_text
@@ -73,9 +77,10 @@ class CsvTableWriter:
         self._csv = csv.writer(self._text)
         self._csv.writerow([c.header for c in self._columns])
         # Precomputed per column, so a row costs no per-cell dispatch on the kind.
-        # Numbers and None need nothing: csv writes str(number) and None as "".
+        # Numbers and None need nothing: csv writes str(number) and None as "";
+        # a plain date neither: its str() is its ISO form.
         self._converters = tuple(
-            (i, _CSV_CONVERTERS[c.kind])
+            (i, *_CSV_CONVERTERS[c.kind])
             for i, c in enumerate(self._columns)
             if c.kind in _CSV_CONVERTERS
         )
@@ -86,22 +91,21 @@ class CsvTableWriter:
     def write(self, values: Sequence[Any]) -> None:
         if len(values) != self._width:
             raise ValueError(f"expected {self._width} values, got {len(values)}")
-        row: Sequence[Any] = values
-        if self._converters:
-            row = list(values)
-            for i, convert in self._converters:
-                value = row[i]
-                if value is not None:
-                    row[i] = convert(value)
+        copy: list[Any] | None = None  # made only when a cell must change
+        for i, convert, as_is in self._converters:
+            value = values[i]
+            if value is not None and value.__class__ is not as_is:
+                copy = list(values) if copy is None else copy
+                copy[i] = convert(value)
         # str() of every text (None becomes "None", which is harmless) for one screen;
         # only a row that may hold a formula pays for the per-cell check.
         if self._text_indexes and any_formula_like(map(str, self._texts(values))):
-            row = list(row)
+            copy = list(values) if copy is None else copy
             for i in self._text_indexes:
-                value = row[i]
+                value = copy[i]
                 if value is not None:
-                    row[i] = csv_text(str(value))
-        self._csv.writerow(row)
+                    copy[i] = csv_text(str(value))
+        self._csv.writerow(values if copy is None else copy)
         self.rows += 1
 
     def close(self) -> None:
@@ -119,6 +123,7 @@ class XlsxTableWriter:
     One sheet: a bold header row that stays frozen while scrolling, an autofilter
     over the whole table, fixed column widths, dates and times as real Excel dates
     with a number format, and every text as an explicit string cell (never a formula).
+    The header goes through openpyxl's cells; the data rows through :class:`_XlsxRows`.
     """
 
     def __init__(self, out: BinaryIO, columns: Sequence[Column], title: str) -> None:
@@ -141,6 +146,7 @@ class XlsxTableWriter:
         self._converters: tuple[Callable[[Any], Any] | None, ...] = tuple(
             kinds.get(c.kind) for c in self._columns
         )
+        self._rows = _XlsxRows(self._ws, self._columns, self._cell_values)
         self.rows = 0
 
     def _text_cell(self, text: str) -> WriteOnlyCell:
@@ -175,13 +181,18 @@ class XlsxTableWriter:
                 "more. Export to CSV instead, or narrow the date range.",
                 field="format",
             )
-        self._ws.append(
-            [
-                None if v is None or v == "" else v if f is None else f(v)
-                for f, v in zip(self._converters, values, strict=True)
-            ]
-        )
+        if len(values) != len(self._columns):
+            raise ValueError(f"expected {len(self._columns)} values, got {len(values)}")
+        # Serialized by _XlsxRows; openpyxl's append takes only a list or a tuple.
+        self._ws.append(values if isinstance(values, (list, tuple)) else list(values))
         self.rows += 1
+
+    def _cell_values(self, values: Sequence[Any]) -> list[Any]:
+        """``values`` as openpyxl cell values (the path when rows cannot be written raw)."""
+        return [
+            None if v is None or v == "" else v if f is None else f(v)
+            for f, v in zip(self._converters, values, strict=True)
+        ]
 
     def close(self) -> None:
         last = get_column_letter(len(self._columns))
@@ -202,6 +213,102 @@ class XlsxTableWriter:
                 writer.cleanup()
 
 
+class _XlsxRows:
+    """Writes the data rows of a write-only sheet as XML text, not through openpyxl cells.
+
+    openpyxl spends most of an export building a cell object, an XML element and a
+    serializer call per cell. This writes each row as one string in the same form
+    (inline strings, ``t="n"`` numbers, dates and times as serials with the styles
+    openpyxl registered), so text is never a formula here either. It hooks into the
+    sheet's row writer once the header is written; a value it does not know (or
+    another XML backend, such as lxml) goes through openpyxl's own path instead.
+    """
+
+    def __init__(
+        self,
+        ws: Any,
+        columns: Sequence[Column],
+        cell_values: Callable[[Sequence[Any]], list[Any]],
+    ) -> None:
+        self._ws = ws
+        self._cell_values = cell_values
+        writer = ws._writer  # created by the header row
+        self._openpyxl_write_row = writer.write_row
+        self._openpyxl_values_to_row = ws._values_to_row
+        date_cell = WriteOnlyCell(ws, value=date(2000, 1, 1))  # openpyxl's date format
+        time_cell = WriteOnlyCell(ws, value=time(0, 0))
+        time_cell.number_format = XLSX_TIME_FORMAT
+        self._epoch_ordinal = ws.parent.epoch.toordinal()
+        self._windows_epoch = ws.parent.epoch == WINDOWS_EPOCH
+        self._date_style = date_cell.style_id
+        self._time_style = time_cell.style_id
+        self._cells = tuple(
+            (get_column_letter(i), getattr(self, f"_{c.kind}")) for i, c in enumerate(columns, 1)
+        )
+        ws._values_to_row = self._pass_values
+        writer.write_row = self._write_row
+
+    @staticmethod
+    def _pass_values(values: Sequence[Any], row_idx: int) -> Sequence[Any]:
+        return values
+
+    def _write_row(self, xf: Any, values: Sequence[Any], row_idx: int) -> None:
+        raw = getattr(xf, "_file", None)  # et_xmlfile's text sink
+        if raw is None:
+            cells = self._openpyxl_values_to_row(self._cell_values(values), row_idx)
+            self._openpyxl_write_row(xf, cells, row_idx)
+            return
+        r = str(row_idx)
+        parts = [f'<row r="{r}">']
+        converted: list[Any] | None = None
+        for index, ((letter, cell), value) in enumerate(zip(self._cells, values, strict=True)):
+            if value is None or value == "":
+                continue
+            text = cell(value, letter + r)
+            if text is not None:
+                parts.append(text)
+                continue
+            # A value only openpyxl knows how to write: its own cell, in order.
+            raw("".join(parts))
+            parts.clear()
+            converted = self._cell_values(values) if converted is None else converted
+            self._openpyxl_cell(xf, converted[index], index + 1, row_idx)
+        parts.append("</row>")
+        raw("".join(parts))
+
+    def _openpyxl_cell(self, xf: Any, value: Any, column: int, row_idx: int) -> None:
+        if value is None:
+            return
+        cell = value if isinstance(value, Cell) else WriteOnlyCell(self._ws, value=value)
+        cell.row, cell.column = row_idx, column
+        write_cell(xf, self._ws, cell, cell.has_style)
+
+    def _text(self, value: Any, ref: str) -> str:
+        text = ooxml_text(value if value.__class__ is str else str(value))[:32767]
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        return f'<c r="{ref}" t="inlineStr"><is><t{space}>{xml_escape(text)}</t></is></c>'
+
+    def _number(self, value: Any, ref: str) -> str | None:
+        if value.__class__ is int or value.__class__ is float:
+            return f'<c r="{ref}" t="n"><v>{safe_string(value)}</v></c>'
+        return None
+
+    def _date(self, value: Any, ref: str) -> str | None:
+        day = value.date() if isinstance(value, datetime) else value
+        if day.__class__ is not date:
+            return None
+        serial = day.toordinal() - self._epoch_ordinal
+        if self._windows_epoch and serial <= 60:  # Excel's 1900 leap-year quirk
+            return None
+        return f'<c r="{ref}" s="{self._date_style}" t="n"><v>{serial}</v></c>'
+
+    def _time(self, value: Any, ref: str) -> str | None:
+        if value.__class__ is not time or value.tzinfo is not None:
+            return None
+        serial = safe_string(to_excel(value))
+        return f'<c r="{ref}" s="{self._time_style}" t="n"><v>{serial}</v></c>'
+
+
 def _iso_date(value: Any) -> str:
     return str(value.isoformat())
 
@@ -210,7 +317,11 @@ def _hh_mm(value: Any) -> str:
     return str(value.strftime("%H:%M"))
 
 
-_CSV_CONVERTERS: dict[ColumnKind, Callable[[Any], str]] = {"date": _iso_date, "time": _hh_mm}
+# Per kind: the conversion, and the one class that csv.writer already writes right.
+_CSV_CONVERTERS: dict[ColumnKind, tuple[Callable[[Any], str], type | None]] = {
+    "date": (_iso_date, date),
+    "time": (_hh_mm, None),
+}
 
 
 def _getter(indexes: tuple[int, ...]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
-from datetime import date, time
+from datetime import date, datetime, time
+from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -120,4 +121,40 @@ def test_xlsx_error_codes_and_formulas_stay_text():
     cells = [wb.worksheets[0].cell(row, 1) for row in range(2, len(values) + 2)]
     assert [c.value for c in cells] == [str(v) for v in values]
     assert all(c.data_type == "s" for c in cells)
+    wb.close()
+
+
+def test_xlsx_rows_read_back_exactly():
+    """Every kind of value, on the raw row path and on openpyxl's own (odd values)."""
+    columns = [
+        Column("Text"),
+        Column("Number", "number"),
+        Column("Day", "date"),
+        Column("Time", "time"),
+    ]
+    rows = [
+        ["  padded  ", 7, date(2026, 6, 15), time(9, 30)],
+        ["a & b <c> \"d\" 'e'", 2.5, datetime(2026, 6, 15, 18, 0), time(23, 59)],
+        ["=1+1", Decimal("3.25"), date(1900, 1, 15), None],
+        ["x" * 40_000, -1, None, time(0, 0)],
+        ["", None, "", ""],
+    ]
+    buffer = io.BytesIO()
+    writer = XlsxTableWriter(buffer, columns, "Sheet")
+    for row in rows:
+        writer.write(row)
+    writer.close()
+    wb = load_workbook(buffer)
+    ws = wb.worksheets[0]
+    got = [[c.value for c in r] for r in ws.iter_rows(min_row=2, max_row=6, max_col=4)]
+    assert got == [
+        ["  padded  ", 7, datetime(2026, 6, 15), time(9, 30)],
+        ["a & b <c> \"d\" 'e'", 2.5, datetime(2026, 6, 15), time(23, 59)],
+        ["=1+1", 3.25, datetime(1900, 1, 15), None],
+        ["x" * 32_767, -1, None, time(0, 0)],  # Excel's limit for a cell
+        [None, None, None, None],
+    ]
+    assert ws["A4"].data_type == "s"
+    assert ws["C2"].number_format == "yyyy-mm-dd" and ws["D2"].number_format == "hh:mm"
+    assert ws["C4"].number_format == "yyyy-mm-dd"  # the openpyxl path, same format
     wb.close()
