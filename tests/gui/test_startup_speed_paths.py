@@ -19,15 +19,8 @@ from PySide6.QtWidgets import QApplication
 from hms_desktop import config
 from hms_desktop.services.actor import Actor
 from hms_desktop.ui.login_dialog import DemoAccount
-from hms_desktop.ui.startup import (
-    EXIT_FAILED,
-    EXIT_OK,
-    SHOWN_MESSAGE,
-    StartOptions,
-    Startup,
-    _demo_accounts,
-    demo_accounts_file,
-)
+from hms_desktop.ui.startup import EXIT_FAILED, EXIT_OK, SHOWN_MESSAGE, StartOptions, Startup
+from hms_desktop.ui.startup_open import demo_accounts_file, demo_logins
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60_000  # building the demo clinic on a busy shared machine
@@ -174,7 +167,7 @@ def test_a_broken_log_in_store_lists_the_standard_demo_log_ins(
     path = tmp_path / "demo.sqlite3"
     demo_accounts_file(path).write_text(content, encoding="utf-8")
     options = StartOptions(demo=True, database_file=path)
-    found = _demo_accounts(sqlite_clinic, options, None, has_admin=True)  # type: ignore[arg-type]
+    found = demo_logins(sqlite_clinic, options, None, has_admin=True)  # type: ignore[arg-type]
     assert found == [
         ("admin", DEMO_PASSWORD, "admin"),
         ("reception", DEMO_PASSWORD, "receptionist"),
@@ -189,6 +182,6 @@ def test_a_good_log_in_store_is_listed_as_it_is(sqlite_clinic, tmp_path) -> None
     ]
     demo_accounts_file(path).write_text(json.dumps(rows), encoding="utf-8")
     options = StartOptions(demo=True, database_file=path)
-    found = _demo_accounts(sqlite_clinic, options, None, has_admin=True)  # type: ignore[arg-type]
+    found = demo_logins(sqlite_clinic, options, None, has_admin=True)  # type: ignore[arg-type]
     assert found == [("desk", "p" * 12, "receptionist"), ("boss", "q" * 12, "admin")]
     assert [DemoAccount(*login) for login in found][1].role == "admin"
