@@ -48,6 +48,7 @@ class JobDefinition(Protocol):
     title: str
 
     def enabled(self, settings: Settings) -> bool: ...
+    def fires_at(self, settings: Settings, period_key: str) -> datetime: ...
     def describe(self, settings: Settings) -> str: ...
     def due(self, settings: Settings, now: datetime) -> Due | None: ...
     def next_run(self, settings: Settings, now: datetime) -> datetime: ...
@@ -94,6 +95,10 @@ class ReminderJob:
         today = now.astimezone(settings.tz).date()
         return notifications.target_day_for(today, settings.reminder_lead).isoformat()
 
+    def fires_at(self, settings: Settings, period_key: str) -> datetime:
+        target = parse_day(period_key)
+        return self._fire(settings, notifications.run_day_for(target, settings.reminder_lead))
+
     def check_period(self, period_key: str) -> str:
         return parse_day(period_key).isoformat()
 
@@ -139,6 +144,10 @@ class MonthlyReportJob:
 
     def current_period(self, settings: Settings, now: datetime) -> str:
         return reports.previous_month(now.astimezone(settings.tz).date())
+
+    def fires_at(self, settings: Settings, period_key: str) -> datetime:
+        _first, last = reports.month_bounds(reports.parse_month(period_key))
+        return self._fire(settings, last + timedelta(days=1))
 
     def check_period(self, period_key: str) -> str:
         return reports.parse_month(period_key)
@@ -188,6 +197,9 @@ class BackupJob:
 
     def current_period(self, settings: Settings, now: datetime) -> str:
         return now.astimezone(settings.tz).date().isoformat()
+
+    def fires_at(self, settings: Settings, period_key: str) -> datetime:
+        return self._fire(settings, parse_day(period_key))
 
     def check_period(self, period_key: str) -> str:
         return parse_day(period_key).isoformat()

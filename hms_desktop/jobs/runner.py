@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from hms_desktop.errors import ValidationError
 from hms_desktop.jobs.definitions import get_job
 from hms_desktop.services import job_ledger, outbox
 from hms_desktop.services.actor import SYSTEM
@@ -116,6 +117,15 @@ def run_job(
     job = get_job(name)
     settings = clinic.settings
     period = job.check_period(period_key or job.current_period(settings, clinic.now()))
+    due_at = job.fires_at(settings, period)
+    if due_at > clinic.now():
+        # Claiming a period early would make its real run find it done: bookings made
+        # in between would get no reminder, a month not yet over an incomplete report.
+        raise ValidationError(
+            f"{job.title} for {period}: not due until {due_at:%Y-%m-%d %H:%M}, and cannot "
+            "run before then.",
+            field="period",
+        )
     claim = job_ledger.claim(clinic, name, period, trigger=trigger, host=host)
     if claim is None:
         existing = job_ledger.find(clinic, name, period)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta
 
+import pytest
+
+from hms_desktop.errors import ValidationError
 from hms_desktop.jobs import runner
 from hms_desktop.jobs.definitions import BACKUP, JOBS
 from hms_desktop.services import backup
@@ -30,6 +33,9 @@ def test_backup_runs_once_per_day_and_keeps_the_newest_copies(sqlite_url, clock,
     )
     try:
         patient_id = f.patient(clinic, "Backed Up")
+        with pytest.raises(ValidationError, match="not due until 2026-06-15 22:00"):
+            runner.run_job(clinic, BACKUP, trigger="run-now")  # 09:00: the day is not over
+        clock.advance(hours=13, minutes=30)
         written = []
         for _day in range(3):
             result = runner.run_job(clinic, BACKUP, trigger="schedule")

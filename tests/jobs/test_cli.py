@@ -16,8 +16,18 @@ from tests.conftest import make_clinic
 from tests.jobs.conftest import SmtpServer
 from tests.jobs.helpers import at, book_on, close_visit
 
-# The CLI runs on the real clock; these days are safely in its future.
+# Bookings are made in the future of the real clock; the commands then run on a fake
+# clock (the CLI's SystemClock is replaced) at the moment each job is due.
 DAY = date(2030, 1, 15)
+REMINDERS_DUE = at(DAY, "08:05")
+REPORTS_DUE = at(date(2030, 2, 1), "09:00")
+
+
+@pytest.fixture(autouse=True)
+def cli_clock(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    monkeypatch.setattr("hms_desktop.services.clinic.SystemClock", lambda _tz: clock)
+    monkeypatch.setenv("HMS_TIMEZONE", "Europe/Berlin")  # the fake clock's zone
+    return clock
 
 
 def _data(url: str, clock: FakeClock) -> dict[str, int]:
@@ -47,11 +57,16 @@ def test_run_reminders_prints_what_was_sent_and_runs_once(
     database_url: str, clock: FakeClock, smtp_env: SmtpServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _data(database_url, clock)
+    clock.set(at(DAY, "07:00"))
+    early = main(["--database", database_url, "jobs", "run", "reminders", "--date", "2030-01-15"])
+    assert early == 2  # not due before 08:00: claiming it now would skip later bookings
+    assert "not due until 2030-01-15 08:00" in capsys.readouterr().err
+    clock.set(REMINDERS_DUE)
 
     code = main(["--database", database_url, "jobs", "run", "reminders", "--date", "2030-01-15"])
 
-    out = capsys.readouterr().out
-    assert code == 0
+    out, err = capsys.readouterr()
+    assert code == 0, err
     # Only Max's visit is still booked; Pia's is completed.
     assert re.search(
         r"^  Sent +p\d+@mail\.test  Appointment reminder: 2030-01-15 09:30 with Dr\. Cli Test$",
@@ -73,6 +88,11 @@ def test_run_monthly_report_and_list(
     sqlite_url: str, clock: FakeClock, smtp_env: SmtpServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     _data(sqlite_url, clock)
+    assert (
+        main(["--database", sqlite_url, "jobs", "run", "monthly-report", "--month", "2030-01"]) == 2
+    )
+    assert "not due until 2030-02-01 00:00" in capsys.readouterr().err  # January is not over
+    clock.set(REPORTS_DUE)
 
     assert (
         main(["--database", sqlite_url, "jobs", "run", "monthly-report", "--month", "2030-01"]) == 0
@@ -102,6 +122,7 @@ def test_reports_export_writes_html_and_a_valid_pdf(
     sqlite_url: str, clock: FakeClock, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     ids = _data(sqlite_url, clock)
+    clock.set(REPORTS_DUE)
     base = ["--database", sqlite_url, "reports", "export", "--doctor", str(ids["doctor"])]
 
     assert main([*base, "--month", "2030-01", "--output", str(tmp_path / "jan.html")]) == 0
@@ -138,6 +159,7 @@ def test_outbox_retry_and_reports_list_commands(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     ids = _data(sqlite_url, clock)
+    clock.set(REPORTS_DUE)
     monkeypatch.setenv("HMS_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("HMS_SMTP_PORT", str(smtp_down.port))
     monkeypatch.setenv("HMS_SMTP_TLS", "none")

@@ -171,13 +171,16 @@ def test_the_panel_drives_a_running_scheduler(
             panel.show()
         outbox_job = panel.jobs_model.rows[2]
         assert outbox_job.name == "outbox" and outbox_job.next_run is not None
-        panel.jobs_table.selectRow(0)
+        # Today's reminders are not due before 08:00 (running them early would leave later
+        # bookings without one); last month's reports are due, so Run now runs them.
+        panel.jobs_table.selectRow(1)
         with qtbot.waitSignal(panel.action_finished, timeout=10_000) as done:
             panel.run_button.click()
         qtbot.waitSignal(panel.refreshed, timeout=10_000).wait()
     finally:
         scheduler.shutdown()
-    assert done.args == ["Reminders for 2026-06-16: nothing to do"]
+    # The scheduler's start-up catch-up made May's reports already: Run now says so.
+    assert "2026-05: already done" in done.args[0]
     assert [
-        (r.job_name, r.trigger) for r in panel.runs_model.rows if r.job_name == "reminders"
-    ] == [("reminders", "manual")]
+        (r.job_name, r.trigger) for r in panel.runs_model.rows if r.job_name == "monthly-report"
+    ] == [("monthly-report", "catch-up")]
