@@ -160,6 +160,15 @@ def _load(session: Session, appointment_id: int, *, lock: bool = False) -> Appoi
     return appt
 
 
+def _patient_may_still_change(clinic: Clinic, actor: Actor, appt: Appointment, what: str) -> None:
+    """A patient changes a visit only before it starts (a missed one stays missed)."""
+    started = datetime.combine(appt.day, appt.start_time) <= clinic.now().replace(tzinfo=None)
+    if actor.role == "patient" and started:
+        raise ValidationError(
+            f"A visit that has started can no longer be {what} online; call the clinic."
+        )
+
+
 def _may_change(actor: Actor, appt: Appointment, what: str) -> None:
     if actor.is_staff:
         return
@@ -255,6 +264,7 @@ def reschedule(
                 "Only a booked appointment can be moved; this one is "
                 f"{STATUS_LABELS[appt.status].lower()}."
             )
+        _patient_may_still_change(clinic, actor, appt, "moved")
         _hold_doctor(session, doctor_id or appt.doctor_id)
         doctor = session.get(Doctor, doctor_id or appt.doctor_id)
         if doctor is None:
@@ -305,12 +315,8 @@ def set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str) -
                     f"{STATUS_LABELS[status].lower()} from that day on.",
                     field="status",
                 )
-        elif actor.role == "patient" and datetime.combine(
-            appt.day, appt.start_time
-        ) <= clinic.now().replace(tzinfo=None):
-            raise ValidationError(
-                "A visit that has started can no longer be cancelled online; call the clinic."
-            )
+        else:
+            _patient_may_still_change(clinic, actor, appt, "cancelled")
         appt.status = status
         appt.status_changed_at = utcnow()
         audit.record(

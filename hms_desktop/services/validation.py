@@ -36,6 +36,9 @@ def clean_name(value: str | None, field: str = "full_name", *, max_len: int = 12
         raise ValidationError(f"{_label(field)} must not be empty.", field=field)
     if not any(ch.isalpha() for ch in name):
         raise ValidationError(f"{_label(field)} must contain letters.", field=field)
+    if "<" in name or ">" in name:
+        # No name has them, and Qt would render "<b>…" in a label as markup.
+        raise ValidationError(f"{_label(field)} must not contain < or >.", field=field)
     return name
 
 

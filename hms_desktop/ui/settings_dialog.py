@@ -28,6 +28,7 @@ from hms_desktop import config
 from hms_desktop.config import Settings
 from hms_desktop.errors import ValidationError
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import SystemClock
 from hms_desktop.services.stats import StatsService
 from hms_desktop.ui.operations import OpContext, Operations
 from hms_desktop.ui.widgets import ServiceForm
@@ -195,6 +196,9 @@ class SettingsDialog(ServiceForm):
         assert isinstance(value, Settings)
         ttl_changed = value.cache_ttl_seconds != self._clinic.settings.cache_ttl_seconds
         self._clinic.settings = value
+        if isinstance(self._clinic.clock, SystemClock):
+            # "Now" and "today" follow the new zone at once, like the schedules do.
+            self._clinic.clock.tz = value.tz
         if ttl_changed:
             self._stats.set_ttl(value.cache_ttl_seconds)
         super()._on_saved(value)

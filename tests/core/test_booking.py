@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -314,3 +314,19 @@ def test_closing_a_visit_waits_for_another_pc_closing_it(clinic: Clinic, world: 
     assert len(result) == 1 and isinstance(result[0], ConflictError), result
     assert "completed already" in str(result[0])
     assert booking.get_appointment(clinic, f.RECEPTION, appt).status == "completed"
+
+
+def test_a_patient_cannot_move_a_visit_that_has_started(clinic, clock) -> None:
+    # Cancelling it was refused already; moving it would have erased a no-show.
+    w = f.world(clinic)
+    me = f.patient_actor(w.patient_id)
+    appt = booking.book(
+        clinic, me, patient_id=w.patient_id, doctor_id=w.doctor_id, day=w.day, at="09:00"
+    )
+    f.open_day(clinic, w.doctor_id, w.day + timedelta(days=1))
+    clock.set(datetime.combine(w.day, time(11, 0), tzinfo=clock.tz))
+    with pytest.raises(ValidationError, match="can no longer be moved online"):
+        booking.reschedule(clinic, me, appt, day=w.day + timedelta(days=1), at="09:00")
+    with pytest.raises(ValidationError, match="can no longer be cancelled online"):
+        booking.cancel(clinic, me, appt)
+    booking.reschedule(clinic, f.RECEPTION, appt, day=w.day + timedelta(days=1), at="09:00")

@@ -250,3 +250,11 @@ def test_patient_search_is_served_by_indexes(clinic: Clinic, query: str, indexes
             plan = " | ".join(r[0] for r in session.execute(text("EXPLAIN " + sql)))
             assert "Seq Scan" not in plan, plan
     assert all(name in plan for name in indexes), plan
+
+
+def test_names_cannot_carry_markup(clinic) -> None:
+    # Qt renders "<b>…" in a label as rich text: a self-registered name could disguise
+    # what the desk reads in a confirmation.
+    for name in ("Ann <span style='font-size:1px'>Smith</span>", "Bob >> Jones"):
+        with pytest.raises(ValidationError, match="must not contain < or >"):
+            patients.register_patient(clinic, SYSTEM, patients.PatientForm(full_name=name))
