@@ -101,3 +101,39 @@ def test_password_prompt_on_a_terminal(
         assert b"do not match" in rest
         names = {u.username for u in accounts.list_users(sqlite_clinic, SYSTEM)}
         assert "desk" not in names
+
+
+def test_a_closed_pipe_is_not_an_error(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    db = tmp_path / "pipe.sqlite3"
+    env = {
+        **__import__("os").environ,
+        "HMS_DATA_DIR": str(tmp_path),
+        "HMS_CONFIG_DIR": str(tmp_path),
+    }
+    run = [sys.executable, "-m", "hms_desktop", "--database", f"sqlite:///{db}"]
+    subprocess.run([*run, "init"], check=True, capture_output=True, env=env)
+    subprocess.run(
+        [*run, "demo-data", "--doctors", "2", "--patients", "1500"],
+        check=True,
+        capture_output=True,
+        env=env,
+    )
+    # Like "hms list patients --json | head -1": the reader closes the pipe after one
+    # line, long before the ~400 kB of output (more than a pipe holds) are written.
+    proc = subprocess.Popen(
+        [*run, "list", "patients", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert proc.stdout is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.stderr is not None
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err
