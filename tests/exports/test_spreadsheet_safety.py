@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
+from hms_desktop.services import table_files
 from hms_desktop.services.spreadsheet_safety import (
     any_formula_like,
     csv_text,
@@ -158,3 +159,52 @@ def test_xlsx_rows_read_back_exactly():
     assert ws["C2"].number_format == "yyyy-mm-dd" and ws["D2"].number_format == "hh:mm"
     assert ws["C4"].number_format == "yyyy-mm-dd"  # the openpyxl path, same format
     wb.close()
+
+
+class _NoTextSink:
+    """An XML writer without et_xmlfile's text sink, as with another backend (lxml)."""
+
+    def __init__(self, xf: object) -> None:
+        self._xf = xf
+
+    def __getattr__(self, name: str) -> object:
+        if name == "_file":
+            raise AttributeError(name)
+        return getattr(self._xf, name)
+
+
+def _sheet_cells(buffer: io.BytesIO) -> list[list[tuple[object, str, str]]]:
+    wb = load_workbook(buffer)
+    cells = [
+        [(c.value, c.data_type, c.number_format) for c in row] for row in wb.worksheets[0].rows
+    ]
+    wb.close()
+    return cells
+
+
+def test_xlsx_without_the_text_sink_writes_the_same_workbook(monkeypatch):
+    columns = [Column("Text"), Column("N", "number"), Column("Day", "date"), Column("T", "time")]
+    rows = [
+        ["=1+1", 7, date(2026, 6, 15), time(9, 30)],
+        ["#N/A", 2.5, datetime(2026, 6, 15, 18, 0), None],
+        [" x ", None, "", time(0, 0)],
+    ]
+
+    def export() -> io.BytesIO:
+        buffer = io.BytesIO()
+        writer = XlsxTableWriter(buffer, columns, "Sheet")
+        for row in rows:
+            writer.write(row)
+        writer.close()
+        return buffer
+
+    raw = export()
+    original = table_files._XlsxRows._write_row
+    monkeypatch.setattr(
+        table_files._XlsxRows,
+        "_write_row",
+        lambda self, xf, values, row_idx: original(self, _NoTextSink(xf), values, row_idx),
+    )
+    through_openpyxl = export()
+    assert _sheet_cells(through_openpyxl) == _sheet_cells(raw)
+    assert _sheet_cells(raw)[1][0] == ("=1+1", "s", "General")
