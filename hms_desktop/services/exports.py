@@ -326,7 +326,7 @@ def export_history(
 
     def rows() -> Rows:
         with clinic.db.read() as session:
-            # The same checks as records.iter_history, in a session this module closes
+            # The history's access check, in a session this module closes
             # itself: a cancelled export must not leave a server-side cursor open.
             if session.get(Patient, patient_id) is None:
                 raise NotFoundError(f"There is no patient with id {patient_id}.")

@@ -5,7 +5,6 @@ Every view, edit and export of a record is written to the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -187,16 +186,3 @@ def patient_history(clinic: Clinic, actor: Actor, patient_id: int) -> list[Histo
             rows=len(rows),
         )
     return rows
-
-
-def iter_history(
-    clinic: Clinic, actor: Actor, patient_id: int, *, batch: int = 1000
-) -> Iterator[HistoryRow]:
-    """Stream a patient's history for exports (the caller audits the export)."""
-    with clinic.db.read() as session:
-        if session.get(Patient, patient_id) is None:
-            raise NotFoundError(f"There is no patient with id {patient_id}.")
-        require_patient_access(session, actor, patient_id, "export the history")
-        result = session.execute(history_statement(patient_id).execution_options(yield_per=batch))
-        for r in result:
-            yield _history_row(r)

@@ -12,6 +12,7 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -23,6 +24,7 @@ from hms_desktop.services import (
     availability,
     booking,
     doctors,
+    exports,
     patients,
     records,
     stats,
@@ -77,6 +79,12 @@ class Ctx:
     @property
     def clinic(self) -> Clinic:
         return self.w.clinic
+
+    @property
+    def export_dir(self) -> Path:
+        folder = self.clinic.settings.effective_export_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
     def _slot(self, day: date) -> time:
         free = availability.free_slots(self.clinic, self.w.doctor_id, day)
@@ -211,7 +219,9 @@ OPERATIONS: dict[str, tuple[Prepare, Run]] = {
     "read_history": (_none, lambda c, a, _: records.patient_history(c.clinic, a, c.w.patient_id)),
     "export_history": (
         _none,
-        lambda c, a, _: list(records.iter_history(c.clinic, a, c.w.patient_id)),
+        lambda c, a, _: exports.export_history(
+            c.clinic, a, c.w.patient_id, c.export_dir / f"history-{a.username}.csv"
+        ),
     ),
     "get_patient": (_none, lambda c, a, _: patients.get_patient(c.clinic, a, c.w.patient_id)),
     "edit_patient": (_none, _edit_patient),
@@ -273,7 +283,10 @@ def test_authorization_matrix(clinic: Clinic) -> None:
                 run(ctx, ctx.actors[role], target)
             except PermissionDeniedError:
                 outcome[operation][role] = "denied"
-                assert _audit_count(clinic) == before, f"{operation} by {role} left a trace"
+                # A refused export is audited on purpose (someone tried to take records
+                # away); any other refusal leaves no trace.
+                traces = 1 if operation == "export_history" else 0
+                assert _audit_count(clinic) == before + traces, f"{operation} by {role}"
             else:
                 outcome[operation][role] = "allowed"
     expected = {
