@@ -47,23 +47,13 @@ from hms_desktop.services.validation import (
     parse_time,
     search_text,
 )
-from hms_desktop.services.views import AppointmentRow
+from hms_desktop.services.views import STATUS_LABELS, AppointmentRow
+
+# Re-exported: screens and exports read the labels from here.
+from hms_desktop.services.views import VISIT_LABELS as VISIT_LABELS
 
 #: booked -> one of these, and nothing else.
 FINAL_STATUSES = ("completed", "cancelled", "no_show")
-STATUS_LABELS = {
-    "booked": "Booked",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "no_show": "No-show",
-}
-VISIT_LABELS = {
-    "consultation": "Consultation",
-    "follow_up": "Follow-up",
-    "check_up": "Check-up",
-    "emergency": "Emergency",
-    "procedure": "Procedure",
-}
 
 
 def _taken_error(day: date, at: time, *, patient: bool) -> SlotTakenError:

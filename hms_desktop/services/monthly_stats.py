@@ -26,12 +26,6 @@ from sqlalchemy.types import TypeEngine
 from hms_desktop.db.models import Appointment, Department, Doctor, Patient, Treatment
 from hms_desktop.errors import NotFoundError, ValidationError
 
-STATUS_LABELS = {
-    "booked": "Booked",
-    "completed": "Completed",
-    "cancelled": "Cancelled",
-    "no_show": "No-show",
-}
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 

@@ -19,17 +19,11 @@ from sqlalchemy.exc import IntegrityError
 
 from hms_desktop.db.models import Appointment, Department, Doctor, OutboxMessage, Patient
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.views import VISIT_LABELS
 
 log = logging.getLogger(__name__)
 
 LEADS = {"same_day": 0, "day_before": 1}
-VISIT_LABELS = {
-    "consultation": "Consultation",
-    "follow_up": "Follow-up",
-    "check_up": "Check-up",
-    "emergency": "Emergency",
-    "procedure": "Procedure",
-}
 
 
 def target_day_for(run_day: date, lead: str) -> date:

@@ -23,7 +23,6 @@ from hms_desktop.services import audit
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.monthly_stats import (
-    STATUS_LABELS,
     MonthlyStats,
     compute_all_stats,
     compute_stats,
@@ -32,7 +31,7 @@ from hms_desktop.services.monthly_stats import (
     parse_month,
     previous_month,
 )
-from hms_desktop.services.notifications import VISIT_LABELS
+from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS
 
 __all__ = [
     "GeneratedReport",

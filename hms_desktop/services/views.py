@@ -6,6 +6,21 @@ import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
+#: How statuses and visit types read on screen, in exports, reports and emails (one place).
+STATUS_LABELS = {
+    "booked": "Booked",
+    "completed": "Completed",
+    "cancelled": "Cancelled",
+    "no_show": "No-show",
+}
+VISIT_LABELS = {
+    "consultation": "Consultation",
+    "follow_up": "Follow-up",
+    "check_up": "Check-up",
+    "emergency": "Emergency",
+    "procedure": "Procedure",
+}
+
 
 def to_json(row: Any) -> dict[str, Any]:
     """A JSON-ready dict: dates as YYYY-MM-DD, times as HH:MM, timestamps ISO 8601."""
