@@ -481,15 +481,15 @@ def bench_cold_start(scale: Scale) -> list[Result]:
             """Seconds until ``marker`` is printed (the window is up), and until the exit."""
             with tempfile.TemporaryFile("w+", encoding="utf-8") as err:
                 started = time.perf_counter()
-                proc = subprocess.Popen(
-                    cmd, env=env, cwd=root, stdout=subprocess.PIPE, stderr=err, text=True
-                )
-                assert proc.stdout is not None
                 shown: float | None = None
-                for line in proc.stdout:
-                    if shown is None and line.strip() == marker:
-                        shown = time.perf_counter() - started
-                code = proc.wait(timeout=300)
+                with subprocess.Popen(
+                    cmd, env=env, cwd=root, stdout=subprocess.PIPE, stderr=err, text=True
+                ) as proc:
+                    assert proc.stdout is not None
+                    for line in proc.stdout:
+                        if shown is None and line.strip() == marker:
+                            shown = time.perf_counter() - started
+                    code = proc.wait(timeout=300)
                 total = time.perf_counter() - started
                 if code != 0 or shown is None:
                     err.seek(0)
