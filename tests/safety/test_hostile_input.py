@@ -402,10 +402,9 @@ def known_user(sqlite_clinic: Clinic) -> str:
 
 
 #: Every log-in runs one argon2id verification, on purpose even for an unknown name
-#: (so timing does not reveal which names exist): 0.1 s on an idle PC, up to 0.9 s on
-#: the shared CI machine. 60 examples keep this test under a minute there; the same
-#: text strategies get 200 examples each in the other tests (create_user included).
-LOGIN_EXAMPLES = 60
+#: (so timing does not reveal which names exist): about 0.1 s each on an idle PC, so
+#: the 200 examples every entry point gets cost some 20-30 s here.
+LOGIN_EXAMPLES = 200
 
 
 @settings(HOSTILE, max_examples=LOGIN_EXAMPLES)
