@@ -8,7 +8,7 @@ can only be read here: nothing in the application changes or deletes an entry.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, tzinfo
 
 from PySide6.QtCore import QDate, Qt, QTimer, Signal
 from PySide6.QtGui import QShowEvent
@@ -71,13 +71,15 @@ def _plain(value: object) -> str:
     return str(value)
 
 
-def _when(row: AuditRow) -> str:
-    # Stored in UTC; shown in this computer's local time, to the second.
-    return row.at.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+def audit_columns(tz: tzinfo) -> tuple[Column[AuditRow], ...]:
+    """The table's columns; times (stored in UTC) read in the clinic's zone, to the second."""
+    return (
+        Column("When", lambda r: r.at, text=lambda r: f"{r.at.astimezone(tz):%Y-%m-%d %H:%M:%S}"),
+        *_COLUMNS,
+    )
 
 
-COLUMNS: tuple[Column[AuditRow], ...] = (
-    Column("When", lambda r: r.at, text=_when),
+_COLUMNS: tuple[Column[AuditRow], ...] = (
     Column("User", lambda r: r.actor),
     Column("Action", lambda r: r.action),
     Column("Record", lambda r: f"{r.entity} {r.entity_id}" if r.entity_id else r.entity),
@@ -118,7 +120,10 @@ class AuditLogView(QWidget):
         self.dates_box = QCheckBox("&Between", self)
         self.date_from = QDateEdit(self)
         self.date_to = QDateEdit(self)
-        today = QDate.currentDate()
+        # The service reads these as clinic-local days, so "today" is the clinic's too
+        # (this PC's calendar may be on another day near midnight).
+        clinic_today = clinic.today()
+        today = QDate(clinic_today.year, clinic_today.month, clinic_today.day)
         for edit, start in ((self.date_from, today.addDays(-30)), (self.date_to, today)):
             edit.setCalendarPopup(True)
             edit.setDisplayFormat("yyyy-MM-dd")
@@ -128,7 +133,7 @@ class AuditLogView(QWidget):
         self.refresh_button = QPushButton("&Refresh", self)
         self.refresh_button.setToolTip("Load the newest entries again (F5)")
 
-        self.model: RowTableModel[AuditRow] = RowTableModel(COLUMNS, self)
+        self.model: RowTableModel[AuditRow] = RowTableModel(audit_columns(clinic.settings.tz), self)
         self.table = EmptyStateTable(self.model, EMPTY_TEXT, self)
         self.table.set_column_widths({0: 150, 1: 110, 2: 170, 3: 130, 4: 70})
         self.status = muted_label("", self)

@@ -6,6 +6,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,8 @@ def _reload(qtbot, view: AuditLogView, change) -> int:
 def test_admin_views_and_filters_the_audit_log(
     qtbot, qtmodeltester, busy_clinic: Clinic, ops: Operations
 ) -> None:
+    # Audit times are real UTC; the view's default dates are the clinic's today.
+    busy_clinic.clock.set(datetime.now(busy_clinic.settings.tz))  # type: ignore[attr-defined]
     view = _view(qtbot, busy_clinic, ops)
     with qtbot.waitSignal(view.loaded, timeout=10_000) as blocker:
         view.show()
@@ -102,7 +105,7 @@ def test_admin_views_and_filters_the_audit_log(
     assert actions == {"patient.register"}
 
     view.action_box.setCurrentIndex(0)
-    today = everything[0].at.astimezone().date()
+    today = everything[0].at.astimezone(busy_clinic.settings.tz).date()  # the clinic's day
     assert _reload(qtbot, view, lambda: view.dates_box.setChecked(True)) == len(everything)
     assert view.date_from.isEnabled()
     assert (
