@@ -162,6 +162,9 @@ class Availability(Base):
     day: Mapped[date] = mapped_column(Date)
     start_time: Mapped[time] = mapped_column(Time)
     end_time: Mapped[time] = mapped_column(Time)
+    #: The window's slot grid, fixed when it is published: every PC offers the same
+    #: start times in it whatever its own slot setting, so no two bookings overlap.
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default=text("30"))
 
 
 class Appointment(Base):

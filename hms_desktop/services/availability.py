@@ -109,7 +109,9 @@ def set_day(
             )
         )
         session.add_all(
-            Availability(doctor_id=doctor_id, day=the_day, start_time=s, end_time=e)
+            Availability(
+                doctor_id=doctor_id, day=the_day, start_time=s, end_time=e, slot_minutes=minutes
+            )
             for s, e in parsed
         )
         audit.record(
@@ -137,24 +139,27 @@ def get_windows(
         return [AvailabilityWindow(a.day, a.start_time, a.end_time) for a in rows]
 
 
-def offers_slot(session: Session, doctor_id: int, day: date, at: time, minutes: int) -> bool:
-    """True when ``at`` starts a slot inside one of the doctor's windows that day."""
+def offers_slot(session: Session, doctor_id: int, day: date, at: time) -> bool:
+    """True when ``at`` starts a slot (on the window's own grid) in the doctor's windows."""
     windows = session.execute(
-        select(Availability.start_time, Availability.end_time).where(
+        select(Availability.start_time, Availability.end_time, Availability.slot_minutes).where(
             Availability.doctor_id == doctor_id, Availability.day == day
         )
     ).all()
-    return any(at in set(slot_starts(s, e, minutes)) for s, e in windows)
+    return any(at in set(slot_starts(s, e, minutes)) for s, e, minutes in windows)
 
 
 def _free_slots(
     session: Session, clinic: Clinic, doctor_ids: Sequence[int], days: Sequence[date]
 ) -> list[Slot]:
-    minutes = clinic.settings.slot_minutes
     now = clinic.now().replace(tzinfo=None)
     windows = session.execute(
         select(
-            Availability.doctor_id, Availability.day, Availability.start_time, Availability.end_time
+            Availability.doctor_id,
+            Availability.day,
+            Availability.start_time,
+            Availability.end_time,
+            Availability.slot_minutes,
         )
         .where(Availability.doctor_id.in_(doctor_ids), Availability.day.in_(days))
         .order_by(Availability.day, Availability.start_time)
@@ -168,7 +173,7 @@ def _free_slots(
     )
     slots = [
         Slot(doctor_id, day, t, _add(t, minutes))
-        for doctor_id, day, start, end in windows
+        for doctor_id, day, start, end, minutes in windows
         for t in slot_starts(start, end, minutes)
         if (doctor_id, day, t) not in taken and datetime.combine(day, t) > now
     ]

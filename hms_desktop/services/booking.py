@@ -93,7 +93,7 @@ def _check_slot(
         raise ValidationError(
             f"{day:%Y-%m-%d} {at:%H:%M} is in the past. Choose a time from now on.", field="date"
         )
-    if not offers_slot(session, doctor.id, day, at, clinic.settings.slot_minutes):
+    if not offers_slot(session, doctor.id, day, at):
         raise ValidationError(
             f"{doctor.full_name} does not see patients on {day:%Y-%m-%d} at {at:%H:%M}. "
             "Choose one of the free slots.",

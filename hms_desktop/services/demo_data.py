@@ -596,6 +596,7 @@ def _availability(gen: _Generator, docs: list[_Doc], next_id: int) -> list[dict[
                         "day": day,
                         "start_time": _hhmm(start),
                         "end_time": _hhmm(end),
+                        "slot_minutes": gen.step,
                     }
                 )
                 next_id += 1

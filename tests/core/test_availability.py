@@ -246,3 +246,41 @@ def test_an_availability_change_waits_for_a_booking_in_progress(
     assert len(outcome) == 1 and isinstance(outcome[0], ValidationError), outcome
     assert "Patients are booked at 09:00" in str(outcome[0])
     assert [w.start_time for w in availability.get_windows(clinic, world.doctor_id)] == [time(9, 0)]
+
+
+def test_a_window_keeps_its_slot_grid_on_every_pc(clinic, clock) -> None:
+    # PC A publishes with 30-minute slots; PC B is set to 15 minutes. B must offer and
+    # book only A's grid in that window, or two patients land in 09:00-09:30.
+    from tests.conftest import make_clinic
+
+    w = f.world(clinic)  # windows published with the test clinic's 30-minute slots
+    pc_b = make_clinic(clinic.settings.database_url, clock, slot_minutes=15)
+    try:
+        offered = [
+            s.time.strftime("%H:%M") for s in availability.free_slots(pc_b, w.doctor_id, w.day)
+        ]
+        assert offered[:3] == ["09:00", "09:30", "10:00"]
+        assert all(
+            s.end_time.minute in (0, 30) for s in availability.free_slots(pc_b, w.doctor_id, w.day)
+        )
+        booking.book(
+            pc_b, f.RECEPTION, patient_id=w.patient_id, doctor_id=w.doctor_id, day=w.day, at="09:00"
+        )
+        with pytest.raises(ValidationError, match="does not see patients"):
+            booking.book(
+                pc_b,
+                f.RECEPTION,
+                patient_id=w.other_patient_id,
+                doctor_id=w.doctor_id,
+                day=w.day,
+                at="09:15",
+            )
+        # A window B publishes uses B's grid, for everyone.
+        f.open_day(pc_b, w.other_doctor_id, w.day, "14:00", "15:00")
+        later = [
+            s.time.strftime("%H:%M")
+            for s in availability.free_slots(clinic, w.other_doctor_id, w.day)
+        ]
+        assert later[-4:] == ["14:00", "14:15", "14:30", "14:45"]
+    finally:
+        pc_b.close()

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import multiprocessing
-from datetime import timedelta
+from datetime import time, timedelta
+from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import check_schema, current_revision, head_revision, upgrade
+from hms_desktop.db.models import Appointment
 from hms_desktop.errors import DatabaseUnavailableError
 from hms_desktop.services import booking, patients, records
 from hms_desktop.services.actor import SYSTEM
@@ -33,14 +36,44 @@ def test_first_revision_upgrades_to_head_with_its_data(
             settings=Settings(database_url=blank_database_url, timezone="Europe/Berlin"),
             clock=clock,
         )
-        w = f.world(clinic)
-        appt = booking.book(
-            clinic,
-            f.RECEPTION,
-            patient_id=w.patient_id,
-            doctor_id=w.doctor_id,
-            day=w.day,
-            at="09:00",
+        # Written with the newest models, except availability: its slot grid column came
+        # in 0004, so the window is stored as a 0001 database stored it.
+        dept = f.department(clinic, "General Medicine")
+        doctor_id = f.doctor(clinic, dept, "Dr. Ada Lovelace")
+        f.doctor(clinic, dept, "Dr. Alan Turing")
+        patient_id = f.patient(clinic, "José Núñez")
+        other_patient_id = f.patient(clinic, "Anna Smith")
+        day = clinic.today() + timedelta(days=1)
+        # The window and the booking as a 0001 database held them (typed inserts of the
+        # 0001 columns: the newest availability code reads the 0004 slot grid column).
+        window_0001 = sa.table(
+            "availability",
+            sa.column("doctor_id", sa.Integer),
+            sa.column("day", sa.Date),
+            sa.column("start_time", sa.Time),
+            sa.column("end_time", sa.Time),
+        )
+        with db.write() as session:
+            session.execute(
+                sa.insert(window_0001).values(
+                    doctor_id=doctor_id, day=day, start_time=time(9, 0), end_time=time(12, 0)
+                )
+            )
+            appt = session.scalar(
+                sa.insert(Appointment)
+                .values(
+                    doctor_id=doctor_id,
+                    patient_id=patient_id,
+                    day=day,
+                    start_time=time(9, 0),
+                    visit_type="consultation",
+                    status="booked",
+                )
+                .returning(Appointment.id)
+            )
+        assert appt is not None
+        w = SimpleNamespace(
+            doctor_id=doctor_id, patient_id=patient_id, other_patient_id=other_patient_id, day=day
         )
         clock.advance(days=1)
         booking.complete(clinic, SYSTEM, appt)
