@@ -20,8 +20,9 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hms_desktop import APP_ID
@@ -140,15 +141,39 @@ def _recover_interrupted(session: Session, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _opted_out() -> Any:
+    return (
+        select(Patient.id)
+        .where(Patient.id == OutboxMessage.patient_id, Patient.reminders_opt_out.is_(True))
+        .exists()
+    )
+
+
+def _reminder_still_wanted() -> Any:
+    """The visit is still booked on the reminder's day and the patient still wants one."""
+    booked = (
+        select(Appointment.id)
+        .where(
+            Appointment.id == OutboxMessage.appointment_id,
+            Appointment.status == "booked",
+            Appointment.day == OutboxMessage.target_day,
+        )
+        .exists()
+    )
+    return and_(booked, ~_opted_out())
+
+
 def _expire_reminders(session: Session, today: date) -> int:
-    """A reminder for a visit that is past, cancelled or moved is no longer worth sending."""
-    moved_or_closed = (
+    """A reminder for a visit that is past, cancelled or moved, or for a patient who has
+    opted out since, is no longer worth sending."""
+    moved_or_closed = or_(
         select(Appointment.id)
         .where(
             Appointment.id == OutboxMessage.appointment_id,
             or_(Appointment.status != "booked", Appointment.day != OutboxMessage.target_day),
         )
-        .exists()
+        .exists(),
+        _opted_out(),
     )
     result = session.execute(
         update(OutboxMessage)
@@ -157,7 +182,10 @@ def _expire_reminders(session: Session, today: date) -> int:
             OutboxMessage.status == "pending",
             or_(OutboxMessage.target_day < today, moved_or_closed),
         )
-        .values(status="expired", last_error="The visit is past, cancelled or moved.")
+        .values(
+            status="expired",
+            last_error="The visit is past, cancelled or moved, or the patient opted out.",
+        )
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -167,9 +195,15 @@ def _claim(clinic: Clinic, message_id: int) -> Email | None:
     """pending -> sending, atomically; None when another PC or thread got it first."""
     now = clinic.now()
     with clinic.db.write() as session:
+        # Checked again at the moment of sending: a pass over many messages takes a while,
+        # and a visit cancelled (or an opt-out saved) meanwhile must not get its reminder.
         result = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending")
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.status == "pending",
+                or_(OutboxMessage.kind != "reminder", _reminder_still_wanted()),
+            )
             .values(status="sending", claimed_at=now)
             .execution_options(synchronize_session=False)
         )

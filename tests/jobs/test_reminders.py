@@ -114,3 +114,38 @@ def test_running_the_same_day_twice_queues_and_sends_nothing_more(
     assert (first.status, second.status) == ("done", "skipped")
     assert "already done" in second.message
     assert len(smtp_server.mailbox.messages) == 1
+
+
+def test_a_reminder_is_not_sent_once_its_visit_is_cancelled_or_the_patient_opts_out(
+    clinic: Clinic, clock: FakeClock, smtp_server: SmtpServer
+) -> None:
+    # Both happen while the reminders wait in the outbox (the mail server was down, or a
+    # long delivery pass had not reached them yet): neither may go out afterwards.
+    from hms_desktop.services import booking, patients
+
+    _doc, anna, _opted, _no_mail, appts = _clinic_day(clinic, clock)
+    bea = factories.patient(clinic, "Bea Later")
+    booking.book(clinic, SYSTEM, patient_id=bea, doctor_id=_doc, day=DAY, at="11:00")
+    clock.set(at(DAY, "08:00"))
+    run_job(clinic, "reminders", trigger="schedule")  # no SMTP yet: both wait
+    assert outbox.status_counts(clinic)["pending"] == 2
+    pending = {
+        m.recipient: m.id for m in outbox.list_messages(clinic, SYSTEM) if m.status == "pending"
+    }
+
+    booking.cancel(clinic, SYSTEM, appts[0])  # Anna's visit
+    # The claim itself refuses, even before any pass has expired the message.
+    anna_mail = patients.get_patient(clinic, SYSTEM, anna).email
+    assert outbox._claim(clinic, pending[anna_mail]) is None
+
+    row = patients.get_patient(clinic, SYSTEM, bea)
+    patients.edit_patient(
+        clinic,
+        SYSTEM,
+        bea,
+        patients.PatientForm(full_name=row.full_name, email=row.email, reminders_opt_out=True),
+    )
+    use_smtp(clinic, smtp_server.port)
+    outbox.deliver_due(clinic)
+    assert smtp_server.mailbox.messages == []
+    assert outbox.status_counts(clinic).get("expired") == 2
