@@ -153,7 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     code = app.exec()
     # A queued callback may have started work after the last window closed: wait for it,
     # or Qt aborts when the interpreter destroys a running thread.
-    startup.stop_workers()
+    # The last chance before the interpreter exits: wait as long as a database write may
+    # (a SQLite writer waits up to 30 s for a lock), or Qt aborts on a running thread.
+    startup.stop_workers(timeout_ms=120_000)
     log.info("%s exits with %s", APP_NAME, code)
     return int(code)
 

@@ -357,12 +357,12 @@ class Startup(QObject):
         print(f"{APP_NAME}: {message}", file=sys.stderr)
         self.finish(EXIT_FAILED)
 
-    def stop_workers(self) -> None:
+    def stop_workers(self, timeout_ms: int = 10_000) -> None:
         """Cancel and wait for every background operation (call again after the event loop)."""
-        self.ops.shutdown()
+        self.ops.shutdown(timeout_ms)
         for ops in self._window_ops:
             try:
-                ops.shutdown()
+                ops.shutdown(timeout_ms)
             except RuntimeError:  # its window, and with it the helper, is already deleted
                 continue
 
