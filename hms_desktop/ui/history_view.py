@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import html
-import importlib
-import importlib.util
 import logging
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QMessageBox,
     QSplitter,
     QTextBrowser,
     QToolButton,
@@ -36,32 +33,17 @@ from hms_desktop.ui.table_models import Column, RowTableModel
 
 log = logging.getLogger(__name__)
 
-EXPORT_MODULE = "hms_desktop.ui.export_dialog"
-
-
-def export_available() -> bool:
-    """True when the export dialog is part of this build."""
-    return importlib.util.find_spec(EXPORT_MODULE) is not None
-
 
 def start_history_export(
     parent: QWidget, clinic: Clinic, actor: Actor, ops: Operations, patient_id: int
-) -> bool:
-    """Open the export dialog for a patient's full history; False if exports are missing.
+) -> None:
+    """Open the export dialog for a patient's full history.
 
-    The dialog lives in its own module (the exports feature); it is imported only
-    when asked for, so these tabs work without it.
+    Imported when asked for: openpyxl and the dialog stay out of the tabs' start-up.
     """
-    try:
-        module = importlib.import_module(EXPORT_MODULE)
-    except ImportError:
-        log.warning("export requested but %s is not installed", EXPORT_MODULE)
-        QMessageBox.information(
-            parent, "Export", "Exporting the history is not available in this version."
-        )
-        return False
-    module.export_history(parent, clinic, actor, ops, patient_id)
-    return True
+    from hms_desktop.ui.export_dialog import export_history
+
+    export_history(parent, clinic, actor, ops, patient_id)
 
 
 def history_columns() -> list[Column[HistoryRow]]:

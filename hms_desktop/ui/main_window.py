@@ -106,23 +106,17 @@ class MainWindow(QMainWindow):
             )
             self.admin_tab.status_message.connect(self.show_message)
             return self.admin_tab
-        try:
-            if name == "Doctor":
-                from hms_desktop.ui.doctor_tab import DoctorTab
+        if name == "Doctor":
+            from hms_desktop.ui.doctor_tab import DoctorTab
 
-                self.doctor_tab = DoctorTab(self.clinic, self.actor, self.ops, self)
-                self.doctor_tab.status_message.connect(self.show_message)
-                return self.doctor_tab
-            from hms_desktop.ui.patient_tab import PatientTab
+            self.doctor_tab = DoctorTab(self.clinic, self.actor, self.ops, self)
+            self.doctor_tab.status_message.connect(self.show_message)
+            return self.doctor_tab
+        from hms_desktop.ui.patient_tab import PatientTab
 
-            self.patient_tab = PatientTab(self.clinic, self.actor, self.ops, self)
-            self.patient_tab.status_message.connect(self.show_message)
-            return self.patient_tab
-        except ImportError:  # a build without that tab yet: say so instead of failing
-            log.exception("the %s tab is missing", name)
-            label = QLabel(f"The {name} tab is not available in this build.", self)
-            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            return label
+        self.patient_tab = PatientTab(self.clinic, self.actor, self.ops, self)
+        self.patient_tab.status_message.connect(self.show_message)
+        return self.patient_tab
 
     @Slot()
     def _sync_shortcuts(self) -> None:
