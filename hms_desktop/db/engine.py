@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,27 @@ def _normalise(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def _enable_wal(cur: sqlite3.Cursor, timeout_s: float) -> None:
+    """Switch the file to WAL (a lasting property of the file; a no-op once it is WAL).
+
+    On a file not yet in WAL, SQLite answers "database is locked" at once, without its
+    busy handler, while another connection holds a write (RESERVED) lock: two programs
+    opening one new database at the same moment. So wait here as a writer would (the
+    same timeout), then give up with the usual "locked" message.
+    """
+    deadline = time.monotonic() + timeout_s
+    pause = 0.005
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+
+
 def _install_sqlite_hooks(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -54,7 +76,7 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_s: float) -> None:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         cur.execute("PRAGMA foreign_keys = ON")
-        cur.execute("PRAGMA journal_mode = WAL")
+        _enable_wal(cur, busy_timeout_s)
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.close()
 

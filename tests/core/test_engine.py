@@ -190,3 +190,29 @@ def test_a_booking_blocked_by_a_stuck_pc_ends_in_a_readable_error(
         )
     finally:
         impatient.close()
+
+
+def test_opening_a_new_database_another_program_holds_waits_instead_of_failing(
+    tmp_path: Path,
+) -> None:
+    # Two PCs (or `hms init` and the window) opening one new file at the same moment:
+    # SQLite refuses the switch to WAL at once, without its busy handler, while the
+    # other holds the file. The connection must wait for it, as a writer would.
+    path = tmp_path / "new.sqlite3"
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("CREATE TABLE t (x)")
+    other.execute("BEGIN IMMEDIATE")  # a RESERVED lock: SQLite does not wait for it
+    released = threading.Timer(0.5, other.execute, args=("COMMIT",))
+    released.start()
+    db = Database(f"sqlite:///{path}", busy_timeout_s=10)
+    try:
+        started = time.monotonic()
+        with db.engine.connect() as conn:
+            mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        waited = time.monotonic() - started
+    finally:
+        released.join()
+        other.close()
+        db.dispose()
+    assert mode == "wal"
+    assert waited >= 0.4
