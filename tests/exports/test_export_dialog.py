@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QDialogButtonBox, QFileDialog, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QFileDialog, QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from hms_desktop.services.actor import SYSTEM
@@ -260,17 +260,11 @@ def test_browse_picks_file_and_format(qtbot, parent, sqlite_clinic: Clinic, ops,
     chooser.setDirectory(str(tmp_path))  # as if the person had gone to that folder
     name_edit.clear()
     qtbot.keyClicks(name_edit, "chosen")  # and typed a name
-    completer = name_edit.completer()
-    if completer is not None:  # the path completer's popup would take the next click
-        completer.popup().hide()
-    box = chooser.findChild(QDialogButtonBox)
-    assert box is not None
-    save = box.button(QDialogButtonBox.StandardButton.Save)
-    # Qt's file dialog enables Save once its file-system model has read the folder.
-    qtbot.waitUntil(save.isEnabled, timeout=WAIT)
-    assert name_edit.text() == "chosen"
+    # What Save does. Not a click on Save: Qt enables it only once its file-system model
+    # has read the folder on a background thread, which took over 20 s on a loaded CI
+    # machine; the dialog's answer, not Qt's folder listing, is what is tested here.
     with qtbot.waitSignal(chooser.fileSelected, timeout=WAIT):
-        qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+        chooser.accept()
     assert dialog.fmt == "xlsx"
     assert dialog.path_edit.text() == str(tmp_path / "chosen.xlsx")
     dialog.close()
