@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import logging.handlers
 import os
 import sys
 import threading
@@ -17,18 +16,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from hms_desktop import APP_ID, APP_NAME, __version__, config
-from hms_desktop.db.engine import sqlite_path
+from hms_desktop import APP_ID, APP_NAME, config
 from hms_desktop.errors import HmsError
 
 log = logging.getLogger("hms_desktop")
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, reading the version only when asked (it costs tens of ms)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kw: object) -> None:
+        from hms_desktop import __version__
+
+        parser.exit(message=f"hms-desktop {__version__}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hms-desktop", description=f"{APP_NAME}: clinic front-desk management."
     )
-    parser.add_argument("--version", action="version", version=f"hms-desktop {__version__}")
+    parser.add_argument("--version", action=_VersionAction, nargs=0, help="show the version")
     parser.add_argument(
         "--database",
         metavar="URL",
@@ -55,27 +62,72 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def setup_logging(verbose: bool = False) -> Path | None:
-    """Log to the rotating log file (and stderr when verbose); return the file's path."""
+class LogFile(logging.Handler):
+    """The rotating log file, opened once the window is up; records before that wait here.
+
+    ``logging.handlers`` (with the socket, pickle and queue modules it loads) costs a few
+    milliseconds, and the window comes first: see :meth:`open`.
+    """
+
+    def __init__(self, formatter: logging.Formatter) -> None:
+        super().__init__()
+        self.setFormatter(formatter)
+        self._early: list[logging.LogRecord] = []
+        self._target: logging.Handler | None = None
+        #: The file written to; None before :meth:`open`, or when it could not be opened.
+        self.path: Path | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._target is None:
+            self._early.append(record)
+        else:
+            self._target.handle(record)
+
+    def open(self) -> Path | None:
+        """Open the file (once), write the records kept so far, and return its path."""
+        import logging.handlers
+
+        with self.lock or threading.RLock():  # emit() holds it: no record slips between
+            if self._target is not None:
+                return self.path
+            path = config.log_file()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                target: logging.Handler = logging.handlers.RotatingFileHandler(
+                    path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+                )
+                self.path = path
+            except OSError:  # a read-only home: log to stderr rather than not start
+                target = logging.StreamHandler()
+            target.setFormatter(self.formatter)
+            for record in self._early:
+                target.handle(record)
+            self._early.clear()
+            self._target = target
+            return self.path
+
+    def flush(self) -> None:
+        if self._target is not None:
+            self._target.flush()
+
+    def close(self) -> None:
+        if self._target is not None:
+            self._target.close()
+        super().close()
+
+
+def setup_logging(verbose: bool = False) -> LogFile:
+    """Log to the rotating log file (and stderr when verbose); the file opens on ``open()``."""
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(threadName)s]: %(message)s")
-    path: Path | None = config.log_file()
-    try:
-        assert path is not None
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
-            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-        )
-    except OSError:  # a read-only home: log to stderr rather than not start
-        path, handler = None, logging.StreamHandler()
-    handler.setFormatter(fmt)
-    root.addHandler(handler)
+    log_file = LogFile(fmt)
+    root.addHandler(log_file)
     if verbose:
         stream = logging.StreamHandler()
         stream.setFormatter(fmt)
         root.addHandler(stream)
-    return path
+    return log_file
 
 
 def _install_excepthook() -> None:
@@ -103,8 +155,14 @@ def _install_excepthook() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(argv) if argv is not None else sys.argv[1:])
     quit_after_show = args.quit_after_show or os.environ.get("HMS_QUIT_AFTER_SHOW") == "1"
-    setup_logging(args.verbose)
-    log.info("%s %s starting", APP_NAME, __version__)
+    log_file = setup_logging(args.verbose)
+    try:
+        return _run(args, quit_after_show, log_file)
+    finally:
+        log_file.open()  # whatever happened, what was logged reaches the file
+
+
+def _run(args: argparse.Namespace, quit_after_show: bool, log_file: LogFile) -> int:
     _install_excepthook()
 
     from PySide6.QtCore import QTimer
@@ -113,7 +171,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
-    app.setApplicationVersion(__version__)
     app.setOrganizationName(APP_ID)
     app.setDesktopFileName(APP_ID)
     app.setQuitOnLastWindowClosed(False)  # the start-up decides when the app ends
@@ -137,7 +194,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from hms_desktop.ui.startup import StartOptions, Startup
 
-    db_file = sqlite_path(settings.database_url)
+    db_file = config.sqlite_file(settings.database_url)
     options = StartOptions(
         demo=args.demo,
         quit_after_show=quit_after_show,
@@ -149,7 +206,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     startup = Startup(settings, options)
     startup.finished.connect(app.exit)
-    QTimer.singleShot(0, startup.start)
+
+    def after_show() -> None:
+        from hms_desktop import __version__
+
+        app.setApplicationVersion(__version__)
+        log_file.open()
+        log.info("%s %s started", APP_NAME, __version__)
+
+    def start() -> None:
+        startup.start()  # shows the window, then queues the database work
+        QTimer.singleShot(0, after_show)
+
+    QTimer.singleShot(0, start)
     code = app.exec()
     # A queued callback may have started work after the last window closed: wait for it,
     # or Qt aborts when the interpreter destroys a running thread.

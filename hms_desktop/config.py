@@ -36,6 +36,22 @@ def data_dir() -> Path:
     return Path(os.environ.get("HMS_DATA_DIR") or platformdirs.user_data_dir(APP_ID, False))
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL (None for memory or a server), without SQLAlchemy.
+
+    The start-up needs it before the window is shown (to lock the file, or ask before
+    creating it), and importing SQLAlchemy takes longer than showing the window. It reads
+    a URL as ``sqlalchemy.make_url`` does (a test holds the two together).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme.split("+", 1)[0] != "sqlite" or not rest.startswith("/"):
+        return None
+    database = rest[1:].split("?", 1)[0]
+    if not database or database == ":memory:":
+        return None
+    return Path(database)
+
+
 def default_database_url() -> str:
     return f"sqlite:///{data_dir() / 'clinic.sqlite3'}"
 

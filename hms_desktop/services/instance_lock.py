@@ -10,7 +10,6 @@ stale lock file never blocks anyone.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -89,6 +88,8 @@ class InstanceLock:
                 f"{f' ({holder})' if holder else ''}. Close that program first."
             )
         os.ftruncate(fd, 0)
+        import socket  # here, not at the top: the start-up imports this before its window
+
         os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
         self._fd = fd
         with _held_guard:

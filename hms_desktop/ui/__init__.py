@@ -12,7 +12,6 @@ def _guard_pyside_refcount_bug() -> None:
     Python aborts with "deallocating True or False". A probe detects the bug; if
     present, the singletons get a reserve of references no session can use up.
     """
-    import ctypes
     import sys
 
     if sys.version_info >= (3, 12):  # immortal singletons: nothing to drain
@@ -29,6 +28,8 @@ def _guard_pyside_refcount_bug() -> None:
         probe.poked.emit()
     if (sys.getrefcount(None), sys.getrefcount(True)) >= before:
         return
+    import ctypes  # only for the broken build (it costs a millisecond at every start)
+
     for singleton in (None, True, False):
         # CPython 3.11: ob_refcnt is the first field, at the object's address (its id).
         ctypes.c_ssize_t.from_address(id(singleton)).value += 1 << 40

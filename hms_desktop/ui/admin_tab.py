@@ -106,7 +106,7 @@ class AdminTab(QWidget):
         if not self._shown:
             # The first figures load once the window is up, so building it stays quick.
             self._shown = True
-            QTimer.singleShot(0, self._load_current)
+            QTimer.singleShot(0, self, self._load_current)  # dropped if the tab is deleted
 
     def show_page(self, name: str) -> None:
         """Switch to a page ("dashboard", "appointments", ...), loading it if needed."""

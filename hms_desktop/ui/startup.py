@@ -1,15 +1,22 @@
-"""From start to the main window: open the database, first run, demo clinic, log in.
+"""From start to the signed-in window: show the window, open the database, first run, log in.
 
-:class:`Startup` walks these steps without a nested event loop (each dialog is
-opened and its signal moves on), so nothing blocks and every step can be driven
-by a test. Problems a person can fix (missing, locked or too new database) end in
-a dialog that says so, never in a traceback.
+The application's one window (:class:`~hms_desktop.ui.app_window.AppWindow`) is shown
+first, with the sign-in page, before any database code is imported: the clinic opens
+on a worker meanwhile (SQLAlchemy alone takes longer to import than a bare Qt window
+takes to appear), and a log-in typed before it is open runs as soon as it is.
+
+:class:`Startup` walks the steps without a nested event loop (each dialog is opened
+and its signal moves on), so nothing blocks and every step can be driven by a test.
+Problems a person can fix (missing, locked or too new database) end in a dialog that
+says so, never in a traceback.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -18,24 +25,26 @@ from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 from hms_desktop import APP_NAME
 from hms_desktop.config import Settings
 from hms_desktop.errors import HmsError
-from hms_desktop.services import accounts
-from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.instance_lock import InstanceLock
-from hms_desktop.services.stats import StatsService
+from hms_desktop.ui.app_window import AppWindow
 from hms_desktop.ui.operations import Operations, user_message
-from hms_desktop.ui.startup_open import (
-    Opened,
-    StartOptions,
-    auto_login_account,
-    open_for_start,
-)
+from hms_desktop.ui.sign_in import DemoAccount
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "SHOWN_MESSAGE", "StartOptions", "Startup"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "SHOWN_MESSAGE",
+    "WINDOW_MESSAGE",
+    "StartOptions",
+    "Startup",
+]
 
 if TYPE_CHECKING:
     from hms_desktop.services.actor import Actor
-    from hms_desktop.ui.login_dialog import DemoAccount
+    from hms_desktop.services.clinic import Clinic
+    from hms_desktop.services.stats import StatsService
     from hms_desktop.ui.main_window import MainWindow
+    from hms_desktop.ui.startup_open import Opened
 
 log = logging.getLogger(__name__)
 
@@ -48,25 +57,40 @@ def _preload_screens() -> None:
     # and this import work overlaps its waiting on the disk and on argon2.
     # Not the first-run dialog: a clinic without an administrator is the rare case.
     import hms_desktop.ui.admin_tab
-    import hms_desktop.ui.login_dialog
     import hms_desktop.ui.main_window
     import hms_desktop.ui.patient_tab  # noqa: F401
 
 
 def _delete_on_close() -> Any:
     # PySide6 builds the Qt namespace's hundred enums on first import (about 20 ms): not
-    # before the worker is opening the database, so it overlaps that work.
+    # before the window is shown.
     from PySide6.QtCore import Qt
 
     return Qt.WidgetAttribute.WA_DeleteOnClose
 
 
-#: Printed on standard output by the start check once the main window is shown.
-SHOWN_MESSAGE = "hms-desktop: main window shown"
+@dataclass(frozen=True)
+class StartOptions:
+    """What the command line asked for."""
+
+    demo: bool = False
+    quit_after_show: bool = False
+    #: The SQLite file behind the URL (None for PostgreSQL), to lock and to check it exists.
+    database_file: Path | None = None
+    #: Ask before creating a missing database file (false for the default and demo files).
+    confirm_create: bool = False
+    #: Run the background jobs (reminders, reports, backups) while the application runs.
+    run_jobs: bool = True
 
 
-def _report_shown() -> None:
-    print(SHOWN_MESSAGE, flush=True)  # print does nothing without a console (windowed build)
+#: Printed on standard output by the start check once the window (sign-in page) is shown.
+WINDOW_MESSAGE = "hms-desktop: window shown"
+#: Printed by the start check once a user is signed in and the workspace is shown.
+SHOWN_MESSAGE = "hms-desktop: signed in, workspace shown"
+
+
+def _report(message: str) -> None:
+    print(message, flush=True)  # print does nothing without a console (windowed build)
 
 
 class Startup(QObject):
@@ -98,7 +122,11 @@ class Startup(QObject):
             if self.options.database_file is not None and clinic is None
             else None
         )
+        #: The application's window (sign-in page, then the workspace); built by start().
+        self.shell: AppWindow | None = None
+        #: A message box or the first-run dialog on top of the window, if one is open.
         self.dialog: QWidget | None = None
+        #: The signed-in user's workspace inside the window.
         self.window: MainWindow | None = None
         #: The background jobs run while the application runs, whoever is signed in.
         self.scheduler: Any = None
@@ -108,10 +136,31 @@ class Startup(QObject):
         self.progress: QProgressDialog | None = None
         self.exit_code: int | None = None
 
-    # --- step 1: open -------------------------------------------------------------------
+    # --- step 0: the window ---------------------------------------------------------------
     def start(self) -> None:
+        """Show the window with the sign-in page, then open the clinic behind it."""
+        shell = AppWindow(self.ops)
+        shell.quit_requested.connect(lambda: self.finish(EXIT_OK))
+        shell.sign_in.logged_in.connect(self.show_main_window)
+        self.shell = shell
+        if self.options.quit_after_show:
+            # After one pass of the event loop, as the bare window's probe does.
+            QTimer.singleShot(0, lambda: _report(WINDOW_MESSAGE))
+        shell.show()
+        shell.raise_()
+        shell.activateWindow()
+        shell.sign_in.username.setFocus()
+        # Queued after the show: the database work starts once the window is up.
+        QTimer.singleShot(0, self._begin)
+
+    # --- step 1: open -------------------------------------------------------------------
+    def _begin(self) -> None:
+        if self.exit_code is not None:
+            return
+        if self.shell is not None:
+            self.shell.finish_setup()
         if self.clinic is not None:
-            QTimer.singleShot(0, self._check_admin)
+            self._check_admin()
             return
         file = self.options.database_file
         if file is not None and not file.exists() and self.options.confirm_create:
@@ -133,6 +182,8 @@ class Startup(QObject):
         self._open()
 
     def _open(self) -> None:
+        from hms_desktop.ui.startup_open import open_for_start
+
         settings, options, lock = self.settings, self.options, self.lock
         # The worker starts first: building the (usually never shown) dialog overlaps it.
         op = self.ops.run(
@@ -144,7 +195,7 @@ class Startup(QObject):
             on_progress=self._on_progress,
         )
         self.progress = QProgressDialog(
-            "Opening the clinic database…", "Cancel" if options.demo else "", 0, 0
+            "Opening the clinic database…", "Cancel" if options.demo else "", 0, 0, self.shell
         )
         self.progress.setWindowTitle(APP_NAME)
         self.progress.setMinimumDuration(400)  # quick opens never flash a dialog
@@ -152,7 +203,7 @@ class Startup(QObject):
         self.progress.setAutoClose(False)
         self.progress.canceled.connect(op.cancel)
         # While the worker waits on the disk and on argon2 (both release the GIL), load the
-        # screens' code, so the main window appears sooner after log-in.
+        # screens' code, so the workspace appears sooner after log-in.
         QTimer.singleShot(0, _preload_screens)
 
     def _close_progress(self) -> None:
@@ -164,6 +215,8 @@ class Startup(QObject):
 
     @Slot(int, int, str)
     def _on_progress(self, done: int, total: int, text: str) -> None:
+        if self.shell is not None:
+            self.shell.sign_in.set_progress(text)
         if self.progress is not None:
             self.progress.setLabelText(text)
             self.progress.setMaximum(max(total, 0))
@@ -171,8 +224,6 @@ class Startup(QObject):
 
     def _on_opened(self, value: Opened) -> None:
         self._close_progress()
-        from hms_desktop.ui.login_dialog import DemoAccount
-
         self.clinic = value.clinic
         self.demo_accounts = [DemoAccount(*login) for login in value.demo_logins]
         self._auto_actor = value.actor
@@ -184,6 +235,8 @@ class Startup(QObject):
             self.lock.release()
         if not isinstance(err, HmsError):
             log.error("opening the database failed", exc_info=err)
+        if self.shell is not None:
+            self.shell.sign_in.set_progress("The clinic database could not be opened.")
         if self.options.quit_after_show:
             self._fatal(user_message(err))
             return
@@ -201,6 +254,8 @@ class Startup(QObject):
 
     # --- step 2: the first administrator ------------------------------------------------
     def _check_admin(self) -> None:
+        from hms_desktop.services import accounts
+
         clinic = self.clinic
         assert clinic is not None
         self.ops.run(
@@ -211,7 +266,9 @@ class Startup(QObject):
         )
 
     def _after_admin_check(self, has_admin: bool) -> None:
-        assert self.clinic is not None
+        from hms_desktop.services.stats import StatsService
+
+        assert self.clinic is not None and self.shell is not None
         self.stats = self.stats or StatsService(self.clinic)
         self._start_jobs()
         if has_admin:
@@ -219,7 +276,7 @@ class Startup(QObject):
             return
         from hms_desktop.ui.first_run import FirstRunDialog
 
-        dialog = FirstRunDialog(self.clinic, self.ops)
+        dialog = FirstRunDialog(self.clinic, self.ops, self.shell)
         dialog.saved.connect(lambda _uid: QTimer.singleShot(0, self.show_login))
         dialog.rejected.connect(lambda: self.finish(EXIT_OK))
         self._show_dialog(dialog)
@@ -252,22 +309,23 @@ class Startup(QObject):
 
     # --- step 3: log in -----------------------------------------------------------------
     def show_login(self) -> None:
-        assert self.clinic is not None
-        if self.options.quit_after_show and self.demo_accounts:
+        """The sign-in page, ready: the clinic is named, demo log-ins listed."""
+        assert self.clinic is not None and self.shell is not None
+        self._drop_dialog()
+        self.shell.show_sign_in_ready(self.clinic, self.demo_accounts)
+        if self.options.quit_after_show:
             actor, self._auto_actor = self._auto_actor, None
             if actor is not None:  # the worker already signed in
                 self.show_main_window(actor)
-            else:
+            elif self.demo_accounts:
                 self._auto_login()
-            return
-        from hms_desktop.ui.login_dialog import LoginDialog
-
-        dialog = LoginDialog(self.clinic, self.ops, self.demo_accounts)
-        dialog.logged_in.connect(self.show_main_window)
-        dialog.rejected.connect(lambda: self.finish(EXIT_OK))
-        self._show_dialog(dialog)
+            else:  # no demo log-in to use: showing the window is all that was asked
+                QTimer.singleShot(0, lambda: self.finish(EXIT_OK))
 
     def _auto_login(self) -> None:
+        from hms_desktop.services import accounts
+        from hms_desktop.ui.startup_open import auto_login_account
+
         clinic = self.clinic
         assert clinic is not None
         username, password, _role = auto_login_account(
@@ -298,10 +356,10 @@ class Startup(QObject):
             dialog.blockSignals(True)
             dialog.close()
 
-    # --- step 4: the main window ----------------------------------------------------------
+    # --- step 4: the workspace ------------------------------------------------------------
     @Slot(object)
     def show_main_window(self, actor: Any) -> None:
-        assert self.clinic is not None and self.stats is not None
+        assert self.clinic is not None and self.stats is not None and self.shell is not None
         from hms_desktop.ui.main_window import MainWindow
 
         self._drop_dialog()
@@ -314,18 +372,19 @@ class Startup(QObject):
         self.window = window
         self._window_ops.append(window.ops)
         if self.options.quit_after_show:
-            # Queued before show(), so they run before the loads the window queues on showing:
-            # after one pass of the event loop, say that the window is up (a start check can
-            # time the start without the exit), then close it.
-            QTimer.singleShot(0, _report_shown)
+            # Queued before the show, so they run before the loads the workspace queues on
+            # showing: after one pass of the event loop, say that it is up (a start check
+            # can time the start without the exit), then close it.
+            QTimer.singleShot(0, lambda: _report(SHOWN_MESSAGE))
             QTimer.singleShot(0, window.close)
-        window.show()
+        self.shell.show_workspace(window)
         log.info("signed in as %s (%s)", actor.username, actor.role)
         self.main_window_shown.emit(window)
 
     def _on_logged_out(self) -> None:
         self.window = None
-        QTimer.singleShot(0, self.show_login)
+        if self.shell is not None:
+            self.shell.show_sign_in()
 
     # --- the end ----------------------------------------------------------------------------
     def _ask(
@@ -336,7 +395,7 @@ class Startup(QObject):
         then: Any,
         icon: QMessageBox.Icon = QMessageBox.Icon.Question,
     ) -> None:
-        box = QMessageBox(icon, title, text, buttons)
+        box = QMessageBox(icon, title, text, buttons, self.shell)
         box.setObjectName("startupMessage")
         box.setAttribute(_delete_on_close())
 
@@ -377,6 +436,11 @@ class Startup(QObject):
             window, self.window = self.window, None
             window.blockSignals(True)
             window.close()
+        if self.shell is not None:
+            shell, self.shell = self.shell, None
+            shell.drop_workspace()
+            shell.blockSignals(True)
+            shell.close()
         self.stop_workers()
         self._stop_jobs()  # before the database closes: a run in progress finishes first
         if self.stats is not None:

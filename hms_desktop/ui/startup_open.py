@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from hms_desktop.config import Settings
 from hms_desktop.services import accounts
@@ -19,6 +19,9 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic, open_clinic
 from hms_desktop.services.instance_lock import InstanceLock
 from hms_desktop.ui.operations import OpContext
+
+if TYPE_CHECKING:
+    from hms_desktop.ui.startup import StartOptions
 
 log = logging.getLogger(__name__)
 
@@ -28,27 +31,13 @@ DEMO_DOCTORS = 12
 DEMO_PATIENTS = 300
 
 
-@dataclass(frozen=True)
-class StartOptions:
-    """What the command line asked for."""
-
-    demo: bool = False
-    quit_after_show: bool = False
-    #: The SQLite file behind the URL (None for PostgreSQL), to lock and to check it exists.
-    database_file: Path | None = None
-    #: Ask before creating a missing database file (false for the default and demo files).
-    confirm_create: bool = False
-    #: Run the background jobs (reminders, reports, backups) while the application runs.
-    run_jobs: bool = True
-
-
 def demo_accounts_file(database_file: Path) -> Path:
     """Where the demo clinic's log-ins are remembered (beside its database)."""
     return database_file.with_name(database_file.name + ".accounts.json")
 
 
 #: A demo log-in as the worker finds it: (user name, password, role). Plain tuples, so the
-#: worker need not import the log-in dialog's module before it starts hashing.
+#: worker need not import the sign-in page's module before it starts hashing.
 DemoLogin = tuple[str, str, str]
 
 

@@ -135,3 +135,25 @@ def test_save_settings_never_writes_the_smtp_password(tmp_path: Path) -> None:
     with pytest.raises(ValidationError):
         save_settings(settings.replace(timezone="Nowhere/Town"), settings_file=path)
     assert json.loads(path.read_text(encoding="utf-8"))["timezone"] == "Europe/Berlin"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///clinic.sqlite3",
+        "sqlite:////tmp/a clinic/clinic.sqlite3",
+        "sqlite:////tmp/x.sqlite3?mode=ro",
+        "sqlite+pysqlite:///rel/dir/x.db",
+        "sqlite:///a%20b.db",
+        "sqlite://",
+        "sqlite:///:memory:",
+        "postgresql://postgres@127.0.0.1:5432/test",
+        "postgresql+psycopg://u:p@h/sqlite.db",
+    ],
+)
+def test_sqlite_file_reads_a_url_as_sqlalchemy_does(url: str) -> None:
+    # The start-up reads the file without SQLAlchemy (it loads after the window shows).
+    from hms_desktop.config import sqlite_file
+    from hms_desktop.db.engine import sqlite_path
+
+    assert sqlite_file(url) == sqlite_path(url)

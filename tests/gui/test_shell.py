@@ -17,8 +17,8 @@ from hms_desktop import __version__, config
 from hms_desktop.services import accounts
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.ui.first_run import FirstRunDialog
-from hms_desktop.ui.login_dialog import LoginDialog
 from hms_desktop.ui.main_window import MainWindow
+from hms_desktop.ui.sign_in import SignInPage
 from hms_desktop.ui.startup import EXIT_FAILED, EXIT_OK, StartOptions, Startup
 from tests import factories as f
 
@@ -36,12 +36,18 @@ def startup(qtbot, sqlite_clinic):
     qtbot.waitUntil(lambda: not s.ops.busy, timeout=WAIT)
 
 
+def _sign_in_page(s: Startup) -> SignInPage | None:
+    """The sign-in page when it is the window's current, ready page."""
+    if s.shell is None or s.shell.stack.currentWidget() is not s.shell.sign_in:
+        return None
+    page = s.shell.sign_in
+    return page if page.is_ready and page.isVisible() else None
+
+
 def _login(qtbot, s: Startup, username: str, password: str) -> None:
-    qtbot.waitUntil(
-        lambda: isinstance(s.dialog, LoginDialog) and s.dialog.isVisible(), timeout=WAIT
-    )
-    dialog = s.dialog
-    assert isinstance(dialog, LoginDialog)
+    qtbot.waitUntil(lambda: _sign_in_page(s) is not None, timeout=WAIT)
+    dialog = _sign_in_page(s)
+    assert dialog is not None
     dialog.username.clear()
     dialog.password.clear()
     qtbot.keyClicks(dialog.username, username)
@@ -81,7 +87,10 @@ def test_each_role_sees_its_tabs(qtbot, sqlite_clinic, startup, role, tabs) -> N
     assert isinstance(window, MainWindow)
     assert window.tab_names() == tabs
     assert window.actor.role == role
-    assert startup.dialog is None  # the log-in dialog is gone
+    assert startup.dialog is None
+    # The workspace took the sign-in page's place in the one window.
+    assert startup.shell is not None and startup.shell.stack.currentWidget() is window
+    assert startup.shell.windowTitle() == window.windowTitle()
     # The staff-only actions exist only for staff.
     assert hasattr(window, "new_patient_action") == (role in ("admin", "receptionist"))
     menus = [a.text() for a in window.menuBar().actions() if a.isVisible()]
@@ -100,8 +109,8 @@ def test_wrong_password_says_so_and_keeps_the_user_name(qtbot, sqlite_clinic, st
     _make_user(sqlite_clinic, "admin")
     startup.start()
     _login(qtbot, startup, "boss", "not-the-password")
-    dialog = startup.dialog
-    assert isinstance(dialog, LoginDialog)
+    dialog = _sign_in_page(startup)
+    assert dialog is not None
     qtbot.waitUntil(lambda: dialog.error.isVisible(), timeout=WAIT)
     assert dialog.error.text() == "Wrong user name or password."
     assert dialog.username.text() == "boss"
@@ -129,34 +138,44 @@ def test_first_run_creates_the_first_admin(qtbot, sqlite_clinic, startup) -> Non
     dialog.confirm.clear()
     qtbot.keyClicks(dialog.confirm, f.PASSWORD)
     dialog.on_save()
-    qtbot.waitUntil(lambda: isinstance(startup.dialog, LoginDialog), timeout=WAIT)
-    assert accounts.has_admin(sqlite_clinic)
+    qtbot.waitUntil(lambda: _sign_in_page(startup) is not None, timeout=WAIT)
+    assert startup.dialog is None and accounts.has_admin(sqlite_clinic)
     with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT) as shown:
         _login(qtbot, startup, "admin", f.PASSWORD)
     assert shown.args[0].tab_names() == ["Admin", "Patient"]
 
 
-def test_log_out_returns_to_the_login_dialog(qtbot, sqlite_clinic, startup) -> None:
+def test_log_out_returns_to_the_sign_in_page(qtbot, sqlite_clinic, startup) -> None:
     _make_user(sqlite_clinic, "admin")
     startup.start()
+    shell = startup.shell
     with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT) as shown:
         _login(qtbot, startup, "boss", f.PASSWORD)
     window = shown.args[0]
     qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
     window.logout_action.trigger()
-    qtbot.waitUntil(
-        lambda: isinstance(startup.dialog, LoginDialog) and startup.dialog.isVisible(), timeout=WAIT
-    )
+    qtbot.waitUntil(lambda: _sign_in_page(startup) is not None, timeout=WAIT)
     assert startup.exit_code is None  # logging out does not end the application
+    assert startup.shell is shell and shell.isVisible()  # the same window all along
+    # Ready for the next person: nothing of the last one is left in the fields.
+    page = _sign_in_page(startup)
+    assert page is not None and page.username.text() == "" and page.password.text() == ""
+    assert shell.windowTitle().endswith("Log in")
+    qtbot.waitUntil(lambda: shell.stack.count() == 1, timeout=WAIT)  # the workspace is gone
+    # The next person signs in in the same window.
+    with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT):
+        _login(qtbot, startup, "boss", f.PASSWORD)
+    assert shell.stack.currentWidget() is startup.window
 
 
-def test_patient_registers_from_the_login_dialog(qtbot, sqlite_clinic, startup) -> None:
+def test_patient_registers_from_the_sign_in_page(qtbot, sqlite_clinic, startup) -> None:
     _make_user(sqlite_clinic, "admin")
     startup.start()
-    qtbot.waitUntil(lambda: isinstance(startup.dialog, LoginDialog), timeout=WAIT)
-    login = startup.dialog
-    assert isinstance(login, LoginDialog)
+    qtbot.waitUntil(lambda: _sign_in_page(startup) is not None, timeout=WAIT)
+    login = _sign_in_page(startup)
+    assert login is not None
     form = login.on_register()
+    assert form is not None
     qtbot.keyClicks(form.name, "Mary Shelley")
     qtbot.keyClicks(form.email, "not-an-email")
     assert "not an email address" in form.field_error("email")
@@ -171,11 +190,88 @@ def test_patient_registers_from_the_login_dialog(qtbot, sqlite_clinic, startup) 
     assert window.tab_names() == ["Patient"]
 
 
+def test_the_window_is_up_at_once_and_a_log_in_typed_meanwhile_runs_when_open(
+    qtbot, sqlite_url
+) -> None:
+    from hms_desktop.services.clinic import open_clinic
+
+    settings = config.Settings(database_url=sqlite_url)
+    clinic = open_clinic(settings)
+    accounts.create_first_admin(clinic, "boss", f.PASSWORD)
+    clinic.close()
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    s = Startup(settings, StartOptions(database_file=path))
+    try:
+        s.start()
+        # Shown at once, before the clinic is open: the page says it is opening.
+        shell = s.shell
+        assert shell is not None and shell.isVisible() and s.clinic is None
+        page = shell.sign_in
+        assert not page.is_ready and "Opening the clinic database" in page.subtitle.text()
+        assert not page.register_button.isEnabled()  # registering needs the clinic
+        # The receptionist types and presses Enter before the clinic is open...
+        qtbot.keyClicks(page.username, "boss")
+        qtbot.keyClicks(page.password, f.PASSWORD)
+        with qtbot.waitSignal(s.main_window_shown, timeout=WAIT) as shown:
+            qtbot.keyClick(page.password, Qt.Key.Key_Return)
+            assert s.clinic is None  # still opening: the log-in waits for it
+        # ...and is signed in once it is, in the same window.
+        assert shown.args[0].actor.username == "boss"
+        assert shell.stack.currentWidget() is shown.args[0]
+    finally:
+        s.finish(EXIT_OK)
+        qtbot.waitUntil(lambda: not s.ops.busy, timeout=WAIT)
+
+
+def test_closing_the_window_at_sign_in_quits(qtbot, sqlite_clinic, startup) -> None:
+    _make_user(sqlite_clinic, "admin")
+    startup.start()
+    qtbot.waitUntil(lambda: _sign_in_page(startup) is not None, timeout=WAIT)
+    assert startup.shell is not None
+    with qtbot.waitSignal(startup.finished, timeout=WAIT) as done:
+        startup.shell.close()
+    assert done.args == [EXIT_OK]
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_ctrl_q_quits_signed_out_and_signed_in(qtbot, sqlite_clinic, startup, signed_in) -> None:
+    # One window, one Ctrl+Q at a time: the window's own while signed out, the
+    # workspace's File > Quit while signed in (two on one key would make Qt run neither).
+    _make_user(sqlite_clinic, "admin")
+    startup.start()
+    shell = startup.shell
+    assert shell is not None
+    if signed_in:
+        with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT):
+            _login(qtbot, startup, "boss", f.PASSWORD)
+        qtbot.waitUntil(lambda: not startup.window.ops.busy, timeout=WAIT)
+    else:
+        qtbot.waitUntil(lambda: _sign_in_page(startup) is not None, timeout=WAIT)
+    with qtbot.waitActive(shell):
+        shell.activateWindow()
+    focus = QApplication.focusWidget() or shell
+    with qtbot.waitSignal(startup.finished, timeout=WAIT) as done:
+        qtbot.keyClick(focus, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert done.args == [EXIT_OK]
+
+
+def test_closing_the_window_while_signed_in_quits(qtbot, sqlite_clinic, startup) -> None:
+    _make_user(sqlite_clinic, "admin")
+    startup.start()
+    with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT):
+        _login(qtbot, startup, "boss", f.PASSWORD)
+    assert startup.shell is not None
+    with qtbot.waitSignal(startup.finished, timeout=WAIT) as done:
+        startup.shell.close()  # the window's close button
+    assert done.args == [EXIT_OK]
+
+
 def test_missing_database_asks_before_creating(qtbot, tmp_path) -> None:
     missing = tmp_path / "nowhere" / "clinic.sqlite3"
     settings = config.Settings(database_url=f"sqlite:///{missing}")
     s = Startup(settings, StartOptions(database_file=missing, confirm_create=True))
     s.start()
+    qtbot.waitUntil(lambda: isinstance(s.dialog, QMessageBox), timeout=WAIT)
     box = s.dialog
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert str(missing) in box.text() and "does not exist" in box.text()

@@ -16,9 +16,10 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from hms_desktop.services import accounts, demo_data
 from hms_desktop.services.stats import StatsService
-from hms_desktop.ui.login_dialog import DemoAccount, LoginDialog
+from hms_desktop.ui.app_window import AppWindow
 from hms_desktop.ui.main_window import MainWindow
 from hms_desktop.ui.operations import Operations
+from hms_desktop.ui.sign_in import DemoAccount
 from hms_desktop.ui.style import apply_style
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -73,14 +74,15 @@ def test_window_screenshots_per_role(qtbot, styled, sqlite_clinic) -> None:
     ops = Operations()
     stats = StatsService(sqlite_clinic)
 
-    login = LoginDialog(
-        sqlite_clinic,
-        ops,
-        [DemoAccount(a.username, summary.password, a.role) for a in summary.accounts[:6]],
-    )
+    login = AppWindow(ops)
     qtbot.addWidget(login)
     with qtbot.waitExposed(login):
         login.show()
+    _save(login, "sign-in-opening.png")  # the first thing on screen, before the clinic is open
+    login.show_sign_in_ready(
+        sqlite_clinic,
+        [DemoAccount(a.username, summary.password, a.role) for a in summary.accounts[:6]],
+    )
     _save(login, "login.png")
     login.close()
 

@@ -1,6 +1,7 @@
 """The start-up's fast paths: what loads before the window, and the start check's demo log-in.
 
-The start check (``--quit-after-show --demo``) signs in on the worker thread, so argon2
+The window (with the sign-in page) is shown before any database code is imported; the
+start check (``--quit-after-show --demo``) then signs in on the worker thread, so argon2
 runs while the UI thread loads the screens; the screens, Alembic and the demo generator
 are not imported before the worker starts.
 """
@@ -18,16 +19,30 @@ from PySide6.QtWidgets import QApplication
 
 from hms_desktop import config
 from hms_desktop.services.actor import Actor
-from hms_desktop.ui.login_dialog import DemoAccount
-from hms_desktop.ui.startup import EXIT_FAILED, EXIT_OK, SHOWN_MESSAGE, StartOptions, Startup
+from hms_desktop.ui.sign_in import DemoAccount
+from hms_desktop.ui.startup import (
+    EXIT_FAILED,
+    EXIT_OK,
+    SHOWN_MESSAGE,
+    WINDOW_MESSAGE,
+    StartOptions,
+    Startup,
+)
 from hms_desktop.ui.startup_open import demo_accounts_file, demo_logins
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60_000  # building the demo clinic on a busy shared machine
 
-#: Loaded only after the worker has started (the screens), on upgrade only (Alembic), or
-#: only for a new demo clinic (its generator), never by importing the start-up itself.
+#: Loaded only after the window is shown (the database code, the screens), on upgrade
+#: only (Alembic), or only for a new demo clinic (its generator), never by importing the
+#: start-up itself.
 LATE_MODULES = (
+    "sqlalchemy",
+    "argon2",
+    "psycopg",
+    "hms_desktop.db",
+    "hms_desktop.services.accounts",
+    "hms_desktop.services.clinic",
     "alembic",
     "mako",
     "openpyxl",
@@ -37,7 +52,6 @@ LATE_MODULES = (
     "hms_desktop.ui.main_window",
     "hms_desktop.ui.admin_tab",
     "hms_desktop.ui.patient_tab",
-    "hms_desktop.ui.login_dialog",
     "hms_desktop.ui.first_run",
 )
 
@@ -67,9 +81,41 @@ def test_importing_the_start_up_loads_no_screen_migration_or_generator_code(tmp_
         timeout=120,
     )
     loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
-    assert "hms_desktop.services.accounts" in loaded  # the worker's code is there
+    assert "hms_desktop.ui.app_window" in loaded  # the window's code is there
     early = sorted(m for m in loaded if any(m == x or m.startswith(x + ".") for x in LATE_MODULES))
     assert early == []
+
+
+def test_the_window_is_shown_before_any_database_code_is_loaded(tmp_path) -> None:
+    # What was imported at the moment the start check says the window is up.
+    probe = (
+        "import json, sys\n"
+        "import hms_desktop.ui.startup as startup\n"
+        "from hms_desktop.app import main\n"
+        "def report(message):\n"
+        "    if message == startup.WINDOW_MESSAGE:\n"
+        "        print('AT-SHOW', json.dumps(sorted(sys.modules)), flush=True)\n"
+        "    print(message, flush=True)\n"
+        "startup._report = report\n"
+        "sys.exit(main(['--demo', '--quit-after-show']))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe],
+        env=_env(tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = done.stdout.splitlines()
+    at_show = next(line for line in lines if line.startswith("AT-SHOW "))
+    loaded = set(json.loads(at_show.removeprefix("AT-SHOW ")))
+    early = sorted(m for m in loaded if any(m == x or m.startswith(x + ".") for x in LATE_MODULES))
+    assert early == []
+    assert "importlib.metadata" not in loaded  # the version is read after the show
+    # Then the clinic was opened and the demo administrator signed in, in that order.
+    assert lines.index(WINDOW_MESSAGE) < lines.index(SHOWN_MESSAGE)
 
 
 def test_a_repeated_start_check_signs_in_without_importing_alembic(tmp_path) -> None:
