@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
@@ -185,6 +186,8 @@ class Startup(QObject):
         from hms_desktop.ui.startup_open import open_for_start
 
         settings, options, lock = self.settings, self.options, self.lock
+        if self.shell is not None:  # again after a Retry
+            self.shell.sign_in.set_progress("Opening the clinic database…")
         # The worker starts first: building the (usually never shown) dialog overlaps it.
         op = self.ops.run(
             lambda ctx: open_for_start(settings, options, lock, ctx),
@@ -276,6 +279,7 @@ class Startup(QObject):
             return
         from hms_desktop.ui.first_run import FirstRunDialog
 
+        self.shell.sign_in.set_progress("A new clinic: create the first administrator first.")
         dialog = FirstRunDialog(self.clinic, self.ops, self.shell)
         dialog.saved.connect(lambda _uid: QTimer.singleShot(0, self.show_login))
         dialog.rejected.connect(lambda: self.finish(EXIT_OK))
@@ -351,7 +355,7 @@ class Startup(QObject):
 
     def _drop_dialog(self) -> None:
         dialog, self.dialog = self.dialog, None
-        if dialog is not None:
+        if dialog is not None and shiboken6.isValid(dialog):
             # Closing must not count as "cancel" (which ends the app).
             dialog.blockSignals(True)
             dialog.close()
@@ -401,7 +405,10 @@ class Startup(QObject):
 
         def answered(_result: int) -> None:
             button = box.clickedButton()
-            then(box.standardButton(button) if button is not None else None)
+            answer = box.standardButton(button) if button is not None else None
+            if self.dialog is box:  # answered: it closes (and is deleted) now
+                self.dialog = None
+            then(answer)
 
         box.finished.connect(answered)
         self._show_dialog_plain(box)

@@ -294,6 +294,9 @@ def test_newer_schema_gives_a_clear_dialog(qtbot, sqlite_url) -> None:
     assert isinstance(box, QMessageBox)
     assert "newer version of HMS Desktop" in box.text()
     assert "Traceback" not in box.text()
+    # The window behind the message says so too, and cannot sign anyone in.
+    assert s.shell is not None and not s.shell.sign_in.is_ready
+    assert "could not be opened" in s.shell.sign_in.subtitle.text()
     with qtbot.waitSignal(s.finished) as done:
         box.button(QMessageBox.StandardButton.Close).click()
     assert done.args == [EXIT_FAILED]
@@ -374,6 +377,16 @@ def test_a_database_in_use_gives_a_clear_dialog(qtbot, sqlite_url) -> None:
         assert isinstance(box, QMessageBox)
         assert "already using the clinic database" in box.text()
         assert box.button(QMessageBox.StandardButton.Retry) is not None
+        # Retry: the page says it is opening again, and the same message comes back.
+        box.button(QMessageBox.StandardButton.Retry).click()
+        assert s.shell is not None
+        assert "Opening the clinic database" in s.shell.sign_in.subtitle.text()
+        qtbot.waitUntil(
+            lambda: isinstance(s.dialog, QMessageBox) and s.dialog is not box, timeout=WAIT
+        )
+        box = s.dialog
+        assert isinstance(box, QMessageBox)
+        assert "already using the clinic database" in box.text()
         with qtbot.waitSignal(s.finished) as done:
             box.button(QMessageBox.StandardButton.Close).click()
     assert done.args == [EXIT_FAILED]
