@@ -28,7 +28,8 @@ class _VersionAction(argparse.Action):
     def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kw: object) -> None:
         from hms_desktop import __version__
 
-        parser.exit(message=f"hms-desktop {__version__}\n")
+        print(f"hms-desktop {__version__}")  # on standard output, as argparse's own does
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""The log file opens after the window is shown, and loses nothing logged before that."""
+"""The start-up before the window: the log file (opened after the show, losing nothing) and --version."""
 
 from __future__ import annotations
 
@@ -105,3 +105,20 @@ def test_a_start_that_fails_before_the_window_still_writes_its_log(tmp_path: Pat
     assert done.returncode == 2, done.stderr
     log = (tmp_path / "data" / "logs" / "hms-desktop.log").read_text(encoding="utf-8")
     assert "bad settings" in log
+
+
+def test_version_is_printed_on_standard_output() -> None:
+    from importlib import metadata
+
+    done = subprocess.run(
+        [sys.executable, "-m", "hms_desktop.app", "--version"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (
+        0,
+        f"hms-desktop {metadata.version('hms-desktop')}",
+        "",
+    )
