@@ -111,14 +111,15 @@ class SignInPage(QWidget):
         self._card_layout.addWidget(self.error)
         self._card_layout.addLayout(buttons)
 
+        # The card's top stays put when the demo log-ins are added below the fields.
         outer = QVBoxLayout(self)
-        outer.addStretch(1)
+        outer.addSpacing(120)
         row = QHBoxLayout()
         row.addStretch(1)
         row.addWidget(card)
         row.addStretch(1)
         outer.addLayout(row)
-        outer.addStretch(2)
+        outer.addStretch(1)
         self.setFocusProxy(self.username)
 
     # --- the clinic arrives -------------------------------------------------------------
