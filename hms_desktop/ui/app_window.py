@@ -111,8 +111,11 @@ class AppWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         workspace = self.workspace
         if workspace is not None:
-            # The workspace stops its work and emits its own quit_requested.
-            workspace.close()
+            # The workspace stops its work and emits its own quit_requested; or it keeps
+            # unsaved changes and asks first, and the window stays.
+            if not workspace.close():
+                event.ignore()
+                return
         else:
             self.quit_requested.emit()
         super().closeEvent(event)

@@ -113,7 +113,7 @@ class AppointmentsPage(ListPage):
         self.text = SearchBox("Patient, doctor or ID", self, delay_ms=250)
         filters = QHBoxLayout()
         filters.setSpacing(8)
-        period_label = QLabel("&Show", self)
+        period_label = QLabel("Sh&ow", self)
         period_label.setBuddy(self.period)
         filters.addWidget(period_label)
         filters.addWidget(self.period)

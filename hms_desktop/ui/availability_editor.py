@@ -157,7 +157,7 @@ class AvailabilityEditor(QWidget):
         left.addWidget(self.days_table, 1)
         add_row = QHBoxLayout()
         add_row.setSpacing(SPACING)
-        from_label = QLabel("&From", self)
+        from_label = QLabel("Fr&om", self)
         from_label.setBuddy(self.start_edit)
         to_label = QLabel("&To", self)
         to_label.setBuddy(self.end_edit)
@@ -358,6 +358,9 @@ class AvailabilityEditor(QWidget):
                 for s, e in (self._draft.get(day, ()) if day else ())
             ]
         )
+        if self.windows_model.rowCount():
+            # A window is always selected, so "Remove window" acts on something visible.
+            self.windows_table.select_row(0)
         self._update_buttons()
 
     def _validate_new_window(self) -> bool:

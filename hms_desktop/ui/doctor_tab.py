@@ -80,6 +80,8 @@ class DoctorTab(QWidget):
         self.table.activated.connect(lambda _index: self._on_activated())
         self.history = HistoryView(clinic, actor, ops, self)
         self.error = ErrorLabel(self)
+        #: The visit the shown error is about (it goes when another is selected).
+        self._error_for: AppointmentRow | None = None
         self.summary = muted_label("", self)
         self._build_actions()
 
@@ -94,9 +96,9 @@ class DoctorTab(QWidget):
         self.reports = reports_section(clinic, actor, ops, self)
 
         self.pages.addTab(self._appointments_page(), "&Appointments")
-        self.pages.addTab(padded_page(self.history, self), "Patient &history")
-        self.pages.addTab(padded_page(self.availability, self), "A&vailability")
-        self.pages.addTab(padded_page(self.reports, self), "My &reports")
+        self.pages.addTab(padded_page(self.history, self), "Patient histor&y")
+        self.pages.addTab(padded_page(self.availability, self), "Availa&bility")
+        self.pages.addTab(padded_page(self.reports, self), "My re&ports")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN)
         layout.setSpacing(SPACING)
@@ -243,6 +245,8 @@ class DoctorTab(QWidget):
     def _set_range(self, today: bool) -> None:
         if self._doctor_id is None:
             return
+        self.error.clear_message()
+        self._error_for = None
         self.today_button.setChecked(today)
         self.week_button.setChecked(not today)
         self.table.view.setColumnHidden(0, today)
@@ -308,9 +312,20 @@ class DoctorTab(QWidget):
         self.error.show_message(field_message(err)[1])
         self.appointments_loaded.emit()
 
+    def _on_status_failed(self, err: BaseException) -> None:
+        # Usually the visit changed elsewhere (another PC): say so, and show it as it is now.
+        self.error.show_message(field_message(err)[1])
+        self._error_for = self.selected_appointment()
+        self._load_appointments()
+
     # --- actions --------------------------------------------------------------------------------
     def _update_actions(self) -> None:
         row = self.selected_appointment()
+        # A message about one visit goes once the doctor moves on to another.
+        about = self._error_for
+        if about is not None and (row is None or row.id != about.id):
+            self._error_for = None
+            self.error.clear_message()
         booked = row is not None and row.status == "booked"
         due = row is not None and row.date <= self._clinic.today()
         self.complete_action.setEnabled(booked and due)
@@ -329,8 +344,23 @@ class DoctorTab(QWidget):
             return
         if row.status == "completed":
             self.record_treatment()
-        elif row.status == "booked" and row.date <= self._clinic.today():
-            self.mark_completed()
+        elif row.status == "booked" and self.complete_action.isEnabled():
+            # Enter or a double-click is easily pressed by mistake, and completing cannot
+            # be undone: ask here (the explicit action and its shortcut do not).
+            self.active_dialog = confirm(
+                self,
+                "Mark as completed",
+                f"Mark {row.patient}'s visit at {row.time:%H:%M} as completed? "
+                "This cannot be undone.",
+                lambda: self._set_status(row, "completed"),
+                yes_text="Mark completed",
+            )
+
+    def unsaved_changes(self) -> list[str]:
+        """What this tab holds that is not saved (asked before log-out and quit)."""
+        if self.availability is not None and self.availability.is_dirty():
+            return ["availability changes"]
+        return []
 
     def mark_completed(self) -> None:
         """Close the selected booked visit as completed (from its day on)."""
@@ -377,7 +407,7 @@ class DoctorTab(QWidget):
             work,
             label="Updating the appointment",
             on_success=self._on_status_set,
-            on_failure=self._on_failed,
+            on_failure=self._on_status_failed,
         )
 
     def _on_status_set(self, result: tuple[int, str]) -> None:

@@ -67,6 +67,11 @@ class MainWindow(QMainWindow):
         self.ops.unhandled_error.connect(self._on_unhandled_error)
         self.relay = ChangeRelay(clinic, self)
         self._leaving = False
+        #: Close without asking about unsaved changes (after "Discard", or when the
+        #: application ends for another reason).
+        self._discard = False
+        #: The "discard unsaved changes?" question while it is open (tests answer it).
+        self.leave_question: QMessageBox | None = None
         self.setWindowTitle(
             f"{APP_NAME} — {actor.label} ({ROLE_LABELS.get(actor.role, actor.role)})"
         )
@@ -218,7 +223,7 @@ class MainWindow(QMainWindow):
         # a shown menu keeps its shortcuts live, and the Patient tab's Ctrl+F must not
         # compete with the Admin tab's.
         self._tab_menus: list[tuple[QWidget, QMenu]] = []
-        for tab, title in ((self.doctor_tab, "&Visits"), (self.patient_tab, "&Booking")):
+        for tab, title in ((self.doctor_tab, "V&isits"), (self.patient_tab, "Boo&king")):
             tab_actions = getattr(tab, "actions", None)
             if tab is None or not callable(tab_actions):
                 continue
@@ -360,8 +365,49 @@ class MainWindow(QMainWindow):
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
 
+    def unsaved_changes(self) -> list[str]:
+        """What the tabs hold that is not saved yet, one phrase each."""
+        found: list[str] = []
+        for tab in (self.admin_tab, self.doctor_tab, self.patient_tab):
+            fn = getattr(tab, "unsaved_changes", None)
+            if callable(fn):
+                found.extend(fn())
+        return found
+
+    def discard_unsaved_changes(self) -> None:
+        """Let the next close go ahead without asking (the application is ending)."""
+        self._discard = True
+
+    def _ask_to_leave(self, verb: str, then: Any) -> bool:
+        """True to go ahead now; else ask (once) and run ``then`` after "Discard"."""
+        changes = [] if self._discard else self.unsaved_changes()
+        if not changes:
+            return True
+        if self.leave_question is None:
+            from hms_desktop.ui.form_support import confirm
+
+            def discard() -> None:
+                self._discard = True
+                then()
+
+            self.leave_question = confirm(
+                self,
+                "Unsaved changes",
+                f"Not saved yet: {'; '.join(changes)}.\n\nDiscard them and {verb}?",
+                discard,
+                yes_text=f"Discard and {verb}",
+                no_text="Keep editing",
+            )
+            self.leave_question.finished.connect(self._forget_leave_question)
+        return False
+
+    def _forget_leave_question(self) -> None:
+        self.leave_question = None
+
     @Slot()
     def log_out(self) -> None:
+        if not self._ask_to_leave("log out", self.log_out):
+            return
         self._leaving = True
         self.close()
         self.logged_out.emit()
@@ -371,6 +417,9 @@ class MainWindow(QMainWindow):
         self.close()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._ask_to_leave("quit", self.close):
+            event.ignore()
+            return
         self.relay.close()
         if self.bridge is not None:  # the bridge lives on; this window does not
             self.bridge.status_message.disconnect(self.show_message)

@@ -67,8 +67,9 @@ class MyReportsWidget(QWidget):
         self.table = make_table(self)
         self.table.setObjectName("myReportsTable")
         self.table.setModel(self.model)
+        # Enter and a double-click both arrive as "activated" (a double-click connected too
+        # would open the report twice).
         self.table.activated.connect(lambda _index: self.open_selected())
-        self.table.doubleClicked.connect(lambda _index: self.open_selected())
         self.empty = QLabel(EMPTY_TEXT, self)
         self.empty.setWordWrap(True)
         self.empty.setObjectName("emptyHint")
@@ -144,9 +145,12 @@ class MyReportsWidget(QWidget):
             self.viewer.close()
         self.viewer = ReportViewer(html, f"Monthly report {row.month} {row.doctor}", self)
         self.viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.viewer.destroyed.connect(self._forget_viewer)
+        viewer = self.viewer
+        # Only this viewer's end forgets it: an older one closing later must not.
+        viewer.destroyed.connect(lambda _obj=None, v=viewer: self._forget_viewer(v))
         self.viewer.show()
         self.viewer_opened.emit(self.viewer)
 
-    def _forget_viewer(self) -> None:
-        self.viewer = None
+    def _forget_viewer(self, viewer: ReportViewer) -> None:
+        if self.viewer is viewer:
+            self.viewer = None

@@ -44,6 +44,10 @@ class PatientPicker(QWidget):
         super().__init__(parent)
         self._clinic, self._actor, self._ops = clinic, actor, ops
         self._generation = 0
+        #: The search whose results are on screen (behind ``_generation`` while one runs).
+        self._shown_generation = 0
+        #: Enter or Down came while a search was pending: choose its first result.
+        self._choose_when_shown = False
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Name, ID or phone…")
         self.search.setClearButtonEnabled(True)
@@ -61,7 +65,7 @@ class PatientPicker(QWidget):
         self._timer.setInterval(SEARCH_DELAY_MS)
         self._timer.timeout.connect(self.run_search)
 
-        label = QLabel("&Find patient", self)
+        label = QLabel("F&ind patient", self)
         label.setBuddy(self.search)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -99,6 +103,7 @@ class PatientPicker(QWidget):
         generation, rows = result
         if generation != self._generation:
             return  # the text changed again; a newer search is coming
+        self._shown_generation = generation
         self.results.set_empty_text(
             f"No patient matches “{self.search.text().strip()}”."
             if self.search.text().strip()
@@ -110,9 +115,14 @@ class PatientPicker(QWidget):
             for i, row in enumerate(rows):
                 if row.id == keep.id:
                     self.results.view.setCurrentIndex(self.model.index(i, 0))
+        if self._choose_when_shown:
+            self._choose_when_shown = False
+            self._choose_first()
         self.results_shown.emit()
 
     def _on_failed(self, err: BaseException) -> None:
+        self._choose_when_shown = False
+        self._shown_generation = self._generation  # the failure is the latest answer
         self.model.set_rows([])
         self.results.set_empty_text(field_message(err)[1])
         self.results_shown.emit()
@@ -122,7 +132,18 @@ class PatientPicker(QWidget):
         if row is not None:
             self.patient_chosen.emit(row)
 
+    def search_pending(self) -> bool:
+        """True while the list on screen is not yet the answer to the field's text."""
+        return self._timer.isActive() or self._shown_generation != self._generation
+
     def _choose_first(self) -> None:
+        if self.search_pending():
+            # The list on screen answers an older text: choosing from it would pick the
+            # wrong patient. Search now, and choose once the answer is shown.
+            self._choose_when_shown = True
+            if self._timer.isActive():
+                self.run_search()
+            return
         if self.model.rowCount():
             self.results.view.setCurrentIndex(self.model.index(0, 0))
             self.results.view.setFocus()
@@ -134,7 +155,7 @@ class PatientPicker(QWidget):
             and event.type() == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
             and event.key() == Qt.Key.Key_Down
-            and self.model.rowCount()
+            and (self.model.rowCount() or self.search_pending())
         ):
             self._choose_first()
             return True

@@ -66,14 +66,14 @@ class ProfileForm(QWidget):
         self.address = QPlainTextEdit(self)
         self.address.setTabChangesFocus(True)
         self.address.setFixedHeight(64)
-        self.reminders_opt_out = QCheckBox("Do not send appointment &reminders", self)
+        self.reminders_opt_out = QCheckBox("Do not send appointment reminders", self)
         self.username = QLabel(self)
         self.banner = ErrorLabel(self, banner=True)
         self.status = muted_label("", self)
-        self.save_button = QPushButton("&Save profile", self)
+        self.save_button = QPushButton("Save profi&le", self)
         self.save_button.setDefault(True)
         self.save_button.clicked.connect(self.save)
-        self.revert_button = QPushButton("Rever&t", self)
+        self.revert_button = QPushButton("&Revert", self)
         self.revert_button.clicked.connect(self._reload)
 
         self.errors: dict[str, ErrorLabel] = {}
@@ -84,9 +84,9 @@ class ProfileForm(QWidget):
             ("full_name", "Full &name:", self.full_name),
             ("date_of_birth", "&Date of birth:", self.date_of_birth),
             ("gender", "&Gender:", self.gender),
-            ("phone", "&Phone:", self.phone),
+            ("phone", "Phon&e:", self.phone),
             ("email", "E&mail:", self.email),
-            ("address", "&Address:", self.address),
+            ("address", "Addre&ss:", self.address),
         ]
         for name, text, widget in rows:
             label = QLabel(text, self)

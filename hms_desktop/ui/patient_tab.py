@@ -105,7 +105,7 @@ class PatientTab(QWidget):
             padded_page(self.upcoming, self, self.reschedule_action, self.cancel_action),
             "&Upcoming",
         )
-        self.pages.addTab(padded_page(self.past, self), "Past &visits")
+        self.pages.addTab(padded_page(self.past, self), "P&ast visits")
         self.pages.addTab(padded_page(self.profile, self), "Pr&ofile")
         self.pages.currentChanged.connect(lambda _i: self._update_actions())
 
@@ -170,7 +170,7 @@ class PatientTab(QWidget):
             return make_action(self, text, keys, slot, tip)
 
         self.find_action = make(
-            "&Find patient", "Ctrl+F", self.focus_search, "Search patients by name, ID or phone"
+            "F&ind patient", "Ctrl+F", self.focus_search, "Search patients by name, ID or phone"
         )
         self.book_action = make(
             "Book selected &slot…", "Ctrl+B", self.book_selected, "Book the selected free slot"
@@ -243,6 +243,13 @@ class PatientTab(QWidget):
 
     def set_patient(self, row: PatientRow) -> None:
         """Act for ``row`` (staff only choose; a patient is always themself)."""
+        if self._patient is not None and row.id == self._patient.id:
+            # Chosen again (a new search showing them, or a click on the same row): keep
+            # the pages as they are; reloading would wipe a profile being edited.
+            self._patient = row
+            self._show_header(row)
+            self.patient_changed.emit(row)
+            return
         self._patient = row
         self._show_header(row)
         self.stack.setCurrentIndex(1)

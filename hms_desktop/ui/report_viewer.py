@@ -18,12 +18,14 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QLabel,
+    QMessageBox,
     QPushButton,
     QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
+from hms_desktop.errors import HmsError
 from hms_desktop.ui.pdf_export import render
 from hms_desktop.ui.widgets import show_error
 
@@ -102,10 +104,30 @@ class ReportViewer(QDialog):
         )
         if not name:
             return
+        path = Path(name)
+        if path.suffix.lower() != ".pdf":
+            # The file dialog asked about the name as typed, not about the .pdf added here.
+            path = path.with_name(path.name + ".pdf")
+            if path.exists():
+                answer = QMessageBox.question(
+                    self,
+                    "Save as PDF",
+                    f"{path.name} already exists in {path.parent}. Replace it?",
+                    QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                    QMessageBox.StandardButton.No,
+                )
+                if answer != QMessageBox.StandardButton.Yes:
+                    return
         try:
-            self.save_pdf(Path(name))
+            self.save_pdf(path)
         except OSError as err:
-            show_error(self, "Save as PDF", err)
+            reason = err.strerror or type(err).__name__
+            log.warning("saving %s failed: %r", path, err)
+            message = (
+                f"Could not save the report to {path} ({reason}). If the file is open in "
+                "another program, close it there, or choose another name or folder."
+            )
+            show_error(self, "Save as PDF", HmsError(message))
 
     def on_print(self) -> None:
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)

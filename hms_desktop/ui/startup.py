@@ -441,6 +441,7 @@ class Startup(QObject):
         self._drop_dialog()
         if self.window is not None:
             window, self.window = self.window, None
+            window.discard_unsaved_changes()  # it was asked already, or cannot be now
             window.blockSignals(True)
             window.close()
         if self.shell is not None:

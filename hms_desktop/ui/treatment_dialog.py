@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
+    QMessageBox,
     QPlainTextEdit,
     QVBoxLayout,
     QWidget,
@@ -21,6 +22,7 @@ from hms_desktop.ui.form_support import (
     PAGE_MARGIN,
     SPACING,
     ErrorLabel,
+    confirm,
     field_message,
     muted_label,
     title_label,
@@ -62,6 +64,11 @@ class TreatmentDialog(QDialog):
         self._clinic, self._actor, self._ops = clinic, actor, ops
         self._appointment = appointment
         self._busy = True  # until the existing treatment is loaded
+        #: The fields as loaded (empty for a new treatment): what "unchanged" means.
+        self._loaded: dict[str, str] = dict.fromkeys(FIELD_LABELS, "")
+        self._saved = False
+        #: The "discard what you typed?" question, while it is open (tests answer it).
+        self.discard_question: QMessageBox | None = None
         self.setWindowTitle("Treatment")
         self.setMinimumSize(620, 640)
 
@@ -131,6 +138,7 @@ class TreatmentDialog(QDialog):
             self.title.setText("Edit treatment")
             for name, edit in self.fields.items():
                 edit.setPlainText(getattr(row, name))
+        self._loaded = {name: edit.toPlainText() for name, edit in self.fields.items()}
         self._busy = False
         self._set_fields_enabled(True)
         self.fields["symptoms"].setFocus()
@@ -180,8 +188,37 @@ class TreatmentDialog(QDialog):
             on_failure=self._on_save_failed,
         )
 
+    def is_changed(self) -> bool:
+        """True when the fields differ from what was loaded (typed and not saved)."""
+        return not self._saved and any(
+            edit.toPlainText() != self._loaded[name] for name, edit in self.fields.items()
+        )
+
+    def reject(self) -> None:
+        """Cancel, Esc or the close button: ask first when typed text would be lost."""
+        if not self.is_changed():
+            super().reject()
+            return
+        if self.discard_question is not None:
+            return
+        self.discard_question = confirm(
+            self,
+            "Discard the treatment?",
+            "What you typed in this treatment is not saved. Discard it?",
+            # After the question has closed: closing the dialog from inside the
+            # question's own signal deleted the question twice (a crash).
+            lambda: QTimer.singleShot(0, self, lambda: QDialog.reject(self)),
+            yes_text="Discard",
+            no_text="Keep editing",
+        )
+        self.discard_question.finished.connect(self._forget_question)
+
+    def _forget_question(self) -> None:
+        self.discard_question = None
+
     def _on_saved(self, treatment_id: int) -> None:
         self._busy = False
+        self._saved = True
         self.saved.emit(treatment_id)
         self.accept()
 

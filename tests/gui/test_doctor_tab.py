@@ -349,7 +349,21 @@ def test_treatment_dialog_shows_service_refusal_and_keeps_input(
     assert dialog.fields["diagnosis"].toPlainText() == "Migraine"
     assert dialog.isVisible()
     assert records.get_treatment(clinic, SYSTEM, visit.id) is None
+    # Esc or Cancel with typed text asks first; "Keep editing" keeps it all.
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    question = dialog.discard_question
+    assert question is not None and question.isVisible()
+    assert "not saved" in question.text()
+    keep = next(b for b in question.buttons() if b.text() == "Keep editing")
+    assert question.defaultButton() is keep  # Enter must not throw the text away
+    qtbot.mouseClick(keep, Qt.MouseButton.LeftButton)
+    assert dialog.isVisible() and dialog.fields["diagnosis"].toPlainText() == "Migraine"
     dialog.reject()
+    question = dialog.discard_question
+    assert question is not None
+    discard = next(b for b in question.buttons() if b.text() == "Discard")
+    qtbot.mouseClick(discard, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT)
 
 
 def test_keyboard_only_close_visit_record_treatment_and_open_history(
@@ -471,3 +485,81 @@ def test_sorting_by_a_column_keeps_actions_on_the_clicked_visit(
         qtbot.mouseClick(button_for(tab, "Mark completed"), Qt.MouseButton.LeftButton)
     status = {r.patient_id: r.status for r in tab.model.rows}
     assert status == {world.other_patient_id: "completed", world.patient_id: "booked"}
+
+
+def test_enter_on_a_booked_visit_asks_before_completing_it(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
+    row = row_for(tab, world.patient_id)
+    click_row(qtbot, tab.table.view, row)
+    qtbot.keyClick(tab.table.view, Qt.Key.Key_Return)  # easily pressed by mistake
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert "as completed" in box.text()
+    assert box.defaultButton().text() == "Keep it"
+    qtbot.keyClick(box, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    assert tab.model.rows[row_for(tab, world.patient_id)].status == "booked"
+    qtbot.keyClick(tab.table.view, Qt.Key.Key_Return)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox)
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(button_for(box, "Mark completed"), Qt.MouseButton.LeftButton)
+    assert tab.model.rows[row_for(tab, world.patient_id)].status == "completed"
+
+
+def test_a_visit_changed_elsewhere_is_shown_as_it_is_and_the_message_goes_later(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
+    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    visit = tab.selected_appointment()
+    assert visit is not None
+    # Another front-desk PC cancels it; this window hears nothing of it.
+    booking.set_status(sqlite_clinic, SYSTEM, visit.id, "cancelled")
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(button_for(tab, "Mark completed"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(
+        lambda: tab.model.rows[row_for(tab, world.patient_id)].status == "cancelled",
+        timeout=WAIT,
+    )
+    assert tab.error.isVisible() and "cancelled already" in tab.error.text()
+    assert not tab.complete_action.isEnabled()  # the row as it is now
+    click_row(qtbot, tab.table.view, row_for(tab, world.other_patient_id))
+    assert not tab.error.isVisible()  # moving on to another visit clears it
+
+
+def test_log_out_and_quit_ask_before_dropping_unsaved_availability(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    from hms_desktop.services.stats import StatsService
+    from hms_desktop.ui.main_window import MainWindow
+
+    stats = StatsService(sqlite_clinic)
+    window = MainWindow(sqlite_clinic, doctor(world), stats)
+    qtbot.addWidget(window)
+    window.show()
+    editor = window.doctor_tab.availability
+    qtbot.waitUntil(lambda: editor.days_model.rowCount() == 7, timeout=WAIT)
+    editor.select_day(sqlite_clinic.today() + timedelta(days=2))
+    editor.start_edit.setTime(QTime(14, 0))
+    editor.end_edit.setTime(QTime(16, 0))
+    qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+    assert editor.is_dirty()
+    logged_out: list[bool] = []
+    window.logged_out.connect(lambda: logged_out.append(True))
+    window.logout_action.trigger()
+    box = window.leave_question
+    assert box is not None and "availability changes" in box.text()
+    qtbot.mouseClick(button_for(box, "Keep editing"), Qt.MouseButton.LeftButton)
+    assert window.isVisible() and not logged_out and editor.is_dirty()
+    # Closing the window asks too, and stays open on "Keep editing".
+    assert not window.close()
+    box = window.leave_question
+    assert box is not None
+    with qtbot.waitSignal(window.quit_requested, timeout=WAIT):
+        qtbot.mouseClick(button_for(box, "Discard and quit"), Qt.MouseButton.LeftButton)
+    assert not window.isVisible()
+    qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
+    stats.close()

@@ -429,3 +429,43 @@ def test_blacklisted_and_past_time_refusals_keep_the_form(
         == []
     )
     dialog.reject()
+
+
+def test_enter_right_after_typing_chooses_from_the_new_search_not_the_old_list(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    tab = make_tab(qtbot, sqlite_clinic, f.RECEPTION, ops)
+    picker = tab.picker
+    assert picker is not None
+    qtbot.waitUntil(lambda: picker.model.rowCount() == 2, timeout=WAIT)  # everyone
+    first, wanted = picker.model.rows[0].id, picker.model.rows[1].id
+    picker.search.setFocus()
+    # The receptionist types the second patient's id and presses Enter at once, before
+    # the typing delay: the list on screen still starts with the first patient.
+    qtbot.keyClicks(picker.search, str(wanted))
+    assert picker.search_pending() and picker.model.rows[0].id == first
+    with qtbot.waitSignal(picker.patient_chosen, timeout=WAIT) as chosen:
+        qtbot.keyClick(picker.search, Qt.Key.Key_Return)
+    assert chosen.args[0].id == wanted
+    qtbot.waitUntil(lambda: tab.patient is not None, timeout=WAIT)
+    assert tab.patient is not None and tab.patient.id == wanted
+
+
+def test_profile_being_edited_survives_a_new_search_showing_the_patient(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    tab = make_tab(qtbot, sqlite_clinic, f.RECEPTION, ops)
+    picker = tab.picker
+    assert picker is not None
+    qtbot.waitUntil(lambda: picker.model.rowCount() == 2, timeout=WAIT)
+    chosen = picker.model.rows[0].id
+    with qtbot.waitSignal(tab.profile.loaded, timeout=WAIT):
+        click_row(qtbot, picker.results.view, 0)
+    tab.profile.phone.setText("+49 30 999999")  # typed, not saved yet
+    # Someone registers another patient: the finder searches again and shows José again.
+    f.patient(sqlite_clinic, "Zoe Newcomer")
+    with qtbot.waitSignal(picker.results_shown, timeout=WAIT):
+        picker.run_search()
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    assert tab.profile.phone.text() == "+49 30 999999"
+    assert tab.patient is not None and tab.patient.id == chosen

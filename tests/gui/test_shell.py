@@ -100,8 +100,8 @@ def test_each_role_sees_its_tabs(qtbot, sqlite_clinic, startup, role, tabs) -> N
 MENUS = {
     "admin": ["&File", "&Patients", "&View", "&Tools", "&Help"],
     "receptionist": ["&File", "&Patients", "&View", "&Tools", "&Help"],
-    "doctor": ["&File", "&View", "&Visits", "&Help"],
-    "patient": ["&File", "&View", "&Booking", "&Help"],
+    "doctor": ["&File", "&View", "V&isits", "&Help"],
+    "patient": ["&File", "&View", "Boo&king", "&Help"],
 }
 
 

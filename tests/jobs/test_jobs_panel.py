@@ -86,7 +86,7 @@ def test_the_panel_shows_jobs_runs_and_failures_and_retries_from_the_keyboard(
     panel.outbox_table.setFocus()
     qtbot.keyClick(panel.outbox_table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     with qtbot.waitSignal(panel.action_finished, timeout=10_000) as done:
-        qtbot.keyClick(panel, Qt.Key.Key_T, Qt.KeyboardModifier.AltModifier)
+        qtbot.keyClick(panel, Qt.Key.Key_Y, Qt.KeyboardModifier.AltModifier)  # Retr&y
     assert done.args == ["1 queued again. Email: 1 sent, 0 to retry, 0 failed."]
     assert len(smtp_down.mailbox.messages) == 1
     qtbot.waitSignal(panel.refreshed, timeout=10_000).wait()

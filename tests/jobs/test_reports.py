@@ -188,3 +188,73 @@ def test_print_goes_through_the_same_document(
     assert "Dr. Bob Other" in " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
     viewer.close()
     ops.shutdown()
+
+
+def test_double_click_opens_one_viewer_and_a_newer_one_replaces_it(
+    sqlite_clinic: Clinic, clock: FakeClock, qtbot: QtBot
+) -> None:
+    import shiboken6
+    from PySide6.QtWidgets import QApplication
+
+    from hms_desktop.ui.my_reports import MyReportsWidget
+    from hms_desktop.ui.report_viewer import ReportViewer
+
+    _november(sqlite_clinic, clock)
+    run_job(sqlite_clinic, "monthly-report", "2026-11", trigger="cli")
+    ops = Operations()
+    widget = MyReportsWidget(sqlite_clinic, SYSTEM, ops)
+    qtbot.addWidget(widget)
+    with qtbot.waitSignal(widget.loaded, timeout=10_000):
+        widget.show()
+    opened: list[ReportViewer] = []
+    widget.viewer_opened.connect(opened.append)
+    view = widget.table
+    rect = view.visualRect(widget.model.index(0, 0))
+    # A double-click as the platform delivers it: press, release, then the double-click.
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: len(opened) == 1 and not ops.busy, timeout=10_000)
+    QApplication.processEvents()
+    assert len(opened) == 1  # one double-click, one report fetched and shown
+    # Another report replaces it, and the widget keeps track of the one on screen.
+    widget.table.selectRow(1)
+    widget.open_button.click()
+    qtbot.waitUntil(lambda: len(opened) == 2 and not ops.busy, timeout=10_000)
+    first = opened[0]
+    qtbot.waitUntil(lambda: not shiboken6.isValid(first) or not first.isVisible(), timeout=10_000)
+    QApplication.processEvents()  # the first viewer is deleted now
+    assert widget.viewer is opened[1] and opened[1].isVisible()
+    viewers = [w for w in QApplication.topLevelWidgets() if isinstance(w, ReportViewer)]
+    assert [v for v in viewers if v.isVisible()] == [opened[1]]
+    opened[1].close()
+    ops.shutdown()
+
+
+def test_a_pdf_that_cannot_be_written_says_what_to_do(
+    sqlite_clinic: Clinic, qtbot: QtBot, tmp_path: Path, monkeypatch
+) -> None:
+    from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+    from hms_desktop.ui.report_viewer import ReportViewer
+
+    viewer = ReportViewer("<h1>Report</h1>", "Monthly report 2026-11 Dr. X")
+    qtbot.addWidget(viewer)
+    viewer.show()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be", encoding="utf-8")
+    target = blocker / "report.pdf"
+    monkeypatch.setattr(
+        QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "PDF files (*.pdf)")
+    )
+    viewer.on_save_pdf()
+    box = next(
+        w
+        for w in QApplication.topLevelWidgets()
+        if isinstance(w, QMessageBox) and w.objectName() == "errorMessage" and w.isVisible()
+    )
+    assert f"Could not save the report to {target}" in box.text()
+    assert "choose another name or folder" in box.text()
+    assert "not your fault" not in box.text()
+    box.close()
+    assert not target.exists()
+    viewer.close()
