@@ -86,7 +86,8 @@ def _check_slot(
         )
     if patient.blacklisted:
         raise ValidationError(
-            f"{patient.full_name} is blacklisted and cannot book. Ask the front desk.",
+            f"{patient.full_name} is blacklisted and cannot book. The front desk can lift "
+            "the blacklist in Admin > Patients.",
             field="patient_id",
         )
     if datetime.combine(day, at) <= clinic.now().replace(tzinfo=None):

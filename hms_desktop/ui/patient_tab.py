@@ -71,6 +71,8 @@ class PatientTab(QWidget):
         super().__init__(parent)
         self._clinic, self._actor, self._ops = clinic, actor, ops
         self._patient: PatientRow | None = None
+        #: Visits whose cancellation is running (a second Cancel on one does nothing).
+        self._cancelling: set[int] = set()
         self._generation = 0
         self._shown = False
         #: The dialog or confirmation currently open (one at a time).
@@ -375,6 +377,9 @@ class PatientTab(QWidget):
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(self._on_booked if row is None else self._on_rescheduled)
+        # However it ends: the dialog may have found the chosen slot gone (another PC, or
+        # the time passed), and the list behind it must not keep offering it.
+        dialog.finished.connect(lambda _result: self.browser.reload_slots())
         self.active_dialog = dialog
         dialog.open()
 
@@ -391,16 +396,26 @@ class PatientTab(QWidget):
     def cancel_selected(self) -> None:
         """Ask, then cancel the selected booked visit."""
         row = self.selected_upcoming()
-        if row is None or row.status != "booked":
+        if row is None or row.status != "booked" or row.id in self._cancelling:
             return
         clinic, actor = self._clinic, self._actor
 
         def cancel() -> None:
+            self._cancelling.add(row.id)  # a second Cancel while this runs does nothing
+
+            def done(result: object) -> None:
+                self._cancelling.discard(row.id)
+                self._on_cancelled(result)
+
+            def failed(err: BaseException) -> None:
+                self._cancelling.discard(row.id)
+                self._on_failed(err)
+
             self._ops.run(
                 lambda ctx: booking.cancel(clinic, actor, row.id),
                 label="Cancelling",
-                on_success=self._on_cancelled,
-                on_failure=self._on_failed,
+                on_success=done,
+                on_failure=failed,
             )
 
         self.active_dialog = confirm(

@@ -469,3 +469,52 @@ def test_profile_being_edited_survives_a_new_search_showing_the_patient(
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
     assert tab.profile.phone.text() == "+49 30 999999"
     assert tab.patient is not None and tab.patient.id == chosen
+
+
+def test_a_slot_the_dialog_found_gone_is_not_offered_behind_it_any_more(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    tab = make_tab(qtbot, sqlite_clinic, f.RECEPTION, ops)
+    choose_patient(qtbot, tab, str(world.patient_id), world.patient_id)
+    slot = Slot(world.doctor_id, world.day, time(10, 0), time(10, 30))
+    dialog = open_booking(qtbot, tab, slot)
+    booking.book(  # another PC takes it; this window hears nothing
+        sqlite_clinic,
+        f.RECEPTION,
+        patient_id=world.other_patient_id,
+        doctor_id=slot.doctor_id,
+        day=slot.date,
+        at=slot.time,
+    )
+    with qtbot.waitSignal(dialog.slots_loaded, timeout=WAIT):
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert "was just taken" in dialog.slot_error.text()
+    assert slot in tab.browser.slot_picker.slots()  # the list behind still offers it
+    dialog.reject()  # the receptionist gives up on this one
+    qtbot.waitUntil(lambda: slot not in tab.browser.slot_picker.slots(), timeout=WAIT)
+
+
+def test_a_second_cancel_while_the_first_runs_does_nothing(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    booking.book(
+        sqlite_clinic,
+        SYSTEM,
+        patient_id=world.patient_id,
+        doctor_id=world.doctor_id,
+        day=world.day,
+        at="10:00",
+    )
+    tab = make_tab(qtbot, sqlite_clinic, f.RECEPTION, ops)
+    choose_patient(qtbot, tab, str(world.patient_id), world.patient_id)
+    tab.pages.setCurrentIndex(PAGE_UPCOMING)
+    qtbot.waitUntil(lambda: tab.upcoming_model.rowCount() == 1, timeout=WAIT)
+    click_row(qtbot, tab.upcoming.view, 0)
+    tab.cancel_selected()
+    first = tab.active_dialog
+    assert isinstance(first, QMessageBox)
+    qtbot.mouseClick(button_for(first, "Cancel appointment"), Qt.MouseButton.LeftButton)
+    tab.cancel_selected()  # again, at once, while the first cancel runs
+    assert tab.active_dialog is first  # no second question was asked
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    assert not tab.error.isVisible()
