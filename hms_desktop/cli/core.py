@@ -219,9 +219,16 @@ def _read_password(args: argparse.Namespace) -> str:
             raise ValidationError("No password on standard input.", field="password")
         accounts.check_password_strength(password)
         return password
-    password = getpass.getpass("Password: ")
-    accounts.check_password_strength(password)
-    if getpass.getpass("Repeat password: ") != password:
+    try:
+        password = getpass.getpass("Password: ")
+        accounts.check_password_strength(password)
+        repeated = getpass.getpass("Repeat password: ")
+    except EOFError:  # Ctrl-D, or a script with nothing on standard input
+        raise ValidationError(
+            "No password given; nothing was created (in scripts, use --password-stdin).",
+            field="password",
+        ) from None
+    if repeated != password:
         raise ValidationError("The passwords do not match; nothing was created.", field="password")
     return password
 
@@ -282,6 +289,8 @@ def _progress_printer() -> demo_data.Progress | None:
 
 def cmd_demo_data(args: argparse.Namespace) -> int:
     """Fill the database with a demo clinic and print what was made and how to log in."""
+    # Checked before the database is created: a typo must not leave an empty clinic file.
+    demo_data.check_args(args.doctors, args.patients, args.appointments, args.days_back)
     with _clinic(args, create=True) as clinic:
         summary = demo_data.generate(
             clinic,

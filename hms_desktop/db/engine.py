@@ -9,6 +9,7 @@ transaction tries to upgrade to a write.
 from __future__ import annotations
 
 import contextlib
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -68,6 +69,14 @@ def _enable_wal(cur: sqlite3.Cursor, timeout_s: float) -> None:
             pause = min(pause * 2, 0.1)
 
 
+def _not_a_url(url: str) -> str:
+    shown = re.sub(r"(://[^/:@]*):[^/@]*@", r"\1:***@", url)  # no password in messages
+    return (
+        f"{shown!r} is not a database URL HMS Desktop can use; use "
+        "sqlite:///path/to/clinic.sqlite3 or postgresql://user@host:5432/dbname."
+    )
+
+
 def _install_sqlite_hooks(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
@@ -123,8 +132,11 @@ class Database:
         Raises:
             DatabaseUnavailableError: ``must_exist`` and the SQLite file is missing.
         """
-        self.url = _normalise(url)
-        self.is_sqlite = is_sqlite(self.url)
+        try:
+            self.url = _normalise(url)
+            self.is_sqlite = is_sqlite(self.url)
+        except (exc.ArgumentError, ValueError) as err:
+            raise DatabaseUnavailableError(_not_a_url(url)) from err
         path = sqlite_path(self.url)
         if path is not None:
             if must_exist and not path.exists():
@@ -139,7 +151,10 @@ class Database:
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["connect_args"] = {"connect_timeout": 5}
-        self.engine: Engine = create_engine(self.url, **kwargs)
+        try:
+            self.engine: Engine = create_engine(self.url, **kwargs)
+        except (exc.ArgumentError, exc.NoSuchModuleError, ImportError, ValueError) as err:
+            raise DatabaseUnavailableError(_not_a_url(url)) from err
         if self.is_sqlite:
             _install_sqlite_hooks(self.engine, busy)
             self._write_engine: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
@@ -181,15 +196,27 @@ class Database:
 
 def _is_lock_or_connect_error(err: exc.DBAPIError) -> bool:
     text = str(err.orig).lower()
+    if _is_not_a_database(err):
+        return True
+    if isinstance(err, exc.OperationalError) and err.connection_invalidated:
+        return True
     return isinstance(err, exc.OperationalError) and (
         "locked" in text
         or "lock timeout" in text
         or "unable to open" in text
         or "connection" in text
         or "could not connect" in text
+        or "failed to resolve host" in text
+        or "could not translate host name" in text
+        or "does not exist" in text  # psycopg: database "x" does not exist (at connect)
         or "disk i/o" in text
         or "readonly" in text
     )
+
+
+def _is_not_a_database(err: exc.DBAPIError) -> bool:
+    text = str(err.orig).lower()
+    return "file is not a database" in text or "database disk image is malformed" in text
 
 
 @contextlib.contextmanager
@@ -201,7 +228,12 @@ def translate_errors(db: Database) -> Iterator[None]:
         if not _is_lock_or_connect_error(err):
             raise
         text = str(err.orig).lower()
-        if "locked" in text or "lock timeout" in text:
+        if _is_not_a_database(err):
+            msg = (
+                f"{db.display_location} is not an HMS Desktop database, or it is damaged. "
+                "Check the path; 'hms check' tells more, and 'hms restore' brings back a backup."
+            )
+        elif "locked" in text or "lock timeout" in text:
             msg = (
                 f"The clinic database ({db.display_location}) is busy: another program holds "
                 "it locked. Nothing was saved; try again in a moment."

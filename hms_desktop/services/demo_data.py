@@ -249,7 +249,8 @@ def _next_id(session: Session, model: Any) -> int:
     return int(session.scalar(select(func.coalesce(func.max(model.id), 0))) or 0) + 1
 
 
-def _check_args(doctors: int, patients: int, appointments: int | None, days_back: int) -> None:
+def check_args(doctors: int, patients: int, appointments: int | None, days_back: int) -> None:
+    """Refuse counts out of range (before any database is created for them)."""
     if not 1 <= doctors <= 10_000:
         raise ValidationError("The number of doctors must be 1 to 10000.", field="doctors")
     if not 1 <= patients <= 10_000_000:
@@ -341,7 +342,7 @@ def generate(
         ValidationError: a count out of range, or more appointments than the
             doctors' hours can hold.
     """
-    _check_args(doctors, patients, appointments, days_back)
+    check_args(doctors, patients, appointments, days_back)
     started = _time.perf_counter()
     gen = _Generator(clinic, seed, inputs or load_inputs(), progress)
     password_hash = hash_password(DEMO_PASSWORD)  # once: argon2 is slow by design

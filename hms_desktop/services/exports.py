@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from hms_desktop.db.models import Patient
 from hms_desktop.errors import (
+    DatabaseUnavailableError,
     HmsError,
     NotFoundError,
     OperationCancelledError,
@@ -263,6 +264,11 @@ def write_rows(
 
 
 def _audit_failure(log_outcome: Callable[..., None], err: BaseException) -> None:
+    if isinstance(err, DatabaseUnavailableError):
+        # The database is what failed (locked, gone): writing the audit row would wait
+        # for the same lock again, and fail the same way. The log keeps the event.
+        log.warning("export failed and could not be audited: %s", err)
+        return
     if isinstance(err, OperationCancelledError):
         outcome, extra = "cancelled", {}
     elif isinstance(err, PermissionDeniedError):
@@ -271,8 +277,9 @@ def _audit_failure(log_outcome: Callable[..., None], err: BaseException) -> None
         outcome, extra = "failed", {"error": f"{type(err).__name__}: {err}"[:300]}
     try:
         log_outcome(outcome, **extra)
-    except Exception:  # the database may be what failed; never hide the original error
-        log.warning("could not audit the %s export", outcome, exc_info=True)
+    except Exception as audit_err:  # never hide the original error behind this one
+        log.warning("could not audit the %s export: %s", outcome, audit_err)
+        log.debug("audit failure", exc_info=True)
 
 
 def stream(session: Session, stmt: Select[Any]) -> Generator[Row[Any], None, None]:

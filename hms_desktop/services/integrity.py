@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from hms_desktop.db.engine import Database
-from hms_desktop.db.migrate import check_schema
+from hms_desktop.db.migrate import HEAD_REVISION, check_schema
 from hms_desktop.db.models import (
     Appointment,
     AuditEntry,
@@ -80,7 +80,8 @@ class CheckReport:
         out = [
             f"database: {self.location}",
             f"integrity: {', '.join(self.integrity) or 'not checked'}",
-            f"schema: {self.schema_current or 'none'} (this version expects {self.schema_head})",
+            f"schema: {self.schema_current or 'none'} "
+            f"(this version expects {self.schema_head or HEAD_REVISION})",
         ]
         out += [f"rows {name}: {n}" for name, n in self.counts.items()]
         for kind, ids in self.orphans.items():

@@ -89,6 +89,9 @@ def _copy_checked(source: Path, tmp: Path) -> str:
     db = Database(f"sqlite:///{tmp}")
     try:
         state = check_schema(db)  # raises for a newer version
+    except DatabaseUnavailableError as err:
+        # Name the backup the person chose, not the hidden copy being checked.
+        raise DatabaseUnavailableError(str(err).replace(str(tmp), str(source))) from None
     finally:
         db.dispose()
     if state.current is None:
