@@ -47,6 +47,16 @@ def save_department(
     description = clean_text(description, "description", max_len=2000)
     try:
         with clinic.db.write() as session:
+            # "CARDIOLOGY" and "Cardiology" are one department to the desk (the table's
+            # unique index only tells exact spellings apart).
+            same = session.scalar(
+                select(Department.id).where(
+                    func.lower(Department.name) == name.lower(),
+                    Department.id != (department_id or 0),
+                )
+            )
+            if same is not None:
+                raise ValidationError(f"A department named {name!r} exists already.", field="name")
             if department_id is None:
                 dept = Department(name=name, description=description)
                 session.add(dept)

@@ -107,6 +107,10 @@ class AdminTab(QWidget):
             # The first figures load once the window is up, so building it stays quick.
             self._shown = True
             QTimer.singleShot(0, self, self._load_current)  # dropped if the tab is deleted
+        elif self.current_page in self._stale:
+            # Back from another tab where something changed (a booking on the Patient
+            # tab, say): the page on screen shows it now, not after F5.
+            QTimer.singleShot(0, self, self._load_current)
 
     def show_page(self, name: str) -> None:
         """Switch to a page ("dashboard", "appointments", ...), loading it if needed."""
@@ -133,6 +137,7 @@ class AdminTab(QWidget):
         name = self.current_page
         page = self._pages[self.stack.currentIndex()]
         if name == "dashboard":
+            self._stale.discard(name)
             self.dashboard.load()
         elif isinstance(page, ListPage) and (not page.loaded_once or name in self._stale):
             self._stale.discard(name)
@@ -189,8 +194,10 @@ class AdminTab(QWidget):
                     page.refresh()
                 else:
                     self._stale.add(name)
-        if self.current_page == "dashboard" and self.isVisible():
+        if self.isVisible() and self.current_page == "dashboard":
             self.dashboard.load()  # the cache was emptied by the write if it mattered
+        else:
+            self._stale.add("dashboard")  # loaded when it is next shown
 
     # --- actions the main window's shortcuts reach ------------------------------------------
     def new_patient(self) -> None:

@@ -203,18 +203,22 @@ class AppointmentsPage(ListPage):
             return
         flt = self._filter
         if flt.date_from and flt.date_to and flt.date_from > flt.date_to:
-            self.count_label.setText("The range ends before it starts.")
+            # No rows of an earlier range may stay on screen to be cancelled by mistake.
+            self.model.clear()
+            self._on_selection()
+            self.count_label.setText("The range ends before it starts. Change From or To.")
             return
         self.model.reload()
         self.loaded_once = True
         self._count()
         clinic = self.clinic
-        if not self._doctors:
-            self.ops.run(
-                lambda _ctx: doctors.list_doctors(clinic),
-                label="Load doctors",
-                on_success=self._on_doctors,
-            )
+        # Every time: a doctor added or renamed elsewhere must reach the filter (the
+        # list is a few hundred rows at most).
+        self.ops.run(
+            lambda _ctx: doctors.list_doctors(clinic),
+            label="Load doctors",
+            on_success=self._on_doctors,
+        )
         self._on_selection()
 
     def _count(self) -> None:

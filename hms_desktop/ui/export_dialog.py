@@ -254,6 +254,9 @@ class ExportDialog(QDialog):
         path = Path(text).expanduser()
         if not path.is_absolute():
             path = self._export_dir / path
+        if path.is_dir() or text.endswith(("/", "\\")):
+            self.show_error(f"{path} is a folder. Add a file name to save the export in it.")
+            return None
         suffix = path.suffix.lower()
         if suffix in (".csv", ".xlsx") and suffix != "." + self.fmt:
             self.show_error(

@@ -31,7 +31,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.job_ledger import JobRunRow
 from hms_desktop.services.outbox import DeliveryResult, OutboxRow
-from hms_desktop.ui.operations import Operations
+from hms_desktop.ui.operations import Operations, user_message
 from hms_desktop.ui.table_models import Column, RowTableModel
 from hms_desktop.ui.widgets import heading, make_table, show_error
 
@@ -232,6 +232,7 @@ class JobsPanel(QWidget):
     def _failure(self, title: str) -> Callable[[BaseException], None]:
         def show(err: BaseException) -> None:
             self._set_busy(False)
+            self.message.setText(f"{title}: {user_message(err)}")  # not "Running…" any more
             show_error(self, title, err)
 
         return show

@@ -203,6 +203,16 @@ class PagedTableModel(RowTableModel[Row]):
         self._set_loading(False)
         self.fetchMore(QModelIndex())
 
+    def clear(self) -> None:
+        """No rows, and none to fetch, until the next :meth:`reload` (a page in flight is
+        dropped)."""
+        self._generation += 1
+        self.beginResetModel()
+        self._rows = []
+        self._exhausted = True
+        self.endResetModel()
+        self._set_loading(False)
+
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and not self._exhausted and not self._loading
 

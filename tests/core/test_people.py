@@ -20,6 +20,13 @@ def test_departments_add_rename_and_refuse_duplicates(clinic: Clinic) -> None:
     with pytest.raises(ValidationError, match="exists already") as dup:
         departments.save_department(clinic, f.RECEPTION, "Cardiology")
     assert dup.value.field == "name"
+    with pytest.raises(ValidationError, match="exists already"):  # capitals do not matter
+        departments.save_department(clinic, f.RECEPTION, "CARDIOLOGY")
+    with pytest.raises(ValidationError, match="exists already"):  # nor when renaming another
+        departments.save_department(clinic, f.RECEPTION, "cardiology", department_id=cardio + 1)
+    # Its own name in other capitals is a rename, not a duplicate.
+    departments.save_department(clinic, f.RECEPTION, "CARDIOLOGY", department_id=cardio)
+    departments.save_department(clinic, f.RECEPTION, "Cardiology", "Hearts", department_id=cardio)
     with pytest.raises(ValidationError, match="must not be empty"):
         departments.save_department(clinic, f.RECEPTION, "   ")
     departments.save_department(clinic, f.RECEPTION, "Cardiology & Vascular", department_id=cardio)

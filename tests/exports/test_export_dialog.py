@@ -242,6 +242,15 @@ def test_format_and_suffix_must_agree(qtbot, parent, sqlite_clinic: Clinic, ops,
     assert dialog.current_op is None
     dialog.path_edit.setText(str(tmp_path / "plain"))
     assert dialog.target_path() == tmp_path / "plain.csv"
+    # A folder is not a file name: say so, rather than write "monthly.csv" beside it.
+    (tmp_path / "monthly").mkdir()
+    for typed in (str(tmp_path / "monthly"), str(tmp_path / "monthly") + "/"):
+        dialog.path_edit.setText(typed)
+        dialog.export_button.click()
+        assert "is a folder. Add a file name" in dialog.error_label.text()
+        assert dialog.current_op is None
+    assert not (tmp_path / "monthly.csv").exists()
+    assert list((tmp_path / "monthly").iterdir()) == []
     dialog.close()
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import time
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, Qt
 
-from hms_desktop.services import booking
+from hms_desktop.services import booking, doctors
 from hms_desktop.services.stats import StatsService
 from hms_desktop.ui.admin_tab import AdminTab
 from hms_desktop.ui.dashboard import DashboardPage, freshness_text
+from hms_desktop.ui.main_window import MainWindow
 from hms_desktop.ui.operations import Operations
 from hms_desktop.ui.patient_form import PatientFormDialog
 from hms_desktop.ui.widgets import ChangeRelay
@@ -429,3 +430,80 @@ def test_edit_and_blacklist_a_patient(qtbot, sqlite_clinic, admin) -> None:
     )
     muted = admin.patients.model.index(0, 1).data(Qt.ItemDataRole.ForegroundRole)
     assert muted is not None
+
+
+def test_back_from_the_patient_tab_the_dashboard_shows_the_new_booking(
+    qtbot, sqlite_clinic
+) -> None:
+    from hms_desktop.services import accounts
+
+    w = f.world(sqlite_clinic)
+    accounts.create_first_admin(sqlite_clinic, "boss", f.PASSWORD)
+    actor = accounts.login(sqlite_clinic, "boss", f.PASSWORD)
+    stats_service = StatsService(sqlite_clinic)
+    window = MainWindow(sqlite_clinic, actor, stats_service)
+    qtbot.addWidget(window)
+    window.show()
+    dashboard = window.admin_tab.dashboard
+    qtbot.waitUntil(lambda: dashboard.appointments.value.text() == "0", timeout=WAIT)
+    window.tabs.setCurrentWidget(window.patient_tab)  # Ctrl+2
+    _book(w, w.patient_id, w.doctor_id, "09:00")  # booked while the Admin tab is hidden
+    qtbot.wait(300)  # the change reaches the hidden tab, which only notes it
+    assert dashboard.appointments.value.text() == "0"
+    window.tabs.setCurrentWidget(window.admin_tab)  # Ctrl+1
+    qtbot.waitUntil(lambda: dashboard.appointments.value.text() == "1", timeout=WAIT)
+    window.close()
+    qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
+    stats_service.close()
+
+
+def test_a_doctor_added_elsewhere_reaches_the_appointments_filter(
+    qtbot, sqlite_clinic, admin
+) -> None:
+    w = f.world(sqlite_clinic)
+    page = admin.appointments
+    admin.show_page("appointments")
+    qtbot.waitUntil(lambda: page.doctor.count() == 3, timeout=WAIT)  # "All" and two doctors
+    new_id = f.doctor(sqlite_clinic, w.department_id, "Dr. Zed Newcomer")
+    qtbot.waitUntil(lambda: page.doctor.findData(new_id) >= 0, timeout=WAIT)
+    assert page.doctor.itemText(page.doctor.findData(new_id)) == "Dr. Zed Newcomer"
+    old = doctors.get_doctor(sqlite_clinic, w.doctor_id)
+    doctors.edit_doctor(
+        sqlite_clinic,
+        f.RECEPTION,
+        w.doctor_id,
+        doctors.DoctorForm(
+            full_name="Dr. Ada King",
+            department_id=old.department_id,
+            qualification=old.qualification,
+            email=old.email,
+            phone=old.phone,
+        ),
+    )
+    qtbot.waitUntil(
+        lambda: page.doctor.itemText(page.doctor.findData(w.doctor_id)) == "Dr. Ada King",
+        timeout=WAIT,
+    )
+
+
+def test_an_impossible_range_leaves_no_rows_to_act_on(qtbot, sqlite_clinic, admin) -> None:
+    w = f.world(sqlite_clinic)
+    _book(w, w.patient_id, w.doctor_id, "09:00")
+    page = admin.appointments
+    admin.show_page("appointments")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1, timeout=WAIT)
+    page.period.setCurrentText("Date range")
+    day = QDate(w.day.year, w.day.month, w.day.day)
+    page.date_to.setDate(day)
+    page.date_from.setDate(day)
+    page.refresh()
+    qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() == 1, timeout=WAIT)
+    page.table.selectRow(0)
+    assert page.cancel_button.isEnabled()
+    page.date_from.setDate(day.addDays(1))  # now the range ends before it starts
+    page.refresh()
+    assert "ends before it starts" in page.count_label.text()
+    assert page.model.rowCount() == 0
+    assert not page.cancel_button.isEnabled() and not page.reschedule_button.isEnabled()
+    [visit] = booking.list_appointments(sqlite_clinic, f.RECEPTION, booking.AppointmentFilter())
+    assert visit.status == "booked"  # the visit itself is untouched

@@ -184,3 +184,25 @@ def test_the_panel_drives_a_running_scheduler(
     assert [
         (r.job_name, r.trigger) for r in panel.runs_model.rows if r.job_name == "monthly-report"
     ] == [("monthly-report", "catch-up")]
+
+
+def test_a_run_now_that_is_refused_says_why_under_the_tables(
+    sqlite_clinic: Clinic, clock: FakeClock, qtbot: QtBot, ops: Operations
+) -> None:
+    from datetime import datetime
+
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    clock.set(datetime(2026, 6, 15, 7, 0, tzinfo=sqlite_clinic.settings.tz))  # before 08:00
+    panel = JobsPanel(sqlite_clinic, SYSTEM, ops)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.refreshed, timeout=10_000):
+        panel.show()
+    panel.jobs_table.selectRow(0)  # reminders, not due until 08:00
+    panel.run_button.click()
+    qtbot.waitUntil(lambda: not ops.busy, timeout=10_000)
+    assert "Running" not in panel.message.text()  # it is not running any more
+    assert "not due" in panel.message.text()
+    for box in QApplication.topLevelWidgets():
+        if isinstance(box, QMessageBox) and box.isVisible():
+            box.close()
