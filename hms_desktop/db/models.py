@@ -141,6 +141,11 @@ class Patient(Base):
     phone_key: Mapped[str] = mapped_column(
         search_key(40), default="", server_default="", index=True
     )
+    #: The same digits reversed: the end of a number (a local number said without its
+    #: country code, or the last digits) becomes a prefix search too (indexed).
+    phone_rev_key: Mapped[str] = mapped_column(
+        search_key(40), default="", server_default="", index=True
+    )
     email: Mapped[str] = mapped_column(String(254), default="", server_default="")
     address: Mapped[str] = mapped_column(Text, default="", server_default="")
     reminders_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

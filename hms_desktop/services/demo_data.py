@@ -569,6 +569,7 @@ def _patients(
                     "gender": gender,
                     "phone": phone,
                     "phone_key": phone_digits(phone),
+                    "phone_rev_key": phone_digits(phone)[::-1],
                     "email": email,
                     "address": f"{rng.choice(inputs.streets)} {rng.randint(1, 140)}, "
                     f"{rng.choice(inputs.postcodes)}",

@@ -69,6 +69,7 @@ def _clean(form: PatientForm, today: date) -> dict[str, object]:
         "gender": gender,
         "phone": phone,
         "phone_key": phone_digits(phone),
+        "phone_rev_key": phone_digits(phone)[::-1],
         "email": clean_email(form.email),
         "address": clean_text(form.address, "address", max_len=500),
         "reminders_opt_out": bool(form.reminders_opt_out),
@@ -203,6 +204,11 @@ def search_statement(text: str, *, include_blacklisted: bool = True) -> Select[t
         conditions.append(Patient.id == int(query) if len(query) < 10 else Patient.id == -1)
     if len(digits) >= 3 and all(ch.isdigit() or ch in _PHONE_PUNCTUATION for ch in query):
         conditions.append(_prefix_range(Patient.phone_key, digits))
+        # The end of the number: "6206524", or "0175 6206524" said without the country
+        # code (the trunk 0 dropped) both find "+49 175 6206524".
+        local = digits.lstrip("0")
+        if len(local) >= 3:
+            conditions.append(_prefix_range(Patient.phone_rev_key, local[::-1]))
     return stmt.where(or_(*conditions)).order_by(Patient.name_key, Patient.id)  # type: ignore[arg-type]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -36,13 +36,43 @@ def test_first_revision_upgrades_to_head_with_its_data(
             settings=Settings(database_url=blank_database_url, timezone="Europe/Berlin"),
             clock=clock,
         )
-        # Written with the newest models, except availability: its slot grid column came
-        # in 0004, so the window is stored as a 0001 database stored it.
+        # Written with the newest models, except availability and patients: their slot
+        # grid (0004) and reversed phone key (0005) came later, so they are stored as a
+        # 0001 database stored them.
         dept = f.department(clinic, "General Medicine")
         doctor_id = f.doctor(clinic, dept, "Dr. Ada Lovelace")
         f.doctor(clinic, dept, "Dr. Alan Turing")
-        patient_id = f.patient(clinic, "José Núñez")
-        other_patient_id = f.patient(clinic, "Anna Smith")
+        # Patients as a 0001 database held them: no reversed phone key (0005).
+        patients_0001 = sa.table(
+            "patients",
+            sa.column("id", sa.Integer),
+            sa.column("full_name", sa.String),
+            sa.column("name_key", sa.String),
+            sa.column("surname_key", sa.String),
+            sa.column("phone", sa.String),
+            sa.column("phone_key", sa.String),
+            sa.column("created_at", sa.DateTime),
+        )
+        with db.write() as session:
+            ids = [
+                session.scalar(
+                    sa.insert(patients_0001)
+                    .values(
+                        full_name=name,
+                        name_key=key,
+                        surname_key=key.rsplit(" ", 1)[-1],
+                        phone=phone,
+                        phone_key="".join(ch for ch in phone if ch.isdigit()),
+                        created_at=datetime(2026, 6, 1, 8, 0),
+                    )
+                    .returning(patients_0001.c.id)
+                )
+                for name, key, phone in (
+                    ("José Núñez", "jose nunez", "+49 175 6206524"),
+                    ("Anna Smith", "anna smith", "+49 30 1234567"),
+                )
+            ]
+        patient_id, other_patient_id = ids
         day = clinic.today() + timedelta(days=1)
         # The window and the booking as a 0001 database held them (typed inserts of the
         # 0001 columns: the newest availability code reads the 0004 slot grid column).
@@ -88,6 +118,10 @@ def test_first_revision_upgrades_to_head_with_its_data(
         assert [p.full_name for p in patients.search_patients(clinic, SYSTEM, "jose")] == [
             "José Núñez"
         ]
+        # 0005 filled the reversed phone key of the patients already there.
+        for local in ("0175 6206524", "6206524"):
+            found = patients.search_patients(clinic, SYSTEM, local)
+            assert [p.full_name for p in found] == ["José Núñez"]
         # The upgraded database keeps working: a new booking on it.
         f.open_day(clinic, w.doctor_id, clinic.today() + timedelta(days=1))
         booking.book(

@@ -236,11 +236,32 @@ def test_search_keys_compare_in_byte_order_on_postgresql(clinic: Clinic) -> None
     assert collations == {"name_key": "C", "surname_key": "C", "phone_key": "C"}
 
 
+def test_a_phone_number_is_found_by_its_start_its_end_or_as_dialled_at_home(
+    clinic: Clinic,
+) -> None:
+    jose = f.patient(clinic, "José Núñez", phone="+49 175 6206524")
+    f.patient(clinic, "Anna Smith", phone="+49 30 1234567")
+    for typed in ("+49 175", "49175620", "0175 6206524", "0175/620 65 24", "6206524", "524"):
+        found = patients.search_patients(clinic, f.RECEPTION, typed)
+        assert [p.id for p in found] == [jose], typed
+    # Too few digits to mean anything, and digits nobody has, find nobody by phone.
+    assert patients.search_patients(clinic, f.RECEPTION, "0024") == []
+    assert patients.search_patients(clinic, f.RECEPTION, "9999999") == []
+
+
 @pytest.mark.parametrize(
     ("query", "indexes"),
     [
         ("jose", {"ix_patients_name_key", "ix_patients_surname_key"}),
-        ("0305", {"ix_patients_name_key", "ix_patients_surname_key", "ix_patients_phone_key"}),
+        (
+            "0305",
+            {
+                "ix_patients_name_key",
+                "ix_patients_surname_key",
+                "ix_patients_phone_key",
+                "ix_patients_phone_rev_key",
+            },
+        ),
     ],
 )
 def test_patient_search_is_served_by_indexes(clinic: Clinic, query: str, indexes: set[str]) -> None:
