@@ -156,7 +156,9 @@ class ClinicScheduler:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         now = datetime.now(tz)
-        for name, job in enabled_jobs(self.clinic.settings).items():
+        # Every job ticks; a tick asks whether its job is on now, so turning one on or off
+        # in the settings takes effect without a restart.
+        for name, job in JOBS.items():
             scheduler.add_job(
                 self._tick,
                 IntervalTrigger(seconds=self.tick_seconds, timezone=tz),
@@ -239,6 +241,8 @@ class ClinicScheduler:
         if self._stop.is_set():
             return
         job = get_job(name)
+        if not job.enabled(self.clinic.settings):
+            return  # switched off (scheduled backups: "keep 0")
         due = job.due(self.clinic.settings, self.clinic.now())
         if due is None:
             return
@@ -249,6 +253,8 @@ class ClinicScheduler:
         trigger = "catch-up" if started is not None and due.fire_at < started else "schedule"
         try:
             with self._work:
+                if self._stop.is_set():  # the stop came while waiting for another run
+                    return
                 result = run_job(
                     self.clinic,
                     name,
@@ -271,8 +277,16 @@ class ClinicScheduler:
                 )
             return
         with self._lock:
-            self._handled[name] = result.period_key
             self._unreachable.pop(name, None)
+            claimed_elsewhere = (
+                result.status == "skipped"
+                and result.existing is not None
+                and result.existing.status == "running"
+            )
+            # A claim still "running" may be a crashed run: ticks keep asking, and the
+            # ledger hands the period over once the claim is stale. Anything else is final.
+            if not claimed_elsewhere:
+                self._handled[name] = result.period_key
 
     def _deliver(self) -> None:
         if self._stop.is_set():

@@ -204,9 +204,12 @@ def prune_backups(folder: Path, keep: int) -> list[Path]:
     """Delete all but the newest ``keep`` scheduled backups in ``folder``; return the deleted.
 
     Only files named like scheduled backups are touched; a copy a person saved under
-    another name is never deleted. At least one backup is always kept.
+    another name is never deleted. ``keep`` 0 (scheduled backups switched off) deletes
+    nothing; otherwise at least one backup is always kept.
     """
-    doomed = list_backups(folder)[: -max(1, keep)]
+    if keep <= 0:
+        return []
+    doomed = list_backups(folder)[:-keep]
     for path in doomed:
         path.unlink(missing_ok=True)
     return doomed

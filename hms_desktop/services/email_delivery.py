@@ -141,6 +141,17 @@ class SmtpSender:
             self._smtp.send_message(build_message(self.settings, email))
         except smtplib.SMTPRecipientsRefused as err:
             raise DeliveryError(_describe(err), permanent=True) from err
+        except smtplib.SMTPNotSupportedError as err:
+            # This message needs what the server lacks (an address with non-ASCII letters
+            # needs SMTPUTF8): only this one fails, for good; the connection is fine.
+            raise DeliveryError(
+                f"the mail server cannot take this message ({err}); check the address",
+                permanent=True,
+            ) from err
+        except UnicodeError as err:  # an address the server cannot be given in ASCII
+            raise DeliveryError(
+                f"the address cannot be sent to by this mail server ({err})", permanent=True
+            ) from err
         except smtplib.SMTPResponseException as err:
             raise DeliveryError(_describe(err), permanent=500 <= err.smtp_code < 600) from err
         except (OSError, smtplib.SMTPException) as err:

@@ -26,7 +26,14 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hms_desktop import APP_ID
-from hms_desktop.db.models import Appointment, Doctor, MonthlyReport, OutboxMessage, Patient
+from hms_desktop.db.models import (
+    Appointment,
+    Department,
+    Doctor,
+    MonthlyReport,
+    OutboxMessage,
+    Patient,
+)
 from hms_desktop.services import audit
 from hms_desktop.services.actor import Actor, require_staff
 from hms_desktop.services.clinic import Clinic
@@ -149,28 +156,41 @@ def _opted_out() -> Any:
     )
 
 
-def _reminder_still_wanted() -> Any:
-    """The visit is still booked on the reminder's day and the patient still wants one."""
+def _not_begun(local_now: datetime) -> Any:
+    """The visit has not begun by the clinic's wall-clock ``local_now`` (naive)."""
+    today, at = local_now.date(), local_now.time()
+    return or_(Appointment.day > today, and_(Appointment.day == today, Appointment.start_time > at))
+
+
+def _reminder_still_wanted(local_now: datetime) -> Any:
+    """The visit is still booked on the reminder's day, has not begun (a reminder after the
+    visit is no use), and the patient still wants one."""
     booked = (
         select(Appointment.id)
         .where(
             Appointment.id == OutboxMessage.appointment_id,
             Appointment.status == "booked",
             Appointment.day == OutboxMessage.target_day,
+            _not_begun(local_now),
         )
         .exists()
     )
     return and_(booked, ~_opted_out())
 
 
-def _expire_reminders(session: Session, today: date) -> int:
-    """A reminder for a visit that is past, cancelled or moved, or for a patient who has
-    opted out since, is no longer worth sending."""
+def _expire_reminders(session: Session, local_now: datetime) -> int:
+    """A reminder for a visit that is past or has begun, cancelled or moved, or for a
+    patient who has opted out since, is no longer worth sending."""
+    today = local_now.date()
     moved_or_closed = or_(
         select(Appointment.id)
         .where(
             Appointment.id == OutboxMessage.appointment_id,
-            or_(Appointment.status != "booked", Appointment.day != OutboxMessage.target_day),
+            or_(
+                Appointment.status != "booked",
+                Appointment.day != OutboxMessage.target_day,
+                ~_not_begun(local_now),
+            ),
         )
         .exists(),
         _opted_out(),
@@ -184,7 +204,8 @@ def _expire_reminders(session: Session, today: date) -> int:
         )
         .values(
             status="expired",
-            last_error="The visit is past, cancelled or moved, or the patient opted out.",
+            last_error="The visit is past or has begun, cancelled or moved, or the patient "
+            "opted out.",
         )
         .execution_options(synchronize_session=False)
     )
@@ -194,6 +215,7 @@ def _expire_reminders(session: Session, today: date) -> int:
 def _claim(clinic: Clinic, message_id: int) -> Email | None:
     """pending -> sending, atomically; None when another PC or thread got it first."""
     now = clinic.now()
+    local_now = now.astimezone(clinic.settings.tz).replace(tzinfo=None)
     with clinic.db.write() as session:
         # Checked again at the moment of sending: a pass over many messages takes a while,
         # and a visit cancelled (or an opt-out saved) meanwhile must not get its reminder.
@@ -202,7 +224,7 @@ def _claim(clinic: Clinic, message_id: int) -> Email | None:
             .where(
                 OutboxMessage.id == message_id,
                 OutboxMessage.status == "pending",
-                or_(OutboxMessage.kind != "reminder", _reminder_still_wanted()),
+                or_(OutboxMessage.kind != "reminder", _reminder_still_wanted(local_now)),
             )
             .values(status="sending", claimed_at=now)
             .execution_options(synchronize_session=False)
@@ -210,6 +232,8 @@ def _claim(clinic: Clinic, message_id: int) -> Email | None:
         if result.rowcount != 1:  # type: ignore[attr-defined]
             return None
         msg = session.get_one(OutboxMessage, message_id)
+        if msg.kind == "reminder" and msg.appointment_id is not None:
+            _refresh_reminder(session, msg)
         html = ""
         if msg.report_id is not None:
             html = (
@@ -224,6 +248,33 @@ def _claim(clinic: Clinic, message_id: int) -> Email | None:
             html=html,
             message_id=f"<outbox-{msg.id}.{stamp}@{APP_ID}.invalid>",
         )
+
+
+def _refresh_reminder(session: Session, msg: OutboxMessage) -> None:
+    """Say what is true now: the visit may have moved to another time or doctor on the
+    same day since the reminder was queued (the stored text is updated to match)."""
+    from hms_desktop.services.notifications import reminder_text
+
+    row = session.execute(
+        select(Appointment, Patient.full_name, Doctor.full_name, Department.name)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .join(Doctor, Doctor.id == Appointment.doctor_id)
+        .join(Department, Department.id == Doctor.department_id)
+        .where(Appointment.id == msg.appointment_id)
+    ).first()
+    if row is None:
+        return
+    appt, patient, doctor, department = row
+    subject, body = reminder_text(
+        patient=patient,
+        doctor=doctor,
+        department=department,
+        day=appt.day,
+        at=appt.start_time,
+        visit_type=appt.visit_type,
+    )
+    if (subject[:255], body) != (msg.subject, msg.body):
+        msg.subject, msg.body, msg.doctor_id = subject[:255], body, appt.doctor_id
 
 
 def _record_sent(clinic: Clinic, message_id: int) -> None:
@@ -281,7 +332,9 @@ def deliver_due(
     now = clinic.now()
     with clinic.db.write() as session:
         recovered = _recover_interrupted(session, now)
-        expired = _expire_reminders(session, now.date())
+        expired = _expire_reminders(
+            session, now.astimezone(clinic.settings.tz).replace(tzinfo=None)
+        )
     if recovered:
         log.warning("outbox: %s interrupted deliveries marked failed", recovered)
     if not clinic.settings.smtp_configured:

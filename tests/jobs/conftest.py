@@ -70,13 +70,16 @@ def smtp_port() -> int:
 class SmtpServer:
     """A real aiosmtpd server that a test can stop and start again on the same port."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, *, smtputf8: bool = True) -> None:
         self.port = port
         self.mailbox = Mailbox()
+        self.smtputf8 = smtputf8
         self._controller: Controller | None = None
 
     def start(self) -> None:
-        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            self.mailbox, hostname="127.0.0.1", port=self.port, enable_SMTPUTF8=self.smtputf8
+        )
         self._controller.start()
 
     def stop(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from hms_desktop.jobs.runner import deliver, run_job
-from hms_desktop.services import outbox
+from hms_desktop.services import booking, outbox
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
@@ -21,7 +21,9 @@ def _two_reminders(clinic: Clinic, clock: FakeClock) -> list[int]:
     dept = factories.department(clinic)
     doc = factories.doctor(clinic, dept)
     patients = [factories.patient(clinic), factories.patient(clinic)]
-    book_on(clinic, clock, doc, patients, DAY)
+    # Afternoon visits: the retries below run for hours, and a reminder for a visit that
+    # has begun is no longer sent.
+    book_on(clinic, clock, doc, patients, DAY, start="16:00")
     clock.set(at(DAY, "08:00"))
     return patients
 
@@ -135,3 +137,58 @@ def test_a_reminder_for_a_cancelled_visit_is_not_sent(
 
     assert (result.sent, result.expired) == (1, 1)
     assert outbox.list_messages(clinic, SYSTEM, statuses=["expired"])[0].id == victim.id
+
+
+def test_an_address_the_server_cannot_take_fails_alone_and_the_rest_are_sent(
+    clinic: Clinic, clock: FakeClock, smtp_port: int
+) -> None:
+    from hms_desktop.services import patients as patient_service
+    from tests.jobs.conftest import SmtpServer
+
+    server = SmtpServer(smtp_port, smtputf8=False)  # an older mail server: ASCII only
+    server.start()
+    try:
+        use_smtp(clinic, server.port)
+        ids = _two_reminders(clinic, clock)
+        jurgen = patient_service.get_patient(clinic, SYSTEM, ids[0])
+        patient_service.edit_patient(
+            clinic,
+            SYSTEM,
+            ids[0],
+            patient_service.PatientForm(full_name=jurgen.full_name, email="jürgen@müller.de"),
+        )
+        result = run_job(clinic, "reminders", trigger="schedule")
+        assert (result.counts["sent"], result.counts["failed"]) == (1, 1)
+        by_patient = {r.patient_id: r for r in outbox.list_messages(clinic, SYSTEM)}
+        assert by_patient[ids[1]].status == "sent"
+        assert by_patient[ids[0]].status == "failed"  # for good: retrying cannot help
+        assert "cannot take this message" in by_patient[ids[0]].last_error
+        assert len(server.mailbox.messages) == 1
+    finally:
+        server.stop()
+
+
+def test_a_reminder_says_where_the_visit_is_now_and_none_comes_after_it_began(
+    clinic: Clinic, clock: FakeClock, smtp_down: SmtpServer
+) -> None:
+    use_smtp(clinic, smtp_down.port)
+    dept = factories.department(clinic)
+    ada = factories.doctor(clinic, dept, "Dr. Ada Lovelace")
+    alan = factories.doctor(clinic, dept, "Dr. Alan Turing")
+    early, late = factories.patient(clinic), factories.patient(clinic)
+    first, second = book_on(clinic, clock, ada, [early, late], DAY, start="10:30")  # and 11:00
+    factories.open_day(clinic, alan, DAY, "15:00", "18:00")
+    clock.set(at(DAY, "08:00"))
+    run_job(clinic, "reminders", trigger="schedule")  # queued; the mail server is down
+    # At 08:30 the desk moves the 11:00 visit to 16:30 with Dr. Turing.
+    clock.set(at(DAY, "08:30"))
+    booking.reschedule(clinic, SYSTEM, second, day=DAY, at="16:30", doctor_id=alan)
+    clock.set(at(DAY, "10:45"))  # the server is back at 10:45
+    smtp_down.start()
+    result = deliver(clinic)
+    assert (result.sent, result.expired) == (1, 1)
+    [mail] = smtp_down.mailbox.messages
+    assert "16:30" in mail.subject and "Dr. Alan Turing" in mail.subject
+    rows = {r.appointment_id: r for r in outbox.list_messages(clinic, SYSTEM)}
+    assert rows[first].status == "expired"  # its visit began at 10:30
+    assert "16:30" in rows[second].subject  # the outbox shows what was sent

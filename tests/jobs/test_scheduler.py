@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -289,3 +289,51 @@ def test_a_run_that_fails_is_recorded_and_a_later_run_takes_it_over(
 
     assert again.status == "done" and again.run_id == failed.run_id
     assert [r.doctor for r in reports.list_reports(clinic, SYSTEM)] == ["Dr. Broken"]
+
+
+def test_a_crashed_run_is_taken_over_by_a_later_tick_once_its_claim_is_stale(
+    clinic: Clinic, clock: FakeClock, smtp_server: SmtpServer, schedulers: list[ClinicScheduler]
+) -> None:
+    use_smtp(clinic, smtp_server.port)
+    _reminder_day(clinic, clock, start="14:00")
+    clock.set(at(DAY, "08:00"))
+    # The 08:00 run claimed the day, and the PC died before it finished.
+    assert job_ledger.claim(clinic, "reminders", "2026-06-16", trigger="schedule", host="pc-0")
+    clock.set(at(DAY, "08:10"))  # restarted ten minutes later: the claim is still fresh
+    s = _scheduler(clinic, schedulers)
+    s.start()
+    time.sleep(20 * TICK)
+    assert not _ran(clinic, "reminders", "2026-06-16") and _reminders(smtp_server) == []
+    clock.set(at(DAY, "08:45"))  # the claim is stale now: the running app takes it over
+    wait_until(lambda: _ran(clinic, "reminders", "2026-06-16"), what="the take-over")
+    wait_until(lambda: len(_reminders(smtp_server)) == 2)
+    s.shutdown()
+    assert len(_reminders(smtp_server)) == 2
+
+
+def test_switching_scheduled_backups_on_and_off_takes_effect_without_a_restart(
+    sqlite_url: str, clock: FakeClock, tmp_path: Path, schedulers: list[ClinicScheduler]
+) -> None:
+    from hms_desktop.services import backup
+
+    folder = tmp_path / "backups"
+    clinic = make_clinic(sqlite_url, clock, backup_dir=str(folder), backup_retention=0)
+    try:
+        folder.mkdir()
+        older = [
+            folder / backup.scheduled_name(at(DAY - timedelta(days=d), "22:00")) for d in (1, 2, 3)
+        ]
+        for path in older:
+            path.write_bytes(b"an older backup")
+        clock.set(at(DAY, "23:00"))  # after the daily backup time
+        s = _scheduler(clinic, schedulers)
+        s.start()
+        time.sleep(20 * TICK)
+        # Off: nothing is made and, above all, nothing is deleted.
+        assert sorted(folder.iterdir()) == sorted(older)
+        clinic.settings = clinic.settings.replace(backup_retention=7)  # the settings dialog
+        wait_until(lambda: len(list(folder.iterdir())) == 4, what="today's backup")
+        s.shutdown()
+        assert all(path.exists() for path in older)
+    finally:
+        clinic.close()
