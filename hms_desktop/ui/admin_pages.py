@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, Signal, Slot
+from PySide6.QtCore import QItemSelection, Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
 from hms_desktop.services import departments, doctors, patients
@@ -132,12 +132,10 @@ class DoctorsPage(ListPage):
         self.proxy = sort_filter_proxy(self.model, self)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
-        self.table.setColumnWidth(0, 60)
-        self.table.setColumnWidth(1, 200)
-        self.table.setColumnWidth(2, 160)
-        self.table.setColumnWidth(3, 160)
-        self.table.setColumnWidth(4, 200)
-        self.table.setColumnWidth(5, 130)
+        # Phone numbers whole, and the last columns (Log-in, Status) on screen at 1280.
+        for column, width in enumerate((52, 180, 140, 120, 170, 150, 100)):
+            self.table.setColumnWidth(column, width)
+        self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)  # by name, as Patients
         self.filter = SearchBox("Filter doctors by any column", self, delay_ms=80)
         self.filter.search.connect(self.proxy.setFilterFixedString)
         self.add_button("&Add doctor…", self.on_add, "Add a doctor with a log-in account")

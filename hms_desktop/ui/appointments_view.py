@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMessageBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -80,7 +81,8 @@ class AppointmentsPage(ListPage):
         self._count_again = False
         self.model.fetch_failed.connect(lambda err: show_error(self, "Load appointments", err))
         self.table.setModel(self.model)
-        for column, width in enumerate((64, 96, 64, 180, 200, 140, 104, 90)):
+        # Sized so that Status is on screen in a 1024-pixel window; Reason takes the rest.
+        for column, width in enumerate((52, 92, 52, 150, 165, 115, 96, 84)):
             self.table.setColumnWidth(column, width)
         header = self.table.horizontalHeader()
         header.setSortIndicatorShown(True)
@@ -111,19 +113,40 @@ class AppointmentsPage(ListPage):
             self.status.addItem(label, key)
         self.newest_first = QCheckBox("Ne&west first", self)
         self.text = SearchBox("Patient, doctor or ID", self, delay_ms=250)
-        filters = QHBoxLayout()
-        filters.setSpacing(8)
+        # A long doctor's name must not push the row past a 1024-pixel window: the box
+        # shows about 24 characters and its list shows the whole names.
+        self.doctor.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
+        self.doctor.setMinimumContentsLength(24)
+        for edit in (self.date_from, self.date_to):
+            edit.setMinimumWidth(edit.sizeHint().width())
+        period_row = QHBoxLayout()
+        period_row.setSpacing(8)
         period_label = QLabel("Sh&ow", self)
         period_label.setBuddy(self.period)
-        filters.addWidget(period_label)
-        filters.addWidget(self.period)
-        filters.addWidget(self.date_from)
-        filters.addWidget(QLabel("to", self))
-        filters.addWidget(self.date_to)
-        filters.addWidget(self.doctor)
-        filters.addWidget(self.status)
-        filters.addWidget(self.newest_first)
-        filters.addStretch(1)
+        period_row.addWidget(period_label)
+        period_row.addWidget(self.period)
+        period_row.addWidget(self.date_from)
+        period_row.addWidget(QLabel("to", self))
+        period_row.addWidget(self.date_to)
+        period_row.addSpacing(16)
+        period_row.addWidget(self.newest_first)
+        period_row.addStretch(1)
+        # Who and what on a second row: one row of everything overlapped at 1024 pixels.
+        who_row = QHBoxLayout()
+        who_row.setSpacing(8)
+        doctor_label = QLabel("Docto&r", self)
+        doctor_label.setBuddy(self.doctor)
+        status_label = QLabel("Stat&us", self)
+        status_label.setBuddy(self.status)
+        for widget in (doctor_label, self.doctor, status_label, self.status):
+            who_row.addWidget(widget)
+        who_row.addStretch(1)
+        filters = QVBoxLayout()
+        filters.setSpacing(8)
+        filters.addLayout(period_row)
+        filters.addLayout(who_row)
         # The text search sits on the action row, where it has room (as on the Patients page).
         self.text.setPlaceholderText("Find by patient, doctor or appointment ID")
         self.bar.addWidget(self.text, 2)

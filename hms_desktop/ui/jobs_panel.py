@@ -213,7 +213,17 @@ class JobsPanel(QWidget):
         splitter.setChildrenCollapsible(False)
         for part in (top, middle, bottom):
             splitter.addWidget(part)
-        splitter.setSizes([220, 220, 320])
+        # The three jobs always show whole; the outbox takes what is left.
+        table = self.jobs_table
+        rows = max(3, self.jobs_model.rowCount())
+        table.setMinimumHeight(
+            table.horizontalHeader().sizeHint().height()
+            + rows * table.verticalHeader().defaultSectionSize()
+            + table.horizontalScrollBar().sizeHint().height()  # shown in a narrow window
+            + 2 * table.frameWidth()
+            + 4
+        )
+        splitter.setSizes([240, 200, 320])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.message)

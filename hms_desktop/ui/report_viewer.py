@@ -11,7 +11,8 @@ import logging
 import re
 from pathlib import Path
 
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QSize
+from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QDialog,
@@ -38,13 +39,22 @@ def suggested_file_name(title: str) -> str:
     return f"{stem}.pdf"
 
 
+def fit_to_screen(widget: QWidget, width: int, height: int) -> QSize:
+    """``width`` x ``height``, or less where the screen (minus its panels) is smaller."""
+    screen = (widget.parentWidget() or widget).screen() or QGuiApplication.primaryScreen()
+    if screen is None:
+        return QSize(width, height)
+    room = screen.availableGeometry()
+    return QSize(min(width, room.width() - 40), min(height, room.height() - 60))
+
+
 class ReportViewer(QDialog):
     """Shows one report's HTML. Ctrl+P prints, Ctrl+S saves a PDF, Esc closes."""
 
     def __init__(self, html: str, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.resize(860, 900)
+        self.resize(fit_to_screen(self, 860, 900))
         self.title = title
         self.browser = QTextBrowser(self)
         self.browser.setObjectName("reportView")

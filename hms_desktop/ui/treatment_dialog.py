@@ -70,7 +70,9 @@ class TreatmentDialog(QDialog):
         #: The "discard what you typed?" question, while it is open (tests answer it).
         self.discard_question: QMessageBox | None = None
         self.setWindowTitle("Treatment")
-        self.setMinimumSize(620, 640)
+        # Fits a 1024x640 screen with its title bar; the text boxes grow when there is room.
+        self.setMinimumSize(560, 480)
+        self.resize(620, 640)
 
         self.banner = ErrorLabel(self, banner=True)
         self.hint = muted_label(REQUIRED_HINT, self)

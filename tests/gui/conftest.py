@@ -15,6 +15,8 @@ import pytest
 from PySide6.QtCore import QEvent, QThread
 from PySide6.QtWidgets import QApplication
 
+from hms_desktop.ui.style import apply_style
+
 
 @pytest.fixture(autouse=True)
 def _no_leftover_threads_or_windows(
@@ -61,3 +63,23 @@ def _no_leftover_threads_or_windows(
         pytest.fail(f"QThreads still running after the test: {running}")
     if windows:
         pytest.fail(f"top-level windows left open after the test: {windows}")
+
+
+@pytest.fixture
+def styled(qapp: QApplication) -> Iterator[QApplication]:
+    """The application's own look for this test only."""
+    style, palette, sheet, font = (
+        qapp.style().name(),
+        qapp.palette(),
+        qapp.styleSheet(),
+        qapp.font(),
+    )
+    apply_style(qapp)
+    flash = qapp.cursorFlashTime()
+    qapp.setCursorFlashTime(0)  # a blinking caret would make every picture differ
+    yield qapp
+    qapp.setCursorFlashTime(flash)
+    qapp.setStyleSheet(sheet)
+    qapp.setStyle(style)
+    qapp.setPalette(palette)
+    qapp.setFont(font)

@@ -6,6 +6,7 @@ from datetime import time
 
 import pytest
 from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import QApplication
 
 from hms_desktop.services import booking, doctors
 from hms_desktop.services.stats import StatsService
@@ -507,3 +508,34 @@ def test_an_impossible_range_leaves_no_rows_to_act_on(qtbot, sqlite_clinic, admi
     assert not page.cancel_button.isEnabled() and not page.reschedule_button.isEnabled()
     [visit] = booking.list_appointments(sqlite_clinic, f.RECEPTION, booking.AppointmentFilter())
     assert visit.status == "booked"  # the visit itself is untouched
+
+
+def test_the_appointment_filters_do_not_overlap_in_the_smallest_window(
+    qtbot, styled, sqlite_clinic, stats
+) -> None:
+    from hms_desktop.services import accounts
+
+    accounts.create_first_admin(sqlite_clinic, "boss", f.PASSWORD)
+    actor = accounts.login(sqlite_clinic, "boss", f.PASSWORD)
+    dept = f.department(sqlite_clinic, "Obstetrics and Gynaecology")
+    f.doctor(sqlite_clinic, dept, "Dr. Charlotte Fitzgerald-Huntington-Whitmore")
+    window = MainWindow(sqlite_clinic, actor, stats)
+    qtbot.addWidget(window)
+    window.resize(window.minimumSize())  # 1024x640
+    window.show()
+    window.admin_tab.show_page("appointments")
+    page = window.admin_tab.appointments
+    qtbot.waitUntil(lambda: page.doctor.count() == 2, timeout=WAIT)  # the long name is in
+    QApplication.processEvents()
+    controls = [page.period, page.date_from, page.date_to, page.doctor, page.status]
+    controls.append(page.newest_first)
+    boxes = [
+        (w, w.geometry().translated(w.parentWidget().mapTo(window, w.pos()) - w.pos()))
+        for w in controls
+    ]
+    for i, (a, ra) in enumerate(boxes):
+        assert ra.width() >= a.minimumSizeHint().width() - 1, a  # not squeezed
+        for b, rb in boxes[i + 1 :]:
+            assert not ra.intersects(rb), (a, b)
+    window.close()
+    qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)

@@ -23,7 +23,6 @@ from hms_desktop.ui.booking_dialog import BookingDialog, BookingTarget
 from hms_desktop.ui.doctor_tab import DoctorTab
 from hms_desktop.ui.operations import Operations
 from hms_desktop.ui.patient_tab import PatientTab
-from hms_desktop.ui.style import apply_style
 from hms_desktop.ui.treatment_dialog import TreatmentDialog
 from tests import factories as f
 
@@ -64,23 +63,6 @@ def ops(qtbot: QtBot, sqlite_clinic: Clinic) -> Iterator[Operations]:
     yield helper
     qtbot.waitUntil(lambda: not helper.busy, timeout=WAIT)
     assert helper.shutdown()
-
-
-@pytest.fixture
-def styled(qapp: QApplication) -> Iterator[QApplication]:
-    """The application's own look (as the main window applies it), for this test only."""
-    style, palette, sheet, font = (
-        qapp.style().name(),
-        qapp.palette(),
-        qapp.styleSheet(),
-        qapp.font(),
-    )
-    apply_style(qapp)
-    yield qapp
-    qapp.setStyleSheet(sheet)
-    qapp.setStyle(style)
-    qapp.setPalette(palette)
-    qapp.setFont(font)
 
 
 def _at(clock: FakeClock, day: datetime, hour: int, minute: int = 0) -> None:

@@ -7,10 +7,8 @@ window fails instead of being photographed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -20,30 +18,9 @@ from hms_desktop.ui.app_window import AppWindow
 from hms_desktop.ui.main_window import MainWindow
 from hms_desktop.ui.operations import Operations
 from hms_desktop.ui.sign_in import DemoAccount
-from hms_desktop.ui.style import apply_style
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 WAIT = 20_000
-
-
-@pytest.fixture
-def styled(qapp: QApplication) -> Iterator[QApplication]:
-    """The application's own look for this test only."""
-    style, palette, sheet, font = (
-        qapp.style().name(),
-        qapp.palette(),
-        qapp.styleSheet(),
-        qapp.font(),
-    )
-    apply_style(qapp)
-    flash = qapp.cursorFlashTime()
-    qapp.setCursorFlashTime(0)  # a blinking caret would make every picture differ
-    yield qapp
-    qapp.setCursorFlashTime(flash)
-    qapp.setStyleSheet(sheet)
-    qapp.setStyle(style)
-    qapp.setPalette(palette)
-    qapp.setFont(font)
 
 
 def _distinct_colours(image: QImage) -> int:
