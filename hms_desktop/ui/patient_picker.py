@@ -20,12 +20,19 @@ RESULT_LIMIT = 50
 
 
 def patient_columns() -> list[Column[PatientRow]]:
-    """Name (contact details as tooltip) and id."""
+    """Name (contact details as tooltip), year of birth and id: two patients of one name
+    are told apart at a glance."""
     return [
         Column(
             "Patient",
             lambda p: p.full_name,
             tooltip=lambda p: " · ".join(x for x in (p.phone, p.email) if x),
+        ),
+        Column(
+            "Born",
+            lambda p: p.date_of_birth,
+            text=lambda p: f"{p.date_of_birth:%Y}" if p.date_of_birth else "",
+            tooltip=lambda p: f"{p.date_of_birth:%d %B %Y}" if p.date_of_birth else "",
         ),
         Column("ID", lambda p: p.id, align_right=True),
     ]
@@ -59,6 +66,7 @@ class PatientPicker(QWidget):
         self.results = EmptyStateTable(self.model, "Searching…", self)
         self.results.view.setAccessibleName("Patients found")
         self.results.stretch_column(0)
+        self.results.set_column_widths({1: 64, 2: 56})
         self.results.view.selectionModel().currentRowChanged.connect(self._on_current)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)

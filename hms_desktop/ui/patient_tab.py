@@ -145,7 +145,7 @@ class PatientTab(QWidget):
             splitter = QSplitter(Qt.Orientation.Horizontal, self)
             splitter.addWidget(self.picker)
             splitter.addWidget(self.stack)
-            splitter.setSizes([280, 1000])
+            splitter.setSizes([330, 950])  # room for name, year of birth and ID
             splitter.setStretchFactor(1, 1)
             splitter.setChildrenCollapsible(False)
             layout.addWidget(splitter)

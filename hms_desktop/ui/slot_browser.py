@@ -97,7 +97,7 @@ class SlotBrowser(QWidget):
         layout.setSpacing(SPACING * 2)
         layout.addLayout(column("Departments", self.departments, 1), 3)
         layout.addLayout(column("Doctors", self.doctors, 1), 3)
-        layout.addLayout(slots_box, 5)
+        layout.addLayout(slots_box, 6)
 
     # --- API ---------------------------------------------------------------------------------
     def focus_chain(self) -> list[QWidget]:

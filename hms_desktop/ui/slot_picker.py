@@ -78,9 +78,11 @@ class SlotPicker(QWidget):
         self.day_filter.currentIndexChanged.connect(self._apply_filter)
         self.table = EmptyStateTable(self.model, empty_text, self)
         self.table.view.setAccessibleName("Free slots")
-        self.table.set_column_widths({0: 160, 1: 110})
+        self.table.set_column_widths({0: 150, 1: 100})
         if not show_doctor:
             self.table.view.hideColumn(2)
+        else:
+            self.table.stretch_column(2)  # the doctor's whole name, not "Dr. Sebastián M…"
         self.table.activated.connect(self._on_activated)
         self.table.view.selectionModel().selectionChanged.connect(self._on_selection)
         self.count_label = QLabel(self)
