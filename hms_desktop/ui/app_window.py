@@ -86,6 +86,10 @@ class AppWindow(QMainWindow):
     def _on_workspace_gone(self) -> None:
         self.workspace = None
 
+    def show_status(self, text: str) -> None:
+        """What the start-up is doing, in the status bar (the page says it too)."""
+        self.statusBar().showMessage(text)
+
     def show_sign_in_ready(self, clinic: Clinic, demo_accounts: Sequence[DemoAccount]) -> None:
         """The clinic is open: the sign-in page can sign people in."""
         self.sign_in.set_clinic(clinic, demo_accounts)

@@ -173,6 +173,10 @@ class SettingsDialog(ServiceForm):
         running = config.validate(self._clinic.settings.replace(**values))
         password = values.pop("smtp_password", None)
         user = values["smtp_user"]
+        # Only what was changed here goes into the file: a value this run took from the
+        # environment or the command line (shown in the form too) must not be written.
+        current = self._clinic.settings
+        changed = {name: value for name, value in values.items() if getattr(current, name) != value}
 
         def save(_ctx: OpContext) -> Settings:
             # The password first: if it cannot be kept, nothing is saved.
@@ -187,7 +191,7 @@ class SettingsDialog(ServiceForm):
             stored = config.load_settings(environ={})
             if stored.database_url == config.default_database_url():
                 stored = stored.replace(database_url="")
-            config.save_settings(stored.replace(**values))
+            config.save_settings(stored.replace(**changed))
             return running
 
         return save

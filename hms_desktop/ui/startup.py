@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
-from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
+from PySide6.QtWidgets import QMessageBox, QWidget
 
 from hms_desktop import APP_NAME
 from hms_desktop.config import Settings
@@ -134,7 +134,6 @@ class Startup(QObject):
         self.bridge: Any = None
         #: Every main window's operation helper, so no worker outlives the application.
         self._window_ops: list[Operations] = []
-        self.progress: QProgressDialog | None = None
         self.exit_code: int | None = None
 
     # --- step 0: the window ---------------------------------------------------------------
@@ -188,8 +187,9 @@ class Startup(QObject):
         settings, options, lock = self.settings, self.options, self.lock
         if self.shell is not None:  # again after a Retry
             self.shell.sign_in.set_progress("Opening the clinic database…")
-        # The worker starts first: building the (usually never shown) dialog overlaps it.
-        op = self.ops.run(
+            self.shell.show_status("Opening the clinic database…")
+        # Closing the window stops it (the start-up's finish cancels every worker).
+        self.ops.run(
             lambda ctx: open_for_start(settings, options, lock, ctx),
             label="Open the clinic database",
             on_success=self._on_opened,
@@ -197,49 +197,33 @@ class Startup(QObject):
             on_cancelled=lambda: self.finish(EXIT_FAILED),
             on_progress=self._on_progress,
         )
-        self.progress = QProgressDialog(
-            "Opening the clinic database…", "Cancel" if options.demo else "", 0, 0, self.shell
-        )
-        self.progress.setWindowTitle(APP_NAME)
-        self.progress.setMinimumDuration(400)  # quick opens never flash a dialog
-        self.progress.setAutoReset(False)
-        self.progress.setAutoClose(False)
-        self.progress.canceled.connect(op.cancel)
         # While the worker waits on the disk and on argon2 (both release the GIL), load the
         # screens' code, so the workspace appears sooner after log-in.
         QTimer.singleShot(0, _preload_screens)
 
-    def _close_progress(self) -> None:
-        if self.progress is not None:
-            self.progress.reset()
-            self.progress.hide()
-            self.progress.deleteLater()
-            self.progress = None
-
     @Slot(int, int, str)
     def _on_progress(self, done: int, total: int, text: str) -> None:
+        # In the window itself, not in a progress window: one that pops up takes the
+        # keyboard from someone already typing their log-in (and Enter pressed Cancel).
         if self.shell is not None:
-            self.shell.sign_in.set_progress(text)
-        if self.progress is not None:
-            self.progress.setLabelText(text)
-            self.progress.setMaximum(max(total, 0))
-            self.progress.setValue(min(done, total) if total else 0)
+            shown = f"{text} {min(done, total) * 100 // total}%" if total else text
+            self.shell.sign_in.set_progress(shown)
+            self.shell.show_status(shown)
 
     def _on_opened(self, value: Opened) -> None:
-        self._close_progress()
         self.clinic = value.clinic
         self.demo_accounts = [DemoAccount(*login) for login in value.demo_logins]
         self._auto_actor = value.actor
         self._after_admin_check(value.has_admin)
 
     def _on_open_failed(self, err: BaseException) -> None:
-        self._close_progress()
         if self.lock is not None:
             self.lock.release()
         if not isinstance(err, HmsError):
             log.error("opening the database failed", exc_info=err)
         if self.shell is not None:
             self.shell.sign_in.set_progress("The clinic database could not be opened.")
+            self.shell.show_status("The clinic database could not be opened.")
         if self.options.quit_after_show:
             self._fatal(user_message(err))
             return
@@ -280,6 +264,7 @@ class Startup(QObject):
         from hms_desktop.ui.first_run import FirstRunDialog
 
         self.shell.sign_in.set_progress("A new clinic: create the first administrator first.")
+        self.shell.show_status("A new clinic: create the first administrator.")
         dialog = FirstRunDialog(self.clinic, self.ops, self.shell)
         dialog.saved.connect(lambda _uid: QTimer.singleShot(0, self.show_login))
         dialog.rejected.connect(lambda: self.finish(EXIT_OK))
@@ -437,7 +422,6 @@ class Startup(QObject):
         if self.exit_code is not None:
             return
         self.exit_code = code
-        self._close_progress()
         self._drop_dialog()
         if self.window is not None:
             window, self.window = self.window, None

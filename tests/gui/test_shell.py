@@ -297,6 +297,7 @@ def test_newer_schema_gives_a_clear_dialog(qtbot, sqlite_url) -> None:
     # The window behind the message says so too, and cannot sign anyone in.
     assert s.shell is not None and not s.shell.sign_in.is_ready
     assert "could not be opened" in s.shell.sign_in.subtitle.text()
+    assert "could not be opened" in s.shell.statusBar().currentMessage()
     with qtbot.waitSignal(s.finished) as done:
         box.button(QMessageBox.StandardButton.Close).click()
     assert done.args == [EXIT_FAILED]
@@ -482,3 +483,66 @@ def test_tabs_status_messages_reach_the_status_bar(qtbot, sqlite_clinic) -> None
     window.close()
     qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
     stats.close()
+
+
+def test_settings_from_the_environment_are_not_written_into_the_file(
+    qtbot, sqlite_clinic, monkeypatch
+) -> None:
+    import json
+
+    from hms_desktop.services.stats import StatsService
+    from hms_desktop.ui.operations import Operations
+    from hms_desktop.ui.settings_dialog import SettingsDialog
+
+    # This run took its time zone and mail server from the environment.
+    monkeypatch.setenv("HMS_TIMEZONE", "Asia/Tokyo")
+    monkeypatch.setenv("HMS_SMTP_HOST", "smtp.from-the-environment.test")
+    sqlite_clinic.settings = config.load_settings(
+        {"database_url": sqlite_clinic.settings.database_url}
+    )
+    ops = Operations()
+    stats = StatsService(sqlite_clinic)
+    dialog = SettingsDialog(sqlite_clinic, stats, ops)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.cache_ttl.setValue(90)  # the one change made here
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        dialog.on_save()
+    saved = json.loads((config.config_dir() / config.SETTINGS_FILE_NAME).read_text())
+    assert saved.get("cache_ttl_seconds") == 90.0
+    assert "timezone" not in saved and "smtp_host" not in saved
+    assert sqlite_clinic.settings.smtp_host == "smtp.from-the-environment.test"  # still in use
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    ops.shutdown()
+    stats.close()
+
+
+def test_building_the_demo_clinic_shows_progress_in_the_window_and_keeps_the_typing(
+    qtbot, tmp_path
+) -> None:
+    from PySide6.QtWidgets import QProgressDialog
+
+    path = tmp_path / "demo.sqlite3"
+    s = Startup(
+        config.Settings(database_url=f"sqlite:///{path}"),
+        StartOptions(demo=True, database_file=path),
+    )
+    try:
+        s.start()
+        shell = s.shell
+        assert shell is not None
+        page = shell.sign_in
+        qtbot.keyClicks(page.username, "adm")
+        qtbot.waitUntil(lambda: "Creating the demo clinic" in page.subtitle.text(), timeout=WAIT)
+        assert "Creating the demo clinic" in shell.statusBar().currentMessage()
+        qtbot.keyClicks(QApplication.focusWidget() or page.username, "in")
+        # No window of its own takes the keyboard from the sign-in page meanwhile.
+        windows = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+        assert windows == [shell]
+        assert not any(isinstance(w, QProgressDialog) for w in QApplication.topLevelWidgets())
+        qtbot.waitUntil(lambda: page.is_ready, timeout=60_000)
+        assert page.username.text() == "admin"
+        assert s.exit_code is None
+    finally:
+        s.finish(EXIT_OK)
+        qtbot.waitUntil(lambda: not s.ops.busy, timeout=60_000)
