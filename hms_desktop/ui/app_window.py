@@ -87,7 +87,9 @@ class AppWindow(QMainWindow):
         self.workspace = None
 
     def show_status(self, text: str) -> None:
-        """What the start-up is doing, in the status bar (the page says it too)."""
+        """What the start-up is doing: on the sign-in page (until the clinic is open) and in
+        the status bar."""
+        self.sign_in.set_progress(text)
         self.statusBar().showMessage(text)
 
     def show_sign_in_ready(self, clinic: Clinic, demo_accounts: Sequence[DemoAccount]) -> None:

@@ -186,7 +186,6 @@ class Startup(QObject):
 
         settings, options, lock = self.settings, self.options, self.lock
         if self.shell is not None:  # again after a Retry
-            self.shell.sign_in.set_progress("Opening the clinic database…")
             self.shell.show_status("Opening the clinic database…")
         # Closing the window stops it (the start-up's finish cancels every worker).
         self.ops.run(
@@ -207,7 +206,6 @@ class Startup(QObject):
         # keyboard from someone already typing their log-in (and Enter pressed Cancel).
         if self.shell is not None:
             shown = f"{text} {min(done, total) * 100 // total}%" if total else text
-            self.shell.sign_in.set_progress(shown)
             self.shell.show_status(shown)
 
     def _on_opened(self, value: Opened) -> None:
@@ -222,7 +220,6 @@ class Startup(QObject):
         if not isinstance(err, HmsError):
             log.error("opening the database failed", exc_info=err)
         if self.shell is not None:
-            self.shell.sign_in.set_progress("The clinic database could not be opened.")
             self.shell.show_status("The clinic database could not be opened.")
         if self.options.quit_after_show:
             self._fatal(user_message(err))
@@ -263,8 +260,7 @@ class Startup(QObject):
             return
         from hms_desktop.ui.first_run import FirstRunDialog
 
-        self.shell.sign_in.set_progress("A new clinic: create the first administrator first.")
-        self.shell.show_status("A new clinic: create the first administrator.")
+        self.shell.show_status("A new clinic: create the first administrator first.")
         dialog = FirstRunDialog(self.clinic, self.ops, self.shell)
         dialog.saved.connect(lambda _uid: QTimer.singleShot(0, self.show_login))
         dialog.rejected.connect(lambda: self.finish(EXIT_OK))
