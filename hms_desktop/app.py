@@ -88,7 +88,8 @@ class LogFile(logging.Handler):
         """Open the file (once), write the records kept so far, and return its path."""
         import logging.handlers
 
-        with self.lock or threading.RLock():  # emit() holds it: no record slips between
+        self.acquire()  # emit() holds the lock too: no record slips in between
+        try:
             if self._target is not None:
                 return self.path
             path = config.log_file()
@@ -106,6 +107,8 @@ class LogFile(logging.Handler):
             self._early.clear()
             self._target = target
             return self.path
+        finally:
+            self.release()
 
     def flush(self) -> None:
         if self._target is not None:

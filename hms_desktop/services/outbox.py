@@ -38,6 +38,7 @@ from hms_desktop.services import audit
 from hms_desktop.services.actor import Actor, require_staff
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.email_delivery import DeliveryError, Email, SmtpSender
+from hms_desktop.services.notifications import reminder_text
 
 log = logging.getLogger(__name__)
 
@@ -253,8 +254,6 @@ def _claim(clinic: Clinic, message_id: int) -> Email | None:
 def _refresh_reminder(session: Session, msg: OutboxMessage) -> None:
     """Say what is true now: the visit may have moved to another time or doctor on the
     same day since the reminder was queued (the stored text is updated to match)."""
-    from hms_desktop.services.notifications import reminder_text
-
     row = session.execute(
         select(Appointment, Patient.full_name, Doctor.full_name, Department.name)
         .join(Patient, Patient.id == Appointment.patient_id)

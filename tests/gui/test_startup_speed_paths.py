@@ -65,25 +65,34 @@ def _env(tmp_path: Path) -> dict[str, str]:
     }
 
 
+def _python(tmp_path: Path, code: str, *, timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter with this test's data folders, offscreen."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=_env(tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _early(loaded: set[str]) -> list[str]:
+    """The modules in ``loaded`` that must wait until after the window is shown."""
+    return sorted(m for m in loaded if any(m == x or m.startswith(x + ".") for x in LATE_MODULES))
+
+
 def test_importing_the_start_up_loads_no_screen_migration_or_generator_code(tmp_path) -> None:
     probe = (
         "import json, sys\n"
         "import hms_desktop.app, hms_desktop.ui.startup, hms_desktop.ui.style\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env=_env(tmp_path),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    )
+    done = _python(tmp_path, probe, timeout=120)
+    done.check_returncode()
     loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
     assert "hms_desktop.ui.app_window" in loaded  # the window's code is there
-    early = sorted(m for m in loaded if any(m == x or m.startswith(x + ".") for x in LATE_MODULES))
-    assert early == []
+    assert _early(loaded) == []
 
 
 def test_the_window_is_shown_before_any_database_code_is_loaded(tmp_path) -> None:
@@ -99,20 +108,12 @@ def test_the_window_is_shown_before_any_database_code_is_loaded(tmp_path) -> Non
         "startup._report = report\n"
         "sys.exit(main(['--demo', '--quit-after-show']))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe],
-        env=_env(tmp_path),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
+    done = _python(tmp_path, probe, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = done.stdout.splitlines()
     at_show = next(line for line in lines if line.startswith("AT-SHOW "))
     loaded = set(json.loads(at_show.removeprefix("AT-SHOW ")))
-    early = sorted(m for m in loaded if any(m == x or m.startswith(x + ".") for x in LATE_MODULES))
-    assert early == []
+    assert _early(loaded) == []
     assert "importlib.metadata" not in loaded  # the version is read after the show
     # Then the clinic was opened and the demo administrator signed in, in that order.
     assert lines.index(WINDOW_MESSAGE) < lines.index(SHOWN_MESSAGE)
