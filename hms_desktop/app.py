@@ -143,7 +143,7 @@ def _install_excepthook() -> None:
         from PySide6.QtWidgets import QApplication, QMessageBox
 
         if QApplication.instance() is not None:
-            from hms_desktop.ui.operations import user_message
+            from hms_desktop.ui.common.operations import user_message
 
             box = QMessageBox(QMessageBox.Icon.Critical, APP_NAME, user_message(value))
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -179,7 +179,7 @@ def _run(args: argparse.Namespace, quit_after_show: bool, log_file: LogFile) -> 
     app.setDesktopFileName(APP_ID)
     app.setQuitOnLastWindowClosed(False)  # the start-up decides when the app ends
 
-    from hms_desktop.ui.style import apply_style
+    from hms_desktop.ui.shell.style import apply_style
 
     apply_style(app)
 
@@ -196,7 +196,7 @@ def _run(args: argparse.Namespace, quit_after_show: bool, log_file: LogFile) -> 
         QMessageBox.critical(None, APP_NAME, str(err))
         return 2
 
-    from hms_desktop.ui.startup import StartOptions, Startup
+    from hms_desktop.ui.shell.startup import StartOptions, Startup
 
     db_file = config.sqlite_file(settings.database_url)
     options = StartOptions(

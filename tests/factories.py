@@ -6,9 +6,10 @@ import itertools
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from hms_desktop.services import availability, departments, doctors, patients
 from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people import departments, doctors, patients
+from hms_desktop.services.scheduling import availability
 
 PASSWORD = "correct-horse-42"
 _seq = itertools.count(1)

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 
 from hms_desktop.errors import SlotTakenError
-from hms_desktop.services import availability, booking, records
-from hms_desktop.services.records import TreatmentForm
+from hms_desktop.services.records import records
+from hms_desktop.services.records.records import TreatmentForm
+from hms_desktop.services.scheduling import availability, booking
 from tests import factories as f
 
 

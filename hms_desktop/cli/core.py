@@ -27,13 +27,16 @@ from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import check_schema, upgrade
 from hms_desktop.db.models import ROLES, STATUSES, VISIT_TYPES, Doctor, Patient
 from hms_desktop.errors import DatabaseUnavailableError, NotFoundError, ValidationError
-from hms_desktop.services import accounts, audit, availability, booking, demo_data
-from hms_desktop.services import doctors as doctor_service
-from hms_desktop.services import patients as patient_service
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic, open_clinic
-from hms_desktop.services.stats import compute_stats
-from hms_desktop.services.validation import parse_day, parse_time
+from hms_desktop.services.demo import generator as demo_data
+from hms_desktop.services.people import accounts
+from hms_desktop.services.people import doctors as doctor_service
+from hms_desktop.services.people import patients as patient_service
+from hms_desktop.services.people.validation import parse_day, parse_time
+from hms_desktop.services.records.stats import compute_stats
+from hms_desktop.services.safety import audit
+from hms_desktop.services.scheduling import availability, booking
 from hms_desktop.services.views import to_json
 
 #: Patients are read a page at a time (the service caps a page).

@@ -12,13 +12,13 @@ from typing import Any
 
 from hms_desktop.cli import settings_from_args
 from hms_desktop.db.models import STATUSES
-from hms_desktop.services import exports
 from hms_desktop.services.actor import SYSTEM
-from hms_desktop.services.booking import AppointmentFilter
 from hms_desktop.services.clinic import open_clinic
-from hms_desktop.services.exports import ExportResult
-from hms_desktop.services.table_files import FORMATS
-from hms_desktop.services.validation import parse_day
+from hms_desktop.services.files import exports
+from hms_desktop.services.files.exports import ExportResult
+from hms_desktop.services.files.table_files import FORMATS
+from hms_desktop.services.people.validation import parse_day
+from hms_desktop.services.scheduling.booking import AppointmentFilter
 
 
 def register(subparsers: Any) -> None:

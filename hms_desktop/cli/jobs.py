@@ -7,7 +7,7 @@ round) sends nothing twice.
 PDF export: the CLI may not import Qt (import-linter's "No Qt below ui" covers
 ``hms_desktop.cli``), and writing a PDF of the HTML report needs Qt's text
 layout. So ``hms reports export --output X.pdf`` runs
-``python -m hms_desktop.ui.pdf_export`` as a child process on the offscreen
+``python -m hms_desktop.ui.doctor.pdf_export`` as a child process on the offscreen
 platform: the very renderer behind the report viewer's "Save as PDF", so both
 produce the same file, and this process stays free of Qt.
 """
@@ -31,9 +31,11 @@ from hms_desktop.errors import HmsError, ValidationError
 from hms_desktop.jobs import definitions
 from hms_desktop.jobs.runner import RunResult, deliver, run_job
 from hms_desktop.jobs.scheduler import list_jobs
-from hms_desktop.services import job_ledger, outbox, reports
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic, open_clinic
+from hms_desktop.services.messaging import outbox
+from hms_desktop.services.records import reports
+from hms_desktop.services.safety import job_ledger
 
 #: Seconds the PDF renderer may take before the export is given up.
 PDF_TIMEOUT_S = 120
@@ -282,7 +284,7 @@ def render_pdf(html: str, output: Path, *, title: str) -> None:
                 [
                     sys.executable,
                     "-m",
-                    "hms_desktop.ui.pdf_export",
+                    "hms_desktop.ui.doctor.pdf_export",
                     str(source),
                     str(output),
                     "--title",

@@ -13,9 +13,9 @@ from typing import Any
 
 from hms_desktop.cli import settings_from_args
 from hms_desktop.db.engine import Database
-from hms_desktop.services.backup import backup_database
-from hms_desktop.services.integrity import check_database
-from hms_desktop.services.restore import restore_database
+from hms_desktop.services.safety.backup import backup_database
+from hms_desktop.services.safety.integrity import check_database
+from hms_desktop.services.safety.restore import restore_database
 
 EXIT_PROBLEM = 1
 

@@ -2,7 +2,7 @@
 
 Wiring in the main window (the UI layer owns the Qt side)::
 
-    bridge = JobBridge(self)                                  # hms_desktop.ui.job_bridge
+    bridge = JobBridge(self)                                  # hms_desktop.ui.common.job_bridge
     bridge.status_message.connect(self.statusBar().showMessage)
     scheduler = ClinicScheduler(clinic, on_event=bridge.post)  # hms_desktop.jobs.scheduler
     scheduler.start()                                          # also catches up missed periods

@@ -19,9 +19,11 @@ from typing import Protocol
 
 from hms_desktop.config import Settings, parse_hhmm
 from hms_desktop.errors import ValidationError
-from hms_desktop.services import backup, notifications, reports
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.validation import parse_day
+from hms_desktop.services.messaging import notifications
+from hms_desktop.services.people.validation import parse_day
+from hms_desktop.services.records import reports
+from hms_desktop.services.safety import backup
 
 REMINDERS = "reminders"
 MONTHLY_REPORT = "monthly-report"

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 
 from hms_desktop.jobs.runner import RunResult, deliver, run_job
 from hms_desktop.jobs.scheduler import OUTBOX_JOB, ClinicScheduler, JobInfo, list_jobs
-from hms_desktop.services import audit, job_ledger, outbox
 from hms_desktop.services.actor import Actor, require_staff
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.job_ledger import JobRunRow
-from hms_desktop.services.outbox import DeliveryResult, OutboxRow
+from hms_desktop.services.messaging import outbox
+from hms_desktop.services.messaging.outbox import DeliveryResult, OutboxRow
+from hms_desktop.services.safety import audit, job_ledger
+from hms_desktop.services.safety.job_ledger import JobRunRow
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 
 from hms_desktop.errors import ValidationError
 from hms_desktop.jobs.definitions import get_job
-from hms_desktop.services import job_ledger, outbox
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.email_delivery import SmtpSender
-from hms_desktop.services.job_ledger import JobRunRow
+from hms_desktop.services.messaging import outbox
+from hms_desktop.services.messaging.email_delivery import SmtpSender
+from hms_desktop.services.safety import job_ledger
+from hms_desktop.services.safety.job_ledger import JobRunRow
 
 log = logging.getLogger(__name__)
 

@@ -31,11 +31,11 @@ from apscheduler.triggers.interval import IntervalTrigger
 from hms_desktop.errors import HmsError
 from hms_desktop.jobs.definitions import JOBS, enabled_jobs, get_job
 from hms_desktop.jobs.runner import EventSink, JobEvent, RunResult, deliver, emit, run_job
-from hms_desktop.services import job_ledger
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.email_delivery import SmtpSender
-from hms_desktop.services.job_ledger import JobRunRow
-from hms_desktop.services.outbox import BACKOFF_BASE, MAX_ATTEMPTS, DeliveryResult
+from hms_desktop.services.messaging.email_delivery import SmtpSender
+from hms_desktop.services.messaging.outbox import BACKOFF_BASE, MAX_ATTEMPTS, DeliveryResult
+from hms_desktop.services.safety import job_ledger
+from hms_desktop.services.safety.job_ledger import JobRunRow
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import upgrade
-from hms_desktop.services import demo_data
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.demo import generator as demo_data
 
 TZ = ZoneInfo("Europe/Berlin")
 #: The benchmark clinic's "now": fixed, so the cached file stays valid and runs compare.

@@ -94,7 +94,7 @@ def rss_mb() -> float:
 
 def bench_stats(db_path: Path, scale: Scale) -> list[Result]:
     from hms_desktop.services.actor import SYSTEM
-    from hms_desktop.services.stats import StatsService, compute_stats
+    from hms_desktop.services.records.stats import StatsService, compute_stats
 
     clinic = open_clinic_at(db_path)
     today = NOW.date().isoformat()
@@ -133,7 +133,7 @@ def bench_stats(db_path: Path, scale: Scale) -> list[Result]:
 
 
 def bench_reports(db_path: Path, scale: Scale) -> list[Result]:
-    from hms_desktop.services import reports
+    from hms_desktop.services.records import reports
 
     clinic = open_clinic_at(db_path)
     month = reports.previous_month(NOW.date())
@@ -217,8 +217,9 @@ def bench_reports(db_path: Path, scale: Scale) -> list[Result]:
 
 
 def bench_history_and_search(db_path: Path, scale: Scale) -> list[Result]:
-    from hms_desktop.services import patients, records
     from hms_desktop.services.actor import SYSTEM
+    from hms_desktop.services.people import patients
+    from hms_desktop.services.records import records
 
     clinic = open_clinic_at(db_path)
     raw = sqlite3.connect(db_path)
@@ -272,10 +273,10 @@ def bench_exports(db_path: Path, scale: Scale, workdir: Path) -> list[Result]:
     from sqlalchemy import select
 
     from hms_desktop.db.models import Appointment, Department, Doctor, Patient, Treatment
-    from hms_desktop.services import exports
-    from hms_desktop.services.booking import VISIT_LABELS
-    from hms_desktop.services.exports import HISTORY_COLUMNS
-    from hms_desktop.services.table_files import open_table
+    from hms_desktop.services.files import exports
+    from hms_desktop.services.files.exports import HISTORY_COLUMNS
+    from hms_desktop.services.files.table_files import open_table
+    from hms_desktop.services.scheduling.booking import VISIT_LABELS
 
     clinic = open_clinic_at(db_path)
     stmt = (
@@ -443,7 +444,7 @@ def bench_ui_gap(db_path: Path, scale: Scale) -> list[Result]:
 
 
 def bench_cold_start(scale: Scale) -> list[Result]:
-    from hms_desktop.ui.startup import SHOWN_MESSAGE, WINDOW_MESSAGE  # Qt only for this step
+    from hms_desktop.ui.shell.startup import SHOWN_MESSAGE, WINDOW_MESSAGE  # Qt only for this step
 
     root = Path(__file__).resolve().parents[2]
     # An installed application starts from bytecode (pip compiles it; the PyInstaller build

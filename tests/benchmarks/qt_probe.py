@@ -33,11 +33,11 @@ def _rss_mb() -> float:
 def table(db: str) -> dict[str, float]:
     from PySide6.QtWidgets import QApplication, QTableView
 
-    from hms_desktop.services import booking
     from hms_desktop.services.actor import SYSTEM
-    from hms_desktop.services.booking import AppointmentFilter
-    from hms_desktop.ui.appointments_view import APPOINTMENT_COLUMNS
-    from hms_desktop.ui.table_models import PagedTableModel
+    from hms_desktop.services.scheduling import booking
+    from hms_desktop.services.scheduling.booking import AppointmentFilter
+    from hms_desktop.ui.admin.appointments_view import APPOINTMENT_COLUMNS
+    from hms_desktop.ui.common.table_models import PagedTableModel
     from tests.benchmarks.clinic_builder import open_clinic_at
 
     app = QApplication([])
@@ -82,10 +82,10 @@ def export_gap(db: str, rows: int) -> dict[str, float]:
     from PySide6.QtCore import QElapsedTimer, QTimer
     from PySide6.QtWidgets import QApplication
 
-    from hms_desktop.services import exports
     from hms_desktop.services.actor import SYSTEM
-    from hms_desktop.services.booking import AppointmentFilter
-    from hms_desktop.ui.operations import OpContext, Operations
+    from hms_desktop.services.files import exports
+    from hms_desktop.services.scheduling.booking import AppointmentFilter
+    from hms_desktop.ui.common.operations import OpContext, Operations
     from tests.benchmarks.clinic_builder import open_clinic_at
 
     app = QApplication([])

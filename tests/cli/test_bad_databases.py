@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from hms_desktop.errors import DatabaseUnavailableError
-from hms_desktop.services import exports
+from hms_desktop.services.files import exports
 from tests.cli.conftest import Run, assert_one_line_error, run_subprocess
 
 
@@ -73,7 +73,7 @@ def test_an_export_that_failed_on_the_database_does_not_wait_on_it_again(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     attempts: list[str] = []
-    with caplog.at_level(logging.WARNING, logger="hms_desktop.services.exports"):
+    with caplog.at_level(logging.WARNING, logger="hms_desktop.services.files.exports"):
         exports._audit_failure(
             lambda outcome, **_: attempts.append(outcome),
             DatabaseUnavailableError("The clinic database is busy."),

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from hms_desktop.cli.core import _width, format_table
-from hms_desktop.services import accounts, availability, booking
 from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.people import accounts
+from hms_desktop.services.scheduling import availability, booking
 from tests import factories as f
 from tests.cli.conftest import Run, assert_one_line_error, sqlite_url
 
@@ -274,7 +275,7 @@ def test_list_doctors_and_patients_by_id_and_search(
 def test_list_pages_through_more_patients_than_one_page(
     hms: Run, sqlite_clinic, sqlite_url: str
 ) -> None:
-    from hms_desktop.services import demo_data
+    from hms_desktop.services.demo import generator as demo_data
 
     demo_data.generate(sqlite_clinic, seed=3, doctors=1, patients=2300, appointments=0, days_back=0)
     rows = _json(hms("list", "patients", "--json", database=sqlite_url))

@@ -16,10 +16,12 @@ from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import upgrade
 from hms_desktop.db.models import Appointment, Department, Doctor, Patient
 from hms_desktop.errors import ConflictError, OperationCancelledError, ValidationError
-from hms_desktop.services import accounts, availability, demo_data
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
-from hms_desktop.services.validation import fold
+from hms_desktop.services.demo import generator as demo_data
+from hms_desktop.services.people import accounts
+from hms_desktop.services.people.validation import fold
+from hms_desktop.services.scheduling import availability
 from tests.cli.conftest import Run, table_rows
 from tests.conftest import START, make_clinic
 

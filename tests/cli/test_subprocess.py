@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hms_desktop.services import accounts
 from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.people import accounts
 from tests import factories as f
 from tests.cli.conftest import assert_one_line_error, run_subprocess
 

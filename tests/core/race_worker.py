@@ -13,10 +13,10 @@ from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import upgrade
 from hms_desktop.errors import SlotTakenError
-from hms_desktop.services import booking
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.scheduling import booking
 
 Outcome = tuple[str, str, str]  # (result, HH:MM, message)
 

@@ -15,10 +15,11 @@ from hms_desktop.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from hms_desktop.services import accounts, audit, patients
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.people import accounts, patients
+from hms_desktop.services.safety import audit
 from tests import factories as f
 
 SECRET = "Sup3r-secret-pw"

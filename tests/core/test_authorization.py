@@ -18,19 +18,13 @@ from sqlalchemy import func, select
 
 from hms_desktop.db.models import AuditEntry
 from hms_desktop.errors import PermissionDeniedError
-from hms_desktop.services import (
-    accounts,
-    audit,
-    availability,
-    booking,
-    doctors,
-    exports,
-    patients,
-    records,
-    stats,
-)
 from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.files import exports
+from hms_desktop.services.people import accounts, doctors, patients
+from hms_desktop.services.records import records, stats
+from hms_desktop.services.safety import audit
+from hms_desktop.services.scheduling import availability, booking
 from tests import factories as f
 
 ROLES = ("admin", "receptionist", "doctor_own", "doctor_other", "patient_self", "patient_other")

@@ -11,10 +11,11 @@ from sqlalchemy import delete, select
 
 from hms_desktop.db.models import Appointment, Availability, Doctor
 from hms_desktop.errors import NotFoundError, ValidationError
-from hms_desktop.services import availability, booking, doctors
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.people import doctors
+from hms_desktop.services.scheduling import availability, booking
 from tests import factories as f
 
 

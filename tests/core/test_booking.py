@@ -16,11 +16,12 @@ from hms_desktop.errors import (
     SlotTakenError,
     ValidationError,
 )
-from hms_desktop.services import availability, booking, doctors, patients
 from hms_desktop.services.actor import SYSTEM
-from hms_desktop.services.booking import AppointmentFilter
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.people import doctors, patients
+from hms_desktop.services.scheduling import availability, booking
+from hms_desktop.services.scheduling.booking import AppointmentFilter
 from tests import factories as f
 
 

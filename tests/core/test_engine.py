@@ -16,8 +16,9 @@ from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import current_revision
 from hms_desktop.db.models import Department, Doctor
 from hms_desktop.errors import DatabaseUnavailableError
-from hms_desktop.services import booking, departments
 from hms_desktop.services.clinic import Clinic, open_clinic
+from hms_desktop.services.people import departments
+from hms_desktop.services.scheduling import booking
 from tests import factories as f
 
 

@@ -16,10 +16,12 @@ from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import check_schema, current_revision, head_revision, upgrade
 from hms_desktop.db.models import Appointment
 from hms_desktop.errors import DatabaseUnavailableError
-from hms_desktop.services import booking, patients, records
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic, open_clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.people import patients
+from hms_desktop.services.records import records
+from hms_desktop.services.scheduling import booking
 from tests import factories as f
 from tests.core import race_worker
 

@@ -7,10 +7,10 @@ from sqlalchemy import func, select, text
 
 from hms_desktop.db.models import Patient
 from hms_desktop.errors import NotFoundError, ValidationError
-from hms_desktop.services import departments, doctors, patients
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.patients import PatientForm
+from hms_desktop.services.people import departments, doctors, patients
+from hms_desktop.services.people.patients import PatientForm
 from tests import factories as f
 
 

@@ -11,11 +11,13 @@ from sqlalchemy.exc import DBAPIError
 
 from hms_desktop.db.models import Appointment, AuditEntry, Treatment
 from hms_desktop.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from hms_desktop.services import audit, booking, records
 from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
-from hms_desktop.services.records import TreatmentForm
+from hms_desktop.services.records import records
+from hms_desktop.services.records.records import TreatmentForm
+from hms_desktop.services.safety import audit
+from hms_desktop.services.scheduling import booking
 from tests import factories as f
 
 ADMIN = Actor(user_id=None, username="boss", role="admin")

@@ -7,9 +7,11 @@ from datetime import timedelta
 import pytest
 
 from hms_desktop.errors import PermissionDeniedError
-from hms_desktop.services import audit, booking, records
 from hms_desktop.services.actor import SYSTEM
-from hms_desktop.services.booking import AppointmentFilter
+from hms_desktop.services.records import records
+from hms_desktop.services.safety import audit
+from hms_desktop.services.scheduling import booking
+from hms_desktop.services.scheduling.booking import AppointmentFilter
 from tests import factories as f
 
 

@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from hms_desktop.db.models import Appointment, Doctor, Patient
-from hms_desktop.services import booking, patients
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
-from hms_desktop.services.stats import CHART_DAYS, StatsService
+from hms_desktop.services.people import patients
+from hms_desktop.services.records.stats import CHART_DAYS, StatsService
+from hms_desktop.services.scheduling import booking
 from tests import factories as f
 
 

@@ -15,10 +15,11 @@ from openpyxl import load_workbook
 from sqlalchemy import insert, select, update
 
 from hms_desktop.db.models import Appointment, Department, Doctor, Patient, Treatment
-from hms_desktop.services import booking, records
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
-from hms_desktop.services.records import TreatmentForm
+from hms_desktop.services.records import records
+from hms_desktop.services.records.records import TreatmentForm
+from hms_desktop.services.scheduling import booking
 from tests import factories as f
 
 HISTORY_HEADER = [

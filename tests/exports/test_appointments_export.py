@@ -11,11 +11,13 @@ import pytest
 from openpyxl import load_workbook
 
 from hms_desktop.errors import PermissionDeniedError, ValidationError
-from hms_desktop.services import audit, booking, exports
 from hms_desktop.services.actor import SYSTEM, Actor
-from hms_desktop.services.booking import AppointmentFilter
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.files import exports
+from hms_desktop.services.safety import audit
+from hms_desktop.services.scheduling import booking
+from hms_desktop.services.scheduling.booking import AppointmentFilter
 from tests import factories as f
 from tests.exports.helpers import (
     APPOINTMENT_HEADER,

@@ -15,12 +15,12 @@ from PySide6.QtWidgets import QFileDialog, QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from hms_desktop.services.actor import SYSTEM
-from hms_desktop.services.booking import AppointmentFilter
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
-from hms_desktop.ui import export_dialog
-from hms_desktop.ui.export_dialog import ExportDialog
-from hms_desktop.ui.operations import Operations
+from hms_desktop.services.scheduling.booking import AppointmentFilter
+from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.exports import export_dialog
+from hms_desktop.ui.exports.export_dialog import ExportDialog
 from tests import factories as f
 from tests.exports.conftest import leftovers
 from tests.exports.helpers import (

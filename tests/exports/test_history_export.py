@@ -14,9 +14,10 @@ from hms_desktop.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from hms_desktop.services import audit, exports
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.files import exports
+from hms_desktop.services.safety import audit
 from tests import factories as f
 from tests.exports.helpers import (
     FORMULA_LIKE,

@@ -16,11 +16,12 @@ from pathlib import Path
 import pytest
 
 from hms_desktop.errors import OperationCancelledError
-from hms_desktop.services import audit, exports
 from hms_desktop.services.actor import SYSTEM
-from hms_desktop.services.atomic_file import TEMP_SUFFIX
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.exports import ExportError
+from hms_desktop.services.files import exports
+from hms_desktop.services.files.atomic_file import TEMP_SUFFIX
+from hms_desktop.services.files.exports import ExportError
+from hms_desktop.services.safety import audit
 from tests import factories as f
 from tests.exports.conftest import leftovers
 from tests.exports.helpers import bulk_history, read_csv

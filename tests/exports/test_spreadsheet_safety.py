@@ -12,15 +12,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from hms_desktop.services import table_files
-from hms_desktop.services.spreadsheet_safety import (
+from hms_desktop.services.files import table_files
+from hms_desktop.services.files.spreadsheet_safety import (
     any_formula_like,
     csv_text,
     is_formula_like,
     ooxml_text,
     ooxml_unescape,
 )
-from hms_desktop.services.table_files import Column, CsvTableWriter, XlsxTableWriter
+from hms_desktop.services.files.table_files import Column, CsvTableWriter, XlsxTableWriter
 
 # Any text a database column could hold (no lone surrogates: they cannot be stored).
 texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)

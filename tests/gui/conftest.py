@@ -15,7 +15,7 @@ import pytest
 from PySide6.QtCore import QEvent, QThread
 from PySide6.QtWidgets import QApplication
 
-from hms_desktop.ui.style import apply_style
+from hms_desktop.ui.shell.style import apply_style
 
 
 @pytest.fixture(autouse=True)

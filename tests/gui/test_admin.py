@@ -8,14 +8,15 @@ import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QApplication
 
-from hms_desktop.services import booking, doctors
-from hms_desktop.services.stats import StatsService
-from hms_desktop.ui.admin_tab import AdminTab
-from hms_desktop.ui.dashboard import DashboardPage, freshness_text
-from hms_desktop.ui.main_window import MainWindow
-from hms_desktop.ui.operations import Operations
-from hms_desktop.ui.patient_form import PatientFormDialog
-from hms_desktop.ui.widgets import ChangeRelay
+from hms_desktop.services.people import doctors
+from hms_desktop.services.records.stats import StatsService
+from hms_desktop.services.scheduling import booking
+from hms_desktop.ui.admin.admin_tab import AdminTab
+from hms_desktop.ui.admin.dashboard import DashboardPage, freshness_text
+from hms_desktop.ui.admin.patient_form import PatientFormDialog
+from hms_desktop.ui.common.change_relay import ChangeRelay
+from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.shell.main_window import MainWindow
 from tests import factories as f
 
 #: Generous: the test machine is shared and often busy.
@@ -156,7 +157,7 @@ def test_a_service_error_shows_at_its_field_and_keeps_the_input(
 
 
 def test_doctors_and_departments(qtbot, sqlite_clinic, admin) -> None:
-    from hms_desktop.ui.doctor_form import DepartmentDialog, DoctorFormDialog
+    from hms_desktop.ui.admin.doctor_form import DepartmentDialog, DoctorFormDialog
 
     w = f.world(sqlite_clinic)
     admin.show_page("departments")
@@ -278,7 +279,7 @@ def test_appointments_filters_and_actions(qtbot, sqlite_clinic, clock, admin) ->
     # Reschedule the last one to another free slot.
     page.table.selectRow(2)
     page.on_activate()
-    from hms_desktop.ui.appointments_view import RescheduleDialog
+    from hms_desktop.ui.admin.appointments_view import RescheduleDialog
 
     dialog = page.findChild(RescheduleDialog)
     assert dialog is not None
@@ -322,7 +323,7 @@ def test_every_model_passes_qtmodeltester(qtbot, qtmodeltester, sqlite_clinic, a
 
 
 def test_paged_model_loads_pages_as_the_view_scrolls(qtbot, qtmodeltester) -> None:
-    from hms_desktop.ui.table_models import Column, PagedTableModel
+    from hms_desktop.ui.common.table_models import Column, PagedTableModel
 
     calls: list[tuple[int, int]] = []
 
@@ -340,8 +341,8 @@ def test_paged_model_loads_pages_as_the_view_scrolls(qtbot, qtmodeltester) -> No
 
 
 def test_shortcuts_reach_the_admin_pages(qtbot, sqlite_clinic, stats) -> None:
-    from hms_desktop.services import accounts
-    from hms_desktop.ui.main_window import MainWindow
+    from hms_desktop.services.people import accounts
+    from hms_desktop.ui.shell.main_window import MainWindow
 
     accounts.create_first_admin(sqlite_clinic, "boss", f.PASSWORD)
     actor = accounts.login(sqlite_clinic, "boss", f.PASSWORD)
@@ -368,7 +369,7 @@ def test_paged_model_reads_pages_off_the_ui_thread_and_drops_stale_ones(
 ) -> None:
     import threading
 
-    from hms_desktop.ui.table_models import Column, PagedTableModel
+    from hms_desktop.ui.common.table_models import Column, PagedTableModel
 
     threads: set[str] = set()
 
@@ -400,7 +401,7 @@ def test_paged_model_reads_pages_off_the_ui_thread_and_drops_stale_ones(
 
 
 def test_edit_and_blacklist_a_patient(qtbot, sqlite_clinic, admin) -> None:
-    from hms_desktop.services import patients
+    from hms_desktop.services.people import patients
 
     pid = f.patient(sqlite_clinic, "Anna Smith", username="anna")
     admin.show_page("patients")
@@ -436,7 +437,7 @@ def test_edit_and_blacklist_a_patient(qtbot, sqlite_clinic, admin) -> None:
 def test_back_from_the_patient_tab_the_dashboard_shows_the_new_booking(
     qtbot, sqlite_clinic
 ) -> None:
-    from hms_desktop.services import accounts
+    from hms_desktop.services.people import accounts
 
     w = f.world(sqlite_clinic)
     accounts.create_first_admin(sqlite_clinic, "boss", f.PASSWORD)
@@ -513,7 +514,7 @@ def test_an_impossible_range_leaves_no_rows_to_act_on(qtbot, sqlite_clinic, admi
 def test_the_appointment_filters_do_not_overlap_in_the_smallest_window(
     qtbot, styled, sqlite_clinic, stats
 ) -> None:
-    from hms_desktop.services import accounts
+    from hms_desktop.services.people import accounts
 
     accounts.create_first_admin(sqlite_clinic, "boss", f.PASSWORD)
     actor = accounts.login(sqlite_clinic, "boss", f.PASSWORD)

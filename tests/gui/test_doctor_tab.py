@@ -7,7 +7,6 @@ availability editor with the service's own error for an overlap.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import time, timedelta
 
@@ -17,20 +16,20 @@ from PySide6.QtCore import QPoint, Qt, QTime
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
-    QLabel,
     QMessageBox,
     QTableView,
     QWidget,
 )
 from pytestqt.qtbot import QtBot
 
-from hms_desktop.services import availability, booking, records
 from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.ui.doctor_tab import DoctorTab
-from hms_desktop.ui.operations import Operations
-from hms_desktop.ui.patient_tab import PAGE_PAST, PatientTab
-from hms_desktop.ui.treatment_dialog import TreatmentDialog
+from hms_desktop.services.records import records
+from hms_desktop.services.scheduling import availability, booking
+from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.doctor.doctor_tab import DoctorTab
+from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
+from hms_desktop.ui.patient.patient_tab import PAGE_PAST, PatientTab
 from tests import factories as f
 
 WAIT = 10_000
@@ -430,7 +429,7 @@ def test_keyboard_only_close_visit_record_treatment_and_open_history(
 def test_history_export_action_opens_the_export_dialog(
     qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
 ) -> None:
-    from hms_desktop.ui.export_dialog import ExportDialog
+    from hms_desktop.ui.exports.export_dialog import ExportDialog
 
     tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
     assert not tab.history.export_action.isEnabled()  # no patient chosen yet
@@ -445,24 +444,14 @@ def test_history_export_action_opens_the_export_dialog(
     dialog.reject()
 
 
-def test_my_reports_section_embeds_the_reports_list_or_says_when_they_come(
-    qtbot: QtBot,
-    sqlite_clinic: Clinic,
-    world: f.World,
-    ops: Operations,
-    monkeypatch: pytest.MonkeyPatch,
+def test_my_reports_section_embeds_the_reports_list(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
 ) -> None:
-    from hms_desktop.ui.my_reports import MyReportsWidget
+    from hms_desktop.ui.doctor.my_reports import MyReportsWidget
 
     tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
     assert isinstance(tab.reports, MyReportsWidget)
     assert tab.pages.tabText(3).replace("&", "") == "My reports"
-
-    # A build without the jobs feature: the section explains instead of failing.
-    monkeypatch.setitem(sys.modules, "hms_desktop.ui.my_reports", None)
-    bare = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
-    assert isinstance(bare.reports, QLabel)
-    assert "after the first monthly run" in bare.reports.text()
 
 
 def test_sorting_by_a_column_keeps_actions_on_the_clicked_visit(
@@ -533,8 +522,8 @@ def test_a_visit_changed_elsewhere_is_shown_as_it_is_and_the_message_goes_later(
 def test_log_out_and_quit_ask_before_dropping_unsaved_availability(
     qtbot: QtBot, sqlite_clinic: Clinic, world: f.World
 ) -> None:
-    from hms_desktop.services.stats import StatsService
-    from hms_desktop.ui.main_window import MainWindow
+    from hms_desktop.services.records.stats import StatsService
+    from hms_desktop.ui.shell.main_window import MainWindow
 
     stats = StatsService(sqlite_clinic)
     window = MainWindow(sqlite_clinic, doctor(world), stats)

@@ -23,9 +23,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hms_desktop.services import accounts, demo_data
-from hms_desktop.services.stats import StatsService
-from hms_desktop.ui.main_window import MainWindow
+from hms_desktop.services.demo import generator as demo_data
+from hms_desktop.services.people import accounts
+from hms_desktop.services.records.stats import StatsService
+from hms_desktop.ui.shell.main_window import MainWindow
 
 MNEMONIC = re.compile(r"&([^&\s])")
 

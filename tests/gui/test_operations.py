@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 from hms_desktop.errors import ValidationError
-from hms_desktop.ui.operations import OpContext, Operations
+from hms_desktop.ui.common.operations import OpContext, Operations
 
 WAIT = 10_000
 

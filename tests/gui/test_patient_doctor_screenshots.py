@@ -15,15 +15,17 @@ import pytest
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from hms_desktop.services import availability, booking, departments, doctors, patients, records
 from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
-from hms_desktop.ui.booking_dialog import BookingDialog, BookingTarget
-from hms_desktop.ui.doctor_tab import DoctorTab
-from hms_desktop.ui.operations import Operations
-from hms_desktop.ui.patient_tab import PatientTab
-from hms_desktop.ui.treatment_dialog import TreatmentDialog
+from hms_desktop.services.people import departments, doctors, patients
+from hms_desktop.services.records import records
+from hms_desktop.services.scheduling import availability, booking
+from hms_desktop.ui.booking.booking_dialog import BookingDialog, BookingTarget
+from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.doctor.doctor_tab import DoctorTab
+from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
+from hms_desktop.ui.patient.patient_tab import PatientTab
 from tests import factories as f
 
 WAIT = 10_000

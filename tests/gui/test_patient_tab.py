@@ -22,17 +22,18 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from hms_desktop.services import availability, booking, patients
 from hms_desktop.services.actor import SYSTEM, Actor
-from hms_desktop.services.booking import AppointmentFilter
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.people import patients
+from hms_desktop.services.scheduling import availability, booking
+from hms_desktop.services.scheduling.booking import AppointmentFilter
 from hms_desktop.services.views import Slot
-from hms_desktop.ui.booking_dialog import BookingDialog
-from hms_desktop.ui.export_dialog import ExportDialog
-from hms_desktop.ui.operations import Operations
-from hms_desktop.ui.patient_tab import PAGE_UPCOMING, PatientTab
-from hms_desktop.ui.widgets import ChangeRelay
+from hms_desktop.ui.booking.booking_dialog import BookingDialog
+from hms_desktop.ui.common.change_relay import ChangeRelay
+from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.exports.export_dialog import ExportDialog
+from hms_desktop.ui.patient.patient_tab import PAGE_UPCOMING, PatientTab
 from tests import factories as f
 
 WAIT = 10_000

@@ -14,12 +14,12 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from sqlalchemy import create_engine, text
 
 from hms_desktop import __version__, config
-from hms_desktop.services import accounts
 from hms_desktop.services.actor import SYSTEM
-from hms_desktop.ui.first_run import FirstRunDialog
-from hms_desktop.ui.main_window import MainWindow
-from hms_desktop.ui.sign_in import SignInPage
-from hms_desktop.ui.startup import EXIT_FAILED, EXIT_OK, StartOptions, Startup
+from hms_desktop.services.people import accounts
+from hms_desktop.ui.shell.first_run import FirstRunDialog
+from hms_desktop.ui.shell.main_window import MainWindow
+from hms_desktop.ui.shell.sign_in import SignInPage
+from hms_desktop.ui.shell.startup import EXIT_FAILED, EXIT_OK, StartOptions, Startup
 from tests import factories as f
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -305,8 +305,8 @@ def test_newer_schema_gives_a_clear_dialog(qtbot, sqlite_url) -> None:
 
 
 def test_about_settings_and_tools_menu(qtbot, sqlite_clinic, tmp_path) -> None:
-    from hms_desktop.services.stats import StatsService
-    from hms_desktop.ui.settings_dialog import SettingsDialog
+    from hms_desktop.services.records.stats import StatsService
+    from hms_desktop.ui.shell.settings_dialog import SettingsDialog
 
     accounts.create_first_admin(sqlite_clinic, "boss", f.PASSWORD)
     actor = accounts.login(sqlite_clinic, "boss", f.PASSWORD)
@@ -367,7 +367,7 @@ def test_quit_after_show_opens_the_demo_clinic_and_exits_0(tmp_path) -> None:
 
 
 def test_a_database_in_use_gives_a_clear_dialog(qtbot, sqlite_url) -> None:
-    from hms_desktop.services.instance_lock import InstanceLock
+    from hms_desktop.services.safety.instance_lock import InstanceLock
 
     path = Path(sqlite_url.removeprefix("sqlite:///"))
     with InstanceLock(path):  # as if another HMS Desktop had it open
@@ -394,8 +394,8 @@ def test_a_database_in_use_gives_a_clear_dialog(qtbot, sqlite_url) -> None:
 
 
 def test_frequent_actions_work_from_the_keyboard(qtbot, sqlite_clinic) -> None:
-    from hms_desktop.services.stats import StatsService
-    from hms_desktop.ui.patient_form import PatientFormDialog
+    from hms_desktop.services.records.stats import StatsService
+    from hms_desktop.ui.admin.patient_form import PatientFormDialog
 
     accounts.create_first_admin(sqlite_clinic, "boss", f.PASSWORD)
     actor = accounts.login(sqlite_clinic, "boss", f.PASSWORD)
@@ -439,9 +439,9 @@ def test_frequent_actions_work_from_the_keyboard(qtbot, sqlite_clinic) -> None:
 def test_settings_without_a_keyring_keep_the_password_out_and_save_nothing(
     qtbot, sqlite_clinic
 ) -> None:
-    from hms_desktop.services.stats import StatsService
-    from hms_desktop.ui.operations import Operations
-    from hms_desktop.ui.settings_dialog import SettingsDialog
+    from hms_desktop.services.records.stats import StatsService
+    from hms_desktop.ui.common.operations import Operations
+    from hms_desktop.ui.shell.settings_dialog import SettingsDialog
 
     ops = Operations()
     stats = StatsService(sqlite_clinic)
@@ -469,7 +469,7 @@ def test_settings_without_a_keyring_keep_the_password_out_and_save_nothing(
 
 
 def test_tabs_status_messages_reach_the_status_bar(qtbot, sqlite_clinic) -> None:
-    from hms_desktop.services.stats import StatsService
+    from hms_desktop.services.records.stats import StatsService
 
     f.patient(sqlite_clinic, "Ada Byron", username="ada")
     actor = accounts.login(sqlite_clinic, "ada", f.PASSWORD)
@@ -490,9 +490,9 @@ def test_settings_from_the_environment_are_not_written_into_the_file(
 ) -> None:
     import json
 
-    from hms_desktop.services.stats import StatsService
-    from hms_desktop.ui.operations import Operations
-    from hms_desktop.ui.settings_dialog import SettingsDialog
+    from hms_desktop.services.records.stats import StatsService
+    from hms_desktop.ui.common.operations import Operations
+    from hms_desktop.ui.shell.settings_dialog import SettingsDialog
 
     # This run took its time zone and mail server from the environment.
     monkeypatch.setenv("HMS_TIMEZONE", "Asia/Tokyo")

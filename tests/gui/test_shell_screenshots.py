@@ -12,12 +12,13 @@ from pathlib import Path
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
-from hms_desktop.services import accounts, demo_data
-from hms_desktop.services.stats import StatsService
-from hms_desktop.ui.app_window import AppWindow
-from hms_desktop.ui.main_window import MainWindow
-from hms_desktop.ui.operations import Operations
-from hms_desktop.ui.sign_in import DemoAccount
+from hms_desktop.services.demo import generator as demo_data
+from hms_desktop.services.people import accounts
+from hms_desktop.services.records.stats import StatsService
+from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.shell.app_window import AppWindow
+from hms_desktop.ui.shell.main_window import MainWindow
+from hms_desktop.ui.shell.sign_in import DemoAccount
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 WAIT = 20_000

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import QApplication
 
 from hms_desktop import config
 from hms_desktop.services.actor import Actor
-from hms_desktop.ui.sign_in import DemoAccount
-from hms_desktop.ui.startup import (
+from hms_desktop.ui.shell.sign_in import DemoAccount
+from hms_desktop.ui.shell.startup import (
     EXIT_FAILED,
     EXIT_OK,
     SHOWN_MESSAGE,
@@ -28,7 +28,7 @@ from hms_desktop.ui.startup import (
     StartOptions,
     Startup,
 )
-from hms_desktop.ui.startup_open import demo_accounts_file, demo_logins
+from hms_desktop.ui.shell.startup_open import demo_accounts_file, demo_logins
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT = 60_000  # building the demo clinic on a busy shared machine
@@ -41,18 +41,18 @@ LATE_MODULES = (
     "argon2",
     "psycopg",
     "hms_desktop.db",
-    "hms_desktop.services.accounts",
+    "hms_desktop.services.people.accounts",
     "hms_desktop.services.clinic",
     "alembic",
     "mako",
     "openpyxl",
     "apscheduler",
     "PySide6.QtCharts",
-    "hms_desktop.services.demo_data",
-    "hms_desktop.ui.main_window",
-    "hms_desktop.ui.admin_tab",
-    "hms_desktop.ui.patient_tab",
-    "hms_desktop.ui.first_run",
+    "hms_desktop.services.demo.generator",
+    "hms_desktop.ui.shell.main_window",
+    "hms_desktop.ui.admin.admin_tab",
+    "hms_desktop.ui.patient.patient_tab",
+    "hms_desktop.ui.shell.first_run",
 )
 
 
@@ -85,13 +85,13 @@ def _early(loaded: set[str]) -> list[str]:
 def test_importing_the_start_up_loads_no_screen_migration_or_generator_code(tmp_path) -> None:
     probe = (
         "import json, sys\n"
-        "import hms_desktop.app, hms_desktop.ui.startup, hms_desktop.ui.style\n"
+        "import hms_desktop.app, hms_desktop.ui.shell.startup, hms_desktop.ui.shell.style\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     done = _python(tmp_path, probe, timeout=120)
     done.check_returncode()
     loaded = set(json.loads(done.stdout.strip().splitlines()[-1]))
-    assert "hms_desktop.ui.app_window" in loaded  # the window's code is there
+    assert "hms_desktop.ui.shell.app_window" in loaded  # the window's code is there
     assert _early(loaded) == []
 
 
@@ -99,7 +99,7 @@ def test_the_window_is_shown_before_any_database_code_is_loaded(tmp_path) -> Non
     # What was imported at the moment the start check says the window is up.
     probe = (
         "import json, sys\n"
-        "import hms_desktop.ui.startup as startup\n"
+        "import hms_desktop.ui.shell.startup as startup\n"
         "from hms_desktop.app import main\n"
         "def report(message):\n"
         "    if message == startup.WINDOW_MESSAGE:\n"
@@ -143,8 +143,8 @@ def test_a_repeated_start_check_signs_in_without_importing_alembic(tmp_path) -> 
     assert [r.stdout.splitlines().count(SHOWN_MESSAGE) for r in (first, second)] == [1, 1]
     assert "alembic" in imported(first)  # the new demo clinic was created with Alembic
     assert "alembic" not in imported(second)  # and found current the second time
-    assert "hms_desktop.services.demo_data" not in imported(second)
-    assert "hms_desktop.ui.main_window" in imported(second)  # the window was reached
+    assert "hms_desktop.services.demo.generator" not in imported(second)
+    assert "hms_desktop.ui.shell.main_window" in imported(second)  # the window was reached
     log = (tmp_path / "data" / "logs" / "hms-desktop.log").read_text(encoding="utf-8")
     assert log.count("signed in as admin (admin)") == 2
 
@@ -190,7 +190,7 @@ def test_the_start_check_signs_in_on_the_worker_and_reports_a_bad_log_in(
     shown, args = _run_start_check(qtbot, url, path)
     assert args == [EXIT_FAILED] and shown == []
     assert SHOWN_MESSAGE not in capsys.readouterr().out  # only a shown window is reported
-    from hms_desktop.services.instance_lock import InstanceLock
+    from hms_desktop.services.safety.instance_lock import InstanceLock
 
     with InstanceLock(path):
         pass
@@ -209,7 +209,7 @@ def test_the_start_check_signs_in_on_the_worker_and_reports_a_bad_log_in(
 def test_a_broken_log_in_store_lists_the_standard_demo_log_ins(
     sqlite_clinic, tmp_path, content: str
 ) -> None:
-    from hms_desktop.services.demo_data import DEMO_PASSWORD
+    from hms_desktop.services.demo.generator import DEMO_PASSWORD
 
     path = tmp_path / "demo.sqlite3"
     demo_accounts_file(path).write_text(content, encoding="utf-8")

@@ -8,12 +8,12 @@ from PySide6.QtWidgets import QApplication
 
 from hms_desktop.jobs.runner import JobEvent
 from hms_desktop.jobs.scheduler import ClinicScheduler
-from hms_desktop.services import accounts
 from hms_desktop.services.actor import SYSTEM
-from hms_desktop.services.stats import StatsService
-from hms_desktop.ui.job_bridge import JobBridge
-from hms_desktop.ui.main_window import MainWindow
-from hms_desktop.ui.startup import EXIT_OK, StartOptions, Startup
+from hms_desktop.services.people import accounts
+from hms_desktop.services.records.stats import StatsService
+from hms_desktop.ui.common.job_bridge import JobBridge
+from hms_desktop.ui.shell.main_window import MainWindow
+from hms_desktop.ui.shell.startup import EXIT_OK, StartOptions, Startup
 from tests import factories as f
 from tests.jobs.helpers import scheduler_threads, wait_until
 

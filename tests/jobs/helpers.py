@@ -7,10 +7,11 @@ import time as _time
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
-from hms_desktop.services import booking, records
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.records import records
+from hms_desktop.services.scheduling import booking
 from tests import factories
 from tests.conftest import CLINIC_TZ
 

@@ -10,7 +10,7 @@ import pytest
 from hms_desktop.errors import ValidationError
 from hms_desktop.jobs import runner
 from hms_desktop.jobs.definitions import BACKUP, JOBS
-from hms_desktop.services import backup
+from hms_desktop.services.safety import backup
 from tests import factories as f
 from tests.conftest import CLINIC_TZ, make_clinic
 

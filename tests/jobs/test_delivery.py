@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from hms_desktop.jobs.runner import deliver, run_job
-from hms_desktop.services import booking, outbox
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
-from hms_desktop.services.outbox import MAX_ATTEMPTS, backoff
+from hms_desktop.services.messaging import outbox
+from hms_desktop.services.messaging.outbox import MAX_ATTEMPTS, backoff
+from hms_desktop.services.scheduling import booking
 from tests import factories
 from tests.jobs.conftest import SmtpServer, use_smtp
 from tests.jobs.helpers import at, book_on
@@ -82,7 +83,7 @@ def test_after_the_last_attempt_a_message_stays_failed_until_retry(
 def test_retry_of_an_address_less_reminder_uses_the_new_address(
     clinic: Clinic, clock: FakeClock, smtp_server: SmtpServer
 ) -> None:
-    from hms_desktop.services import patients
+    from hms_desktop.services.people import patients
 
     use_smtp(clinic, smtp_server.port)
     pid = _two_reminders(clinic, clock)[0]
@@ -122,7 +123,7 @@ def test_a_delivery_interrupted_by_a_crash_is_not_resent_automatically(
 def test_a_reminder_for_a_cancelled_visit_is_not_sent(
     clinic: Clinic, clock: FakeClock, smtp_down: SmtpServer
 ) -> None:
-    from hms_desktop.services import booking
+    from hms_desktop.services.scheduling import booking
 
     use_smtp(clinic, smtp_down.port)
     _two_reminders(clinic, clock)
@@ -142,7 +143,7 @@ def test_a_reminder_for_a_cancelled_visit_is_not_sent(
 def test_an_address_the_server_cannot_take_fails_alone_and_the_rest_are_sent(
     clinic: Clinic, clock: FakeClock, smtp_port: int
 ) -> None:
-    from hms_desktop.services import patients as patient_service
+    from hms_desktop.services.people import patients as patient_service
     from tests.jobs.conftest import SmtpServer
 
     server = SmtpServer(smtp_port, smtputf8=False)  # an older mail server: ASCII only

@@ -15,14 +15,14 @@ from pytestqt.qtbot import QtBot
 
 from hms_desktop.jobs.runner import JobEvent, deliver, run_job
 from hms_desktop.jobs.scheduler import ClinicScheduler
-from hms_desktop.services import patients
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
-from hms_desktop.services.outbox import MAX_ATTEMPTS, backoff
-from hms_desktop.ui.job_bridge import JobBridge
-from hms_desktop.ui.jobs_panel import JobsPanel
-from hms_desktop.ui.operations import Operations
+from hms_desktop.services.messaging.outbox import MAX_ATTEMPTS, backoff
+from hms_desktop.services.people import patients
+from hms_desktop.ui.admin.jobs_panel import JobsPanel
+from hms_desktop.ui.common.job_bridge import JobBridge
+from hms_desktop.ui.common.operations import Operations
 from tests import factories
 from tests.jobs.conftest import SmtpServer, use_smtp
 from tests.jobs.helpers import at, book_on

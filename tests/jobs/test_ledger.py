@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from hms_desktop.services import job_ledger
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.safety import job_ledger
 from tests.conftest import make_clinic
 
 

@@ -8,10 +8,10 @@ from datetime import date
 import pytest
 
 from hms_desktop.jobs.runner import run_job
-from hms_desktop.services import outbox
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.messaging import outbox
 from tests import factories
 from tests.jobs.conftest import SmtpServer, use_smtp
 from tests.jobs.helpers import at, book_on
@@ -26,7 +26,7 @@ def _clinic_day(clinic: Clinic, clock: FakeClock) -> tuple[int, int, int, int, l
     opted = factories.patient(clinic, "Otto Optout", reminders_opt_out=True)
     no_mail = factories.patient(clinic, "Nora Nomail")
     # Factories give every patient an address; take Nora's away through the real service.
-    from hms_desktop.services import patients
+    from hms_desktop.services.people import patients
 
     row = patients.get_patient(clinic, SYSTEM, no_mail)
     patients.edit_patient(
@@ -121,7 +121,8 @@ def test_a_reminder_is_not_sent_once_its_visit_is_cancelled_or_the_patient_opts_
 ) -> None:
     # Both happen while the reminders wait in the outbox (the mail server was down, or a
     # long delivery pass had not reached them yet): neither may go out afterwards.
-    from hms_desktop.services import booking, patients
+    from hms_desktop.services.people import patients
+    from hms_desktop.services.scheduling import booking
 
     _doc, anna, _opted, _no_mail, appts = _clinic_day(clinic, clock)
     bea = factories.patient(clinic, "Bea Later")

@@ -15,11 +15,12 @@ from sqlalchemy import update
 from hms_desktop.db.models import Patient
 from hms_desktop.errors import ValidationError
 from hms_desktop.jobs.runner import run_job
-from hms_desktop.services import booking, reports
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
-from hms_desktop.ui.operations import Operations
+from hms_desktop.services.records import reports
+from hms_desktop.services.scheduling import booking
+from hms_desktop.ui.common.operations import Operations
 from tests import factories
 from tests.jobs.conftest import SmtpServer, use_smtp
 from tests.jobs.helpers import at, book_on, close_visit
@@ -118,8 +119,8 @@ def test_a_malformed_month_is_refused_with_a_message(bad: str) -> None:
 def test_the_report_opens_in_the_viewer_and_saves_a_valid_pdf(
     sqlite_clinic: Clinic, clock: FakeClock, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    from hms_desktop.ui.my_reports import MyReportsWidget
-    from hms_desktop.ui.report_viewer import ReportViewer
+    from hms_desktop.ui.doctor.my_reports import MyReportsWidget
+    from hms_desktop.ui.doctor.report_viewer import ReportViewer
 
     ids = _november(sqlite_clinic, clock)
     run_job(sqlite_clinic, "monthly-report", "2026-11", trigger="cli")
@@ -159,8 +160,8 @@ def test_print_goes_through_the_same_document(
 ) -> None:
     from PySide6.QtPrintSupport import QPrinter
 
-    from hms_desktop.ui.my_reports import MyReportsWidget
-    from hms_desktop.ui.report_viewer import ReportViewer
+    from hms_desktop.ui.doctor.my_reports import MyReportsWidget
+    from hms_desktop.ui.doctor.report_viewer import ReportViewer
 
     _november(sqlite_clinic, clock)
     run_job(sqlite_clinic, "monthly-report", "2026-11", trigger="cli")
@@ -196,8 +197,8 @@ def test_double_click_opens_one_viewer_and_a_newer_one_replaces_it(
     import shiboken6
     from PySide6.QtWidgets import QApplication
 
-    from hms_desktop.ui.my_reports import MyReportsWidget
-    from hms_desktop.ui.report_viewer import ReportViewer
+    from hms_desktop.ui.doctor.my_reports import MyReportsWidget
+    from hms_desktop.ui.doctor.report_viewer import ReportViewer
 
     _november(sqlite_clinic, clock)
     run_job(sqlite_clinic, "monthly-report", "2026-11", trigger="cli")
@@ -235,7 +236,7 @@ def test_a_pdf_that_cannot_be_written_says_what_to_do(
 ) -> None:
     from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-    from hms_desktop.ui.report_viewer import ReportViewer
+    from hms_desktop.ui.doctor.report_viewer import ReportViewer
 
     viewer = ReportViewer("<h1>Report</h1>", "Monthly report 2026-11 Dr. X")
     qtbot.addWidget(viewer)

@@ -12,10 +12,11 @@ import pytest
 
 from hms_desktop.jobs.runner import JobEvent
 from hms_desktop.jobs.scheduler import ClinicScheduler
-from hms_desktop.services import job_ledger, reports
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.records import reports
+from hms_desktop.services.safety import job_ledger
 from tests import factories
 from tests.conftest import make_clinic
 from tests.jobs.conftest import SmtpServer, use_smtp
@@ -314,7 +315,7 @@ def test_a_crashed_run_is_taken_over_by_a_later_tick_once_its_claim_is_stale(
 def test_switching_scheduled_backups_on_and_off_takes_effect_without_a_restart(
     sqlite_url: str, clock: FakeClock, tmp_path: Path, schedulers: list[ClinicScheduler]
 ) -> None:
-    from hms_desktop.services import backup
+    from hms_desktop.services.safety import backup
 
     folder = tmp_path / "backups"
     clinic = make_clinic(sqlite_url, clock, backup_dir=str(folder), backup_retention=0)

@@ -14,7 +14,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from hms_desktop.config import Settings
-from hms_desktop.services.email_delivery import DeliveryError, Email, SmtpSender
+from hms_desktop.services.messaging.email_delivery import DeliveryError, Email, SmtpSender
 from tests.jobs.conftest import Mailbox, free_port
 
 x509 = pytest.importorskip("cryptography.x509", reason="cryptography makes the test certificate")

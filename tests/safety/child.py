@@ -23,11 +23,12 @@ from zoneinfo import ZoneInfo
 
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
-from hms_desktop.services import booking, patients
 from hms_desktop.services.actor import SYSTEM
-from hms_desktop.services.availability import slot_starts
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.people import patients
+from hms_desktop.services.scheduling import booking
+from hms_desktop.services.scheduling.availability import slot_starts
 
 # tests.conftest's clock start, repeated: importing it would load pytest into every child
 # (test_kill checks that the two agree).
@@ -72,7 +73,7 @@ DEMO_DOCTORS, DEMO_PATIENTS = 2, 100
 
 
 def demo_loop(clinic: Clinic) -> None:
-    from hms_desktop.services import demo_data
+    from hms_desktop.services.demo import generator as demo_data
 
     seed = 0
     while True:
@@ -84,7 +85,7 @@ def demo_loop(clinic: Clinic) -> None:
 
 
 def export_loop(clinic: Clinic, folder: Path) -> None:
-    from hms_desktop.services import exports  # openpyxl is slow to import: only here
+    from hms_desktop.services.files import exports
 
     n = 0
     while True:

@@ -13,18 +13,14 @@ from sqlalchemy.exc import DBAPIError
 from hms_desktop.db.engine import sqlite_path
 from hms_desktop.db.models import AuditEntry, User
 from hms_desktop.errors import AccountLockedError, AuthenticationError, PermissionDeniedError
-from hms_desktop.services import (
-    accounts,
-    audit,
-    booking,
-    doctors,
-    exports,
-    patients,
-    records,
-)
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.records import TreatmentForm
+from hms_desktop.services.files import exports
+from hms_desktop.services.people import accounts, doctors, patients
+from hms_desktop.services.records import records
+from hms_desktop.services.records.records import TreatmentForm
+from hms_desktop.services.safety import audit
+from hms_desktop.services.scheduling import booking
 from tests import factories as f
 
 SECRET = "Tr0ub4dor&3-secret"

@@ -14,12 +14,12 @@ import pytest
 from hms_desktop.db.engine import Database, sqlite_path
 from hms_desktop.db.migrate import head_revision
 from hms_desktop.errors import DatabaseUnavailableError, HmsError, ValidationError
-from hms_desktop.services.backup import (
+from hms_desktop.services.safety.backup import (
     BackupToolMissingError,
     backup_database,
     run_scheduled_backup,
 )
-from hms_desktop.services.restore import restore_database
+from hms_desktop.services.safety.restore import restore_database
 from tests.conftest import _empty_pg, make_clinic
 from tests.safety.procs import ROOT, start_child
 
@@ -149,7 +149,7 @@ def test_restore_refuses_while_hms_desktop_holds_its_lock_and_not_after_it_died(
     sqlite_clinic.db.dispose()
     code = (
         "import time\nfrom pathlib import Path\n"
-        "from hms_desktop.services.instance_lock import InstanceLock\n"
+        "from hms_desktop.services.safety.instance_lock import InstanceLock\n"
         f"InstanceLock(Path({str(live)!r})).acquire()\n"
         "print('ready', flush=True); time.sleep(60)\n"
     )

@@ -12,8 +12,9 @@ import pytest
 
 from hms_desktop.cli import main
 from hms_desktop.db.engine import sqlite_path
-from hms_desktop.services import booking, records
-from hms_desktop.services.records import TreatmentForm
+from hms_desktop.services.records import records
+from hms_desktop.services.records.records import TreatmentForm
+from hms_desktop.services.scheduling import booking
 from tests import factories as f
 
 

@@ -19,19 +19,13 @@ from sqlalchemy import func, select
 from hms_desktop.config import load_settings
 from hms_desktop.db.models import Patient, User
 from hms_desktop.errors import HmsError
-from hms_desktop.services import (
-    accounts,
-    availability,
-    booking,
-    departments,
-    doctors,
-    patients,
-    records,
-)
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.patients import PatientForm
-from hms_desktop.services.records import TreatmentForm
+from hms_desktop.services.people import accounts, departments, doctors, patients
+from hms_desktop.services.people.patients import PatientForm
+from hms_desktop.services.records import records
+from hms_desktop.services.records.records import TreatmentForm
+from hms_desktop.services.scheduling import availability, booking
 from tests import factories as f
 from tests.safety.hostile import (
     HOSTILE,

@@ -30,12 +30,13 @@ from sqlalchemy import func, select
 from hms_desktop.db.engine import sqlite_path
 from hms_desktop.db.models import Appointment, AuditEntry, Doctor, OutboxMessage, Patient
 from hms_desktop.jobs.runner import run_job
-from hms_desktop.services import availability, booking, exports
 from hms_desktop.services.actor import SYSTEM
-from hms_desktop.services.atomic_file import TEMP_SUFFIX
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
-from hms_desktop.services.integrity import check_database
+from hms_desktop.services.files import exports
+from hms_desktop.services.files.atomic_file import TEMP_SUFFIX
+from hms_desktop.services.safety.integrity import check_database
+from hms_desktop.services.scheduling import availability, booking
 from tests import factories as f
 from tests.conftest import CLINIC_TZ, START, make_clinic
 from tests.jobs.conftest import Mailbox, SmtpServer, free_port

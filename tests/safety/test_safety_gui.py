@@ -13,13 +13,15 @@ import pytest
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QPushButton, QWidget
 
 from hms_desktop.db.engine import sqlite_path
-from hms_desktop.services import audit, booking, patients
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.restore import RestoreResult
-from hms_desktop.ui.audit_view import AuditLogView
-from hms_desktop.ui.backup_actions import backup_now, restore_from
-from hms_desktop.ui.operations import Operations
+from hms_desktop.services.people import patients
+from hms_desktop.services.safety import audit
+from hms_desktop.services.safety.restore import RestoreResult
+from hms_desktop.services.scheduling import booking
+from hms_desktop.ui.admin.audit_view import AuditLogView
+from hms_desktop.ui.admin.backup_actions import backup_now, restore_from
+from hms_desktop.ui.common.operations import Operations
 from tests import factories as f
 
 #: Where screenshots land for a person to look at (kept out of the repository).

@@ -1,0 +1,1 @@
+"""The demo clinic: generated doctors, patients and appointments."""

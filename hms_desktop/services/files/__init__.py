@@ -1,0 +1,1 @@
+"""Files that leave the clinic: CSV and Excel exports, written atomically and safely."""

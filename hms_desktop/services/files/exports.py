@@ -1,0 +1,440 @@
+"""Exports: a patient's full medical history, and appointment lists, to CSV or Excel.
+
+An export streams rows from the database (``yield_per``) into a temporary file
+beside the target and renames it over the target only when it is complete, so a
+cancel, an error or a crash never leaves a partial file (:mod:`atomic_file`).
+Progress and cancel are plain callables, so the same function serves the window
+(through its worker thread), the command line and the tests.
+
+Every export is written to the audit log, including a refused, cancelled or failed
+one: medical data was (or was about to be) read, and the log says who and how far.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Row, Select, func, select
+from sqlalchemy.orm import Session
+
+from hms_desktop.db.models import Patient
+from hms_desktop.errors import (
+    DatabaseUnavailableError,
+    HmsError,
+    NotFoundError,
+    OperationCancelledError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from hms_desktop.services.actor import Actor, require_patient_access, require_staff
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.files.atomic_file import AtomicFile
+from hms_desktop.services.files.table_files import (
+    FORMATS,
+    XLSX_MAX_ROWS,
+    Column,
+    Format,
+    TableWriter,
+    open_table,
+)
+from hms_desktop.services.records import records
+from hms_desktop.services.safety import audit
+from hms_desktop.services.scheduling.booking import (
+    STATUS_LABELS,
+    VISIT_LABELS,
+    AppointmentFilter,
+    appointments_statement,
+    scoped_filter,
+)
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+ShouldCancel = Callable[[], bool]
+Rows = Generator[Sequence[Any], None, None]
+
+HISTORY_COLUMNS: tuple[Column, ...] = (
+    Column("Patient ID", "number", 11),
+    Column("Patient Name", "text", 24),
+    Column("Doctor", "text", 24),
+    Column("Appointment Date", "date", 17),
+    Column("Visit Type", "text", 14),
+    Column("Symptoms", "text", 30),
+    Column("Diagnosis", "text", 30),
+    Column("Treatment Given", "text", 30),
+    Column("Prescription", "text", 30),
+    Column("Notes", "text", 40),
+)
+
+APPOINTMENT_COLUMNS: tuple[Column, ...] = (
+    Column("Date", "date", 12),
+    Column("Time", "time", 8),
+    Column("Patient ID", "number", 11),
+    Column("Patient", "text", 24),
+    Column("Doctor", "text", 24),
+    Column("Department", "text", 20),
+    Column("Visit Type", "text", 14),
+    Column("Status", "text", 11),
+)
+
+#: Rows fetched from the database per round trip.
+FETCH_BATCH = 1000
+#: Progress is reported at most this often (a signal per row would flood the window).
+PROGRESS_INTERVAL_S = 0.1
+
+
+class ExportError(HmsError):
+    """The file could not be written (folder missing or read-only, disk full...)."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """A completed export: the file written, its rows (without header), size and duration."""
+
+    path: Path
+    rows: int
+    bytes: int
+    seconds: float
+
+
+def check_target(target: Path | str, fmt: str | None = None) -> tuple[Path, Format]:
+    """The absolute target path and its format (from ``fmt``, else the file suffix).
+
+    Raises:
+        ValidationError: unknown format, a folder given as the file, or a folder that
+            does not exist.
+    """
+    path = Path(target).expanduser()
+    chosen = (fmt or path.suffix.lstrip(".")).lower()
+    if chosen not in FORMATS:
+        raise ValidationError(
+            "Choose the format csv or xlsx (or end the file name in .csv or .xlsx).",
+            field="format",
+        )
+    if not path.name or path.is_dir():
+        raise ValidationError(f"{path} is a folder; choose a file name.", field="path")
+    path = path.absolute()
+    if not path.parent.is_dir():
+        raise ValidationError(
+            f"The folder {path.parent} does not exist. Choose an existing folder.", field="path"
+        )
+    return path, chosen
+
+
+def default_file_name(kind: str, stem: str, fmt: str) -> str:
+    """A file name like ``history-P123-2026-06-15.csv``."""
+    return f"{kind}-{stem}.{fmt}"
+
+
+def _os_error_message(err: OSError, target: Path) -> str:
+    if isinstance(err, PermissionError):
+        return f"You may not write to {target.parent} (permission denied). Choose another folder."
+    reason = err.strerror or type(err).__name__
+    return f"Could not write {target}: {reason}. Choose another folder or free some disk space."
+
+
+def throttled(progress: Progress | None) -> Callable[[int, int, bool], None]:
+    """A reporter that passes (done, total) on to ``progress`` at most every
+    :data:`PROGRESS_INTERVAL_S`, and always when forced."""
+    last = 0.0
+
+    def report(done: int, total: int, force: bool = False) -> None:
+        nonlocal last
+        if progress is None:
+            return
+        now = time.monotonic()
+        if force or now - last >= PROGRESS_INTERVAL_S:
+            last = now
+            progress(done, total)
+
+    return report
+
+
+def _run(
+    clinic: Clinic,
+    actor: Actor,
+    *,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    patient_id: int | None,
+    target: Path | str,
+    fmt: str | None,
+    title: str,
+    columns: Sequence[Column],
+    open_rows: Callable[[], Rows],
+    count_rows: Callable[[], int],
+    progress: Progress | None,
+    should_cancel: ShouldCancel | None,
+    details: dict[str, Any],
+) -> ExportResult:
+    """Check, stream, write atomically, audit. The shared body of every export."""
+    path, chosen = check_target(target, fmt)
+    started = time.monotonic()
+    written = 0
+    report = throttled(progress)
+    rows: Rows | None = None
+
+    def log_outcome(outcome: str, **extra: Any) -> None:
+        audit.record_now(
+            clinic,
+            actor,
+            action,
+            entity,
+            entity_id,
+            patient_id=patient_id,
+            outcome=outcome,
+            format=chosen,
+            file=str(path),
+            rows=written,
+            **details,
+            **extra,
+        )
+
+    try:
+        rows = open_rows()
+        # The first row runs the access check, before any file exists.
+        first = next(rows, None)
+        total = count_rows()
+        if chosen == "xlsx" and total >= XLSX_MAX_ROWS:
+            raise ValidationError(
+                f"This export has {total:,} rows; Excel holds at most {XLSX_MAX_ROWS - 1:,}. "
+                "Export to CSV instead, or narrow the date range.",
+                field="format",
+            )
+        report(0, total, True)
+        with AtomicFile(path) as out:
+            table = open_table(chosen, out.file, columns, title)
+            try:
+                if first is not None:
+                    table.write(first)
+                write_rows(table, rows, total, report, should_cancel)
+                written = table.rows
+                if should_cancel is not None and should_cancel():
+                    raise OperationCancelledError()
+                # The last report comes before the rename, so a failing callback still
+                # leaves nothing behind (and a caller never sees an error after success).
+                report(written, max(total, written), True)
+                table.close()
+            except BaseException:
+                written = table.rows  # for the audit: how far it got
+                table.abort()
+                raise
+            out.finish()
+            # Audit before the rename: an export the log cannot record is not kept.
+            log_outcome("completed")
+            size = out.commit()
+    except BaseException as err:
+        if rows is not None:
+            rows.close()  # ends the generator's read session now, not at garbage collection
+        _audit_failure(log_outcome, err)
+        if isinstance(err, OSError):
+            raise ExportError(_os_error_message(err, path)) from err
+        raise
+    rows.close()
+    return ExportResult(path, written, size, time.monotonic() - started)
+
+
+def write_rows(
+    table: TableWriter,
+    rows: Iterable[Sequence[Any]],
+    total: int,
+    report: Callable[[int, int, bool], None],
+    should_cancel: ShouldCancel | None,
+) -> None:
+    """Write ``rows`` into ``table``, polling ``should_cancel`` before each row.
+
+    The per-row loop of every export (and of the export benchmark, which measures
+    exactly this); ``table.rows`` counts what was written, also after an error.
+
+    Raises:
+        OperationCancelledError: ``should_cancel`` returned True.
+    """
+    write = table.write
+    for row in rows:
+        if should_cancel is not None and should_cancel():
+            raise OperationCancelledError()
+        write(row)
+        report(table.rows, total, False)
+
+
+def _audit_failure(log_outcome: Callable[..., None], err: BaseException) -> None:
+    if isinstance(err, DatabaseUnavailableError):
+        # The database is what failed (locked, gone): writing the audit row would wait
+        # for the same lock again, and fail the same way. The log keeps the event.
+        log.warning("export failed and could not be audited: %s", err)
+        return
+    if isinstance(err, OperationCancelledError):
+        outcome, extra = "cancelled", {}
+    elif isinstance(err, PermissionDeniedError):
+        outcome, extra = "refused", {"error": str(err)}
+    else:
+        outcome, extra = "failed", {"error": f"{type(err).__name__}: {err}"[:300]}
+    try:
+        log_outcome(outcome, **extra)
+    except Exception as audit_err:  # never hide the original error behind this one
+        log.warning("could not audit the %s export: %s", outcome, audit_err)
+        log.debug("audit failure", exc_info=True)
+
+
+def stream(session: Session, stmt: Select[Any]) -> Generator[Row[Any], None, None]:
+    """Rows in batches (``yield_per``: a server-side cursor on PostgreSQL), closed when done.
+
+    Executed on the session's connection (Core), not through the ORM: the statements
+    select columns, not entities, and the ORM's per-row layer would only cost time.
+    """
+    result = session.connection().execute(stmt.execution_options(yield_per=FETCH_BATCH))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def _count(clinic: Clinic, stmt: Select[Any]) -> int:
+    counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+    with clinic.db.read() as session:
+        return int(session.scalar(counted) or 0)
+
+
+def export_history(
+    clinic: Clinic,
+    actor: Actor,
+    patient_id: int,
+    target: Path | str,
+    fmt: str | None = None,
+    *,
+    progress: Progress | None = None,
+    should_cancel: ShouldCancel | None = None,
+) -> ExportResult:
+    """Write a patient's full history to ``target``: one row per treatment, oldest first.
+
+    Columns: Patient ID, Patient Name, Doctor, Appointment Date, Visit Type, Symptoms,
+    Diagnosis, Treatment Given, Prescription, Notes. ``target`` appears only when the
+    export is complete; otherwise it is left as it was and no temporary file remains.
+
+    Args:
+        fmt: "csv" or "xlsx"; None takes it from the file suffix.
+        progress: called with (rows written, total rows) now and then.
+        should_cancel: polled for every row; True stops the export.
+
+    Raises:
+        PermissionDeniedError: a patient exporting another's history, a doctor a
+            stranger's.
+        NotFoundError: no such patient.
+        ValidationError: bad format or target, or too many rows for Excel.
+        ExportError: the file could not be written.
+        OperationCancelledError: ``should_cancel`` returned True.
+    """
+
+    def rows() -> Rows:
+        with clinic.db.read() as session:
+            # The history's access check, in a session this module closes
+            # itself: a cancelled export must not leave a server-side cursor open.
+            if session.get(Patient, patient_id) is None:
+                raise NotFoundError(f"There is no patient with id {patient_id}.")
+            require_patient_access(session, actor, patient_id, "export the history")
+            with contextlib.closing(stream(session, records.history_statement(patient_id))) as rs:
+                for r in rs:
+                    yield (
+                        r[0],
+                        r[1],
+                        r[3],
+                        r[5],
+                        VISIT_LABELS.get(r[7], r[7]),
+                        r[8],
+                        r[9],
+                        r[10],
+                        r[11],
+                        r[12],
+                    )
+
+    return _run(
+        clinic,
+        actor,
+        action="history.export",
+        entity="patient",
+        entity_id=patient_id,
+        patient_id=patient_id,
+        target=target,
+        fmt=fmt,
+        title=f"History P{patient_id}",
+        columns=HISTORY_COLUMNS,
+        open_rows=rows,
+        count_rows=lambda: _count(clinic, records.history_statement(patient_id)),
+        progress=progress,
+        should_cancel=should_cancel,
+        details={},
+    )
+
+
+def export_appointments(
+    clinic: Clinic,
+    actor: Actor,
+    flt: AppointmentFilter,
+    target: Path | str,
+    fmt: str | None = None,
+    *,
+    progress: Progress | None = None,
+    should_cancel: ShouldCancel | None = None,
+) -> ExportResult:
+    """Write the appointments matching ``flt`` to ``target``, by date and time.
+
+    Columns: Date, Time, Patient ID, Patient, Doctor, Department, Visit Type, Status.
+    The same guarantees as :func:`export_history`.
+
+    Raises:
+        PermissionDeniedError: anyone but the front desk or an administrator.
+        ValidationError: bad format or target, a date range that ends before it
+            starts, or too many rows for Excel.
+        ExportError: the file could not be written.
+        OperationCancelledError: ``should_cancel`` returned True.
+    """
+    if flt.date_from and flt.date_to and flt.date_to < flt.date_from:
+        raise ValidationError("The end date is before the start date.", field="date_to")
+    flt = AppointmentFilter(**{**flt.__dict__, "newest_first": False})
+
+    def rows() -> Rows:
+        require_staff(actor, "export appointment lists")
+        stmt = appointments_statement(scoped_filter(actor, flt))
+        with clinic.db.read() as session, contextlib.closing(stream(session, stmt)) as rs:
+            for r in rs:
+                yield (
+                    r[1],
+                    r[2],
+                    r[6],
+                    r[7],
+                    r[4],
+                    r[5],
+                    VISIT_LABELS.get(r[8], r[8]),
+                    STATUS_LABELS.get(r[9], r[9]),
+                )
+
+    return _run(
+        clinic,
+        actor,
+        action="appointments.export",
+        entity="appointment",
+        entity_id=None,
+        patient_id=flt.patient_id,
+        target=target,
+        fmt=fmt,
+        title="Appointments",
+        columns=APPOINTMENT_COLUMNS,
+        open_rows=rows,
+        count_rows=lambda: _count(clinic, appointments_statement(scoped_filter(actor, flt))),
+        progress=progress,
+        should_cancel=should_cancel,
+        details={
+            "date_from": flt.date_from,
+            "date_to": flt.date_to,
+            "doctor_id": flt.doctor_id,
+            "department_id": flt.department_id,
+            "statuses": list(flt.statuses),
+        },
+    )

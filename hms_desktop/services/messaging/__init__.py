@@ -1,0 +1,1 @@
+"""The outbox: reminders and reports as messages, and their delivery by email."""

@@ -1,0 +1,1 @@
+"""Accounts, patients, doctors and departments, and the checks on their fields."""

@@ -1,0 +1,222 @@
+"""Patients: register (by the desk or themselves), edit, blacklist, search."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.orm import Session
+
+from hms_desktop.db.models import Patient, User
+from hms_desktop.errors import NotFoundError, ValidationError
+from hms_desktop.services.actor import (
+    Actor,
+    require_patient_access,
+    require_patient_self_or_staff,
+    require_staff,
+)
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people.accounts import add_user
+from hms_desktop.services.people.validation import (
+    check_birth_date,
+    clean_email,
+    clean_name,
+    clean_phone,
+    clean_text,
+    fold,
+    parse_day,
+    phone_digits,
+    search_text,
+)
+from hms_desktop.services.safety import audit
+from hms_desktop.services.views import PatientRow
+
+GENDERS = ("", "female", "male", "other")
+#: The length of the name search keys' columns.
+KEY_LENGTH = 120
+#: What may surround the digits of a phone number typed into the search box.
+_PHONE_PUNCTUATION = frozenset(" +-()./")
+
+
+@dataclass(frozen=True)
+class PatientForm:
+    full_name: str
+    date_of_birth: date | str | None = None
+    gender: str = ""
+    phone: str = ""
+    email: str = ""
+    address: str = ""
+    reminders_opt_out: bool = False
+
+
+def _clean(form: PatientForm, today: date) -> dict[str, object]:
+    name = clean_name(form.full_name)
+    dob = form.date_of_birth
+    born = None if dob in (None, "") else check_birth_date(parse_day(dob, "date_of_birth"), today)
+    gender = (form.gender or "").strip().lower()
+    if gender not in GENDERS:
+        raise ValidationError("Gender must be female, male, other or left empty.", field="gender")
+    phone = clean_phone(form.phone)
+    folded = fold(name)
+    return {
+        "full_name": name,
+        # Folding can lengthen text ("ﷺ" is 18 letters): keep the keys within their columns.
+        "name_key": folded[:KEY_LENGTH],
+        "surname_key": folded.rsplit(" ", 1)[-1][:KEY_LENGTH],
+        "date_of_birth": born,
+        "gender": gender,
+        "phone": phone,
+        "phone_key": phone_digits(phone),
+        "phone_rev_key": phone_digits(phone)[::-1],
+        "email": clean_email(form.email),
+        "address": clean_text(form.address, "address", max_len=500),
+        "reminders_opt_out": bool(form.reminders_opt_out),
+    }
+
+
+def _row(p: Patient, username: str = "") -> PatientRow:
+    return PatientRow(
+        id=p.id,
+        full_name=p.full_name,
+        date_of_birth=p.date_of_birth,
+        gender=p.gender,
+        phone=p.phone,
+        email=p.email,
+        address=p.address,
+        blacklisted=p.blacklisted,
+        reminders_opt_out=p.reminders_opt_out,
+        user_id=p.user_id,
+        username=username,
+    )
+
+
+def _get(session: Session, patient_id: int) -> Patient:
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFoundError(f"There is no patient with id {patient_id}.")
+    return patient
+
+
+def register_patient(
+    clinic: Clinic,
+    actor: Actor,
+    form: PatientForm,
+    *,
+    username: str | None = None,
+    password: str | None = None,
+) -> int:
+    """The desk registers a patient (optionally with a log-in). Returns the patient id."""
+    require_staff(actor, "register patients")
+    values = _clean(form, clinic.today())
+    with clinic.db.write() as session:
+        patient = Patient(**values)
+        if username:
+            patient.user_id = add_user(session, username, password or "", "patient").id
+        session.add(patient)
+        session.flush()
+        audit.record(
+            session, actor, "patient.register", "patient", patient.id, patient_id=patient.id
+        )
+        patient_id = patient.id
+    clinic.changes.notify("patients")
+    return patient_id
+
+
+def self_register(clinic: Clinic, form: PatientForm, username: str, password: str) -> int:
+    """A patient creates their own account and record. Returns the patient id."""
+    values = _clean(form, clinic.today())
+    with clinic.db.write() as session:
+        user = add_user(session, username, password, "patient")
+        patient = Patient(**values, user_id=user.id)
+        session.add(patient)
+        session.flush()
+        me = Actor(user.id, user.username, "patient", patient_id=patient.id)
+        audit.record(
+            session, me, "patient.self_register", "patient", patient.id, patient_id=patient.id
+        )
+        patient_id = patient.id
+    clinic.changes.notify("patients")
+    return patient_id
+
+
+def edit_patient(clinic: Clinic, actor: Actor, patient_id: int, form: PatientForm) -> None:
+    """Staff edit anyone's profile; a patient edits their own."""
+    require_patient_self_or_staff(actor, patient_id, "edit a profile")
+    values = _clean(form, clinic.today())
+    with clinic.db.write() as session:
+        patient = _get(session, patient_id)
+        changed = sorted(k for k, v in values.items() if getattr(patient, k) != v)
+        for key, value in values.items():
+            setattr(patient, key, value)
+        audit.record(
+            session,
+            actor,
+            "patient.edit",
+            "patient",
+            patient_id,
+            patient_id=patient_id,
+            fields=changed,
+        )
+    clinic.changes.notify("patients")
+
+
+def set_blacklisted(clinic: Clinic, actor: Actor, patient_id: int, blacklisted: bool) -> None:
+    require_staff(actor, "blacklist patients")
+    with clinic.db.write() as session:
+        _get(session, patient_id).blacklisted = blacklisted
+        action = "patient.blacklist" if blacklisted else "patient.reinstate"
+        audit.record(session, actor, action, "patient", patient_id, patient_id=patient_id)
+    clinic.changes.notify("patients")
+
+
+def get_patient(clinic: Clinic, actor: Actor, patient_id: int) -> PatientRow:
+    with clinic.db.read() as session:
+        require_patient_access(session, actor, patient_id, "see the profile")
+        patient = _get(session, patient_id)
+        username = session.scalar(select(User.username).where(User.id == patient.user_id)) or ""
+        return _row(patient, username)
+
+
+def _prefix_range(column: object, prefix: str) -> object:
+    """``column LIKE 'prefix%'`` as a range, so both SQLite and PostgreSQL use the index."""
+    following = ord(prefix[-1]) + 1
+    if following > sys.maxunicode:  # nothing sorts after U+10FFFF: fall back to LIKE
+        return column.startswith(prefix, autoescape=True)  # type: ignore[attr-defined]
+    if 0xD800 <= following <= 0xDFFF:  # surrogates cannot be stored; U+E000 is next
+        following = 0xE000
+    upper = prefix[:-1] + chr(following)
+    return (column >= prefix) & (column < upper)  # type: ignore[operator]
+
+
+def search_statement(text: str, *, include_blacklisted: bool = True) -> Select[tuple[Patient]]:
+    """Patients whose id is ``text``, whose name or surname starts with it, or phone digits do."""
+    query = fold(search_text(text))[:KEY_LENGTH]
+    stmt = select(Patient)
+    if not include_blacklisted:
+        stmt = stmt.where(Patient.blacklisted.is_(False))
+    if not query:
+        return stmt.order_by(Patient.name_key, Patient.id)
+    conditions = [_prefix_range(Patient.name_key, query), _prefix_range(Patient.surname_key, query)]
+    digits = phone_digits(query)
+    if query.isascii() and query.isdigit():  # "²" is a digit to isdigit(), not to int()
+        conditions.append(Patient.id == int(query) if len(query) < 10 else Patient.id == -1)
+    if len(digits) >= 3 and all(ch.isdigit() or ch in _PHONE_PUNCTUATION for ch in query):
+        conditions.append(_prefix_range(Patient.phone_key, digits))
+        # The end of the number: "6206524", or "0175 6206524" said without the country
+        # code (the trunk 0 dropped) both find "+49 175 6206524".
+        local = digits.lstrip("0")
+        if len(local) >= 3:
+            conditions.append(_prefix_range(Patient.phone_rev_key, local[::-1]))
+    return stmt.where(or_(*conditions)).order_by(Patient.name_key, Patient.id)  # type: ignore[arg-type]
+
+
+def search_patients(
+    clinic: Clinic, actor: Actor, text: str = "", *, limit: int = 50, offset: int = 0
+) -> list[PatientRow]:
+    """Search as you type: by id, name or surname prefix, or phone digits. Staff only."""
+    require_staff(actor, "search patients")
+    stmt = search_statement(text).limit(max(1, min(limit, 1000))).offset(max(0, offset))
+    with clinic.db.read() as session:
+        return [_row(p) for p in session.scalars(stmt)]

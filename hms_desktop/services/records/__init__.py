@@ -1,0 +1,1 @@
+"""Treatments, medical history, the dashboard figures and the monthly reports."""

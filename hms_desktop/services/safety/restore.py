@@ -1,0 +1,232 @@
+"""Restoring the clinic database from a backup, without ever losing the file it replaces.
+
+The order matters, so a crash at any step leaves a working database:
+
+1. The backup is copied to a temporary file beside the live database and checked
+   there (``PRAGMA integrity_check``, and the schema version: a newer one is
+   refused, an empty or foreign file too). The backup itself is never modified.
+2. The live database must be free: no other HMS Desktop holds its lock file
+   (:mod:`hms_desktop.services.safety.instance_lock`) and no other connection has it open
+   (switching a WAL database to rollback mode fails while anyone else is
+   connected, even idly). Then an exclusive lock is held while the live file is
+   copied aside as ``clinic.sqlite3.replaced-<timestamp>``.
+3. The checked copy is renamed over the live file (atomic), and an older schema
+   is upgraded.
+
+PostgreSQL databases are restored by their administrator with ``pg_restore``;
+:func:`restore_database` says the exact command.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import make_url
+
+from hms_desktop.db.engine import Database, is_sqlite, sqlite_path
+from hms_desktop.db.migrate import check_schema, upgrade
+from hms_desktop.errors import DatabaseUnavailableError, HmsError, ValidationError
+from hms_desktop.services.actor import Actor, require_admin
+from hms_desktop.services.clinic import TOPICS, Clinic
+from hms_desktop.services.safety import audit
+from hms_desktop.services.safety.backup import fsync_dir, integrity_problems, temp_beside
+from hms_desktop.services.safety.instance_lock import (
+    InstanceLock,
+    held_by_this_process,
+    holder_elsewhere,
+)
+
+#: How long to wait for another connection's transaction before refusing.
+_BUSY_WAIT_S = 1.0
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    database: Path
+    #: Where the replaced database was kept (None when there was none).
+    replaced: Path | None
+    schema_before: str
+    schema_after: str
+
+    @property
+    def upgraded(self) -> bool:
+        return self.schema_before != self.schema_after
+
+
+def pg_restore_command(url: str, source: Path) -> str:
+    plain = make_url(url).set(drivername="postgresql", password=None)
+    return (
+        f"pg_restore --clean --if-exists --no-owner "
+        f"--dbname={plain.render_as_string(hide_password=False)} {source}"
+    )
+
+
+def _not_a_backup(source: Path, why: str) -> ValidationError:
+    return ValidationError(f"{source} is not a usable HMS Desktop backup: {why}.", field="file")
+
+
+def _copy_checked(source: Path, tmp: Path) -> str:
+    """Copy ``source`` (and its ``-wal``, if any) into ``tmp``, check it; return its schema.
+
+    Only the copy is opened, so the backup file itself is never changed.
+    """
+    try:
+        shutil.copyfile(source, tmp)
+        if Path(f"{source}-wal").exists():
+            shutil.copyfile(f"{source}-wal", f"{tmp}-wal")
+    except OSError as err:
+        raise _not_a_backup(source, err.strerror or str(err)) from None
+    try:
+        with closing(sqlite3.connect(tmp, isolation_level=None)) as conn:
+            problems = integrity_problems(conn)
+            if problems:
+                raise _not_a_backup(source, f"it is damaged ({problems[0]})")
+            conn.execute("PRAGMA journal_mode=DELETE").fetchall()
+    except sqlite3.DatabaseError as err:
+        raise _not_a_backup(source, str(err)) from None
+    db = Database(f"sqlite:///{tmp}")
+    try:
+        state = check_schema(db)  # raises for a newer version
+    except DatabaseUnavailableError as err:
+        # Name the backup the person chose, not the hidden copy being checked.
+        raise DatabaseUnavailableError(str(err).replace(str(tmp), str(source))) from None
+    finally:
+        db.dispose()
+    if state.current is None:
+        raise _not_a_backup(source, "it holds no clinic data")
+    return state.current
+
+
+def _aside_name(live: Path, now: datetime) -> Path:
+    base = live.with_name(f"{live.name}.replaced-{now:%Y%m%d-%H%M%S}")
+    candidate, n = base, 1
+    while candidate.exists():
+        candidate = base.with_name(f"{base.name}-{n}")
+        n += 1
+    return candidate
+
+
+def _move_live_aside(live: Path, aside: Path) -> None:
+    """Copy the live file aside under an exclusive lock, refusing if anyone has it open."""
+    conn = sqlite3.connect(live, timeout=_BUSY_WAIT_S, isolation_level=None)
+    try:
+        try:
+            # Leaving WAL mode needs every other connection closed: the test for
+            # "no other process has the database open", idle ones included.
+            conn.execute("PRAGMA journal_mode=DELETE").fetchall()
+            conn.execute("BEGIN EXCLUSIVE")
+        except sqlite3.OperationalError as err:
+            if "locked" in str(err).lower() or "busy" in str(err).lower():
+                raise DatabaseUnavailableError(
+                    f"Another program has the clinic database {live} open. Close HMS Desktop "
+                    "and every other program using it on this computer, then restore again."
+                ) from None
+            raise
+        except sqlite3.DatabaseError:
+            # The live file is damaged (often why one restores): nothing can hold a
+            # working connection to it, so keep it and its journal files aside as they are.
+            conn.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                if Path(f"{live}{suffix}").exists():
+                    shutil.copy2(f"{live}{suffix}", f"{aside}{suffix}")
+            return
+        shutil.copy2(live, aside)
+        with open(aside, "rb+") as fh:
+            os.fsync(fh.fileno())
+    finally:
+        conn.close()
+
+
+def restore_database(
+    database_url: str, source: Path | str, *, now: datetime | None = None
+) -> RestoreResult:
+    """Replace the clinic database with the backup ``source``; keep the old file aside.
+
+    Raises:
+        ValidationError: ``source`` is missing, damaged, empty or not a clinic database.
+        DatabaseUnavailableError: another process has the live database open, or the
+            backup was written by a newer HMS Desktop.
+        HmsError: a PostgreSQL database (the message gives the ``pg_restore`` command).
+    """
+    source = Path(source).expanduser().absolute()
+    if not is_sqlite(database_url):
+        raise HmsError(
+            "A PostgreSQL clinic database is restored by its administrator with pg_restore, "
+            f"with every HMS Desktop closed: {pg_restore_command(database_url, source)}"
+        )
+    live = sqlite_path(database_url)
+    if live is None:
+        raise ValidationError("An in-memory database cannot be restored.")
+    live = live.expanduser().absolute()
+    if not source.is_file():
+        raise ValidationError(f"The backup file {source} does not exist.", field="file")
+    if live.exists() and source.samefile(live):
+        raise ValidationError("That file is the clinic database itself; choose a backup.")
+    holder = holder_elsewhere(live)
+    if holder:
+        raise DatabaseUnavailableError(
+            f"HMS Desktop is running on the clinic database {live} ({holder}). Close it, "
+            "then restore again."
+        )
+    moment = now or datetime.now().astimezone()
+    lock = InstanceLock(live)
+    own_lock = not held_by_this_process(live)
+    if own_lock:
+        lock.acquire()  # nobody may start HMS Desktop on the file while it is swapped
+    try:
+        with temp_beside(live, suffix=".restore") as tmp:
+            before = _copy_checked(source, tmp)
+            aside: Path | None = None
+            if live.exists():
+                aside = _aside_name(live, moment)
+                _move_live_aside(live, aside)
+            for suffix in ("-wal", "-shm", "-journal"):
+                # Journal files of the replaced file must never be applied to the new one.
+                Path(f"{live}{suffix}").unlink(missing_ok=True)
+            os.replace(tmp, live)
+            fsync_dir(live.parent)
+        db = Database(database_url)
+        try:
+            after = upgrade(db).current or before
+        finally:
+            db.dispose()
+    finally:
+        if own_lock:
+            lock.release()
+    return RestoreResult(database=live, replaced=aside, schema_before=before, schema_after=after)
+
+
+def restore_clinic(
+    clinic: Clinic, actor: Actor, source: Path | str, *, now: datetime | None = None
+) -> RestoreResult:
+    """Restore from inside the running application: an administrator only.
+
+    The application's own connections are closed first (its lock file does not
+    count against it); other programs still make the restore refuse. Every
+    listener is told that all data changed, and the restore is written to the
+    restored database's audit log.
+
+    Raises:
+        PermissionDeniedError: the actor is not an administrator.
+        The errors of :func:`restore_database`.
+    """
+    require_admin(actor, "restore the clinic database")
+    clinic.db.dispose()
+    result = restore_database(clinic.db.url, source, now=now)
+    audit.record_now(
+        clinic,
+        actor,
+        "database.restore",
+        "database",
+        source=str(Path(source).name),
+        replaced=str(result.replaced or ""),
+    )
+    for topic in TOPICS:
+        clinic.changes.notify(topic)
+    return result

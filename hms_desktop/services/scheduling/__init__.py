@@ -1,0 +1,1 @@
+"""Doctors' availability and the booking of appointments."""

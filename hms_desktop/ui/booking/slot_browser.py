@@ -1,0 +1,209 @@
+"""Departments, their doctors, and the free slots of the next 7 days, side by side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people import departments, doctors
+from hms_desktop.services.scheduling import availability
+from hms_desktop.services.views import DepartmentRow, DoctorRow, Slot
+from hms_desktop.ui.booking.slot_picker import SlotPicker
+from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, action_button, title_label
+from hms_desktop.ui.common.messages import field_message
+from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.common.table_models import Column, RowTableModel
+
+
+@dataclass(frozen=True)
+class DoctorChoice:
+    """A line of the doctors list; ``doctor`` is None for "all doctors of the department"."""
+
+    doctor: DoctorRow | None
+    free: int
+
+    @property
+    def name(self) -> str:
+        return self.doctor.full_name if self.doctor else "All doctors"
+
+
+class SlotBrowser(QWidget):
+    """Pick a department, optionally a doctor, then a slot; ``book_requested`` asks to book it."""
+
+    book_requested = Signal(object, object)  # Slot, DoctorRow
+    departments_loaded = Signal()
+    slots_loaded = Signal()
+
+    def __init__(
+        self, clinic: Clinic, ops: Operations, book_action: QAction, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._clinic, self._ops = clinic, ops
+        self._generation = 0
+        self._slots: list[Slot] = []
+        self._doctors: dict[int, DoctorRow] = {}
+        self.departments_model: RowTableModel[DepartmentRow] = RowTableModel(
+            [
+                Column("Department", lambda d: d.name, tooltip=lambda d: d.description),
+                Column("Doctors", lambda d: d.doctor_count, align_right=True),
+            ],
+            self,
+        )
+        self.departments = EmptyStateTable(self.departments_model, "Loading departments…", self)
+        self.departments.view.setAccessibleName("Departments")
+        self.departments.stretch_column(0)
+        self.departments.view.selectionModel().currentRowChanged.connect(self._load_department)
+        self.doctors_model: RowTableModel[DoctorChoice] = RowTableModel(
+            [
+                Column(
+                    "Doctor",
+                    lambda c: c.name,
+                    tooltip=lambda c: c.doctor.qualification if c.doctor else "",
+                ),
+                Column("Free slots", lambda c: c.free, align_right=True),
+            ],
+            self,
+        )
+        self.doctors = EmptyStateTable(self.doctors_model, "Choose a department.", self)
+        self.doctors.view.setAccessibleName("Doctors")
+        self.doctors.stretch_column(0)
+        self.doctors.view.selectionModel().currentRowChanged.connect(self._show_slots)
+        self.slot_picker = SlotPicker(self, empty_text="Choose a department to see free slots.")
+        self.slot_picker.slot_chosen.connect(lambda _slot: book_action.trigger())
+        self.book_button = action_button(book_action, self)
+
+        def column(title: str, widget: QWidget, stretch: int) -> QVBoxLayout:
+            box = QVBoxLayout()
+            box.setSpacing(SPACING)
+            box.addWidget(title_label(title, self, size_delta=2))
+            box.addWidget(widget, stretch)
+            return box
+
+        slots_box = column("Free slots, next 7 days", self.slot_picker, 1)
+        actions = QHBoxLayout()
+        actions.addStretch(1)
+        actions.addWidget(self.book_button)
+        slots_box.addLayout(actions)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(SPACING * 2)
+        layout.addLayout(column("Departments", self.departments, 1), 3)
+        layout.addLayout(column("Doctors", self.doctors, 1), 3)
+        layout.addLayout(slots_box, 6)
+
+    # --- API ---------------------------------------------------------------------------------
+    def focus_chain(self) -> list[QWidget]:
+        """Its widgets in keyboard order (the owner sets the order once it is laid out)."""
+        picker = self.slot_picker
+        return [
+            self.departments.view,
+            self.doctors.view,
+            picker.day_filter,
+            picker.table.view,
+            self.book_button,
+        ]
+
+    def refresh(self) -> None:
+        """Reload the departments (and then the chosen department's slots)."""
+        clinic = self._clinic
+        self._ops.run(
+            lambda ctx: departments.list_departments(clinic),
+            label="Loading departments",
+            on_success=self._on_departments,
+            on_failure=self._on_failed,
+        )
+
+    def reload_slots(self) -> None:
+        """Reload the chosen department's doctors and free slots."""
+        self._load_department()
+
+    def current_slot(self) -> Slot | None:
+        """The selected free slot, or None."""
+        return self.slot_picker.current_slot()
+
+    def doctor_of(self, slot: Slot) -> DoctorRow | None:
+        """The doctor offering ``slot``."""
+        return self._doctors.get(slot.doctor_id)
+
+    def select_department(self, name: str) -> bool:
+        """Choose the department called ``name``; False if there is none."""
+        for i, row in enumerate(self.departments_model.rows):
+            if row.name == name:
+                self.departments.view.setCurrentIndex(self.departments_model.index(i, 0))
+                return True
+        return False
+
+    def select_doctor(self, doctor_id: int | None) -> bool:
+        """Choose a doctor (None: all doctors of the department); False if not listed."""
+        for i, choice in enumerate(self.doctors_model.rows):
+            if (choice.doctor.id if choice.doctor else None) == doctor_id:
+                self.doctors.view.setCurrentIndex(self.doctors_model.index(i, 0))
+                return True
+        return False
+
+    # --- loading -------------------------------------------------------------------------------
+    def _on_departments(self, rows: list[DepartmentRow]) -> None:
+        keep = self._current_department()
+        self.departments.set_empty_text("No departments yet. An administrator adds them.")
+        self.departments_model.set_rows(rows)
+        index = next((i for i, r in enumerate(rows) if keep and r.id == keep.id), 0)
+        if rows:
+            # setCurrentIndex on an unchanged row emits nothing, so load explicitly.
+            self.departments.view.setCurrentIndex(self.departments_model.index(index, 0))
+            self._load_department()
+        self.departments_loaded.emit()
+
+    def _current_department(self) -> DepartmentRow | None:
+        return self.departments_model.row_at(self.departments.view.currentIndex().row())
+
+    def _load_department(self) -> None:
+        dept = self._current_department()
+        if dept is None:
+            return
+        self._generation += 1
+        generation, clinic, dept_id = self._generation, self._clinic, dept.id
+        self.slot_picker.set_empty_text("Loading free slots…")
+        self._ops.run(
+            lambda ctx: (
+                generation,
+                doctors.list_doctors(clinic, department_id=dept_id, include_blacklisted=False),
+                availability.free_slots_by_department(clinic, dept_id),
+            ),
+            label="Loading free slots",
+            on_success=self._on_department,
+            on_failure=self._on_failed,
+        )
+
+    def _on_department(self, result: tuple[int, list[DoctorRow], list[Slot]]) -> None:
+        generation, doctor_rows, slots = result
+        if generation != self._generation:
+            return  # the user moved on to another department
+        keep = self.doctors_model.row_at(self.doctors.view.currentIndex().row())
+        keep_id = keep.doctor.id if keep and keep.doctor else None
+        self._doctors = {d.id: d for d in doctor_rows}
+        self._slots = slots
+        choices = [DoctorChoice(None, len(slots))] if doctor_rows else []
+        choices += [DoctorChoice(d, sum(s.doctor_id == d.id for s in slots)) for d in doctor_rows]
+        self.doctors.set_empty_text("No doctor of this department takes bookings.")
+        self.doctors_model.set_rows(choices)
+        if not self.select_doctor(keep_id):
+            self.select_doctor(None)
+        self._show_slots()
+        self.slots_loaded.emit()
+
+    def _on_failed(self, err: BaseException) -> None:
+        self.slot_picker.clear(field_message(err)[1])
+
+    def _show_slots(self) -> None:
+        choice = self.doctors_model.row_at(self.doctors.view.currentIndex().row())
+        doctor = choice.doctor if choice else None
+        shown = [s for s in self._slots if doctor is None or s.doctor_id == doctor.id]
+        who = doctor.full_name if doctor else "this department"
+        self.slot_picker.set_empty_text(f"No free slots for {who} in the next 7 days.")
+        self.slot_picker.set_slots(
+            shown, {i: d.full_name for i, d in self._doctors.items()}, self._clinic.today()
+        )

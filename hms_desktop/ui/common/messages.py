@@ -1,0 +1,70 @@
+"""Messages to the person at the desk: an error, a question to confirm, and which field an error belongs to."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import (
+    Qt,
+)
+from PySide6.QtWidgets import (
+    QMessageBox,
+    QWidget,
+)
+
+from hms_desktop.errors import HmsError
+from hms_desktop.ui.common.operations import user_message
+
+log = logging.getLogger(__name__)
+
+
+def show_error(parent: QWidget | None, title: str, err: BaseException) -> None:
+    """A window-modal message for an error that belongs to no single field.
+
+    Opened without a nested event loop (the caller returns at once), so it is safe
+    from operation callbacks; it deletes itself when closed.
+    """
+    if not isinstance(err, HmsError):
+        log.error("%s: %r", title, err)
+    box = QMessageBox(QMessageBox.Icon.Warning, title, user_message(err), parent=parent)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.setObjectName("errorMessage")
+    box.open()
+
+
+def confirm(
+    parent: QWidget,
+    title: str,
+    text: str,
+    on_yes: Callable[[], None],
+    *,
+    yes_text: str = "Yes",
+    no_text: str = "Keep it",
+) -> QMessageBox:
+    """Ask before something that cannot be undone; ``on_yes`` runs only on Yes.
+
+    The box is window-modal and opened without blocking (``open``), so the event
+    loop and any running background work carry on while it is shown.
+    """
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton)
+    box.setParent(parent, box.windowFlags())
+    yes = box.addButton(yes_text, QMessageBox.ButtonRole.DestructiveRole)
+    no = box.addButton(no_text, QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(no)  # Enter must not destroy anything by accident
+    box.setEscapeButton(no)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def finished() -> None:
+        if box.clickedButton() is yes:
+            on_yes()
+
+    box.finished.connect(finished)
+    box.open()
+    return box
+
+
+def field_message(err: BaseException) -> tuple[str | None, str]:
+    """The field an error is about (or None) and the message to show."""
+    field = err.field if isinstance(err, HmsError) else None
+    return field, user_message(err)

@@ -1,0 +1,1 @@
+"""The Doctor tab: the doctor's visits, treatments, availability and monthly reports."""

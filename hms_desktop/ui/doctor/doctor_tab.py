@@ -1,0 +1,457 @@
+"""The Doctor tab: the day's and week's visits, closing them, treatments, history, availability.
+
+Everything that reads or writes the database goes through ``Operations`` and
+comes back by signal; the tab only arranges widgets and reacts.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QHideEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QHBoxLayout,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hms_desktop.services.actor import Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people import doctors
+from hms_desktop.services.scheduling import booking
+from hms_desktop.services.scheduling.booking import STATUS_LABELS, AppointmentFilter
+from hms_desktop.services.views import AppointmentRow, DoctorRow
+from hms_desktop.ui.common.appointment_columns import doctor_columns, week_of
+from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.forms import ErrorLabel
+from hms_desktop.ui.common.layout import (
+    PAGE_MARGIN,
+    SPACING,
+    EmptyStateTable,
+    action_button,
+    make_action,
+    muted_label,
+    padded_page,
+    title_label,
+)
+from hms_desktop.ui.common.messages import confirm, field_message
+from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.common.table_models import RowTableModel
+from hms_desktop.ui.doctor.availability_editor import AvailabilityEditor
+from hms_desktop.ui.doctor.my_reports import MyReportsWidget
+from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
+from hms_desktop.ui.records.history_view import HistoryView
+
+
+class DoctorTab(QWidget):
+    """A doctor's working view. ``refresh()`` reloads; ``actions()`` lists the shortcuts."""
+
+    #: The appointment list finished loading.
+    appointments_loaded = Signal()
+    #: A visit changed status or got a treatment (the shell may refresh other views).
+    appointment_changed = Signal(int)
+    #: A short message for the status bar.
+    status_message = Signal(str)
+
+    def __init__(
+        self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._clinic, self._actor, self._ops = clinic, actor, ops
+        self._doctor_id = actor.doctor_id
+        self._generation = 0
+        #: The dialog or confirmation currently open (tests drive it; one at a time).
+        self.active_dialog: QWidget | None = None
+
+        self.title = title_label(actor.label or "Doctor", self, size_delta=6, page=True)
+        self.subtitle = muted_label("", self)
+        self.pages = QTabWidget(self)
+        self.pages.setDocumentMode(True)
+        self.model: RowTableModel[AppointmentRow] = RowTableModel(doctor_columns(), self)
+        self.table = EmptyStateTable(self.model, "No appointments today.", self, sortable=True)
+        self.table.view.setAccessibleName("Appointments")
+        self.table.set_column_widths({0: 130, 1: 64, 2: 200, 3: 120, 4: 110, 5: 110})
+        self.table.view.selectionModel().selectionChanged.connect(self._update_actions)
+        self.table.activated.connect(lambda _index: self._on_activated())
+        self.history = HistoryView(clinic, actor, ops, self)
+        self.error = ErrorLabel(self)
+        #: The visit the shown error is about (it goes when another is selected).
+        self._error_for: AppointmentRow | None = None
+        self.summary = muted_label("", self)
+        self._build_actions()
+
+        if self._doctor_id is None:
+            # Only a doctor's account has a schedule; say so instead of an empty screen.
+            self.availability: AvailabilityEditor | None = None
+            layout = QVBoxLayout(self)
+            layout.setContentsMargins(PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN)
+            layout.addWidget(muted_label("This tab is for doctors' accounts.", self))
+            return
+        self.availability = AvailabilityEditor(clinic, actor, ops, self._doctor_id, self)
+        self.reports = MyReportsWidget(clinic, actor, ops, self)
+
+        self.pages.addTab(self._appointments_page(), "&Appointments")
+        self.pages.addTab(padded_page(self.history, self), "Patient histor&y")
+        self.pages.addTab(padded_page(self.availability, self), "Availa&bility")
+        self.pages.addTab(padded_page(self.reports, self), "My re&ports")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN)
+        layout.setSpacing(SPACING)
+        layout.addWidget(self.title)
+        layout.addWidget(self.subtitle)
+        layout.addWidget(self.pages, 1)
+        # Keyboard order after the page tabs: the table, its actions left to right, the range.
+        # Set once everything is laid out: re-parenting into pages reorders the chain.
+        for first, second in itertools.pairwise(self._focus_chain):
+            QWidget.setTabOrder(first, second)
+        self._set_range(today=True)
+        self.refresh()
+
+    # --- building ---------------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        def make(text: str, keys: str, slot: Callable[[], object], tip: str) -> QAction:
+            return make_action(self, text, keys, slot, tip)
+
+        self.today_action = make(
+            "Show &today", "Ctrl+Shift+D", lambda: self._set_range(True), "Today's appointments"
+        )
+        self.week_action = make(
+            "Show this &week",
+            "Ctrl+Shift+W",
+            lambda: self._set_range(False),
+            "This week's appointments",
+        )
+        self.complete_action = make(
+            "Mark &completed", "Ctrl+Shift+C", self.mark_completed, "The visit took place"
+        )
+        self.no_show_action = make(
+            "Mark &no-show", "Ctrl+Shift+N", self.mark_no_show, "The patient did not come"
+        )
+        self.cancel_action = make(
+            "Cance&l appointment…",
+            "Ctrl+Shift+X",
+            self.cancel_appointment,
+            "Cancel the visit and free the slot",
+        )
+        self.treatment_action = make(
+            "Rec&ord treatment…",
+            "Ctrl+T",
+            self.record_treatment,
+            "Record or edit the treatment of a completed visit",
+        )
+        self.history_action = make(
+            "&Patient history", "Ctrl+H", self.show_history, "The selected patient's full history"
+        )
+        self._update_actions()
+
+    def _appointments_page(self) -> QWidget:
+        page = QWidget(self)
+        self.today_button = QPushButton("&Today", page)
+        self.week_button = QPushButton("This &week", page)
+        group = QButtonGroup(page)
+        for button in (self.today_button, self.week_button):
+            button.setCheckable(True)
+            group.addButton(button)
+        group.setExclusive(True)
+        # The shared style sheet has no "checked" look; the range toggle needs one.
+        page.setStyleSheet(
+            "QPushButton:checked { background: #e8eefc; color: #1d4ed8; border-color: #2563eb; }"
+        )
+        self.today_button.clicked.connect(lambda: self._set_range(True))
+        self.week_button.clicked.connect(lambda: self._set_range(False))
+        self.range_title = title_label("", page, size_delta=2)
+        top = QHBoxLayout()
+        top.setSpacing(SPACING)
+        top.addWidget(self.range_title)
+        top.addStretch(1)
+        top.addWidget(self.today_button)
+        top.addWidget(self.week_button)
+
+        buttons = QHBoxLayout()
+        buttons.setSpacing(SPACING)
+        chain: list[QWidget] = [self.table.view]
+        for action in self.actions():
+            if action in (self.today_action, self.week_action):
+                continue  # reached by the two buttons above the table
+            if action is self.treatment_action:
+                buttons.addStretch(1)
+            chain.append(action_button(action, page))
+            buttons.addWidget(chain[-1])
+        self._focus_chain = [*chain, self.today_button, self.week_button]
+
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, PAGE_MARGIN, 0, 0)
+        layout.setSpacing(SPACING)
+        layout.addLayout(top)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.error)
+        layout.addLayout(buttons)
+        return page
+
+    # --- public API --------------------------------------------------------------------------
+    def actions(self) -> list[QAction]:
+        """The tab's frequent actions, with shortcuts, for the main window's menus."""
+        return [
+            self.today_action,
+            self.week_action,
+            self.complete_action,
+            self.no_show_action,
+            self.cancel_action,
+            self.treatment_action,
+            self.history_action,
+        ]
+
+    def refresh(self) -> None:
+        """Reload the appointments, the availability (unless being edited) and the history."""
+        if self._doctor_id is None:
+            return
+        self._load_appointments()
+        if self.availability is not None and not self.availability.is_dirty():
+            self.availability.refresh()
+        self.history.refresh()
+        reports_refresh = getattr(self.reports, "refresh", None)
+        if callable(reports_refresh):
+            reports_refresh()
+
+    def on_changes(self, topics: frozenset[str]) -> None:
+        """Data changed (the main window relays the clinic's change events): reload what shows it.
+
+        Drafts in the availability editor are never thrown away by someone else's write.
+        """
+        if self._doctor_id is None:
+            return
+        if topics & {"appointments", "treatments", "patients"}:
+            self._load_appointments()
+        if topics & {"treatments", "patients"}:
+            self.history.refresh()
+        if "availability" in topics and self.availability and not self.availability.is_dirty():
+            self.availability.refresh()
+
+    def selected_appointment(self) -> AppointmentRow | None:
+        """The selected visit, or None."""
+        return self.model.row_at(self.table.selected_row())
+
+    def showing_today(self) -> bool:
+        """True for today's list, False for this week's."""
+        return self.today_button.isChecked()
+
+    # --- loading -------------------------------------------------------------------------------
+    def _set_range(self, today: bool) -> None:
+        if self._doctor_id is None:
+            return
+        self.error.clear_message()
+        self._error_for = None
+        self.today_button.setChecked(today)
+        self.week_button.setChecked(not today)
+        self.table.view.setColumnHidden(0, today)
+        self.pages.setCurrentIndex(0)
+        self._load_appointments()
+
+    def _load_appointments(self) -> None:
+        clinic, actor, doctor_id = self._clinic, self._actor, self._doctor_id
+        today = clinic.today()
+        start, end = (today, today) if self.showing_today() else week_of(today)
+        self.range_title.setText(
+            f"Today, {today:%A} {today.day} {today:%B}"
+            if self.showing_today()
+            else f"Week of {start.day} {start:%B} – {end.day} {end:%B}"
+        )
+        self.table.set_empty_text(
+            "No appointments today." if self.showing_today() else "No appointments this week."
+        )
+        self._generation += 1
+        generation = self._generation
+        flt = AppointmentFilter(date_from=start, date_to=end, doctor_id=doctor_id)
+
+        def work(_ctx: object) -> tuple[int, DoctorRow | None, list[AppointmentRow]]:
+            me = doctors.get_doctor(clinic, doctor_id) if doctor_id is not None else None
+            return generation, me, booking.list_appointments(clinic, actor, flt)
+
+        self._ops.run(
+            work,
+            label="Loading appointments",
+            on_success=self._on_appointments,
+            on_failure=self._on_failed,
+        )
+
+    def _on_appointments(self, result: tuple[int, DoctorRow | None, list[AppointmentRow]]) -> None:
+        generation, me, rows = result
+        if generation != self._generation:
+            return  # a newer load (other range) is on its way
+        today = self._clinic.today()
+        if me is not None:
+            self.title.setText(me.full_name)
+            self.subtitle.setText(f"{me.department} · {today:%A} {today.day} {today:%B %Y}")
+        keep = self.selected_appointment()
+        self.model.set_rows(rows)
+        counts = {s: sum(r.status == s for r in rows) for s in STATUS_LABELS}
+        parts = [f"{n} {STATUS_LABELS[s].lower()}" for s, n in counts.items() if n]
+        self.summary.setText(
+            f"{len(rows)} appointment{'s' if len(rows) != 1 else ''}"
+            + (": " + ", ".join(parts) if parts else "")
+        )
+        kept = keep is not None and any(r.id == keep.id for r in rows)
+        for i, row in enumerate(rows):
+            # Keep the doctor's place; on a first load start at the next visit to close,
+            # so the keyboard shortcuts act on something sensible at once.
+            if (kept and keep is not None and row.id == keep.id) or (
+                not kept and row.status == "booked"
+            ):
+                self.table.select_row(i)
+                break
+        self._update_actions()
+        self.appointments_loaded.emit()
+
+    def _on_failed(self, err: BaseException) -> None:
+        self.error.show_message(field_message(err)[1])
+        self.appointments_loaded.emit()
+
+    def _on_status_failed(self, err: BaseException) -> None:
+        # Usually the visit changed elsewhere (another PC): say so, and show it as it is now.
+        self.error.show_message(field_message(err)[1])
+        self._error_for = self.selected_appointment()
+        self._load_appointments()
+
+    # --- actions --------------------------------------------------------------------------------
+    def _update_actions(self) -> None:
+        row = self.selected_appointment()
+        # A message about one visit goes once the doctor moves on to another.
+        about = self._error_for
+        if about is not None and (row is None or row.id != about.id):
+            self._error_for = None
+            self.error.clear_message()
+        booked = row is not None and row.status == "booked"
+        due = row is not None and row.date <= self._clinic.today()
+        self.complete_action.setEnabled(booked and due)
+        self.no_show_action.setEnabled(booked and due)
+        self.cancel_action.setEnabled(booked)
+        completed = row is not None and row.status == "completed"
+        self.treatment_action.setEnabled(completed)
+        self.treatment_action.setText(
+            "Edit tr&eatment…" if row is not None and row.has_treatment else "Rec&ord treatment…"
+        )
+        self.history_action.setEnabled(row is not None)
+
+    def _on_activated(self) -> None:
+        row = self.selected_appointment()
+        if row is None:
+            return
+        if row.status == "completed":
+            self.record_treatment()
+        elif row.status == "booked" and self.complete_action.isEnabled():
+            # Enter or a double-click is easily pressed by mistake, and completing cannot
+            # be undone: ask here (the explicit action and its shortcut do not).
+            self.active_dialog = confirm(
+                self,
+                "Mark as completed",
+                f"Mark {row.patient}'s visit at {row.time:%H:%M} as completed? "
+                "This cannot be undone.",
+                lambda: self._set_status(row, "completed"),
+                yes_text="Mark completed",
+            )
+
+    def unsaved_changes(self) -> list[str]:
+        """What this tab holds that is not saved (asked before log-out and quit)."""
+        if self.availability is not None and self.availability.is_dirty():
+            return ["availability changes"]
+        return []
+
+    def mark_completed(self) -> None:
+        """Close the selected booked visit as completed (from its day on)."""
+        row = self.selected_appointment()
+        if row is not None and self.complete_action.isEnabled():
+            self._set_status(row, "completed")
+
+    def mark_no_show(self) -> None:
+        """Ask, then mark the selected booked visit as a no-show."""
+        row = self.selected_appointment()
+        if row is None or not self.no_show_action.isEnabled():
+            return
+        self.active_dialog = confirm(
+            self,
+            "Mark as no-show",
+            f"Mark {row.patient}'s visit at {row.time:%H:%M} as a no-show? This cannot be undone.",
+            lambda: self._set_status(row, "no_show"),
+            yes_text="Mark no-show",
+        )
+
+    def cancel_appointment(self) -> None:
+        """Ask, then cancel the selected booked visit and free its slot."""
+        row = self.selected_appointment()
+        if row is None or not self.cancel_action.isEnabled():
+            return
+        self.active_dialog = confirm(
+            self,
+            "Cancel appointment",
+            f"Cancel {row.patient}'s visit on {day_text(row.date)} at {row.time:%H:%M}? "
+            "The slot becomes free for others. This cannot be undone.",
+            lambda: self._set_status(row, "cancelled"),
+            yes_text="Cancel appointment",
+        )
+
+    def _set_status(self, row: AppointmentRow, status: str) -> None:
+        clinic, actor = self._clinic, self._actor
+        self.error.clear_message()
+
+        def work(_ctx: object) -> tuple[int, str]:
+            booking.set_status(clinic, actor, row.id, status)
+            return row.id, status
+
+        self._ops.run(
+            work,
+            label="Updating the appointment",
+            on_success=self._on_status_set,
+            on_failure=self._on_status_failed,
+        )
+
+    def _on_status_set(self, result: tuple[int, str]) -> None:
+        appointment_id, status = result
+        hint = " Press Ctrl+T to record the treatment." if status == "completed" else ""
+        self.status_message.emit(f"Marked {STATUS_LABELS[status].lower()}.{hint}")
+        self.summary.setText(f"Marked {STATUS_LABELS[status].lower()}.{hint}")
+        self.appointment_changed.emit(appointment_id)
+        self._load_appointments()
+
+    def record_treatment(self) -> None:
+        """Open the treatment form of the selected completed visit."""
+        row = self.selected_appointment()
+        if row is None or not self.treatment_action.isEnabled():
+            return
+        dialog = TreatmentDialog(self._clinic, self._actor, self._ops, row, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(lambda _tid: self._on_treatment_saved(row))
+        self.active_dialog = dialog
+        dialog.open()
+
+    def _on_treatment_saved(self, row: AppointmentRow) -> None:
+        self.status_message.emit(f"Treatment saved for {row.patient}.")
+        self.appointment_changed.emit(row.id)
+        self._load_appointments()
+        if self.history.patient_id == row.patient_id:
+            self.history.refresh()
+
+    def show_history(self) -> None:
+        """Show the selected visit's patient's full history."""
+        row = self.selected_appointment()
+        if row is None:
+            return
+        self.history.show_patient(row.patient_id, row.patient)
+        self.pages.setCurrentIndex(1)
+        self.history.table.view.setFocus()
+
+    # Shortcuts of a hidden tab must not fire (or clash with another tab's) from menus.
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        for action in self.actions():
+            action.setVisible(True)
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        for action in self.actions():
+            action.setVisible(False)

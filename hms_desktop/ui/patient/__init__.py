@@ -1,0 +1,1 @@
+"""The Patient tab: a patient's profile, visits and bookings."""

@@ -1,0 +1,1 @@
+"""A patient's medical history as the Doctor and Patient tabs show it."""

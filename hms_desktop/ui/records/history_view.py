@@ -1,0 +1,195 @@
+"""A patient's full medical history: every treated visit, and the selected one in full."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QSplitter,
+    QTextBrowser,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hms_desktop.services.actor import Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.records import records
+from hms_desktop.services.scheduling.booking import VISIT_LABELS
+from hms_desktop.services.views import HistoryRow
+from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, muted_label, title_label
+from hms_desktop.ui.common.messages import field_message
+from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.common.table_models import Column, RowTableModel
+
+log = logging.getLogger(__name__)
+
+
+def start_history_export(
+    parent: QWidget, clinic: Clinic, actor: Actor, ops: Operations, patient_id: int
+) -> None:
+    """Open the export dialog for a patient's full history.
+
+    Imported when asked for: openpyxl and the dialog stay out of the tabs' start-up.
+    """
+    from hms_desktop.ui.exports.export_dialog import export_history
+
+    export_history(parent, clinic, actor, ops, patient_id)
+
+
+def history_columns() -> list[Column[HistoryRow]]:
+    """The history table's columns, newest visit first in the view."""
+    return [
+        Column("Date", lambda r: r.date),
+        Column("Time", lambda r: r.time),
+        Column("Doctor", lambda r: r.doctor),
+        Column("Department", lambda r: r.department),
+        Column("Visit type", lambda r: VISIT_LABELS.get(r.visit_type, r.visit_type)),
+        Column("Diagnosis", lambda r: r.diagnosis, tooltip=lambda r: r.diagnosis),
+        Column("Prescription", lambda r: r.prescription, tooltip=lambda r: r.prescription),
+    ]
+
+
+def visit_html(row: HistoryRow) -> str:
+    """The full record of one visit, for the detail pane."""
+    parts = [
+        f"<h3>{row.date:%A %d %B %Y} at {row.time:%H:%M}</h3>",
+        f"<p>{html.escape(row.doctor)} · {html.escape(row.department)} · "
+        f"{html.escape(VISIT_LABELS.get(row.visit_type, row.visit_type))}</p>",
+    ]
+    for label, value in (
+        ("Symptoms", row.symptoms),
+        ("Diagnosis", row.diagnosis),
+        ("Treatment given", row.treatment_given),
+        ("Prescription", row.prescription),
+        ("Notes", row.notes),
+    ):
+        text = html.escape(value).replace("\n", "<br>") if value else "<i>—</i>"
+        parts.append(f"<p><b>{label}</b><br>{text}</p>")
+    return "".join(parts)
+
+
+class HistoryView(QWidget):
+    """Shows one patient's history; :meth:`show_patient` loads it in the background."""
+
+    loaded = Signal()
+
+    def __init__(
+        self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._clinic, self._actor, self._ops = clinic, actor, ops
+        self._patient_id: int | None = None
+        self._generation = 0
+        self.model: RowTableModel[HistoryRow] = RowTableModel(history_columns(), self)
+        self.table = EmptyStateTable(
+            self.model,
+            "Choose an appointment and press Patient history to see it here.",
+            self,
+            sortable=True,
+        )
+        self.table.view.setAccessibleName("Treatments")
+        self.table.set_column_widths({0: 110, 1: 70, 2: 170, 3: 170, 4: 120, 5: 220})
+        self.table.view.selectionModel().currentRowChanged.connect(self._show_detail)
+        self.detail = QTextBrowser(self)
+        self.detail.setAccessibleName("Visit details")
+        self.detail.setPlaceholderText("Select a visit to read its full record.")
+        self.title = title_label("Patient history", self, size_delta=2)
+        self.subtitle = muted_label("", self)
+
+        self.export_action = QAction("&Export Full History…", self)
+        self.export_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
+        self.export_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.export_action.setToolTip("Export this patient's full history to CSV or Excel")
+        self.export_action.triggered.connect(self.export)
+        self.export_action.setEnabled(False)
+        self.addAction(self.export_action)
+        export_button = QToolButton(self)
+        export_button.setDefaultAction(self.export_action)
+        export_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+
+        header = QHBoxLayout()
+        header.setSpacing(SPACING)
+        titles = QVBoxLayout()
+        titles.setSpacing(2)
+        titles.addWidget(self.title)
+        titles.addWidget(self.subtitle)
+        header.addLayout(titles, 1)
+        header.addWidget(export_button, 0, Qt.AlignmentFlag.AlignBottom)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setChildrenCollapsible(False)
+        splitter.setSizes([280, 360])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(SPACING)
+        layout.addLayout(header)
+        layout.addWidget(splitter, 1)
+
+    @property
+    def patient_id(self) -> int | None:
+        """The patient shown, or None."""
+        return self._patient_id
+
+    def show_patient(self, patient_id: int, patient_name: str) -> None:
+        """Load and show ``patient_id``'s full history (audited by the service)."""
+        self._patient_id = patient_id
+        self._generation += 1
+        generation = self._generation
+        self.title.setText(f"History of {patient_name}")
+        self.subtitle.setText(f"Patient #{patient_id} · loading…")
+        self.export_action.setEnabled(True)
+        clinic, actor = self._clinic, self._actor
+        self._ops.run(
+            lambda ctx: (generation, records.patient_history(clinic, actor, patient_id)),
+            label="Loading the history",
+            on_success=self._on_loaded,
+            on_failure=self._on_failed,
+        )
+
+    def refresh(self) -> None:
+        """Load the shown patient's history again."""
+        if self._patient_id is not None:
+            name = self.title.text().removeprefix("History of ")
+            self.show_patient(self._patient_id, name)
+
+    def export(self) -> None:
+        """Open the export dialog for the shown patient's full history."""
+        if self._patient_id is not None:
+            start_history_export(self, self._clinic, self._actor, self._ops, self._patient_id)
+
+    def _on_loaded(self, result: tuple[int, list[HistoryRow]]) -> None:
+        generation, rows = result
+        if generation != self._generation:
+            return  # another patient was chosen meanwhile
+        self.table.set_empty_text("No treatments recorded for this patient yet.")
+        self.model.set_rows(list(reversed(rows)))  # newest first: what a doctor reads first
+        count = len(rows)
+        self.subtitle.setText(
+            f"Patient #{self._patient_id} · {count} treated visit{'s' if count != 1 else ''}"
+        )
+        if rows:
+            self.table.select_row(0)
+        # A reset model may leave the current row "unchanged" (no signal): draw it here.
+        self._show_detail()
+        self.loaded.emit()
+
+    def _on_failed(self, err: BaseException) -> None:
+        self.model.set_rows([])
+        self.table.set_empty_text(field_message(err)[1])
+        self.subtitle.setText("")
+        self.loaded.emit()
+
+    def _show_detail(self) -> None:
+        row = self.model.row_at(self.table.current_row())
+        if row is None:
+            self.detail.clear()
+        else:
+            self.detail.setHtml(visit_html(row))
