@@ -164,3 +164,11 @@ def sqlite_clinic(sqlite_url: str, clock: FakeClock) -> Iterator[Clinic]:
     c = make_clinic(sqlite_url, clock)
     yield c
     c.close()
+
+
+@pytest.fixture
+def pg_clinic(pg_schema_url: str, clock: FakeClock) -> Iterator[Clinic]:
+    """An empty clinic on PostgreSQL only (for what only PostgreSQL does: other PCs)."""
+    c = make_clinic(_empty_pg(pg_schema_url), clock)
+    yield c
+    c.close()
