@@ -36,7 +36,7 @@ START = datetime(2026, 6, 15, 9, 0, tzinfo=CLINIC_TZ)
 #: Every table, emptied between PostgreSQL tests (a test checks none is missing).
 TABLES = (
     "audit_log", "treatments", "appointments", "availability", "patients", "doctors",
-    "departments", "users", "job_runs", "monthly_reports", "outbox",
+    "departments", "users", "job_runs", "monthly_reports", "outbox", "waitlist",
 )  # fmt: skip
 
 

@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "hms_desktop.cli.export",
     "hms_desktop.cli.safety",
     "hms_desktop.cli.live",
+    "hms_desktop.cli.desk",
 )
 
 EXIT_USER_ERROR = 2

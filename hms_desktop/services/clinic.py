@@ -22,7 +22,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: Topics a change is announced under; listeners (caches, windows) refresh on them.
-TOPICS = ("appointments", "patients", "doctors", "departments", "availability", "treatments")
+TOPICS = (
+    "appointments",
+    "patients",
+    "doctors",
+    "departments",
+    "availability",
+    "treatments",
+    "waitlist",
+)
 
 Listener = Callable[[str], None]
 EventListener = Callable[[list[ChangeEvent]], None]
