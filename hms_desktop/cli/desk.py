@@ -12,7 +12,7 @@ from typing import Any
 from hms_desktop.cli import open_from_args
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.scheduling import patient_flow, waitlist
-from hms_desktop.services.views import STATUS_LABELS, to_json
+from hms_desktop.services.views import FLOW_LABELS, to_json
 
 
 def register(subparsers: Any) -> None:
@@ -86,7 +86,7 @@ def _undo(args: argparse.Namespace) -> None:
     clinic = open_from_args(args)
     try:
         state = patient_flow.undo_step(clinic, SYSTEM, args.appointment_id)
-        print(f"Appointment {args.appointment_id}: {STATUS_LABELS[state].lower()} again.")
+        print(f"Appointment {args.appointment_id}: {FLOW_LABELS[state].lower()} again.")
     finally:
         clinic.close()
 
@@ -113,7 +113,7 @@ def _waiting(args: argparse.Namespace) -> None:
         if not rows:
             print("Nobody is waiting.")
         for r in rows:
-            state = STATUS_LABELS[r.status]
+            state = FLOW_LABELS[r.status]
             print(
                 f"{r.appointment_id:>8}  {r.time:%H:%M}  {r.waited_minutes:>3} min  "
                 f"{state:<15} {r.patient}  ({r.doctor}){'  overbooked' if r.overbooked else ''}"

@@ -9,11 +9,15 @@ from typing import Any
 #: How statuses and visit types read on screen, in exports, reports and emails (one place).
 STATUS_LABELS = {
     "booked": "Booked",
-    "arrived": "Arrived",
-    "in_consultation": "In consultation",
     "completed": "Completed",
     "cancelled": "Cancelled",
     "no_show": "No-show",
+}
+#: The stored statuses and where a booked visit is on its day (arrived, with the doctor).
+FLOW_LABELS = {
+    **STATUS_LABELS,
+    "arrived": "Arrived",
+    "in_consultation": "In consultation",
 }
 VISIT_LABELS = {
     "consultation": "Consultation",

@@ -242,3 +242,51 @@ def test_waitlist_requests_are_checked(clinic: Clinic) -> None:
     )
     waitlist.remove(clinic, f.RECEPTION, entry)
     assert waitlist.list_entries(clinic, f.RECEPTION) == []
+
+
+def test_freed_time_is_offered_to_who_asked_for_an_earlier_visit(clinic: Clinic) -> None:
+    world = f.world(clinic)
+    later = world.day + timedelta(days=1)
+    f.open_day(clinic, world.doctor_id, later)
+    taken = {
+        at: booking.book(
+            clinic,
+            f.RECEPTION,
+            patient_id=f.patient(clinic),
+            doctor_id=world.doctor_id,
+            day=world.day,
+            at=at,
+        )
+        for at in ("09:00", "09:30", "10:00", "10:30", "11:00", "11:30")
+    }
+    booking.book(
+        clinic,
+        f.RECEPTION,
+        patient_id=world.patient_id,
+        doctor_id=world.doctor_id,
+        day=later,
+        at="09:00",
+    )
+    request = waitlist.add(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id
+    )
+    [offer] = waitlist.offers(clinic, f.RECEPTION)
+    assert (offer.request.id, offer.slot) == (request, None)  # nothing earlier is free
+
+    booking.cancel(clinic, f.RECEPTION, taken["10:00"])
+    [offer] = waitlist.offers(clinic, f.RECEPTION)
+    assert offer.slot is not None
+    assert (offer.slot.date, offer.slot.time, offer.doctor) == (
+        world.day,
+        time(10, 0),
+        "Dr. Ada Lovelace",
+    )
+    waitlist.book_from_waitlist(
+        clinic,
+        f.RECEPTION,
+        request,
+        doctor_id=offer.slot.doctor_id,
+        day=offer.slot.date,
+        at=offer.slot.time,
+    )
+    assert waitlist.offers(clinic, f.RECEPTION) == []

@@ -47,7 +47,7 @@ from hms_desktop.services.people.validation import (
 )
 from hms_desktop.services.safety import audit
 from hms_desktop.services.scheduling.availability import offers_slot
-from hms_desktop.services.views import STATUS_LABELS, AppointmentRow
+from hms_desktop.services.views import FLOW_LABELS, STATUS_LABELS, AppointmentRow
 
 # Re-exported: screens and exports read the labels from here.
 from hms_desktop.services.views import VISIT_LABELS as VISIT_LABELS
@@ -253,7 +253,7 @@ def reschedule(
         if appt.flow_status != "booked":
             raise ConflictError(
                 "Only a booked appointment can be moved; this one is "
-                f"{STATUS_LABELS[appt.flow_status].lower()}."
+                f"{FLOW_LABELS[appt.flow_status].lower()}."
             )
         _patient_may_still_change(clinic, actor, appt, "moved")
         _hold_doctor(session, doctor_id or appt.doctor_id)

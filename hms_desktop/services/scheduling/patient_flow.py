@@ -23,7 +23,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import clean_text
 from hms_desktop.services.safety import audit
 from hms_desktop.services.scheduling import availability
-from hms_desktop.services.views import STATUS_LABELS, WaitingRow
+from hms_desktop.services.views import FLOW_LABELS, AppointmentRow, WaitingRow
 
 #: Minutes in the waiting room after which a patient is highlighted.
 DEFAULT_WAIT_THRESHOLD_MINUTES = 20
@@ -47,7 +47,7 @@ def _load(session: Session, appointment_id: int) -> Appointment:
 
 
 def _status_text(appt: Appointment) -> str:
-    return STATUS_LABELS.get(appt.flow_status, appt.flow_status).lower()
+    return FLOW_LABELS.get(appt.flow_status, appt.flow_status).lower()
 
 
 def check_in(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
@@ -318,3 +318,18 @@ def waiting_room(clinic: Clinic, actor: Actor, doctor_id: int | None = None) -> 
                 )
             )
     return rows
+
+
+def expected_today(clinic: Clinic, actor: Actor) -> list[AppointmentRow]:
+    """Today's booked visits whose patient has not checked in yet, by time (front desk)."""
+    from hms_desktop.services.scheduling import booking
+
+    require_staff(actor, "see who is expected today")
+    today = clinic.today()
+    rows = booking.list_appointments(
+        clinic,
+        actor,
+        booking.AppointmentFilter(date_from=today, date_to=today, statuses=("booked",)),
+        limit=1000,
+    )
+    return [r for r in rows if r.status == "booked"]

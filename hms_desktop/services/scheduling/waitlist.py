@@ -9,18 +9,21 @@ whose visit fits the freed time, then those who have waited longest. Booking one
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from hms_desktop.db.models import Department, Doctor, Patient, WaitlistEntry
+from hms_desktop.db.models import Appointment, Department, Doctor, Patient, WaitlistEntry
 from hms_desktop.errors import ConflictError, NotFoundError, ValidationError
 from hms_desktop.services.actor import Actor, require_staff
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import clean_text, parse_day, parse_time
 from hms_desktop.services.safety import audit
-from hms_desktop.services.views import WaitlistRow
+from hms_desktop.services.scheduling import availability
+from hms_desktop.services.views import Slot, WaitlistRow
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -263,3 +266,86 @@ def book_from_waitlist(
         raise ConflictError("Another desk has just booked this waitlist request.")
     clinic.changes.notify("waitlist")
     return new_id
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A waiting request and the earliest free time that suits it (None: nothing yet)."""
+
+    request: WaitlistRow
+    slot: Slot | None
+    doctor: str = ""
+
+
+def offers(clinic: Clinic, actor: Actor) -> list[Offer]:
+    """Every waiting request with the earliest free time that suits it, best offers first.
+
+    A time suits a request when it is with the doctor (or any doctor of the
+    department) asked for, on a day and at a time of day that suit, and earlier
+    than the patient's next visit in that scope (they asked for an earlier one).
+    Requests with an offer come first, in rank order: the visit fits the slot's
+    length, then the longest waiting.
+    """
+    from hms_desktop.services.people import doctors as doctor_service
+
+    rows = list_entries(clinic, actor)
+    if not rows:
+        return []
+    names = {d.id: d.full_name for d in doctor_service.list_doctors(clinic)}
+    now = clinic.now().replace(tzinfo=None)
+    out: list[Offer] = []
+    for row in rows:
+        if row.doctor_id is not None:
+            slots = availability.free_slots(clinic, row.doctor_id)
+        else:
+            assert row.department_id is not None
+            slots = availability.free_slots_by_department(clinic, row.department_id)
+        scope = (
+            [row.doctor_id] if row.doctor_id is not None else sorted({s.doctor_id for s in slots})
+        )
+        before = _next_visit(clinic, row.patient_id, scope)
+        best = next(
+            (
+                s
+                for s in slots
+                if datetime.combine(s.date, s.time) > now
+                and (before is None or datetime.combine(s.date, s.time) < before)
+                and _fits_when(row, s.date, s.time)
+            ),
+            None,
+        )
+        out.append(Offer(row, best, names.get(best.doctor_id, "") if best else ""))
+
+    def rank(offer: Offer) -> tuple[bool, bool, datetime, int]:
+        slot = offer.slot
+        fits = slot is not None and _minutes(slot) >= offer.request.minutes
+        return (slot is None, not fits, offer.request.created_at, offer.request.id)
+
+    return sorted(out, key=rank)
+
+
+def _minutes(slot: Slot) -> float:
+    return (
+        datetime.combine(slot.date, slot.end_time) - datetime.combine(slot.date, slot.time)
+    ).total_seconds() / 60
+
+
+def _next_visit(
+    clinic: Clinic, patient_id: int, doctor_ids: Sequence[int | None]
+) -> datetime | None:
+    ids = [d for d in doctor_ids if d is not None]
+    if not ids:
+        return None
+    with clinic.db.read() as session:
+        row = session.execute(
+            select(Appointment.day, Appointment.start_time)
+            .where(
+                Appointment.patient_id == patient_id,
+                Appointment.doctor_id.in_(ids),
+                Appointment.status == "booked",
+                Appointment.day >= clinic.today(),
+            )
+            .order_by(Appointment.day, Appointment.start_time)
+            .limit(1)
+        ).first()
+    return datetime.combine(row[0], row[1]) if row else None
