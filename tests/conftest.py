@@ -36,7 +36,7 @@ START = datetime(2026, 6, 15, 9, 0, tzinfo=CLINIC_TZ)
 #: Every table, emptied between PostgreSQL tests (a test checks none is missing).
 TABLES = (
     "audit_log", "treatments", "appointments", "availability", "patients", "doctors",
-    "departments", "users", "job_runs", "monthly_reports", "outbox",
+    "departments", "users", "job_runs", "monthly_reports", "outbox", "waitlist",
 )  # fmt: skip
 
 
@@ -162,5 +162,13 @@ def clinic(database_url: str, clock: FakeClock) -> Iterator[Clinic]:
 @pytest.fixture
 def sqlite_clinic(sqlite_url: str, clock: FakeClock) -> Iterator[Clinic]:
     c = make_clinic(sqlite_url, clock)
+    yield c
+    c.close()
+
+
+@pytest.fixture
+def pg_clinic(pg_schema_url: str, clock: FakeClock) -> Iterator[Clinic]:
+    """An empty clinic on PostgreSQL only (for what only PostgreSQL does: other PCs)."""
+    c = make_clinic(_empty_pg(pg_schema_url), clock)
     yield c
     c.close()

@@ -26,6 +26,8 @@ COMMAND_MODULES = (
     "hms_desktop.cli.jobs",
     "hms_desktop.cli.export",
     "hms_desktop.cli.safety",
+    "hms_desktop.cli.live",
+    "hms_desktop.cli.desk",
 )
 
 EXIT_USER_ERROR = 2

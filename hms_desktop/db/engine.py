@@ -14,12 +14,16 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from hms_desktop.db.changes import ChangeRecorder
 from hms_desktop.errors import DatabaseUnavailableError
+
+if TYPE_CHECKING:  # psycopg loads only when a PostgreSQL clinic listens
+    from hms_desktop.db.listener import ChangeListener, Deliver
 
 #: How long a SQLite writer waits for another process's write to finish.
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -163,6 +167,8 @@ class Database:
             self._write_engine = self.engine
         self._read_factory = sessionmaker(self.engine, expire_on_commit=False)
         self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False)
+        #: What each committed write changed; on PostgreSQL also sent to the other PCs.
+        self.changes = ChangeRecorder(self._write_factory, notify=not self.is_sqlite)
 
     @property
     def display_location(self) -> str:
@@ -189,6 +195,19 @@ class Database:
     def write_engine(self) -> Engine:
         """The engine for writing outside a session (SQLite: ``BEGIN IMMEDIATE``)."""
         return self._write_engine
+
+    def listen(self, deliver: Deliver) -> ChangeListener | None:
+        """Start hearing other processes' changes (PostgreSQL); None on SQLite (one PC).
+
+        ``deliver`` runs on the listener's thread. Stop the listener before disposing.
+        """
+        if self.is_sqlite:
+            return None
+        from hms_desktop.db.listener import ChangeListener
+
+        listener = ChangeListener(self.url, self.changes.origin, deliver)
+        listener.start()
+        return listener
 
     def dispose(self) -> None:
         self.engine.dispose()

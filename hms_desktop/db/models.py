@@ -22,12 +22,14 @@ from sqlalchemy import (
     Text,
     Time,
     UniqueConstraint,
+    and_,
+    case,
     false,
     text,
     true,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 NAMING = {
@@ -40,9 +42,16 @@ NAMING = {
 
 ROLES = ("admin", "receptionist", "doctor", "patient")
 STATUSES = ("booked", "completed", "cancelled", "no_show")
+#: Where a booked visit is on its day (migration 0013): a booked visit whose patient
+#: checked in has ``arrived_at``; one the doctor called in also ``consultation_at``.
+#: They read as statuses of their own (:attr:`Appointment.flow_status`).
+FLOW_STATUSES = ("booked", "arrived", "in_consultation", "completed", "cancelled", "no_show")
 VISIT_TYPES = ("consultation", "follow_up", "check_up", "emergency", "procedure")
+WAITLIST_STATES = ("waiting", "booked", "removed")
 #: A "live" appointment occupies its slot; only cancelled ones free it again.
 LIVE_CONDITION = "status <> 'cancelled'"
+#: The visits that hold a doctor's slot: live ones, except overbooked extras.
+DOCTOR_SLOT_CONDITION = "status <> 'cancelled' AND NOT overbooked"
 
 
 def utcnow() -> datetime:
@@ -178,14 +187,15 @@ class Appointment(Base):
         CheckConstraint(f"status IN {STATUSES!r}", name="status"),
         # The database itself refuses a second live appointment in a doctor's slot
         # or a patient's second live appointment at the same time.
+        # An overbooked walk-in is the one visit allowed to share the doctor's time.
         Index(
             "uq_appointments_doctor_live_slot",
             "doctor_id",
             "day",
             "start_time",
             unique=True,
-            sqlite_where=text(LIVE_CONDITION),
-            postgresql_where=text(LIVE_CONDITION),
+            sqlite_where=text(DOCTOR_SLOT_CONDITION),
+            postgresql_where=text(DOCTOR_SLOT_CONDITION),
         ),
         Index(
             "uq_appointments_patient_live_slot",
@@ -215,6 +225,22 @@ class Appointment(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The patient checked in at the desk (migration 0013).
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The doctor called the patient in.
+    consultation_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: An extra visit squeezed into a full day (a walk-in), with why: it may overlap
+    #: the doctor's other visits, never the patient's.
+    overbooked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    overbook_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: The status a person reads: a booked visit shows how far the patient got that day.
+    flow_status: Mapped[str] = column_property(
+        case(
+            (and_(status == "booked", consultation_at.is_not(None)), "in_consultation"),
+            (and_(status == "booked", arrived_at.is_not(None)), "arrived"),
+            else_=status,
+        )
+    )
 
     doctor: Mapped[Doctor] = relationship()
     patient: Mapped[Patient] = relationship()
@@ -342,3 +368,37 @@ class OutboxMessage(Base):
     last_error: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WaitlistEntry(Base):
+    """A patient who asked for an earlier time (migration 0013).
+
+    For one doctor or any doctor of a department, on some weekdays (``days``:
+    ``"mon,tue"``; empty for any), between two times of day (or any), until a date.
+    """
+
+    __tablename__ = "waitlist"
+    __table_args__ = (
+        CheckConstraint(
+            "(doctor_id IS NOT NULL) OR (department_id IS NOT NULL)", name="doctor_or_department"
+        ),
+        CheckConstraint(f"state IN {WAITLIST_STATES!r}", name="state"),
+        Index("ix_waitlist_state_created", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id", ondelete="CASCADE"))
+    doctor_id: Mapped[int | None] = mapped_column(ForeignKey("doctors.id", ondelete="CASCADE"))
+    department_id: Mapped[int | None] = mapped_column(
+        ForeignKey("departments.id", ondelete="CASCADE")
+    )
+    days: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    time_from: Mapped[time | None] = mapped_column(Time)
+    time_to: Mapped[time | None] = mapped_column(Time)
+    until: Mapped[date | None] = mapped_column(Date)
+    minutes: Mapped[int] = mapped_column(Integer, default=30, server_default=text("30"))
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    state: Mapped[str] = mapped_column(String(16), default="waiting", server_default="waiting")
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80), default="", server_default="")

@@ -13,6 +13,12 @@ STATUS_LABELS = {
     "cancelled": "Cancelled",
     "no_show": "No-show",
 }
+#: The stored statuses and where a booked visit is on its day (arrived, with the doctor).
+FLOW_LABELS = {
+    **STATUS_LABELS,
+    "arrived": "Arrived",
+    "in_consultation": "In consultation",
+}
 VISIT_LABELS = {
     "consultation": "Consultation",
     "follow_up": "Follow-up",
@@ -134,3 +140,40 @@ class HistoryRow:
     treatment_given: str
     prescription: str
     notes: str
+
+
+@dataclass(frozen=True)
+class WaitingRow:
+    """A patient in the waiting room (checked in, or with the doctor)."""
+
+    appointment_id: int
+    patient_id: int
+    patient: str
+    doctor_id: int
+    doctor: str
+    time: dt.time  # the booked start
+    status: str  # "arrived" or "in_consultation"
+    arrived_at: dt.datetime  # UTC
+    consultation_at: dt.datetime | None
+    waited_minutes: int  # since arrival, to now or to being called in
+    overbooked: bool = False
+
+
+@dataclass(frozen=True)
+class WaitlistRow:
+    """A patient's request for an earlier time."""
+
+    id: int
+    patient_id: int
+    patient: str
+    doctor_id: int | None
+    doctor: str
+    department_id: int | None
+    department: str
+    days: str
+    time_from: dt.time | None
+    time_to: dt.time | None
+    until: dt.date | None
+    minutes: int
+    note: str
+    created_at: dt.datetime

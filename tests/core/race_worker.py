@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
 from datetime import date, datetime
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -77,3 +79,63 @@ def migrate(url: str, start: Barrier, results: Queue[tuple[str, str]]) -> None:
             results.put(("error", f"{type(err).__name__}: {err}"))
     finally:
         db.dispose()
+
+
+def book_one(
+    url: str,
+    clock_start: str,
+    timezone: str,
+    patient_id: int,
+    doctor_id: int,
+    day: str,
+    at: str,
+    results: Queue[str],
+) -> None:
+    """Another PC: open the clinic, book one slot, report the id (or the error)."""
+    tz = ZoneInfo(timezone)
+    clinic = Clinic(
+        db=Database(url),
+        settings=Settings(database_url=url, timezone=timezone, slot_minutes=30),
+        clock=FakeClock(datetime.fromisoformat(clock_start), tz),
+    )
+    desk = Actor(user_id=None, username="other-pc", role="receptionist")
+    try:
+        new_id = booking.book(
+            clinic,
+            desk,
+            patient_id=patient_id,
+            doctor_id=doctor_id,
+            day=date.fromisoformat(day),
+            at=at,
+        )
+        results.put(str(new_id))
+    except Exception as err:
+        results.put(f"error {type(err).__name__}: {err}")
+    finally:
+        clinic.close()
+
+
+def book_in_another_process(clinic: Clinic, world: Any, at: str) -> int:
+    """Parent side: book ``at`` on ``world.day`` with the other doctor, from a new process."""
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    proc = ctx.Process(
+        target=book_one,
+        args=(
+            clinic.db.url,
+            clinic.now().isoformat(),
+            "Europe/Berlin",
+            world.other_patient_id,
+            world.other_doctor_id,
+            world.day.isoformat(),
+            at,
+            results,
+        ),
+    )
+    proc.start()
+    try:
+        outcome = results.get(timeout=60)
+    finally:
+        proc.join(60)
+    assert not outcome.startswith("error"), outcome
+    return int(outcome)

@@ -14,7 +14,6 @@ from sqlalchemy.exc import DBAPIError
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import check_schema, current_revision, head_revision, upgrade
-from hms_desktop.db.models import Appointment
 from hms_desktop.errors import DatabaseUnavailableError
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic, open_clinic
@@ -38,9 +37,8 @@ def test_first_revision_upgrades_to_head_with_its_data(
             settings=Settings(database_url=blank_database_url, timezone="Europe/Berlin"),
             clock=clock,
         )
-        # Written with the newest models, except availability and patients: their slot
-        # grid (0004) and reversed phone key (0005) came later, so they are stored as a
-        # 0001 database stored them.
+        # Doctors are written with the newest models; patients, availability, visits and
+        # treatments as a 0001 database stored them (later revisions added columns).
         dept = f.department(clinic, "General Medicine")
         doctor_id = f.doctor(clinic, dept, "Dr. Ada Lovelace")
         f.doctor(clinic, dept, "Dr. Alan Turing")
@@ -91,25 +89,52 @@ def test_first_revision_upgrades_to_head_with_its_data(
                     doctor_id=doctor_id, day=day, start_time=time(9, 0), end_time=time(12, 0)
                 )
             )
+            appointments_0001 = sa.table(
+                "appointments",
+                sa.column("id", sa.Integer),
+                sa.column("doctor_id", sa.Integer),
+                sa.column("patient_id", sa.Integer),
+                sa.column("day", sa.Date),
+                sa.column("start_time", sa.Time),
+                sa.column("visit_type", sa.String),
+                sa.column("status", sa.String),
+                sa.column("created_at", sa.DateTime),
+                sa.column("updated_at", sa.DateTime),
+            )
             appt = session.scalar(
-                sa.insert(Appointment)
+                sa.insert(appointments_0001)
                 .values(
                     doctor_id=doctor_id,
                     patient_id=patient_id,
                     day=day,
                     start_time=time(9, 0),
                     visit_type="consultation",
-                    status="booked",
+                    status="completed",
+                    created_at=datetime(2026, 6, 1, 8, 0),
+                    updated_at=datetime(2026, 6, 1, 8, 0),
                 )
-                .returning(Appointment.id)
+                .returning(appointments_0001.c.id)
+            )
+            treatments_0001 = sa.table(
+                "treatments",
+                sa.column("appointment_id", sa.Integer),
+                sa.column("diagnosis", sa.String),
+                sa.column("created_at", sa.DateTime),
+                sa.column("updated_at", sa.DateTime),
+            )
+            session.execute(
+                sa.insert(treatments_0001).values(
+                    appointment_id=appt,
+                    diagnosis="flu",
+                    created_at=datetime(2026, 6, 1, 8, 0),
+                    updated_at=datetime(2026, 6, 1, 8, 0),
+                )
             )
         assert appt is not None
         w = SimpleNamespace(
             doctor_id=doctor_id, patient_id=patient_id, other_patient_id=other_patient_id, day=day
         )
         clock.advance(days=1)
-        booking.complete(clinic, SYSTEM, appt)
-        records.record_treatment(clinic, SYSTEM, appt, records.TreatmentForm(diagnosis="flu"))
 
         state = upgrade(db)
         assert (state.current, state.is_current) == (head_revision(), True)

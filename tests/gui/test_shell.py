@@ -72,9 +72,9 @@ def _make_user(clinic, role: str) -> str:
 @pytest.mark.parametrize(
     ("role", "tabs"),
     [
-        ("admin", ["Admin", "Patient"]),
-        ("receptionist", ["Admin", "Patient"]),
-        ("doctor", ["Doctor"]),
+        ("admin", ["Admin", "Patient", "Desk"]),
+        ("receptionist", ["Admin", "Patient", "Desk"]),
+        ("doctor", ["Doctor", "Waiting room"]),
         ("patient", ["Patient"]),
     ],
 )
@@ -142,7 +142,7 @@ def test_first_run_creates_the_first_admin(qtbot, sqlite_clinic, startup) -> Non
     assert startup.dialog is None and accounts.has_admin(sqlite_clinic)
     with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT) as shown:
         _login(qtbot, startup, "admin", f.PASSWORD)
-    assert shown.args[0].tab_names() == ["Admin", "Patient"]
+    assert shown.args[0].tab_names() == ["Admin", "Patient", "Desk"]
 
 
 def test_log_out_returns_to_the_sign_in_page(qtbot, sqlite_clinic, startup) -> None:

@@ -47,7 +47,7 @@ from hms_desktop.services.people.validation import (
 )
 from hms_desktop.services.safety import audit
 from hms_desktop.services.scheduling.availability import offers_slot
-from hms_desktop.services.views import STATUS_LABELS, AppointmentRow
+from hms_desktop.services.views import FLOW_LABELS, STATUS_LABELS, AppointmentRow
 
 # Re-exported: screens and exports read the labels from here.
 from hms_desktop.services.views import VISIT_LABELS as VISIT_LABELS
@@ -250,10 +250,10 @@ def reschedule(
         _may_change(actor, appt, "reschedule")
         if actor.role == "doctor":
             raise PermissionDeniedError("Doctors do not move appointments; ask the front desk.")
-        if appt.status != "booked":
+        if appt.flow_status != "booked":
             raise ConflictError(
                 "Only a booked appointment can be moved; this one is "
-                f"{STATUS_LABELS[appt.status].lower()}."
+                f"{FLOW_LABELS[appt.flow_status].lower()}."
             )
         _patient_may_still_change(clinic, actor, appt, "moved")
         _hold_doctor(session, doctor_id or appt.doctor_id)
@@ -297,6 +297,8 @@ def set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str) -
                 f"This appointment is {STATUS_LABELS[appt.status].lower()} already; only a booked "
                 "appointment can change."
             )
+        if status == "no_show" and appt.arrived_at is not None:
+            raise ConflictError("The patient checked in: the visit cannot be a no-show.")
         if status != "cancelled":
             if actor.role == "patient":
                 raise PermissionDeniedError("Only the doctor or the front desk can close a visit.")
@@ -373,7 +375,7 @@ def appointments_statement(flt: AppointmentFilter, *, include_records: bool = Fa
             Appointment.patient_id,
             Patient.full_name,
             Appointment.visit_type,
-            Appointment.status,
+            Appointment.flow_status,
             Appointment.reason,
             Treatment.id,
             diagnosis,

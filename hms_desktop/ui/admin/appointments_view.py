@@ -31,7 +31,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import doctors
 from hms_desktop.services.scheduling import availability, booking
 from hms_desktop.services.scheduling.booking import STATUS_LABELS, VISIT_LABELS, AppointmentFilter
-from hms_desktop.services.views import AppointmentRow, DoctorRow
+from hms_desktop.services.views import FLOW_LABELS, AppointmentRow, DoctorRow
 from hms_desktop.services.views import Slot as FreeSlot
 from hms_desktop.ui.admin.admin_pages import ListPage
 from hms_desktop.ui.common.forms import SearchBox, ServiceForm
@@ -49,7 +49,7 @@ APPOINTMENT_COLUMNS: list[Column[AppointmentRow]] = [
     Column("Doctor", lambda a: a.doctor),
     Column("Department", lambda a: a.department),
     Column("Visit", lambda a: VISIT_LABELS.get(a.visit_type, a.visit_type)),
-    Column("Status", lambda a: STATUS_LABELS.get(a.status, a.status)),
+    Column("Status", lambda a: FLOW_LABELS.get(a.status, a.status)),
     Column("Reason", lambda a: " ".join(a.reason.split()), tooltip=lambda a: a.reason),
 ]
 DATE_COLUMNS = (1, 2)

@@ -37,9 +37,9 @@ ROLE_LABELS = {
 def tabs_for_role(role: str) -> tuple[str, ...]:
     """The tabs a role sees, in order."""
     if role in ("admin", "receptionist"):
-        return ("Admin", "Patient")
+        return ("Admin", "Patient", "Desk")
     if role == "doctor":
-        return ("Doctor",)
+        return ("Doctor", "Waiting room")
     return ("Patient",)
 
 
@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self.admin_tab: Any = None
         self.doctor_tab: Any = None
         self.patient_tab: Any = None
+        self.desk_tab: Any = None
         for name in tabs_for_role(actor.role):
             widget = self._build_tab(name)
             self.tabs.addTab(widget, name)
@@ -118,6 +119,12 @@ class MainWindow(QMainWindow):
             self.doctor_tab = DoctorTab(self.clinic, self.actor, self.ops, self)
             self.doctor_tab.status_message.connect(self.show_message)
             return self.doctor_tab
+        if name in ("Desk", "Waiting room"):
+            from hms_desktop.ui.booking.desk_panel import DeskPanel
+
+            self.desk_tab = DeskPanel(self.clinic, self.actor, self.ops, self)
+            self.desk_tab.status_message.connect(self.show_message)
+            return self.desk_tab
         from hms_desktop.ui.patient.patient_tab import PatientTab
 
         self.patient_tab = PatientTab(self.clinic, self.actor, self.ops, self)
@@ -149,7 +156,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_changes(self, topics: frozenset[str]) -> None:
-        for tab in (self.admin_tab, self.doctor_tab, self.patient_tab):
+        for tab in (self.admin_tab, self.doctor_tab, self.patient_tab, self.desk_tab):
             handler = getattr(tab, "on_changes", None)
             if callable(handler):
                 handler(topics)

@@ -252,6 +252,9 @@ class Startup(QObject):
 
         assert self.clinic is not None and self.shell is not None
         self.stats = self.stats or StatsService(self.clinic)
+        if self._owns_clinic and not self.options.quit_after_show:
+            # Other PCs' changes reach the open views without F5 (PostgreSQL only).
+            self.clinic.start_listening()
         self._start_jobs()
         if has_admin:
             self.show_login()

@@ -1,0 +1,186 @@
+"""Change events: what each committed write changed, told to this process and every other.
+
+Every write session records the tables and row ids its flushes touched. When it
+commits, the events go to this process's sink (the clinic's change hub); on
+PostgreSQL they are also sent with ``pg_notify`` *inside* the same transaction, so
+another PC hears of a change exactly when, and only if, it is committed. The
+listener (:mod:`hms_desktop.db.listener`) turns those notifications back into
+:class:`ChangeEvent` objects on the other PCs.
+
+Nothing here knows about screens: a change is a *kind* (the table's topic) and the
+ids of the rows, and the views decide what to refresh.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Delete, Update, event, text
+from sqlalchemy.orm import ORMExecuteState, Session, sessionmaker
+
+#: Tables whose name is not the topic the application announces them under.
+TABLE_TOPICS = {"availability": "availability", "treatment_versions": "treatments"}
+
+#: More ids than this in one event are sent as "many" (``ids=None``): a NOTIFY payload
+#: is limited to 8000 bytes, and a view told of many rows refreshes what it shows anyway.
+MAX_IDS = 200
+
+#: A topic that means "anything may have changed" (sent after a lost connection).
+EVERYTHING = "*"
+
+CHANNEL_PREFIX = "hms_changes:"
+
+
+@dataclass(frozen=True)
+class ChangeEvent:
+    """One kind of row changed by one committed transaction.
+
+    Attributes:
+        topic: what changed (``appointments``, ``patients``... or ``*``).
+        ids: the ids of the changed rows, or None when unknown or too many.
+        origin: which process made the change (:attr:`ChangeRecorder.origin`).
+        at: the commit time by the sender's database clock (PostgreSQL) or its own.
+    """
+
+    topic: str
+    ids: tuple[int, ...] | None = None
+    origin: str = ""
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.topic,
+            "ids": list(self.ids) if self.ids is not None else None,
+            "origin": self.origin,
+            "at": self.at.isoformat(),
+        }
+
+    @classmethod
+    def from_payload(cls, payload: str) -> ChangeEvent:
+        """The event a NOTIFY payload carries.
+
+        Raises:
+            ValueError: the payload is not one this module wrote.
+        """
+        data = json.loads(payload)
+        ids = data.get("ids")
+        at = datetime.fromisoformat(str(data["at"]))
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        return cls(
+            topic=str(data["k"]),
+            ids=tuple(int(i) for i in ids) if isinstance(ids, list) else None,
+            origin=str(data.get("o", "")),
+            at=at,
+        )
+
+
+def topic_of(table: str) -> str:
+    return TABLE_TOPICS.get(table, table)
+
+
+Sink = Callable[[list[ChangeEvent]], None]
+
+_PENDING = "hms_pending_changes"
+
+# Sent inside the committing transaction: PostgreSQL delivers it at COMMIT, or never.
+# The server builds the payload, so "at" is the database clock, as the ledger's is.
+_NOTIFY = text(
+    "SELECT pg_notify(:prefix || current_schema(), json_build_object("
+    "'k', CAST(:k AS text), 'ids', CAST(:ids AS json), 'o', CAST(:o AS text), "
+    "'at', clock_timestamp())::text)"
+)
+
+
+class ChangeRecorder:
+    """Collects what write sessions change and hands the events on at commit.
+
+    Args:
+        factory: the sessionmaker of write sessions to watch.
+        notify: send the events with ``pg_notify`` in the committing transaction.
+    """
+
+    def __init__(self, factory: sessionmaker[Session], *, notify: bool) -> None:
+        self.origin = uuid.uuid4().hex[:12]
+        self._notify = notify
+        self._sinks: list[Sink] = []
+        event.listen(factory, "after_flush", self._after_flush)
+        event.listen(factory, "do_orm_execute", self._on_execute)
+        event.listen(factory, "before_commit", self._before_commit)
+        event.listen(factory, "after_commit", self._after_commit)
+        event.listen(factory, "after_rollback", self._forget)
+
+    def add_sink(self, sink: Sink) -> Callable[[], None]:
+        """Call ``sink`` with each committed transaction's events; returns an undo."""
+        self._sinks.append(sink)
+        return lambda: self._sinks.remove(sink) if sink in self._sinks else None
+
+    # --- collecting ---------------------------------------------------------------
+    @staticmethod
+    def _pending(session: Session) -> dict[str, set[int] | None]:
+        pending: dict[str, set[int] | None] = session.info.setdefault(_PENDING, {})
+        return pending
+
+    def _add(self, session: Session, table: str, ids: Iterable[int] | None) -> None:
+        pending = self._pending(session)
+        topic = topic_of(table)
+        if ids is None:
+            pending[topic] = None
+            return
+        known = pending.setdefault(topic, set())
+        if known is not None:
+            known.update(ids)
+
+    def _after_flush(self, session: Session, _context: Any) -> None:
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            table = getattr(obj, "__tablename__", None)
+            if table is None:
+                continue
+            ident = getattr(obj, "id", None)
+            self._add(session, table, [ident] if isinstance(ident, int) else None)
+
+    def _on_execute(self, state: ORMExecuteState) -> None:
+        statement = state.statement
+        if isinstance(statement, Update | Delete):
+            table = statement.table
+            self._add(state.session, getattr(table, "name", str(table)), None)
+
+    # --- sending --------------------------------------------------------------------
+    def _events(self, session: Session) -> list[ChangeEvent]:
+        pending = session.info.get(_PENDING) or {}
+        return [
+            ChangeEvent(
+                topic,
+                tuple(sorted(ids)) if ids is not None and len(ids) <= MAX_IDS else None,
+                self.origin,
+            )
+            for topic, ids in sorted(pending.items())
+        ]
+
+    def _before_commit(self, session: Session) -> None:
+        if not self._notify:
+            return
+        session.flush()  # what is still pending is part of this commit too
+        for change in self._events(session):
+            ids = json.dumps(list(change.ids)) if change.ids is not None else "null"
+            session.execute(
+                _NOTIFY,
+                {"prefix": CHANNEL_PREFIX, "k": change.topic, "ids": ids, "o": change.origin},
+            )
+
+    def _after_commit(self, session: Session) -> None:
+        events = self._events(session)
+        session.info.pop(_PENDING, None)
+        if not events:
+            return
+        for sink in list(self._sinks):
+            sink(events)
+
+    @staticmethod
+    def _forget(session: Session) -> None:
+        session.info.pop(_PENDING, None)

@@ -1,0 +1,351 @@
+"""The waitlist: patients who asked for an earlier time, offered time as it frees.
+
+A request names a doctor or a department, the weekdays and the times of day that
+suit, until when, and how long the visit is. When time frees (a cancel, a move, a
+no-show), :func:`candidates` ranks the waiting requests that fit it: first those
+whose visit fits the freed time, then those who have waited longest. Booking one
+(:func:`book_from_waitlist`) books the time and closes the request in one step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from hms_desktop.db.models import Appointment, Department, Doctor, Patient, WaitlistEntry
+from hms_desktop.errors import ConflictError, NotFoundError, ValidationError
+from hms_desktop.services.actor import Actor, require_staff
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people.validation import clean_text, parse_day, parse_time
+from hms_desktop.services.safety import audit
+from hms_desktop.services.scheduling import availability
+from hms_desktop.services.views import Slot, WaitlistRow
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def parse_days(value: str | None) -> str:
+    """``"mon,tue"`` (any case, spaces allowed) as stored; empty for any day.
+
+    Raises:
+        ValidationError: a name that is not a weekday.
+    """
+    names = [d.strip().lower()[:3] for d in (value or "").split(",") if d.strip()]
+    wrong = [n for n in names if n not in WEEKDAYS]
+    if wrong:
+        raise ValidationError(
+            f"Days are mon, tue, wed, thu, fri, sat, sun (not {', '.join(wrong)}).", field="days"
+        )
+    return ",".join(d for d in WEEKDAYS if d in names)
+
+
+def parse_between(value: str | None) -> tuple[time | None, time | None]:
+    """``"09:00-12:00"`` as two times; (None, None) for any time.
+
+    Raises:
+        ValidationError: not two HH:MM times, or the second not after the first.
+    """
+    if not value or not value.strip():
+        return None, None
+    parts = value.replace(" ", "").split("-")
+    if len(parts) != 2:
+        raise ValidationError("Give the times as HH:MM-HH:MM, e.g. 09:00-12:00.", field="between")
+    start, end = parse_time(parts[0], "between"), parse_time(parts[1], "between")
+    if end <= start:
+        raise ValidationError("The second time must be after the first.", field="between")
+    return start, end
+
+
+def add(
+    clinic: Clinic,
+    actor: Actor,
+    *,
+    patient_id: int,
+    doctor_id: int | None = None,
+    department_id: int | None = None,
+    days: str | None = None,
+    between: str | None = None,
+    until: date | str | None = None,
+    minutes: int = 30,
+    note: str = "",
+) -> int:
+    """Put a patient on the waitlist. Returns the request's id.
+
+    Raises:
+        ValidationError: neither doctor nor department, bad days/times, a past ``until``.
+        NotFoundError: unknown patient, doctor or department.
+        PermissionDeniedError: not front desk or administrator.
+    """
+    require_staff(actor, "put a patient on the waitlist")
+    if (doctor_id is None) == (department_id is None):
+        raise ValidationError("Name a doctor or a department (one of them).", field="doctor_id")
+    the_days = parse_days(days)
+    time_from, time_to = parse_between(between)
+    the_until = parse_day(until, "until") if until is not None else None
+    if the_until is not None and the_until < clinic.today():
+        raise ValidationError("'Until' is in the past.", field="until")
+    if not 5 <= int(minutes) <= 480:
+        raise ValidationError("A visit lasts 5 to 480 minutes.", field="minutes")
+    note = clean_text(note, "note", max_len=1000)
+    with clinic.db.write() as session:
+        if session.get(Patient, patient_id) is None:
+            raise NotFoundError(f"There is no patient with id {patient_id}.", field="patient_id")
+        if doctor_id is not None and session.get(Doctor, doctor_id) is None:
+            raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
+        if department_id is not None and session.get(Department, department_id) is None:
+            raise NotFoundError(
+                f"There is no department with id {department_id}.", field="department_id"
+            )
+        entry = WaitlistEntry(
+            patient_id=patient_id,
+            doctor_id=doctor_id,
+            department_id=department_id,
+            days=the_days,
+            time_from=time_from,
+            time_to=time_to,
+            until=the_until,
+            minutes=int(minutes),
+            note=note,
+            created_by=actor.username,
+        )
+        session.add(entry)
+        session.flush()
+        audit.record(session, actor, "waitlist.add", "waitlist", entry.id, patient_id=patient_id)
+        new_id = entry.id
+    clinic.changes.notify("waitlist")
+    return new_id
+
+
+def remove(clinic: Clinic, actor: Actor, entry_id: int) -> None:
+    """Take a request off the waitlist (the patient no longer needs it).
+
+    Raises:
+        NotFoundError: no waiting request with that id.
+    """
+    require_staff(actor, "change the waitlist")
+    with clinic.db.write() as session:
+        entry = session.get(WaitlistEntry, entry_id, with_for_update=True)
+        if entry is None or entry.state != "waiting":
+            raise NotFoundError(f"There is no waiting request {entry_id} on the waitlist.")
+        entry.state = "removed"
+        audit.record(
+            session, actor, "waitlist.remove", "waitlist", entry.id, patient_id=entry.patient_id
+        )
+    clinic.changes.notify("waitlist")
+
+
+def _rows(clinic: Clinic, where: list[object]) -> list[WaitlistRow]:
+    doc = aliased(Doctor)
+    stmt = (
+        select(WaitlistEntry, Patient.full_name, doc.full_name, Department.name)
+        .join(Patient, Patient.id == WaitlistEntry.patient_id)
+        .outerjoin(doc, doc.id == WaitlistEntry.doctor_id)
+        .outerjoin(Department, Department.id == WaitlistEntry.department_id)
+        .where(WaitlistEntry.state == "waiting", *where)  # type: ignore[arg-type]
+        .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
+    )
+    with clinic.db.read() as session:
+        return [
+            WaitlistRow(
+                id=e.id,
+                patient_id=e.patient_id,
+                patient=patient,
+                doctor_id=e.doctor_id,
+                doctor=doctor or "",
+                department_id=e.department_id,
+                department=department or "",
+                days=e.days,
+                time_from=e.time_from,
+                time_to=e.time_to,
+                until=e.until,
+                minutes=e.minutes,
+                note=e.note,
+                created_at=e.created_at,
+            )
+            for e, patient, doctor, department in session.execute(stmt)
+        ]
+
+
+def list_entries(clinic: Clinic, actor: Actor) -> list[WaitlistRow]:
+    """The waiting requests, longest waiting first (expired ones are left out)."""
+    require_staff(actor, "see the waitlist")
+    today = clinic.today()
+    return [r for r in _rows(clinic, []) if r.until is None or r.until >= today]
+
+
+def _fits_when(row: WaitlistRow, day: date, start: time) -> bool:
+    if row.until is not None and day > row.until:
+        return False
+    if row.days and WEEKDAYS[day.weekday()] not in row.days.split(","):
+        return False
+    if row.time_from is not None and row.time_to is not None:
+        end = (datetime.combine(day, start) + timedelta(minutes=row.minutes)).time()
+        return row.time_from <= start and end <= row.time_to
+    return True
+
+
+def candidates(
+    clinic: Clinic, actor: Actor, *, doctor_id: int, day: date, start: time, end: time
+) -> list[WaitlistRow]:
+    """Waiting requests that the freed time ``start``-``end`` with ``doctor_id`` suits.
+
+    Ranked: requests whose visit fits the freed length first, then the longest
+    waiting. A request for the doctor's department counts as for the doctor.
+    """
+    require_staff(actor, "see the waitlist")
+    with clinic.db.read() as session:
+        department_id = session.scalar(select(Doctor.department_id).where(Doctor.id == doctor_id))
+    if department_id is None:
+        raise NotFoundError(f"There is no doctor with id {doctor_id}.")
+    rows = _rows(
+        clinic,
+        [
+            (WaitlistEntry.doctor_id == doctor_id)
+            | (WaitlistEntry.doctor_id.is_(None) & (WaitlistEntry.department_id == department_id))
+        ],
+    )
+    freed = (datetime.combine(day, end) - datetime.combine(day, start)).total_seconds() / 60
+    suitable = [r for r in rows if _fits_when(r, day, start)]
+    return sorted(suitable, key=lambda r: (r.minutes > freed, r.created_at, r.id))
+
+
+def book_from_waitlist(
+    clinic: Clinic,
+    actor: Actor,
+    entry_id: int,
+    *,
+    doctor_id: int,
+    day: date | str,
+    at: time | str,
+) -> int:
+    """Book the waiting patient into the freed time and close the request. Returns the visit id.
+
+    Raises:
+        NotFoundError: the request is not waiting any more.
+        SlotTakenError: the time was taken meanwhile (the request stays waiting).
+    """
+    from hms_desktop.services.scheduling import booking
+
+    require_staff(actor, "book from the waitlist")
+    with clinic.db.read() as session:
+        entry = session.get(WaitlistEntry, entry_id)
+        if entry is None or entry.state != "waiting":
+            raise NotFoundError(f"There is no waiting request {entry_id} on the waitlist.")
+        patient_id = entry.patient_id
+    new_id = booking.book(
+        clinic,
+        actor,
+        patient_id=patient_id,
+        doctor_id=doctor_id,
+        day=day,
+        at=at,
+        reason="From the waitlist",
+    )
+    with clinic.db.write() as session:
+        entry = session.get(WaitlistEntry, entry_id, with_for_update=True)
+        raced = entry is None or entry.state != "waiting"
+        if entry is not None and not raced:
+            entry.state = "booked"
+            entry.appointment_id = new_id
+            audit.record(
+                session,
+                actor,
+                "waitlist.book",
+                "waitlist",
+                entry.id,
+                patient_id=patient_id,
+                appointment_id=new_id,
+            )
+    if raced:
+        # Another desk booked the same request a moment earlier: keep one visit.
+        booking.cancel(clinic, actor, new_id)
+        raise ConflictError("Another desk has just booked this waitlist request.")
+    clinic.changes.notify("waitlist")
+    return new_id
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A waiting request and the earliest free time that suits it (None: nothing yet)."""
+
+    request: WaitlistRow
+    slot: Slot | None
+    doctor: str = ""
+
+
+def offers(clinic: Clinic, actor: Actor) -> list[Offer]:
+    """Every waiting request with the earliest free time that suits it, best offers first.
+
+    A time suits a request when it is with the doctor (or any doctor of the
+    department) asked for, on a day and at a time of day that suit, and earlier
+    than the patient's next visit in that scope (they asked for an earlier one).
+    Requests with an offer come first, in rank order: the visit fits the slot's
+    length, then the longest waiting.
+    """
+    from hms_desktop.services.people import doctors as doctor_service
+
+    rows = list_entries(clinic, actor)
+    if not rows:
+        return []
+    names = {d.id: d.full_name for d in doctor_service.list_doctors(clinic)}
+    now = clinic.now().replace(tzinfo=None)
+    out: list[Offer] = []
+    for row in rows:
+        if row.doctor_id is not None:
+            slots = availability.free_slots(clinic, row.doctor_id)
+        else:
+            assert row.department_id is not None
+            slots = availability.free_slots_by_department(clinic, row.department_id)
+        scope = (
+            [row.doctor_id] if row.doctor_id is not None else sorted({s.doctor_id for s in slots})
+        )
+        before = _next_visit(clinic, row.patient_id, scope)
+        best = next(
+            (
+                s
+                for s in slots
+                if datetime.combine(s.date, s.time) > now
+                and (before is None or datetime.combine(s.date, s.time) < before)
+                and _fits_when(row, s.date, s.time)
+            ),
+            None,
+        )
+        out.append(Offer(row, best, names.get(best.doctor_id, "") if best else ""))
+
+    def rank(offer: Offer) -> tuple[bool, bool, datetime, int]:
+        slot = offer.slot
+        fits = slot is not None and _minutes(slot) >= offer.request.minutes
+        return (slot is None, not fits, offer.request.created_at, offer.request.id)
+
+    return sorted(out, key=rank)
+
+
+def _minutes(slot: Slot) -> float:
+    return (
+        datetime.combine(slot.date, slot.end_time) - datetime.combine(slot.date, slot.time)
+    ).total_seconds() / 60
+
+
+def _next_visit(
+    clinic: Clinic, patient_id: int, doctor_ids: Sequence[int | None]
+) -> datetime | None:
+    ids = [d for d in doctor_ids if d is not None]
+    if not ids:
+        return None
+    with clinic.db.read() as session:
+        row = session.execute(
+            select(Appointment.day, Appointment.start_time)
+            .where(
+                Appointment.patient_id == patient_id,
+                Appointment.doctor_id.in_(ids),
+                Appointment.status == "booked",
+                Appointment.day >= clinic.today(),
+            )
+            .order_by(Appointment.day, Appointment.start_time)
+            .limit(1)
+        ).first()
+    return datetime.combine(row[0], row[1]) if row else None

@@ -1,0 +1,373 @@
+"""The desk's day: who is expected, who is waiting, and who asked for an earlier time.
+
+Three lists side by side, each refreshed by the clinic's change events (another
+PC's check-in appears here within a second):
+
+* **Expected today** — booked visits whose patient has not arrived; Enter checks in.
+* **Waiting room** — checked in or with the doctor, since when; patients waiting
+  longer than the clinic's threshold are highlighted; Call in, Undo step, Walk-in.
+* **Waitlist** — requests for an earlier time, each with the earliest free time
+  that suits it; Enter on one offers that time and Enter again books it.
+
+A doctor sees only the waiting room, with their own patients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+
+from hms_desktop.services.actor import Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.scheduling import patient_flow, waitlist
+from hms_desktop.services.views import FLOW_LABELS, VISIT_LABELS, AppointmentRow, WaitingRow
+from hms_desktop.ui.booking.waitlist_dialogs import WaitlistRequestDialog, WalkInDialog
+from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, title_label
+from hms_desktop.ui.common.messages import confirm, show_error
+from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.common.table_models import Column, RowTableModel
+
+OVERDUE_BACKGROUND = QColor("#fde7e9")
+
+#: What the desk panel refreshes on.
+WATCHED = frozenset({"appointments", "patients", "doctors", "availability", "waitlist"})
+
+
+class WaitingModel(RowTableModel[WaitingRow]):
+    """The waiting room; rows past the clinic's threshold read bold on a red tint."""
+
+    def __init__(self, threshold: Callable[[], int], parent: Any = None) -> None:
+        super().__init__(
+            [
+                Column("Time", lambda r: r.time, text=lambda r: f"{r.time:%H:%M}"),
+                Column("Patient", lambda r: r.patient),
+                Column("Doctor", lambda r: r.doctor),
+                Column(
+                    "Status",
+                    lambda r: r.status,
+                    text=lambda r: FLOW_LABELS[r.status] + (" (extra)" if r.overbooked else ""),
+                ),
+                Column(
+                    "Waited",
+                    lambda r: r.waited_minutes,
+                    text=lambda r: f"{r.waited_minutes} min",
+                    align_right=True,
+                ),
+            ],
+            parent,
+        )
+        self._threshold = threshold
+
+    def overdue(self, row: WaitingRow) -> bool:
+        return row.status == "arrived" and row.waited_minutes >= self._threshold()
+
+    def data(
+        self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        row = self.row_at(index.row()) if index.isValid() else None
+        if row is not None and self.overdue(row):
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return QBrush(OVERDUE_BACKGROUND)
+            if role == Qt.ItemDataRole.FontRole:
+                bold = QFont()
+                bold.setBold(True)
+                return bold
+        return super().data(index, role)
+
+
+def _expected_columns() -> list[Column[AppointmentRow]]:
+    return [
+        Column("Time", lambda r: r.time, text=lambda r: f"{r.time:%H:%M}"),
+        Column("Patient", lambda r: r.patient),
+        Column("Doctor", lambda r: r.doctor),
+        Column("Visit", lambda r: VISIT_LABELS.get(r.visit_type, r.visit_type)),
+    ]
+
+
+def _offer_columns() -> list[Column[waitlist.Offer]]:
+    def wanted(o: waitlist.Offer) -> str:
+        r = o.request
+        who = r.doctor or f"any doctor of {r.department}"
+        when = r.days.replace(",", ", ") if r.days else "any day"
+        if r.time_from and r.time_to:
+            when += f" {r.time_from:%H:%M}-{r.time_to:%H:%M}"
+        return f"{who}; {when}; {r.minutes} min"
+
+    def offered(o: waitlist.Offer) -> str:
+        if o.slot is None:
+            return "nothing earlier free yet"
+        return f"{day_text(o.slot.date)} {o.slot.time:%H:%M}, {o.doctor}"
+
+    return [
+        Column("Patient", lambda o: o.request.patient),
+        Column("Free time that suits", lambda o: o.slot.date if o.slot else None, text=offered),
+        Column("Wants", lambda o: o.request.id, text=wanted),
+        Column(
+            "Waiting since",
+            lambda o: o.request.created_at,
+            text=lambda o: f"{o.request.created_at:%Y-%m-%d}",
+        ),
+    ]
+
+
+class DeskPanel(QWidget):
+    """Expected today, the waiting room and the waitlist, for the desk (or a doctor)."""
+
+    #: A short confirmation for the main window's status line.
+    status_message = Signal(str)
+
+    def __init__(
+        self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.clinic, self.actor, self.ops = clinic, actor, ops
+        self.for_doctor = actor.role == "doctor"
+        threshold = patient_flow.wait_threshold_minutes(clinic)
+
+        self.expected_model: RowTableModel[AppointmentRow] = RowTableModel(
+            _expected_columns(), self
+        )
+        self.expected = EmptyStateTable(self.expected_model, "Nobody else is expected today.", self)
+        self.expected.view.setAccessibleName("Expected today")
+        self.expected.activated.connect(lambda _i: self.on_check_in())
+        self.check_in_button = QPushButton("Chec&k in", self)
+        self.check_in_button.clicked.connect(self.on_check_in)
+
+        self.waiting_model = WaitingModel(lambda: threshold, self)
+        self.waiting = EmptyStateTable(self.waiting_model, "Nobody is waiting.", self)
+        self.waiting.view.setAccessibleName("Waiting room")
+        self.waiting.activated.connect(lambda _i: self.on_call_in())
+        self.call_button = QPushButton("&Call in", self)
+        self.call_button.clicked.connect(self.on_call_in)
+        self.undo_button = QPushButton("&Undo step", self)
+        self.undo_button.clicked.connect(self.on_undo)
+        self.walk_in_button = QPushButton("&Walk-in…", self)
+        self.walk_in_button.clicked.connect(self.on_walk_in)
+
+        self.offers_model: RowTableModel[waitlist.Offer] = RowTableModel(_offer_columns(), self)
+        self.offers = EmptyStateTable(self.offers_model, "Nobody is on the waitlist.", self)
+        self.offers.view.setAccessibleName("Waitlist")
+        self.offers.activated.connect(lambda _i: self.on_book_offer())
+        self.book_offer_button = QPushButton("&Book offered time", self)
+        self.book_offer_button.clicked.connect(self.on_book_offer)
+        self.add_request_button = QPushButton("&Add to waitlist…", self)
+        self.add_request_button.clicked.connect(self.on_add_request)
+        self.remove_request_button = QPushButton("&Remove", self)
+        self.remove_request_button.clicked.connect(self.on_remove_request)
+
+        self.note = QLabel(self)
+        self.note.setWordWrap(True)
+        self._build_layout(threshold)
+        self.refresh()
+
+    def _section(self, title: str, table: QWidget, *buttons: QPushButton) -> QWidget:
+        box = QWidget(self)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(SPACING)
+        layout.addWidget(title_label(title, box))
+        layout.addWidget(table, 1)
+        row = QHBoxLayout()
+        for button in buttons:
+            row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        return box
+
+    def _build_layout(self, threshold: int) -> None:
+        top = QSplitter(Qt.Orientation.Horizontal, self)
+        waiting_title = f"Waiting room (highlighted after {threshold} min)"
+        if self.for_doctor:
+            for hidden in (
+                self.expected,
+                self.offers,
+                self.check_in_button,
+                self.walk_in_button,
+                self.book_offer_button,
+                self.add_request_button,
+                self.remove_request_button,
+            ):
+                hidden.hide()
+            top.addWidget(
+                self._section(waiting_title, self.waiting, self.call_button, self.undo_button)
+            )
+        else:
+            top.addWidget(self._section("Expected today", self.expected, self.check_in_button))
+            top.addWidget(
+                self._section(
+                    waiting_title,
+                    self.waiting,
+                    self.call_button,
+                    self.undo_button,
+                    self.walk_in_button,
+                )
+            )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(SPACING)
+        if self.for_doctor:
+            layout.addWidget(top, 1)
+        else:
+            outer = QSplitter(Qt.Orientation.Vertical, self)
+            outer.addWidget(top)
+            outer.addWidget(
+                self._section(
+                    "Waitlist: asked for an earlier time",
+                    self.offers,
+                    self.book_offer_button,
+                    self.add_request_button,
+                    self.remove_request_button,
+                )
+            )
+            layout.addWidget(outer, 1)
+        layout.addWidget(self.note)
+
+    # --- loading ------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Reload the lists from the services (in the background)."""
+        clinic, actor, for_doctor = self.clinic, self.actor, self.for_doctor
+
+        def load(_ctx: object) -> tuple[list[AppointmentRow], list[WaitingRow], list[Any]]:
+            waiting = patient_flow.waiting_room(clinic, actor)
+            if for_doctor:
+                return [], waiting, []
+            return (
+                patient_flow.expected_today(clinic, actor),
+                waiting,
+                waitlist.offers(clinic, actor),
+            )
+
+        self.ops.run(load, label="Load the desk's lists", on_success=self._on_loaded)
+
+    def _on_loaded(self, result: tuple[list[AppointmentRow], list[WaitingRow], list[Any]]) -> None:
+        expected, waiting, offers = result
+        self.expected_model.set_rows(expected)
+        self.waiting_model.set_rows(waiting)
+        self.offers_model.set_rows(offers)
+
+    def on_changes(self, topics: frozenset[str]) -> None:
+        """Data changed here or on another PC: reload when it concerns the desk."""
+        if topics & WATCHED:
+            self.refresh()
+
+    # --- actions ------------------------------------------------------------------------
+    def _do(self, label: str, fn: Callable[[], Any], done: Callable[[Any], str]) -> None:
+        self.ops.run(
+            lambda _ctx: fn(),
+            label=label,
+            on_success=lambda value: self._say(done(value)),
+            on_failure=lambda err: show_error(self, label, err),
+        )
+
+    def _say(self, text: str) -> None:
+        self.note.setText(text)
+        self.status_message.emit(text)
+        self.refresh()
+
+    def on_check_in(self) -> None:
+        row = self._current(self.expected, self.expected_model)
+        if row is None:
+            return
+        clinic, actor = self.clinic, self.actor
+        self._do(
+            "Check in",
+            lambda: patient_flow.check_in(clinic, actor, row.id),
+            lambda _v: f"{row.patient} checked in for {row.time:%H:%M} with {row.doctor}.",
+        )
+
+    def on_call_in(self) -> None:
+        row = self._current(self.waiting, self.waiting_model)
+        if row is None or row.status != "arrived":
+            return
+        clinic, actor = self.clinic, self.actor
+        self._do(
+            "Call in",
+            lambda: patient_flow.call_in(clinic, actor, row.appointment_id),
+            lambda _v: f"{row.patient} is with {row.doctor}.",
+        )
+
+    def on_undo(self) -> None:
+        row = self._current(self.waiting, self.waiting_model)
+        if row is None:
+            return
+        clinic, actor = self.clinic, self.actor
+        self._do(
+            "Undo step",
+            lambda: patient_flow.undo_step(clinic, actor, row.appointment_id),
+            lambda state: f"{row.patient}: {FLOW_LABELS[state].lower()} again.",
+        )
+
+    def on_walk_in(self) -> None:
+        dialog = WalkInDialog(self.clinic, self.actor, self.ops, self)
+        dialog.saved.connect(lambda text: self._say(text))
+        dialog.open()
+
+    def on_add_request(self) -> None:
+        dialog = WaitlistRequestDialog(self.clinic, self.actor, self.ops, self)
+        dialog.saved.connect(lambda text: self._say(text))
+        dialog.open()
+
+    def on_remove_request(self) -> None:
+        offer = self._current(self.offers, self.offers_model)
+        if offer is None:
+            return
+        clinic, actor = self.clinic, self.actor
+        confirm(
+            self,
+            "Remove from the waitlist",
+            f"Take {offer.request.patient} off the waitlist?",
+            lambda: self._do(
+                "Remove from the waitlist",
+                lambda: waitlist.remove(clinic, actor, offer.request.id),
+                lambda _v: f"{offer.request.patient} is off the waitlist.",
+            ),
+            yes_text="Remove",
+        )
+
+    def on_book_offer(self) -> None:
+        """Enter on a request with an offer: ask once, then book it (two key presses)."""
+        offer = self._current(self.offers, self.offers_model)
+        if offer is None or offer.slot is None:
+            return
+        slot = offer.slot
+        clinic, actor = self.clinic, self.actor
+        when = f"{day_text(slot.date)} at {slot.time:%H:%M}"
+        box = confirm(
+            self,
+            "Book from the waitlist",
+            f"Book {offer.request.patient} with {offer.doctor} on {when}?",
+            lambda: self._do(
+                "Book from the waitlist",
+                lambda: waitlist.book_from_waitlist(
+                    clinic,
+                    actor,
+                    offer.request.id,
+                    doctor_id=slot.doctor_id,
+                    day=slot.date,
+                    at=slot.time,
+                ),
+                lambda _v: f"Booked {offer.request.patient} with {offer.doctor} on {when}.",
+            ),
+            yes_text="&Book",
+            no_text="Not now",
+        )
+        # Booking is what the desk came for and is undone by a cancel: Enter books.
+        for button in box.buttons():
+            if button.text() == "&Book" and isinstance(button, QPushButton):
+                box.setDefaultButton(button)
+
+    @staticmethod
+    def _current(table: EmptyStateTable, model: RowTableModel[Any]) -> Any:
+        index = table.view.currentIndex()
+        if not index.isValid():
+            index = table.view.model().index(0, 0)
+        if not index.isValid():
+            return None
+        proxy = table.proxy
+        source = proxy.mapToSource(index) if proxy is not None else index
+        return model.row_at(source.row())

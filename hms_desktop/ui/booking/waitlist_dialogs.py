@@ -1,0 +1,209 @@
+"""Dialogs of the desk panel: a walk-in, and a request for an earlier time (the waitlist).
+
+Both choose the patient with the shared finder (Enter or a click, never type-ahead)
+and a doctor (or a department) from lists loaded in the background. The service
+checks every field; its message shows in the dialog and the input is kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QDate, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hms_desktop.services.actor import Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people import departments, doctors
+from hms_desktop.services.scheduling import patient_flow, waitlist
+from hms_desktop.services.views import PatientRow
+from hms_desktop.ui.common.operations import Operations, user_message
+from hms_desktop.ui.common.patient_picker import PatientPicker
+
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+class _DeskDialog(QDialog):
+    """A patient finder, a form below it, an error line and OK/Cancel."""
+
+    #: What was done, in a sentence for the desk's confirmation line.
+    saved = Signal(str)
+
+    def __init__(
+        self, title: str, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.clinic, self.actor, self.ops = clinic, actor, ops
+        self.patient: PatientRow | None = None
+        self.picker = PatientPicker(clinic, actor, ops, self)
+        self.picker.patient_chosen.connect(self._on_patient)
+        self.chosen = QLabel("No patient chosen yet.", self)
+        self.form = QFormLayout()
+        self.error = QLabel(self)
+        self.error.setObjectName("fieldError")
+        self.error.setWordWrap(True)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.accepted.connect(self.on_save)
+        self.buttons.rejected.connect(self.reject)
+        self.ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setEnabled(False)
+        self.ok.setAutoDefault(False)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.picker, 1)
+        layout.addWidget(self.chosen)
+        layout.addLayout(self.form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        self.resize(560, 560)
+        self.doctor = QComboBox(self)
+        self.doctor.setAccessibleName("Doctor")
+        self._load_doctors()
+
+    def _load_doctors(self) -> None:
+        clinic = self.clinic
+        self.ops.run(
+            lambda _ctx: (doctors.list_doctors(clinic), departments.list_departments(clinic)),
+            label="Load doctors",
+            on_success=self._on_doctors,
+        )
+
+    def _on_doctors(self, result: tuple[list[Any], list[Any]]) -> None:
+        doctor_rows, _ = result
+        for d in doctor_rows:
+            if not d.blacklisted:
+                self.doctor.addItem(f"{d.full_name} ({d.department})", ("doctor", d.id))
+
+    def _on_patient(self, patient: PatientRow) -> None:
+        self.patient = patient
+        self.chosen.setText(f"Patient: {patient.full_name} (#{patient.id})")
+        self.ok.setEnabled(True)
+
+    def on_save(self) -> None:
+        raise NotImplementedError
+
+    def _run(self, label: str, fn: Any, said: Any) -> None:
+        self.ok.setEnabled(False)
+        self.error.clear()
+
+        def failed(err: BaseException) -> None:
+            self.error.setText(user_message(err))
+            self.ok.setEnabled(True)
+
+        def done(value: Any) -> None:
+            self.saved.emit(said(value))
+            self.accept()
+
+        self.ops.run(lambda _ctx: fn(), label=label, on_success=done, on_failure=failed)
+
+
+class WalkInDialog(_DeskDialog):
+    """A patient here now without an appointment: seen in free time, or as an extra visit."""
+
+    def __init__(
+        self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
+    ) -> None:
+        super().__init__("Walk-in", clinic, actor, ops, parent)
+        self.reason = QLineEdit(self)
+        self.reason.setPlaceholderText("Needed when the doctor has no free time now")
+        self.form.addRow("&Doctor", self.doctor)
+        self.form.addRow("&Reason", self.reason)
+
+    def on_save(self) -> None:
+        data = self.doctor.currentData()
+        if self.patient is None or data is None:
+            return
+        clinic, actor, patient = self.clinic, self.actor, self.patient
+        doctor_id, reason = data[1], self.reason.text()
+
+        def said(made: patient_flow.WalkIn) -> str:
+            extra = " as an extra (overbooked) visit" if made.overbooked else ""
+            return f"{patient.full_name} is waiting: {made.start:%H:%M}{extra}."
+
+        self._run(
+            "Walk-in",
+            lambda: patient_flow.walk_in(
+                clinic, actor, patient_id=patient.id, doctor_id=doctor_id, reason=reason
+            ),
+            said,
+        )
+
+
+class WaitlistRequestDialog(_DeskDialog):
+    """A patient asks for an earlier time: with whom, which days and times suit, until when."""
+
+    def __init__(
+        self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
+    ) -> None:
+        super().__init__("Add to the waitlist", clinic, actor, ops, parent)
+        self.days = [QCheckBox(name, self) for name in DAY_NAMES]
+        days_row = QHBoxLayout()
+        for box in self.days:
+            days_row.addWidget(box)
+        self.between = QLineEdit(self)
+        self.between.setPlaceholderText("e.g. 09:00-12:00 (empty: any time)")
+        self.until = QDateEdit(self)
+        self.until.setCalendarPopup(True)
+        self.until.setDate(QDate.currentDate().addDays(30))
+        self.minutes = QSpinBox(self)
+        self.minutes.setRange(5, 480)
+        self.minutes.setSingleStep(5)
+        self.minutes.setValue(30)
+        self.minutes.setSuffix(" min")
+        self.note = QLineEdit(self)
+        self.form.addRow("&Doctor", self.doctor)
+        self.form.addRow("Da&ys (none: any)", days_row)
+        self.form.addRow("&Between", self.between)
+        self.form.addRow("&Until", self.until)
+        self.form.addRow("&Length", self.minutes)
+        self.form.addRow("&Note", self.note)
+
+    def _on_doctors(self, result: tuple[list[Any], list[Any]]) -> None:
+        super()._on_doctors(result)
+        for dept in result[1]:
+            self.doctor.addItem(f"Any doctor of {dept.name}", ("department", dept.id))
+
+    def on_save(self) -> None:
+        data = self.doctor.currentData()
+        if self.patient is None or data is None:
+            return
+        clinic, actor, patient = self.clinic, self.actor, self.patient
+        kind, target = data
+        days = ",".join(
+            n.lower() for n, box in zip(DAY_NAMES, self.days, strict=True) if box.isChecked()
+        )
+        doctor_id = target if kind == "doctor" else None
+        department_id = target if kind == "department" else None
+        between, note, minutes = self.between.text(), self.note.text(), self.minutes.value()
+        until = self.until.date().toString("yyyy-MM-dd")
+        self._run(
+            "Add to the waitlist",
+            lambda: waitlist.add(
+                clinic,
+                actor,
+                patient_id=patient.id,
+                doctor_id=doctor_id,
+                department_id=department_id,
+                days=days,
+                between=between,
+                until=until,
+                minutes=minutes,
+                note=note,
+            ),
+            lambda _id: f"{patient.full_name} is on the waitlist.",
+        )

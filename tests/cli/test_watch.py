@@ -1,0 +1,53 @@
+"""``hms watch`` prints other programs' changes as they are committed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.scheduling import booking
+from tests import factories as f
+from tests.cli.conftest import assert_one_line_error, run_subprocess
+
+
+def test_watch_prints_a_line_per_committed_change(pg_clinic: Clinic) -> None:
+    world = f.world(pg_clinic)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hms_desktop", "--database", pg_clinic.db.url, "watch", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    try:
+        assert proc.stderr is not None and proc.stdout is not None
+        ready = proc.stderr.readline()  # printed once the LISTEN is in place
+        assert "watching" in ready, ready
+        new_id = booking.book(
+            pg_clinic,
+            f.RECEPTION,
+            patient_id=world.patient_id,
+            doctor_id=world.doctor_id,
+            day=world.day,
+            at=f.NINE,
+        )
+        line = json.loads(proc.stdout.readline())
+        assert line["kind"] == "appointments" and new_id in line["ids"]
+        assert line["origin"] == pg_clinic.db.changes.origin and line["at"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_watch_on_sqlite_says_it_needs_postgresql(sqlite_url: str) -> None:
+    assert_one_line_error(run_subprocess("--database", sqlite_url, "watch"), "PostgreSQL")

@@ -1,0 +1,292 @@
+"""Check-in to completion, undo, walk-ins, the waiting room and the waitlist."""
+
+from __future__ import annotations
+
+from datetime import UTC, time, timedelta
+
+import pytest
+
+from hms_desktop.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.scheduling import booking, patient_flow, waitlist
+from tests import factories as f
+
+
+def _today_world(clinic: Clinic) -> f.World:
+    """The small clinic, with both doctors also working today 09:00-12:00 (now is 09:00)."""
+    world = f.world(clinic)
+    today = clinic.today()
+    f.open_day(clinic, world.doctor_id, today)
+    f.open_day(clinic, world.other_doctor_id, today)
+    return world
+
+
+def _book_today(clinic: Clinic, world: f.World, at: str, patient_id: int | None = None) -> int:
+    return booking.book(
+        clinic,
+        f.RECEPTION,
+        patient_id=patient_id or world.patient_id,
+        doctor_id=world.doctor_id,
+        day=clinic.today(),
+        at=at,
+    )
+
+
+def _status(clinic: Clinic, appointment_id: int) -> str:
+    return booking.get_appointment(clinic, f.RECEPTION, appointment_id).status
+
+
+def test_check_in_to_completion_with_time_stamps(clinic: Clinic, clock: FakeClock) -> None:
+    world = _today_world(clinic)
+    visit = _book_today(clinic, world, "09:30")
+    clock.advance(minutes=20)  # 09:20: the patient is early
+    patient_flow.check_in(clinic, f.RECEPTION, visit)
+    assert _status(clinic, visit) == "arrived"
+    clock.advance(minutes=15)  # 09:35
+    [waiting] = patient_flow.waiting_room(clinic, f.RECEPTION)
+    assert (waiting.appointment_id, waiting.status, waiting.waited_minutes) == (
+        visit,
+        "arrived",
+        15,
+    )
+    assert waiting.arrived_at == (clock.now() - timedelta(minutes=15)).astimezone(UTC)
+
+    doctor = f.doctor_actor(world.doctor_id)
+    patient_flow.call_in(clinic, doctor, visit)
+    assert _status(clinic, visit) == "in_consultation"
+    [with_doctor] = patient_flow.waiting_room(clinic, doctor)
+    assert with_doctor.consultation_at == clock.now().astimezone(UTC)
+    assert with_doctor.waited_minutes == 15
+
+    clock.advance(minutes=20)
+    booking.complete(clinic, doctor, visit)
+    assert _status(clinic, visit) == "completed"
+    assert patient_flow.waiting_room(clinic, f.RECEPTION) == []
+
+
+def test_each_step_is_undone_until_the_next(clinic: Clinic, clock: FakeClock) -> None:
+    world = _today_world(clinic)
+    visit = _book_today(clinic, world, "09:30")
+    with pytest.raises(ConflictError, match="no step to undo"):
+        patient_flow.undo_step(clinic, f.RECEPTION, visit)
+    patient_flow.check_in(clinic, f.RECEPTION, visit)
+    assert patient_flow.undo_step(clinic, f.RECEPTION, visit) == "booked"
+    assert _status(clinic, visit) == "booked"
+    patient_flow.check_in(clinic, f.RECEPTION, visit)
+    patient_flow.call_in(clinic, f.RECEPTION, visit)
+    assert patient_flow.undo_step(clinic, f.RECEPTION, visit) == "arrived"
+    assert _status(clinic, visit) == "arrived"
+    with pytest.raises(ConflictError):
+        booking.set_status(clinic, f.RECEPTION, visit, "no_show")  # the patient is here
+    with pytest.raises(ConflictError, match="moved"):
+        booking.reschedule(clinic, f.RECEPTION, visit, day=world.day, at="10:00")
+
+
+def test_check_in_is_for_the_desk_and_the_day(clinic: Clinic) -> None:
+    world = _today_world(clinic)
+    tomorrow = booking.book(
+        clinic,
+        f.RECEPTION,
+        patient_id=world.patient_id,
+        doctor_id=world.doctor_id,
+        day=world.day,
+        at=f.NINE,
+    )
+    with pytest.raises(ValidationError, match="day of the visit"):
+        patient_flow.check_in(clinic, f.RECEPTION, tomorrow)
+    today = _book_today(clinic, world, "10:00")
+    with pytest.raises(PermissionDeniedError):
+        patient_flow.check_in(clinic, f.patient_actor(world.patient_id), today)
+    with pytest.raises(ConflictError, match="checked-in"):
+        patient_flow.call_in(clinic, f.doctor_actor(world.doctor_id), today)
+    with pytest.raises(PermissionDeniedError):
+        patient_flow.waiting_room(clinic, f.patient_actor(world.patient_id))
+
+
+def test_walk_in_takes_free_time_else_is_overbooked_with_a_reason(
+    clinic: Clinic, clock: FakeClock
+) -> None:
+    world = _today_world(clinic)
+    clock.advance(minutes=10)  # 09:10: 09:30 is the doctor's next free slot
+    seen = patient_flow.walk_in(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id
+    )
+    assert (seen.start, seen.overbooked) == (time(9, 30), False)
+    assert _status(clinic, seen.appointment_id) == "arrived"
+
+    for at in ("10:00", "10:30", "11:00", "11:30"):
+        for doctor_id in (world.doctor_id, world.other_doctor_id):
+            booking.book(
+                clinic,
+                f.RECEPTION,
+                patient_id=f.patient(clinic),
+                doctor_id=doctor_id,
+                day=clinic.today(),
+                at=at,
+            )
+    clock.advance(minutes=50)  # 10:00, and the day is full
+    with pytest.raises(ValidationError, match="say why"):
+        patient_flow.walk_in(
+            clinic, f.RECEPTION, patient_id=world.other_patient_id, doctor_id=world.doctor_id
+        )
+    extra = patient_flow.walk_in(
+        clinic,
+        f.RECEPTION,
+        patient_id=world.other_patient_id,
+        doctor_id=world.doctor_id,
+        reason="Chest pain",
+    )
+    assert (extra.start, extra.overbooked) == (time(10, 0), True)  # beside the 10:00 visit
+    assert _status(clinic, extra.appointment_id) == "arrived"
+    [_, waiting] = patient_flow.waiting_room(clinic, f.RECEPTION)
+    assert waiting.overbooked and waiting.patient == "Anna Smith"
+    # The overbooked visit shares the doctor's time, never the patient's.
+    with pytest.raises(ConflictError, match="already has a visit at 10:00"):
+        patient_flow.walk_in(
+            clinic,
+            f.RECEPTION,
+            patient_id=world.other_patient_id,
+            doctor_id=world.other_doctor_id,
+            reason="Wants a second opinion at once",
+        )
+    # Undoing an overbooked walk-in's check-in withdraws it.
+    assert patient_flow.undo_step(clinic, f.RECEPTION, extra.appointment_id) == "cancelled"
+
+
+def test_a_cancel_offers_the_fitting_waitlisted_patients_in_rank_order(
+    clinic: Clinic, clock: FakeClock
+) -> None:
+    world = f.world(clinic)
+    booked = booking.book(
+        clinic,
+        f.RECEPTION,
+        patient_id=world.patient_id,
+        doctor_id=world.doctor_id,
+        day=world.day,
+        at="10:00",
+    )
+    first = f.patient(clinic, "Waited Longest")
+    second = f.patient(clinic, "Second In Line")
+    too_long = f.patient(clinic, "Needs An Hour")
+    mornings = f.patient(clinic, "Mornings Only")
+    wrong_day = f.patient(clinic, "Fridays Only")
+    long_id = waitlist.add(
+        clinic, f.RECEPTION, patient_id=too_long, doctor_id=world.doctor_id, minutes=60
+    )
+    clock.advance(minutes=1)
+    first_id = waitlist.add(
+        clinic, f.RECEPTION, patient_id=first, department_id=world.department_id
+    )
+    clock.advance(minutes=1)
+    second_id = waitlist.add(
+        clinic, f.RECEPTION, patient_id=second, doctor_id=world.doctor_id, days="tue,wed"
+    )
+    waitlist.add(
+        clinic, f.RECEPTION, patient_id=mornings, doctor_id=world.doctor_id, between="07:00-09:30"
+    )
+    waitlist.add(clinic, f.RECEPTION, patient_id=wrong_day, doctor_id=world.doctor_id, days="fri")
+
+    booking.cancel(clinic, f.RECEPTION, booked)
+    offered = waitlist.candidates(
+        clinic,
+        f.RECEPTION,
+        doctor_id=world.doctor_id,
+        day=world.day,  # a Tuesday
+        start=time(10, 0),
+        end=time(10, 30),
+    )
+    assert [r.id for r in offered] == [first_id, second_id, long_id]  # fits first, then age
+
+    new_id = waitlist.book_from_waitlist(
+        clinic, f.RECEPTION, first_id, doctor_id=world.doctor_id, day=world.day, at="10:00"
+    )
+    assert _status(clinic, new_id) == "booked"
+    assert first_id not in [r.id for r in waitlist.list_entries(clinic, f.RECEPTION)]
+    with pytest.raises(NotFoundError):
+        waitlist.book_from_waitlist(
+            clinic, f.RECEPTION, first_id, doctor_id=world.doctor_id, day=world.day, at="10:30"
+        )
+
+
+def test_waitlist_requests_are_checked(clinic: Clinic) -> None:
+    world = f.world(clinic)
+    with pytest.raises(ValidationError, match="doctor or a department"):
+        waitlist.add(clinic, f.RECEPTION, patient_id=world.patient_id)
+    with pytest.raises(ValidationError, match="mon, tue"):
+        waitlist.add(
+            clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id, days="xyz"
+        )
+    with pytest.raises(ValidationError, match="HH:MM"):
+        waitlist.add(
+            clinic,
+            f.RECEPTION,
+            patient_id=world.patient_id,
+            doctor_id=world.doctor_id,
+            between="9-12-3",
+        )
+    with pytest.raises(PermissionDeniedError):
+        waitlist.add(
+            clinic,
+            f.patient_actor(world.patient_id),
+            patient_id=world.patient_id,
+            doctor_id=world.doctor_id,
+        )
+    entry = waitlist.add(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id
+    )
+    waitlist.remove(clinic, f.RECEPTION, entry)
+    assert waitlist.list_entries(clinic, f.RECEPTION) == []
+
+
+def test_freed_time_is_offered_to_who_asked_for_an_earlier_visit(clinic: Clinic) -> None:
+    world = f.world(clinic)
+    later = world.day + timedelta(days=1)
+    f.open_day(clinic, world.doctor_id, later)
+    taken = {
+        at: booking.book(
+            clinic,
+            f.RECEPTION,
+            patient_id=f.patient(clinic),
+            doctor_id=world.doctor_id,
+            day=world.day,
+            at=at,
+        )
+        for at in ("09:00", "09:30", "10:00", "10:30", "11:00", "11:30")
+    }
+    booking.book(
+        clinic,
+        f.RECEPTION,
+        patient_id=world.patient_id,
+        doctor_id=world.doctor_id,
+        day=later,
+        at="09:00",
+    )
+    request = waitlist.add(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id
+    )
+    [offer] = waitlist.offers(clinic, f.RECEPTION)
+    assert (offer.request.id, offer.slot) == (request, None)  # nothing earlier is free
+
+    booking.cancel(clinic, f.RECEPTION, taken["10:00"])
+    [offer] = waitlist.offers(clinic, f.RECEPTION)
+    assert offer.slot is not None
+    assert (offer.slot.date, offer.slot.time, offer.doctor) == (
+        world.day,
+        time(10, 0),
+        "Dr. Ada Lovelace",
+    )
+    waitlist.book_from_waitlist(
+        clinic,
+        f.RECEPTION,
+        request,
+        doctor_id=offer.slot.doctor_id,
+        day=offer.slot.date,
+        at=offer.slot.time,
+    )
+    assert waitlist.offers(clinic, f.RECEPTION) == []

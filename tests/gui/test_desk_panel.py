@@ -1,0 +1,123 @@
+"""The Desk tab: check in with Enter, the waiting room, and booking from the waitlist."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.scheduling import booking, waitlist
+from hms_desktop.ui.booking.desk_panel import DeskPanel
+from hms_desktop.ui.common.change_relay import ChangeRelay
+from hms_desktop.ui.common.operations import Operations
+from tests import factories as f
+
+WAIT = 20_000
+
+
+@pytest.fixture
+def ops(qtbot):
+    o = Operations()
+    yield o
+    qtbot.waitUntil(lambda: not o.busy, timeout=WAIT)
+    o.shutdown()
+
+
+def _panel(qtbot, clinic: Clinic, ops: Operations, actor=f.RECEPTION) -> DeskPanel:
+    panel = DeskPanel(clinic, actor, ops)
+    relay = ChangeRelay(clinic, panel)
+    relay.changed.connect(panel.on_changes)
+    qtbot.addWidget(panel)
+    panel.resize(1200, 760)
+    panel.show()
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    return panel
+
+
+def test_enter_checks_in_and_the_waiting_room_highlights_long_waits(
+    qtbot, sqlite_clinic: Clinic, clock: FakeClock, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today)
+    visit = booking.book(
+        sqlite_clinic,
+        f.RECEPTION,
+        patient_id=world.patient_id,
+        doctor_id=world.doctor_id,
+        day=today,
+        at="10:00",
+    )
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    assert [r.id for r in panel.expected_model.rows] == [visit]
+
+    panel.expected.view.setFocus()
+    panel.expected.view.setCurrentIndex(panel.expected.view.model().index(0, 0))
+    qtbot.keyClick(panel.expected.view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(panel.waiting_model.rows) == 1, timeout=WAIT)
+    assert panel.expected_model.rows == []
+    assert "José Núñez checked in for 10:00" in panel.note.text()
+    row = panel.waiting_model.rows[0]
+    assert not panel.waiting_model.overdue(row)
+
+    clock.advance(minutes=25)  # past the 20-minute threshold
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.waiting_model.rows[0].waited_minutes == 25, timeout=WAIT)
+    index = panel.waiting_model.index(0, 1)
+    assert panel.waiting_model.data(index, Qt.ItemDataRole.FontRole).bold()
+
+    panel.on_call_in()
+    qtbot.waitUntil(lambda: panel.waiting_model.rows[0].status == "in_consultation", timeout=WAIT)
+
+
+def test_a_freed_time_is_booked_from_the_waitlist_in_two_key_presses(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    taken = [
+        booking.book(
+            sqlite_clinic,
+            f.RECEPTION,
+            patient_id=f.patient(sqlite_clinic),
+            doctor_id=world.doctor_id,
+            day=world.day,
+            at=at,
+        )
+        for at in ("09:00", "09:30", "10:00", "10:30", "11:00", "11:30")
+    ]
+    request = waitlist.add(
+        sqlite_clinic, f.RECEPTION, patient_id=world.other_patient_id, doctor_id=world.doctor_id
+    )
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    assert panel.offers_model.rows[0].slot is None
+
+    booking.cancel(sqlite_clinic, f.RECEPTION, taken[2])  # 10:00 frees; the panel hears it
+    qtbot.waitUntil(lambda: panel.offers_model.rows[0].slot is not None, timeout=WAIT)
+    assert panel.offers_model.rows[0].slot.time == time(10, 0)
+
+    panel.offers.view.setFocus()
+    panel.offers.view.setCurrentIndex(panel.offers.view.model().index(0, 0))
+    qtbot.keyClick(panel.offers.view, Qt.Key.Key_Return)  # 1: the offer
+    box = next(
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    )
+    assert "Anna Smith" in box.text() and "10:00" in box.text()
+    qtbot.keyClick(box, Qt.Key.Key_Return)  # 2: book it
+    qtbot.waitUntil(lambda: panel.offers_model.rows == [], timeout=WAIT)
+    booked = booking.list_appointments(
+        sqlite_clinic, f.RECEPTION, booking.AppointmentFilter(patient_id=world.other_patient_id)
+    )
+    assert [(b.date, b.time, b.status) for b in booked] == [(world.day, time(10, 0), "booked")]
+    assert waitlist.list_entries(sqlite_clinic, f.RECEPTION) == []
+    assert request
+
+
+def test_a_doctor_sees_only_the_waiting_room(qtbot, sqlite_clinic: Clinic, ops: Operations) -> None:
+    world = f.world(sqlite_clinic)
+    panel = _panel(qtbot, sqlite_clinic, ops, f.doctor_actor(world.doctor_id))
+    assert panel.waiting.isVisible() and not panel.expected.isVisible()
+    assert not panel.offers.isVisible() and not panel.walk_in_button.isVisible()
