@@ -230,6 +230,7 @@ def test_an_availability_change_waits_for_a_booking_in_progress(
                 patient_id=world.patient_id,
                 day=world.day,
                 start_time=time(9, 0),
+                end_time=time(9, 30),
                 visit_type="consultation",
                 status="booked",
             )
@@ -255,7 +256,7 @@ def test_a_window_keeps_its_slot_grid_on_every_pc(clinic, clock) -> None:
     from tests.conftest import make_clinic
 
     w = f.world(clinic)  # windows published with the test clinic's 30-minute slots
-    pc_b = make_clinic(clinic.settings.database_url, clock, slot_minutes=15)
+    pc_b = make_clinic(clinic.pc.database_url, clock, slot_minutes=15)
     try:
         offered = [
             s.time.strftime("%H:%M") for s in availability.free_slots(pc_b, w.doctor_id, w.day)
