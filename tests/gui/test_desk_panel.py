@@ -19,10 +19,15 @@ from tests import factories as f
 WAIT = 20_000
 
 
+RELAYS: list[ChangeRelay] = []
+
+
 @pytest.fixture
 def ops(qtbot):
     o = Operations()
     yield o
+    while RELAYS:  # no refresh may start after the test
+        RELAYS.pop().close()
     qtbot.waitUntil(lambda: not o.busy, timeout=WAIT)
     o.shutdown()
 
@@ -31,6 +36,7 @@ def _panel(qtbot, clinic: Clinic, ops: Operations, actor=f.RECEPTION) -> DeskPan
     panel = DeskPanel(clinic, actor, ops)
     relay = ChangeRelay(clinic, panel)
     relay.changed.connect(panel.on_changes)
+    RELAYS.append(relay)
     qtbot.addWidget(panel)
     panel.resize(1200, 760)
     panel.show()

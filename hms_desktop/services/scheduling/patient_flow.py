@@ -16,23 +16,19 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from hms_desktop.db.models import Appointment, Doctor, Patient
+from hms_desktop.db.models import Appointment, Doctor, Patient, VisitType
 from hms_desktop.errors import ConflictError, NotFoundError, ValidationError
 from hms_desktop.services.actor import Actor, require_doctor_or_staff, require_staff
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import clean_text
 from hms_desktop.services.safety import audit
-from hms_desktop.services.scheduling import availability
+from hms_desktop.services.scheduling import availability, overlap
 from hms_desktop.services.views import FLOW_LABELS, AppointmentRow, WaitingRow
-
-#: Minutes in the waiting room after which a patient is highlighted.
-DEFAULT_WAIT_THRESHOLD_MINUTES = 20
 
 
 def wait_threshold_minutes(clinic: Clinic) -> int:
     """How long a patient may wait before the waiting room highlights them (clinic-wide)."""
-    value = getattr(clinic.settings, "wait_threshold_minutes", DEFAULT_WAIT_THRESHOLD_MINUTES)
-    return int(value)
+    return clinic.settings.wait_threshold_minutes
 
 
 def _utc_now(clinic: Clinic) -> datetime:
@@ -224,50 +220,56 @@ def walk_in(
             field="reason",
         )
     start = _grid_floor(wall_now, 5)
-    with clinic.db.write() as session:
-        doctor = session.get(Doctor, doctor_id)
-        patient = session.get(Patient, patient_id)
-        if doctor is None:
-            raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
-        if patient is None:
-            raise NotFoundError(f"There is no patient with id {patient_id}.", field="patient_id")
-        if doctor.blacklisted or patient.blacklisted:
-            raise ValidationError("This doctor or patient is blocked from new visits.")
-        busy = session.scalar(
-            select(Appointment.id).where(
-                Appointment.patient_id == patient_id,
-                Appointment.day == today,
-                Appointment.start_time == start,
-                Appointment.status != "cancelled",
+    end = start
+    try:
+        with clinic.db.write() as session:
+            doctor = session.get(Doctor, doctor_id)
+            patient = session.get(Patient, patient_id)
+            if doctor is None:
+                raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
+            if patient is None:
+                raise NotFoundError(
+                    f"There is no patient with id {patient_id}.", field="patient_id"
+                )
+            if doctor.blacklisted or patient.blacklisted:
+                raise ValidationError("This doctor or patient is blocked from new visits.")
+            kind = session.get(VisitType, visit_type)
+            minutes = kind.minutes if kind is not None else 30
+            moment = datetime.combine(today, start) + timedelta(minutes=minutes)
+            end = moment.time() if moment.date() == today else time(23, 59, 59)
+            clash = overlap.clash_error(
+                session, doctor_id, patient_id, today, start, end, overbooked=True
             )
-        )
-        if busy is not None:
-            raise ConflictError(f"The patient already has a visit at {start:%H:%M}.")
-        appt = Appointment(
-            doctor_id=doctor_id,
-            patient_id=patient_id,
-            day=today,
-            start_time=start,
-            visit_type=visit_type,
-            reason=reason,
-            status="booked",
-            arrived_at=_utc_now(clinic),
-            overbooked=True,
-            overbook_reason=reason,
-        )
-        session.add(appt)
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            "appointment.walk_in",
-            "appointment",
-            appt.id,
-            patient_id=patient_id,
-            overbooked=True,
-            reason=reason,
-        )
-        new_id = appt.id
+            if clash is not None:
+                raise clash
+            appt = Appointment(
+                doctor_id=doctor_id,
+                patient_id=patient_id,
+                day=today,
+                start_time=start,
+                end_time=end,
+                visit_type=visit_type,
+                reason=reason,
+                status="booked",
+                arrived_at=_utc_now(clinic),
+                overbooked=True,
+                overbook_reason=reason,
+            )
+            session.add(appt)
+            overlap.flush_or_overlap(session)
+            audit.record(
+                session,
+                actor,
+                "appointment.walk_in",
+                "appointment",
+                appt.id,
+                patient_id=patient_id,
+                overbooked=True,
+                reason=reason,
+            )
+            new_id = appt.id
+    except overlap.OverlapError:
+        overlap.raise_overlap(clinic, doctor_id, patient_id, today, start, end, overbooked=True)
     clinic.changes.notify("appointments")
     return WalkIn(new_id, today, start, overbooked=True)
 

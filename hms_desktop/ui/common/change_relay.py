@@ -20,6 +20,7 @@ class ChangeRelay(QObject):
     def __init__(self, clinic: Clinic, parent: QObject | None = None, delay_ms: int = 150) -> None:
         super().__init__(parent)
         self._topics: set[str] = set()
+        self._closed = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(delay_ms)
@@ -30,6 +31,8 @@ class ChangeRelay(QObject):
 
     @Slot(str)
     def _collect(self, topic: str) -> None:
+        if self._closed:
+            return
         self._topics.add(topic)
         self._timer.start()
 
@@ -40,5 +43,7 @@ class ChangeRelay(QObject):
             self.changed.emit(topics)
 
     def close(self) -> None:
+        """Stop relaying: events already queued for the UI thread are dropped too."""
+        self._closed = True
         self._unsubscribe()
         self._timer.stop()

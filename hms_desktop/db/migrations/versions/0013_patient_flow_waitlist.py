@@ -1,7 +1,7 @@
 """check-in, consultation and walk-ins on appointments; the waitlist
 
 Revision ID: 0013
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-07
 """
 
@@ -11,9 +11,41 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+
+#: 0006's overlap check, except that an overbooked visit neither clashes with the
+#: doctor's other visits nor blocks them (it never shares the patient's time).
+_SQLITE_CLASH = """
+    SELECT RAISE(ABORT, 'appointment must end after it starts')
+    WHERE NEW.end_time IS NULL OR NEW.end_time <= NEW.start_time;
+    SELECT RAISE(ABORT, 'appointment overlaps a live appointment')
+    WHERE NEW.status <> 'cancelled' AND (
+        (NOT NEW.overbooked AND EXISTS (
+            SELECT 1 FROM appointments a
+            WHERE a.doctor_id = NEW.doctor_id AND a.day = NEW.day AND a.id IS NOT NEW.id
+              AND a.status <> 'cancelled' AND NOT a.overbooked
+              AND a.start_time < NEW.end_time AND NEW.start_time < a.end_time
+        )) OR EXISTS (
+            SELECT 1 FROM appointments a
+            WHERE a.patient_id = NEW.patient_id AND a.day = NEW.day AND a.id IS NOT NEW.id
+              AND a.status <> 'cancelled'
+              AND a.start_time < NEW.end_time AND NEW.start_time < a.end_time
+        )
+    );
+"""
+_UPDATE_COLUMNS = "doctor_id, patient_id, day, start_time, end_time, status, overbooked"
+
+
+def _doctor_overlap(condition: str) -> None:
+    op.execute("ALTER TABLE appointments DROP CONSTRAINT ex_appointments_doctor_overlap")
+    op.execute(
+        "ALTER TABLE appointments ADD CONSTRAINT ex_appointments_doctor_overlap "
+        "EXCLUDE USING gist (doctor_id WITH =, "
+        f"tsrange(day + start_time, day + end_time) WITH &&) WHERE ({condition})"
+    )
 
 
 def upgrade() -> None:
@@ -30,6 +62,19 @@ def upgrade() -> None:
         "appointments",
         sa.Column("overbook_reason", sa.Text(), server_default="", nullable=False),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        _doctor_overlap("status <> 'cancelled' AND NOT overbooked")
+    else:
+        op.execute("DROP TRIGGER tr_appointments_overlap_insert")
+        op.execute("DROP TRIGGER tr_appointments_overlap_update")
+        op.execute(
+            "CREATE TRIGGER tr_appointments_overlap_insert BEFORE INSERT ON appointments "
+            f"BEGIN {_SQLITE_CLASH} END"
+        )
+        op.execute(
+            f"CREATE TRIGGER tr_appointments_overlap_update BEFORE UPDATE OF {_UPDATE_COLUMNS} "
+            f"ON appointments BEGIN {_SQLITE_CLASH} END"
+        )
     # An overbooked walk-in may share a doctor's slot; the patient's index stays as is.
     op.drop_index("uq_appointments_doctor_live_slot", table_name="appointments")
     op.create_index(
@@ -92,6 +137,24 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        _doctor_overlap("status <> 'cancelled'")
+    else:
+        # Back to 0006's triggers: the same check without the overbooked exception.
+        previous = _SQLITE_CLASH.replace("NOT NEW.overbooked AND ", "").replace(
+            " AND NOT a.overbooked", ""
+        )
+        op.execute("DROP TRIGGER tr_appointments_overlap_insert")
+        op.execute("DROP TRIGGER tr_appointments_overlap_update")
+        op.execute(
+            "CREATE TRIGGER tr_appointments_overlap_insert BEFORE INSERT ON appointments "
+            f"BEGIN {previous} END"
+        )
+        op.execute(
+            "CREATE TRIGGER tr_appointments_overlap_update BEFORE UPDATE OF "
+            "doctor_id, patient_id, day, start_time, end_time, status ON appointments "
+            f"BEGIN {previous} END"
+        )
     op.drop_index("ix_waitlist_state_created", table_name="waitlist")
     op.drop_table("waitlist")
     op.drop_index("uq_appointments_doctor_live_slot", table_name="appointments")
