@@ -1,4 +1,4 @@
-"""``hms backup FILE``, ``hms restore FILE`` and ``hms check``.
+"""``hms backup FILE``, ``hms restore FILE``, ``hms check`` and ``hms audit verify``.
 
 Exit status: 0 when all is well, 1 when ``hms check`` finds a problem, 2 for an
 error the user can fix (printed on one line by :func:`hms_desktop.cli.main`).
@@ -13,6 +13,9 @@ from typing import Any
 
 from hms_desktop.cli import settings_from_args
 from hms_desktop.db.engine import Database
+from hms_desktop.db.migrate import check_schema
+from hms_desktop.errors import DatabaseUnavailableError
+from hms_desktop.services.safety import audit_chain
 from hms_desktop.services.safety.backup import backup_database
 from hms_desktop.services.safety.integrity import check_database
 from hms_desktop.services.safety.restore import restore_database
@@ -21,7 +24,7 @@ EXIT_PROBLEM = 1
 
 
 def register(subparsers: Any) -> None:
-    """Add the ``backup``, ``restore`` and ``check`` commands."""
+    """Add the ``backup``, ``restore``, ``check`` and ``audit`` commands."""
     backup = subparsers.add_parser(
         "backup",
         help="write a consistent copy of the clinic database (safe while it is in use)",
@@ -55,6 +58,7 @@ def register(subparsers: Any) -> None:
     )
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.set_defaults(handler=_check)
+    register_audit(subparsers)
 
 
 def _backup(args: argparse.Namespace) -> int:
@@ -88,4 +92,36 @@ def _check(args: argparse.Namespace) -> int:
         print()
     else:
         print("\n".join(report.lines()))
+    return 0 if report.ok else EXIT_PROBLEM
+
+
+def register_audit(subparsers: Any) -> None:
+    """Add ``hms audit verify``."""
+    group = subparsers.add_parser("audit", help="the audit log")
+    commands = group.add_subparsers(dest="audit_command", metavar="ACTION")
+    commands.required = True
+    verify = commands.add_parser(
+        "verify",
+        help="check that no audit entry was changed, removed or reordered",
+        description=(
+            "Walk the audit log's hash chain. Prints 'ok, N entries', or the first entry "
+            "that was changed, removed or reordered ('row N changed') and exits with 1."
+        ),
+    )
+    verify.set_defaults(handler=_audit_verify)
+
+
+def _audit_verify(args: argparse.Namespace) -> int:
+    db = Database(settings_from_args(args).database_url, must_exist=True)
+    try:
+        state = check_schema(db)
+        if not state.is_current:
+            raise DatabaseUnavailableError(
+                f"The database {db.display_location} is at schema {state.current or 'none'}, "
+                f"not {state.head}; run 'hms init' first."
+            )
+        report = audit_chain.verify(db)
+    finally:
+        db.dispose()
+    print(f"audit log: {report.message}")
     return 0 if report.ok else EXIT_PROBLEM

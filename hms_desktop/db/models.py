@@ -303,10 +303,19 @@ class Treatment(Base):
 
 
 class AuditEntry(Base):
-    """Append-only: the database refuses UPDATE and DELETE (triggers in the migration)."""
+    """Append-only: the database refuses UPDATE and DELETE (triggers in the migration).
+
+    Hash-chained (migration 0008): ``seq`` numbers the entries 1, 2, 3... and
+    ``row_hash`` covers this entry and ``prev_hash``, the previous entry's hash, so an
+    edit, removal or reordering made behind the application's back shows in
+    ``hms audit verify`` (:mod:`hms_desktop.services.safety.audit_chain`).
+    """
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_patient_at", "patient_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_log_patient_at", "patient_id", "at"),
+        Index("ix_audit_log_seq", "seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -317,6 +326,9 @@ class AuditEntry(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     patient_id: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[str] = mapped_column(Text, default="", server_default="")
+    seq: Mapped[int] = mapped_column(Integer, server_default="0")
+    prev_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    row_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class JobRun(Base):

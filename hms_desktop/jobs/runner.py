@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from hms_desktop.errors import ValidationError
 from hms_desktop.jobs.definitions import get_job
@@ -27,7 +28,9 @@ log = logging.getLogger(__name__)
 class JobEvent:
     """Something a job did, for the window (status bar, tray) and the Jobs panel.
 
-    ``kind`` is ``finished``, ``skipped``, ``failed`` or ``delivery``.
+    ``kind`` is ``finished``, ``skipped``, ``retrying`` (failed; the schedule tries
+    again after its back-off), ``failed`` (for good: out of retries, or it could not
+    start) or ``delivery``.
     """
 
     kind: str
@@ -95,6 +98,15 @@ def _summary(title: str, counts: dict[str, int]) -> str:
     return f"{title}: {', '.join(parts) if parts else 'nothing to do'}"
 
 
+def _retry_note(clinic: Clinic, attempt: int, retry_at: datetime | None) -> str:
+    if retry_at is not None:
+        at = retry_at.astimezone(clinic.settings.tz)
+        return f" (attempt {attempt} of {job_ledger.MAX_ATTEMPTS}; trying again at {at:%H:%M})"
+    if attempt >= job_ledger.MAX_ATTEMPTS:
+        return f" (attempt {attempt}; no more automatic retries: use Run now)"
+    return ""
+
+
 def run_job(
     clinic: Clinic,
     name: str,
@@ -108,12 +120,14 @@ def run_job(
 ) -> RunResult:
     """Run job ``name`` for ``period_key`` (default: the current period) unless already run.
 
-    A failure after the claim is recorded in the ledger (status ``failed``, which a
-    later run may take over) and returned, not raised, so the scheduler survives it.
+    A failure after the claim is recorded in the ledger (status ``failed``, which the
+    schedule retries after its back-off and a person may rerun at once) and returned,
+    not raised, so the scheduler survives it.
 
     Raises:
         ValidationError: an unknown job or a malformed period.
         DatabaseUnavailableError: the database cannot be reached to claim the period.
+        ClockSkewError: this PC's clock is too far from the database server's.
     """
     job = get_job(name)
     settings = clinic.settings
@@ -150,13 +164,19 @@ def run_job(
         )
         job_ledger.finish(clinic, claim.run_id, counts)
     except Exception as err:
-        log.exception("job %s %s: failed", name, period)
-        message = f"{job.title} for {period} failed: {err}"
+        log.exception("job %s %s: attempt %d failed", name, period, claim.attempt)
+        retry_at = None
         try:
             job_ledger.fail(clinic, claim.run_id, f"{type(err).__name__}: {err}", counts)
+            row = job_ledger.find(clinic, name, period)
+            retry_at = row.retry_at if row is not None else None
         except Exception:  # the database itself is gone; the stale claim is taken over later
             log.exception("job %s %s: could not record the failure", name, period)
-        emit(on_event, JobEvent("failed", name, period, job.title, message, counts, trigger))
+        message = f"{job.title} for {period} failed: {err}" + _retry_note(
+            clinic, claim.attempt, retry_at
+        )
+        kind = "failed" if retry_at is None else "retrying"
+        emit(on_event, JobEvent(kind, name, period, job.title, message, counts, trigger))
         return RunResult(name, period, "failed", trigger, message, claim.run_id, counts)
     lines = outcome.lines + _message_lines(clinic, claim.run_id)
     message = _summary(outcome.summary, counts)

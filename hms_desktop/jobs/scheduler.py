@@ -9,7 +9,11 @@ due at the clinic's *now*?" and runs it through the ledger. So
 * the firing time follows the clinic's clock (a fake one in tests), and a PC
   that slept through 08:00 runs the reminders when it wakes;
 * one code path decides on-time, late and repeated firings; the ledger makes a
-  second start, a second tick or a second PC do nothing.
+  second start, a second tick or a second PC do nothing;
+* a run that fails is retried by later ticks once the ledger's back-off has passed
+  (1, 5, 15, 60 minutes), then left failed for a person (Jobs panel, status bar);
+* a PC whose clock is more than 2 minutes off the database server's claims nothing
+  and says so once (``failed`` event with the ledger's message).
 
 A reminder run fires at most ``tick_seconds`` after the configured time.
 Jobs never touch widgets: they report through ``on_event`` (called on a worker
@@ -132,6 +136,8 @@ class ClinicScheduler:
         self._work = threading.Lock()
         #: The period each job last handled in this process, so a tick costs no query.
         self._handled: dict[str, str] = {}
+        #: The failed period each job retries once the ledger's back-off has passed.
+        self._retrying: dict[str, str] = {}
         #: The period whose run could not start (database away), to announce it only once.
         self._unreachable: dict[str, str] = {}
         self._started_at: datetime | None = None
@@ -219,8 +225,7 @@ class ClinicScheduler:
                 should_stop=self._stop.is_set,
                 host=self._host,
             )
-        with self._lock:
-            self._handled[name] = result.period_key
+        self._after_run(name, result)
         return result
 
     def deliver_now(self) -> DeliveryResult:
@@ -249,9 +254,22 @@ class ClinicScheduler:
         with self._lock:
             if self._handled.get(name) == due.period_key:
                 return
+            retrying = self._retrying.get(name) == due.period_key
         started = self._started_at
         trigger = "catch-up" if started is not None and due.fire_at < started else "schedule"
         try:
+            if retrying:
+                # The ledger keeps the back-off (shared by every PC and restart); ask it
+                # rather than a timer of this process.
+                state = job_ledger.retry_state(self.clinic, name, due.period_key)
+                if state == "wait":
+                    return
+                if state == "over":
+                    with self._lock:
+                        self._handled[name] = due.period_key
+                        self._retrying.pop(name, None)
+                    return
+                trigger = "retry"
             with self._work:
                 if self._stop.is_set():  # the stop came while waiting for another run
                     return
@@ -265,11 +283,17 @@ class ClinicScheduler:
                     should_stop=self._stop.is_set,
                     host=self._host,
                 )
-        except Exception as err:  # cannot even claim (database away): try again next tick
-            log.warning("job %s %s: could not start (%s); will retry", name, due.period_key, err)
+        except Exception as err:  # cannot claim (database away, clock wrong): next tick
             with self._lock:
                 first = self._unreachable.get(name) != due.period_key
                 self._unreachable[name] = due.period_key
+            log.log(
+                logging.WARNING if first else logging.DEBUG,
+                "job %s %s: could not start (%s); will retry",
+                name,
+                due.period_key,
+                err,
+            )
             if first:  # one notification per outage, not one every tick
                 emit(
                     self.on_event,
@@ -278,15 +302,24 @@ class ClinicScheduler:
             return
         with self._lock:
             self._unreachable.pop(name, None)
-            claimed_elsewhere = (
-                result.status == "skipped"
-                and result.existing is not None
-                and result.existing.status == "running"
-            )
-            # A claim still "running" may be a crashed run: ticks keep asking, and the
-            # ledger hands the period over once the claim is stale. Anything else is final.
-            if not claimed_elsewhere:
+        self._after_run(name, result)
+
+    def _after_run(self, name: str, result: RunResult) -> None:
+        """Remember what became of a period, so later ticks cost no query unless needed."""
+        existing = result.existing.status if result.existing is not None else ""
+        with self._lock:
+            if result.status == "failed" or (result.status == "skipped" and existing == "failed"):
+                # Failed (here or elsewhere): later ticks ask the ledger whether its
+                # back-off has passed, and stop once it is done or out of retries.
+                self._retrying[name] = result.period_key
+                self._handled.pop(name, None)
+            elif result.status == "skipped" and existing == "running":
+                # A claim still "running" may be a crashed run: ticks keep asking, and
+                # the ledger hands the period over once the claim is stale.
+                self._handled.pop(name, None)
+            else:
                 self._handled[name] = result.period_key
+                self._retrying.pop(name, None)
 
     def _deliver(self) -> None:
         if self._stop.is_set():

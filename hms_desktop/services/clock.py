@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time as _time
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
 
 class Clock(Protocol):
     tz: ZoneInfo
+    #: True when this clock also stands in for the database server's clock (a fake world
+    #: in tests); False when the server keeps its own time (PostgreSQL's ``now()``).
+    drives_server: bool
 
     def now(self) -> datetime:
         """The current time, aware, in the clinic's time zone."""
@@ -21,6 +24,8 @@ class Clock(Protocol):
 
 
 class SystemClock:
+    drives_server = False
+
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
 
@@ -32,12 +37,28 @@ class SystemClock:
 
 
 class FakeClock:
-    """A clock that only moves when told to (tests, demos, catch-up simulations)."""
+    """A clock that only moves when told to (tests, demos, catch-up simulations).
 
-    def __init__(self, start: datetime, tz: ZoneInfo | None = None) -> None:
+    It moves in UTC, as real time does: two minutes after 01:59 on the night Europe/Berlin
+    springs forward is 03:01+02:00 (02:01 does not exist), and after the autumn fold the
+    offset changes back. Adding a timedelta to an aware datetime would instead add
+    wall-clock time and give the impossible 02:01+01:00.
+
+    Args:
+        start: where the clock starts (naive: taken in ``tz``).
+        tz: the clinic's zone (default: ``start``'s zone, else UTC).
+        drives_server: whether the database server's clock is taken to follow this one.
+            True (the default) is a fake world where PC and server agree; False keeps
+            PostgreSQL's own ``now()``, so a test can set this PC's clock off the server's.
+    """
+
+    def __init__(
+        self, start: datetime, tz: ZoneInfo | None = None, *, drives_server: bool = True
+    ) -> None:
         self.tz = tz or (start.tzinfo if isinstance(start.tzinfo, ZoneInfo) else ZoneInfo("UTC"))
         self._now = start if start.tzinfo else start.replace(tzinfo=self.tz)
         self._mono = 1000.0
+        self.drives_server = drives_server
 
     def now(self) -> datetime:
         return self._now
@@ -46,10 +67,11 @@ class FakeClock:
         return self._mono
 
     def advance(self, seconds: float | timedelta = 0.0, **delta: float) -> None:
-        """Move forward by a timedelta, by seconds, or by ``days=``/``hours=``/... ."""
+        """Move forward by a timedelta, by seconds, or by ``days=``/``hours=``/... (in UTC)."""
         step = seconds if isinstance(seconds, timedelta) else timedelta(seconds=seconds)
         step += timedelta(**delta)
-        self._now += step
+        zone = self._now.tzinfo
+        self._now = (self._now.astimezone(UTC) + step).astimezone(zone)
         self._mono += step.total_seconds()
 
     def set(self, moment: datetime) -> None:

@@ -2,35 +2,81 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import check_schema, current_revision, head_revision, upgrade
 from hms_desktop.db.models import Appointment
 from hms_desktop.errors import DatabaseUnavailableError, SlotTakenError
-from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic, open_clinic
 from hms_desktop.services.clinic_settings.values import ClinicSettings
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.people import patients
 from hms_desktop.services.records import records
+from hms_desktop.services.safety import audit, audit_chain
 from hms_desktop.services.scheduling import booking
 from tests import factories as f
 from tests.core import race_worker
 
+_AUDIT_0001 = sa.table(
+    "audit_log",
+    *(
+        sa.column(name, kind)
+        for name, kind in (
+            ("at", sa.DateTime),
+            ("actor_user_id", sa.Integer),
+            ("actor", sa.String),
+            ("action", sa.String),
+            ("entity", sa.String),
+            ("entity_id", sa.Integer),
+            ("patient_id", sa.Integer),
+            ("details", sa.Text),
+        )
+    ),
+)
+
+
+def _record_as_0001(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    *,
+    patient_id: int | None = None,
+    **details: object,
+) -> None:
+    """Audit entries as a 0001 database stored them: no hash chain (0008)."""
+    session.execute(
+        sa.insert(_AUDIT_0001).values(
+            at=datetime.now(UTC).replace(tzinfo=None),
+            actor_user_id=actor.user_id,
+            actor=actor.username,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            patient_id=patient_id,
+            details=json.dumps(details, default=str, sort_keys=True) if details else "",
+        )
+    )
+
 
 def test_first_revision_upgrades_to_head_with_its_data(
-    blank_database_url: str, clock: FakeClock
+    blank_database_url: str, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = Database(blank_database_url)
+    monkeypatch.setattr(audit, "record", _record_as_0001)
     try:
         assert current_revision(db) is None
         assert upgrade(db, "0001").current == "0001"
@@ -140,11 +186,18 @@ def test_first_revision_upgrades_to_head_with_its_data(
         )
         clock.advance(days=1)
 
+        with db.read() as session:
+            written = int(session.scalar(text("SELECT count(*) FROM audit_log")) or 0)
+        assert written >= 3  # the department and the two doctors
+        monkeypatch.undo()
+
         state = upgrade(db)
         assert (state.current, state.is_current) == (head_revision(), True)
         # 0006 gave the visit the end of its window's 30-minute slot.
         with db.read() as session:
             assert session.scalar(sa.select(Appointment.end_time)) == time(9, 30)
+        # 0008 chained the entries already there, in the order they were written.
+        assert audit_chain.verify(db).message == f"ok, {written} entries"
         history = records.patient_history(clinic, SYSTEM, w.patient_id)
         assert [(h.doctor, h.date, h.diagnosis) for h in history] == [
             ("Dr. Ada Lovelace", w.day, "flu")
@@ -180,6 +233,10 @@ def test_first_revision_upgrades_to_head_with_its_data(
         assert upgrade(db).current == head_revision()
         assert upgrade(db).current == head_revision()
         assert len(booking.list_appointments(clinic, SYSTEM)) == 2
+        with db.read() as session:
+            now_written = int(session.scalar(text("SELECT count(*) FROM audit_log")) or 0)
+        assert now_written > written  # new entries continue the chain the migration built
+        assert audit_chain.verify(db).message == f"ok, {now_written} entries"
         # The append-only guard survived the upgrade.
         with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
             conn.execute(text("DELETE FROM audit_log"))

@@ -206,3 +206,60 @@ def test_a_run_now_that_is_refused_says_why_under_the_tables(
     for box in QApplication.topLevelWidgets():
         if isinstance(box, QMessageBox) and box.isVisible():
             box.close()
+
+
+def test_a_job_out_of_retries_shows_failed_on_the_jobs_page_and_in_the_status_bar(
+    sqlite_clinic: Clinic,
+    clock: FakeClock,
+    qtbot: QtBot,
+    ops: Operations,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hms_desktop.errors import DatabaseUnavailableError
+    from hms_desktop.services.messaging import notifications
+    from hms_desktop.services.people import accounts
+    from hms_desktop.services.records.stats import StatsService
+    from hms_desktop.services.safety import job_ledger
+    from hms_desktop.ui.shell.main_window import MainWindow
+
+    def broken(*_args: object, **_kwargs: object) -> object:
+        raise DatabaseUnavailableError("The clinic database cannot be reached: reset.")
+
+    monkeypatch.setattr(notifications, "queue_reminders", broken)
+    accounts.create_first_admin(sqlite_clinic, "boss", factories.PASSWORD)
+    actor = accounts.login(sqlite_clinic, "boss", factories.PASSWORD)
+    clock.set(at(DAY, "08:00"))
+    bridge = JobBridge(use_tray=False)
+    scheduler = ClinicScheduler(sqlite_clinic, on_event=bridge.post, tick_seconds=0.05)
+    window = MainWindow(sqlite_clinic, actor, StatsService(sqlite_clinic), bridge=bridge)
+    qtbot.addWidget(window)
+    window.show()
+    label = window.jobs_label
+    try:
+        scheduler.start()
+        for attempt, wait in enumerate(job_ledger.RETRY_BACKOFF, start=1):
+
+            def failed_times(n: int = attempt) -> bool:
+                row = job_ledger.find(sqlite_clinic, "reminders", DAY.isoformat())
+                return row is not None and row.status == "failed" and row.attempts == n
+
+            qtbot.waitUntil(failed_times, timeout=15_000)
+            assert label.text() == ""  # still retrying: not a lasting problem yet
+            clock.advance(wait + timedelta(seconds=1))
+        with qtbot.waitSignal(bridge.problems_changed, timeout=15_000) as shown:
+            pass
+    finally:
+        scheduler.shutdown()
+    assert shown.args == ["Appointment reminders failed (2026-06-16)"]
+    assert label.text() == "Appointment reminders failed (2026-06-16)" and label.isVisible()
+    panel = JobsPanel(sqlite_clinic, actor, ops)
+    qtbot.addWidget(panel)
+    with qtbot.waitSignal(panel.refreshed, timeout=10_000):
+        panel.show()
+    [reminders] = [j for j in panel.jobs_model.rows if j.name == "reminders"]
+    status = panel.jobs_model.index(panel.jobs_model.rows.index(reminders), 4)
+    assert status.data() == "failed after 5 attempts: use Run now"
+    assert status.data(Qt.ItemDataRole.ForegroundRole) is not None  # drawn in red
+    window.close()
+    bridge.close()
+    bridge.deleteLater()

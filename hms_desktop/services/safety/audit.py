@@ -15,6 +15,7 @@ from hms_desktop.errors import ValidationError
 from hms_desktop.services.actor import Actor, require_admin
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import search_text
+from hms_desktop.services.safety import audit_chain
 
 
 def record(
@@ -27,8 +28,13 @@ def record(
     patient_id: int | None = None,
     **details: Any,
 ) -> None:
-    """Add an entry in the caller's transaction, so it commits or rolls back with the change."""
-    session.add(
+    """Add an entry in the caller's transaction, so it commits or rolls back with the change.
+
+    The entry joins the hash chain (:func:`audit_chain.append`), which stays locked
+    for other writers until the caller's transaction ends.
+    """
+    audit_chain.append(
+        session,
         AuditEntry(
             at=utcnow(),
             actor_user_id=actor.user_id,
@@ -38,7 +44,7 @@ def record(
             entity_id=entity_id,
             patient_id=patient_id,
             details=json.dumps(details, default=str, sort_keys=True) if details else "",
-        )
+        ),
     )
 
 
@@ -87,7 +93,7 @@ def list_entries(
     text: str = "",
     offset: int = 0,
 ) -> list[AuditRow]:
-    """Newest first. Only administrators read the audit log.
+    """Newest first. Only administrators read the audit log, and each read is audited.
 
     Args:
         date_from, date_to: clinic-local days, both included.
@@ -133,7 +139,22 @@ def list_entries(
             )
         )
     with clinic.db.read() as session:
-        return [
+        rows = [
             AuditRow(e.id, e.at, e.actor, e.action, e.entity, e.entity_id, e.patient_id, e.details)
             for e in session.scalars(stmt)
         ]
+    # Reading the log is itself recorded (after the read, so a listing does not show
+    # its own entry): who looked, with which filters, and how much they saw.
+    shown: dict[str, Any] = {
+        "of_patient": patient_id,
+        "action_prefix": action_prefix,
+        "actor_name": actor_name,
+        "date_from": date_from,
+        "date_to": date_to,
+        "text": needle,
+        "offset": offset or None,
+    }
+    filters = {k: v for k, v in shown.items() if v not in (None, "")}
+    with clinic.db.write() as session:
+        record(session, actor, "audit.read", "audit_log", None, rows=len(rows), **filters)
+    return rows

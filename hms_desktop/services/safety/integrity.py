@@ -5,7 +5,7 @@ Checks, in order: the file's integrity (SQLite ``PRAGMA integrity_check`` and
 counts, and orphans: rows the rules forbid but that a damaged file, a manual edit
 or an old bug could have left (appointments without their doctor or patient,
 treatments without their appointment or on a visit that is not completed, two
-live appointments in one slot).
+live appointments in one slot), and the audit log's hash chain (``hms audit verify``).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from hms_desktop.db.models import (
     User,
 )
 from hms_desktop.errors import HmsError
+from hms_desktop.services.safety import audit_chain
 
 COUNTED = (
     User,
@@ -59,6 +60,8 @@ class CheckReport:
     #: Orphan kind -> offending row ids (empty lists are not kept).
     orphans: dict[str, list[int]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    #: The audit chain's verdict ("ok, N entries", "row N changed"; "" when not checked).
+    audit: str = ""
 
     @property
     def ok(self) -> bool:
@@ -72,6 +75,7 @@ class CheckReport:
             "schema": {"current": self.schema_current, "head": self.schema_head},
             "counts": self.counts,
             "orphans": self.orphans,
+            "audit": self.audit,
             "problems": self.problems,
         }
 
@@ -84,6 +88,8 @@ class CheckReport:
             f"(this version expects {self.schema_head or HEAD_REVISION})",
         ]
         out += [f"rows {name}: {n}" for name, n in self.counts.items()]
+        if self.audit:
+            out.append(f"audit log: {self.audit}")
         for kind, ids in self.orphans.items():
             shown = ", ".join(str(i) for i in ids[:_SHOW_IDS])
             more = f" and {len(ids) - _SHOW_IDS} more" if len(ids) > _SHOW_IDS else ""
@@ -216,4 +222,9 @@ def check_database(db: Database) -> CheckReport:
         return report
     for kind, ids in report.orphans.items():
         report.problems.append(f"{len(ids)} {ORPHAN_LABELS[kind]}")
+    if state.is_current:  # an older schema has no chain yet ('hms init' builds it)
+        chain = audit_chain.verify(db)
+        report.audit = chain.message
+        if not chain.ok:
+            report.problems.append(f"the audit log was tampered with: {chain.message}")
     return report

@@ -3,8 +3,9 @@
 The order matters, so a crash at any step leaves a working database:
 
 1. The backup is copied to a temporary file beside the live database and checked
-   there (``PRAGMA integrity_check``, and the schema version: a newer one is
-   refused, an empty or foreign file too). The backup itself is never modified.
+   there (``PRAGMA integrity_check``, the schema version: a newer one is refused,
+   an empty or foreign file too; and its audit log's hash chain: a backup whose log
+   was edited is refused). The backup itself is never modified.
 2. The live database must be free: no other HMS Desktop holds its lock file
    (:mod:`hms_desktop.services.safety.instance_lock`) and no other connection has it open
    (switching a WAL database to rollback mode fails while anyone else is
@@ -12,6 +13,8 @@ The order matters, so a crash at any step leaves a working database:
    copied aside as ``clinic.sqlite3.replaced-<timestamp>``.
 3. The checked copy is renamed over the live file (atomic), and an older schema
    is upgraded.
+4. The restore is written to both audit logs: the replaced database's (kept aside)
+   and the restored one's.
 
 PostgreSQL databases are restored by their administrator with ``pg_restore``;
 :func:`restore_database` says the exact command.
@@ -19,6 +22,7 @@ PostgreSQL databases are restored by their administrator with ``pg_restore``;
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sqlite3
@@ -26,21 +30,25 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import make_url
+from sqlalchemy import inspect, make_url
+from sqlalchemy.exc import DBAPIError
 
 from hms_desktop.db.engine import Database, is_sqlite, sqlite_path
 from hms_desktop.db.migrate import check_schema, upgrade
 from hms_desktop.errors import DatabaseUnavailableError, HmsError, ValidationError
-from hms_desktop.services.actor import Actor, require_admin
+from hms_desktop.services.actor import SYSTEM, Actor, require_admin
 from hms_desktop.services.clinic import TOPICS, Clinic
-from hms_desktop.services.safety import audit
+from hms_desktop.services.safety import audit, audit_chain
 from hms_desktop.services.safety.backup import fsync_dir, integrity_problems, temp_beside
 from hms_desktop.services.safety.instance_lock import (
     InstanceLock,
     held_by_this_process,
     holder_elsewhere,
 )
+
+log = logging.getLogger(__name__)
 
 #: How long to wait for another connection's transaction before refusing.
 _BUSY_WAIT_S = 1.0
@@ -100,7 +108,26 @@ def _copy_checked(source: Path, tmp: Path) -> str:
         db.dispose()
     if state.current is None:
         raise _not_a_backup(source, "it holds no clinic data")
+    _check_audit_chain(source, tmp)
     return state.current
+
+
+def _check_audit_chain(source: Path, tmp: Path) -> None:
+    """Refuse a backup whose audit log was edited (a crafted file replacing the log).
+
+    A backup from before the chain existed (schema 0005 and older) has nothing to
+    verify; the upgrade after the restore chains its entries as they are.
+    """
+    db = Database(f"sqlite:///{tmp}")
+    try:
+        columns = {c["name"] for c in inspect(db.engine).get_columns("audit_log")}
+        if "row_hash" not in columns:
+            return
+        chain = audit_chain.verify(db)
+    finally:
+        db.dispose()
+    if not chain.ok:
+        raise _not_a_backup(source, f"its audit log was tampered with ({chain.message})")
 
 
 def _aside_name(live: Path, now: datetime) -> Path:
@@ -143,10 +170,33 @@ def _move_live_aside(live: Path, aside: Path) -> None:
         conn.close()
 
 
+def _record_in(url: str, actor: Actor, action: str, **details: Any) -> None:
+    """Append one entry to the audit log of the database at ``url``, if it has a current one."""
+    db = Database(url)
+    try:
+        if not check_schema(db).is_current:
+            log.warning("restore: %s is not at the current schema; not audited there", url)
+            return
+        with db.write() as session:
+            audit.record(session, actor, action, "database", **details)
+    except (HmsError, DBAPIError, sqlite3.DatabaseError) as err:
+        # A damaged replaced file (often why one restores) cannot take an entry.
+        log.warning("restore: could not write %s to %s: %s", action, url, err)
+    finally:
+        db.dispose()
+
+
 def restore_database(
-    database_url: str, source: Path | str, *, now: datetime | None = None
+    database_url: str,
+    source: Path | str,
+    *,
+    now: datetime | None = None,
+    actor: Actor = SYSTEM,
 ) -> RestoreResult:
     """Replace the clinic database with the backup ``source``; keep the old file aside.
+
+    The restore is recorded (``actor``) in the restored database's audit log and in
+    the replaced one's, which stays aside as ``<database>.replaced-<timestamp>``.
 
     Raises:
         ValidationError: ``source`` is missing, damaged, empty or not a clinic database.
@@ -196,6 +246,16 @@ def restore_database(
             after = upgrade(db).current or before
         finally:
             db.dispose()
+        kept = str(aside or "")
+        _record_in(database_url, actor, "database.restore", source=source.name, replaced=kept)
+        if aside is not None:
+            _record_in(
+                f"sqlite:///{aside}",
+                actor,
+                "database.replaced",
+                source=source.name,
+                restored_into=str(live),
+            )
     finally:
         if own_lock:
             lock.release()
@@ -209,8 +269,7 @@ def restore_clinic(
 
     The application's own connections are closed first (its lock file does not
     count against it); other programs still make the restore refuse. Every
-    listener is told that all data changed, and the restore is written to the
-    restored database's audit log.
+    listener is told that all data changed; both audit logs record the restore.
 
     Raises:
         PermissionDeniedError: the actor is not an administrator.
@@ -218,15 +277,7 @@ def restore_clinic(
     """
     require_admin(actor, "restore the clinic database")
     clinic.db.dispose()
-    result = restore_database(clinic.db.url, source, now=now)
-    audit.record_now(
-        clinic,
-        actor,
-        "database.restore",
-        "database",
-        source=str(Path(source).name),
-        replaced=str(result.replaced or ""),
-    )
+    result = restore_database(clinic.db.url, source, now=now, actor=actor)
     for topic in TOPICS:
         clinic.changes.notify(topic)
     return result

@@ -7,7 +7,7 @@ Everything that touches the database or the mail server goes through
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
@@ -93,7 +93,7 @@ class JobsPanel(QWidget):
                 Column("Schedule", lambda j: j.schedule, tooltip=lambda j: j.schedule),
                 Column("Next run", lambda j: j.next_run, text=lambda j: self._at(j.next_run)),
                 Column("Last period", lambda j: j.last_run.period_key if j.last_run else ""),
-                Column("Last status", _last_status),
+                Column("Last status", lambda j: _last_status(j, self.clinic.settings.tz)),
             ],
             lambda j: j.last_run is not None and j.last_run.status == "failed",
             self,
@@ -373,10 +373,17 @@ class JobsPanel(QWidget):
         super().hideEvent(event)
 
 
-def _last_status(job: JobInfo) -> str:
-    if job.last_run is not None:
-        return job.last_run.status
-    return "" if job.name == OUTBOX_JOB else "never run"
+def _last_status(job: JobInfo, tz: tzinfo) -> str:
+    run = job.last_run
+    if run is None:
+        return "" if job.name == OUTBOX_JOB else "never run"
+    if run.status == "failed":
+        if run.gave_up:
+            return f"failed after {run.attempts} attempts: use Run now"
+        if run.retry_at is not None:
+            at = run.retry_at.astimezone(tz)
+            return f"failed, trying again at {at:%H:%M} (attempt {run.attempts + 1})"
+    return run.status
 
 
 def _delivery_text(result: DeliveryResult) -> str:

@@ -30,6 +30,9 @@ class JobBridge(QObject):
     event_received = Signal(object)
     #: A notification text for the status bar, when there is no system tray.
     status_message = Signal(str)
+    #: The jobs that failed for good (out of retries, or unable to start), as one line
+    #: for a lasting status-bar label; "" once each has finished since.
+    problems_changed = Signal(str)
     #: Internal: crosses from the job's thread to the bridge's (queued connection).
     _posted = Signal(object)
 
@@ -45,6 +48,7 @@ class JobBridge(QObject):
         if use_tray is None:
             use_tray = QSystemTrayIcon.isSystemTrayAvailable()
         self.tray: QSystemTrayIcon | None = None
+        self._failed: dict[str, str] = {}
         if use_tray:
             self.tray = QSystemTrayIcon(icon or _app_icon(), self)
             self.tray.setToolTip("HMS Desktop")
@@ -54,9 +58,24 @@ class JobBridge(QObject):
         """Thread-safe: hand an event over to the UI thread."""
         self._posted.emit(event)
 
+    @property
+    def problems(self) -> str:
+        """What the status bar shows about failed jobs ("" when none)."""
+        return " · ".join(self._failed.values())
+
+    def _track(self, event: JobEvent) -> None:
+        before = self.problems
+        if event.kind == "failed":
+            self._failed[event.job_name] = f"{event.title} failed ({event.period_key})"
+        elif event.kind == "finished":
+            self._failed.pop(event.job_name, None)
+        if self.problems != before:
+            self.problems_changed.emit(self.problems)
+
     @Slot(object)
     def _on_posted(self, event: JobEvent) -> None:
         self.event_received.emit(event)
+        self._track(event)
         if event.kind == "skipped":
             return  # another PC or an earlier start did it: nothing to tell anyone
         self.notify(event.title, event.message, problem=event.is_problem)

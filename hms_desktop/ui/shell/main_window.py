@@ -97,6 +97,8 @@ class MainWindow(QMainWindow):
         self._build_status_bar()
         if bridge is not None:
             bridge.status_message.connect(self.show_message)
+            bridge.problems_changed.connect(self.jobs_label.setText)
+            self.jobs_label.setText(bridge.problems)
             if self.admin_tab is not None:
                 bridge.event_received.connect(self.admin_tab.on_job_event)
         self.tabs.currentChanged.connect(self._sync_shortcuts)
@@ -293,12 +295,18 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         self.busy_label = QLabel("", self)
         self.busy_label.setObjectName("muted")
+        # A job that failed for good stays in view until it runs again (Admin > Jobs).
+        self.jobs_label = QLabel("", self)
+        self.jobs_label.setObjectName("jobProblems")
+        self.jobs_label.setStyleSheet("color: #b42318;")
+        self.jobs_label.setToolTip("Background jobs that failed: see Admin > Jobs")
         who = QLabel(f"{self.actor.label} · {ROLE_LABELS.get(self.actor.role, self.actor.role)}")
         location = self.clinic.db.display_location
         # A file shows by name (the full path is in the tooltip and in Help > About).
         where = QLabel(location if "://" in location else Path(location).name, self)
         where.setObjectName("muted")
         where.setToolTip(f"The clinic database: {location}")
+        status.addPermanentWidget(self.jobs_label)
         status.addPermanentWidget(self.busy_label)
         status.addPermanentWidget(who)
         status.addPermanentWidget(where)
@@ -431,6 +439,7 @@ class MainWindow(QMainWindow):
         self.relay.close()
         if self.bridge is not None:  # the bridge lives on; this window does not
             self.bridge.status_message.disconnect(self.show_message)
+            self.bridge.problems_changed.disconnect(self.jobs_label.setText)
             if self.admin_tab is not None:
                 self.bridge.event_received.disconnect(self.admin_tab.on_job_event)
             self.bridge = None

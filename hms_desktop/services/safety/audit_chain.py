@@ -1,0 +1,170 @@
+"""The audit log's hash chain: each entry seals the one before it.
+
+Entry N stores ``seq = N``, ``prev_hash`` (entry N-1's ``row_hash``; empty for the
+first) and ``row_hash = sha256(prev_hash + every field of entry N)``. Whoever edits
+an entry in the database file (its text, its time, its number), removes one or
+moves one breaks the chain at that entry, and :func:`verify` names it.
+
+What a chain cannot show: the newest entries cut off at the end (nothing follows
+them to notice), or a whole chain recomputed from the edit onwards by someone who
+reimplements this module. The database's append-only triggers, the 0600 file and
+backups kept elsewhere are the defences there.
+
+One chain for every PC: the next number and hash are read and written under a lock
+held to the end of the writing transaction (PostgreSQL: a transaction-level
+advisory lock; SQLite: the write transaction is serialized already, ``BEGIN
+IMMEDIATE``). The unique index on ``seq`` turns any fork into an error, never into a
+second chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from hms_desktop.db.engine import Database
+from hms_desktop.db.models import AuditEntry
+
+#: PostgreSQL advisory lock key of the audit chain (any constant; "HMSAUDIT" in ASCII).
+_CHAIN_LOCK_KEY = 0x484D534155444954
+
+
+def _utc_text(at: datetime) -> str:
+    naive = at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
+    return naive.isoformat(timespec="microseconds")
+
+
+def entry_hash(
+    prev_hash: str,
+    seq: int,
+    at: datetime,
+    actor_user_id: int | None,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: int | None,
+    patient_id: int | None,
+    details: str,
+) -> str:
+    """The hash that seals one entry to the previous one (hex SHA-256).
+
+    The migration that chained the existing log (0008) computes the same value; a
+    change here needs a migration that re-chains.
+    """
+    fields = [
+        prev_hash,
+        seq,
+        _utc_text(at),
+        actor_user_id,
+        actor,
+        action,
+        entity,
+        entity_id,
+        patient_id,
+        details,
+    ]
+    blob = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def _hash_of(entry: AuditEntry) -> str:
+    return entry_hash(
+        entry.prev_hash,
+        entry.seq,
+        entry.at,
+        entry.actor_user_id,
+        entry.actor,
+        entry.action,
+        entry.entity,
+        entry.entity_id,
+        entry.patient_id,
+        entry.details,
+    )
+
+
+def append(session: Session, entry: AuditEntry) -> None:
+    """Give ``entry`` the next number and its hash, and add it to the caller's transaction.
+
+    The chain stays locked until that transaction ends, so keep audit writes late in
+    long transactions.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
+    # Autoflush puts this transaction's earlier entries in before the last one is read.
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.row_hash).order_by(AuditEntry.seq.desc()).limit(1)
+    ).first()
+    entry.seq = (last.seq if last is not None else 0) + 1
+    entry.prev_hash = last.row_hash if last is not None else ""
+    entry.row_hash = _hash_of(entry)
+    session.add(entry)
+    session.flush([entry])
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """What :func:`verify` found: ``ok``, how many entries, and the first broken one."""
+
+    entries: int
+    #: The entry number where the chain first breaks (None when it holds).
+    row: int | None = None
+    #: ``changed``, ``removed`` or ``reordered`` (empty when it holds).
+    problem: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.row is None
+
+    @property
+    def message(self) -> str:
+        """``ok, N entries`` or ``row N changed`` (``removed``, ``reordered``)."""
+        if self.ok:
+            return f"ok, {self.entries} entries"
+        return f"row {self.row} {self.problem}"
+
+
+def check_entries(entries: Iterable[AuditEntry], numbers: set[int]) -> ChainReport:
+    """Walk ``entries`` in the order they were stored (by id) against the chain.
+
+    Args:
+        entries: every entry, by ascending id.
+        numbers: every ``seq`` present (to tell a removed entry from a moved one).
+    """
+    expected, prev_hash, count = 1, "", 0
+    for entry in entries:
+        count += 1
+        if entry.seq != expected:
+            # The entry that belongs here is elsewhere (moved) or nowhere (removed).
+            problem = "reordered" if expected in numbers else "removed"
+            return ChainReport(count, expected, problem)
+        if _hash_of(entry) != entry.row_hash:
+            return ChainReport(count, entry.seq, "changed")
+        if entry.prev_hash != prev_hash:
+            # This entry is intact, so the one before was rewritten (hash and all).
+            return ChainReport(count, entry.seq - 1, "changed")
+        prev_hash, expected = entry.row_hash, expected + 1
+    return ChainReport(count)
+
+
+def verify(db: Database) -> ChainReport:
+    """Check the whole audit log's chain; read-only.
+
+    Raises:
+        DatabaseUnavailableError: the database cannot be read.
+    """
+    with db.read() as session:
+        numbers = set(session.scalars(select(AuditEntry.seq)))
+        rows = session.scalars(
+            select(AuditEntry).order_by(AuditEntry.id).execution_options(yield_per=2000)
+        )
+        try:
+            return check_entries(rows, numbers)
+        finally:
+            rows.close()  # a break found early leaves PostgreSQL's server-side cursor open
