@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from hms_desktop import __version__
 from hms_desktop.config import Settings, load_settings
@@ -29,8 +29,40 @@ COMMAND_MODULES = (
 )
 
 EXIT_USER_ERROR = 2
+#: The largest id a record can have (the primary keys are 32-bit INTEGER on PostgreSQL).
+MAX_ID = 2**31 - 1
 
 Handler = Callable[[argparse.Namespace], int | None]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every mistake on the command line is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"hms: error: {message} (see '{self.prog} --help')\n")
+
+
+def _whole_number(text: str, what: str, low: int) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:  # also a number of more than 4300 digits
+        shown = text if len(text) <= 30 else text[:27] + "..."
+        raise argparse.ArgumentTypeError(f"{shown!r} is not {what} (a whole number)") from None
+    if not low <= value <= MAX_ID:
+        shown = text if len(text) <= 30 else text[:27] + "..."
+        raise argparse.ArgumentTypeError(f"{shown} is not {what}: use {low} to {MAX_ID}")
+    return value
+
+
+def record_id(text: str) -> int:
+    """argparse type for a record's id: 1 to :data:`MAX_ID` (a larger one cannot exist,
+    and the database driver cannot even be given it)."""
+    return _whole_number(text, "an id", 1)
+
+
+def count(text: str) -> int:
+    """argparse type for a number of rows or items: 0 to :data:`MAX_ID`."""
+    return _whole_number(text, "a count", 0)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -47,7 +79,7 @@ def open_from_args(args: argparse.Namespace, *, migrate: bool = False) -> Clinic
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hms", description="HMS Desktop clinic database tool.")
+    parser = _Parser(prog="hms", description="HMS Desktop clinic database tool.")
     parser.add_argument("--version", action="version", version=f"hms {__version__}")
     parser.add_argument(
         "--database",

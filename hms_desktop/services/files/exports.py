@@ -182,6 +182,19 @@ def _run(
     rows: Rows | None = None
 
     def log_outcome(outcome: str, **extra: Any) -> None:
+        if clinic.db.read_only:
+            # Nothing can be written to a read-only database, and whoever may read the
+            # file can read every row without us: the application log keeps the event.
+            log.warning(
+                "export %s by %s from the read-only database: %s, %s rows to %s (%s)",
+                action,
+                actor.username,
+                outcome,
+                written,
+                path,
+                "not in the audit log",
+            )
+            return
         audit.record_now(
             clinic,
             actor,
