@@ -19,6 +19,7 @@ from hms_desktop import __version__
 from hms_desktop.config import Settings, load_settings
 from hms_desktop.errors import HmsError
 from hms_desktop.services.clinic import Clinic, open_clinic
+from hms_desktop.services.files.atomic_file import sweep_after_crash
 
 #: Modules that add sub-commands (each defines ``register(subparsers)``).
 COMMAND_MODULES = (
@@ -109,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     handler: Handler = args.handler
     try:
+        # Partial files of an export or backup that died with an earlier run go first.
+        sweep_after_crash()
         result: Any = handler(args)
     except HmsError as err:
         print(f"hms: error: {err}", file=sys.stderr)
