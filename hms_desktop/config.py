@@ -133,11 +133,18 @@ def validate(settings: Settings) -> Settings:
 
 
 def _read_file(path: Path) -> dict[str, Any]:
-    if not path.exists():
-        return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    except OSError as exc:  # a folder or file this user may not read: one line, no traceback
+        raise ValidationError(
+            f"The settings file {path} cannot be read ({exc.strerror or exc}); give this user "
+            "access to it or its folder, or set HMS_CONFIG_DIR to another folder."
+        ) from None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
         # RecursionError: absurdly nested JSON; the message must stay short either way.
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
         raise ValidationError(

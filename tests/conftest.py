@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import email_validator
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -32,6 +33,10 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clinic_settings import service as clinic_settings
 from hms_desktop.services.clinic_settings.values import from_mapping
 from hms_desktop.services.clock import FakeClock
+
+# The tests' addresses use the reserved ".test" domain (RFC 2606), which the validator
+# refuses in a real clinic; its documented switch lets them through in tests only.
+email_validator.TEST_ENVIRONMENT = True
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CLINIC_TZ = ZoneInfo("Europe/Berlin")

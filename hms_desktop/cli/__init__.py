@@ -13,12 +13,13 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from hms_desktop import __version__
 from hms_desktop.config import Settings, load_settings
 from hms_desktop.errors import HmsError
 from hms_desktop.services.clinic import Clinic, open_clinic
+from hms_desktop.services.files.atomic_file import sweep_after_crash
 
 #: Modules that add sub-commands (each defines ``register(subparsers)``).
 COMMAND_MODULES = (
@@ -32,8 +33,40 @@ COMMAND_MODULES = (
 )
 
 EXIT_USER_ERROR = 2
+#: The largest id a record can have (the primary keys are 32-bit INTEGER on PostgreSQL).
+MAX_ID = 2**31 - 1
 
 Handler = Callable[[argparse.Namespace], int | None]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every mistake on the command line is one line on stderr and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"hms: error: {message} (see '{self.prog} --help')\n")
+
+
+def _whole_number(text: str, what: str, low: int) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:  # also a number of more than 4300 digits
+        shown = text if len(text) <= 30 else text[:27] + "..."
+        raise argparse.ArgumentTypeError(f"{shown!r} is not {what} (a whole number)") from None
+    if not low <= value <= MAX_ID:
+        shown = text if len(text) <= 30 else text[:27] + "..."
+        raise argparse.ArgumentTypeError(f"{shown} is not {what}: use {low} to {MAX_ID}")
+    return value
+
+
+def record_id(text: str) -> int:
+    """argparse type for a record's id: 1 to :data:`MAX_ID` (a larger one cannot exist,
+    and the database driver cannot even be given it)."""
+    return _whole_number(text, "an id", 1)
+
+
+def count(text: str) -> int:
+    """argparse type for a number of rows or items: 0 to :data:`MAX_ID`."""
+    return _whole_number(text, "a count", 0)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -50,7 +83,7 @@ def open_from_args(args: argparse.Namespace, *, migrate: bool = False) -> Clinic
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hms", description="HMS Desktop clinic database tool.")
+    parser = _Parser(prog="hms", description="HMS Desktop clinic database tool.")
     parser.add_argument("--version", action="version", version=f"hms {__version__}")
     parser.add_argument(
         "--database",
@@ -80,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     handler: Handler = args.handler
     try:
+        # Partial files of an export or backup that died with an earlier run go first.
+        sweep_after_crash()
         result: Any = handler(args)
     except HmsError as err:
         print(f"hms: error: {err}", file=sys.stderr)

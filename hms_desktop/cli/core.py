@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy.exc import ArgumentError
 
-from hms_desktop.cli import settings_from_args
+from hms_desktop.cli import count, record_id, settings_from_args
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import check_schema, upgrade
 from hms_desktop.db.models import ROLES, STATUSES, Doctor, Patient
@@ -61,8 +61,10 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="read the password from the first line of standard input (else ask twice)",
     )
-    p.add_argument("--doctor", type=int, metavar="ID", help="link the account to this doctor")
-    p.add_argument("--patient", type=int, metavar="ID", help="link the account to this patient")
+    p.add_argument("--doctor", type=record_id, metavar="ID", help="link the account to this doctor")
+    p.add_argument(
+        "--patient", type=record_id, metavar="ID", help="link the account to this patient"
+    )
     p.set_defaults(handler=cmd_user_add)
 
     p = subparsers.add_parser(
@@ -100,8 +102,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--date", metavar="YYYY-MM-DD", help="appointments on this day")
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="appointments from")
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="appointments until")
-    p.add_argument("--doctor", type=int, metavar="ID", help="this doctor (or their appointments)")
-    p.add_argument("--patient", type=int, metavar="ID", help="this patient (or their appointments)")
+    p.add_argument(
+        "--doctor", type=record_id, metavar="ID", help="this doctor (or their appointments)"
+    )
+    p.add_argument(
+        "--patient", type=record_id, metavar="ID", help="this patient (or their appointments)"
+    )
     p.add_argument(
         "--status",
         action="append",
@@ -109,18 +115,18 @@ def register(subparsers: Any) -> None:
         help="booked, completed, cancelled or no-show; repeat or separate with commas",
     )
     p.add_argument("--search", metavar="TEXT", help="patients by name, id or phone")
-    p.add_argument("--limit", type=int, metavar="N", help="at most N rows")
+    p.add_argument("--limit", type=count, metavar="N", help="at most N rows")
     p.set_defaults(handler=cmd_list)
 
     p = subparsers.add_parser("slots", help="a doctor's free slots")
-    p.add_argument("--doctor", type=int, required=True, metavar="ID")
+    p.add_argument("--doctor", type=record_id, required=True, metavar="ID")
     p.add_argument("--date", metavar="YYYY-MM-DD", help="one day (default: the next 7 days)")
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.set_defaults(handler=cmd_slots)
 
     p = subparsers.add_parser("book", help="book a free slot; prints the appointment id")
-    p.add_argument("--patient", type=int, required=True, metavar="ID")
-    p.add_argument("--doctor", type=int, required=True, metavar="ID")
+    p.add_argument("--patient", type=record_id, required=True, metavar="ID")
+    p.add_argument("--doctor", type=record_id, required=True, metavar="ID")
     p.add_argument("--date", required=True, metavar="YYYY-MM-DD")
     p.add_argument("--time", required=True, metavar="HH:MM")
     p.add_argument(
@@ -137,7 +143,7 @@ def register(subparsers: Any) -> None:
         ("complete", "mark a booked appointment completed (from its day on)"),
     ):
         p = subparsers.add_parser(name, help=summary)
-        p.add_argument("appointment_id", type=int, metavar="ID")
+        p.add_argument("appointment_id", type=record_id, metavar="ID")
         p.set_defaults(handler=cmd_cancel if name == "cancel" else cmd_complete)
 
     p = subparsers.add_parser("stats", help="counts of doctors, patients and appointments")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from hms_desktop.cli import settings_from_args
+from hms_desktop.cli import record_id, settings_from_args
 from hms_desktop.db.models import STATUSES
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import open_clinic
@@ -38,7 +38,9 @@ def register(subparsers: Any) -> None:
         "history",
         help="one patient's full medical history, one row per treatment, oldest first",
     )
-    history.add_argument("--patient", type=int, required=True, metavar="ID", help="patient id")
+    history.add_argument(
+        "--patient", type=record_id, required=True, metavar="ID", help="patient id"
+    )
     _add_output_args(history)
     history.set_defaults(handler=_history)
 
@@ -51,9 +53,9 @@ def register(subparsers: Any) -> None:
     appointments.add_argument(
         "--to", dest="date_to", required=True, metavar="DATE", help="last day (included)"
     )
-    appointments.add_argument("--doctor", type=int, metavar="ID", help="only this doctor")
+    appointments.add_argument("--doctor", type=record_id, metavar="ID", help="only this doctor")
     appointments.add_argument(
-        "--department", type=int, metavar="ID", help="only doctors of this department"
+        "--department", type=record_id, metavar="ID", help="only doctors of this department"
     )
     appointments.add_argument(
         "--status",

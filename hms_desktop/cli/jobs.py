@@ -26,7 +26,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from hms_desktop.cli import settings_from_args
+from hms_desktop.cli import count, record_id, settings_from_args
 from hms_desktop.errors import HmsError, ValidationError
 from hms_desktop.jobs import definitions
 from hms_desktop.jobs.runner import RunResult, deliver, run_job
@@ -69,11 +69,13 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--status", action="append", choices=list(outbox.STATUS_LABELS), help="repeatable"
     )
-    p.add_argument("--limit", type=int, default=50, metavar="N")
+    p.add_argument("--limit", type=count, default=50, metavar="N")
     p.set_defaults(handler=cmd_outbox)
 
     p = actions.add_parser("retry", help="queue failed messages again and deliver them")
-    p.add_argument("ids", nargs="*", type=int, metavar="ID", help="default: every failed message")
+    p.add_argument(
+        "ids", nargs="*", type=record_id, metavar="ID", help="default: every failed message"
+    )
     p.set_defaults(handler=cmd_retry)
 
     p = actions.add_parser("deliver", help="send the messages that are due now")
@@ -83,14 +85,14 @@ def register(subparsers: Any) -> None:
     rep_actions = rep.add_subparsers(dest="reports_command", metavar="ACTION")
     rep_actions.required = True
     p = rep_actions.add_parser("list", help="stored monthly reports")
-    p.add_argument("--doctor", type=int, metavar="ID")
+    p.add_argument("--doctor", type=record_id, metavar="ID")
     p.set_defaults(handler=cmd_reports_list)
     p = rep_actions.add_parser(
         "export",
         help="write a doctor's monthly report to an HTML or PDF file",
         description="Write the stored report (or, if the month has none yet, a fresh one).",
     )
-    p.add_argument("--doctor", type=int, required=True, metavar="ID")
+    p.add_argument("--doctor", type=record_id, required=True, metavar="ID")
     p.add_argument("--month", required=True, metavar="YYYY-MM")
     p.add_argument("--output", required=True, type=Path, metavar="FILE.pdf|FILE.html")
     p.set_defaults(handler=cmd_reports_export)

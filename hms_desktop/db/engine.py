@@ -9,6 +9,7 @@ transaction tries to upgrade to a write.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import sqlite3
 import time
@@ -81,7 +82,7 @@ def _not_a_url(url: str) -> str:
     )
 
 
-def _install_sqlite_hooks(engine: Engine, busy_timeout_s: float) -> None:
+def _install_sqlite_hooks(engine: Engine, busy_timeout_s: float, *, read_only: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
         # Let SQLAlchemy's "begin" hook issue BEGIN itself (pysqlite's own is deferred only).
@@ -89,7 +90,8 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_s: float) -> None:
         cur = dbapi_conn.cursor()
         cur.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         cur.execute("PRAGMA foreign_keys = ON")
-        _enable_wal(cur, busy_timeout_s)
+        if not read_only:  # the journal mode is a property of the file: only a writer sets it
+            _enable_wal(cur, busy_timeout_s)
         cur.execute("PRAGMA synchronous = NORMAL")
         cur.close()
 
@@ -97,6 +99,38 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_s: float) -> None:
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _read_only_connector(path: Path, timeout_s: float) -> Any:
+    """Connections to a file this user may read but not write.
+
+    A file closed cleanly has no ``-wal``: it is opened ``immutable``, which reads it
+    exactly and creates no ``-wal``/``-shm`` files (files left by a user who cannot
+    write the database would stop its owner from writing it). When a ``-wal`` is there
+    (a writer has it open) it holds committed changes, so ``mode=ro`` reads through it;
+    if SQLite cannot open it that way (no ``-shm`` and a read-only folder), the file
+    alone is read, immutable.
+    """
+    base = f"{path.resolve().as_uri()}?mode=ro"
+    immutable = base + "&immutable=1"
+
+    def connect(uri: str) -> sqlite3.Connection:
+        return sqlite3.connect(uri, uri=True, timeout=timeout_s, check_same_thread=False)
+
+    wal = path.with_name(path.name + "-wal")
+    uri = immutable
+    with contextlib.suppress(OSError):
+        if wal.stat().st_size > 0:
+            try:
+                probe = connect(base)
+                try:
+                    probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+                finally:
+                    probe.close()
+                uri = base
+            except sqlite3.Error:
+                uri = immutable
+    return lambda: connect(uri)
 
 
 def _install_postgresql_hooks(engine: Engine, lock_timeout_s: float) -> None:
@@ -142,14 +176,27 @@ class Database:
         except (exc.ArgumentError, ValueError) as err:
             raise DatabaseUnavailableError(_not_a_url(url)) from err
         path = sqlite_path(self.url)
-        if path is not None:
-            if must_exist and not path.exists():
-                raise DatabaseUnavailableError(
-                    f"The database file {path} does not exist. Check the path, or run 'hms init'."
-                )
-            path.parent.mkdir(parents=True, exist_ok=True)
+        #: This user may read the SQLite file but not change it: reads work, writes say why.
+        self.read_only = False
         busy = SQLITE_BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        if path is not None:
+            try:
+                exists = path.exists()
+                if must_exist and not exists:
+                    raise DatabaseUnavailableError(
+                        f"The database file {path} does not exist. Check the path, or run "
+                        "'hms init'."
+                    )
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:  # a folder this user may not open
+                raise DatabaseUnavailableError(
+                    f"The database folder {path.parent} cannot be used ({err.strerror or err}); "
+                    "give this user access to it, or choose another database."
+                ) from None
+            self.read_only = exists and not os.access(path, os.W_OK)
+            if self.read_only:
+                kwargs["creator"] = _read_only_connector(path, busy)
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": busy, "check_same_thread": False}
         else:
@@ -160,7 +207,7 @@ class Database:
         except (exc.ArgumentError, exc.NoSuchModuleError, ImportError, ValueError) as err:
             raise DatabaseUnavailableError(_not_a_url(url)) from err
         if self.is_sqlite:
-            _install_sqlite_hooks(self.engine, busy)
+            _install_sqlite_hooks(self.engine, busy, read_only=self.read_only)
             self._write_engine: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
             _install_postgresql_hooks(self.engine, busy)
@@ -187,7 +234,14 @@ class Database:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        """A session for one write transaction: committed on success, else rolled back."""
+        """A session for one write transaction: committed on success, else rolled back.
+
+        Raises:
+            DatabaseUnavailableError: the database is read-only for this user (and the
+                errors of :func:`translate_errors`).
+        """
+        if self.read_only:
+            raise DatabaseUnavailableError(read_only_message(self))
         with translate_errors(self), self._write_factory() as session, session.begin():
             yield session
 
@@ -211,6 +265,14 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def read_only_message(db: Database) -> str:
+    return (
+        f"The clinic database ({db.display_location}) is read-only for this user: lists, "
+        "exports and checks work, but nothing can be changed. Nothing was saved; ask for "
+        "write access to the file and its folder."
+    )
 
 
 def _is_lock_or_connect_error(err: exc.DBAPIError) -> bool:
@@ -258,7 +320,7 @@ def translate_errors(db: Database) -> Iterator[None]:
                 "it locked. Nothing was saved; try again in a moment."
             )
         elif "readonly" in text:
-            msg = f"The clinic database ({db.display_location}) is read-only. Nothing was saved."
+            msg = read_only_message(db)
         else:
             msg = (
                 f"The clinic database ({db.display_location}) cannot be reached: "

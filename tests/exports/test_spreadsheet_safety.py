@@ -8,6 +8,7 @@ import zipfile
 from datetime import date, datetime, time
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
@@ -20,7 +21,12 @@ from hms_desktop.services.files.spreadsheet_safety import (
     ooxml_text,
     ooxml_unescape,
 )
-from hms_desktop.services.files.table_files import Column, CsvTableWriter, XlsxTableWriter
+from hms_desktop.services.files.table_files import (
+    CellTooLongError,
+    Column,
+    CsvTableWriter,
+    XlsxTableWriter,
+)
 
 # Any text a database column could hold (no lone surrogates: they cannot be stored).
 texts = st.text(st.characters(exclude_categories=("Cs",)), max_size=40)
@@ -137,7 +143,7 @@ def test_xlsx_rows_read_back_exactly():
         ["  padded  ", 7, date(2026, 6, 15), time(9, 30)],
         ["a & b <c> \"d\" 'e'", 2.5, datetime(2026, 6, 15, 18, 0), time(23, 59)],
         ["=1+1", Decimal("3.25"), date(1900, 1, 15), None],
-        ["x" * 40_000, -1, None, time(0, 0)],
+        ["x" * 32_767, -1, None, time(0, 0)],  # Excel's limit for a cell: kept whole
         ["", None, "", ""],
     ]
     buffer = io.BytesIO()
@@ -152,13 +158,18 @@ def test_xlsx_rows_read_back_exactly():
         ["  padded  ", 7, datetime(2026, 6, 15), time(9, 30)],
         ["a & b <c> \"d\" 'e'", 2.5, datetime(2026, 6, 15), time(23, 59)],
         ["=1+1", 3.25, datetime(1900, 1, 15), None],
-        ["x" * 32_767, -1, None, time(0, 0)],  # Excel's limit for a cell
+        ["x" * 32_767, -1, None, time(0, 0)],
         [None, None, None, None],
     ]
     assert ws["A4"].data_type == "s"
     assert ws["C2"].number_format == "yyyy-mm-dd" and ws["D2"].number_format == "hh:mm"
     assert ws["C4"].number_format == "yyyy-mm-dd"  # the openpyxl path, same format
     wb.close()
+    # One character more is never cut: the writer refuses it (the export then says so).
+    refusing = XlsxTableWriter(io.BytesIO(), columns, "Sheet")
+    with pytest.raises(CellTooLongError, match="Text: 32,768 characters"):
+        refusing.write(["x" * 32_768, 1, None, None])
+    refusing.abort()
 
 
 class _NoTextSink:

@@ -34,7 +34,7 @@ def _practice(clinic: Clinic, clock: FakeClock) -> dict[str, int]:
     dept = factories.department(clinic, "Boundary care")
     edge = factories.doctor(clinic, dept, "Dr. Edge Case")
     idle = factories.doctor(clinic, dept, "Dr. Idle")
-    # Two patients with the same name: unique patients are counted by person, not name.
+    # Two patients with the same name: patients seen are counted by person, not name.
     twin_a = factories.patient(clinic, "Sam Twin")
     twin_b = factories.patient(clinic, "Sam Twin")
     may1 = book_on(clinic, clock, edge, [twin_a, twin_b], date(2026, 5, 1), start="00:00")
@@ -93,7 +93,9 @@ def test_boundary_visits_fall_in_their_own_month(clinic: Clinic, clock: FakeCloc
         "2026-05-31 23:00",
     ]
     assert (edge.total, edge.completed, edge.no_shows, edge.booked) == (3, 1, 1, 1)
-    assert edge.unique_patients == 2  # two people called Sam Twin
+    # Patients seen: only the Sam Twin whose visit was completed (the other one's May
+    # visits were left booked and missed).
+    assert edge.unique_patients == 1
     assert [t.diagnosis for t in edge.treatment_lines] == ["First minute"]
     assert all(t.patient == "Sam Twin" for t in edge.treatment_lines)
 

@@ -77,7 +77,8 @@ def test_a_report_counts_exactly_its_months_appointments(clinic: Clinic, clock: 
     ada = by_doctor[ids["ada"]]
     assert ada.month == "2026-11"
     assert (ada.total, ada.completed, ada.cancelled, ada.no_shows) == (5, 2, 1, 1)
-    assert (ada.treatments, ada.unique_patients) == (2, 3)
+    # Patients seen: Anna and Eve came; Carl's visits were cancelled or are still booked.
+    assert (ada.treatments, ada.unique_patients) == (2, 2)
     assert by_doctor[ids["bob"]].total == 1
 
     _row, page = reports.get_report_html(clinic, SYSTEM, ada.id)
@@ -105,7 +106,11 @@ def test_the_report_is_emailed_to_the_doctor(
     assert mail.subject == "Monthly report November 2026: Dr. Ada Lovelace"
     assert "Total appointments: 5" in mail.text()
     assert "No-shows: 1" in mail.text()
-    assert "Unique patients: 3" in mail.text()
+    text = mail.text()
+    assert "Patients seen: 2 (different patients with at least one completed visit)" in text
+    # The email says truthfully what it holds: an HTML alternative, not an attachment.
+    assert "There is no attachment" in text and "attached" not in text
+    assert not [p for p in mail.message.iter_attachments()]
     assert "&lt;script&gt;" in mail.html()
     assert len(smtp_server.mailbox.messages) == 2
 

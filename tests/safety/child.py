@@ -21,6 +21,8 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import email_validator
+
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
 from hms_desktop.services.actor import SYSTEM
@@ -36,6 +38,9 @@ from tests.factories import set_settings
 # (test_kill checks that the two agree).
 CLINIC_TZ = ZoneInfo("Europe/Berlin")
 START = datetime(2026, 6, 15, 9, 0, tzinfo=CLINIC_TZ)
+
+# As in tests.conftest: the children's addresses use the reserved ".test" domain.
+email_validator.TEST_ENVIRONMENT = True
 
 #: The slot length the crash tests use, so one day holds many slots.
 SLOT_MINUTES = 5

@@ -34,14 +34,17 @@ from hms_desktop.errors import (
 )
 from hms_desktop.services.actor import Actor, require_patient_access, require_staff
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.files.atomic_file import AtomicFile
+from hms_desktop.services.files.atomic_file import AtomicFile, regular_target
 from hms_desktop.services.files.table_files import (
     FORMATS,
+    XLSX_MAX_CELL,
     XLSX_MAX_ROWS,
+    CellTooLongError,
     Column,
     Format,
     TableWriter,
     open_table,
+    too_long_for_excel,
 )
 from hms_desktop.services.records import records
 from hms_desktop.services.safety import audit
@@ -107,8 +110,8 @@ def check_target(target: Path | str, fmt: str | None = None) -> tuple[Path, Form
     """The absolute target path and its format (from ``fmt``, else the file suffix).
 
     Raises:
-        ValidationError: unknown format, a folder given as the file, or a folder that
-            does not exist.
+        ValidationError: unknown format, a folder or another non-regular file given as
+            the file (a symlink is followed), or a folder that does not exist.
     """
     path = Path(target).expanduser()
     chosen = (fmt or path.suffix.lstrip(".")).lower()
@@ -119,7 +122,9 @@ def check_target(target: Path | str, fmt: str | None = None) -> tuple[Path, Form
         )
     if not path.name or path.is_dir():
         raise ValidationError(f"{path} is a folder; choose a file name.", field="path")
-    path = path.absolute()
+    # A device, a pipe or a socket is refused; a symlink is written through (its file is
+    # replaced atomically, the link stays).
+    path = regular_target(path)
     if not path.parent.is_dir():
         raise ValidationError(
             f"The folder {path.parent} does not exist. Choose an existing folder.", field="path"
@@ -182,6 +187,19 @@ def _run(
     rows: Rows | None = None
 
     def log_outcome(outcome: str, **extra: Any) -> None:
+        if clinic.db.read_only:
+            # Nothing can be written to a read-only database, and whoever may read the
+            # file can read every row without us: the application log keeps the event.
+            log.warning(
+                "export %s by %s from the read-only database: %s, %s rows to %s (%s)",
+                action,
+                actor.username,
+                outcome,
+                written,
+                path,
+                "not in the audit log",
+            )
+            return
         audit.record_now(
             clinic,
             actor,
@@ -212,9 +230,12 @@ def _run(
         with AtomicFile(path) as out:
             table = open_table(chosen, out.file, columns, title)
             try:
-                if first is not None:
-                    table.write(first)
-                write_rows(table, rows, total, report, should_cancel)
+                try:
+                    if first is not None:
+                        table.write(first)
+                    write_rows(table, rows, total, report, should_cancel)
+                except CellTooLongError as err:
+                    raise _refuse_long_text(columns, err, table.rows + 1, rows) from None
                 written = table.rows
                 if should_cancel is not None and should_cancel():
                     raise OperationCancelledError()
@@ -239,6 +260,29 @@ def _run(
         raise
     rows.close()
     return ExportResult(path, written, size, time.monotonic() - started)
+
+
+def _refuse_long_text(
+    columns: Sequence[Column], err: CellTooLongError, row: int, rest: Iterable[Sequence[Any]]
+) -> ValidationError:
+    """Name every row whose text an Excel cell cannot hold (the rest are read, not written),
+    so the whole answer comes at once, and offer CSV."""
+    found = [(row, err.header, err.length)]
+    for number, values in enumerate(rest, row + 1):
+        found += [
+            (number, header, length) for header, length in too_long_for_excel(columns, values)
+        ]
+    shown = "; ".join(
+        f"row {n}: {header}, {length:,} characters" for n, header, length in found[:5]
+    )
+    more = f"; and {len(found) - 5} more" if len(found) > 5 else ""
+    rows = len({n for n, _h, _l in found})
+    return ValidationError(
+        f"{rows} row{'s' if rows > 1 else ''} hold text longer than the {XLSX_MAX_CELL:,} "
+        f"characters an Excel cell can hold ({shown}{more}). Nothing was written, so nothing "
+        "is cut: export to CSV instead, which keeps every text whole.",
+        field="format",
+    )
 
 
 def write_rows(

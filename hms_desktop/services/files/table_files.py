@@ -2,7 +2,10 @@
 
 Both writers take one row at a time and keep nothing of it, so memory stays flat
 however many rows are exported. Text goes through :mod:`spreadsheet_safety`;
-numbers, dates and times stay numbers, dates and times.
+numbers, dates and times stay numbers, dates and times. No value is ever cut: a
+text longer than an Excel cell holds (:data:`XLSX_MAX_CELL`, counted on the text a
+reader sees) raises :class:`CellTooLongError`, and the export refuses (CSV has no
+such limit).
 """
 
 from __future__ import annotations
@@ -34,11 +37,44 @@ ColumnKind = Literal["text", "number", "date", "time"]
 
 #: Excel's sheet limit, header row included.
 XLSX_MAX_ROWS = 1_048_576
+#: Excel's limit of characters in one cell, counted as Excel counts them: on the text a
+#: reader sees (not on its XML escapes), in UTF-16 code units.
+XLSX_MAX_CELL = 32_767
 XLSX_DATE_FORMAT = "yyyy-mm-dd"
 XLSX_TIME_FORMAT = "hh:mm"
 # Text openpyxl would type by itself: "=..." as a formula, "#N/A" and its kin as
 # errors. Such text gets an explicit string cell; any other text stays a plain str.
 _XLSX_TYPED_STARTS = frozenset("=#")
+
+
+class CellTooLongError(Exception):
+    """A text is longer than an Excel cell holds; the export must not cut it."""
+
+    def __init__(self, header: str, length: int) -> None:
+        super().__init__(f"{header}: {length:,} characters")
+        self.header = header
+        self.length = length
+
+
+def excel_length(text: str) -> int:
+    """The length Excel gives ``text``: characters beyond the BMP count twice (UTF-16)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def too_long_for_excel(columns: Sequence[Column], values: Sequence[Any]) -> list[tuple[str, int]]:
+    """The (header, length) of each text in ``values`` that an Excel cell cannot hold."""
+    found = []
+    for column, value in zip(columns, values, strict=True):
+        # len() is a lower bound of the UTF-16 length: only a long text is measured.
+        if (
+            column.kind == "text"
+            and value is not None
+            and len(text := str(value)) * 2 > XLSX_MAX_CELL
+        ):
+            length = excel_length(text)
+            if length > XLSX_MAX_CELL:
+                found.append((column.header, length))
+    return found
 
 
 @dataclass(frozen=True)
@@ -147,10 +183,14 @@ class XlsxTableWriter:
             kinds.get(c.kind) for c in self._columns
         )
         self._rows = _XlsxRows(self._ws, self._columns, self._cell_values)
+        self._text_indexes = tuple(i for i, c in enumerate(self._columns) if c.kind == "text")
         self.rows = 0
 
     def _text_cell(self, text: str) -> WriteOnlyCell:
-        cell = WriteOnlyCell(self._ws, value=ooxml_text(text))
+        cell = WriteOnlyCell(self._ws, value=None)
+        # Set directly: openpyxl's own check would cut the *escaped* text at 32,767
+        # characters. write() has checked the text a reader sees against that limit.
+        cell._value = ooxml_text(text)
         # openpyxl makes "=..." a formula and "#N/A" an error; typed text is neither.
         cell.data_type = "s"
         return cell
@@ -183,6 +223,14 @@ class XlsxTableWriter:
             )
         if len(values) != len(self._columns):
             raise ValueError(f"expected {len(self._columns)} values, got {len(values)}")
+        for i in self._text_indexes:
+            value = values[i]
+            # Only a text of more than half the limit can exceed it (UTF-16: 2 units at most).
+            if value is not None and len(str(value)) * 2 > XLSX_MAX_CELL:
+                too_long = too_long_for_excel(self._columns, values)
+                if too_long:
+                    raise CellTooLongError(*too_long[0])
+                break
         # Serialized by _XlsxRows; openpyxl's append takes only a list or a tuple.
         self._ws.append(values if isinstance(values, (list, tuple)) else list(values))
         self.rows += 1
@@ -284,7 +332,8 @@ class _XlsxRows:
         write_cell(xf, self._ws, cell, cell.has_style)
 
     def _text(self, value: Any, ref: str) -> str:
-        text = ooxml_text(value if value.__class__ is str else str(value))[:32767]
+        # Never cut: XlsxTableWriter.write has refused a text longer than a cell holds.
+        text = ooxml_text(value if value.__class__ is str else str(value))
         space = ' xml:space="preserve"' if text != text.strip() else ""
         return f'<c r="{ref}" t="inlineStr"><is><t{space}>{xml_escape(text)}</t></is></c>'
 

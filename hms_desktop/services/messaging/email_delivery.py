@@ -16,17 +16,29 @@ from types import TracebackType
 
 from hms_desktop import APP_ID
 from hms_desktop.services.clinic_settings.values import ClinicSettings as Settings
+from hms_desktop.services.people.validation import email_problem
 
 #: Seconds to wait for the server at each step; a dead server must not stall the app.
 SMTP_TIMEOUT_S = 15.0
 
 
 class DeliveryError(Exception):
-    """Sending failed. ``permanent`` means retrying the same message cannot help."""
+    """Sending failed. ``permanent`` means retrying the same message cannot help;
+    ``maybe_delivered`` that it failed after reaching the server, so it may have arrived."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool = False, maybe_delivered: bool = False
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.maybe_delivered = maybe_delivered
+
+
+class UnsendableError(DeliveryError):
+    """This message cannot be built or addressed (a bad address): it never left."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=True)
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,23 @@ class Email:
 
 def sender_address(settings: Settings) -> str:
     return settings.smtp_from or settings.smtp_user or f"{APP_ID}@localhost"
+
+
+def prepare(settings: Settings, email: Email) -> EmailMessage:
+    """The message ready to hand to a server, after checking its address.
+
+    Raises:
+        UnsendableError: the address is not one mail can be sent to, or a header
+            cannot be written (a line break in a name or address); nothing was sent.
+    """
+    problem = email_problem(email.to)
+    if problem:
+        raise UnsendableError(f"the address {email.to!r} cannot be sent to: {problem}")
+    try:
+        return build_message(settings, email)
+    except (ValueError, TypeError, UnicodeError, LookupError) as err:
+        # The email package refuses CR/LF and other header injection with ValueError.
+        raise UnsendableError(f"the message could not be written ({err})") from err
 
 
 def build_message(settings: Settings, email: Email) -> EmailMessage:
@@ -133,12 +162,14 @@ class SmtpSender:
         """Send one message.
 
         Raises:
+            UnsendableError: the message cannot be built or addressed (never sent).
             DeliveryError: ``permanent`` for a refused recipient or a 5xx answer.
         """
+        message = prepare(self.settings, email)
         if self._smtp is None:
             raise DeliveryError("not connected to the mail server")
         try:
-            self._smtp.send_message(build_message(self.settings, email))
+            self._smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as err:
             raise DeliveryError(_describe(err), permanent=True) from err
         except smtplib.SMTPNotSupportedError as err:
@@ -159,6 +190,17 @@ class SmtpSender:
             self._smtp.close()
             self._smtp = None
             raise DeliveryError(_describe(err)) from err
+        except Exception as err:
+            # Not a failure smtplib knows: the conversation is in an unknown state, so the
+            # connection is dropped and nobody can say whether the server took the message.
+            self._smtp.close()
+            self._smtp = None
+            raise DeliveryError(
+                f"an unexpected error while handing it to the mail server ({_describe(err)}); "
+                "it may or may not have arrived",
+                permanent=True,
+                maybe_delivered=True,
+            ) from err
 
     @property
     def connected(self) -> bool:

@@ -12,6 +12,12 @@ conditional update before it is handed to the server, so two PCs delivering at
 once never both send it. If the application dies between sending and recording
 ``sent``, nobody can know whether the server took it, so such a message becomes
 ``failed`` with an explanation instead of being sent again automatically.
+
+One message never stops the others: its address is checked and the message
+built in the claiming transaction, so a bad address (a line break, ``not-an-email``)
+makes that one ``undeliverable`` with the reason ("Not sent: ...") and never
+``sending``; any other error with one message is recorded on it and the pass goes
+on. Every ``last_error`` says whether the message may have arrived.
 """
 
 from __future__ import annotations
@@ -36,8 +42,15 @@ from hms_desktop.db.models import (
 )
 from hms_desktop.services.actor import Actor, require_staff
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.messaging.email_delivery import DeliveryError, Email, SmtpSender
+from hms_desktop.services.messaging.email_delivery import (
+    DeliveryError,
+    Email,
+    SmtpSender,
+    UnsendableError,
+    prepare,
+)
 from hms_desktop.services.messaging.notifications import reminder_text
+from hms_desktop.services.people.validation import email_problem
 from hms_desktop.services.safety import audit
 
 log = logging.getLogger(__name__)
@@ -51,7 +64,7 @@ STATUS_LABELS = {
     "sending": "Sending",
     "sent": "Sent",
     "failed": "Failed",
-    "undeliverable": "No address",
+    "undeliverable": "Fix address",
     "expired": "Expired",
 }
 
@@ -77,6 +90,8 @@ class OutboxRow:
     patient_id: int | None
     doctor_id: int | None
     run_id: int | None
+    #: The patient a reminder is for ("" for a report), to fix their address.
+    patient_name: str = ""
 
     @property
     def status_label(self) -> str:
@@ -102,7 +117,7 @@ class DeliveryResult:
         }
 
 
-def _row(m: OutboxMessage) -> OutboxRow:
+def _row(m: OutboxMessage, patient_name: str = "") -> OutboxRow:
     return OutboxRow(
         id=m.id,
         kind=m.kind,
@@ -121,6 +136,7 @@ def _row(m: OutboxMessage) -> OutboxRow:
         patient_id=m.patient_id,
         doctor_id=m.doctor_id,
         run_id=m.run_id,
+        patient_name=patient_name,
     )
 
 
@@ -213,8 +229,17 @@ def _expire_reminders(session: Session, local_now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _claim(clinic: Clinic, message_id: int) -> Email | None:
-    """pending -> sending, atomically; None when another PC or thread got it first."""
+#: The outcome of a claim whose message could not be built or addressed.
+_NOT_SENT_HINT = " Fix the address in the patient's (or doctor's) record and press Retry."
+
+
+def _claim(clinic: Clinic, message_id: int) -> Email | UnsendableError | None:
+    """pending -> sending, atomically; None when another PC or thread got it first.
+
+    The message is checked and built in the same transaction: one that cannot be sent
+    (a bad address) becomes ``undeliverable`` with the reason and is returned as the
+    error, so it is never "sending" although it could not leave.
+    """
     now = clinic.now()
     local_now = now.astimezone(clinic.settings.tz).replace(tzinfo=None)
     with clinic.db.write() as session:
@@ -242,13 +267,38 @@ def _claim(clinic: Clinic, message_id: int) -> Email | None:
                 or ""
             )
         stamp = msg.created_at.strftime("%Y%m%d%H%M%S")
-        return Email(
+        email = Email(
             to=msg.recipient,
             subject=msg.subject,
             body=msg.body,
             html=html,
             message_id=f"<outbox-{msg.id}.{stamp}@{APP_ID}.invalid>",
         )
+        try:
+            prepare(clinic.settings, email)
+        except UnsendableError as err:
+            msg.status, msg.claimed_at, msg.next_attempt_at = "undeliverable", None, None
+            msg.attempts += 1
+            msg.last_error = f"Not sent: {err}.{_NOT_SENT_HINT}"[:2000]
+            log.warning("outbox %s: not sent: %s", message_id, err)
+            return err
+        return email
+
+
+def _record_broken(clinic: Clinic, message_id: int, err: BaseException) -> None:
+    """A message that failed in a way nobody planned for: failed, with the reason, while
+    the rest of the pass goes on. It never reached the server (the claim failed or was
+    rolled back), so it is marked as not sent."""
+    with clinic.db.write() as session:
+        msg = session.get(OutboxMessage, message_id)
+        if msg is None or msg.status not in ("pending", "sending"):
+            return
+        msg.status, msg.claimed_at, msg.next_attempt_at = "failed", None, None
+        msg.attempts += 1
+        msg.last_error = (
+            f"Not sent: the message could not be prepared ({type(err).__name__}: {err}). "
+            "Press Retry after fixing the record it is about."
+        )[:2000]
 
 
 def _refresh_reminder(session: Session, msg: OutboxMessage) -> None:
@@ -300,7 +350,10 @@ def _record_failure(clinic: Clinic, message_id: int, err: DeliveryError) -> str:
         if msg.status != "sending":
             return msg.status
         msg.attempts += 1
-        msg.last_error = str(err)[:2000]
+        if err.maybe_delivered:
+            msg.last_error = str(err)[:2000]
+        else:
+            msg.last_error = f"Not sent: {err}"[:2000]
         if err.permanent or msg.attempts >= MAX_ATTEMPTS:
             msg.status, msg.next_attempt_at = "failed", None
         else:
@@ -366,14 +419,30 @@ def deliver_due(
         for message_id in due:
             if should_stop is not None and should_stop():
                 break
-            email = _claim(clinic, message_id)
-            if email is None:
+            try:
+                claimed = _claim(clinic, message_id)
+            except Exception as err:  # one message's data must not stop the others
+                log.exception("outbox %s: could not be prepared", message_id)
+                _record_broken(clinic, message_id, err)
+                failed += 1
                 continue
+            if claimed is None:
+                continue
+            if isinstance(claimed, UnsendableError):
+                failed += 1
+                continue
+            email = claimed
+            if down is None and not sender.connected:
+                # An unexpected error dropped the connection: open a new one for the rest.
+                try:
+                    sender.connect()
+                except DeliveryError as err:
+                    down = err
             if down is None:
                 try:
                     sender.send(email)
                 except DeliveryError as err:
-                    if not sender.connected:
+                    if not sender.connected and not err.maybe_delivered:
                         down = err
                     status = _record_failure(clinic, message_id, err)
                 else:
@@ -405,13 +474,18 @@ def list_messages(
 ) -> list[OutboxRow]:
     """Newest first. Staff only (the messages name patients and their visits)."""
     require_staff(actor, "see the outbox")
-    stmt = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    stmt = (
+        select(OutboxMessage, Patient.full_name)
+        .outerjoin(Patient, Patient.id == OutboxMessage.patient_id)
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    )
     if statuses:
         stmt = stmt.where(OutboxMessage.status.in_(list(statuses)))
     if run_id is not None:
         stmt = stmt.where(OutboxMessage.run_id == run_id)
     with clinic.db.read() as session:
-        return [_row(m) for m in session.scalars(stmt)]
+        return [_row(m, name or "") for m, name in session.execute(stmt)]
 
 
 def status_counts(clinic: Clinic, *, run_id: int | None = None) -> dict[str, int]:
@@ -454,6 +528,13 @@ def retry(clinic: Clinic, actor: Actor, message_ids: Sequence[int] | None = None
             if not address:
                 msg.status = "undeliverable"
                 msg.last_error = "There is still no email address to send to."
+                continue
+            problem = email_problem(address)
+            if problem:
+                msg.status = "undeliverable"
+                msg.last_error = (
+                    f"Not sent: the address {address!r} still cannot be used: {problem}"
+                )
                 continue
             msg.recipient = address
             msg.status, msg.attempts, msg.last_error = "pending", 0, ""

@@ -6,10 +6,11 @@ import re
 import unicodedata
 from datetime import date, datetime, time
 
+from email_validator import EmailNotValidError, validate_email
+
 from hms_desktop.errors import ValidationError
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _PHONE_ALLOWED = re.compile(r"^[0-9+()\-./ ]*$")
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 
@@ -60,15 +61,38 @@ def phone_digits(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit())
 
 
+def email_problem(address: str) -> str:
+    """Why ``address`` cannot be sent to, or "" when it can.
+
+    The syntax check is email-validator's (RFC 5321/5322 and internationalised
+    addresses), not a pattern of ours; no DNS look-up is made, so it works offline.
+    The outbox asks again before sending, for addresses saved before this check.
+    """
+    if not address:
+        return "there is no email address"
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as err:
+        return str(err)
+    return ""
+
+
 def clean_email(value: str | None, *, required: bool = False) -> str:
+    """The address as typed (trimmed), after checking that mail can be sent to it.
+
+    Raises:
+        ValidationError: empty when ``required``, or not a usable address.
+    """
     email = clean_text(value, "email", max_len=254, multiline=False)
     if not email:
         if required:
             raise ValidationError("Email must not be empty.", field="email")
         return ""
-    if not _EMAIL.match(email):
+    problem = email_problem(email)
+    if problem:
         raise ValidationError(
-            f"{shown(email)} is not an email address like name@example.com.", field="email"
+            f"{shown(email)} is not an email address like name@example.com: {problem}",
+            field="email",
         )
     return email
 

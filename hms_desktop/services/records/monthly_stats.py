@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, time
 from itertools import compress, repeat
-from operator import is_not, itemgetter
+from operator import eq, is_not, itemgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy import Dialect, Row, Select, select
@@ -92,6 +92,7 @@ class MonthlyStats:
     no_shows: int
     booked: int
     treatments: int
+    #: Different patients with at least one completed visit in the month ("patients seen").
     unique_patients: int
     appointments: tuple[AppointmentLine, ...]
     treatment_lines: tuple[TreatmentLine, ...]
@@ -134,7 +135,8 @@ def compute_stats(session: Session, doctor_id: int, month: str) -> MonthlyStats:
             )
         )
         statuses[appt.status] = statuses.get(appt.status, 0) + 1
-        patients.add(appt.patient_id)
+        if appt.status == "completed":  # "patients seen": only visits that took place
+            patients.add(appt.patient_id)
         if treatment is not None:
             treatments.append(
                 TreatmentLine(
@@ -307,7 +309,10 @@ def _per_doctor(
                 no_shows=statuses.count("no_show"),
                 booked=statuses.count("booked"),
                 treatments=t_end - t_at,
-                unique_patients=len(set(patient_id[at:end])),
+                # Patients seen: those with at least one completed visit this month.
+                unique_patients=len(
+                    set(compress(patient_id[at:end], map(eq, statuses, repeat("completed"))))
+                ),
                 appointments=tuple(appointment_lines[at:end]),
                 treatment_lines=tuple(treatment_lines[t_at:t_end]),
             )

@@ -83,6 +83,19 @@ class GeneratedReport:
     recipient: str
 
 
+#: Each figure of the summary: its label, the MonthlyStats field, and what it counts
+#: (said in the report and in the email, so nobody has to guess).
+FIGURES: tuple[tuple[str, str, str], ...] = (
+    ("Total appointments", "total", "every appointment dated in the month, whatever its status"),
+    ("Completed", "completed", "visits that took place"),
+    ("Cancelled", "cancelled", "appointments cancelled by the patient or the clinic"),
+    ("No-shows", "no_shows", "booked visits the patient did not come to"),
+    ("Still booked", "booked", "not yet marked completed, cancelled or no-show"),
+    ("Treatments recorded", "treatments", "completed visits with a treatment record"),
+    ("Patients seen", "unique_patients", "different patients with at least one completed visit"),
+)
+
+
 def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
     if not rows:
         return f'<p class="empty">{html.escape(empty)}</p>'
@@ -90,8 +103,18 @@ def _table(headers: list[str], rows: list[list[str]], empty: str) -> str:
     body = "\n".join(
         "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
     )
+    # <thead>: a printed table repeats its header on every page.
     return (
-        f'<table width="100%" cellspacing="0" cellpadding="3">\n<tr>{head}</tr>\n{body}\n</table>'
+        f'<table width="100%" cellspacing="0" cellpadding="3">\n<thead><tr>{head}</tr></thead>\n'
+        f"<tbody>\n{body}\n</tbody>\n</table>"
+    )
+
+
+def _summary_rows(stats: MonthlyStats) -> str:
+    return "\n".join(
+        f'  <tr><td>{html.escape(label)}</td><td class="num"><b>{int(getattr(stats, field))}'
+        f'</b></td><td class="what">{html.escape(what)}</td></tr>'
+        for label, field, what in FIGURES
     )
 
 
@@ -130,26 +153,25 @@ def render_html(stats: MonthlyStats, generated_at: datetime) -> str:
         "generated": f"{generated_at:%Y-%m-%d %H:%M %Z}".strip(),
     }
     values: dict[str, object] = {k: html.escape(v) for k, v in text_values.items()}
-    for name in ("total", "completed", "cancelled", "no_shows", "booked", "treatments"):
-        values[name] = int(getattr(stats, name))
-    values["unique_patients"] = stats.unique_patients
+    values["summary_rows"] = _summary_rows(stats)
     values["appointments_table"] = appointments
     values["treatments_table"] = treatments
     return template.substitute(values)
 
 
 def summary_text(stats: MonthlyStats) -> str:
-    """The plain-text part of the report email."""
+    """The plain-text part of the report email; it says what the email holds."""
+    figures = "".join(
+        f"{label}: {int(getattr(stats, field))} ({what})\n" for label, field, what in FIGURES
+    )
     return (
         f"Monthly report for {stats.doctor} ({stats.department}), {month_label(stats.month)}\n\n"
-        f"Total appointments: {stats.total}\n"
-        f"Completed: {stats.completed}\n"
-        f"Cancelled: {stats.cancelled}\n"
-        f"No-shows: {stats.no_shows}\n"
-        f"Treatments recorded: {stats.treatments}\n"
-        f"Unique patients: {stats.unique_patients}\n\n"
-        "The full report with the appointment and treatment tables is attached as HTML and is "
-        "under 'My reports' in HMS Desktop.\n"
+        f"{figures}\n"
+        "This email holds the report twice: this plain-text summary, and the full report "
+        "with the appointment and treatment tables as a formatted (HTML) version of the "
+        "same message, which your email program shows instead when it can. There is no "
+        "attachment. The report is also under 'My reports' in HMS Desktop, where it can be "
+        "printed or saved as a PDF.\n"
     )
 
 

@@ -20,7 +20,6 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from datetime import datetime
@@ -32,6 +31,7 @@ from hms_desktop.db.engine import Database, sqlite_path
 from hms_desktop.errors import DatabaseUnavailableError, HmsError, ValidationError
 from hms_desktop.services.actor import Actor, require_admin
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.files.atomic_file import partial_file, regular_target
 from hms_desktop.services.safety import audit
 
 #: Scheduled backups are named ``clinic-YYYYMMDD-HHMMSS.<suffix>``; pruning only touches these.
@@ -71,17 +71,14 @@ def fsync_dir(folder: Path) -> None:
 
 @contextmanager
 def temp_beside(target: Path, suffix: str = ".tmp") -> Iterator[Path]:
-    """A temporary file name in ``target``'s folder, removed unless it was renamed away."""
+    """A temporary file name in ``target``'s folder, removed unless it was renamed away.
+
+    Named and registered as a partial file (:func:`partial_file`), so a backup or restore
+    killed half-way leaves nothing after the next start, backup or export.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
+    with partial_file(target, suffix) as tmp:
         yield tmp
-    finally:
-        tmp.unlink(missing_ok=True)
-        for extra in ("-journal", "-wal", "-shm"):
-            Path(f"{tmp}{extra}").unlink(missing_ok=True)
 
 
 def integrity_problems(conn: sqlite3.Connection) -> list[str]:
@@ -121,6 +118,13 @@ def copy_sqlite(source: sqlite3.Connection, target: Path) -> None:
             f"The backup could not be written to {target}: {err.strerror or err}. "
             "Choose a folder you can write to with enough free space."
         ) from None
+    except sqlite3.Error as err:
+        if "full" not in str(err).lower():
+            raise
+        raise DatabaseUnavailableError(
+            f"The backup could not be written to {target}: the disk is full. "
+            "Free some space there, or choose another folder."
+        ) from None
 
 
 def _backup_postgres(url: str, target: Path) -> None:
@@ -155,13 +159,13 @@ def backup_database(db: Database, target: Path | str) -> Path:
     file at ``target`` is replaced only once the new copy is complete and checked.
 
     Raises:
-        ValidationError: ``target`` is the live database itself or a folder.
+        ValidationError: ``target`` is the live database itself, or not a regular file
+            (a folder, a device...; a symlink is written through).
         DatabaseUnavailableError: the database cannot be read, or the copy not written.
         BackupToolMissingError: PostgreSQL without ``pg_dump`` (the message has the command).
     """
-    target = Path(target).expanduser().absolute()
-    if target.is_dir():
-        raise ValidationError(f"{target} is a folder; give a file name for the backup.")
+    # A device, folder or pipe is refused; a symlink is written through, never replaced.
+    target = regular_target(target)
     live = sqlite_path(db.url)
     if not db.is_sqlite:
         _backup_postgres(db.url, target)

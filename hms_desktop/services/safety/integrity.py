@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, aliased
 
 from hms_desktop.db.engine import Database
-from hms_desktop.db.migrate import HEAD_REVISION, check_schema
+from hms_desktop.db.migrate import HEAD_REVISION, check_schema, current_revision
 from hms_desktop.db.models import (
     Appointment,
     AuditEntry,
@@ -197,6 +197,9 @@ def check_database(db: Database) -> CheckReport:
     report = CheckReport(location=db.display_location)
     try:
         _integrity(db, report)
+        # Read first: a newer schema makes check_schema refuse, and the report still says
+        # which version the database has.
+        report.schema_current = current_revision(db)
         state = check_schema(db)
         report.schema_current, report.schema_head = state.current, state.head
     except HmsError as err:

@@ -314,6 +314,16 @@ class PatientsPage(ListPage):
         self.search.setText(str(patient_id))
         self.refresh()
 
+    def open_patient(self, patient_id: int) -> None:
+        """Find ``patient_id`` in the list and open their record to edit (from the Jobs page,
+        to fix an address)."""
+        self.search.setText(str(patient_id))
+        self.refresh()
+        clinic, actor = self.clinic, self.actor
+        self.run(
+            "Open patient", lambda: patients.get_patient(clinic, actor, patient_id), self._edit
+        )
+
     def on_activate(self) -> None:
         row: PatientRow | None = self.selected()
         if row is None:

@@ -162,6 +162,7 @@ class AdminTab(QWidget):
             from hms_desktop.ui.admin.jobs_panel import JobsPanel
 
             self.jobs = JobsPanel(self._clinic, self._actor, self._ops, self._scheduler, self)
+            self.jobs.open_patient_requested.connect(self.open_patient)
             return self._swap_page(index, self.jobs)
         if name == "audit" and self.audit is None:
             from hms_desktop.ui.admin.audit_view import AuditLogView
@@ -203,6 +204,11 @@ class AdminTab(QWidget):
     def new_patient(self) -> None:
         self.show_page("patients")
         self.patients.on_register()
+
+    def open_patient(self, patient_id: int) -> None:
+        """Show the Patients page with ``patient_id`` found and its record open to edit."""
+        self.show_page("patients")
+        self.patients.open_patient(patient_id)
 
     def find_patient(self) -> None:
         """Ctrl+F: search the audit log while it is shown, else find a patient."""

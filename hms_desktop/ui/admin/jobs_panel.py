@@ -1,5 +1,9 @@
 """The Admin tab's Jobs panel: schedules, recent runs, the outbox, Run now and Retry.
 
+Messages that need someone (failed, or an address to fix) are listed first by
+default with the reason and the patient; "Open patient's record" asks the Admin
+tab to open that record so the address can be fixed, then Retry sends.
+
 Everything that touches the database or the mail server goes through
 ``Operations.run``; the panel only shows the :class:`JobsSnapshot` it gets back.
 """
@@ -38,7 +42,7 @@ from hms_desktop.ui.common.table_models import Column, RowTableModel
 
 #: The outbox filter: label -> statuses (empty: all).
 OUTBOX_FILTERS: dict[str, tuple[str, ...]] = {
-    "Needs attention (failed, no address)": ("failed", "undeliverable"),
+    "Needs attention (failed, address to fix)": ("failed", "undeliverable"),
     "Waiting to send": ("pending", "sending"),
     "Sent": ("sent",),
     "Expired": ("expired",),
@@ -73,6 +77,8 @@ class JobsPanel(QWidget):
     refreshed = Signal()
     #: An action finished; the text is what the panel shows under the tables.
     action_finished = Signal(str)
+    #: "Open patient's record" on a message: the patient's id (the Admin tab opens it).
+    open_patient_requested = Signal(int)
 
     def __init__(
         self,
@@ -122,7 +128,12 @@ class JobsPanel(QWidget):
             [
                 Column("Created", lambda m: m.created_at, text=lambda m: self._at(m.created_at)),
                 Column("Kind", lambda m: "Reminder" if m.kind == "reminder" else "Report"),
-                Column("To", lambda m: m.recipient or "(no email)"),
+                Column("To", lambda m: m.recipient or "(no email)", tooltip=lambda m: m.recipient),
+                Column(
+                    "Patient",
+                    lambda m: m.patient_name,
+                    text=lambda m: f"{m.patient_name} (#{m.patient_id})" if m.patient_id else "",
+                ),
                 Column("Subject", lambda m: m.subject, tooltip=lambda m: m.body),
                 Column("Status", lambda m: m.status_label),
                 Column("Tries", lambda m: m.attempts, align_right=True),
@@ -165,6 +176,15 @@ class JobsPanel(QWidget):
         self.retry_button.clicked.connect(self.on_retry_selected)
         self.retry_all_button = QPushButton("Retry &all failed", self)
         self.retry_all_button.clicked.connect(self.on_retry_all)
+        self.open_patient_button = QPushButton("Open &patient's record…", self)
+        self.open_patient_button.setToolTip(
+            "Open the selected message's patient to fix the address, then press Retry"
+        )
+        self.open_patient_button.setEnabled(False)
+        self.open_patient_button.clicked.connect(self.on_open_patient)
+        self.outbox_table.selectionModel().selectionChanged.connect(
+            lambda *_a: self.open_patient_button.setEnabled(self._selected_patient() is not None)
+        )
         self.deliver_button = QPushButton("&Deliver now", self)
         self.deliver_button.setToolTip("Send the messages that are due now")
         self.deliver_button.clicked.connect(lambda: self.run_job("outbox"))
@@ -207,6 +227,7 @@ class JobsPanel(QWidget):
         outbox_buttons.addWidget(self.retry_button)
         outbox_buttons.addWidget(self.retry_all_button)
         outbox_buttons.addWidget(self.deliver_button)
+        outbox_buttons.addWidget(self.open_patient_button)
         outbox_buttons.addStretch(1)
         bottom_layout.addLayout(outbox_buttons)
 
@@ -341,6 +362,16 @@ class JobsPanel(QWidget):
             self._say("Select failed or address-less messages to retry.")
             return
         self._retry(chosen)
+
+    def _selected_patient(self) -> int | None:
+        chosen = self.selected_messages()
+        return chosen[0].patient_id if len(chosen) == 1 else None
+
+    def on_open_patient(self) -> None:
+        """Ask for the selected message's patient record (to fix the address)."""
+        patient_id = self._selected_patient()
+        if patient_id is not None:
+            self.open_patient_requested.emit(patient_id)
 
     def on_retry_all(self) -> None:
         self._retry(None)

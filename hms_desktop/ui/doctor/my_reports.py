@@ -39,7 +39,7 @@ def _columns(with_doctor: bool, tz: tzinfo) -> list[Column[ReportRow]]:
         Column("Cancelled", lambda r: r.cancelled, align_right=True),
         Column("No-shows", lambda r: r.no_shows, align_right=True),
         Column("Treatments", lambda r: r.treatments, align_right=True),
-        Column("Patients", lambda r: r.unique_patients, align_right=True),
+        Column("Patients seen", lambda r: r.unique_patients, align_right=True),
         Column(
             "Generated",
             lambda r: r.generated_at,

@@ -1,4 +1,9 @@
-"""Render report HTML to a PDF file with Qt (``QTextDocument`` + ``QPdfWriter``).
+"""Render report HTML to a PDF file with Qt (``QPdfWriter``).
+
+A monthly report is laid out for print by :mod:`report_pages` (summary page first,
+headers repeated, rows kept whole, words wrapped at their boundaries); other HTML is
+printed as a ``QTextDocument``. The file is written under a partial-file name the
+cleaners recognise and renamed when complete.
 
 The report viewer calls :func:`write_pdf` directly. The ``hms`` command may not
 import Qt (import-linter: "No Qt below ui" covers the CLI), so it runs this module
@@ -11,55 +16,74 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF
-from PySide6.QtGui import QGuiApplication, QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtGui import (
+    QGuiApplication,
+    QPagedPaintDevice,
+    QPageLayout,
+    QPageSize,
+    QPdfWriter,
+    QTextDocument,
+)
+
+from hms_desktop.errors import HmsError
+from hms_desktop.services.files.atomic_file import partial_file, regular_target
+from hms_desktop.ui.doctor.report_pages import paint_report, parse_report
 
 #: Enough for crisp text; higher only makes the file bigger.
 PDF_DPI = 300
 
 
-def render(document: QTextDocument, path: Path, *, title: str = "") -> None:
-    """Print ``document`` to a PDF at ``path``, written atomically (temp file, then rename).
-
-    Raises:
-        OSError: the folder is missing or not writable.
-    """
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=".report-", suffix=".pdf.tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        writer = QPdfWriter(str(tmp))
-        writer.setResolution(PDF_DPI)
-        writer.setTitle(title)
-        writer.setCreator("HMS Desktop")
-        writer.setPageLayout(
-            QPageLayout(
-                QPageSize(QPageSize.PageSizeId.A4),
-                QPageLayout.Orientation.Portrait,
-                QMarginsF(15, 15, 15, 15),
-                QPageLayout.Unit.Millimeter,
-            )
+def _pdf_writer(path: Path, title: str) -> QPdfWriter:
+    writer = QPdfWriter(str(path))
+    writer.setResolution(PDF_DPI)
+    writer.setTitle(title)
+    writer.setCreator("HMS Desktop")
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(15, 15, 15, 15),
+            QPageLayout.Unit.Millimeter,
         )
-        document.print_(writer)
+    )
+    return writer
+
+
+def _write_atomically(path: Path, paint: Callable[[QPdfWriter], object], title: str) -> None:
+    path = regular_target(path)
+    with partial_file(path, ".pdf") as tmp:
+        writer = _pdf_writer(tmp, title)
+        paint(writer)
         del writer  # the PDF trailer is written when the writer goes away
         if tmp.stat().st_size == 0 or not tmp.read_bytes()[:5] == b"%PDF-":
             raise OSError(f"Qt wrote no PDF to {tmp}")
         os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+
+
+def print_report(html: str, device: QPagedPaintDevice, *, title: str = "") -> None:
+    """Print report HTML onto a PDF writer or a printer: a monthly report laid out for
+    print (see :mod:`report_pages`), any other HTML as a text document."""
+    content = parse_report(html)
+    if content is not None:
+        paint_report(content, device, title=title)
+        return
+    document = QTextDocument()
+    document.setHtml(html)
+    document.print_(device)
 
 
 def write_pdf(html: str, path: Path, *, title: str = "") -> None:
-    """Render an HTML report to a PDF file (needs a QGuiApplication)."""
-    document = QTextDocument()
-    document.setHtml(html)
-    render(document, path, title=title)
+    """Render an HTML report to a PDF file (needs a QGuiApplication).
+
+    Raises:
+        OSError: the folder is missing or not writable.
+        ValidationError: ``path`` is a folder or a device.
+    """
+    _write_atomically(Path(path), lambda writer: print_report(html, writer, title=title), title)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -72,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QGuiApplication.instance() or QGuiApplication([sys.argv[0]])
     try:
         write_pdf(args.html.read_text(encoding="utf-8"), args.pdf, title=args.title)
-    except OSError as err:
+    except (OSError, HmsError) as err:
         print(f"cannot write {args.pdf}: {err}", file=sys.stderr)
         return 1
     finally:

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from hms_desktop.errors import HmsError
 from hms_desktop.ui.common.messages import show_error
-from hms_desktop.ui.doctor.pdf_export import render
+from hms_desktop.ui.doctor.pdf_export import print_report, write_pdf
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,8 @@ class ReportViewer(QDialog):
         self.setWindowTitle(title)
         self.resize(fit_to_screen(self, 860, 900))
         self.title = title
+        #: The report as stored: printing lays it out from this, not from the browser's copy.
+        self.source_html = html
         self.browser = QTextBrowser(self)
         self.browser.setObjectName("reportView")
         self.browser.setOpenLinks(False)
@@ -96,17 +98,18 @@ class ReportViewer(QDialog):
 
         Raises:
             OSError: the file cannot be written.
+            HmsError: the path is a folder or a device.
         """
         path = Path(path)
         if path.suffix.lower() != ".pdf":
             path = path.with_name(path.name + ".pdf")
-        render(self.browser.document(), path, title=self.title)
+        write_pdf(self.source_html, path, title=self.title)
         self.status.setText(f"Saved {path}")
         log.info("report %r saved as %s", self.title, path)
         return path
 
     def print_to(self, printer: QPrinter) -> None:
-        self.browser.document().print_(printer)
+        print_report(self.source_html, printer, title=self.title)
 
     def on_save_pdf(self) -> None:
         name, _ = QFileDialog.getSaveFileName(
@@ -130,6 +133,8 @@ class ReportViewer(QDialog):
                     return
         try:
             self.save_pdf(path)
+        except HmsError as err:
+            show_error(self, "Save as PDF", err)
         except OSError as err:
             reason = err.strerror or type(err).__name__
             log.warning("saving %s failed: %r", path, err)

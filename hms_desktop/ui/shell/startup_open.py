@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from hms_desktop.config import Settings
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic, open_clinic
+from hms_desktop.services.files.atomic_file import sweep_after_crash
 from hms_desktop.services.people import accounts
 from hms_desktop.services.safety.instance_lock import InstanceLock
 from hms_desktop.ui.common.operations import OpContext
@@ -68,6 +69,8 @@ def open_for_start(
     """
     if lock is not None:
         lock.acquire()
+    # Partial files of an export or backup that died with an earlier run go first.
+    sweep_after_crash()
     clinic = open_clinic(settings, migrate=True)
     try:
         has_admin = accounts.has_admin(clinic)
