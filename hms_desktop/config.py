@@ -84,6 +84,13 @@ class Settings:
     smtp_from: str = ""
     smtp_password: str = field(default="", repr=False)
     export_dir: str = ""
+    #: The CSV delimiter chosen on this PC ("," ";" or tab); empty: from the PC's locale.
+    csv_delimiter: str = ""
+    #: Shown in calendar invitations (LOCATION) and on printed histories.
+    clinic_name: str = ""
+    clinic_address: str = ""
+    #: Email a calendar invitation when a visit is booked (reminders always carry one).
+    booking_confirmation: bool = False
     backup_dir: str = ""
     backup_retention: int = 7
     #: When the daily backup runs (clinic time); the PC may be in use, the copy is online.
@@ -139,6 +146,13 @@ def parse_hhmm(value: str, name: str = "time") -> time:
 
 def _coerce(name: str, raw: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind == "bool":
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ValidationError(f"Setting {name} must be on or off, not {_shown(raw)}.", field=name)
     try:
         if kind == "int":
             return int(raw)

@@ -14,7 +14,6 @@ from sqlalchemy.exc import DBAPIError
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import check_schema, current_revision, head_revision, upgrade
-from hms_desktop.db.models import Appointment
 from hms_desktop.errors import DatabaseUnavailableError
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic, open_clinic
@@ -91,25 +90,47 @@ def test_first_revision_upgrades_to_head_with_its_data(
                     doctor_id=doctor_id, day=day, start_time=time(9, 0), end_time=time(12, 0)
                 )
             )
+            # The visit and its treatment as a 0001 database held them (the newest
+            # appointment columns, such as 0010's calendar sequence, came later).
+            appointments_0001 = sa.table(
+                "appointments",
+                sa.column("id", sa.Integer),
+                *(sa.column(n) for n in ("doctor_id", "patient_id", "visit_type", "reason")),
+                sa.column("status", sa.String),
+                sa.column("day", sa.Date),
+                sa.column("start_time", sa.Time),
+                sa.column("created_at", sa.DateTime),
+                sa.column("updated_at", sa.DateTime),
+            )
             appt = session.scalar(
-                sa.insert(Appointment)
+                sa.insert(appointments_0001)
                 .values(
                     doctor_id=doctor_id,
                     patient_id=patient_id,
                     day=day,
                     start_time=time(9, 0),
                     visit_type="consultation",
-                    status="booked",
+                    reason="",
+                    status="completed",
+                    created_at=datetime(2026, 6, 1, 8, 0),
+                    updated_at=datetime(2026, 6, 1, 8, 0),
                 )
-                .returning(Appointment.id)
+                .returning(appointments_0001.c.id)
             )
+            session.execute(
+                sa.insert(sa.table("treatments", sa.column("appointment_id"), sa.column("diagnosis"),
+                                   sa.column("symptoms"), sa.column("treatment_given"),
+                                   sa.column("prescription"), sa.column("notes"),
+                                   sa.column("created_at"), sa.column("updated_at")))
+                .values(appointment_id=appt, diagnosis="flu", symptoms="", treatment_given="",
+                        prescription="", notes="", created_at=datetime(2026, 6, 2, 8, 0),
+                        updated_at=datetime(2026, 6, 2, 8, 0))
+            )  # fmt: skip
         assert appt is not None
         w = SimpleNamespace(
             doctor_id=doctor_id, patient_id=patient_id, other_patient_id=other_patient_id, day=day
         )
         clock.advance(days=1)
-        booking.complete(clinic, SYSTEM, appt)
-        records.record_treatment(clinic, SYSTEM, appt, records.TreatmentForm(diagnosis="flu"))
 
         state = upgrade(db)
         assert (state.current, state.is_current) == (head_revision(), True)

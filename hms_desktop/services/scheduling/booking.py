@@ -38,6 +38,7 @@ from hms_desktop.services.actor import (
     require_patient_self_or_staff,
 )
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.messaging import calendar_invite
 from hms_desktop.services.people.validation import (
     clean_text,
     fold,
@@ -229,6 +230,7 @@ def book(
             day=the_day,
             time=the_time.strftime("%H:%M"),
         )
+        calendar_invite.queue_change(session, clinic, appt, calendar_invite.CONFIRMATION)
         new_id = appt.id
     clinic.changes.notify("appointments")
     return new_id
@@ -274,6 +276,7 @@ def reschedule(
             before=before,
             after=f"{the_day:%Y-%m-%d} {the_time:%H:%M} doctor {doctor.id}",
         )
+        calendar_invite.queue_change(session, clinic, appt, calendar_invite.UPDATE)
     clinic.changes.notify("appointments")
 
 
@@ -318,6 +321,8 @@ def set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str) -
             appt.id,
             patient_id=appt.patient_id,
         )
+        if status == "cancelled":
+            calendar_invite.queue_change(session, clinic, appt, calendar_invite.CANCELLATION)
     clinic.changes.notify("appointments")
 
 
