@@ -49,7 +49,7 @@ def _visit_html(record: PatientRecord, visit: Visit, *, with_status: bool) -> st
     if with_status:
         heading += f" · {escape(STATUS_LABELS.get(visit.status, visit.status))}"
     rows = "".join(
-        f'<tr><td class="label">{label}</td><td>{_text(getattr(visit, attr))}</td></tr>'
+        f'<tr><td class="label" width="22%">{label}</td><td>{_text(getattr(visit, attr))}</td></tr>'
         for label, attr in FIELDS
         if getattr(visit, attr).strip()
     )
