@@ -275,6 +275,24 @@ def save_settings(settings: Settings, *, settings_file: Path | None = None) -> P
     return path
 
 
+def save_preferences(*, settings_file: Path | None = None, **changes: Any) -> Settings:
+    """Remember UI preferences of this PC (e.g. ``csv_delimiter``) in the settings file.
+
+    Starts from the file alone, so command-line and environment values of this run
+    are not written into it. Returns the settings as stored.
+
+    Raises:
+        ValidationError: a value is malformed.
+        OSError: the file cannot be written.
+    """
+    stored = load_settings(environ={}, settings_file=settings_file)
+    if stored.database_url == default_database_url():
+        stored = stored.replace(database_url="")
+    updated = stored.replace(**changes)
+    save_settings(updated, settings_file=settings_file)
+    return updated
+
+
 def store_smtp_password(user: str, password: str) -> bool:
     """Keep the SMTP password in the system keyring; False when there is no keyring.
 

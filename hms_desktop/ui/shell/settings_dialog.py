@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from PySide6.QtCore import QTime
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFileDialog,
     QHBoxLayout,
@@ -97,6 +98,14 @@ class SettingsDialog(ServiceForm):
         for key, label in LEADS.items():
             self.reminder_lead.addItem(label, key)
         self.reminder_lead.setCurrentIndex(max(0, self.reminder_lead.findData(s.reminder_lead)))
+        self.clinic_name = QLineEdit(s.clinic_name, self)
+        self.clinic_name.setPlaceholderText("shown in calendar invitations and printed histories")
+        self.clinic_address = QLineEdit(s.clinic_address, self)
+        self.clinic_address.setPlaceholderText("street, postcode and town")
+        self.booking_confirmation = QCheckBox(
+            "Email a confirmation with a calendar entry when a visit is booked", self
+        )
+        self.booking_confirmation.setChecked(s.booking_confirmation)
         self.smtp_host = QLineEdit(s.smtp_host, self)
         self.smtp_host.setPlaceholderText("empty: reminders stay in the outbox")
         self.smtp_port = QSpinBox(self)
@@ -133,9 +142,12 @@ class SettingsDialog(ServiceForm):
             lambda: _check_zone(self.timezone.currentText()),
         )
         self.add_field("cache_ttl_seconds", "Dashboard &cache", self.cache_ttl)
+        self.add_field("clinic_name", "Clinic &name", self.clinic_name)
+        self.add_field("clinic_address", "Clinic addre&ss", self.clinic_address)
         self.add_section("Reminders and email")
         self.add_field("reminder_time", "&Reminders at", self.reminder_time)
         self.add_field("reminder_lead", "Reminder &day", self.reminder_lead)
+        self.add_field("booking_confirmation", "", self.booking_confirmation)
         self.add_field("smtp_host", "SMTP &host", self.smtp_host)
         self.add_field("smtp_port", "SMTP p&ort", self.smtp_port)
         self.add_field("smtp_tls", "SMTP s&ecurity", self.smtp_tls)
@@ -155,6 +167,9 @@ class SettingsDialog(ServiceForm):
             "cache_ttl_seconds": float(self.cache_ttl.value()),
             "reminder_time": self.reminder_time.time().toString("HH:mm"),
             "reminder_lead": str(self.reminder_lead.currentData()),
+            "clinic_name": self.clinic_name.text().strip(),
+            "clinic_address": self.clinic_address.text().strip(),
+            "booking_confirmation": self.booking_confirmation.isChecked(),
             "smtp_host": self.smtp_host.text().strip(),
             "smtp_port": self.smtp_port.value(),
             "smtp_tls": str(self.smtp_tls.currentData()),
