@@ -15,6 +15,7 @@ message not yet sent. Patients who opted out of reminders get none of these.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -45,6 +46,8 @@ KIND_LABELS = {
     CANCELLATION: "Cancelled",
 }
 PRODID = "-//HMS Desktop//Appointments//EN"
+
+log = logging.getLogger(__name__)
 
 
 # --- clinic settings read here (one place to switch when they move to the database) ----
@@ -301,7 +304,11 @@ def calendar_part(
     if msg.kind not in PATIENT_KINDS or msg.appointment_id is None:
         return None
     method = method_for(msg.kind)
-    inv = invitation_for(session, clinic, msg.appointment_id, method, to=msg.recipient)
-    if inv is None:
+    try:
+        inv = invitation_for(session, clinic, msg.appointment_id, method, to=msg.recipient)
+        return None if inv is None else (to_ical(inv, stamp=stamp), method)
+    except (ValueError, TypeError, KeyError, UnicodeError):
+        # The message still says when and with whom in its text: better without the
+        # calendar entry than not at all, and the rest of the pass goes on.
+        log.exception("outbox %s: the calendar invitation could not be built", msg.id)
         return None
-    return to_ical(inv, stamp=stamp), method
