@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QLocale, Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
@@ -86,6 +86,28 @@ def test_the_chosen_delimiter_is_used_and_remembered_for_this_pc(
     assert again.path_edit.text().endswith(".json")
     assert not again.options.all_visits.isEnabled()  # type: ignore[union-attr]
     again.close()
+
+
+@pytest.mark.parametrize(
+    ("language", "country", "expected"),
+    [
+        (QLocale.Language.German, QLocale.Country.Germany, ";"),
+        (QLocale.Language.French, QLocale.Country.France, ";"),
+        (QLocale.Language.English, QLocale.Country.UnitedStates, ","),
+    ],
+)
+def test_the_delimiter_defaults_from_the_locale(
+    qtbot: QtBot, parent: QWidget, sqlite_clinic: Clinic, ops, language, country, expected
+) -> None:
+    patient = f.patient(sqlite_clinic)
+    before = QLocale()
+    QLocale.setDefault(QLocale(language, country))
+    try:
+        dialog = _dialog(qtbot, parent, sqlite_clinic, ops, patient)
+        assert dialog.options.delimiter == expected
+        dialog.close()
+    finally:
+        QLocale.setDefault(before)
 
 
 def test_fhir_and_pdf_from_the_dialog(

@@ -127,3 +127,9 @@ def test_hms_export_history_pdf_fhir_and_delimiter(
 
     assert main([*base, "--delimiter", "pipe", "-o", str(out_dir / "x.csv")]) == 2
     assert "comma, semicolon or tab" in capsys.readouterr().err
+
+    tabbed = out_dir / "appointments.csv"
+    day = history.day1.isoformat()
+    appointments = ["--database", clinic.db.url, "export", "appointments", "--from", day]
+    assert main([*appointments, "--to", day, "--delimiter", "tab", "-o", str(tabbed)]) == 0
+    assert tabbed.read_text(encoding="utf-8-sig").splitlines()[0].split("\t")[0] == "Date"

@@ -31,8 +31,9 @@ class ExportOptions:
         self.delimiter_combo.setObjectName("csvDelimiter")
         for value, label in DELIMITER_LABELS.items():
             self.delimiter_combo.addItem(label, value)
+        # QLocale() is the system locale unless the application set another default.
         chosen = default_delimiter(
-            clinic.settings.csv_delimiter, decimal_point=QLocale.system().decimalPoint()
+            clinic.settings.csv_delimiter, decimal_point=QLocale().decimalPoint()
         )
         self.delimiter_combo.setCurrentIndex(self.delimiter_combo.findData(chosen))
         self.delimiter_combo.setToolTip(
