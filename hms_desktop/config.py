@@ -80,6 +80,8 @@ class Settings:
     smtp_password: str = field(default="", repr=False)
     #: Where this PC's exports go by default.
     export_dir: str = ""
+    #: The CSV delimiter chosen on this PC ("," ";" or tab); empty: from the PC's locale.
+    csv_delimiter: str = ""
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
@@ -113,6 +115,13 @@ def parse_hhmm(value: str, name: str = "time") -> time:
 
 def _coerce(name: str, raw: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
+    if kind == "bool":
+        text = str(raw).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off", ""):
+            return False
+        raise ValidationError(f"Setting {name} must be on or off, not {_shown(raw)}.", field=name)
     try:
         if kind == "int":
             return int(raw)
@@ -238,6 +247,24 @@ def save_settings(settings: Settings, *, settings_file: Path | None = None) -> P
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def save_preferences(*, settings_file: Path | None = None, **changes: Any) -> Settings:
+    """Remember UI preferences of this PC (e.g. ``csv_delimiter``) in the settings file.
+
+    Starts from the file alone, so command-line and environment values of this run
+    are not written into it. Returns the settings as stored.
+
+    Raises:
+        ValidationError: a value is malformed.
+        OSError: the file cannot be written.
+    """
+    stored = load_settings(environ={}, settings_file=settings_file)
+    if stored.database_url == default_database_url():
+        stored = stored.replace(database_url="")
+    updated = stored.replace(**changes)
+    save_settings(updated, settings_file=settings_file)
+    return updated
 
 
 def store_smtp_password(user: str, password: str) -> bool:

@@ -2,23 +2,40 @@
 
 Both print the number of rows written. Errors (no such patient, a folder that does
 not exist, a bad date) print one line on stderr and exit with status 2; the target
-file is then untouched and no partial file is left.
+file is then untouched and no partial file is left. A target open in another
+program is not replaced: the export is kept under a new name, which is printed.
+
+The history also exports as FHIR (JSON) and PDF. The CLI may not import Qt
+(import-linter: "No Qt below ui"), so a PDF is drawn by the window's renderer,
+``python -m hms_desktop.ui.exports.history_pdf``, in a child process.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from hms_desktop.cli import record_id, settings_from_args
 from hms_desktop.db.models import STATUSES
+from hms_desktop.errors import HmsError
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import open_clinic
-from hms_desktop.services.files import exports
+from hms_desktop.services.files import exports, record_exports
+from hms_desktop.services.files.csv_locale import default_delimiter, parse_delimiter
 from hms_desktop.services.files.exports import ExportResult
+from hms_desktop.services.files.history_pdf import PrintableHistory
 from hms_desktop.services.files.table_files import FORMATS
 from hms_desktop.services.people.validation import parse_day
 from hms_desktop.services.scheduling.booking import AppointmentFilter
+
+#: Seconds the PDF renderer may take before the export is given up.
+PDF_TIMEOUT_S = 120
 
 
 def register(subparsers: Any) -> None:
@@ -41,7 +58,12 @@ def register(subparsers: Any) -> None:
     history.add_argument(
         "--patient", type=record_id, required=True, metavar="ID", help="patient id"
     )
-    _add_output_args(history)
+    _add_output_args(history, (*FORMATS, *record_exports.DOCUMENT_FORMATS))
+    history.add_argument(
+        "--all-visits",
+        action="store_true",
+        help="also upcoming, cancelled and no-show visits, with a Status column",
+    )
     history.set_defaults(handler=_history)
 
     appointments = kinds.add_parser(
@@ -64,29 +86,96 @@ def register(subparsers: Any) -> None:
         metavar="STATUS",
         help=f"only this status ({', '.join(STATUSES)}); repeat for several",
     )
-    _add_output_args(appointments)
+    _add_output_args(appointments, FORMATS)
     appointments.set_defaults(handler=_appointments)
 
 
-def _add_output_args(parser: argparse.ArgumentParser) -> None:
+def _add_output_args(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
+    suffixes = ", ".join(formats)
     parser.add_argument(
         "--format",
-        choices=FORMATS,
-        help="csv or xlsx (default: from the output file's suffix)",
+        choices=formats,
+        help=f"{suffixes} (default: from the output file's suffix; .json is fhir)",
     )
     parser.add_argument("--output", "-o", required=True, metavar="FILE", help="file to write")
+    parser.add_argument(
+        "--delimiter",
+        metavar="D",
+        help="CSV delimiter: comma, semicolon or tab (default: this PC's choice, else ';' "
+        "where the decimal separator is a comma)",
+    )
+
+
+def _delimiter(args: argparse.Namespace) -> str:
+    if args.delimiter is not None:
+        return parse_delimiter(args.delimiter)
+    return default_delimiter(settings_from_args(args).csv_delimiter)
 
 
 def _report(result: ExportResult) -> int:
-    print(f"{result.rows} rows written to {result.path}")
+    print(result.message)
     return 0
 
 
+def render_history_pdf(history: PrintableHistory, output: Path) -> None:
+    """Write ``history`` as a PDF through the Qt renderer in a child process.
+
+    Raises:
+        HmsError: the renderer is not available or could not write the file.
+    """
+    if getattr(sys, "frozen", False):
+        raise HmsError(
+            "This build cannot make PDFs from the command line. Export --format fhir or csv, "
+            "or use Save as PDF on the Patient tab of HMS Desktop."
+        )
+    with tempfile.TemporaryDirectory(prefix="hms-history-") as tmp:
+        source = Path(tmp) / "history.json"
+        source.write_text(
+            json.dumps({"html": history.html, "header": history.header, "title": history.title}),
+            encoding="utf-8",
+        )
+        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+        command = [sys.executable, "-m", "hms_desktop.ui.exports.history_pdf"]
+        try:
+            done = subprocess.run(
+                [*command, str(source), str(output)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=PDF_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise HmsError(
+                f"Writing the PDF took over {PDF_TIMEOUT_S} s and was stopped."
+            ) from None
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise HmsError(f"The PDF could not be written: {detail[-1] if detail else 'no detail'}")
+
+
 def _history(args: argparse.Namespace) -> int:
+    document = record_exports.document_format(args.output, args.format)
+    if document is not None:
+        clinic = open_clinic(settings_from_args(args), migrate=False, must_exist=True)
+        try:
+            result = record_exports.export_record(
+                clinic, SYSTEM, args.patient, args.output, document,
+                all_visits=args.all_visits, render_pdf=render_history_pdf,
+            )  # fmt: skip
+        finally:
+            clinic.close()
+        print(result.message.replace(" rows ", " visits ", 1))
+        return 0
     target, fmt = exports.check_target(args.output, args.format)
+    delimiter = _delimiter(args)
     clinic = open_clinic(settings_from_args(args), migrate=False, must_exist=True)
     try:
-        return _report(exports.export_history(clinic, SYSTEM, args.patient, target, fmt))
+        result = exports.export_history(
+            clinic, SYSTEM, args.patient, target, fmt,
+            delimiter=delimiter, all_visits=args.all_visits,
+        )  # fmt: skip
+        return _report(result)
     finally:
         clinic.close()
 
@@ -100,8 +189,11 @@ def _appointments(args: argparse.Namespace) -> int:
         statuses=tuple(args.status or ()),
     )
     target, fmt = exports.check_target(args.output, args.format)
+    delimiter = _delimiter(args)
     clinic = open_clinic(settings_from_args(args), migrate=False, must_exist=True)
     try:
-        return _report(exports.export_appointments(clinic, SYSTEM, flt, target, fmt))
+        return _report(
+            exports.export_appointments(clinic, SYSTEM, flt, target, fmt, delimiter=delimiter)
+        )
     finally:
         clinic.close()

@@ -254,6 +254,9 @@ class Appointment(Base):
             else_=status,
         )
     )
+    #: The calendar invitation's SEQUENCE: raised by every move and by a cancel, so the
+    #: patient's calendar takes the newest message about this visit (migration 0010).
+    calendar_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     doctor: Mapped[Doctor] = relationship()
     patient: Mapped[Patient] = relationship()
@@ -352,7 +355,14 @@ class JobRun(Base):
 
 # --- Background jobs: outbox and monthly reports (migration 0002) -----------------------
 
-OUTBOX_KINDS = ("reminder", "monthly_report")
+OUTBOX_KINDS = (
+    "reminder",
+    "monthly_report",
+    # Calendar messages to the patient (migration 0010): confirmation, move, cancel.
+    "booking_confirmation",
+    "appointment_update",
+    "appointment_cancel",
+)
 #: pending -> sending -> sent; pending -> failed after the last retry; undeliverable when
 #: there is no address; expired when a reminder's visit is past or no longer booked.
 OUTBOX_STATUSES = ("pending", "sending", "sent", "failed", "undeliverable", "expired")

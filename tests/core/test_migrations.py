@@ -6,6 +6,7 @@ import json
 import multiprocessing
 from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -304,5 +305,48 @@ def test_two_programs_initialising_one_new_database_at_once(blank_database_url: 
     db = Database(blank_database_url)
     try:
         assert check_schema(db).is_current
+    finally:
+        db.dispose()
+
+
+def test_every_migration_goes_down_and_up_again_with_its_guards(blank_database_url: str) -> None:
+    """Down to 0005 and back to the head: each downgrade finds what the next one expects
+    (a table copy would have dropped 0006's overlap triggers), and the guards are back."""
+    from alembic import command
+
+    from hms_desktop.db.migrate import alembic_config
+
+    db = Database(blank_database_url)
+    try:
+        assert upgrade(db).current == head_revision()
+        cfg = alembic_config()
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0005")
+        assert current_revision(db) == "0005"
+        assert upgrade(db).current == head_revision()
+        clinic = Clinic(db=db, pc=Settings(database_url=blank_database_url), clock=FakeClock(
+            datetime(2026, 6, 15, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+        ))  # fmt: skip
+        world = f.world(clinic)
+        booking.book(
+            clinic,
+            SYSTEM,
+            patient_id=world.patient_id,
+            doctor_id=world.doctor_id,
+            day=world.day,
+            at="09:00",
+        )
+        # The database itself still refuses an overlap (0006's guard, as 0013 left it).
+        with pytest.raises(DBAPIError, match="overlap"), db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO appointments (doctor_id, patient_id, day, start_time, end_time, "
+                    "visit_type, reason, status, created_at, updated_at) VALUES "
+                    "(:d, :p, :day, '09:15:00', '09:45:00', 'consultation', '', 'booked', "
+                    "'2026-06-15 07:00:00', '2026-06-15 07:00:00')"
+                ),
+                {"d": world.doctor_id, "p": world.other_patient_id, "day": world.day},
+            )
     finally:
         db.dispose()

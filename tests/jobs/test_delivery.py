@@ -137,8 +137,11 @@ def test_a_reminder_for_a_cancelled_visit_is_not_sent(
 
     result = deliver(clinic)
 
-    assert (result.sent, result.expired) == (1, 1)
+    # The other reminder, and the patient is told of the cancel (with a METHOD:CANCEL).
+    assert (result.sent, result.expired) == (2, 1)
     assert outbox.list_messages(clinic, SYSTEM, statuses=["expired"])[0].id == victim.id
+    sent = outbox.list_messages(clinic, SYSTEM, statuses=["sent"])
+    assert sorted(m.kind for m in sent) == ["appointment_cancel", "reminder"]
 
 
 def test_an_address_the_server_cannot_take_fails_alone_and_the_rest_are_sent(
@@ -188,8 +191,10 @@ def test_a_reminder_says_where_the_visit_is_now_and_none_comes_after_it_began(
     clock.set(at(DAY, "10:45"))  # the server is back at 10:45
     smtp_down.start()
     result = deliver(clinic)
-    assert (result.sent, result.expired) == (1, 1)
-    [mail] = smtp_down.mailbox.messages
+    # The move's own message (with its calendar update) and the refreshed reminder.
+    assert (result.sent, result.expired) == (2, 1)
+    mail, moved = smtp_down.mailbox.messages  # in the order they were queued
+    assert moved.subject.startswith("Appointment moved: 2026-06-16 16:30")
     assert "16:30" in mail.subject and "Dr. Alan Turing" in mail.subject
     rows = {r.appointment_id: r for r in outbox.list_messages(clinic, SYSTEM)}
     assert rows[first].status == "expired"  # its visit began at 10:30

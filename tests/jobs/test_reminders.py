@@ -148,5 +148,9 @@ def test_a_reminder_is_not_sent_once_its_visit_is_cancelled_or_the_patient_opts_
     )
     use_smtp(clinic, smtp_server.port)
     outbox.deliver_due(clinic)
-    assert smtp_server.mailbox.messages == []
+    # No reminder goes out; Anna is told of the cancel instead (METHOD:CANCEL).
+    assert [m.subject.split(":")[0] for m in smtp_server.mailbox.messages] == [
+        "Appointment cancelled"
+    ]
+    assert smtp_server.mailbox.messages[0].rcpt_tos == [anna_mail]
     assert outbox.status_counts(clinic).get("expired") == 2

@@ -295,6 +295,31 @@ class AtomicFile:
             self._marker.unlink(missing_ok=True)
             self._marker = None
 
+    def commit_as_new(self, path: Path) -> int:
+        """Rename the finished data to ``path``, which must not exist; return the size.
+
+        For keeping an export whose target could not be replaced (open in another
+        program): the data goes to a fresh name and never overwrites anything.
+
+        Raises:
+            FileExistsError: ``path`` exists (choose another name and call again).
+            OSError: the rename failed otherwise.
+        """
+        if not self.file.closed:
+            self.finish()
+            self.file.close()
+        assert self.temp_path is not None
+        size = self.temp_path.stat().st_size
+        if os.name == "nt":
+            os.rename(self.temp_path, path)  # refuses an existing name on Windows
+        else:
+            os.link(self.temp_path, path)  # refuses an existing name, atomically
+            self.temp_path.unlink()
+        self._committed = True
+        self._unregister()
+        _fsync_folder(path.parent)
+        return size
+
     def discard(self) -> None:
         """Close and delete the temporary file (safe to call twice)."""
         if self._file is not None and not self._file.closed:

@@ -35,7 +35,10 @@ from hms_desktop.errors import (
 from hms_desktop.services.actor import Actor, require_patient_access, require_staff
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.files.atomic_file import AtomicFile, regular_target
+from hms_desktop.services.files.history_data import all_visits_statement
+from hms_desktop.services.files.placement import place
 from hms_desktop.services.files.table_files import (
+    CSV_DELIMITERS,
     FORMATS,
     XLSX_MAX_CELL,
     XLSX_MAX_ROWS,
@@ -74,6 +77,8 @@ HISTORY_COLUMNS: tuple[Column, ...] = (
     Column("Prescription", "text", 30),
     Column("Notes", "text", 40),
 )
+#: With "all visits": the same columns and the visit's status (booked, cancelled...).
+HISTORY_STATUS_COLUMN = Column("Status", "text", 11)
 
 APPOINTMENT_COLUMNS: tuple[Column, ...] = (
     Column("Date", "date", 12),
@@ -98,12 +103,41 @@ class ExportError(HmsError):
 
 @dataclass(frozen=True)
 class ExportResult:
-    """A completed export: the file written, its rows (without header), size and duration."""
+    """A completed export: the file written, its rows (without header), size and duration.
+
+    ``instead_of`` is the target asked for when it was open or locked elsewhere and the
+    export was kept under the new name ``path`` instead (tell the user).
+    """
 
     path: Path
     rows: int
     bytes: int
     seconds: float
+    instead_of: Path | None = None
+
+    @property
+    def message(self) -> str:
+        """One line for the user: where the rows went, and why not where asked."""
+        text = f"{self.rows} rows written to {self.path}"
+        if self.instead_of is not None:
+            text += (
+                f" ({self.instead_of.name} is open in another program or locked, so the "
+                "export was kept under this name)"
+            )
+        return text
+
+
+def check_delimiter(delimiter: str) -> str:
+    """``delimiter`` when it is one CSV may use (comma, semicolon, tab).
+
+    Raises:
+        ValidationError: anything else.
+    """
+    if delimiter not in CSV_DELIMITERS:
+        raise ValidationError(
+            "Choose the CSV delimiter comma (,), semicolon (;) or tab.", field="delimiter"
+        )
+    return delimiter
 
 
 def check_target(target: Path | str, fmt: str | None = None) -> tuple[Path, Format]:
@@ -178,9 +212,13 @@ def _run(
     progress: Progress | None,
     should_cancel: ShouldCancel | None,
     details: dict[str, Any],
+    delimiter: str = ",",
 ) -> ExportResult:
     """Check, stream, write atomically, audit. The shared body of every export."""
     path, chosen = check_target(target, fmt)
+    check_delimiter(delimiter)
+    if chosen == "csv":
+        details = {**details, "delimiter": delimiter}
     started = time.monotonic()
     written = 0
     report = throttled(progress)
@@ -228,7 +266,7 @@ def _run(
             )
         report(0, total, True)
         with AtomicFile(path) as out:
-            table = open_table(chosen, out.file, columns, title)
+            table = open_table(chosen, out.file, columns, title, delimiter=delimiter)
             try:
                 try:
                     if first is not None:
@@ -247,10 +285,10 @@ def _run(
                 written = table.rows  # for the audit: how far it got
                 table.abort()
                 raise
-            out.finish()
-            # Audit before the rename: an export the log cannot record is not kept.
-            log_outcome("completed")
-            size = out.commit()
+            placed = place(out)
+        path = placed.path  # the audit names the file that exists, not the one asked for
+        # Audited once the file is in place, so "completed" is true when it is written.
+        _audit_placed(log_outcome, placed.path, placed.instead_of)
     except BaseException as err:
         if rows is not None:
             rows.close()  # ends the generator's read session now, not at garbage collection
@@ -259,7 +297,19 @@ def _run(
             raise ExportError(_os_error_message(err, path)) from err
         raise
     rows.close()
-    return ExportResult(path, written, size, time.monotonic() - started)
+    return ExportResult(
+        placed.path, written, placed.bytes, time.monotonic() - started, placed.instead_of
+    )
+
+
+def _audit_placed(log_outcome: Callable[..., None], placed: Path, instead_of: Path | None) -> None:
+    """Record a completed export; an export the log cannot record is not kept."""
+    extra = {"instead_of": str(instead_of)} if instead_of is not None else {}
+    try:
+        log_outcome("completed", **extra)
+    except BaseException:
+        placed.unlink(missing_ok=True)
+        raise
 
 
 def _refuse_long_text(
@@ -355,15 +405,21 @@ def export_history(
     *,
     progress: Progress | None = None,
     should_cancel: ShouldCancel | None = None,
+    delimiter: str = ",",
+    all_visits: bool = False,
 ) -> ExportResult:
     """Write a patient's full history to ``target``: one row per treatment, oldest first.
 
     Columns: Patient ID, Patient Name, Doctor, Appointment Date, Visit Type, Symptoms,
     Diagnosis, Treatment Given, Prescription, Notes. ``target`` appears only when the
     export is complete; otherwise it is left as it was and no temporary file remains.
+    When ``target`` is open or locked elsewhere the export is kept under a new name
+    (``result.instead_of`` says so); the audit row is written once the file is in place.
 
     Args:
         fmt: "csv" or "xlsx"; None takes it from the file suffix.
+        delimiter: the CSV delimiter: "," ";" or tab.
+        all_visits: every visit (upcoming, cancelled, no-show too), with a Status column.
         progress: called with (rows written, total rows) now and then.
         should_cancel: polled for every row; True stops the export.
 
@@ -383,9 +439,9 @@ def export_history(
             if session.get(Patient, patient_id) is None:
                 raise NotFoundError(f"There is no patient with id {patient_id}.")
             require_patient_access(session, actor, patient_id, "export the history")
-            with contextlib.closing(stream(session, records.history_statement(patient_id))) as rs:
+            with contextlib.closing(stream(session, statement)) as rs:
                 for r in rs:
-                    yield (
+                    row = (
                         r[0],
                         r[1],
                         r[3],
@@ -397,7 +453,11 @@ def export_history(
                         r[11],
                         r[12],
                     )
+                    yield (*row, STATUS_LABELS.get(r[13], r[13])) if all_visits else row
 
+    statement = (
+        all_visits_statement(patient_id) if all_visits else records.history_statement(patient_id)
+    )
     return _run(
         clinic,
         actor,
@@ -408,12 +468,13 @@ def export_history(
         target=target,
         fmt=fmt,
         title=f"History P{patient_id}",
-        columns=HISTORY_COLUMNS,
+        columns=(*HISTORY_COLUMNS, HISTORY_STATUS_COLUMN) if all_visits else HISTORY_COLUMNS,
         open_rows=rows,
-        count_rows=lambda: _count(clinic, records.history_statement(patient_id)),
+        count_rows=lambda: _count(clinic, statement),
         progress=progress,
         should_cancel=should_cancel,
-        details={},
+        details={"all_visits": True} if all_visits else {},
+        delimiter=delimiter,
     )
 
 
@@ -426,6 +487,7 @@ def export_appointments(
     *,
     progress: Progress | None = None,
     should_cancel: ShouldCancel | None = None,
+    delimiter: str = ",",
 ) -> ExportResult:
     """Write the appointments matching ``flt`` to ``target``, by date and time.
 
@@ -481,4 +543,5 @@ def export_appointments(
             "department_id": flt.department_id,
             "statuses": list(flt.statuses),
         },
+        delimiter=delimiter,
     )

@@ -33,6 +33,9 @@ from hms_desktop.services.files.spreadsheet_safety import any_formula_like, csv_
 
 Format = Literal["csv", "xlsx"]
 FORMATS: tuple[Format, ...] = ("csv", "xlsx")
+#: The CSV delimiters a user may choose: comma (English Excel), semicolon (Excel where
+#: the decimal separator is a comma: German, French...), and tab.
+CSV_DELIMITERS: tuple[str, ...] = (",", ";", "\t")
 ColumnKind = Literal["text", "number", "date", "time"]
 
 #: Excel's sheet limit, header row included.
@@ -103,14 +106,17 @@ class CsvTableWriter:
     """RFC 4180 CSV (the ``csv`` module's excel dialect), UTF-8 with a byte-order mark.
 
     The BOM makes Excel read the file as UTF-8, so "José Núñez" does not turn into
-    mojibake; commas, quotes and line breaks inside a cell are quoted by ``csv``.
+    mojibake; delimiters, quotes and line breaks inside a cell are quoted by ``csv``.
+    ``delimiter`` is one of :data:`CSV_DELIMITERS`.
     """
 
-    def __init__(self, out: BinaryIO, columns: Sequence[Column]) -> None:
+    def __init__(self, out: BinaryIO, columns: Sequence[Column], *, delimiter: str = ",") -> None:
+        if delimiter not in CSV_DELIMITERS:
+            raise ValueError(f"unsupported CSV delimiter {delimiter!r}")
         self._columns = tuple(columns)
         self._width = len(self._columns)
         self._text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
-        self._csv = csv.writer(self._text)
+        self._csv = csv.writer(self._text, delimiter=delimiter)
         self._csv.writerow([c.header for c in self._columns])
         # Precomputed per column, so a row costs no per-cell dispatch on the kind.
         # Numbers and None need nothing: csv writes str(number) and None as "";
@@ -383,8 +389,13 @@ def _getter(indexes: tuple[int, ...]) -> Callable[[Sequence[Any]], tuple[Any, ..
     return operator.itemgetter(*indexes)
 
 
-def open_table(fmt: Format, out: BinaryIO, columns: Sequence[Column], title: str) -> TableWriter:
-    """A writer for ``fmt`` that streams rows into ``out`` (header written already)."""
+def open_table(
+    fmt: Format, out: BinaryIO, columns: Sequence[Column], title: str, *, delimiter: str = ","
+) -> TableWriter:
+    """A writer for ``fmt`` that streams rows into ``out`` (header written already).
+
+    ``delimiter`` applies to CSV only (one of :data:`CSV_DELIMITERS`).
+    """
     if fmt == "csv":
-        return CsvTableWriter(out, columns)
+        return CsvTableWriter(out, columns, delimiter=delimiter)
     return XlsxTableWriter(out, columns, title)

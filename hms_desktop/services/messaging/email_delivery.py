@@ -51,6 +51,9 @@ class Email:
     html: str = ""
     #: Stable per outbox item, so a receiving client can spot a duplicate.
     message_id: str = ""
+    #: An RFC 5545 calendar object sent as a text/calendar part, and its METHOD.
+    calendar: bytes = b""
+    calendar_method: str = ""
 
 
 def sender_address(settings: Settings) -> str:
@@ -84,6 +87,14 @@ def build_message(settings: Settings, email: Email) -> EmailMessage:
     msg.set_content(email.body)
     if email.html:
         msg.add_alternative(email.html, subtype="html")
+    if email.calendar:
+        # An alternative part with the METHOD parameter is what calendar clients act on
+        # (an "invitation" with Accept buttons, updated or removed by later ones).
+        msg.add_alternative(
+            email.calendar.decode("utf-8"),
+            subtype="calendar",
+            params={"method": email.calendar_method or "REQUEST"},
+        )
     return msg
 
 

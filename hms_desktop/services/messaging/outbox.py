@@ -42,6 +42,7 @@ from hms_desktop.db.models import (
 )
 from hms_desktop.services.actor import Actor, require_staff
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.messaging import calendar_invite
 from hms_desktop.services.messaging.email_delivery import (
     DeliveryError,
     Email,
@@ -251,6 +252,10 @@ def _claim(clinic: Clinic, message_id: int) -> Email | UnsendableError | None:
                 OutboxMessage.id == message_id,
                 OutboxMessage.status == "pending",
                 or_(OutboxMessage.kind != "reminder", _reminder_still_wanted(local_now)),
+                or_(
+                    OutboxMessage.kind.not_in(calendar_invite.CALENDAR_KINDS),
+                    calendar_invite.still_wanted(local_now),
+                ),
             )
             .values(status="sending", claimed_at=now)
             .execution_options(synchronize_session=False)
@@ -267,12 +272,15 @@ def _claim(clinic: Clinic, message_id: int) -> Email | UnsendableError | None:
                 or ""
             )
         stamp = msg.created_at.strftime("%Y%m%d%H%M%S")
+        calendar = calendar_invite.calendar_part(session, clinic, msg, stamp=now)
         email = Email(
             to=msg.recipient,
             subject=msg.subject,
             body=msg.body,
             html=html,
             message_id=f"<outbox-{msg.id}.{stamp}@{APP_ID}.invalid>",
+            calendar=calendar[0] if calendar else b"",
+            calendar_method=calendar[1] if calendar else "",
         )
         try:
             prepare(clinic.settings, email)
@@ -384,9 +392,9 @@ def deliver_due(
     now = clinic.now()
     with clinic.db.write() as session:
         recovered = _recover_interrupted(session, now)
-        expired = _expire_reminders(
-            session, now.astimezone(clinic.settings.tz).replace(tzinfo=None)
-        )
+        local_now = now.astimezone(clinic.settings.tz).replace(tzinfo=None)
+        expired = _expire_reminders(session, local_now)
+        expired += calendar_invite.expire_unwanted(session, local_now)
     if recovered:
         log.warning("outbox: %s interrupted deliveries marked failed", recovered)
     if not clinic.settings.smtp_configured:
@@ -498,7 +506,7 @@ def status_counts(clinic: Clinic, *, run_id: int | None = None) -> dict[str, int
 
 
 def _current_address(session: Session, msg: OutboxMessage) -> str:
-    if msg.kind == "reminder" and msg.patient_id is not None:
+    if msg.kind in calendar_invite.PATIENT_KINDS and msg.patient_id is not None:
         return session.scalar(select(Patient.email).where(Patient.id == msg.patient_id)) or ""
     if msg.doctor_id is not None:
         return session.scalar(select(Doctor.email).where(Doctor.id == msg.doctor_id)) or ""

@@ -31,6 +31,7 @@ from hms_desktop.errors import (
 from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.messaging import calendar_invite
 from hms_desktop.services.people.validation import (
     clean_text,
     parse_day,
@@ -212,6 +213,7 @@ def book(
                 time=the_time.strftime("%H:%M"),
                 end=end.strftime("%H:%M"),
             )
+            calendar_invite.queue_change(session, clinic, appt, calendar_invite.CONFIRMATION)
             new_id = appt.id
     except overlap.OverlapError:
         overlap.raise_overlap(clinic, doctor_id, patient_id, the_day, the_time, end)
@@ -272,6 +274,7 @@ def reschedule(
                 before=before,
                 after=f"{the_day:%Y-%m-%d} {the_time:%H:%M} doctor {doctor.id}",
             )
+            calendar_invite.queue_change(session, clinic, appt, calendar_invite.UPDATE)
     except overlap.OverlapError:
         overlap.raise_overlap(clinic, target_doctor, patient_id, the_day, the_time, end)
     clinic.changes.notify("appointments")
@@ -312,6 +315,8 @@ def set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str) -
             appt.id,
             patient_id=appt.patient_id,
         )
+        if status == "cancelled":
+            calendar_invite.queue_change(session, clinic, appt, calendar_invite.CANCELLATION)
     clinic.changes.notify("appointments")
 
 

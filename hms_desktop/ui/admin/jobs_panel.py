@@ -33,6 +33,7 @@ from hms_desktop.jobs.runner import JobEvent, RunResult
 from hms_desktop.jobs.scheduler import OUTBOX_JOB, ClinicScheduler, JobInfo
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.messaging.calendar_invite import KIND_LABELS
 from hms_desktop.services.messaging.outbox import DeliveryResult, OutboxRow
 from hms_desktop.services.safety.job_ledger import JobRunRow
 from hms_desktop.ui.common.layout import heading, make_table
@@ -127,7 +128,7 @@ class JobsPanel(QWidget):
         self.outbox_model: RowTableModel[OutboxRow] = _StatusModel(
             [
                 Column("Created", lambda m: m.created_at, text=lambda m: self._at(m.created_at)),
-                Column("Kind", lambda m: "Reminder" if m.kind == "reminder" else "Report"),
+                Column("Kind", lambda m: KIND_LABELS.get(m.kind, m.kind)),
                 Column("To", lambda m: m.recipient or "(no email)", tooltip=lambda m: m.recipient),
                 Column(
                     "Patient",

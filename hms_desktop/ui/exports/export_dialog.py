@@ -33,17 +33,31 @@ from PySide6.QtWidgets import (
 
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.files import exports
+from hms_desktop.services.files import exports, record_exports
 from hms_desktop.services.files.exports import ExportResult
 from hms_desktop.services.people import patients
 from hms_desktop.services.scheduling.booking import AppointmentFilter
 from hms_desktop.ui.common.operations import Op, OpContext, Operations, user_message
 from hms_desktop.ui.exports.export_filters import AppointmentFilterFields
+from hms_desktop.ui.exports.export_options import ExportOptions
 from hms_desktop.ui.exports.export_progress import ExportProgressPanel
+from hms_desktop.ui.exports.history_pdf import write_history_pdf
 
 Kind = Literal["history", "appointments"]
-FORMAT_CHOICES = (("csv", "CSV — comma-separated (.csv)"), ("xlsx", "Excel workbook (.xlsx)"))
-FILE_FILTERS = {"csv": "CSV files (*.csv)", "xlsx": "Excel workbooks (*.xlsx)"}
+FORMAT_CHOICES = (("csv", "CSV (.csv)"), ("xlsx", "Excel workbook (.xlsx)"))
+#: Only a patient's history leaves as a FHIR bundle or a printable PDF.
+HISTORY_FORMAT_CHOICES = (
+    *FORMAT_CHOICES,
+    ("fhir", "FHIR R4 bundle, for another clinic's system (.json)"),
+    ("pdf", "Printable PDF (.pdf)"),
+)
+FILE_FILTERS = {
+    "csv": "CSV files (*.csv)",
+    "xlsx": "Excel workbooks (*.xlsx)",
+    "fhir": "FHIR JSON (*.json)",
+    "pdf": "PDF files (*.pdf)",
+}
+SUFFIXES = {"csv": ".csv", "xlsx": ".xlsx", "fhir": ".json", "pdf": ".pdf"}
 
 
 class ExportDialog(QDialog):
@@ -105,7 +119,9 @@ class ExportDialog(QDialog):
         if self._kind == "history":
             intro = (
                 f"Every recorded treatment of patient P{self._patient_id}, oldest first: "
-                "doctor, date, visit type, symptoms, diagnosis, treatment, prescription, notes."
+                "doctor, date, visit type, symptoms, diagnosis, treatment, prescription, notes. "
+                "As a spreadsheet, a printable PDF, or a FHIR bundle another clinic's system "
+                "can import."
             )
         else:
             intro = "The appointments in a date range, by date and time, for the front desk."
@@ -126,10 +142,13 @@ class ExportDialog(QDialog):
             self.filters.to_edit.dateChanged.connect(self._set_default_path)
             self._inputs += self.filters.widgets
         self.format_combo = QComboBox(self)
-        for code, label in FORMAT_CHOICES:
+        choices = HISTORY_FORMAT_CHOICES if self._kind == "history" else FORMAT_CHOICES
+        for code, label in choices:
             self.format_combo.addItem(label, code)
         self.format_combo.currentIndexChanged.connect(self.on_format_changed)
         form.addRow("&Format:", self.format_combo)
+        self.options = ExportOptions(form, self, self._clinic, history=self._kind == "history")
+        self.options.follow_format(self.fmt)
         self.path_edit = QLineEdit(self)
         self.path_edit.setClearButtonEnabled(True)
         self.browse_button = QPushButton("&Browse…", self)
@@ -141,6 +160,7 @@ class ExportDialog(QDialog):
         save_label.setBuddy(self.path_edit)
         form.addRow(save_label, path_row)
         self._inputs += [self.format_combo, self.path_edit, self.browse_button]
+        self._inputs += self.options.widgets
         layout.addLayout(form)
 
         self.error_label = QLabel(self)
@@ -199,7 +219,7 @@ class ExportDialog(QDialog):
         else:
             assert self.filters is not None
             stem = f"{self.filters.date_from:%Y-%m-%d}-to-{self.filters.date_to:%Y-%m-%d}"
-        return exports.default_file_name(self._kind, stem, self.fmt)
+        return f"{self._kind}-{stem}{SUFFIXES[self.fmt]}"
 
     def _set_default_path(self) -> None:
         # Follow the dates and format only while the user has not typed a path of their own.
@@ -209,13 +229,14 @@ class ExportDialog(QDialog):
         self._default_path = default
 
     def on_format_changed(self, _index: int) -> None:
+        self.options.follow_format(self.fmt)
         text = self.path_edit.text().strip()
         if not text:
             return
         path = Path(text)
-        if path.suffix.lower() in (".csv", ".xlsx"):
+        if path.suffix.lower() in SUFFIXES.values():
             was_default = text == self._default_path
-            self.path_edit.setText(str(path.with_suffix("." + self.fmt)))
+            self.path_edit.setText(str(path.with_suffix(SUFFIXES[self.fmt])))
             if was_default:
                 self._default_path = self.path_edit.text()
 
@@ -226,7 +247,12 @@ class ExportDialog(QDialog):
         chooser.setObjectName("exportFileChooser")
         chooser.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         chooser.setFileMode(QFileDialog.FileMode.AnyFile)
-        chooser.setNameFilters(list(FILE_FILTERS.values()))
+        chooser.setNameFilters(
+            [
+                FILE_FILTERS[str(self.format_combo.itemData(i))]
+                for i in range(self.format_combo.count())
+            ]
+        )
         chooser.selectNameFilter(FILE_FILTERS[self.fmt])
         chooser.selectFile(start)
         chooser.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -242,8 +268,8 @@ class ExportDialog(QDialog):
         fmt = next((code for code, flt in FILE_FILTERS.items() if flt == name_filter), self.fmt)
         self.format_combo.setCurrentIndex(self.format_combo.findData(fmt))
         path = Path(name)
-        if path.suffix.lower() != "." + fmt:
-            path = path.with_name(path.name + "." + fmt)
+        if path.suffix.lower() != SUFFIXES[fmt]:
+            path = path.with_name(path.name + SUFFIXES[fmt])
         self.path_edit.setText(str(path))
 
     def target_path(self) -> Path | None:
@@ -258,15 +284,15 @@ class ExportDialog(QDialog):
         if path.is_dir() or text.endswith(("/", "\\")):
             self.show_error(f"{path} is a folder. Add a file name to save the export in it.")
             return None
-        suffix = path.suffix.lower()
-        if suffix in (".csv", ".xlsx") and suffix != "." + self.fmt:
+        suffix, wanted = path.suffix.lower(), SUFFIXES[self.fmt]
+        if suffix in SUFFIXES.values() and suffix != wanted:
             self.show_error(
                 f"The file name ends in {suffix} but the format is {self.fmt.upper()}; "
                 "change one of them."
             )
             return None
-        if suffix != "." + self.fmt:
-            path = path.with_name(path.name + "." + self.fmt)
+        if suffix != wanted:
+            path = path.with_name(path.name + wanted)
             self.path_edit.setText(str(path))
         return path
 
@@ -288,16 +314,28 @@ class ExportDialog(QDialog):
     def _job(self, path: Path) -> Callable[[OpContext], ExportResult]:
         """The work for the worker thread, bound to plain values read from the fields now."""
         call: Callable[..., ExportResult]
+        fmt, delimiter = self.fmt, self.options.delimiter
         if self.filters is None:
             assert self._patient_id is not None
+            document = record_exports.document_format(path, fmt)
+            if document is not None:
+                # A bundle or a PDF is one short write: no per-row progress or cancel.
+                export = partial(
+                    record_exports.export_record, self._clinic, self._actor, self._patient_id,
+                    path, document, all_visits=self.options.include_all_visits,
+                    render_pdf=write_history_pdf,
+                )  # fmt: skip
+                return lambda _ctx: export()
             call = partial(
-                exports.export_history, self._clinic, self._actor, self._patient_id, path, self.fmt
-            )
+                exports.export_history, self._clinic, self._actor, self._patient_id, path, fmt,
+                delimiter=delimiter, all_visits=self.options.include_all_visits,
+            )  # fmt: skip
         else:
             flt = self.filters.value()
             call = partial(
-                exports.export_appointments, self._clinic, self._actor, flt, path, self.fmt
-            )
+                exports.export_appointments, self._clinic, self._actor, flt, path, fmt,
+                delimiter=delimiter,
+            )  # fmt: skip
 
         def run(ctx: OpContext) -> ExportResult:
             return call(progress=ctx.report, should_cancel=lambda: ctx.cancelled)
@@ -337,6 +375,8 @@ class ExportDialog(QDialog):
     def _set_running(self, running: bool) -> None:
         for widget in self._inputs:
             widget.setEnabled(not running)
+        if not running:
+            self.options.follow_format(self.fmt)
         self.export_button.setEnabled(not running)
         self.close_button.setEnabled(True)
         self.close_button.setText("Cancel" if running else "Close")
@@ -349,6 +389,8 @@ class ExportDialog(QDialog):
     def on_export_succeeded(self, result: ExportResult) -> None:
         self._op = None
         self._set_running(False)
+        if self.fmt == "csv":
+            self.options.remember()
         self.panel.show_done(result)
         self.export_finished.emit(result)
 

@@ -97,10 +97,17 @@ class ExportProgressPanel(QWidget):
         self.progress_bar.setRange(0, max(1, result.rows))
         self.progress_bar.setValue(max(1, result.rows))
         rows = "1 row" if result.rows == 1 else f"{result.rows:,} rows"
-        self._say(
+        text = (
             f"Exported {rows} to {result.path.name} "
             f"({human_size(result.bytes)}, {result.seconds:.1f} s)."
         )
+        if result.instead_of is not None:
+            # Never lost, but not where they asked: say so plainly.
+            text += (
+                f" {result.instead_of.name} is open in another program or locked, so the "
+                f"export was saved as {result.path.name} instead."
+            )
+        self._say(text)
         self.status_label.setToolTip(str(result.path))
         self.open_file_button.show()
         self.open_folder_button.show()

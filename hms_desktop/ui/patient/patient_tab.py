@@ -193,7 +193,7 @@ class PatientTab(QWidget):
             "&Export Full History…",
             "Ctrl+Shift+E",
             self.export_history,
-            "Export the full medical history to CSV or Excel",
+            "Export the full medical history to CSV, Excel, FHIR (JSON) or a printable PDF",
         )
         self.profile_action = make(
             "Edit &profile",

@@ -1,7 +1,7 @@
 """check-in, consultation and walk-ins on appointments; the waitlist
 
 Revision ID: 0013
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -166,8 +166,6 @@ def downgrade() -> None:
         sqlite_where=sa.text("status <> 'cancelled'"),
         postgresql_where=sa.text("status <> 'cancelled'"),
     )
-    with op.batch_alter_table("appointments", schema=None) as batch_op:
-        batch_op.drop_column("overbook_reason")
-        batch_op.drop_column("overbooked")
-        batch_op.drop_column("consultation_at")
-        batch_op.drop_column("arrived_at")
+    # In place (SQLite 3.35+), not a batch copy that would drop the triggers above.
+    for column in ("overbook_reason", "overbooked", "consultation_at", "arrived_at"):
+        op.execute(f"ALTER TABLE appointments DROP COLUMN {column}")

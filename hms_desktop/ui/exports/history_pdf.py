@@ -1,0 +1,119 @@
+"""Render a printable history (:mod:`services.files.history_pdf`) to a paginated PDF with Qt.
+
+Each A4 page gets the header (clinic and patient) at the top and "Page n of N" at
+the bottom; the body is laid out once by ``QTextDocument`` and painted page by page.
+The Patient tab calls :func:`write_history_pdf` directly. The ``hms`` command may
+not import Qt (import-linter: "No Qt below ui"), so it runs this module as a child
+process instead, ``python -m hms_desktop.ui.exports.history_pdf IN.json OUT.pdf``,
+on the offscreen platform: one renderer for the window and the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
+from PySide6.QtGui import (
+    QFont,
+    QGuiApplication,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPdfWriter,
+    QTextDocument,
+)
+
+from hms_desktop.services.files.history_pdf import PrintableHistory
+
+#: Enough for crisp text; higher only makes the file bigger.
+PDF_DPI = 300
+#: Header and footer bands, in points (1/72 inch).
+BAND_PT = 22
+
+
+def write_history_pdf(history: PrintableHistory, path: Path) -> None:
+    """Write ``history`` as a PDF at ``path`` (needs a QGuiApplication).
+
+    Raises:
+        OSError: the PDF could not be written.
+    """
+    writer = QPdfWriter(str(path))
+    writer.setResolution(PDF_DPI)
+    writer.setTitle(history.title)
+    writer.setCreator("HMS Desktop")
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(15, 12, 15, 12),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
+    page = writer.pageLayout().paintRectPixels(PDF_DPI)
+    band = BAND_PT * PDF_DPI / 72
+    body_height = page.height() - 2 * band
+
+    document = QTextDocument()
+    document.documentLayout().setPaintDevice(writer)  # lay out in the PDF's own units
+    document.setHtml(history.html)
+    document.setPageSize(QSizeF(page.width(), body_height))
+    pages = max(1, document.pageCount())
+
+    painter = QPainter()
+    if not painter.begin(writer):
+        raise OSError(f"cannot write a PDF at {path}")
+    try:
+        small = QFont("sans-serif", 8)
+        for number in range(pages):
+            if number:
+                writer.newPage()
+            painter.setFont(small)
+            painter.drawText(
+                QRectF(0, 0, page.width(), band * 0.8),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop),
+                history.header,
+            )
+            painter.drawLine(0, int(band * 0.85), int(page.width()), int(band * 0.85))
+            painter.drawText(
+                QRectF(0, page.height() - band * 0.8, page.width(), band * 0.8),
+                int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignBottom),
+                f"Page {number + 1} of {pages}",
+            )
+            painter.save()
+            painter.translate(0, band - number * body_height)
+            document.drawContents(
+                painter, QRectF(0, number * body_height, page.width(), body_height)
+            )
+            painter.restore()
+    finally:
+        painter.end()
+    del writer  # the PDF trailer is written when the writer goes away
+    if not path.exists() or not path.read_bytes()[:5] == b"%PDF-":
+        raise OSError(f"Qt wrote no PDF to {path}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hms_desktop.ui.exports.history_pdf")
+    parser.add_argument("source", type=Path, help="JSON with html, header and title")
+    parser.add_argument("pdf", type=Path, help="the PDF file to write")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    app = QGuiApplication.instance() or QGuiApplication([sys.argv[0]])
+    try:
+        data = json.loads(args.source.read_text(encoding="utf-8"))
+        write_history_pdf(PrintableHistory(data["html"], data["header"], data["title"]), args.pdf)
+    except (OSError, ValueError, KeyError) as err:
+        print(f"cannot write {args.pdf}: {err}", file=sys.stderr)
+        return 1
+    finally:
+        del app
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - run by the CLI as a child process
+    sys.exit(main())

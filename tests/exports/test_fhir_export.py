@@ -1,0 +1,153 @@
+"""FHIR history export: a demo patient's bundle validates against the FHIR models and
+holds exactly what the database holds."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.bundle import Bundle
+from sqlalchemy import func, select, update
+
+from hms_desktop.db.models import Appointment, Patient, Treatment
+from hms_desktop.errors import PermissionDeniedError
+from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.demo import generator as demo_data
+from hms_desktop.services.files import record_exports
+from hms_desktop.services.safety import audit
+from tests import factories as f
+from tests.exports.conftest import leftovers
+from tests.exports.helpers import FORMULA_LIKE
+
+NAME = "Zoë Ångström-Łukasiewicz 王"
+
+
+def _demo_patient(clinic: Clinic) -> int:
+    """The demo patient with the most treated visits, given unicode and formula-looking text."""
+    demo_data.generate(clinic, seed=5, doctors=4, patients=30, appointments=300, days_back=60)
+    with clinic.db.write() as session:
+        patient_id = session.execute(
+            select(Appointment.patient_id, func.count())
+            .join(Treatment, Treatment.appointment_id == Appointment.id)
+            .group_by(Appointment.patient_id)
+            .order_by(func.count().desc(), Appointment.patient_id)
+            .limit(1)
+        ).one()[0]
+        session.execute(update(Patient).where(Patient.id == patient_id).values(full_name=NAME))
+        treatment_id = session.scalars(
+            select(Treatment.id)
+            .join(Appointment, Appointment.id == Treatment.appointment_id)
+            .where(Appointment.patient_id == patient_id)
+            .order_by(Treatment.id)
+        ).first()
+        session.execute(
+            update(Treatment)
+            .where(Treatment.id == treatment_id)
+            .values(
+                diagnosis=FORMULA_LIKE[0] + " Grippe — 流感",
+                symptoms=FORMULA_LIKE[1],
+                treatment_given=FORMULA_LIKE[2],
+                prescription=FORMULA_LIKE[3] + " Ибупрофен",
+                notes='"quoted" \\ back\nslash ✓',
+            )
+        )
+    return int(patient_id)
+
+
+def _resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def test_a_demo_patients_bundle_validates_and_matches_the_database(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    f.set_settings(clinic, clinic_name="Praxis Mitte")
+    patient_id = _demo_patient(clinic)
+    target = tmp_path / "record.json"
+
+    result = record_exports.export_record(clinic, f.RECEPTION, patient_id, target, "fhir")
+
+    assert result.path == target
+    data = json.loads(target.read_text(encoding="utf-8"))
+    # The whole bundle, and each resource by its own R4 model.
+    Bundle.model_validate(data)
+    for entry in data["entry"]:
+        kind = entry["resource"]["resourceType"]
+        model = getattr(importlib.import_module(f"fhir.resources.R4B.{kind.lower()}"), kind)
+        model.model_validate(entry["resource"])
+
+    with clinic.db.read() as session:
+        by_status = Counter(
+            session.scalars(select(Appointment.status).where(Appointment.patient_id == patient_id))
+        )
+        diagnoses = session.scalar(
+            select(func.count())
+            .select_from(Treatment)
+            .join(Appointment, Appointment.id == Treatment.appointment_id)
+            .where(Appointment.patient_id == patient_id, Treatment.diagnosis != "")
+        )
+        doctors = session.scalar(
+            select(func.count(func.distinct(Appointment.doctor_id))).where(
+                Appointment.patient_id == patient_id
+            )
+        )
+    kinds = Counter(e["resource"]["resourceType"] for e in data["entry"])
+    assert kinds["Encounter"] == by_status["completed"] > 0
+    assert kinds["Condition"] == diagnoses > 0
+    assert kinds["Appointment"] == sum(by_status.values()) - by_status["completed"]
+    assert (kinds["Patient"], kinds["Organization"], kinds["Practitioner"]) == (1, 1, doctors)
+    assert result.rows == sum(by_status.values())
+
+    # Text leaves exactly as recorded; every reference points inside the bundle.
+    [patient] = _resources(data, "Patient")
+    assert patient["name"][0]["text"] == NAME
+    conditions = [c["code"]["text"] for c in _resources(data, "Condition")]
+    assert "=SUM(A1) Grippe — 流感" in conditions
+    notes = [o["valueString"] for o in _resources(data, "Observation")]
+    assert '"quoted" \\ back\nslash ✓' in notes and "+1" in notes
+    urls = {e["fullUrl"] for e in data["entry"]}
+    references = {
+        v["reference"]
+        for r in (e["resource"] for e in data["entry"])
+        for v in _walk(r)
+        if isinstance(v, dict) and "reference" in v
+    }
+    assert references <= urls
+    assert data["type"] == "transaction"
+    assert all(e["request"]["method"] == "POST" for e in data["entry"])
+    # The same record gives the same bundle (ids derive from the clinic's own ids).
+    again = record_exports.export_record(
+        clinic, f.RECEPTION, patient_id, tmp_path / "again.json", "fhir"
+    )
+    assert json.loads(again.path.read_text(encoding="utf-8"))["entry"] == data["entry"]
+    entry = audit.list_entries(clinic, SYSTEM, action_prefix="history.export")[0]
+    assert json.loads(entry.details)["format"] == "fhir"
+
+
+def _walk(value: Any) -> list[Any]:
+    found = [value]
+    if isinstance(value, dict):
+        for v in value.values():
+            found += _walk(v)
+    elif isinstance(value, list):
+        for v in value:
+            found += _walk(v)
+    return found
+
+
+def test_a_stranger_gets_no_bundle_and_the_refusal_is_audited(
+    clinic: Clinic, out_dir: Path
+) -> None:
+    mine, other = f.patient(clinic), f.patient(clinic)
+    with pytest.raises(PermissionDeniedError):
+        record_exports.export_record(
+            clinic, f.patient_actor(mine), other, out_dir / "x.json", "fhir"
+        )
+    assert leftovers(out_dir) == []
+    entry = audit.list_entries(clinic, SYSTEM, action_prefix="history.export")[0]
+    assert json.loads(entry.details)["outcome"] == "refused"
