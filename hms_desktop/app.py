@@ -218,6 +218,11 @@ def _run(args: argparse.Namespace, quit_after_show: bool, log_file: LogFile) -> 
         log_file.open()
         log.info("%s %s started", APP_NAME, __version__)
 
+    from hms_desktop.ui.common.main_thread_gc import MainThreadGarbageCollector
+
+    # Before any worker thread runs Python: cycles are collected on this thread only.
+    collector = MainThreadGarbageCollector(app)
+
     def start() -> None:
         startup.start()  # shows the window, then queues the database work
         QTimer.singleShot(0, after_show)
@@ -229,6 +234,7 @@ def _run(args: argparse.Namespace, quit_after_show: bool, log_file: LogFile) -> 
     # The last chance before the interpreter exits: wait as long as a database write may
     # (a SQLite writer waits up to 30 s for a lock), or Qt aborts on a running thread.
     startup.stop_workers(timeout_ms=120_000)
+    collector.stop()
     log.info("%s exits with %s", APP_NAME, code)
     return int(code)
 

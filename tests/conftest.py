@@ -9,6 +9,7 @@ runs never see each other's rows.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import uuid
@@ -49,6 +50,21 @@ TABLES = (
     "departments", "users", "job_runs", "monthly_reports", "outbox", "clinic_settings",
     "visit_types", "waitlist",
 )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _collect_on_the_ui_thread_only(request: pytest.FixtureRequest) -> Iterator[None]:
+    """As the application does (ui/common/main_thread_gc.py): in a test with Qt, no
+    worker thread may run the cycle collector and destroy a UI object off its thread."""
+    if not {"qtbot", "qapp"} & set(request.fixturenames):
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.enable()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

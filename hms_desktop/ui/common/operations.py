@@ -139,7 +139,6 @@ class Operations(QObject):
         assert isinstance(worker, _Worker)
         op = self._running.pop(worker)
         worker.wait()
-        worker.deleteLater()
         if kind == "ok":
             op.result = value
             op.succeeded.emit(value)
@@ -150,7 +149,9 @@ class Operations(QObject):
             op.error = value
             op.failed.emit(value)
         op.finished.emit()
-        op.deleteLater()
+        # No deleteLater: the finished thread and the operation are freed here, on this
+        # thread, when the last Python reference goes (a caller may still hold the op).
+        op.setParent(None)
         if not self._running:
             self.busy_changed.emit(False)
 
