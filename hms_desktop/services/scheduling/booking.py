@@ -151,9 +151,18 @@ def _load(session: Session, appointment_id: int, *, lock: bool = False) -> Appoi
     return appt
 
 
+def visit_has_begun(clinic: Clinic, day: date, at: time) -> bool:
+    """True from the visit's start time on, in the clinic's time zone.
+
+    The one place this rule is written until ``services/policy.py`` takes it over; the
+    screens ask it (e.g. which question "Mark completed" asks) and never decide it.
+    """
+    return datetime.combine(day, at) <= clinic.now().replace(tzinfo=None)
+
+
 def _patient_may_still_change(clinic: Clinic, actor: Actor, appt: Appointment, what: str) -> None:
     """A patient changes a visit only before it starts (a missed one stays missed)."""
-    started = datetime.combine(appt.day, appt.start_time) <= clinic.now().replace(tzinfo=None)
+    started = visit_has_begun(clinic, appt.day, appt.start_time)
     if actor.role == "patient" and started:
         raise ValidationError(
             f"A visit that has started can no longer be {what} online; call the clinic."
@@ -277,11 +286,23 @@ def reschedule(
     clinic.changes.notify("appointments")
 
 
-def set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str) -> None:
+def set_status(
+    clinic: Clinic,
+    actor: Actor,
+    appointment_id: int,
+    status: str,
+    *,
+    early_close: bool = False,
+    note: str = "",
+) -> None:
     """Move a booked appointment to completed, cancelled or no-show.
 
+    Completing a visit that has not begun yet needs ``early_close`` (the person said so);
+    ``note`` goes to the audit entry (e.g. that a cancel undoes a booking just made).
+
     Raises:
-        ValidationError: an unknown status, or completing/no-show before the visit's day.
+        ValidationError: an unknown status, completing/no-show before the visit's day, or
+            completing before the visit's start without ``early_close``.
         ConflictError: the appointment is not booked any more.
         PermissionDeniedError: a patient marking anything but a cancel; another doctor's patient.
     """
@@ -306,6 +327,8 @@ def set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str) -
                     f"{STATUS_LABELS[status].lower()} from that day on.",
                     field="status",
                 )
+            if status == "completed" and not early_close:
+                _refuse_early_close(clinic, appt)
         else:
             _patient_may_still_change(clinic, actor, appt, "cancelled")
         appt.status = status
@@ -317,16 +340,63 @@ def set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str) -
             "appointment",
             appt.id,
             patient_id=appt.patient_id,
+            **({"early_close": True} if status == "completed" and early_close else {}),
+            **({"note": note} if note else {}),
         )
     clinic.changes.notify("appointments")
 
 
-def cancel(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
-    set_status(clinic, actor, appointment_id, "cancelled")
+def _refuse_early_close(clinic: Clinic, appt: Appointment) -> None:
+    if not visit_has_begun(clinic, appt.day, appt.start_time):
+        raise ValidationError(
+            f"The visit starts at {appt.start_time:%H:%M} and has not begun yet. Close it "
+            "early only if the patient was seen (confirm an early close).",
+            field="status",
+        )
 
 
-def complete(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
-    set_status(clinic, actor, appointment_id, "completed")
+def cancel(clinic: Clinic, actor: Actor, appointment_id: int, *, note: str = "") -> None:
+    """Cancel a booked appointment (see :func:`set_status` for the errors)."""
+    set_status(clinic, actor, appointment_id, "cancelled", note=note)
+
+
+def complete(
+    clinic: Clinic, actor: Actor, appointment_id: int, *, early_close: bool = False
+) -> None:
+    """Mark a visit completed; before its start only with ``early_close`` (see set_status)."""
+    set_status(clinic, actor, appointment_id, "completed", early_close=early_close)
+
+
+def reopen_completed(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
+    """Undo "Mark completed": the visit is booked again, until a treatment is recorded.
+
+    Raises:
+        ConflictError: the visit is not completed, or its treatment is recorded already
+            (then it stays completed: the record belongs to a visit that happened).
+        PermissionDeniedError: a patient, or another doctor's visit.
+    """
+    with clinic.db.write() as session:
+        appt = _load(session, appointment_id, lock=True)
+        _may_change(actor, appt, "reopen")
+        if actor.role == "patient":
+            raise PermissionDeniedError("Only the doctor or the front desk can reopen a visit.")
+        if appt.status != "completed":
+            raise ConflictError(
+                f"This appointment is {STATUS_LABELS[appt.status].lower()}; only a completed "
+                "visit can be reopened."
+            )
+        if session.scalar(select(exists().where(Treatment.appointment_id == appt.id))):
+            raise ConflictError(
+                "A treatment is recorded for this visit, so it stays completed. "
+                "Correct the treatment instead."
+            )
+        appt.status = "booked"
+        appt.status_changed_at = utcnow()
+        audit.record(
+            session, actor, "appointment.reopen", "appointment", appt.id,
+            patient_id=appt.patient_id,
+        )  # fmt: skip
+    clinic.changes.notify("appointments")
 
 
 @dataclass(frozen=True)
