@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import date, time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QHideEvent, QShowEvent
@@ -23,13 +24,14 @@ from PySide6.QtWidgets import (
 
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.scheduling import booking
+from hms_desktop.services.scheduling import booking, undo
 from hms_desktop.services.scheduling.booking import AppointmentFilter
 from hms_desktop.services.views import AppointmentRow, DoctorRow, PatientRow, Slot
 from hms_desktop.ui.booking.booking_dialog import BookingDialog, BookingTarget
 from hms_desktop.ui.booking.slot_browser import SlotBrowser
 from hms_desktop.ui.common.appointment_columns import is_past, past_columns, upcoming_columns
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
+from hms_desktop.ui.common.dates import when_text
 from hms_desktop.ui.common.forms import ErrorLabel
 from hms_desktop.ui.common.layout import (
     PAGE_MARGIN,
@@ -49,6 +51,13 @@ from hms_desktop.ui.patient.patient_profile import ProfileForm
 from hms_desktop.ui.records.history_view import start_history_export
 
 PAGE_BOOK, PAGE_UPCOMING, PAGE_PAST, PAGE_PROFILE = range(4)
+
+#: The right pane while no patient is chosen yet, and while a new search is listed.
+CHOOSE_FIRST = "Find a patient on the left to book or see their visits."
+CHOOSE_AGAIN = (
+    "Choose the patient in the list on the left: Enter takes the first one, "
+    "or click one. Nothing is booked for anyone until then."
+)
 
 
 class PatientTab(QWidget):
@@ -74,6 +83,9 @@ class PatientTab(QWidget):
         self._cancelling: set[int] = set()
         self._generation = 0
         self._shown = False
+        #: The finder's search was edited after a patient was chosen: the pages are put
+        #: away (and nothing acts for that patient) until one is chosen again.
+        self._suspended = False
         #: The dialog or confirmation currently open (one at a time).
         self.active_dialog: QWidget | None = None
         self._build_actions()
@@ -129,28 +141,31 @@ class PatientTab(QWidget):
 
         self.picker: PatientPicker | None = None
         self.stack = QStackedWidget(self)
-        self.placeholder = muted_label(
-            "Find a patient on the left to book or see their visits.", self
-        )
+        self.confirmation = ConfirmationBar(self)
+        self.addAction(self.confirmation.undo_action)
+        self.placeholder = muted_label(CHOOSE_FIRST, self)
         self.placeholder.setObjectName("emptyState")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(content)
-        layout = QHBoxLayout(self)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN)
+        layout.setSpacing(SPACING)
         if actor.is_staff:
             self.picker = PatientPicker(clinic, actor, ops, self)
-            self.picker.patient_chosen.connect(self.set_patient)
+            self.picker.patient_chosen.connect(self._on_chosen)
+            self.picker.choice_dropped.connect(self._suspend)
             splitter = QSplitter(Qt.Orientation.Horizontal, self)
             splitter.addWidget(self.picker)
             splitter.addWidget(self.stack)
             splitter.setSizes([330, 950])  # room for name, year of birth and ID
             splitter.setStretchFactor(1, 1)
             splitter.setChildrenCollapsible(False)
-            layout.addWidget(splitter)
+            layout.addWidget(splitter, 1)
             self.picker.run_search()
         else:
-            layout.addWidget(self.stack)
+            layout.addWidget(self.stack, 1)
+        layout.addWidget(self.confirmation)
         # Keyboard order: finder, its results, the header's export, the page tabs, the page.
         chain: list[QWidget] = (
             [self.picker.search, self.picker.results.view] if self.picker is not None else []
@@ -173,8 +188,16 @@ class PatientTab(QWidget):
         self.find_action = make(
             "F&ind patient", "Ctrl+F", self.focus_search, "Search patients by name, ID or phone"
         )
+        # Ctrl+B starts a booking: the finder for the desk (its text selected, so typing
+        # replaces it), the free slots for a patient. Enter on a slot then books it.
+        self.start_booking_action = make(
+            "Find patient to &book" if self._actor.is_staff else "&Book a visit",
+            "Ctrl+B",
+            self.start_booking,
+            "Start a booking: find the patient, then Enter on a free slot",
+        )
         self.book_action = make(
-            "Book selected &slot…", "Ctrl+B", self.book_selected, "Book the selected free slot"
+            "Book selected &slot…", "", self.book_selected, "Book the selected free slot (Enter)"
         )
         self.reschedule_action = make(
             "&Reschedule…",
@@ -207,6 +230,7 @@ class PatientTab(QWidget):
         found = [self.find_action] if self._actor.is_staff else []
         return [
             *found,
+            self.start_booking_action,
             self.book_action,
             self.reschedule_action,
             self.cancel_action,
@@ -242,13 +266,24 @@ class PatientTab(QWidget):
         if "patients" in topics and self.picker is not None:
             self.picker.run_search()
 
+    def _on_chosen(self, row: PatientRow, from_search_field: bool) -> None:
+        self.set_patient(row)
+        if from_search_field and self.pages.currentIndex() == PAGE_BOOK:
+            # Enter in the finder: on to the free slots, the first one selected, so the
+            # next Enter books it.
+            self.browser.slot_picker.focus_first()
+
     def set_patient(self, row: PatientRow) -> None:
         """Act for ``row`` (staff only choose; a patient is always themself)."""
+        self._suspended = False
+        self.placeholder.setText(CHOOSE_FIRST)
         if self._patient is not None and row.id == self._patient.id:
             # Chosen again (a new search showing them, or a click on the same row): keep
             # the pages as they are; reloading would wipe a profile being edited.
             self._patient = row
             self._show_header(row)
+            self.stack.setCurrentIndex(1)
+            self._update_actions()
             self.patient_changed.emit(row)
             return
         self._patient = row
@@ -275,11 +310,32 @@ class PatientTab(QWidget):
             details.append("Blacklisted: cannot book")
         self.subtitle.setText(" · ".join(d for d in details if d))
 
+    def _suspend(self) -> None:
+        """A new search is being typed: put the chosen patient's pages away until Enter or
+        a click chooses again, so no booking control acts for someone no longer on screen."""
+        if self._patient is None or self._suspended:
+            return
+        self._suspended = True
+        self.placeholder.setText(CHOOSE_AGAIN)
+        self.stack.setCurrentIndex(0)
+        self._update_actions()
+
+    def is_suspended(self) -> bool:
+        """True while a new search is listed and no patient is chosen from it."""
+        return self._suspended
+
     def focus_search(self) -> None:
-        """Put the keyboard in the patient finder (staff only)."""
+        """Put the keyboard in the patient finder, its text selected (staff only)."""
         if self.picker is not None:
-            self.picker.search.setFocus()
-            self.picker.search.selectAll()
+            self.picker.focus_search()
+
+    def start_booking(self) -> None:
+        """Ctrl+B: the Book page, and the keyboard in the finder (desk) or on the slots."""
+        self.pages.setCurrentIndex(PAGE_BOOK)
+        if self.picker is not None:
+            self.picker.focus_search()
+        elif self._patient is not None:
+            self.browser.slot_picker.focus_first()
 
     # --- appointments ----------------------------------------------------------------------------
     def _load_appointments(self) -> None:
@@ -332,9 +388,9 @@ class PatientTab(QWidget):
         return self.upcoming_model.row_at(self.upcoming.selected_row())
 
     def _update_actions(self) -> None:
-        has_patient = self._patient is not None
+        has_patient = self._patient is not None and not self._suspended
         page = self.pages.currentIndex()
-        row = self.selected_upcoming() if page == PAGE_UPCOMING else None
+        row = self.selected_upcoming() if page == PAGE_UPCOMING and has_patient else None
         self.book_action.setEnabled(
             has_patient and page == PAGE_BOOK and self.browser.current_slot() is not None
         )
@@ -348,14 +404,14 @@ class PatientTab(QWidget):
         """Open the booking dialog for the selected free slot."""
         slot = self.browser.current_slot()
         doctor = self.browser.doctor_of(slot) if slot else None
-        if self._patient is None or slot is None or doctor is None:
+        if self._patient is None or self._suspended or slot is None or doctor is None:
             return
         self._open_booking(doctor, slot, None)
 
     def reschedule_selected(self) -> None:
         """Open the dialog that moves the selected booked visit."""
         row = self.selected_upcoming()
-        if self._patient is None or row is None or row.status != "booked":
+        if self._patient is None or self._suspended or row is None or row.status != "booked":
             return
         doctor = DoctorRow(row.doctor_id, row.doctor, 0, row.department, "", "", "", False)
         self._open_booking(doctor, None, row)
@@ -364,32 +420,71 @@ class PatientTab(QWidget):
         self, doctor: DoctorRow, slot: Slot | None, row: AppointmentRow | None
     ) -> None:
         assert self._patient is not None
+        born = self._patient.date_of_birth
         target = BookingTarget(
             self._patient.id,
             self._patient.full_name,
             doctor.id,
             doctor.full_name,
             doctor.department,
+            patient_born=born.year if born else None,
         )
+        self.confirmation.clear()  # the next action: the last one's Undo is over
         dialog = BookingDialog(
             self._clinic, self._actor, self._ops, target, slot=slot, appointment=row, parent=self
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.saved.connect(self._on_booked if row is None else self._on_rescheduled)
+        if row is None:
+            dialog.saved.connect(lambda i: self._on_booked(i, target, dialog.booked_slot))
+        else:
+            dialog.saved.connect(lambda _i: self._on_rescheduled(row, target, dialog.booked_slot))
         # However it ends: the dialog may have found the chosen slot gone (another PC, or
         # the time passed), and the list behind it must not keep offering it.
         dialog.finished.connect(lambda _result: self.browser.reload_slots())
         self.active_dialog = dialog
         dialog.open()
 
-    def _on_booked(self, appointment_id: int) -> None:
-        self.status_message.emit("Appointment booked.")
-        self.info.setText("Appointment booked.")
+    def _today_when(self, day: date, at: time) -> str:
+        return when_text(day, at, self._clinic.today())
+
+    def _on_booked(self, appointment_id: int, target: BookingTarget, slot: Slot | None) -> None:
+        when = self._today_when(slot.date, slot.time) if slot else ""
+        text = f"Booked {target.patient_text} with {target.doctor_name}, {when}."
+        clinic, actor = self._clinic, self._actor
+        self.confirmation.show_done(
+            text,
+            lambda: self._undo(
+                "Undo booking",
+                lambda: undo.undo_booking(clinic, actor, appointment_id),
+                f"Undone: the booking of {target.patient_text} with {target.doctor_name}, "
+                f"{when}, is cancelled.",
+            ),
+        )
+        self.status_message.emit(text)
         self._after_change()
         self.booked.emit(appointment_id)
 
-    def _on_rescheduled(self, _appointment_id: int) -> None:
-        self.status_message.emit("Appointment moved.")
+    def _on_rescheduled(
+        self, row: AppointmentRow, target: BookingTarget, slot: Slot | None
+    ) -> None:
+        before = self._today_when(row.date, row.time)
+        after = self._today_when(slot.date, slot.time) if slot else ""
+        text = (
+            f"Moved {target.patient_text}'s visit with {target.doctor_name} "
+            f"from {before} to {after}."
+        )
+        clinic, actor = self._clinic, self._actor
+        self.confirmation.show_done(
+            text,
+            lambda: self._undo(
+                "Undo move",
+                lambda: undo.undo_reschedule(
+                    clinic, actor, row.id, day=row.date, at=row.time, doctor_id=row.doctor_id
+                ),
+                f"Undone: {target.patient_text}'s visit with {row.doctor} is back on {before}.",
+            ),
+        )
+        self.status_message.emit(text)
         self._after_change()
 
     def cancel_selected(self) -> None:
@@ -398,13 +493,14 @@ class PatientTab(QWidget):
         if row is None or row.status != "booked" or row.id in self._cancelling:
             return
         clinic, actor = self._clinic, self._actor
+        self.confirmation.clear()
 
         def cancel() -> None:
             self._cancelling.add(row.id)  # a second Cancel while this runs does nothing
 
-            def done(result: object) -> None:
+            def done(_result: object) -> None:
                 self._cancelling.discard(row.id)
-                self._on_cancelled(result)
+                self._on_cancelled(row)
 
             def failed(err: BaseException) -> None:
                 self._cancelling.discard(row.id)
@@ -420,15 +516,37 @@ class PatientTab(QWidget):
         self.active_dialog = confirm(
             self,
             "Cancel appointment",
-            f"Cancel the visit with {row.doctor} on {day_text(row.date)} at {row.time:%H:%M}? "
-            "The slot becomes free for others.",
+            f"Cancel {row.patient}'s visit with {row.doctor}, {self._today_when(row.date, row.time)}?"
+            " The slot becomes free for others.",
             cancel,
             yes_text="Cancel appointment",
         )
 
-    def _on_cancelled(self, _result: object) -> None:
-        self.status_message.emit("Appointment cancelled.")
+    def _on_cancelled(self, row: AppointmentRow) -> None:
+        when = self._today_when(row.date, row.time)
+        text = f"Cancelled {row.patient}'s visit with {row.doctor}, {when}."
+        clinic, actor = self._clinic, self._actor
+        self.confirmation.show_done(
+            text,
+            lambda: self._undo(
+                "Undo cancel",
+                lambda: undo.undo_cancel(clinic, actor, row.id),
+                f"Undone: {row.patient} is booked again with {row.doctor}, {when}.",
+            ),
+        )
+        self.status_message.emit(text)
         self._after_change()
+
+    def _undo(self, label: str, work: Callable[[], object], done_text: str) -> None:
+        def done(_result: object) -> None:
+            self.confirmation.show_done(done_text)
+            self.status_message.emit(done_text)
+            self._after_change()
+
+        def failed(err: BaseException) -> None:
+            self.confirmation.show_done(f"Could not undo: {field_message(err)[1]}")
+
+        self._ops.run(lambda ctx: work(), label=label, on_success=done, on_failure=failed)
 
     def _after_change(self) -> None:
         self.error.clear_message()
