@@ -645,3 +645,47 @@ def make_tab_empty_ok(qtbot: QtBot, clinic: Clinic, actor: Actor, ops: Operation
     qtbot.waitActive(tab)
     qtbot.waitUntil(lambda: tab.subtitle.text() != "", timeout=WAIT)
     return tab
+
+
+def test_availability_times_are_typed_layout_stays_and_revert_clears_unsaved(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    tab = make_tab(qtbot, clinic, doctor(world), ops)
+    tab.activateWindow()
+    qtbot.waitActive(tab)
+    editor = tab.availability
+    assert editor is not None
+    tab.pages.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: editor.days_model.rowCount() == 7, timeout=WAIT)
+    click_row(qtbot, editor.days_table.view, 3)
+
+    # A click lands on the minutes of From (09:00); typing a whole time still gives it.
+    start = editor.start_edit
+    minutes = QPoint(start.width() * 2 // 3 - 10, start.height() // 2)
+    qtbot.mouseClick(start, Qt.MouseButton.LeftButton, pos=minutes)
+    assert start.hasFocus()
+    qtbot.keyClicks(start, "22:30")
+    assert start.time() == QTime(22, 30)
+    # To: Tab, then type over it (Alt+T's buddy works the same way).
+    qtbot.keyClick(start, Qt.Key.Key_Tab)
+    assert editor.end_edit.hasFocus()
+    qtbot.keyClicks(editor.end_edit, "23:30")
+    assert editor.end_edit.time() == QTime(23, 30)
+
+    # An error under the From/To row: the row and the buttons stay where they were.
+    before = [w.mapTo(tab, QPoint(0, 0)) for w in (editor.add_button, editor.save_button)]
+    editor.end_edit.setTime(QTime(21, 0))
+    assert editor.new_window_error.isVisible()
+    editor.day_error.show_message("Availability windows on one day must not overlap.")
+    QApplication.processEvents()
+    after = [w.mapTo(tab, QPoint(0, 0)) for w in (editor.add_button, editor.save_button)]
+    assert after == before
+    editor.day_error.clear_message()
+
+    # "Unsaved changes." says what is true: there after an edit, gone after Revert.
+    editor.end_edit.setTime(QTime(23, 30))
+    qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+    assert editor.status_label.text() == "Unsaved changes."
+    qtbot.mouseClick(editor.revert_button, Qt.MouseButton.LeftButton)
+    assert not editor.is_dirty() and editor.status_label.text() == ""

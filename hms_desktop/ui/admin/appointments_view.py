@@ -355,7 +355,7 @@ class RescheduleDialog(ServiceForm):
         self.day.setDate(_qdate(max(days[0], min(appointment.date, days[-1]))))
         self.time = QComboBox(self)
         self.add_field("doctor_id", "&Doctor", self.doctor)
-        self.add_field("date", "&Date", self.day)
+        self.add_field("date", "D&ay", self.day)
         self.add_field("time", "&Free slot", self.time, self._check_time)
         self.doctor.currentIndexChanged.connect(lambda _i: self.load_slots())
         self.day.dateChanged.connect(lambda _d: self.load_slots())
