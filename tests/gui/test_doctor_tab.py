@@ -595,7 +595,7 @@ def test_mark_completed_before_the_start_is_an_early_close_that_can_be_undone(
         timeout=WAIT,
     )
     bar = tab.confirmation
-    assert bar.isVisible() and "José Núñez's visit, Today, Mon 15 Jun at 10:00" in bar.text()
+    assert bar.isVisible() and "José Núñez's visit, Today, Mon, 15 Jun at 10:00" in bar.text()
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         qtbot.mouseClick(bar.undo_button, Qt.MouseButton.LeftButton)
     assert bar.text().startswith("Undone:")

@@ -154,7 +154,7 @@ def test_desk_registers_patient_and_books_a_slot(
     assert is_closed(dialog)
     # Named in full, in the status bar and in the confirmation that stays until the next action.
     said = (
-        f"Booked Maria Kowalski (#{new_id}) with Dr. Ada Lovelace, Tomorrow, Tue 16 Jun at 09:30."
+        f"Booked Maria Kowalski (#{new_id}) with Dr. Ada Lovelace, Tomorrow, Tue, 16 Jun at 09:30."
     )
     assert messages == [said]
     assert tab.confirmation.isVisible() and tab.confirmation.text() == said

@@ -34,6 +34,7 @@ from hms_desktop.services.scheduling.booking import STATUS_LABELS, VISIT_LABELS,
 from hms_desktop.services.views import AppointmentRow, DoctorRow
 from hms_desktop.services.views import Slot as FreeSlot
 from hms_desktop.ui.admin.admin_pages import ListPage
+from hms_desktop.ui.common.dates import when_text
 from hms_desktop.ui.common.forms import SearchBox, ServiceForm
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.common.operations import OpContext, Operations
@@ -297,7 +298,7 @@ class AppointmentsPage(ListPage):
                 self,
                 "Cancel appointment",
                 f"Cancel {row.patient}'s appointment with {row.doctor} on "
-                f"{row.date:%Y-%m-%d} at {row.time:%H:%M}? The slot becomes free again.",
+                f"{when_text(row.date, row.time)}? The slot becomes free again.",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             )
             if answer != QMessageBox.StandardButton.Yes:
@@ -335,7 +336,7 @@ class RescheduleDialog(ServiceForm):
         self._clinic, self._actor, self._appt = clinic, actor, appointment
         summary = QLabel(
             f"{appointment.patient} with {appointment.doctor}, now on "
-            f"{appointment.date:%A %Y-%m-%d} at {appointment.time:%H:%M}.",
+            f"{when_text(appointment.date, appointment.time)}.",
             self,
         )
         summary.setWordWrap(True)

@@ -27,7 +27,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import availability, booking
 from hms_desktop.services.views import AppointmentRow, Slot
 from hms_desktop.ui.booking.slot_picker import SlotPicker
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.dates import when_text
 from hms_desktop.ui.common.forms import ErrorLabel, with_error
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING, title_label
 from hms_desktop.ui.common.messages import field_message
@@ -103,7 +103,7 @@ class BookingDialog(QDialog):
         self.current_label = QLabel(self)
         if appointment is not None:
             self.current_label.setText(
-                f"{day_text(appointment.date)} at {appointment.time:%H:%M} (booked)"
+                f"{when_text(appointment.date, appointment.time, clinic.today())} (booked)"
             )
 
         self.slot_picker = SlotPicker(self, show_doctor=False)
@@ -197,7 +197,7 @@ class BookingDialog(QDialog):
         if self._wanted is not None:
             if not self.slot_picker.select_slot(self._wanted):
                 self.slot_error.show_message(
-                    f"{day_text(self._wanted.date)} {self._wanted.time:%H:%M} is no longer free. "
+                    f"{when_text(self._wanted.date, self._wanted.time)} is no longer free. "
                     "Choose another slot."
                 )
             self._wanted = None

@@ -11,7 +11,7 @@ from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from hms_desktop.services.views import Slot
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.dates import day_text, time_text
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable
 from hms_desktop.ui.common.table_models import Column, RowTableModel
 
@@ -31,7 +31,7 @@ def slot_columns(today: Callable[[], date | None] = lambda: None) -> list[Column
         Column(
             "Time",
             lambda r: r.slot.time,
-            text=lambda r: f"{r.slot.time:%H:%M}–{r.slot.end_time:%H:%M}",
+            text=lambda r: f"{time_text(r.slot.time)}–{time_text(r.slot.end_time)}",
         ),
         Column("Doctor", lambda r: r.doctor),
     ]

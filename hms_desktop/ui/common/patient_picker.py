@@ -10,6 +10,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import patients
 from hms_desktop.services.views import PatientRow
+from hms_desktop.ui.common.dates import birth_text
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, title_label
 from hms_desktop.ui.common.messages import field_message
 from hms_desktop.ui.common.operations import Operations
@@ -33,7 +34,7 @@ def patient_columns() -> list[Column[PatientRow]]:
             "Born",
             lambda p: p.date_of_birth,
             text=lambda p: f"{p.date_of_birth:%Y}" if p.date_of_birth else "",
-            tooltip=lambda p: f"{p.date_of_birth:%d %B %Y}" if p.date_of_birth else "",
+            tooltip=lambda p: birth_text(p.date_of_birth) if p.date_of_birth else "",
         ),
         Column("ID", lambda p: p.id, align_right=True),
     ]

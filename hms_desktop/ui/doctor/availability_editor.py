@@ -26,7 +26,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import availability
 from hms_desktop.services.views import AvailabilityWindow
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.dates import day_text, time_text
 from hms_desktop.ui.common.forms import ErrorLabel
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, muted_label, title_label
 from hms_desktop.ui.common.messages import field_message
@@ -65,7 +65,7 @@ def _py_time(value: QTime) -> time:
 
 
 def _windows_text(windows: tuple[Window, ...]) -> str:
-    return ", ".join(f"{s:%H:%M}–{e:%H:%M}" for s, e in windows) or "Not available"
+    return ", ".join(f"{time_text(s)}–{time_text(e)}" for s, e in windows) or "Not available"
 
 
 class AvailabilityEditor(QWidget):
@@ -353,7 +353,7 @@ class AvailabilityEditor(QWidget):
         day = self.current_day()
         self._shown_day = day
         minutes = self._clinic.settings.slot_minutes
-        self.day_title.setText(f"{day:%A} {day.day} {day:%B}" if day else "")
+        self.day_title.setText(day_text(day, self._clinic.today()) if day else "")
         self.windows_model.set_rows(
             [
                 WindowRow(s, e, len(list(availability.slot_starts(s, e, minutes))))

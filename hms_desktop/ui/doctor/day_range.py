@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QButtonGroup, QDateEdit, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.dates import day_text, picker_format, qdate
 from hms_desktop.ui.common.layout import SPACING
 
 TODAY, TOMORROW, NEXT_7_DAYS, PICKED = "today", "tomorrow", "next_7_days", "picked"
@@ -39,8 +39,9 @@ class DayRange(QWidget):
             button.clicked.connect(lambda _c=False, m=mode: self.set_mode(m))
         self.date_edit = QDateEdit(self)
         self.date_edit.setCalendarPopup(True)
+        self.date_edit.setDisplayFormat(picker_format())
         self.date_edit.setAccessibleName("Show the day")
-        self.date_edit.setDate(_qdate(today()))
+        self.date_edit.setDate(qdate(today()))
         self.date_edit.dateChanged.connect(lambda _d: self.set_mode(PICKED))
         day_label = QLabel("&Day:", self)
         day_label.setBuddy(self.date_edit)
@@ -72,14 +73,14 @@ class DayRange(QWidget):
         if mode != PICKED:
             first, _last = self.span()
             self.date_edit.blockSignals(True)
-            self.date_edit.setDate(_qdate(first))
+            self.date_edit.setDate(qdate(first))
             self.date_edit.blockSignals(False)
         self._sync_buttons()
         self.changed.emit()
 
     def show_day(self, day: date) -> None:
         """Show one day chosen by date (as the picker does)."""
-        self.date_edit.setDate(_qdate(day))  # emits dateChanged -> PICKED
+        self.date_edit.setDate(qdate(day))  # emits dateChanged -> PICKED
         if self._mode != PICKED:
             self.set_mode(PICKED)
 
@@ -126,7 +127,3 @@ class DayRange(QWidget):
         if first == today + timedelta(days=1):
             return "No appointments tomorrow."
         return f"No appointments on {day_text(first)}."
-
-
-def _qdate(day: date) -> QDate:
-    return QDate(day.year, day.month, day.day)

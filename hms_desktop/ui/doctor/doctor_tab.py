@@ -27,7 +27,7 @@ from hms_desktop.services.scheduling.booking import STATUS_LABELS, AppointmentFi
 from hms_desktop.services.views import AppointmentRow, DoctorRow
 from hms_desktop.ui.common.appointment_columns import doctor_columns
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
-from hms_desktop.ui.common.dates import when_text
+from hms_desktop.ui.common.dates import day_text, when_text
 from hms_desktop.ui.common.forms import ErrorLabel
 from hms_desktop.ui.common.layout import (
     PAGE_MARGIN,
@@ -295,7 +295,7 @@ class DoctorTab(QWidget):
         today = self._clinic.today()
         if me is not None:
             self.title.setText(me.full_name)
-            self.subtitle.setText(f"{me.department} · {today:%A} {today.day} {today:%B %Y}")
+            self.subtitle.setText(f"{me.department} · {day_text(today)}")
         keep = self.selected_appointment()
         self.model.set_rows(rows)
         counts = {s: sum(r.status == s for r in rows) for s in STATUS_LABELS}
