@@ -145,7 +145,12 @@ class MyReportsWidget(QWidget):
         row, html = found
         if self.viewer is not None:
             self.viewer.close()
-        self.viewer = ReportViewer(html, f"Monthly report {row.month} {row.doctor}", self)
+        self.viewer = ReportViewer(
+            html,
+            f"Monthly report {row.month} {row.doctor}",
+            self,
+            folder=self.clinic.settings.effective_export_dir,
+        )
         self.viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         viewer = self.viewer
         # Only this viewer's end forgets it: an older one closing later must not.
