@@ -39,9 +39,9 @@ def open_window(qtbot: QtBot, sqlite_clinic: Clinic) -> Iterator[Callable[[], Ma
         win = MainWindow(sqlite_clinic, f.RECEPTION, stats)
         opened.append(win)
         qtbot.addWidget(win)
-        win.show()
-        win.activateWindow()
-        qtbot.waitActive(win)
+        with qtbot.waitActive(win):
+            win.show()
+            win.activateWindow()
         win.tabs.setCurrentWidget(win.patient_tab)
         tab = win.patient_tab
         qtbot.waitUntil(lambda: tab.browser.slot_picker.model.rowCount() > 0, timeout=WAIT)
@@ -218,3 +218,46 @@ def test_undo_of_a_booking_from_the_confirmation(
     appt = booking.get_appointment(clinic, SYSTEM, booked.args[0])
     assert appt.status == "cancelled"
     qtbot.waitUntil(lambda: slot in tab.browser.slot_picker.slots(), timeout=WAIT)
+
+
+def test_page_shortcuts_match_the_pages_each_role_has_and_the_readme_says_so(
+    qtbot: QtBot, sqlite_clinic: Clinic
+) -> None:
+    from pathlib import Path
+
+    from PySide6.QtGui import QAction
+
+    from hms_desktop.services.actor import Actor
+
+    stats = StatsService(sqlite_clinic)
+    admin = Actor(user_id=None, username="boss", role="admin")
+    found = {}
+    try:
+        for actor in (f.RECEPTION, admin):
+            window = MainWindow(sqlite_clinic, actor, stats)
+            qtbot.addWidget(window)
+            with qtbot.waitActive(window):
+                window.show()
+                window.activateWindow()
+            pages = {
+                a.shortcut().toString(): a.text()
+                for a in window.findChildren(QAction)
+                if a.shortcut().toString().startswith("Alt+")
+            }
+            found[actor.role] = pages
+            last = getattr(Qt.Key, f"Key_{len(window.admin_tab.PAGES)}")
+            window.admin_tab.nav.setFocus()
+            qtbot.keyClick(window.admin_tab.nav, last, Qt.KeyboardModifier.AltModifier)
+            assert window.admin_tab.current_page == window.admin_tab.PAGES[-1]
+            window.close()
+            qtbot.waitUntil(lambda w=window: not w.ops.busy, timeout=WAIT)
+    finally:
+        stats.close()
+    desk = [f"Alt+{n}" for n in range(1, 7)]
+    assert sorted(found["receptionist"]) == desk  # no Alt+7: the desk has no audit log
+    assert found["receptionist"]["Alt+6"] == "Admin: Jobs"
+    assert sorted(found["admin"]) == [*desk, "Alt+7"]
+    assert found["admin"]["Alt+7"] == "Admin: Audit log"
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text("utf-8").split())
+    assert "Alt+1…6 the Admin pages" in readme
+    assert "for an administrator, Alt+7 the Audit log" in readme
