@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from PySide6.QtCore import QDate, QItemSelection, Qt, Slot
@@ -29,14 +29,15 @@ from hms_desktop.errors import ValidationError
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import doctors
-from hms_desktop.services.scheduling import availability, booking
+from hms_desktop.services.scheduling import availability, booking, undo
 from hms_desktop.services.scheduling.booking import STATUS_LABELS, VISIT_LABELS, AppointmentFilter
 from hms_desktop.services.views import AppointmentRow, DoctorRow
 from hms_desktop.services.views import Slot as FreeSlot
 from hms_desktop.ui.admin.admin_pages import ListPage
-from hms_desktop.ui.common.dates import when_text
+from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
+from hms_desktop.ui.common.dates import picker_format, time_text, when_text
 from hms_desktop.ui.common.forms import SearchBox, ServiceForm
-from hms_desktop.ui.common.messages import show_error
+from hms_desktop.ui.common.messages import field_message, show_error
 from hms_desktop.ui.common.operations import OpContext, Operations
 from hms_desktop.ui.common.table_models import Column, PagedTableModel
 
@@ -96,6 +97,10 @@ class AppointmentsPage(ListPage):
         self.cancel_button = self.add_button("&Cancel appointment", self.on_cancel)
         self.reschedule_button = self.add_button("Re&schedule…", self.on_activate)
         self.bar.addStretch(1)
+        #: What the last cancel or move did, with Undo, until the next action.
+        self.confirmation = ConfirmationBar(self)
+        self.addAction(self.confirmation.undo_action)
+        self.layout_.addWidget(self.confirmation)
 
         today = clinic.today()
         self.period = QComboBox(self)
@@ -105,7 +110,7 @@ class AppointmentsPage(ListPage):
         self.date_to = QDateEdit(_qdate(today + timedelta(days=7)), self)
         for edit in (self.date_from, self.date_to):
             edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setDisplayFormat(picker_format())
             edit.setEnabled(False)
         self.doctor = QComboBox(self)
         self.doctor.addItem("All doctors", None)
@@ -304,20 +309,58 @@ class AppointmentsPage(ListPage):
             if answer != QMessageBox.StandardButton.Yes:
                 return
         clinic, actor = self.clinic, self.actor
+        self.confirmation.clear()  # the next action: the last one's Undo is over
+        when = when_text(row.date, row.time)
         self.run(
             "Cancel appointment",
             lambda: booking.cancel(clinic, actor, row.id),
-            lambda _r: self.status_message.emit(f"Appointment {row.id} cancelled."),
+            lambda _r: self._done(
+                f"Cancelled {row.patient}'s visit with {row.doctor}, {when}.",
+                lambda: undo.undo_cancel(clinic, actor, row.id),
+                f"Undone: {row.patient} is booked again with {row.doctor}, {when}.",
+            ),
         )
 
     def on_activate(self) -> None:
         row: AppointmentRow | None = self.selected()
         if row is None or row.status != "booked":
             return
+        self.confirmation.clear()
         dialog = RescheduleDialog(self.clinic, self.actor, self.ops, row, self._doctors, self)
-        dialog.saved.connect(lambda _r: self.status_message.emit(f"Appointment {row.id} moved."))
+        dialog.saved.connect(lambda moved: self._moved(row, moved))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
+
+    def _moved(self, row: AppointmentRow, moved: tuple[str, date, time]) -> None:
+        doctor, day, at = moved
+        before, after = when_text(row.date, row.time), when_text(day, at)
+        clinic, actor = self.clinic, self.actor
+        self._done(
+            f"Moved {row.patient}'s visit from {before} with {row.doctor} to {after} with "
+            f"{doctor}.",
+            lambda: undo.undo_reschedule(
+                clinic, actor, row.id, day=row.date, at=row.time, doctor_id=row.doctor_id
+            ),
+            f"Undone: {row.patient}'s visit is back on {before} with {row.doctor}.",
+        )
+
+    def _done(self, text: str, undo_work: Callable[[], object], undone: str) -> None:
+        """Say what was done, with Undo, until the next action."""
+
+        def run_undo() -> None:
+            self.ops.run(
+                lambda _ctx: undo_work(),
+                label="Undo",
+                on_success=lambda _r: self._said(undone),
+                on_failure=lambda err: self._said(f"Could not undo: {field_message(err)[1]}"),
+            )
+
+        self.confirmation.show_done(text, run_undo)
+        self.status_message.emit(text)
+
+    def _said(self, text: str) -> None:
+        self.confirmation.show_done(text)
+        self.status_message.emit(text)
 
 
 class RescheduleDialog(ServiceForm):
@@ -350,7 +393,7 @@ class RescheduleDialog(ServiceForm):
         self.doctor.setCurrentIndex(self.doctor.findData(appointment.doctor_id))
         self.day = QDateEdit(self)
         self.day.setCalendarPopup(True)
-        self.day.setDisplayFormat("yyyy-MM-dd")
+        self.day.setDisplayFormat(picker_format())
         days = availability.horizon(clinic)
         self.day.setDateRange(_qdate(days[0]), _qdate(days[-1]))
         self.day.setDate(_qdate(max(days[0], min(appointment.date, days[-1]))))
@@ -387,16 +430,23 @@ class RescheduleDialog(ServiceForm):
         if not slots:
             self.time.addItem("No free slots that day", None)
         for slot in slots:
-            self.time.addItem(f"{slot.time:%H:%M}–{slot.end_time:%H:%M}", f"{slot.time:%H:%M}")
+            self.time.addItem(
+                f"{time_text(slot.time)}–{time_text(slot.end_time)}", f"{slot.time:%H:%M}"
+            )
         self.set_field_error("time", "")
 
     def submit(self) -> Callable[[OpContext], Any]:
+        """The move; its result (doctor's name, day, time) says where the visit went."""
         clinic, actor, appt_id = self._clinic, self._actor, self._appt.id
         doctor_id, day, at = (
             self.doctor.currentData(),
             _pydate(self.day.date()),
             self.time.currentData(),
         )
-        return lambda _ctx: booking.reschedule(
-            clinic, actor, appt_id, day=day, at=at, doctor_id=doctor_id
-        )
+        doctor = self.doctor.currentText().split(" (")[0]
+
+        def work(_ctx: OpContext) -> tuple[str, date, time]:
+            booking.reschedule(clinic, actor, appt_id, day=day, at=at, doctor_id=doctor_id)
+            return doctor, day, time.fromisoformat(at)
+
+        return work
