@@ -301,6 +301,7 @@ def test_appointments_filters_and_actions(qtbot, sqlite_clinic, clock, admin) ->
     back = booking.get_appointment(sqlite_clinic, f.RECEPTION, moved.id)
     assert back.time != before.time and back.status == "booked"
     # Undo of the cancel books the visit again at its time.
+    qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() == 3, timeout=WAIT)
     page.table.selectRow(2)
     page.on_cancel(confirm=False)
     qtbot.waitUntil(lambda: bar.text().startswith("Cancelled "), timeout=WAIT)

@@ -105,9 +105,14 @@ def test_typing_never_switches_the_chosen_patient_and_books_nobody(
     assert tab.patient.id == anna and tab.is_suspended()
     assert tab.stack.currentIndex() == 0 and not tab.book_action.isEnabled()
 
-    # Ctrl+B: the cursor in the finder with its text selected; "schmidt" replaces it.
+    # Ctrl+F and Ctrl+B: the cursor in the finder with its text selected.
+    view.setFocus()
+    qtbot.keySequence(window, "Ctrl+F")
+    assert focused() is picker.search and picker.search.selectedText() == "hoffmanns"
+    view.setFocus()
     qtbot.keySequence(window, "Ctrl+B")
     assert focused() is picker.search and picker.search.selectedText() == "hoffmanns"
+    # "schmidt" replaces the text.
     qtbot.keyClicks(focused(), "schmidt")
     assert picker.search.text() == "schmidt"
     qtbot.waitUntil(lambda: [p.id for p in picker.model.rows] == [schmidt], timeout=WAIT)

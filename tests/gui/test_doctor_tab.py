@@ -230,7 +230,7 @@ def test_cancel_and_no_show_ask_first(
     assert statuses == {world.patient_id: "cancelled", world.other_patient_id: "no_show"}
     assert not tab.complete_action.isEnabled()  # a closed visit cannot change again
 
-    # This week: tomorrow's visit is listed, and cannot be completed before its day.
+    # The next 7 days: tomorrow's visit is listed, and cannot be completed before its day.
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         qtbot.mouseClick(tab.week_button, Qt.MouseButton.LeftButton)
     assert not tab.table.view.isColumnHidden(0)
@@ -384,7 +384,7 @@ def test_keyboard_only_close_visit_record_treatment_and_open_history(
     tab = make_tab(qtbot, clinic, doctor(world), ops)
     tab.activateWindow()
     qtbot.waitActive(tab)
-    # Tab walks: page tabs, the table, its enabled actions, Today, This week.
+    # Tab walks: page tabs, the table, its enabled actions, then the day buttons.
     tab.pages.tabBar().setFocus()
     order = []
     for _ in range(6):

@@ -29,15 +29,16 @@ from hms_desktop.errors import ValidationError
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import doctors
-from hms_desktop.services.scheduling import availability, booking, undo
+from hms_desktop.services.scheduling import availability, booking
 from hms_desktop.services.scheduling.booking import STATUS_LABELS, VISIT_LABELS, AppointmentFilter
 from hms_desktop.services.views import AppointmentRow, DoctorRow
 from hms_desktop.services.views import Slot as FreeSlot
 from hms_desktop.ui.admin.admin_pages import ListPage
+from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
 from hms_desktop.ui.common.dates import picker_format, time_text, when_text
 from hms_desktop.ui.common.forms import SearchBox, ServiceForm
-from hms_desktop.ui.common.messages import field_message, show_error
+from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.common.operations import OpContext, Operations
 from hms_desktop.ui.common.table_models import Column, PagedTableModel
 
@@ -101,6 +102,14 @@ class AppointmentsPage(ListPage):
         self.confirmation = ConfirmationBar(self)
         self.addAction(self.confirmation.undo_action)
         self.layout_.addWidget(self.confirmation)
+        self.confirmations = VisitConfirmations(
+            self.confirmation,
+            clinic,
+            actor,
+            ops,
+            said=self.status_message.emit,
+            changed=self.refresh,
+        )
 
         today = clinic.today()
         self.period = QComboBox(self)
@@ -309,23 +318,18 @@ class AppointmentsPage(ListPage):
             if answer != QMessageBox.StandardButton.Yes:
                 return
         clinic, actor = self.clinic, self.actor
-        self.confirmation.clear()  # the next action: the last one's Undo is over
-        when = when_text(row.date, row.time)
+        self.confirmations.clear()  # the next action: the last one's Undo is over
         self.run(
             "Cancel appointment",
             lambda: booking.cancel(clinic, actor, row.id),
-            lambda _r: self._done(
-                f"Cancelled {row.patient}'s visit with {row.doctor}, {when}.",
-                lambda: undo.undo_cancel(clinic, actor, row.id),
-                f"Undone: {row.patient} is booked again with {row.doctor}, {when}.",
-            ),
+            lambda _r: self.confirmations.cancelled(row),
         )
 
     def on_activate(self) -> None:
         row: AppointmentRow | None = self.selected()
         if row is None or row.status != "booked":
             return
-        self.confirmation.clear()
+        self.confirmations.clear()
         dialog = RescheduleDialog(self.clinic, self.actor, self.ops, row, self._doctors, self)
         dialog.saved.connect(lambda moved: self._moved(row, moved))
         dialog.finished.connect(dialog.deleteLater)
@@ -333,34 +337,7 @@ class AppointmentsPage(ListPage):
 
     def _moved(self, row: AppointmentRow, moved: tuple[str, date, time]) -> None:
         doctor, day, at = moved
-        before, after = when_text(row.date, row.time), when_text(day, at)
-        clinic, actor = self.clinic, self.actor
-        self._done(
-            f"Moved {row.patient}'s visit from {before} with {row.doctor} to {after} with "
-            f"{doctor}.",
-            lambda: undo.undo_reschedule(
-                clinic, actor, row.id, day=row.date, at=row.time, doctor_id=row.doctor_id
-            ),
-            f"Undone: {row.patient}'s visit is back on {before} with {row.doctor}.",
-        )
-
-    def _done(self, text: str, undo_work: Callable[[], object], undone: str) -> None:
-        """Say what was done, with Undo, until the next action."""
-
-        def run_undo() -> None:
-            self.ops.run(
-                lambda _ctx: undo_work(),
-                label="Undo",
-                on_success=lambda _r: self._said(undone),
-                on_failure=lambda err: self._said(f"Could not undo: {field_message(err)[1]}"),
-            )
-
-        self.confirmation.show_done(text, run_undo)
-        self.status_message.emit(text)
-
-    def _said(self, text: str) -> None:
-        self.confirmation.show_done(text)
-        self.status_message.emit(text)
+        self.confirmations.moved(row, row.patient, doctor, day, at)
 
 
 class RescheduleDialog(ServiceForm):

@@ -22,9 +22,10 @@ from PySide6.QtWidgets import (
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import doctors
-from hms_desktop.services.scheduling import booking, undo
+from hms_desktop.services.scheduling import booking
 from hms_desktop.services.scheduling.booking import STATUS_LABELS, AppointmentFilter
 from hms_desktop.services.views import AppointmentRow, DoctorRow
+from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.common.appointment_columns import doctor_columns
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
 from hms_desktop.ui.common.dates import day_text, when_text
@@ -86,6 +87,14 @@ class DoctorTab(QWidget):
         self.summary = muted_label("", self)
         self.confirmation = ConfirmationBar(self)
         self.addAction(self.confirmation.undo_action)
+        self.confirmations = VisitConfirmations(
+            self.confirmation,
+            clinic,
+            actor,
+            ops,
+            said=self.status_message.emit,
+            changed=self._on_undone,
+        )
         self._build_actions()
 
         if self._doctor_id is None:
@@ -420,7 +429,7 @@ class DoctorTab(QWidget):
     def _set_status(self, row: AppointmentRow, status: str, *, early_close: bool = False) -> None:
         clinic, actor = self._clinic, self._actor
         self.error.clear_message()
-        self.confirmation.clear()  # the next action: the last one's Undo is over
+        self.confirmations.clear()  # the next action: the last one's Undo is over
 
         def work(_ctx: object) -> AppointmentRow:
             booking.set_status(clinic, actor, row.id, status, early_close=early_close)
@@ -434,37 +443,20 @@ class DoctorTab(QWidget):
         )
 
     def _on_status_set(self, row: AppointmentRow, status: str) -> None:
-        when = when_text(row.date, row.time, self._clinic.today())
-        text = f"{row.patient}'s visit, {when}, is {STATUS_LABELS[status].lower()}."
-        clinic, actor = self._clinic, self._actor
-        undo_work: Callable[[], object] | None = None
         if status == "completed":
-            text += " Ctrl+T records the treatment."
-            undo_work = lambda: undo.undo_complete(clinic, actor, row.id)  # noqa: E731
+            self.confirmations.completed(row)
         elif status == "cancelled":
-            undo_work = lambda: undo.undo_cancel(clinic, actor, row.id)  # noqa: E731
-        self.confirmation.show_done(
-            text, (lambda: self._undo(undo_work, row)) if undo_work is not None else None
-        )
-        self.status_message.emit(text)
+            self.confirmations.cancelled(row)
+        else:
+            when = when_text(row.date, row.time, self._clinic.today())
+            self.confirmations.done(
+                f"{row.patient}'s visit, {when}, is {STATUS_LABELS[status].lower()}."
+            )
         self.appointment_changed.emit(row.id)
         self._load_appointments()
 
-    def _undo(self, work: Callable[[], object], row: AppointmentRow) -> None:
-        when = when_text(row.date, row.time, self._clinic.today())
-
-        def done(_result: object) -> None:
-            text = f"Undone: {row.patient}'s visit, {when}, is booked again."
-            self.confirmation.show_done(text)
-            self.status_message.emit(text)
-            self.appointment_changed.emit(row.id)
-            self._load_appointments()
-
-        def failed(err: BaseException) -> None:
-            self.confirmation.show_done(f"Could not undo: {field_message(err)[1]}")
-            self._load_appointments()
-
-        self._ops.run(lambda _ctx: work(), label="Undo", on_success=done, on_failure=failed)
+    def _on_undone(self) -> None:
+        self._load_appointments()
 
     def record_treatment(self) -> None:
         """Open the treatment form of the selected completed visit."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import date, time
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QHideEvent, QShowEvent
@@ -24,10 +23,11 @@ from PySide6.QtWidgets import (
 
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.scheduling import booking, undo
+from hms_desktop.services.scheduling import booking
 from hms_desktop.services.scheduling.booking import AppointmentFilter
 from hms_desktop.services.views import AppointmentRow, DoctorRow, PatientRow, Slot
 from hms_desktop.ui.booking.booking_dialog import BookingDialog, BookingTarget
+from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.booking.slot_browser import SlotBrowser
 from hms_desktop.ui.common.appointment_columns import is_past, past_columns, upcoming_columns
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
@@ -143,6 +143,14 @@ class PatientTab(QWidget):
         self.stack = QStackedWidget(self)
         self.confirmation = ConfirmationBar(self)
         self.addAction(self.confirmation.undo_action)
+        self.confirmations = VisitConfirmations(
+            self.confirmation,
+            clinic,
+            actor,
+            ops,
+            said=self.status_message.emit,
+            changed=self._after_change,
+        )
         self.placeholder = muted_label(CHOOSE_FIRST, self)
         self.placeholder.setObjectName("emptyState")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -429,7 +437,7 @@ class PatientTab(QWidget):
             doctor.department,
             patient_born=born.year if born else None,
         )
-        self.confirmation.clear()  # the next action: the last one's Undo is over
+        self.confirmations.clear()  # the next action: the last one's Undo is over
         dialog = BookingDialog(
             self._clinic, self._actor, self._ops, target, slot=slot, appointment=row, parent=self
         )
@@ -444,56 +452,35 @@ class PatientTab(QWidget):
         self.active_dialog = dialog
         dialog.open()
 
-    def _today_when(self, day: date, at: time) -> str:
-        return when_text(day, at, self._clinic.today())
-
     def _on_booked(self, appointment_id: int, target: BookingTarget, slot: Slot | None) -> None:
-        when = self._today_when(slot.date, slot.time) if slot else ""
-        text = f"Booked {target.patient_text} with {target.doctor_name}, {when}."
-        clinic, actor = self._clinic, self._actor
-        self.confirmation.show_done(
-            text,
-            lambda: self._undo(
-                "Undo booking",
-                lambda: undo.undo_booking(clinic, actor, appointment_id),
-                f"Undone: the booking of {target.patient_text} with {target.doctor_name}, "
-                f"{when}, is cancelled.",
-            ),
-        )
-        self.status_message.emit(text)
+        if slot is not None:
+            self.confirmations.booked(
+                appointment_id, target.patient_text, target.doctor_name, slot.date, slot.time
+            )
         self._after_change()
         self.booked.emit(appointment_id)
 
     def _on_rescheduled(
         self, row: AppointmentRow, target: BookingTarget, slot: Slot | None
     ) -> None:
-        before = self._today_when(row.date, row.time)
-        after = self._today_when(slot.date, slot.time) if slot else ""
-        text = (
-            f"Moved {target.patient_text}'s visit with {target.doctor_name} "
-            f"from {before} to {after}."
-        )
-        clinic, actor = self._clinic, self._actor
-        self.confirmation.show_done(
-            text,
-            lambda: self._undo(
-                "Undo move",
-                lambda: undo.undo_reschedule(
-                    clinic, actor, row.id, day=row.date, at=row.time, doctor_id=row.doctor_id
-                ),
-                f"Undone: {target.patient_text}'s visit with {row.doctor} is back on {before}.",
-            ),
-        )
-        self.status_message.emit(text)
+        if slot is not None:
+            doctor = self.browser.doctor_of(slot)
+            self.confirmations.moved(
+                row,
+                target.patient_text,
+                doctor.full_name if doctor else row.doctor,
+                slot.date,
+                slot.time,
+            )
         self._after_change()
 
     def cancel_selected(self) -> None:
         """Ask, then cancel the selected booked visit."""
         row = self.selected_upcoming()
-        if row is None or row.status != "booked" or row.id in self._cancelling:
+        if self._suspended or row is None or row.status != "booked" or row.id in self._cancelling:
             return
         clinic, actor = self._clinic, self._actor
-        self.confirmation.clear()
+        self.confirmations.clear()
 
         def cancel() -> None:
             self._cancelling.add(row.id)  # a second Cancel while this runs does nothing
@@ -516,37 +503,16 @@ class PatientTab(QWidget):
         self.active_dialog = confirm(
             self,
             "Cancel appointment",
-            f"Cancel {row.patient}'s visit with {row.doctor}, {self._today_when(row.date, row.time)}?"
+            f"Cancel {row.patient}'s visit with {row.doctor}, "
+            f"{when_text(row.date, row.time, clinic.today())}?"
             " The slot becomes free for others.",
             cancel,
             yes_text="Cancel appointment",
         )
 
     def _on_cancelled(self, row: AppointmentRow) -> None:
-        when = self._today_when(row.date, row.time)
-        text = f"Cancelled {row.patient}'s visit with {row.doctor}, {when}."
-        clinic, actor = self._clinic, self._actor
-        self.confirmation.show_done(
-            text,
-            lambda: self._undo(
-                "Undo cancel",
-                lambda: undo.undo_cancel(clinic, actor, row.id),
-                f"Undone: {row.patient} is booked again with {row.doctor}, {when}.",
-            ),
-        )
-        self.status_message.emit(text)
+        self.confirmations.cancelled(row)
         self._after_change()
-
-    def _undo(self, label: str, work: Callable[[], object], done_text: str) -> None:
-        def done(_result: object) -> None:
-            self.confirmation.show_done(done_text)
-            self.status_message.emit(done_text)
-            self._after_change()
-
-        def failed(err: BaseException) -> None:
-            self.confirmation.show_done(f"Could not undo: {field_message(err)[1]}")
-
-        self._ops.run(lambda ctx: work(), label=label, on_success=done, on_failure=failed)
 
     def _after_change(self) -> None:
         self.error.clear_message()
@@ -557,7 +523,7 @@ class PatientTab(QWidget):
     # --- other actions ---------------------------------------------------------------------------
     def export_history(self) -> None:
         """Open the export dialog for the patient's full history."""
-        if self._patient is not None:
+        if self._patient is not None and not self._suspended:
             start_history_export(self, self._clinic, self._actor, self._ops, self._patient.id)
 
     def _on_profile_saved(self, _row: PatientRow) -> None:
