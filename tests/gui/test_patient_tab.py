@@ -531,3 +531,34 @@ def test_a_second_cancel_while_the_first_runs_does_nothing(
     assert tab.active_dialog is first  # no second question was asked
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
     assert not tab.error.isVisible()
+
+
+def test_a_patient_books_with_ctrl_b_and_the_keyboard_lands_on_the_first_slot(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    me = f.patient_actor(world.patient_id)
+    tab = make_tab(qtbot, clinic, me, ops)
+    with qtbot.waitActive(tab):
+        tab.activateWindow()
+    picker = tab.browser.slot_picker
+    qtbot.waitUntil(lambda: picker.model.rowCount() > 1, timeout=WAIT)
+    first, second = picker.slots()[:2]
+    # Tab from the day filter onto the slots: the first slot is selected on arrival, so
+    # Down goes to the second (it used to skip the first) and Enter acts on what is shown.
+    picker.day_filter.setFocus()
+    qtbot.keyClick(picker.day_filter, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is picker.table.view
+    assert tab.browser.current_slot() == first
+    qtbot.keyClick(picker.table.view, Qt.Key.Key_Down)
+    assert tab.browser.current_slot() == second
+    # Ctrl+B: back on the Book page with the keyboard on the slots; Enter opens the dialog.
+    tab.pages.setCurrentIndex(PAGE_UPCOMING)
+    qtbot.keySequence(tab, "Ctrl+B")
+    assert tab.pages.currentIndex() == 0 and QApplication.focusWidget() is picker.table.view
+    qtbot.keyClick(picker.table.view, Qt.Key.Key_Return)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    assert f"#{world.patient_id})" in dialog.windowTitle()
+    assert dialog.save_button.text().startswith("&Book José Núñez")
+    dialog.reject()
