@@ -31,7 +31,9 @@ class ConfirmationBar(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.label.setAccessibleName("Last change")
-        self.undo_button = QPushButton("U&ndo", self)
+        # No Alt+letter: every letter of "Undo" is taken on one page or another (Alt+N is
+        # "Mark no-show" beside it on the Doctor tab); Ctrl+Z is its key.
+        self.undo_button = QPushButton("Undo", self)
         self.undo_button.setToolTip(f"Take the last change back ({undo_keys})")
         self.undo_button.clicked.connect(self.undo)
         self.dismiss_button = QPushButton("OK", self)
