@@ -21,6 +21,7 @@ from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.records.stats import StatsService
 from hms_desktop.services.scheduling import booking
 from hms_desktop.services.scheduling.booking import AppointmentFilter
+from hms_desktop.services.views import Slot
 from hms_desktop.ui.booking.booking_dialog import BookingDialog
 from hms_desktop.ui.patient.patient_tab import PatientTab
 from hms_desktop.ui.shell.main_window import MainWindow
@@ -131,7 +132,7 @@ def test_typing_never_switches_the_chosen_patient_and_books_nobody(
     picker.focus_search()
     press(qtbot, Qt.Key.Key_Return)
     assert tab.patient is not None and tab.patient.id == schmidt and not tab.is_suspended()
-    qtbot.waitUntil(lambda: tab.browser.current_slot() is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: focused() is tab.browser.slot_picker.table.view, timeout=WAIT)
     press(qtbot, Qt.Key.Key_Return)
     dialog = tab.active_dialog
     assert isinstance(dialog, BookingDialog)
@@ -161,11 +162,14 @@ def test_a_returning_patient_is_booked_into_the_next_free_slot_in_five_key_actio
     clock.set(now)
     for days in (1, 2):
         f.open_day(clinic, doctor, now.date() + timedelta(days=days))
+    # Another department, listed first, with earlier free time: not her doctor's.
+    other = f.doctor(clinic, f.department(clinic, "Cardiology"), "Dr. Alan Kay")
+    f.open_day(clinic, other, now.date(), "10:00", "12:00")
     window = open_window()
     tab: PatientTab = window.patient_tab
-    qtbot.waitUntil(lambda: len(tab.browser.slot_picker.slots()) == 12, timeout=WAIT)
-    first = tab.browser.slot_picker.slots()[0]
-    assert (first.date, first.time) == (now.date() + timedelta(days=1), time(9, 0))
+    assert tab.browser.current_department().name == "Cardiology"  # type: ignore[union-attr]
+    # Her doctor's next free slot: tomorrow 09:00 (Cardiology has today 10:00 free).
+    first = Slot(doctor, now.date() + timedelta(days=1), time(9, 0), time(9, 30))
 
     actions = 0
     qtbot.keySequence(window, "Ctrl+B")  # 1: start a booking: the finder
@@ -175,7 +179,9 @@ def test_a_returning_patient_is_booked_into_the_next_free_slot_in_five_key_actio
     press(qtbot, Qt.Key.Key_Return)  # 3: Enter chooses her (the search runs first)
     actions += 1
     qtbot.waitUntil(lambda: tab.patient is not None and tab.patient.id == maria, timeout=WAIT)
-    assert focused() is tab.browser.slot_picker.table.view
+    # Her visits load; the slots of the doctor she saw last come up, the first selected.
+    qtbot.waitUntil(lambda: focused() is tab.browser.slot_picker.table.view, timeout=WAIT)
+    assert tab.browser.current_slot() == first
     press(qtbot, Qt.Key.Key_Return)  # 4: Enter on the first free slot
     actions += 1
     dialog = tab.active_dialog
@@ -201,7 +207,7 @@ def test_undo_of_a_booking_from_the_confirmation(
     qtbot.keyClicks(focused(), "smith")
     press(qtbot, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: tab.patient is not None, timeout=WAIT)
-    qtbot.waitUntil(lambda: tab.browser.current_slot() is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: focused() is tab.browser.slot_picker.table.view, timeout=WAIT)
     slot = tab.browser.current_slot()
     assert slot is not None
     press(qtbot, Qt.Key.Key_Return)

@@ -347,7 +347,7 @@ def test_keyboard_only_booking(
     # Enter in the finder moves on to the free slots, the first one selected.
     browser = tab.browser
     view = browser.slot_picker.table.view
-    assert QApplication.focusWidget() is view
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view, timeout=WAIT)
     slots = browser.slot_picker.slots()
     assert browser.current_slot() == slots[0]
     qtbot.keyClick(view, Qt.Key.Key_Down)  # the second slot: Down skips nothing

@@ -86,6 +86,12 @@ class PatientTab(QWidget):
         #: The finder's search was edited after a patient was chosen: the pages are put
         #: away (and nothing acts for that patient) until one is chosen again.
         self._suspended = False
+        #: Enter chose this patient in the finder: offer their doctor's slots once their
+        #: visits are loaded (``_visits``, from load ``_shown_generation``).
+        self._slots_for: int | None = None
+        self._usual_doctor: int | None = None
+        self._visits: list[AppointmentRow] = []
+        self._shown_generation = 0
         #: The dialog or confirmation currently open (one at a time).
         self.active_dialog: QWidget | None = None
         self._build_actions()
@@ -96,6 +102,7 @@ class PatientTab(QWidget):
         self.error = ErrorLabel(self)
         self.browser = SlotBrowser(clinic, ops, self.book_action, self)
         self.browser.slot_picker.selection_changed.connect(lambda _s: self._update_actions())
+        self.browser.slots_loaded.connect(self._on_browser_slots)
         self.upcoming_model: RowTableModel[AppointmentRow] = RowTableModel(upcoming_columns(), self)
         self.upcoming = EmptyStateTable(
             self.upcoming_model, "No upcoming appointments.", self, sortable=True
@@ -277,8 +284,33 @@ class PatientTab(QWidget):
     def _on_chosen(self, row: PatientRow, from_search_field: bool) -> None:
         self.set_patient(row)
         if from_search_field and self.pages.currentIndex() == PAGE_BOOK:
-            # Enter in the finder: on to the free slots, the first one selected, so the
-            # next Enter books it.
+            # Enter in the finder: on to the free slots of the doctor they saw last, the
+            # first one selected, so the next Enter books it. Their visits say who that
+            # is; until they are in, the keyboard stays in the finder.
+            self._slots_for = row.id
+            if self._generation == self._shown_generation:
+                self._offer_usual_doctor(self._visits)
+
+    def _offer_usual_doctor(self, visits: list[AppointmentRow]) -> None:
+        """Show the last-seen doctor's free slots and put the keyboard on the first one."""
+        if self._patient is None or self._slots_for != self._patient.id or self._suspended:
+            return
+        self._slots_for = None
+        seen = [v for v in visits if v.status == "completed"]
+        last = max(seen, key=lambda v: (v.date, v.time)) if seen else None
+        current = self.browser.current_department()
+        if last is not None and (current is None or current.name != last.department):
+            self._usual_doctor = last.doctor_id
+            if self.browser.select_department(last.department):
+                return  # the department's slots load; _on_browser_slots goes on from there
+        if last is not None:
+            self.browser.select_doctor(last.doctor_id)
+        self.browser.slot_picker.focus_first()
+
+    def _on_browser_slots(self) -> None:
+        doctor_id, self._usual_doctor = self._usual_doctor, None
+        if doctor_id is not None and self._patient is not None and not self._suspended:
+            self.browser.select_doctor(doctor_id)
             self.browser.slot_picker.focus_first()
 
     def set_patient(self, row: PatientRow) -> None:
@@ -385,10 +417,14 @@ class PatientTab(QWidget):
             f"{'s' if sum(r.status == 'completed' for r in past) != 1 else ''}"
         )
         self._update_actions()
+        self._visits, self._shown_generation = rows, generation
+        self._offer_usual_doctor(rows)
         self.appointments_loaded.emit()
 
     def _on_failed(self, err: BaseException) -> None:
         self.error.show_message(field_message(err)[1])
+        self._visits, self._shown_generation = [], self._generation
+        self._offer_usual_doctor([])  # the slots as shown, rather than nothing at all
         self.appointments_loaded.emit()
 
     def selected_upcoming(self) -> AppointmentRow | None:
