@@ -140,10 +140,16 @@ def register(subparsers: Any) -> None:
 
     for name, summary in (
         ("cancel", "cancel a booked appointment (frees its slot)"),
-        ("complete", "mark a booked appointment completed (from its day on)"),
+        ("complete", "mark a booked appointment completed (from its start on)"),
     ):
         p = subparsers.add_parser(name, help=summary)
         p.add_argument("appointment_id", type=record_id, metavar="ID")
+        if name == "complete":
+            p.add_argument(
+                "--early",
+                action="store_true",
+                help="close a visit that has not begun yet (the patient was seen early)",
+            )
         p.set_defaults(handler=cmd_cancel if name == "cancel" else cmd_complete)
 
     p = subparsers.add_parser("stats", help="counts of doctors, patients and appointments")
@@ -528,7 +534,7 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def cmd_complete(args: argparse.Namespace) -> int:
     with _clinic(args) as clinic:
-        booking.complete(clinic, SYSTEM, args.appointment_id)
+        booking.complete(clinic, SYSTEM, args.appointment_id, early_close=args.early)
     print(f"Appointment {args.appointment_id} is completed.")
     return 0
 

@@ -97,7 +97,7 @@ class Ctx:
 
     def fresh_completed(self) -> int:
         appt = self.fresh_booking(today=True)
-        booking.complete(self.clinic, SYSTEM, appt)
+        booking.complete(self.clinic, SYSTEM, appt, early_close=True)
         return appt
 
     def next_slot(self) -> time:
@@ -195,7 +195,10 @@ OPERATIONS: dict[str, tuple[Prepare, Run]] = {
         lambda c: (c.fresh_booking(), c.next_slot()),
         lambda c, a, t: booking.reschedule(c.clinic, a, t[0], day=c.w.day, at=t[1]),
     ),
-    "complete": (_today_booking, lambda c, a, appt: booking.complete(c.clinic, a, appt)),
+    "complete": (
+        _today_booking,
+        lambda c, a, appt: booking.complete(c.clinic, a, appt, early_close=True),
+    ),
     "mark_no_show": (
         _today_booking,
         lambda c, a, appt: booking.set_status(c.clinic, a, appt, "no_show"),

@@ -291,11 +291,33 @@ def test_appointments_filters_and_actions(qtbot, sqlite_clinic, clock, admin) ->
     qtbot.waitUntil(
         lambda: page.model.rowCount() == 3 and page.model.rows[2].time == time(11, 0), timeout=WAIT
     )
+    # The move is said in words, with Undo, until the next action.
+    bar = page.confirmation
+    assert bar.isVisible() and bar.text().startswith("Moved ") and "at 11:00" in bar.text()
+    moved = page.model.rows[2]
+    before = booking.get_appointment(sqlite_clinic, f.RECEPTION, moved.id)
+    qtbot.mouseClick(bar.undo_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bar.text().startswith("Undone:"), timeout=WAIT)
+    back = booking.get_appointment(sqlite_clinic, f.RECEPTION, moved.id)
+    assert back.time != before.time and back.status == "booked"
+    # Undo of the cancel books the visit again at its time.
+    qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() == 3, timeout=WAIT)
+    page.table.selectRow(2)
+    page.on_cancel(confirm=False)
+    qtbot.waitUntil(lambda: bar.text().startswith("Cancelled "), timeout=WAIT)
+    qtbot.mouseClick(bar.undo_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bar.text().startswith("Undone:"), timeout=WAIT)
+    live = booking.list_appointments(
+        sqlite_clinic, f.RECEPTION, booking.AppointmentFilter(statuses=("booked",))
+    )
+    assert [(a.date, a.time) for a in live] == [(back.date, back.time)]
+    booked_again = live[0].id  # a new appointment: the cancelled one stays in the history
+    page.refresh()
 
     # After two days these visits are in the past.
     clock.advance(days=2)
     page.period.setCurrentText("Past")
-    assert sorted(ids()) == sorted([a1, a2, a3])
+    assert sorted(ids()) == sorted([a1, a2, a3, booked_again])
     page.period.setCurrentText("Upcoming")
     assert ids() == []
 

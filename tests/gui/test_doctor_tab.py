@@ -8,7 +8,7 @@ availability editor with the service's own error for an overlap.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import shiboken6
@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
+from hms_desktop.errors import ValidationError
 from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.records import records
 from hms_desktop.services.scheduling import availability, booking
 from hms_desktop.ui.common.operations import Operations
@@ -101,6 +103,15 @@ def row_for(tab: DoctorTab, patient_id: int) -> int:
     return next(i for i, r in enumerate(tab.model.rows) if r.patient_id == patient_id)
 
 
+def mark_completed(qtbot: QtBot, tab: DoctorTab) -> None:
+    """Press Mark completed and say yes to its question (an early close before the start)."""
+    qtbot.mouseClick(button_for(tab, "Mark completed"), Qt.MouseButton.LeftButton)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    yes = next(b for b in box.buttons() if b.text() in ("Mark completed", "Close early"))
+    qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)
+
+
 def test_doctor_completes_a_visit_and_records_a_treatment(
     qtbot: QtBot, qtmodeltester: object, sqlite_clinic: Clinic, world: f.World, ops: Operations
 ) -> None:
@@ -116,7 +127,7 @@ def test_doctor_completes_a_visit_and_records_a_treatment(
     click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
     assert not tab.treatment_action.isEnabled()  # only a completed visit gets a treatment
     with qtbot.waitSignal(tab.appointment_changed, timeout=WAIT):
-        qtbot.mouseClick(button_for(tab, "Mark completed"), Qt.MouseButton.LeftButton)
+        mark_completed(qtbot, tab)
     qtbot.waitUntil(
         lambda: tab.model.rows[row_for(tab, world.patient_id)].status == "completed", timeout=WAIT
     )
@@ -219,7 +230,7 @@ def test_cancel_and_no_show_ask_first(
     assert statuses == {world.patient_id: "cancelled", world.other_patient_id: "no_show"}
     assert not tab.complete_action.isEnabled()  # a closed visit cannot change again
 
-    # This week: tomorrow's visit is listed, and cannot be completed before its day.
+    # The next 7 days: tomorrow's visit is listed, and cannot be completed before its day.
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         qtbot.mouseClick(tab.week_button, Qt.MouseButton.LeftButton)
     assert not tab.table.view.isColumnHidden(0)
@@ -308,7 +319,7 @@ def test_availability_editor_saves_and_shows_the_services_overlap_error(
     with qtbot.waitSignal(editor.save_finished, timeout=WAIT) as done:
         qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
     assert done.args == [False]
-    assert "booked at 10:00, 11:00" in editor.day_error.text()
+    assert "booked at 10:00 (José Núñez until 10:30), 11:00" in editor.day_error.text()
     assert editor.current_day() == clinic.today()
     # Revert drops the drafts.
     qtbot.mouseClick(editor.revert_button, Qt.MouseButton.LeftButton)
@@ -332,7 +343,7 @@ def test_treatment_dialog_shows_service_refusal_and_keeps_input(
     tab = make_tab(qtbot, clinic, doctor(world), ops)
     click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
-        qtbot.mouseClick(button_for(tab, "Mark completed"), Qt.MouseButton.LeftButton)
+        mark_completed(qtbot, tab)
     visit = tab.model.rows[row_for(tab, world.patient_id)]
     assert visit.status == "completed"
 
@@ -366,13 +377,14 @@ def test_treatment_dialog_shows_service_refusal_and_keeps_input(
 
 
 def test_keyboard_only_close_visit_record_treatment_and_open_history(
-    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
 ) -> None:
     clinic = sqlite_clinic
+    clock.set(datetime.combine(clinic.today(), time(10, 5), tzinfo=clock.tz))  # José is in
     tab = make_tab(qtbot, clinic, doctor(world), ops)
     tab.activateWindow()
     qtbot.waitActive(tab)
-    # Tab walks: page tabs, the table, its enabled actions, Today, This week.
+    # Tab walks: page tabs, the table, its enabled actions, then the day buttons.
     tab.pages.tabBar().setFocus()
     order = []
     for _ in range(6):
@@ -389,9 +401,14 @@ def test_keyboard_only_close_visit_record_treatment_and_open_history(
     tab.table.view.setFocus()
     assert tab.selected_appointment() is not None  # the first visit to close is preselected
     assert tab.selected_appointment().patient_id == world.patient_id  # type: ignore[union-attr]
+    qtbot.keySequence(tab, "Ctrl+Shift+C")  # asks first; the visit has begun: Enter says yes
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox) and box.defaultButton().text() == "Mark completed"
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
-        qtbot.keySequence(tab, "Ctrl+Shift+C")
+        qtbot.keyClick(box, Qt.Key.Key_Return)
     assert tab.model.rows[0].status == "completed"
+    tab.activateWindow()  # the offscreen platform does not hand focus back by itself
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is tab, timeout=WAIT)
     qtbot.keySequence(tab, "Ctrl+T")
     dialog = tab.active_dialog
     assert isinstance(dialog, TreatmentDialog)
@@ -471,7 +488,7 @@ def test_sorting_by_a_column_keeps_actions_on_the_clicked_visit(
     selected = tab.selected_appointment()
     assert selected is not None and selected.patient_id == world.other_patient_id
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
-        qtbot.mouseClick(button_for(tab, "Mark completed"), Qt.MouseButton.LeftButton)
+        mark_completed(qtbot, tab)
     status = {r.patient_id: r.status for r in tab.model.rows}
     assert status == {world.other_patient_id: "completed", world.patient_id: "booked"}
 
@@ -494,7 +511,7 @@ def test_enter_on_a_booked_visit_asks_before_completing_it(
     box = tab.active_dialog
     assert isinstance(box, QMessageBox)
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
-        qtbot.mouseClick(button_for(box, "Mark completed"), Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(button_for(box, "Close early"), Qt.MouseButton.LeftButton)
     assert tab.model.rows[row_for(tab, world.patient_id)].status == "completed"
 
 
@@ -508,7 +525,7 @@ def test_a_visit_changed_elsewhere_is_shown_as_it_is_and_the_message_goes_later(
     # Another front-desk PC cancels it; this window hears nothing of it.
     booking.set_status(sqlite_clinic, SYSTEM, visit.id, "cancelled")
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
-        qtbot.mouseClick(button_for(tab, "Mark completed"), Qt.MouseButton.LeftButton)
+        mark_completed(qtbot, tab)
     qtbot.waitUntil(
         lambda: tab.model.rows[row_for(tab, world.patient_id)].status == "cancelled",
         timeout=WAIT,
@@ -552,3 +569,123 @@ def test_log_out_and_quit_ask_before_dropping_unsaved_availability(
     assert not window.isVisible()
     qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
     stats.close()
+
+
+def test_mark_completed_before_the_start_is_an_early_close_that_can_be_undone(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic  # 09:00; José's visit is at 10:00
+    tab = make_tab(qtbot, clinic, doctor(world), ops)
+    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    qtbot.mouseClick(button_for(tab, "Mark completed"), Qt.MouseButton.LeftButton)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox)
+    assert "has not begun yet" in box.text() and box.defaultButton().text() == "Keep it"
+    qtbot.keyClick(box, Qt.Key.Key_Return)  # Enter keeps it: refused without the yes
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    assert tab.model.rows[row_for(tab, world.patient_id)].status == "booked"
+    visit = tab.selected_appointment()
+    assert visit is not None
+    with pytest.raises(ValidationError, match="has not begun yet"):
+        booking.complete(clinic, doctor(world), visit.id)  # the service refuses it too
+
+    mark_completed(qtbot, tab)  # "Close early"
+    qtbot.waitUntil(
+        lambda: tab.model.rows[row_for(tab, world.patient_id)].status == "completed",
+        timeout=WAIT,
+    )
+    bar = tab.confirmation
+    assert bar.isVisible() and "José Núñez's visit, Today, Mon, 15 Jun at 10:00" in bar.text()
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(bar.undo_button, Qt.MouseButton.LeftButton)
+    assert bar.text().startswith("Undone:")
+    assert tab.model.rows[row_for(tab, world.patient_id)].status == "booked"
+
+
+def test_tomorrow_the_next_7_days_and_a_picked_day(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    in_6_days = clinic.today() + timedelta(days=6)  # Sunday 21 June
+    f.open_day(clinic, world.doctor_id, in_6_days)
+    booking.book(
+        clinic, SYSTEM, patient_id=world.other_patient_id, doctor_id=world.doctor_id,
+        day=in_6_days, at="09:30",
+    )  # fmt: skip
+    # A Sunday: "this week" used to be the week now ending, without tomorrow's visits.
+    clock.set(datetime.combine(clinic.today() - timedelta(days=1), time(8, 0), tzinfo=clock.tz))
+    assert clinic.today().weekday() == 6
+    tab = make_tab_empty_ok(qtbot, clinic, doctor(world), ops)
+    assert tab.table.empty_label.text() == "No appointments today."
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(tab.days.tomorrow_button, Qt.MouseButton.LeftButton)
+    assert [(r.time, r.patient) for r in tab.model.rows] == [
+        (time(10, 0), "José Núñez"),
+        (time(11, 0), "Anna Smith"),
+    ]
+    assert tab.range_title.text().startswith("Tomorrow")
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(tab.week_button, Qt.MouseButton.LeftButton)
+    assert len(tab.model.rows) == 3 and not tab.table.view.isColumnHidden(0)  # + Tuesday's
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        tab.show_day(in_6_days)
+    assert [(r.date, r.time) for r in tab.model.rows] == [(in_6_days, time(9, 30))]
+    assert not any(b.isChecked() for b in (tab.today_button, tab.week_button))
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.keySequence(tab, "Ctrl+Shift+D")
+    assert tab.showing_today() and tab.table.is_showing_empty_state()
+
+
+def make_tab_empty_ok(qtbot: QtBot, clinic: Clinic, actor: Actor, ops: Operations) -> DoctorTab:
+    tab = DoctorTab(clinic, actor, ops)
+    qtbot.addWidget(tab)
+    tab.resize(1280, 800)
+    tab.show()
+    tab.activateWindow()
+    qtbot.waitActive(tab)
+    qtbot.waitUntil(lambda: tab.subtitle.text() != "", timeout=WAIT)
+    return tab
+
+
+def test_availability_times_are_typed_layout_stays_and_revert_clears_unsaved(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    tab = make_tab(qtbot, clinic, doctor(world), ops)
+    tab.activateWindow()
+    qtbot.waitActive(tab)
+    editor = tab.availability
+    assert editor is not None
+    tab.pages.setCurrentIndex(2)
+    qtbot.waitUntil(lambda: editor.days_model.rowCount() == 7, timeout=WAIT)
+    click_row(qtbot, editor.days_table.view, 3)
+
+    # A click lands on the minutes of From (09:00); typing a whole time still gives it.
+    start = editor.start_edit
+    minutes = QPoint(start.width() * 2 // 3 - 10, start.height() // 2)
+    qtbot.mouseClick(start, Qt.MouseButton.LeftButton, pos=minutes)
+    assert start.hasFocus()
+    qtbot.keyClicks(start, "22:30")
+    assert start.time() == QTime(22, 30)
+    # To: Tab, then type over it (Alt+T's buddy works the same way).
+    qtbot.keyClick(start, Qt.Key.Key_Tab)
+    assert editor.end_edit.hasFocus()
+    qtbot.keyClicks(editor.end_edit, "23:30")
+    assert editor.end_edit.time() == QTime(23, 30)
+
+    # An error under the From/To row: the row and the buttons stay where they were.
+    before = [w.mapTo(tab, QPoint(0, 0)) for w in (editor.add_button, editor.save_button)]
+    editor.end_edit.setTime(QTime(21, 0))
+    assert editor.new_window_error.isVisible()
+    editor.day_error.show_message("Availability windows on one day must not overlap.")
+    QApplication.processEvents()
+    after = [w.mapTo(tab, QPoint(0, 0)) for w in (editor.add_button, editor.save_button)]
+    assert after == before
+    editor.day_error.clear_message()
+
+    # "Unsaved changes." says what is true: there after an edit, gone after Revert.
+    editor.end_edit.setTime(QTime(23, 30))
+    qtbot.mouseClick(editor.add_button, Qt.MouseButton.LeftButton)
+    assert editor.status_label.text() == "Unsaved changes."
+    qtbot.mouseClick(editor.revert_button, Qt.MouseButton.LeftButton)
+    assert not editor.is_dirty() and editor.status_label.text() == ""

@@ -116,3 +116,67 @@ def test_the_check_sees_a_clash(qtbot) -> None:
     assert clashes(window) == {"f": ["&Find patient", "&File"]} or clashes(window) == {
         "f": ["&File", "&Find patient"]
     }
+
+
+def _dialogs(clinic, ops, stats):  # type: ignore[no-untyped-def]
+    """Every dialog of the application, built on the demo clinic (name, dialog)."""
+    from hms_desktop.services.actor import SYSTEM
+    from hms_desktop.services.people import departments, doctors, patients
+    from hms_desktop.services.scheduling import booking
+    from hms_desktop.ui.admin.appointments_view import RescheduleDialog
+    from hms_desktop.ui.admin.doctor_form import DepartmentDialog, DoctorFormDialog
+    from hms_desktop.ui.admin.patient_form import PatientFormDialog
+    from hms_desktop.ui.booking.booking_dialog import BookingDialog, BookingTarget
+    from hms_desktop.ui.doctor.report_viewer import ReportViewer
+    from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
+    from hms_desktop.ui.exports.export_dialog import ExportDialog
+    from hms_desktop.ui.shell.first_run import FirstRunDialog
+    from hms_desktop.ui.shell.settings_dialog import SettingsDialog
+
+    doctor_rows = doctors.list_doctors(clinic)
+    department_rows = departments.list_departments(clinic)
+    patient = patients.search_patients(clinic, SYSTEM, "", limit=1)[0]
+    visit = booking.list_appointments(clinic, SYSTEM, limit=1)[0]
+    target = BookingTarget(patient.id, patient.full_name, visit.doctor_id, visit.doctor, "", 1980)
+    return [
+        ("booking", BookingDialog(clinic, SYSTEM, ops, target)),
+        ("reschedule", BookingDialog(clinic, SYSTEM, ops, target, appointment=visit)),
+        ("desk reschedule", RescheduleDialog(clinic, SYSTEM, ops, visit, doctor_rows)),
+        ("treatment", TreatmentDialog(clinic, SYSTEM, ops, visit)),
+        ("new doctor", DoctorFormDialog(clinic, SYSTEM, ops, department_rows)),
+        ("edit doctor", DoctorFormDialog(clinic, SYSTEM, ops, department_rows, doctor_rows[0])),
+        ("department", DepartmentDialog(clinic, SYSTEM, ops, department_rows[0])),
+        ("new patient", PatientFormDialog(clinic, SYSTEM, ops)),
+        ("edit patient", PatientFormDialog(clinic, SYSTEM, ops, patient)),
+        ("self-register", PatientFormDialog(clinic, None, ops, self_register=True)),
+        ("history export", ExportDialog(None, clinic, SYSTEM, ops, kind="history",
+                                        patient_id=patient.id)),
+        ("appointments export", ExportDialog(None, clinic, SYSTEM, ops, kind="appointments")),
+        ("report", ReportViewer("<h1>Report</h1>", "Monthly report")),
+        ("first run", FirstRunDialog(clinic, ops)),
+        ("settings", SettingsDialog(clinic, stats, ops)),
+    ]  # fmt: skip
+
+
+def test_no_dialog_has_two_mnemonics_on_one_letter(qtbot, sqlite_clinic) -> None:
+    from hms_desktop.ui.common.operations import Operations
+
+    demo_data.generate(sqlite_clinic, seed=1, doctors=4, patients=30)
+    ops = Operations()
+    stats = StatsService(sqlite_clinic)
+    found = {}
+    try:
+        dialogs = _dialogs(sqlite_clinic, ops, stats)
+        assert len(dialogs) >= 15
+        for name, dialog in dialogs:
+            qtbot.addWidget(dialog)
+            dialog.show()
+            qtbot.waitUntil(lambda: not ops.busy, timeout=20_000)
+            QApplication.processEvents()
+            found[name] = clashes(dialog)
+            dialog.close()
+    finally:
+        qtbot.waitUntil(lambda: not ops.busy, timeout=20_000)
+        assert ops.shutdown()
+        stats.close()
+    assert {name: c for name, c in found.items() if c} == {}

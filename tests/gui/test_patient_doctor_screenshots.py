@@ -212,7 +212,8 @@ def test_doctor_and_patient_tab_screenshots(
     row = next(
         i for i, p in enumerate(patient_tab.picker.model.rows) if p.full_name == "José Núñez"
     )
-    patient_tab.picker.results.view.setCurrentIndex(patient_tab.picker.model.index(row, 0))
+    patient_tab.picker.results.select_row(row)  # highlighting is not choosing: a click is
+    patient_tab.set_patient(patient_tab.picker.model.rows[row])
     qtbot.waitUntil(lambda: patient_tab.upcoming_model.rowCount() == 2, timeout=WAIT)
     qtbot.waitUntil(lambda: patient_tab.browser.departments_model.rowCount() == 5, timeout=WAIT)
     assert patient_tab.browser.select_department("General Medicine")

@@ -26,7 +26,7 @@ from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.people import patients
-from hms_desktop.services.scheduling import availability, booking
+from hms_desktop.services.scheduling import booking
 from hms_desktop.services.scheduling.booking import AppointmentFilter
 from hms_desktop.services.views import Slot
 from hms_desktop.ui.booking.booking_dialog import BookingDialog
@@ -93,7 +93,7 @@ def row_of(view: QTableView, slot: Slot) -> int:
 
 
 def choose_patient(qtbot: QtBot, tab: PatientTab, text: str, patient_id: int) -> None:
-    """Type in the finder and walk into the results with the Down key."""
+    """Type in the finder and choose the one result with Enter."""
     assert tab.picker is not None
     tab.picker.search.setFocus()
     qtbot.keyClicks(tab.picker.search, text)
@@ -101,7 +101,7 @@ def choose_patient(qtbot: QtBot, tab: PatientTab, text: str, patient_id: int) ->
         lambda: [p.id for p in tab.picker.model.rows] == [patient_id],  # type: ignore[union-attr]
         timeout=WAIT,
     )
-    qtbot.keyClick(tab.picker.search, Qt.Key.Key_Down)
+    qtbot.keyClick(tab.picker.search, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: tab.patient is not None and tab.patient.id == patient_id, timeout=WAIT)
     qtbot.waitUntil(lambda: tab.profile.full_name.isEnabled(), timeout=WAIT)
 
@@ -152,7 +152,12 @@ def test_desk_registers_patient_and_books_a_slot(
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: tab.upcoming_model.rowCount() == 1, timeout=WAIT)
     assert is_closed(dialog)
-    assert messages == ["Appointment booked."]  # for the main window's status bar
+    # Named in full, in the status bar and in the confirmation that stays until the next action.
+    said = (
+        f"Booked Maria Kowalski (#{new_id}) with Dr. Ada Lovelace, Tomorrow, Tue, 16 Jun at 09:30."
+    )
+    assert messages == [said]
+    assert tab.confirmation.isVisible() and tab.confirmation.text() == said
 
     [row] = tab.upcoming_model.rows
     assert row.id == booked.args[0]
@@ -330,46 +335,53 @@ def test_patient_sees_only_their_own_data_and_edits_profile(
 def test_keyboard_only_booking(
     qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
 ) -> None:
-    """Find the patient, pick a slot and book it without the mouse."""
+    """Find the patient, pick the second slot and book it without the mouse."""
     clinic = sqlite_clinic
     tab = make_tab(qtbot, clinic, f.RECEPTION, ops)
     tab.activateWindow()
     qtbot.waitActive(tab)
     qtbot.keySequence(tab, "Ctrl+F")
     assert tab.picker is not None and tab.picker.search.hasFocus()
+    qtbot.waitUntil(lambda: tab.browser.slot_picker.model.rowCount() > 1, timeout=WAIT)
     choose_patient(qtbot, tab, "smith", world.other_patient_id)
-    qtbot.waitUntil(lambda: tab.browser.slot_picker.model.rowCount() > 0, timeout=WAIT)
-    # Tab walks from the results: Export, the page tabs, departments, doctors, day, slots.
-    assert QApplication.focusWidget() is tab.picker.results.view
+    # Enter in the finder moves on to the free slots, the first one selected.
     browser = tab.browser
+    view = browser.slot_picker.table.view
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is view, timeout=WAIT)
+    slots = browser.slot_picker.slots()
+    assert browser.current_slot() == slots[0]
+    qtbot.keyClick(view, Qt.Key.Key_Down)  # the second slot: Down skips nothing
+    second = browser.current_slot()
+    assert second == slots[1]
+    qtbot.keyClick(view, Qt.Key.Key_Return)  # Enter on a slot opens the booking dialog
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() == second, timeout=WAIT)
+    with qtbot.waitSignal(tab.booked, timeout=WAIT):
+        qtbot.keyClick(dialog, Qt.Key.Key_B, Qt.KeyboardModifier.AltModifier)  # "&Book …"
+    mine = booking.list_appointments(
+        clinic, SYSTEM, AppointmentFilter(patient_id=world.other_patient_id)
+    )
+    assert [(a.date, a.time) for a in mine] == [(second.date, second.time)]
+
+    # Tab walks from the results: Export, the page tabs, departments, doctors, day, slots.
+    tab.activateWindow()
+    qtbot.waitActive(tab)
+    tab.picker.results.view.setFocus()
+    qtbot.waitUntil(tab.picker.results.view.hasFocus, timeout=WAIT)
     for expected in (
         None,  # the Export Full History button
         tab.pages.tabBar(),
         browser.departments.view,
         browser.doctors.view,
         browser.slot_picker.day_filter,
-        browser.slot_picker.table.view,  # Book is skipped while no slot is chosen
+        view,
     ):
         qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         if expected is None:
             assert QApplication.focusWidget().defaultAction() is tab.export_action
         else:
             assert QApplication.focusWidget() is expected
-    view = browser.slot_picker.table.view
-    qtbot.keyClick(view, Qt.Key.Key_Down)  # selects the first free slot
-    first = tab.browser.current_slot()
-    assert first is not None
-    qtbot.keyClick(view, Qt.Key.Key_Return)  # Enter on a slot opens the booking dialog
-    dialog = tab.active_dialog
-    assert isinstance(dialog, BookingDialog)
-    qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() == first, timeout=WAIT)
-    with qtbot.waitSignal(tab.booked, timeout=WAIT):
-        qtbot.keyClick(dialog, Qt.Key.Key_B, Qt.KeyboardModifier.AltModifier)  # "&Book"
-    mine = booking.list_appointments(
-        clinic, SYSTEM, AppointmentFilter(patient_id=world.other_patient_id)
-    )
-    assert [(a.date, a.time) for a in mine] == [(first.date, first.time)]
-    assert availability.free_slots(clinic, first.doctor_id, first.date)[0] != first
 
 
 def test_writes_elsewhere_reach_the_tab_through_the_change_relay(
@@ -519,3 +531,34 @@ def test_a_second_cancel_while_the_first_runs_does_nothing(
     assert tab.active_dialog is first  # no second question was asked
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
     assert not tab.error.isVisible()
+
+
+def test_a_patient_books_with_ctrl_b_and_the_keyboard_lands_on_the_first_slot(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    me = f.patient_actor(world.patient_id)
+    tab = make_tab(qtbot, clinic, me, ops)
+    with qtbot.waitActive(tab):
+        tab.activateWindow()
+    picker = tab.browser.slot_picker
+    qtbot.waitUntil(lambda: picker.model.rowCount() > 1, timeout=WAIT)
+    first, second = picker.slots()[:2]
+    # Tab from the day filter onto the slots: the first slot is selected on arrival, so
+    # Down goes to the second (it used to skip the first) and Enter acts on what is shown.
+    picker.day_filter.setFocus()
+    qtbot.keyClick(picker.day_filter, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is picker.table.view
+    assert tab.browser.current_slot() == first
+    qtbot.keyClick(picker.table.view, Qt.Key.Key_Down)
+    assert tab.browser.current_slot() == second
+    # Ctrl+B: back on the Book page with the keyboard on the slots; Enter opens the dialog.
+    tab.pages.setCurrentIndex(PAGE_UPCOMING)
+    qtbot.keySequence(tab, "Ctrl+B")
+    assert tab.pages.currentIndex() == 0 and QApplication.focusWidget() is picker.table.view
+    qtbot.keyClick(picker.table.view, Qt.Key.Key_Return)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    assert f"#{world.patient_id})" in dialog.windowTitle()
+    assert dialog.save_button.text().startswith("&Book José Núñez")
+    dialog.reject()

@@ -71,7 +71,9 @@ def test_the_panel_shows_jobs_runs_and_failures_and_retries_from_the_keyboard(
     jobs = panel.jobs_model.rows
     assert [j.name for j in jobs] == ["reminders", "monthly-report", "outbox"]
     assert jobs[0].schedule == "Daily at 08:00, for the same day's appointments"
-    assert panel.jobs_model.index(0, 2).data() == "2026-06-17 08:00"  # clinic time
+    assert (
+        panel.jobs_model.index(0, 2).data() == "Wed, 17 Jun 2026 08:00"
+    )  # clinic time, the one date style
     assert jobs[0].last_run is not None and jobs[0].last_run.status == "done"
     [run] = panel.runs_model.rows
     assert (run.job_name, run.period_key, run.trigger) == ("reminders", "2026-06-16", "schedule")

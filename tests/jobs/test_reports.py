@@ -122,8 +122,10 @@ def test_a_malformed_month_is_refused_with_a_message(bad: str) -> None:
 
 
 def test_the_report_opens_in_the_viewer_and_saves_a_valid_pdf(
-    sqlite_clinic: Clinic, clock: FakeClock, qtbot: QtBot, tmp_path: Path
+    sqlite_clinic: Clinic, clock: FakeClock, qtbot: QtBot, tmp_path: Path, monkeypatch
 ) -> None:
+    from PySide6.QtWidgets import QFileDialog
+
     from hms_desktop.ui.doctor.my_reports import MyReportsWidget
     from hms_desktop.ui.doctor.report_viewer import ReportViewer
 
@@ -147,6 +149,19 @@ def test_the_report_opens_in_the_viewer_and_saves_a_valid_pdf(
     assert "Dr. Ada Lovelace" in text
     assert EVIL in text  # shown as text, not run as markup
     viewer.grab().save(str(Path(os.environ.get("SCREENSHOT_DIR", tmp_path)) / "viewer.png"))
+
+    # Save as PDF starts in the export folder (not the process's working folder).
+    asked: list[str] = []
+
+    def save_dialog(_parent: object, _title: str, start: str, _filter: str) -> tuple[str, str]:
+        asked.append(start)
+        return "", ""  # the person cancels
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
+    viewer.on_save_pdf()
+    export_dir = sqlite_clinic.pc.effective_export_dir
+    assert [Path(a).parent for a in asked] == [export_dir]
+    assert Path(asked[0]).name.startswith("Monthly-report-2026-11")
 
     pdf = viewer.save_pdf(tmp_path / "november")
     assert pdf.name == "november.pdf"

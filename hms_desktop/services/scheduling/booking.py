@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from hms_desktop.db.models import (
     Appointment,
     Doctor,
     Patient,
+    Treatment,
     VisitType,
     utcnow,
 )
@@ -136,6 +137,14 @@ def _facts(appt: Appointment) -> policy.VisitFacts:
     return policy.VisitFacts(
         appt.doctor_id, appt.patient_id, appt.day, appt.start_time, appt.status
     )
+
+
+def visit_has_begun(clinic: Clinic, day: date, at: time) -> bool:
+    """True from the visit's start on, in the clinic's zone (the rule: :func:`policy.has_begun`).
+
+    The screens ask it (e.g. which question "Mark completed" asks) and never decide it.
+    """
+    return policy.has_begun(day, at, clinic.now())
 
 
 def _may_change(actor: Actor, appt: Appointment, what: str) -> None:
@@ -280,12 +289,24 @@ def reschedule(
     clinic.changes.notify("appointments")
 
 
-def set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str) -> None:
+def set_status(
+    clinic: Clinic,
+    actor: Actor,
+    appointment_id: int,
+    status: str,
+    *,
+    early_close: bool = False,
+    note: str = "",
+) -> None:
     """Move a booked appointment to completed, cancelled or no-show (rules: :mod:`policy`).
 
+    Completing a visit that has not begun yet needs ``early_close`` (the person said so);
+    ``note`` goes to the audit entry (e.g. that a cancel undoes a booking just made).
+
     Raises:
-        ValidationError: an unknown status, closing before the visit's day, or a patient
-            cancelling a visit that has begun.
+        ValidationError: an unknown status, closing before the visit's day, a patient
+            cancelling a visit that has begun, or completing before the visit's start
+            without ``early_close``.
         ConflictError: the appointment is not booked any more.
         PermissionDeniedError: a patient marking anything but a cancel; another doctor's patient.
     """
@@ -305,6 +326,8 @@ def set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str) -
         policy.require_action(actor, facts, action, clinic.now())
         if status == "no_show" and appt.arrived_at is not None:
             raise ConflictError("The patient checked in: the visit cannot be a no-show.")
+        if status == "completed" and not early_close:
+            _refuse_early_close(clinic, appt)
         appt.status = status
         appt.status_changed_at = utcnow()
         audit.record(
@@ -314,18 +337,65 @@ def set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str) -
             "appointment",
             appt.id,
             patient_id=appt.patient_id,
+            **({"early_close": True} if status == "completed" and early_close else {}),
+            **({"note": note} if note else {}),
         )
         if status == "cancelled":
             calendar_invite.queue_change(session, clinic, appt, calendar_invite.CANCELLATION)
     clinic.changes.notify("appointments")
 
 
-def cancel(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
-    set_status(clinic, actor, appointment_id, "cancelled")
+def _refuse_early_close(clinic: Clinic, appt: Appointment) -> None:
+    if not visit_has_begun(clinic, appt.day, appt.start_time):
+        raise ValidationError(
+            f"The visit starts at {appt.start_time:%H:%M} and has not begun yet. Close it "
+            "early only if the patient was seen (confirm an early close).",
+            field="status",
+        )
 
 
-def complete(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
-    set_status(clinic, actor, appointment_id, "completed")
+def cancel(clinic: Clinic, actor: Actor, appointment_id: int, *, note: str = "") -> None:
+    """Cancel a booked appointment (see :func:`set_status` for the errors)."""
+    set_status(clinic, actor, appointment_id, "cancelled", note=note)
+
+
+def complete(
+    clinic: Clinic, actor: Actor, appointment_id: int, *, early_close: bool = False
+) -> None:
+    """Mark a visit completed; before its start only with ``early_close`` (see set_status)."""
+    set_status(clinic, actor, appointment_id, "completed", early_close=early_close)
+
+
+def reopen_completed(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
+    """Undo "Mark completed": the visit is booked again, until a treatment is recorded.
+
+    Raises:
+        ConflictError: the visit is not completed, or its treatment is recorded already
+            (then it stays completed: the record belongs to a visit that happened).
+        PermissionDeniedError: a patient, or another doctor's visit.
+    """
+    with clinic.db.write() as session:
+        appt = _load(session, appointment_id, lock=True)
+        _may_change(actor, appt, "reopen")
+        if actor.role == "patient":
+            raise PermissionDeniedError("Only the doctor or the front desk can reopen a visit.")
+        if appt.status != "completed":
+            raise ConflictError(
+                f"This appointment is {STATUS_LABELS[appt.status].lower()}; only a completed "
+                "visit can be reopened."
+            )
+        if session.scalar(select(exists().where(Treatment.appointment_id == appt.id))):
+            raise ConflictError(
+                "A treatment is recorded for this visit, so it stays completed. "
+                "Correct the treatment instead."
+            )
+        appt.status = "booked"
+        appt.status_changed_at = utcnow()
+        audit.record(
+            session, actor, "appointment.reopen", "appointment", appt.id,
+            patient_id=appt.patient_id,
+        )  # fmt: skip
+    clinic.changes.notify("appointments")
 
 
 def get_appointment(clinic: Clinic, actor: Actor, appointment_id: int) -> AppointmentRow:

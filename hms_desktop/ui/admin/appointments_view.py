@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from typing import Any
 
 from PySide6.QtCore import QDate, QItemSelection, Qt, Slot
@@ -35,6 +35,9 @@ from hms_desktop.services.scheduling.booking import STATUS_LABELS, VISIT_LABELS,
 from hms_desktop.services.views import FLOW_LABELS, AppointmentRow, DoctorRow
 from hms_desktop.services.views import Slot as FreeSlot
 from hms_desktop.ui.admin.admin_pages import ListPage
+from hms_desktop.ui.booking.confirmations import VisitConfirmations
+from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
+from hms_desktop.ui.common.dates import picker_format, time_text, when_text
 from hms_desktop.ui.common.forms import SearchBox, ServiceForm
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.common.operations import OpContext, Operations
@@ -96,6 +99,18 @@ class AppointmentsPage(ListPage):
         self.cancel_button = self.add_button("&Cancel appointment", self.on_cancel)
         self.reschedule_button = self.add_button("Re&schedule…", self.on_activate)
         self.bar.addStretch(1)
+        #: What the last cancel or move did, with Undo, until the next action.
+        self.confirmation = ConfirmationBar(self)
+        self.addAction(self.confirmation.undo_action)
+        self.layout_.addWidget(self.confirmation)
+        self.confirmations = VisitConfirmations(
+            self.confirmation,
+            clinic,
+            actor,
+            ops,
+            said=self.status_message.emit,
+            changed=self.refresh,
+        )
 
         today = clinic.today()
         self.period = QComboBox(self)
@@ -105,7 +120,7 @@ class AppointmentsPage(ListPage):
         self.date_to = QDateEdit(_qdate(today + timedelta(days=7)), self)
         for edit in (self.date_from, self.date_to):
             edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
+            edit.setDisplayFormat(picker_format())
             edit.setEnabled(False)
         self.doctor = QComboBox(self)
         self.doctor.addItem("All doctors", None)
@@ -298,26 +313,32 @@ class AppointmentsPage(ListPage):
                 self,
                 "Cancel appointment",
                 f"Cancel {row.patient}'s appointment with {row.doctor} on "
-                f"{row.date:%Y-%m-%d} at {row.time:%H:%M}? The slot becomes free again.",
+                f"{when_text(row.date, row.time)}? The slot becomes free again.",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
             )
             if answer != QMessageBox.StandardButton.Yes:
                 return
         clinic, actor = self.clinic, self.actor
+        self.confirmations.clear()  # the next action: the last one's Undo is over
         self.run(
             "Cancel appointment",
             lambda: booking.cancel(clinic, actor, row.id),
-            lambda _r: self.status_message.emit(f"Appointment {row.id} cancelled."),
+            lambda _r: self.confirmations.cancelled(row),
         )
 
     def on_activate(self) -> None:
         row: AppointmentRow | None = self.selected()
         if row is None or row.status != "booked":
             return
+        self.confirmations.clear()
         dialog = RescheduleDialog(self.clinic, self.actor, self.ops, row, self._doctors, self)
-        dialog.saved.connect(lambda _r: self.status_message.emit(f"Appointment {row.id} moved."))
+        dialog.saved.connect(lambda moved: self._moved(row, moved))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
+
+    def _moved(self, row: AppointmentRow, moved: tuple[str, date, time]) -> None:
+        doctor, day, at = moved
+        self.confirmations.moved(row, row.patient, doctor, day, at)
 
 
 class RescheduleDialog(ServiceForm):
@@ -336,7 +357,7 @@ class RescheduleDialog(ServiceForm):
         self._clinic, self._actor, self._appt = clinic, actor, appointment
         summary = QLabel(
             f"{appointment.patient} with {appointment.doctor}, now on "
-            f"{appointment.date:%A %Y-%m-%d} at {appointment.time:%H:%M}.",
+            f"{when_text(appointment.date, appointment.time)}.",
             self,
         )
         summary.setWordWrap(True)
@@ -350,13 +371,13 @@ class RescheduleDialog(ServiceForm):
         self.doctor.setCurrentIndex(self.doctor.findData(appointment.doctor_id))
         self.day = QDateEdit(self)
         self.day.setCalendarPopup(True)
-        self.day.setDisplayFormat("yyyy-MM-dd")
+        self.day.setDisplayFormat(picker_format())
         days = availability.horizon(clinic)
         self.day.setDateRange(_qdate(days[0]), _qdate(days[-1]))
         self.day.setDate(_qdate(max(days[0], min(appointment.date, days[-1]))))
         self.time = QComboBox(self)
         self.add_field("doctor_id", "&Doctor", self.doctor)
-        self.add_field("date", "&Date", self.day)
+        self.add_field("date", "D&ay", self.day)
         self.add_field("time", "&Free slot", self.time, self._check_time)
         self.doctor.currentIndexChanged.connect(lambda _i: self.load_slots())
         self.day.dateChanged.connect(lambda _d: self.load_slots())
@@ -387,16 +408,23 @@ class RescheduleDialog(ServiceForm):
         if not slots:
             self.time.addItem("No free slots that day", None)
         for slot in slots:
-            self.time.addItem(f"{slot.time:%H:%M}–{slot.end_time:%H:%M}", f"{slot.time:%H:%M}")
+            self.time.addItem(
+                f"{time_text(slot.time)}–{time_text(slot.end_time)}", f"{slot.time:%H:%M}"
+            )
         self.set_field_error("time", "")
 
     def submit(self) -> Callable[[OpContext], Any]:
+        """The move; its result (doctor's name, day, time) says where the visit went."""
         clinic, actor, appt_id = self._clinic, self._actor, self._appt.id
         doctor_id, day, at = (
             self.doctor.currentData(),
             _pydate(self.day.date()),
             self.time.currentData(),
         )
-        return lambda _ctx: booking.reschedule(
-            clinic, actor, appt_id, day=day, at=at, doctor_id=doctor_id
-        )
+        doctor = self.doctor.currentText().split(" (")[0]
+
+        def work(_ctx: OpContext) -> tuple[str, date, time]:
+            booking.reschedule(clinic, actor, appt_id, day=day, at=at, doctor_id=doctor_id)
+            return doctor, day, time.fromisoformat(at)
+
+        return work

@@ -28,6 +28,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.safety import audit
 from hms_desktop.services.safety.audit import AuditRow
+from hms_desktop.ui.common.dates import moment_text
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, muted_label, title_label
 from hms_desktop.ui.common.operations import OpContext, Operations, user_message
 from hms_desktop.ui.common.table_models import Column, RowTableModel
@@ -74,7 +75,7 @@ def _plain(value: object) -> str:
 def audit_columns(tz: tzinfo) -> tuple[Column[AuditRow], ...]:
     """The table's columns; times (stored in UTC) read in the clinic's zone, to the second."""
     return (
-        Column("When", lambda r: r.at, text=lambda r: f"{r.at.astimezone(tz):%Y-%m-%d %H:%M:%S}"),
+        Column("When", lambda r: r.at, text=lambda r: moment_text(r.at.astimezone(tz))),
         *_COLUMNS,
     )
 

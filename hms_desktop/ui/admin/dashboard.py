@@ -27,6 +27,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.records.stats import DashboardStats, StatsResult, StatsService
 from hms_desktop.services.scheduling.booking import STATUS_LABELS
+from hms_desktop.ui.common.dates import day_text, short_day_text
 from hms_desktop.ui.common.layout import heading
 from hms_desktop.ui.common.operations import Operations, user_message
 
@@ -64,7 +65,7 @@ def day_labels(days: list[Any], every: int = 5) -> list[str]:
     last = len(days) - 1
     for i, day in enumerate(days):
         shown = (last - i) % every == 0
-        labels.append(f"{day.day} {day:%b}" if shown else "\u200b" * (i + 1))
+        labels.append(short_day_text(day) if shown else "\u200b" * (i + 1))
     return labels
 
 
@@ -216,7 +217,7 @@ class DashboardPage(QWidget):
         self.patients.set(s.patients)
         self.appointments.set(s.appointments, "all time")
         booked_today = s.today_by_status.get("booked", 0)
-        self.today.set(s.today_appointments, f"{booked_today} still booked · {s.today:%a %d %b}")
+        self.today.set(s.today_appointments, f"{booked_today} still booked · {day_text(s.today)}")
         total = max(1, s.appointments)
         for key, card in self.status_cards.items():
             n = s.by_status.get(key, 0)

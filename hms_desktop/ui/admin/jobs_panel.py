@@ -36,6 +36,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.messaging.calendar_invite import KIND_LABELS
 from hms_desktop.services.messaging.outbox import DeliveryResult, OutboxRow
 from hms_desktop.services.safety.job_ledger import JobRunRow
+from hms_desktop.ui.common.dates import moment_text
 from hms_desktop.ui.common.layout import heading, make_table
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.common.operations import Operations, user_message
@@ -260,7 +261,7 @@ class JobsPanel(QWidget):
     def _at(self, moment: datetime | None) -> str:
         if moment is None:
             return ""
-        return moment.astimezone(self.clinic.settings.tz).strftime("%Y-%m-%d %H:%M")
+        return moment_text(moment.astimezone(self.clinic.settings.tz))
 
     def _failure(self, title: str) -> Callable[[BaseException], None]:
         def show(err: BaseException) -> None:

@@ -27,7 +27,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import availability, booking
 from hms_desktop.services.views import AppointmentRow, Slot
 from hms_desktop.ui.booking.slot_picker import SlotPicker
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.dates import when_text
 from hms_desktop.ui.common.forms import ErrorLabel, with_error
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING, title_label
 from hms_desktop.ui.common.messages import field_message
@@ -46,6 +46,14 @@ class BookingTarget:
     doctor_id: int
     doctor_name: str
     department: str = ""
+    #: The patient's year of birth (None when not known), to tell two of one name apart.
+    patient_born: int | None = None
+
+    @property
+    def patient_text(self) -> str:
+        """ "Anna Hoffmann (born 1987, #42)": who exactly is booked."""
+        born = f"born {self.patient_born}, " if self.patient_born else ""
+        return f"{self.patient_name} ({born}#{self.patient_id})"
 
 
 class BookingDialog(QDialog):
@@ -72,20 +80,30 @@ class BookingDialog(QDialog):
         self._wanted = slot
         self._appointment = appointment
         self._busy = False
+        #: The slot the appointment was booked into or moved to (set when ``saved`` fires).
+        self.booked_slot: Slot | None = None
+        #: Put the keyboard on the slot list once the slots are in (Enter then confirms).
+        self._focus_slots = True
         #: The slot the service refused, so its message stays until another slot is chosen.
         self._refused: Slot | None = None
         rescheduling = appointment is not None
-        self.setWindowTitle("Reschedule appointment" if rescheduling else "Book an appointment")
+        # The title and the confirm button name the patient: nobody confirms a booking
+        # without seeing for whom it is.
+        self.setWindowTitle(
+            f"Move the visit of {target.patient_text}"
+            if rescheduling
+            else f"Book an appointment for {target.patient_text}"
+        )
         self.setMinimumSize(560, 600)
 
         self.banner = ErrorLabel(self, banner=True)
-        self.patient_label = QLabel(target.patient_name, self)
+        self.patient_label = QLabel(target.patient_text, self)
         doctor_text = target.doctor_name + (f" · {target.department}" if target.department else "")
         self.doctor_label = QLabel(doctor_text, self)
         self.current_label = QLabel(self)
         if appointment is not None:
             self.current_label.setText(
-                f"{day_text(appointment.date)} at {appointment.time:%H:%M} (booked)"
+                f"{when_text(appointment.date, appointment.time, clinic.today())} (booked)"
             )
 
         self.slot_picker = SlotPicker(self, show_doctor=False)
@@ -116,7 +134,7 @@ class BookingDialog(QDialog):
 
         self.buttons = QDialogButtonBox(self)
         self.save_button = self.buttons.addButton(
-            "&Move here" if rescheduling else "&Book", QDialogButtonBox.ButtonRole.AcceptRole
+            self._save_text(), QDialogButtonBox.ButtonRole.AcceptRole
         )
         self.save_button.setDefault(True)
         self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
@@ -143,7 +161,9 @@ class BookingDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(PAGE_MARGIN * 2, PAGE_MARGIN * 2, PAGE_MARGIN * 2, PAGE_MARGIN)
         layout.setSpacing(SPACING)
-        layout.addWidget(title_label(self.windowTitle(), self, size_delta=3))
+        heading = title_label(self.windowTitle(), self, size_delta=3)
+        heading.setWordWrap(True)
+        layout.addWidget(heading)
         layout.addWidget(self.banner)
         layout.addLayout(form, 1)
         layout.addWidget(self.buttons)
@@ -177,11 +197,15 @@ class BookingDialog(QDialog):
         if self._wanted is not None:
             if not self.slot_picker.select_slot(self._wanted):
                 self.slot_error.show_message(
-                    f"{day_text(self._wanted.date)} {self._wanted.time:%H:%M} is no longer free. "
+                    f"{when_text(self._wanted.date, self._wanted.time)} is no longer free. "
                     "Choose another slot."
                 )
             self._wanted = None
         self._validate()
+        if self._focus_slots and self.slot_picker.current_slot() is not None:
+            # Only on the slot asked for: a slot that was not asked for is never preselected.
+            self._focus_slots = False
+            self.slot_picker.focus_first()
         self.slots_loaded.emit()
 
     def _on_slots_failed(self, err: BaseException) -> None:
@@ -254,6 +278,7 @@ class BookingDialog(QDialog):
 
     def _on_saved(self, appointment_id: int) -> None:
         self._set_busy(False)
+        self.booked_slot = self.slot_picker.current_slot()
         self.saved.emit(appointment_id)
         self.accept()
 
@@ -277,7 +302,9 @@ class BookingDialog(QDialog):
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
-        self.save_button.setText(
-            "Saving…" if busy else ("&Move here" if self._appointment else "&Book")
-        )
+        self.save_button.setText("Saving…" if busy else self._save_text())
         self._validate()
+
+    def _save_text(self) -> str:
+        who = self._target.patient_text
+        return f"&Move {who} here" if self._appointment is not None else f"&Book {who}"

@@ -129,6 +129,10 @@ class SlotBrowser(QWidget):
         """The doctor offering ``slot``."""
         return self._doctors.get(slot.doctor_id)
 
+    def current_department(self) -> DepartmentRow | None:
+        """The department whose doctors and slots are shown, or None."""
+        return self._current_department()
+
     def select_department(self, name: str) -> bool:
         """Choose the department called ``name``; False if there is none."""
         for i, row in enumerate(self.departments_model.rows):

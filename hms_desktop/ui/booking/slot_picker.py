@@ -6,11 +6,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from hms_desktop.services.views import Slot
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.dates import day_text, time_text
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable
 from hms_desktop.ui.common.table_models import Column, RowTableModel
 
@@ -30,7 +31,7 @@ def slot_columns(today: Callable[[], date | None] = lambda: None) -> list[Column
         Column(
             "Time",
             lambda r: r.slot.time,
-            text=lambda r: f"{r.slot.time:%H:%M}–{r.slot.end_time:%H:%M}",
+            text=lambda r: f"{time_text(r.slot.time)}–{time_text(r.slot.end_time)}",
         ),
         Column("Doctor", lambda r: r.doctor),
     ]
@@ -71,6 +72,7 @@ class SlotPicker(QWidget):
         else:
             self.table.stretch_column(2)  # the doctor's whole name, not "Dr. Sebastián M…"
         self.table.activated.connect(self._on_activated)
+        self.table.view.installEventFilter(self)
         self.table.view.selectionModel().selectionChanged.connect(self._on_selection)
         self.count_label = QLabel(self)
 
@@ -138,6 +140,11 @@ class SlotPicker(QWidget):
                 self.day_filter.setCurrentIndex(0)
         return False
 
+    def focus_first(self) -> None:
+        """Put the keyboard on the list, with a slot selected (the first, if none was)."""
+        self._select_on_focus()
+        self.table.view.setFocus(Qt.FocusReason.OtherFocusReason)
+
     def slots(self) -> list[Slot]:
         """Every slot given, whatever the day filter shows."""
         return [r.slot for r in self._all]
@@ -152,10 +159,33 @@ class SlotPicker(QWidget):
         )
         self.selection_changed.emit(None)
 
-    def _on_activated(self) -> None:
+    def _on_activated(self, index: QModelIndex) -> None:
+        # Enter acts on the row it was pressed on, selected or not (a focused, unselected
+        # first row used to do nothing).
+        row = self.table.row_of(index)
+        if row >= 0 and row != self.table.selected_row():
+            self.table.select_row(row)
         slot = self.current_slot()
         if slot is not None:
             self.slot_chosen.emit(slot)
+
+    def _select_on_focus(self) -> None:
+        if self.table.selected_row() < 0 and self.model.rowCount():
+            current = self.table.current_row()
+            self.table.select_row(current if current >= 0 else 0)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # The keyboard arriving on the list selects the row it lands on, so the first Down
+        # goes to the second slot and Enter books the one shown selected: Qt's own focus
+        # handling makes the first row current without selecting it.
+        if (
+            watched is self.table.view
+            and event.type() == QEvent.Type.FocusIn
+            and isinstance(event, QFocusEvent)
+            and event.reason() != Qt.FocusReason.MouseFocusReason
+        ):
+            self._select_on_focus()
+        return super().eventFilter(watched, event)
 
     def _on_selection(self) -> None:
         self.selection_changed.emit(self.current_slot())

@@ -235,7 +235,11 @@ ERROR_COLOR = QColor("#b3261e")
 class ErrorLabel(QLabel):
     """Red text under a form field; hidden while there is nothing to say."""
 
-    def __init__(self, parent: QWidget | None = None, *, banner: bool = False) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, *, banner: bool = False, reserve: bool = False
+    ) -> None:
+        """With ``reserve`` the label keeps its line while hidden, so nothing around it moves
+        (under the mouse) when a message appears."""
         super().__init__(parent)
         # Object names the application style sheet knows (resources/styles/app.qss):
         # a boxed message over a whole form, or small red text under one field.
@@ -245,6 +249,11 @@ class ErrorLabel(QLabel):
         palette = self.palette()
         palette.setColor(QPalette.ColorRole.WindowText, ERROR_COLOR)
         self.setPalette(palette)
+        if reserve:
+            policy = self.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            self.setSizePolicy(policy)
+            self.setMinimumHeight(self.fontMetrics().lineSpacing())
         self.hide()
 
     def show_message(self, message: str) -> None:

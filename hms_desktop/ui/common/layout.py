@@ -185,6 +185,10 @@ class EmptyStateTable(QStackedWidget):
         index = self._model.index(row, 0)
         return self.proxy.mapFromSource(index) if self.proxy else index
 
+    def row_of(self, index: QModelIndex | QPersistentModelIndex) -> int:
+        """The source row of a view index (e.g. one ``activated`` or ``clicked`` gives), or -1."""
+        return self._to_source(index)
+
     def selected_row(self) -> int:
         """The selected source row, or -1."""
         rows = self.view.selectionModel().selectedRows()
@@ -209,7 +213,7 @@ def make_action(
     """An action with a shortcut, added to ``owner`` so the shortcut works while it is shown."""
     action = QAction(text, owner)
     action.setShortcut(QKeySequence(keys))
-    action.setToolTip(f"{tip} ({QKeySequence(keys).toString()})")
+    action.setToolTip(f"{tip} ({QKeySequence(keys).toString()})" if keys else tip)
     action.triggered.connect(slot)
     owner.addAction(action)
     return action

@@ -41,8 +41,11 @@ def confirm(
     *,
     yes_text: str = "Yes",
     no_text: str = "Keep it",
+    yes_is_default: bool = False,
 ) -> QMessageBox:
     """Ask before something that cannot be undone; ``on_yes`` runs only on Yes.
+
+    Enter answers No, unless ``yes_is_default`` (for what can be undone afterwards).
 
     The box is window-modal and opened without blocking (``open``), so the event
     loop and any running background work carry on while it is shown.
@@ -51,7 +54,7 @@ def confirm(
     box.setParent(parent, box.windowFlags())
     yes = box.addButton(yes_text, QMessageBox.ButtonRole.DestructiveRole)
     no = box.addButton(no_text, QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(no)  # Enter must not destroy anything by accident
+    box.setDefaultButton(yes if yes_is_default else no)  # Enter must not destroy anything
     box.setEscapeButton(no)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QLabel, QLineEdit, QVBoxLayout, QWidget
 
@@ -10,6 +10,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import patients
 from hms_desktop.services.views import PatientRow
+from hms_desktop.ui.common.dates import birth_text
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, title_label
 from hms_desktop.ui.common.messages import field_message
 from hms_desktop.ui.common.operations import Operations
@@ -33,16 +34,25 @@ def patient_columns() -> list[Column[PatientRow]]:
             "Born",
             lambda p: p.date_of_birth,
             text=lambda p: f"{p.date_of_birth:%Y}" if p.date_of_birth else "",
-            tooltip=lambda p: f"{p.date_of_birth:%d %B %Y}" if p.date_of_birth else "",
+            tooltip=lambda p: birth_text(p.date_of_birth) if p.date_of_birth else "",
         ),
         Column("ID", lambda p: p.id, align_right=True),
     ]
 
 
 class PatientPicker(QWidget):
-    """A search field over a result list. ``patient_chosen`` fires when one is selected."""
+    """A search field over a result list.
 
-    patient_chosen = Signal(object)  # PatientRow
+    Choosing is explicit: Enter in the field takes the first result, Enter or a click on
+    a row takes that row; arrow keys only move the highlight. Letters typed while the
+    list has the focus go on into the search field (no type-ahead in the list, which
+    would silently switch to whichever name starts with them).
+    """
+
+    #: A patient was chosen: (PatientRow, from_search_field: Enter in the field chose it).
+    patient_chosen = Signal(object, bool)
+    #: The person edited the search: what is on screen no longer answers who is chosen.
+    choice_dropped = Signal()
     #: A search finished and its results are shown.
     results_shown = Signal()
 
@@ -54,13 +64,15 @@ class PatientPicker(QWidget):
         self._generation = 0
         #: The search whose results are on screen (behind ``_generation`` while one runs).
         self._shown_generation = 0
-        #: Enter or Down came while a search was pending: choose its first result.
-        self._choose_when_shown = False
+        #: Enter ("choose") or Down ("highlight") came while a search was pending: do it
+        #: to the first result of the answer, not of the list still on screen.
+        self._when_shown: str | None = None
         self.search = QLineEdit(self)
         self.search.setPlaceholderText("Name, ID or phone…")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Find patient")
         self.search.textChanged.connect(self._on_text_changed)
+        self.search.textEdited.connect(lambda _text: self.choice_dropped.emit())
         self.search.returnPressed.connect(self._choose_first)
         self.search.installEventFilter(self)
         self.model: RowTableModel[PatientRow] = RowTableModel(patient_columns(), self)
@@ -68,7 +80,9 @@ class PatientPicker(QWidget):
         self.results.view.setAccessibleName("Patients found")
         self.results.stretch_column(0)
         self.results.set_column_widths({1: 64, 2: 56})
-        self.results.view.selectionModel().currentRowChanged.connect(self._on_current)
+        self.results.view.installEventFilter(self)
+        self.results.activated.connect(self._choose_index)
+        self.results.view.clicked.connect(self._choose_index)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(SEARCH_DELAY_MS)
@@ -102,8 +116,13 @@ class PatientPicker(QWidget):
         )
 
     def current_patient(self) -> PatientRow | None:
-        """The patient chosen in the results, or None."""
+        """The highlighted result (not necessarily chosen), or None."""
         return self.model.row_at(self.results.view.currentIndex().row())
+
+    def focus_search(self) -> None:
+        """The cursor in the search field with its text selected, ready to type over."""
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
 
     def _on_text_changed(self) -> None:
         self._timer.start()
@@ -123,49 +142,83 @@ class PatientPicker(QWidget):
         if keep is not None:
             for i, row in enumerate(rows):
                 if row.id == keep.id:
-                    self.results.view.setCurrentIndex(self.model.index(i, 0))
-        if self._choose_when_shown:
-            self._choose_when_shown = False
+                    self.results.select_row(i)
+        pending, self._when_shown = self._when_shown, None
+        if pending == "choose":
             self._choose_first()
+        elif pending == "highlight":
+            self._highlight_first()
         self.results_shown.emit()
 
     def _on_failed(self, err: BaseException) -> None:
-        self._choose_when_shown = False
+        self._when_shown = None
         self._shown_generation = self._generation  # the failure is the latest answer
         self.model.set_rows([])
         self.results.set_empty_text(field_message(err)[1])
         self.results_shown.emit()
 
-    def _on_current(self) -> None:
-        row = self.current_patient()
+    def _choose_index(self, index: QModelIndex) -> None:
+        row = self.model.row_at(self.results.row_of(index))
         if row is not None:
-            self.patient_chosen.emit(row)
+            self.patient_chosen.emit(row, False)
 
     def search_pending(self) -> bool:
         """True while the list on screen is not yet the answer to the field's text."""
         return self._timer.isActive() or self._shown_generation != self._generation
 
+    def _wait_for_answer(self, then: str) -> bool:
+        """True if the list on screen answers an older text: ``then`` runs on the answer."""
+        if not self.search_pending():
+            return False
+        # Choosing from the old list would pick the wrong patient: search now instead.
+        self._when_shown = then
+        if self._timer.isActive():
+            self.run_search()
+        return True
+
     def _choose_first(self) -> None:
-        if self.search_pending():
-            # The list on screen answers an older text: choosing from it would pick the
-            # wrong patient. Search now, and choose once the answer is shown.
-            self._choose_when_shown = True
-            if self._timer.isActive():
-                self.run_search()
+        if self._wait_for_answer("choose") or not self.model.rowCount():
             return
-        if self.model.rowCount():
-            self.results.view.setCurrentIndex(self.model.index(0, 0))
-            self.results.view.setFocus()
+        self.results.select_row(0)
+        self.patient_chosen.emit(self.model.rows[0], True)
+
+    def _highlight_first(self) -> None:
+        if self._wait_for_answer("highlight") or not self.model.rowCount():
+            return
+        self.results.select_row(0)
+        self.results.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        # Down arrow in the search field walks into the results, like a combo box.
-        if (
-            watched is self.search
-            and event.type() == QEvent.Type.KeyPress
-            and isinstance(event, QKeyEvent)
-            and event.key() == Qt.Key.Key_Down
-            and (self.model.rowCount() or self.search_pending())
-        ):
-            self._choose_first()
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return super().eventFilter(watched, event)
+        if watched is self.search:
+            # Down walks into the results, like a combo box (highlighting, not choosing).
+            if event.key() == Qt.Key.Key_Down and (self.model.rowCount() or self.search_pending()):
+                self._highlight_first()
+                return True
+        elif watched is self.results.view and _is_typing(event):
+            # No type-ahead in the list: the letters go on into the search.
+            self.search.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.search.deselect()
+            self.search.end(False)
+            if event.key() == Qt.Key.Key_Backspace:
+                self.search.backspace()
+            else:
+                self.search.insert(event.text())
+            self.choice_dropped.emit()
             return True
         return super().eventFilter(watched, event)
+
+
+def _is_typing(event: QKeyEvent) -> bool:
+    """A printable character or Backspace, without Ctrl/Alt/Meta (shortcuts stay shortcuts)."""
+    if event.modifiers() & (
+        Qt.KeyboardModifier.ControlModifier
+        | Qt.KeyboardModifier.AltModifier
+        | Qt.KeyboardModifier.MetaModifier
+    ):
+        return False
+    if event.key() == Qt.Key.Key_Backspace:
+        return True
+    text = event.text()
+    return bool(text) and text.isprintable()

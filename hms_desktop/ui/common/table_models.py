@@ -24,6 +24,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QColor
 
 from hms_desktop.errors import HmsError
+from hms_desktop.ui.common.dates import day_text, moment_text, time_text
 from hms_desktop.ui.common.operations import Operations
 
 Row = TypeVar("Row")
@@ -43,11 +44,11 @@ def display(value: Any) -> str:
     if isinstance(value, bool):
         return "Yes" if value else ""
     if isinstance(value, datetime):
-        return value.astimezone().strftime("%Y-%m-%d %H:%M")
+        return moment_text(value.astimezone())
     if isinstance(value, date):
-        return value.strftime("%Y-%m-%d")
+        return day_text(value)
     if isinstance(value, time):
-        return value.strftime("%H:%M")
+        return time_text(value)
     return str(value)
 
 

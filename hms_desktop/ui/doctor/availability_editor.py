@@ -11,13 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, time
 
-from PySide6.QtCore import QTime, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import Qt, QTime, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QTimeEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -27,12 +26,13 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import availability
 from hms_desktop.services.views import AvailabilityWindow
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.dates import day_text, time_text
 from hms_desktop.ui.common.forms import ErrorLabel
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, muted_label, title_label
 from hms_desktop.ui.common.messages import field_message
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.common.table_models import Column, RowTableModel
+from hms_desktop.ui.common.time_field import TimeField
 
 Window = tuple[time, time]
 
@@ -65,7 +65,7 @@ def _py_time(value: QTime) -> time:
 
 
 def _windows_text(windows: tuple[Window, ...]) -> str:
-    return ", ".join(f"{s:%H:%M}–{e:%H:%M}" for s, e in windows) or "Not available"
+    return ", ".join(f"{time_text(s)}–{time_text(e)}" for s, e in windows) or "Not available"
 
 
 class AvailabilityEditor(QWidget):
@@ -122,21 +122,28 @@ class AvailabilityEditor(QWidget):
         self.windows_table.view.setAccessibleName("Time windows")
         self.windows_table.stretch_column(2)
         self.day_title = title_label("", self, size_delta=2)
-        self.day_error = ErrorLabel(self)
+        # Both error lines keep their room while empty: the From/To row and the buttons
+        # must not move under the mouse when a message appears.
+        self.day_error = ErrorLabel(self, reserve=True)
 
-        self.start_edit = QTimeEdit(QTime(9, 0), self)
-        self.end_edit = QTimeEdit(QTime(12, 0), self)
+        self.start_edit = TimeField(QTime(9, 0), self)
+        self.end_edit = TimeField(QTime(12, 0), self)
         for edit, name in ((self.start_edit, "From"), (self.end_edit, "To")):
-            edit.setDisplayFormat("HH:mm")
             edit.setMinimumWidth(96)
             edit.setAccessibleName(name)
             edit.timeChanged.connect(self._validate_new_window)
         self.add_button = QPushButton("A&dd window", self)
         self.add_button.clicked.connect(self.add_window)
         self.remove_button = QPushButton("Re&move window", self)
-        self.remove_button.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        self.remove_button.setToolTip("Remove the selected window (Delete)")
         self.remove_button.clicked.connect(self.remove_window)
-        self.new_window_error = ErrorLabel(self)
+        # Delete as an action of its own: a button's setShortcut would replace its Alt+M.
+        self.remove_action = QAction("Remove window", self)
+        self.remove_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Delete))
+        self.remove_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.remove_action.triggered.connect(self.remove_button.click)
+        self.addAction(self.remove_action)
+        self.new_window_error = ErrorLabel(self, reserve=True)
 
         self.save_button = QPushButton("&Save changes", self)
         self.save_button.setShortcut(QKeySequence(QKeySequence.StandardKey.Save))
@@ -346,7 +353,7 @@ class AvailabilityEditor(QWidget):
         day = self.current_day()
         self._shown_day = day
         minutes = self._clinic.settings.slot_minutes
-        self.day_title.setText(f"{day:%A} {day.day} {day:%B}" if day else "")
+        self.day_title.setText(day_text(day, self._clinic.today()) if day else "")
         self.windows_model.set_rows(
             [
                 WindowRow(s, e, len(list(availability.slot_starts(s, e, minutes))))
@@ -375,3 +382,5 @@ class AvailabilityEditor(QWidget):
         self.revert_button.setEnabled(dirty and not self._busy)
         if dirty and not self._busy and not self.day_error.text():
             self.status_label.setText("Unsaved changes.")
+        elif not dirty and self.status_label.text() == "Unsaved changes.":
+            self.status_label.setText("")  # reverted, or changed back by hand

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from datetime import date
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QButtonGroup,
     QHBoxLayout,
-    QPushButton,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -27,8 +26,10 @@ from hms_desktop.services.people import doctors
 from hms_desktop.services.scheduling import booking
 from hms_desktop.services.scheduling.booking import STATUS_LABELS, AppointmentFilter
 from hms_desktop.services.views import AppointmentRow, DoctorRow
-from hms_desktop.ui.common.appointment_columns import doctor_columns, week_of
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.booking.confirmations import VisitConfirmations
+from hms_desktop.ui.common.appointment_columns import doctor_columns
+from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
+from hms_desktop.ui.common.dates import day_text, when_text
 from hms_desktop.ui.common.forms import ErrorLabel
 from hms_desktop.ui.common.layout import (
     PAGE_MARGIN,
@@ -44,6 +45,7 @@ from hms_desktop.ui.common.messages import confirm, field_message
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.common.table_models import RowTableModel
 from hms_desktop.ui.doctor.availability_editor import AvailabilityEditor
+from hms_desktop.ui.doctor.day_range import NEXT_7_DAYS, TODAY, TOMORROW, DayRange
 from hms_desktop.ui.doctor.my_reports import MyReportsWidget
 from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
 from hms_desktop.ui.records.history_view import HistoryView
@@ -84,6 +86,16 @@ class DoctorTab(QWidget):
         #: The visit the shown error is about (it goes when another is selected).
         self._error_for: AppointmentRow | None = None
         self.summary = muted_label("", self)
+        self.confirmation = ConfirmationBar(self)
+        self.addAction(self.confirmation.undo_action)
+        self.confirmations = VisitConfirmations(
+            self.confirmation,
+            clinic,
+            actor,
+            ops,
+            said=self.status_message.emit,
+            changed=self._on_undone,
+        )
         self._build_actions()
 
         if self._doctor_id is None:
@@ -110,7 +122,7 @@ class DoctorTab(QWidget):
         # Set once everything is laid out: re-parenting into pages reorders the chain.
         for first, second in itertools.pairwise(self._focus_chain):
             QWidget.setTabOrder(first, second)
-        self._set_range(today=True)
+        self._set_range(TODAY)
         self.refresh()
 
     # --- building ---------------------------------------------------------------------------
@@ -119,13 +131,19 @@ class DoctorTab(QWidget):
             return make_action(self, text, keys, slot, tip)
 
         self.today_action = make(
-            "Show &today", "Ctrl+Shift+D", lambda: self._set_range(True), "Today's appointments"
+            "Show &today", "Ctrl+Shift+D", lambda: self._set_range(TODAY), "Today's appointments"
+        )
+        self.tomorrow_action = make(
+            "Show to&morrow",
+            "Ctrl+Shift+M",
+            lambda: self._set_range(TOMORROW),
+            "Tomorrow's appointments",
         )
         self.week_action = make(
-            "Show this &week",
+            "Show the ne&xt 7 days",
             "Ctrl+Shift+W",
-            lambda: self._set_range(False),
-            "This week's appointments",
+            lambda: self._set_range(NEXT_7_DAYS),
+            "The appointments of today and the next 6 days",
         )
         self.complete_action = make(
             "Mark &completed", "Ctrl+Shift+C", self.mark_completed, "The visit took place"
@@ -152,38 +170,37 @@ class DoctorTab(QWidget):
 
     def _appointments_page(self) -> QWidget:
         page = QWidget(self)
-        self.today_button = QPushButton("&Today", page)
-        self.week_button = QPushButton("This &week", page)
-        group = QButtonGroup(page)
-        for button in (self.today_button, self.week_button):
-            button.setCheckable(True)
-            group.addButton(button)
-        group.setExclusive(True)
+        self.days = DayRange(self._clinic.today, page)
+        self.days.changed.connect(self._on_range_changed)
+        self.today_button, self.week_button = self.days.today_button, self.days.week_button
         # The shared style sheet has no "checked" look; the range toggle needs one.
         page.setStyleSheet(
             "QPushButton:checked { background: #e8eefc; color: #1d4ed8; border-color: #2563eb; }"
         )
-        self.today_button.clicked.connect(lambda: self._set_range(True))
-        self.week_button.clicked.connect(lambda: self._set_range(False))
         self.range_title = title_label("", page, size_delta=2)
         top = QHBoxLayout()
         top.setSpacing(SPACING)
         top.addWidget(self.range_title)
         top.addStretch(1)
-        top.addWidget(self.today_button)
-        top.addWidget(self.week_button)
+        top.addWidget(self.days)
 
         buttons = QHBoxLayout()
         buttons.setSpacing(SPACING)
         chain: list[QWidget] = [self.table.view]
         for action in self.actions():
-            if action in (self.today_action, self.week_action):
-                continue  # reached by the two buttons above the table
+            if action in (self.today_action, self.tomorrow_action, self.week_action):
+                continue  # reached by the buttons above the table
             if action is self.treatment_action:
                 buttons.addStretch(1)
             chain.append(action_button(action, page))
             buttons.addWidget(chain[-1])
-        self._focus_chain = [*chain, self.today_button, self.week_button]
+        self._focus_chain = [
+            *chain,
+            self.today_button,
+            self.days.tomorrow_button,
+            self.week_button,
+            self.days.date_edit,
+        ]
 
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, PAGE_MARGIN, 0, 0)
@@ -192,6 +209,7 @@ class DoctorTab(QWidget):
         layout.addWidget(self.summary)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.error)
+        layout.addWidget(self.confirmation)
         layout.addLayout(buttons)
         return page
 
@@ -200,6 +218,7 @@ class DoctorTab(QWidget):
         """The tab's frequent actions, with shortcuts, for the main window's menus."""
         return [
             self.today_action,
+            self.tomorrow_action,
             self.week_action,
             self.complete_action,
             self.no_show_action,
@@ -239,33 +258,31 @@ class DoctorTab(QWidget):
         return self.model.row_at(self.table.selected_row())
 
     def showing_today(self) -> bool:
-        """True for today's list, False for this week's."""
-        return self.today_button.isChecked()
+        """True while today's list is shown."""
+        return self.days.mode == TODAY
+
+    def show_day(self, day: date) -> None:
+        """List the visits of ``day`` (as picking it in the date picker does)."""
+        self.days.show_day(day)
 
     # --- loading -------------------------------------------------------------------------------
-    def _set_range(self, today: bool) -> None:
+    def _set_range(self, mode: str) -> None:
         if self._doctor_id is None:
             return
+        self.days.set_mode(mode)  # -> _on_range_changed
+
+    def _on_range_changed(self) -> None:
         self.error.clear_message()
         self._error_for = None
-        self.today_button.setChecked(today)
-        self.week_button.setChecked(not today)
-        self.table.view.setColumnHidden(0, today)
+        self.table.view.setColumnHidden(0, self.days.single_day())
         self.pages.setCurrentIndex(0)
         self._load_appointments()
 
     def _load_appointments(self) -> None:
         clinic, actor, doctor_id = self._clinic, self._actor, self._doctor_id
-        today = clinic.today()
-        start, end = (today, today) if self.showing_today() else week_of(today)
-        self.range_title.setText(
-            f"Today, {today:%A} {today.day} {today:%B}"
-            if self.showing_today()
-            else f"Week of {start.day} {start:%B} – {end.day} {end:%B}"
-        )
-        self.table.set_empty_text(
-            "No appointments today." if self.showing_today() else "No appointments this week."
-        )
+        start, end = self.days.span()
+        self.range_title.setText(self.days.title())
+        self.table.set_empty_text(self.days.empty_text())
         self._generation += 1
         generation = self._generation
         flt = AppointmentFilter(date_from=start, date_to=end, doctor_id=doctor_id)
@@ -288,7 +305,7 @@ class DoctorTab(QWidget):
         today = self._clinic.today()
         if me is not None:
             self.title.setText(me.full_name)
-            self.subtitle.setText(f"{me.department} · {today:%A} {today.day} {today:%B %Y}")
+            self.subtitle.setText(f"{me.department} · {day_text(today)}")
         keep = self.selected_appointment()
         self.model.set_rows(rows)
         counts = {s: sum(r.status == s for r in rows) for s in STATUS_LABELS}
@@ -345,16 +362,7 @@ class DoctorTab(QWidget):
         if row.status == "completed":
             self.record_treatment()
         elif row.status == "booked" and self.complete_action.isEnabled():
-            # Enter or a double-click is easily pressed by mistake, and completing cannot
-            # be undone: ask here (the explicit action and its shortcut do not).
-            self.active_dialog = confirm(
-                self,
-                "Mark as completed",
-                f"Mark {row.patient}'s visit at {row.time:%H:%M} as completed? "
-                "This cannot be undone.",
-                lambda: self._set_status(row, "completed"),
-                yes_text="Mark completed",
-            )
+            self.mark_completed()  # it asks first: Enter is easily pressed by mistake
 
     def unsaved_changes(self) -> list[str]:
         """What this tab holds that is not saved (asked before log-out and quit)."""
@@ -363,10 +371,33 @@ class DoctorTab(QWidget):
         return []
 
     def mark_completed(self) -> None:
-        """Close the selected booked visit as completed (from its day on)."""
+        """Ask, then close the selected booked visit as completed.
+
+        Before the visit's start the question is whether to close it early (the service
+        refuses otherwise); afterwards it can be undone until a treatment is recorded.
+        """
         row = self.selected_appointment()
-        if row is not None and self.complete_action.isEnabled():
-            self._set_status(row, "completed")
+        if row is None or not self.complete_action.isEnabled():
+            return
+        when = when_text(row.date, row.time, self._clinic.today())
+        if booking.visit_has_begun(self._clinic, row.date, row.time):
+            self.active_dialog = confirm(
+                self,
+                "Mark as completed",
+                f"Mark {row.patient}'s visit, {when}, as completed?",
+                lambda: self._set_status(row, "completed"),
+                yes_text="Mark completed",
+                yes_is_default=True,  # it can be undone until a treatment is recorded
+            )
+            return
+        self.active_dialog = confirm(
+            self,
+            "Close the visit early",
+            f"{row.patient}'s visit, {when}, has not begun yet. Close it early as completed "
+            "(only if the patient was seen)?",
+            lambda: self._set_status(row, "completed", early_close=True),
+            yes_text="Close early",
+        )
 
     def mark_no_show(self) -> None:
         """Ask, then mark the selected booked visit as a no-show."""
@@ -389,33 +420,42 @@ class DoctorTab(QWidget):
         self.active_dialog = confirm(
             self,
             "Cancel appointment",
-            f"Cancel {row.patient}'s visit on {day_text(row.date)} at {row.time:%H:%M}? "
-            "The slot becomes free for others. This cannot be undone.",
+            f"Cancel {row.patient}'s visit, {when_text(row.date, row.time, self._clinic.today())}?"
+            " The slot becomes free for others.",
             lambda: self._set_status(row, "cancelled"),
             yes_text="Cancel appointment",
         )
 
-    def _set_status(self, row: AppointmentRow, status: str) -> None:
+    def _set_status(self, row: AppointmentRow, status: str, *, early_close: bool = False) -> None:
         clinic, actor = self._clinic, self._actor
         self.error.clear_message()
+        self.confirmations.clear()  # the next action: the last one's Undo is over
 
-        def work(_ctx: object) -> tuple[int, str]:
-            booking.set_status(clinic, actor, row.id, status)
-            return row.id, status
+        def work(_ctx: object) -> AppointmentRow:
+            booking.set_status(clinic, actor, row.id, status, early_close=early_close)
+            return row
 
         self._ops.run(
             work,
             label="Updating the appointment",
-            on_success=self._on_status_set,
+            on_success=lambda done: self._on_status_set(done, status),
             on_failure=self._on_status_failed,
         )
 
-    def _on_status_set(self, result: tuple[int, str]) -> None:
-        appointment_id, status = result
-        hint = " Press Ctrl+T to record the treatment." if status == "completed" else ""
-        self.status_message.emit(f"Marked {STATUS_LABELS[status].lower()}.{hint}")
-        self.summary.setText(f"Marked {STATUS_LABELS[status].lower()}.{hint}")
-        self.appointment_changed.emit(appointment_id)
+    def _on_status_set(self, row: AppointmentRow, status: str) -> None:
+        if status == "completed":
+            self.confirmations.completed(row)
+        elif status == "cancelled":
+            self.confirmations.cancelled(row)
+        else:
+            when = when_text(row.date, row.time, self._clinic.today())
+            self.confirmations.done(
+                f"{row.patient}'s visit, {when}, is {STATUS_LABELS[status].lower()}."
+            )
+        self.appointment_changed.emit(row.id)
+        self._load_appointments()
+
+    def _on_undone(self) -> None:
         self._load_appointments()
 
     def record_treatment(self) -> None:

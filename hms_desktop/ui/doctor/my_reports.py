@@ -16,6 +16,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.records import reports
 from hms_desktop.services.records.reports import ReportRow
+from hms_desktop.ui.common.dates import moment_text
 from hms_desktop.ui.common.layout import heading, make_table
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.common.operations import Operations
@@ -43,7 +44,7 @@ def _columns(with_doctor: bool, tz: tzinfo) -> list[Column[ReportRow]]:
         Column(
             "Generated",
             lambda r: r.generated_at,
-            text=lambda r: r.generated_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            text=lambda r: moment_text(r.generated_at.astimezone(tz)),
         ),
     ]
     return cols
@@ -144,7 +145,12 @@ class MyReportsWidget(QWidget):
         row, html = found
         if self.viewer is not None:
             self.viewer.close()
-        self.viewer = ReportViewer(html, f"Monthly report {row.month} {row.doctor}", self)
+        self.viewer = ReportViewer(
+            html,
+            f"Monthly report {row.month} {row.doctor}",
+            self,
+            folder=self.clinic.pc.effective_export_dir,
+        )
         self.viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         viewer = self.viewer
         # Only this viewer's end forgets it: an older one closing later must not.

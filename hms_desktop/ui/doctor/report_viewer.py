@@ -51,9 +51,14 @@ def fit_to_screen(widget: QWidget, width: int, height: int) -> QSize:
 class ReportViewer(QDialog):
     """Shows one report's HTML. Ctrl+P prints, Ctrl+S saves a PDF, Esc closes."""
 
-    def __init__(self, html: str, title: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, html: str, title: str, parent: QWidget | None = None, *, folder: Path | None = None
+    ) -> None:
+        """``folder``: where Save as PDF starts (the PC's export folder), not the process's
+        working folder."""
         super().__init__(parent)
         self.setWindowTitle(title)
+        self.folder = folder
         self.resize(fit_to_screen(self, 860, 900))
         self.title = title
         #: The report as stored: printing lays it out from this, not from the browser's copy.
@@ -112,8 +117,10 @@ class ReportViewer(QDialog):
         print_report(self.source_html, printer, title=self.title)
 
     def on_save_pdf(self) -> None:
+        suggested = suggested_file_name(self.title)
+        start = str(self.folder / suggested) if self.folder is not None else suggested
         name, _ = QFileDialog.getSaveFileName(
-            self, "Save report as PDF", suggested_file_name(self.title), "PDF files (*.pdf)"
+            self, "Save report as PDF", start, "PDF files (*.pdf)"
         )
         if not name:
             return

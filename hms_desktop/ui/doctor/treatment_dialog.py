@@ -18,7 +18,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.records import records
 from hms_desktop.services.views import AppointmentRow, TreatmentRow
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.dates import when_text
 from hms_desktop.ui.common.forms import ErrorLabel, with_error
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING, muted_label, title_label
 from hms_desktop.ui.common.messages import confirm, field_message
@@ -94,8 +94,8 @@ class TreatmentDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
         subtitle = (
-            f"{appointment.patient} · {day_text(appointment.date)} at "
-            f"{appointment.time:%H:%M} · {appointment.doctor}"
+            f"{appointment.patient} · {when_text(appointment.date, appointment.time)} · "
+            f"{appointment.doctor}"
         )
         layout = QVBoxLayout(self)
         layout.setContentsMargins(PAGE_MARGIN * 2, PAGE_MARGIN * 2, PAGE_MARGIN * 2, PAGE_MARGIN)

@@ -37,6 +37,7 @@ from hms_desktop.services.files import exports, record_exports
 from hms_desktop.services.files.exports import ExportResult
 from hms_desktop.services.people import patients
 from hms_desktop.services.scheduling.booking import AppointmentFilter
+from hms_desktop.ui.common.dates import file_date
 from hms_desktop.ui.common.operations import Op, OpContext, Operations, user_message
 from hms_desktop.ui.exports.export_filters import AppointmentFilterFields
 from hms_desktop.ui.exports.export_options import ExportOptions
@@ -215,10 +216,10 @@ class ExportDialog(QDialog):
     def default_file_name(self) -> str:
         """``history-P123-2026-06-15.csv`` or ``appointments-2026-06-01-to-2026-06-30.xlsx``."""
         if self._kind == "history":
-            stem = f"P{self._patient_id}-{self._clinic.today():%Y-%m-%d}"
+            stem = f"P{self._patient_id}-{file_date(self._clinic.today())}"
         else:
             assert self.filters is not None
-            stem = f"{self.filters.date_from:%Y-%m-%d}-to-{self.filters.date_to:%Y-%m-%d}"
+            stem = f"{file_date(self.filters.date_from)}-to-{file_date(self.filters.date_to)}"
         return f"{self._kind}-{stem}{SUFFIXES[self.fmt]}"
 
     def _set_default_path(self) -> None:

@@ -28,9 +28,11 @@ from hms_desktop.services.scheduling import booking
 from hms_desktop.services.scheduling.booking import AppointmentFilter
 from hms_desktop.services.views import AppointmentRow, DoctorRow, PatientRow, Slot
 from hms_desktop.ui.booking.booking_dialog import BookingDialog, BookingTarget
+from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.booking.slot_browser import SlotBrowser
 from hms_desktop.ui.common.appointment_columns import is_past, past_columns, upcoming_columns
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
+from hms_desktop.ui.common.dates import when_text
 from hms_desktop.ui.common.forms import ErrorLabel
 from hms_desktop.ui.common.layout import (
     PAGE_MARGIN,
@@ -50,6 +52,13 @@ from hms_desktop.ui.patient.patient_profile import ProfileForm
 from hms_desktop.ui.records.history_view import start_history_export
 
 PAGE_BOOK, PAGE_UPCOMING, PAGE_PAST, PAGE_PROFILE = range(4)
+
+#: The right pane while no patient is chosen yet, and while a new search is listed.
+CHOOSE_FIRST = "Find a patient on the left to book or see their visits."
+CHOOSE_AGAIN = (
+    "Choose the patient in the list on the left: Enter takes the first one, "
+    "or click one. Nothing is booked for anyone until then."
+)
 
 
 class PatientTab(QWidget):
@@ -75,6 +84,15 @@ class PatientTab(QWidget):
         self._cancelling: set[int] = set()
         self._generation = 0
         self._shown = False
+        #: The finder's search was edited after a patient was chosen: the pages are put
+        #: away (and nothing acts for that patient) until one is chosen again.
+        self._suspended = False
+        #: Enter chose this patient in the finder: offer their doctor's slots once their
+        #: visits are loaded (``_visits``, from load ``_shown_generation``).
+        self._slots_for: int | None = None
+        self._usual_doctor: int | None = None
+        self._visits: list[AppointmentRow] = []
+        self._shown_generation = 0
         #: The dialog or confirmation currently open (one at a time).
         self.active_dialog: QWidget | None = None
         self._build_actions()
@@ -85,6 +103,7 @@ class PatientTab(QWidget):
         self.error = ErrorLabel(self)
         self.browser = SlotBrowser(clinic, ops, self.book_action, self)
         self.browser.slot_picker.selection_changed.connect(lambda _s: self._update_actions())
+        self.browser.slots_loaded.connect(self._on_browser_slots)
         self.upcoming_model: RowTableModel[AppointmentRow] = RowTableModel(upcoming_columns(), self)
         self.upcoming = EmptyStateTable(
             self.upcoming_model, "No upcoming appointments.", self, sortable=True
@@ -130,28 +149,39 @@ class PatientTab(QWidget):
 
         self.picker: PatientPicker | None = None
         self.stack = QStackedWidget(self)
-        self.placeholder = muted_label(
-            "Find a patient on the left to book or see their visits.", self
+        self.confirmation = ConfirmationBar(self)
+        self.addAction(self.confirmation.undo_action)
+        self.confirmations = VisitConfirmations(
+            self.confirmation,
+            clinic,
+            actor,
+            ops,
+            said=self.status_message.emit,
+            changed=self._after_change,
         )
+        self.placeholder = muted_label(CHOOSE_FIRST, self)
         self.placeholder.setObjectName("emptyState")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.stack.addWidget(self.placeholder)
         self.stack.addWidget(content)
-        layout = QHBoxLayout(self)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN)
+        layout.setSpacing(SPACING)
         if actor.is_staff:
             self.picker = PatientPicker(clinic, actor, ops, self)
-            self.picker.patient_chosen.connect(self.set_patient)
+            self.picker.patient_chosen.connect(self._on_chosen)
+            self.picker.choice_dropped.connect(self._suspend)
             splitter = QSplitter(Qt.Orientation.Horizontal, self)
             splitter.addWidget(self.picker)
             splitter.addWidget(self.stack)
             splitter.setSizes([330, 950])  # room for name, year of birth and ID
             splitter.setStretchFactor(1, 1)
             splitter.setChildrenCollapsible(False)
-            layout.addWidget(splitter)
+            layout.addWidget(splitter, 1)
             self.picker.run_search()
         else:
-            layout.addWidget(self.stack)
+            layout.addWidget(self.stack, 1)
+        layout.addWidget(self.confirmation)
         # Keyboard order: finder, its results, the header's export, the page tabs, the page.
         chain: list[QWidget] = (
             [self.picker.search, self.picker.results.view] if self.picker is not None else []
@@ -174,8 +204,16 @@ class PatientTab(QWidget):
         self.find_action = make(
             "F&ind patient", "Ctrl+F", self.focus_search, "Search patients by name, ID or phone"
         )
+        # Ctrl+B starts a booking: the finder for the desk (its text selected, so typing
+        # replaces it), the free slots for a patient. Enter on a slot then books it.
+        self.start_booking_action = make(
+            "Find patient to &book" if self._actor.is_staff else "&Book a visit",
+            "Ctrl+B",
+            self.start_booking,
+            "Start a booking: find the patient, then Enter on a free slot",
+        )
         self.book_action = make(
-            "Book selected &slot…", "Ctrl+B", self.book_selected, "Book the selected free slot"
+            "Book selected &slot…", "", self.book_selected, "Book the selected free slot (Enter)"
         )
         self.reschedule_action = make(
             "&Reschedule…",
@@ -208,6 +246,7 @@ class PatientTab(QWidget):
         found = [self.find_action] if self._actor.is_staff else []
         return [
             *found,
+            self.start_booking_action,
             self.book_action,
             self.reschedule_action,
             self.cancel_action,
@@ -243,13 +282,49 @@ class PatientTab(QWidget):
         if "patients" in topics and self.picker is not None:
             self.picker.run_search()
 
+    def _on_chosen(self, row: PatientRow, from_search_field: bool) -> None:
+        self.set_patient(row)
+        if from_search_field and self.pages.currentIndex() == PAGE_BOOK:
+            # Enter in the finder: on to the free slots of the doctor they saw last, the
+            # first one selected, so the next Enter books it. Their visits say who that
+            # is; until they are in, the keyboard stays in the finder.
+            self._slots_for = row.id
+            if self._generation == self._shown_generation:
+                self._offer_usual_doctor(self._visits)
+
+    def _offer_usual_doctor(self, visits: list[AppointmentRow]) -> None:
+        """Show the last-seen doctor's free slots and put the keyboard on the first one."""
+        if self._patient is None or self._slots_for != self._patient.id or self._suspended:
+            return
+        self._slots_for = None
+        seen = [v for v in visits if v.status == "completed"]
+        last = max(seen, key=lambda v: (v.date, v.time)) if seen else None
+        current = self.browser.current_department()
+        if last is not None and (current is None or current.name != last.department):
+            self._usual_doctor = last.doctor_id
+            if self.browser.select_department(last.department):
+                return  # the department's slots load; _on_browser_slots goes on from there
+        if last is not None:
+            self.browser.select_doctor(last.doctor_id)
+        self.browser.slot_picker.focus_first()
+
+    def _on_browser_slots(self) -> None:
+        doctor_id, self._usual_doctor = self._usual_doctor, None
+        if doctor_id is not None and self._patient is not None and not self._suspended:
+            self.browser.select_doctor(doctor_id)
+            self.browser.slot_picker.focus_first()
+
     def set_patient(self, row: PatientRow) -> None:
         """Act for ``row`` (staff only choose; a patient is always themself)."""
+        self._suspended = False
+        self.placeholder.setText(CHOOSE_FIRST)
         if self._patient is not None and row.id == self._patient.id:
             # Chosen again (a new search showing them, or a click on the same row): keep
             # the pages as they are; reloading would wipe a profile being edited.
             self._patient = row
             self._show_header(row)
+            self.stack.setCurrentIndex(1)
+            self._update_actions()
             self.patient_changed.emit(row)
             return
         self._patient = row
@@ -276,11 +351,32 @@ class PatientTab(QWidget):
             details.append("Blacklisted: cannot book")
         self.subtitle.setText(" · ".join(d for d in details if d))
 
+    def _suspend(self) -> None:
+        """A new search is being typed: put the chosen patient's pages away until Enter or
+        a click chooses again, so no booking control acts for someone no longer on screen."""
+        if self._patient is None or self._suspended:
+            return
+        self._suspended = True
+        self.placeholder.setText(CHOOSE_AGAIN)
+        self.stack.setCurrentIndex(0)
+        self._update_actions()
+
+    def is_suspended(self) -> bool:
+        """True while a new search is listed and no patient is chosen from it."""
+        return self._suspended
+
     def focus_search(self) -> None:
-        """Put the keyboard in the patient finder (staff only)."""
+        """Put the keyboard in the patient finder, its text selected (staff only)."""
         if self.picker is not None:
-            self.picker.search.setFocus()
-            self.picker.search.selectAll()
+            self.picker.focus_search()
+
+    def start_booking(self) -> None:
+        """Ctrl+B: the Book page, and the keyboard in the finder (desk) or on the slots."""
+        self.pages.setCurrentIndex(PAGE_BOOK)
+        if self.picker is not None:
+            self.picker.focus_search()
+        elif self._patient is not None:
+            self.browser.slot_picker.focus_first()
 
     # --- appointments ----------------------------------------------------------------------------
     def _load_appointments(self) -> None:
@@ -322,10 +418,14 @@ class PatientTab(QWidget):
             f"{'s' if sum(r.status == 'completed' for r in past) != 1 else ''}"
         )
         self._update_actions()
+        self._visits, self._shown_generation = rows, generation
+        self._offer_usual_doctor(rows)
         self.appointments_loaded.emit()
 
     def _on_failed(self, err: BaseException) -> None:
         self.error.show_message(field_message(err)[1])
+        self._visits, self._shown_generation = [], self._generation
+        self._offer_usual_doctor([])  # the slots as shown, rather than nothing at all
         self.appointments_loaded.emit()
 
     def selected_upcoming(self) -> AppointmentRow | None:
@@ -333,9 +433,9 @@ class PatientTab(QWidget):
         return self.upcoming_model.row_at(self.upcoming.selected_row())
 
     def _update_actions(self) -> None:
-        has_patient = self._patient is not None
+        has_patient = self._patient is not None and not self._suspended
         page = self.pages.currentIndex()
-        row = self.selected_upcoming() if page == PAGE_UPCOMING else None
+        row = self.selected_upcoming() if page == PAGE_UPCOMING and has_patient else None
         self.book_action.setEnabled(
             has_patient and page == PAGE_BOOK and self.browser.current_slot() is not None
         )
@@ -350,14 +450,14 @@ class PatientTab(QWidget):
         """Open the booking dialog for the selected free slot."""
         slot = self.browser.current_slot()
         doctor = self.browser.doctor_of(slot) if slot else None
-        if self._patient is None or slot is None or doctor is None:
+        if self._patient is None or self._suspended or slot is None or doctor is None:
             return
         self._open_booking(doctor, slot, None)
 
     def reschedule_selected(self) -> None:
         """Open the dialog that moves the selected booked visit."""
         row = self.selected_upcoming()
-        if self._patient is None or row is None or row.status != "booked":
+        if self._patient is None or self._suspended or row is None or row.status != "booked":
             return
         doctor = DoctorRow(row.doctor_id, row.doctor, 0, row.department, "", "", "", False)
         self._open_booking(doctor, None, row)
@@ -366,47 +466,66 @@ class PatientTab(QWidget):
         self, doctor: DoctorRow, slot: Slot | None, row: AppointmentRow | None
     ) -> None:
         assert self._patient is not None
+        born = self._patient.date_of_birth
         target = BookingTarget(
             self._patient.id,
             self._patient.full_name,
             doctor.id,
             doctor.full_name,
             doctor.department,
+            patient_born=born.year if born else None,
         )
+        self.confirmations.clear()  # the next action: the last one's Undo is over
         dialog = BookingDialog(
             self._clinic, self._actor, self._ops, target, slot=slot, appointment=row, parent=self
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.saved.connect(self._on_booked if row is None else self._on_rescheduled)
+        if row is None:
+            dialog.saved.connect(lambda i: self._on_booked(i, target, dialog.booked_slot))
+        else:
+            dialog.saved.connect(lambda _i: self._on_rescheduled(row, target, dialog.booked_slot))
         # However it ends: the dialog may have found the chosen slot gone (another PC, or
         # the time passed), and the list behind it must not keep offering it.
         dialog.finished.connect(lambda _result: self.browser.reload_slots())
         self.active_dialog = dialog
         dialog.open()
 
-    def _on_booked(self, appointment_id: int) -> None:
-        self.status_message.emit("Appointment booked.")
-        self.info.setText("Appointment booked.")
+    def _on_booked(self, appointment_id: int, target: BookingTarget, slot: Slot | None) -> None:
+        if slot is not None:
+            self.confirmations.booked(
+                appointment_id, target.patient_text, target.doctor_name, slot.date, slot.time
+            )
         self._after_change()
         self.booked.emit(appointment_id)
 
-    def _on_rescheduled(self, _appointment_id: int) -> None:
-        self.status_message.emit("Appointment moved.")
+    def _on_rescheduled(
+        self, row: AppointmentRow, target: BookingTarget, slot: Slot | None
+    ) -> None:
+        if slot is not None:
+            doctor = self.browser.doctor_of(slot)
+            self.confirmations.moved(
+                row,
+                target.patient_text,
+                doctor.full_name if doctor else row.doctor,
+                slot.date,
+                slot.time,
+            )
         self._after_change()
 
     def cancel_selected(self) -> None:
         """Ask, then cancel the selected booked visit."""
         row = self.selected_upcoming()
-        if row is None or row.status != "booked" or row.id in self._cancelling:
+        if self._suspended or row is None or row.status != "booked" or row.id in self._cancelling:
             return
         clinic, actor = self._clinic, self._actor
+        self.confirmations.clear()
 
         def cancel() -> None:
             self._cancelling.add(row.id)  # a second Cancel while this runs does nothing
 
-            def done(result: object) -> None:
+            def done(_result: object) -> None:
                 self._cancelling.discard(row.id)
-                self._on_cancelled(result)
+                self._on_cancelled(row)
 
             def failed(err: BaseException) -> None:
                 self._cancelling.discard(row.id)
@@ -422,14 +541,15 @@ class PatientTab(QWidget):
         self.active_dialog = confirm(
             self,
             "Cancel appointment",
-            f"Cancel the visit with {row.doctor} on {day_text(row.date)} at {row.time:%H:%M}? "
-            "The slot becomes free for others.",
+            f"Cancel {row.patient}'s visit with {row.doctor}, "
+            f"{when_text(row.date, row.time, clinic.today())}?"
+            " The slot becomes free for others.",
             cancel,
             yes_text="Cancel appointment",
         )
 
-    def _on_cancelled(self, _result: object) -> None:
-        self.status_message.emit("Appointment cancelled.")
+    def _on_cancelled(self, row: AppointmentRow) -> None:
+        self.confirmations.cancelled(row)
         self._after_change()
 
     def _after_change(self) -> None:
@@ -441,7 +561,7 @@ class PatientTab(QWidget):
     # --- other actions ---------------------------------------------------------------------------
     def export_history(self) -> None:
         """Open the export dialog for the patient's full history."""
-        if self._patient is not None:
+        if self._patient is not None and not self._suspended:
             start_history_export(self, self._clinic, self._actor, self._ops, self._patient.id)
 
     def _on_profile_saved(self, _row: PatientRow) -> None:

@@ -21,6 +21,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.records import records
 from hms_desktop.services.scheduling.booking import VISIT_LABELS
 from hms_desktop.services.views import HistoryRow
+from hms_desktop.ui.common.dates import when_text
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, muted_label, title_label
 from hms_desktop.ui.common.messages import field_message
 from hms_desktop.ui.common.operations import Operations
@@ -57,7 +58,7 @@ def history_columns() -> list[Column[HistoryRow]]:
 def visit_html(row: HistoryRow) -> str:
     """The full record of one visit, for the detail pane."""
     parts = [
-        f"<h3>{row.date:%A %d %B %Y} at {row.time:%H:%M}</h3>",
+        f"<h3>{html.escape(when_text(row.date, row.time))}</h3>",
         f"<p>{html.escape(row.doctor)} · {html.escape(row.department)} · "
         f"{html.escape(VISIT_LABELS.get(row.visit_type, row.visit_type))}</p>",
     ]

@@ -339,12 +339,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def book_appointment(self) -> None:
-        """Go to the Patient tab, where slots are booked (staff first pick the patient)."""
-        if self.patient_tab is None:
-            return
-        self.tabs.setCurrentWidget(self.patient_tab)
-        if self.actor.is_staff and self.patient_tab.patient is None:
-            self._call_tab(self.patient_tab, "focus_search")
+        """Go to the Patient tab's Book page, the cursor in the finder (its text selected)."""
+        self._call_tab(self.patient_tab, "start_booking")
 
     @Slot()
     def refresh(self) -> None:

@@ -1,0 +1,118 @@
+"""What a booking, move, cancel or "Mark completed" did, in words, with its Undo.
+
+One place writes these sentences and wires their Undo to ``services.scheduling.undo``,
+for the Patient tab, the Doctor tab and Admin > Appointments alike. The sentence
+names the patient, the doctor, the day and the time, and stays on screen (in a
+:class:`ConfirmationBar`) until the next action.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, time
+
+from hms_desktop.services.actor import Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.scheduling import undo
+from hms_desktop.services.views import AppointmentRow
+from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
+from hms_desktop.ui.common.dates import when_text
+from hms_desktop.ui.common.messages import field_message
+from hms_desktop.ui.common.operations import Operations
+
+
+class VisitConfirmations:
+    """Says what was done on ``bar``; Undo runs off the UI thread.
+
+    ``said`` gets every sentence too (for the status bar); ``changed`` runs after an
+    undo went through, so the owner reloads what it shows.
+    """
+
+    def __init__(
+        self,
+        bar: ConfirmationBar,
+        clinic: Clinic,
+        actor: Actor,
+        ops: Operations,
+        *,
+        said: Callable[[str], None],
+        changed: Callable[[], None],
+    ) -> None:
+        self.bar, self._clinic, self._actor, self._ops = bar, clinic, actor, ops
+        self._said, self._changed = said, changed
+
+    def _when(self, day: date, at: time) -> str:
+        return when_text(day, at, self._clinic.today())
+
+    def clear(self) -> None:
+        """The next action starts: the last one's Undo is over."""
+        self.bar.clear()
+
+    def booked(self, appointment_id: int, patient: str, doctor: str, day: date, at: time) -> None:
+        """A booking was made; Undo cancels it (audited as an undo)."""
+        when = self._when(day, at)
+        clinic, actor = self._clinic, self._actor
+        self._say(
+            f"Booked {patient} with {doctor}, {when}.",
+            lambda: undo.undo_booking(clinic, actor, appointment_id),
+            f"Undone: the booking of {patient} with {doctor}, {when}, is cancelled.",
+        )
+
+    def moved(self, row: AppointmentRow, patient: str, doctor: str, day: date, at: time) -> None:
+        """``row`` (as it was) moved to ``day`` ``at`` with ``doctor``; Undo moves it back."""
+        before, after = self._when(row.date, row.time), self._when(day, at)
+        clinic, actor = self._clinic, self._actor
+        with_whom = "" if doctor == row.doctor else f" with {doctor}"
+        self._say(
+            f"Moved {patient}'s visit with {row.doctor} from {before} to {after}{with_whom}.",
+            lambda: undo.undo_reschedule(
+                clinic, actor, row.id, day=row.date, at=row.time, doctor_id=row.doctor_id
+            ),
+            f"Undone: {patient}'s visit is back on {before} with {row.doctor}.",
+        )
+
+    def cancelled(self, row: AppointmentRow, patient: str = "") -> None:
+        """``row`` was cancelled; Undo books the same visit again if its time is free."""
+        who = patient or row.patient
+        when = self._when(row.date, row.time)
+        clinic, actor = self._clinic, self._actor
+        self._say(
+            f"Cancelled {who}'s visit with {row.doctor}, {when}.",
+            lambda: undo.undo_cancel(clinic, actor, row.id),
+            f"Undone: {who} is booked again with {row.doctor}, {when}.",
+        )
+
+    def completed(self, row: AppointmentRow) -> None:
+        """``row`` was marked completed; Undo reopens it (until a treatment is recorded)."""
+        when = self._when(row.date, row.time)
+        clinic, actor = self._clinic, self._actor
+        self._say(
+            f"{row.patient}'s visit, {when}, is completed. Ctrl+T records the treatment.",
+            lambda: undo.undo_complete(clinic, actor, row.id),
+            f"Undone: {row.patient}'s visit, {when}, is booked again.",
+        )
+
+    def done(self, text: str) -> None:
+        """A change without Undo (e.g. a no-show)."""
+        self.bar.show_done(text)
+        self._said(text)
+
+    def _say(self, text: str, work: Callable[[], object], undone: str) -> None:
+        def run_undo() -> None:
+            self._ops.run(
+                lambda _ctx: work(),
+                label="Undo",
+                on_success=lambda _r: self._undone(undone),
+                on_failure=self._undo_failed,
+            )
+
+        self.bar.show_done(text, run_undo)
+        self._said(text)
+
+    def _undone(self, text: str) -> None:
+        self.done(text)
+        self._changed()
+
+    def _undo_failed(self, err: BaseException) -> None:
+        self.bar.show_done(f"Could not undo: {field_message(err)[1]}")
+        self._changed()

@@ -1,0 +1,121 @@
+"""Undo at the desk, and closing a visit before it has begun: the service rules."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+import pytest
+
+from hms_desktop.errors import (
+    ConflictError,
+    PermissionDeniedError,
+    SlotTakenError,
+    ValidationError,
+)
+from hms_desktop.services.actor import SYSTEM, Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.records import records
+from hms_desktop.services.safety import audit
+from hms_desktop.services.scheduling import booking, undo
+from tests import factories as f
+
+ADMIN = Actor(user_id=None, username="boss", role="admin")
+
+
+def _book(w: f.World, at: str, patient: int | None = None) -> int:
+    return booking.book(
+        w.clinic, f.RECEPTION, patient_id=patient or w.patient_id, doctor_id=w.doctor_id,
+        day=w.day, at=at, visit_type="follow_up", reason="knee",
+    )  # fmt: skip
+
+
+def _status(clinic: Clinic, appointment_id: int) -> str:
+    return booking.get_appointment(clinic, SYSTEM, appointment_id).status
+
+
+def test_undo_of_a_booking_cancels_it_and_the_audit_says_it_was_an_undo(
+    clinic: Clinic, world: f.World
+) -> None:
+    appt = _book(world, "09:00")
+    undo.undo_booking(clinic, f.RECEPTION, appt)
+    assert _status(clinic, appt) == "cancelled"
+    # The slot is free again: another patient books it.
+    _book(world, "09:00", patient=world.other_patient_id)
+    entries = audit.list_entries(clinic, ADMIN, action_prefix="appointment.")
+    cancel = next(e for e in entries if e.action == "appointment.cancelled")
+    assert cancel.entity_id == appt and undo.UNDO_BOOKING_NOTE in cancel.details
+    with pytest.raises(ConflictError):
+        undo.undo_booking(clinic, f.RECEPTION, appt)  # twice: it is not booked any more
+
+
+def test_undo_of_a_cancel_books_the_same_visit_again_only_while_the_time_is_free(
+    clinic: Clinic, world: f.World
+) -> None:
+    first = _book(world, "09:00")
+    booking.cancel(clinic, f.RECEPTION, first)
+    again = undo.undo_cancel(clinic, f.RECEPTION, first)
+    row = booking.get_appointment(clinic, SYSTEM, again)
+    assert (row.status, row.date, row.time, row.visit_type, row.reason) == (
+        "booked", world.day, time(9, 0), "follow_up", "knee",
+    )  # fmt: skip
+    assert _status(clinic, first) == "cancelled"  # history is not rewritten
+
+    booking.cancel(clinic, f.RECEPTION, again)
+    _book(world, "09:00", patient=world.other_patient_id)  # someone took the time
+    with pytest.raises(SlotTakenError):
+        undo.undo_cancel(clinic, f.RECEPTION, again)
+    with pytest.raises(ConflictError):
+        undo.undo_cancel(clinic, f.RECEPTION, _book(world, "10:00"))  # not cancelled
+
+
+def test_undo_of_a_reschedule_moves_the_visit_back(clinic: Clinic, world: f.World) -> None:
+    appt = _book(world, "09:00")
+    booking.reschedule(clinic, f.RECEPTION, appt, day=world.day, at="11:00")
+    undo.undo_reschedule(
+        clinic, f.RECEPTION, appt, day=world.day, at=time(9, 0), doctor_id=world.doctor_id
+    )
+    row = booking.get_appointment(clinic, SYSTEM, appt)
+    assert (row.date, row.time, row.status) == (world.day, time(9, 0), "booked")
+
+
+def test_mark_completed_is_refused_before_the_start_unless_closed_early(
+    clinic: Clinic, world: f.World, clock: FakeClock
+) -> None:
+    appt = _book(world, "10:30")
+    doctor = f.doctor_actor(world.doctor_id)
+    clock.set(datetime.combine(world.day, time(10, 0), tzinfo=clock.tz))
+    assert not booking.visit_has_begun(clinic, world.day, time(10, 30))
+    with pytest.raises(ValidationError, match="has not begun yet"):
+        booking.complete(clinic, doctor, appt)
+    assert _status(clinic, appt) == "booked"
+    booking.complete(clinic, doctor, appt, early_close=True)
+    assert _status(clinic, appt) == "completed"
+    closed = audit.list_entries(clinic, ADMIN, action_prefix="appointment.completed")
+    assert [e.entity_id for e in closed] == [appt] and "early_close" in closed[0].details
+
+    later = _book(world, "11:00")
+    clock.set(datetime.combine(world.day, time(11, 0), tzinfo=clock.tz))
+    assert booking.visit_has_begun(clinic, world.day, time(11, 0))
+    booking.complete(clinic, doctor, later)  # from its start on, no question
+    assert _status(clinic, later) == "completed"
+
+
+def test_undo_of_mark_completed_until_a_treatment_is_recorded(
+    clinic: Clinic, world: f.World, clock: FakeClock
+) -> None:
+    appt = _book(world, "09:00")
+    doctor = f.doctor_actor(world.doctor_id)
+    clock.set(datetime.combine(world.day, time(9, 10), tzinfo=clock.tz))
+    booking.complete(clinic, doctor, appt)
+    undo.undo_complete(clinic, doctor, appt)
+    assert _status(clinic, appt) == "booked"
+    with pytest.raises(ConflictError, match="only a completed visit"):
+        undo.undo_complete(clinic, doctor, appt)
+    booking.complete(clinic, doctor, appt)
+    records.record_treatment(clinic, doctor, appt, records.TreatmentForm(diagnosis="sprain"))
+    with pytest.raises(ConflictError, match="treatment is recorded"):
+        undo.undo_complete(clinic, doctor, appt)
+    assert _status(clinic, appt) == "completed"
+    with pytest.raises(PermissionDeniedError, match="reopen"):
+        undo.undo_complete(clinic, f.doctor_actor(world.other_doctor_id), appt)

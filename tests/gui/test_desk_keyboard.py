@@ -1,0 +1,278 @@
+"""The front desk at the keyboard, in the real main window: real key events only.
+
+The wrong-patient sequence from issue 13 (typing while the results list has the
+focus used to switch the chosen patient), the shortest booking of a returning
+patient, and Undo of a booking from the confirmation that stays on screen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime, time, timedelta
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.records.stats import StatsService
+from hms_desktop.services.scheduling import booking
+from hms_desktop.services.scheduling.booking import AppointmentFilter
+from hms_desktop.services.views import Slot
+from hms_desktop.ui.booking.booking_dialog import BookingDialog
+from hms_desktop.ui.patient.patient_tab import PatientTab
+from hms_desktop.ui.shell.main_window import MainWindow
+from tests import factories as f
+
+WAIT = 10_000
+
+
+@pytest.fixture
+def open_window(qtbot: QtBot, sqlite_clinic: Clinic) -> Iterator[Callable[[], MainWindow]]:
+    """Opens the receptionist's main window on the Patient tab, active, slots loaded."""
+    stats = StatsService(sqlite_clinic)
+    opened: list[MainWindow] = []
+
+    def open_() -> MainWindow:
+        win = MainWindow(sqlite_clinic, f.RECEPTION, stats)
+        opened.append(win)
+        qtbot.addWidget(win)
+        with qtbot.waitActive(win):
+            win.show()
+            win.activateWindow()
+        win.tabs.setCurrentWidget(win.patient_tab)
+        tab = win.patient_tab
+        qtbot.waitUntil(lambda: tab.browser.slot_picker.model.rowCount() > 0, timeout=WAIT)
+        qtbot.waitUntil(lambda: tab.picker.model.rowCount() > 0, timeout=WAIT)
+        return win
+
+    yield open_
+    for win in opened:
+        win.discard_unsaved_changes()
+        win.close()
+        qtbot.waitUntil(lambda w=win: not w.ops.busy, timeout=WAIT)
+    stats.close()
+
+
+def focused() -> QWidget:
+    widget = QApplication.focusWidget()
+    assert widget is not None, "nothing has the keyboard"
+    return widget
+
+
+def press(qtbot: QtBot, key: Qt.Key) -> None:
+    """One key, sent where the keyboard is (as a person's key press goes)."""
+    qtbot.keyClick(focused(), key)
+
+
+def everyone_booked(clinic: Clinic) -> list[tuple[int, object, object]]:
+    return [
+        (a.patient_id, a.date, a.time)
+        for a in booking.list_appointments(clinic, SYSTEM, AppointmentFilter(statuses=("booked",)))
+    ]
+
+
+def test_typing_never_switches_the_chosen_patient_and_books_nobody(
+    qtbot: QtBot, sqlite_clinic: Clinic, open_window: Callable[[], MainWindow]
+) -> None:
+    clinic = sqlite_clinic
+    world = f.world(clinic)
+    anna = f.patient(clinic, "Anna Hoffmann", date_of_birth="1987-03-02")
+    sophie = f.patient(clinic, "Sophie Hoffmann", date_of_birth="1990-05-06")
+    schmidt = f.patient(clinic, "Peter Schmidt", date_of_birth="1975-01-01")
+    window = open_window()
+    tab: PatientTab = window.patient_tab
+    picker = tab.picker
+    assert picker is not None
+
+    # Anna Hoffmann is chosen with a click in the results; the keyboard stays in the list.
+    qtbot.keySequence(window, "Ctrl+F")
+    qtbot.keyClicks(focused(), "hoffmann")
+    qtbot.waitUntil(lambda: [p.id for p in picker.model.rows] == [anna, sophie], timeout=WAIT)
+    view = picker.results.view
+    rect = view.visualRect(picker.model.index(0, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert tab.patient is not None and tab.patient.id == anna
+    view.setFocus()
+    assert focused() is view
+
+    # A letter typed in the list is no type-ahead ("s" used to jump to Sophie): it goes
+    # on into the search, and Anna's pages are put away until someone is chosen.
+    press(qtbot, Qt.Key.Key_S)
+    assert focused() is picker.search and picker.search.text() == "hoffmanns"
+    assert tab.patient.id == anna and tab.is_suspended()
+    assert tab.stack.currentIndex() == 0 and not tab.book_action.isEnabled()
+
+    # Ctrl+F and Ctrl+B: the cursor in the finder with its text selected.
+    view.setFocus()
+    qtbot.keySequence(window, "Ctrl+F")
+    assert focused() is picker.search and picker.search.selectedText() == "hoffmanns"
+    view.setFocus()
+    qtbot.keySequence(window, "Ctrl+B")
+    assert focused() is picker.search and picker.search.selectedText() == "hoffmanns"
+    # "schmidt" replaces the text.
+    qtbot.keyClicks(focused(), "schmidt")
+    assert picker.search.text() == "schmidt"
+    qtbot.waitUntil(lambda: [p.id for p in picker.model.rows] == [schmidt], timeout=WAIT)
+    # Down highlights Peter Schmidt without choosing him; Ctrl+B again books nobody.
+    press(qtbot, Qt.Key.Key_Down)
+    assert focused() is view and picker.current_patient().id == schmidt  # type: ignore[union-attr]
+    qtbot.keySequence(window, "Ctrl+B")
+    press(qtbot, Qt.Key.Key_Tab)
+    assert tab.patient.id == anna and tab.is_suspended()
+    assert not tab.book_action.isEnabled() and not tab.cancel_action.isEnabled()
+    tab.book_selected()  # even asked directly: nothing opens while nobody is chosen
+    assert tab.active_dialog is None
+    assert everyone_booked(clinic) == []
+
+    # Enter in the finder chooses explicitly; the dialog then names who is booked.
+    picker.focus_search()
+    press(qtbot, Qt.Key.Key_Return)
+    assert tab.patient is not None and tab.patient.id == schmidt and not tab.is_suspended()
+    qtbot.waitUntil(lambda: focused() is tab.browser.slot_picker.table.view, timeout=WAIT)
+    press(qtbot, Qt.Key.Key_Return)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    who = f"Peter Schmidt (born 1975, #{schmidt})"
+    assert who in dialog.windowTitle() and who in dialog.save_button.text()
+    dialog.reject()
+    assert everyone_booked(clinic) == [] and world.patient_id != schmidt
+
+
+def test_a_returning_patient_is_booked_into_the_next_free_slot_in_five_key_actions(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, open_window: Callable[[], MainWindow]
+) -> None:
+    clinic = sqlite_clinic
+    # A returning patient: seen last week (clock moved back to book, then forward).
+    now = clock.now()
+    dept = f.department(clinic, "Orthopaedics")
+    doctor = f.doctor(clinic, dept, "Dr. Grace Hopper")
+    maria = f.patient(clinic, "Maria Returning", date_of_birth="1962-07-08")
+    last_week = now.date() - timedelta(days=7)
+    clock.set(datetime.combine(last_week, time(8, 0), tzinfo=clock.tz))
+    f.open_day(clinic, doctor, last_week)
+    seen = booking.book(
+        clinic, f.RECEPTION, patient_id=maria, doctor_id=doctor, day=last_week, at="09:00"
+    )
+    clock.set(datetime.combine(last_week, time(9, 5), tzinfo=clock.tz))
+    booking.complete(clinic, f.doctor_actor(doctor), seen)
+    clock.set(now)
+    for days in (1, 2):
+        f.open_day(clinic, doctor, now.date() + timedelta(days=days))
+    # Another department, listed first, with earlier free time: not her doctor's.
+    other = f.doctor(clinic, f.department(clinic, "Cardiology"), "Dr. Alan Kay")
+    f.open_day(clinic, other, now.date(), "10:00", "12:00")
+    window = open_window()
+    tab: PatientTab = window.patient_tab
+    assert tab.browser.current_department().name == "Cardiology"  # type: ignore[union-attr]
+    # Her doctor's next free slot: tomorrow 09:00 (Cardiology has today 10:00 free).
+    first = Slot(doctor, now.date() + timedelta(days=1), time(9, 0), time(9, 30))
+
+    actions = 0
+    qtbot.keySequence(window, "Ctrl+B")  # 1: start a booking: the finder
+    actions += 1
+    qtbot.keyClicks(focused(), "returning")  # 2: the name
+    actions += 1
+    press(qtbot, Qt.Key.Key_Return)  # 3: Enter chooses her (the search runs first)
+    actions += 1
+    qtbot.waitUntil(lambda: tab.patient is not None and tab.patient.id == maria, timeout=WAIT)
+    # Her visits load; the slots of the doctor she saw last come up, the first selected.
+    qtbot.waitUntil(lambda: focused() is tab.browser.slot_picker.table.view, timeout=WAIT)
+    assert tab.browser.current_slot() == first
+    press(qtbot, Qt.Key.Key_Return)  # 4: Enter on the first free slot
+    actions += 1
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() == first, timeout=WAIT)
+    assert focused().window() is dialog
+    with qtbot.waitSignal(tab.booked, timeout=WAIT):
+        press(qtbot, Qt.Key.Key_Return)  # 5: Enter confirms
+    actions += 1
+    assert actions <= 6
+    assert everyone_booked(clinic) == [(maria, first.date, first.time)]
+    assert "Booked Maria Returning (born 1962" in tab.confirmation.text()
+
+
+def test_undo_of_a_booking_from_the_confirmation(
+    qtbot: QtBot, sqlite_clinic: Clinic, open_window: Callable[[], MainWindow]
+) -> None:
+    clinic = sqlite_clinic
+    world = f.world(clinic)
+    window = open_window()
+    tab: PatientTab = window.patient_tab
+    qtbot.keySequence(window, "Ctrl+B")
+    qtbot.keyClicks(focused(), "smith")
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tab.patient is not None, timeout=WAIT)
+    qtbot.waitUntil(lambda: focused() is tab.browser.slot_picker.table.view, timeout=WAIT)
+    slot = tab.browser.current_slot()
+    assert slot is not None
+    press(qtbot, Qt.Key.Key_Return)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() == slot, timeout=WAIT)
+    with qtbot.waitSignal(tab.booked, timeout=WAIT) as booked:
+        press(qtbot, Qt.Key.Key_Return)
+    assert everyone_booked(clinic) == [(world.other_patient_id, slot.date, slot.time)]
+    bar = tab.confirmation
+    assert bar.isVisible() and bar.undo_button.isVisible()
+    assert "Booked Anna Smith" in bar.text() and "Dr. Ada Lovelace" in bar.text()
+    assert "09:00" in bar.text()
+
+    # Ctrl+Z (with the keyboard back in the window, outside any text field) is Undo.
+    with qtbot.waitActive(window):
+        window.activateWindow()
+    tab.browser.slot_picker.table.view.setFocus()
+    qtbot.keySequence(window, "Ctrl+Z")
+    qtbot.waitUntil(lambda: bar.text().startswith("Undone:"), timeout=WAIT)
+    assert not bar.undo_button.isVisible()
+    assert everyone_booked(clinic) == []
+    appt = booking.get_appointment(clinic, SYSTEM, booked.args[0])
+    assert appt.status == "cancelled"
+    qtbot.waitUntil(lambda: slot in tab.browser.slot_picker.slots(), timeout=WAIT)
+
+
+def test_page_shortcuts_match_the_pages_each_role_has_and_the_readme_says_so(
+    qtbot: QtBot, sqlite_clinic: Clinic
+) -> None:
+    from pathlib import Path
+
+    from PySide6.QtGui import QAction
+
+    from hms_desktop.services.actor import Actor
+
+    stats = StatsService(sqlite_clinic)
+    admin = Actor(user_id=None, username="boss", role="admin")
+    found = {}
+    try:
+        for actor in (f.RECEPTION, admin):
+            window = MainWindow(sqlite_clinic, actor, stats)
+            qtbot.addWidget(window)
+            with qtbot.waitActive(window):
+                window.show()
+                window.activateWindow()
+            pages = {
+                a.shortcut().toString(): a.text()
+                for a in window.findChildren(QAction)
+                if a.shortcut().toString().startswith("Alt+")
+            }
+            found[actor.role] = pages
+            last = getattr(Qt.Key, f"Key_{len(window.admin_tab.PAGES)}")
+            window.admin_tab.nav.setFocus()
+            qtbot.keyClick(window.admin_tab.nav, last, Qt.KeyboardModifier.AltModifier)
+            assert window.admin_tab.current_page == window.admin_tab.PAGES[-1]
+            window.close()
+            qtbot.waitUntil(lambda w=window: not w.ops.busy, timeout=WAIT)
+    finally:
+        stats.close()
+    desk = [f"Alt+{n}" for n in range(1, 7)]
+    assert sorted(found["receptionist"]) == desk  # no Alt+7: the desk has no audit log
+    assert found["receptionist"]["Alt+6"] == "Admin: Jobs"
+    assert sorted(found["admin"]) == [*desk, "Alt+7"]
+    assert found["admin"]["Alt+7"] == "Admin: Audit log"
+    readme = " ".join((Path(__file__).parents[2] / "README.md").read_text("utf-8").split())
+    assert "Alt+1…6 the Admin pages" in readme
+    assert "for an administrator, Alt+7 the Audit log" in readme
