@@ -15,8 +15,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hms_desktop import __version__
+from hms_desktop import __version__, config
 from hms_desktop.config import Settings, load_settings
+from hms_desktop.db import file_safety
 from hms_desktop.errors import HmsError
 from hms_desktop.services.clinic import Clinic, open_clinic
 
@@ -76,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     handler: Handler = args.handler
+    # Patient data: what this process writes (database, backups, exports) is 0600.
+    file_safety.private_process(config.data_dir())
     try:
         result: Any = handler(args)
     except HmsError as err:

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from hms_desktop.db import file_safety
 from hms_desktop.errors import DatabaseUnavailableError
 
 #: How long a SQLite writer waits for another process's write to finish.
@@ -126,11 +127,13 @@ class Database:
             url: a SQLAlchemy URL; ``postgresql://`` is served by psycopg 3.
             echo: log every SQL statement.
             must_exist: for SQLite, refuse a file that does not exist instead of creating it.
+                A new file is created 0600 (POSIX).
             busy_timeout_s: how long a writer waits for another's lock before giving up
                 (default :data:`SQLITE_BUSY_TIMEOUT_S`; PostgreSQL's ``lock_timeout`` too).
 
         Raises:
-            DatabaseUnavailableError: ``must_exist`` and the SQLite file is missing.
+            DatabaseUnavailableError: ``must_exist`` and the SQLite file is missing, or the
+                file is on a network file system (NFS, SMB: use PostgreSQL there).
         """
         try:
             self.url = _normalise(url)
@@ -143,7 +146,8 @@ class Database:
                 raise DatabaseUnavailableError(
                     f"The database file {path} does not exist. Check the path, or run 'hms init'."
                 )
-            path.parent.mkdir(parents=True, exist_ok=True)
+            file_safety.refuse_network_filesystem(path)
+            file_safety.prepare_sqlite_file(path)  # 0600, in a folder created 0700
         busy = SQLITE_BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.is_sqlite:
