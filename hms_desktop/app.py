@@ -16,8 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from hms_desktop import APP_ID, APP_NAME, config
-from hms_desktop.db import file_safety
+from hms_desktop import APP_ID, APP_NAME, config, file_safety
 from hms_desktop.errors import HmsError
 
 log = logging.getLogger("hms_desktop")

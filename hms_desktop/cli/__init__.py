@@ -15,9 +15,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from hms_desktop import __version__, config
+from hms_desktop import __version__, config, file_safety
 from hms_desktop.config import Settings, load_settings
-from hms_desktop.db import file_safety
 from hms_desktop.errors import HmsError
 from hms_desktop.services.clinic import Clinic, open_clinic
 

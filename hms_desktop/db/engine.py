@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from hms_desktop.db import file_safety
+from hms_desktop import file_safety
 from hms_desktop.errors import DatabaseUnavailableError
 
 #: How long a SQLite writer waits for another process's write to finish.

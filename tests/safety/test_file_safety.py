@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from hms_desktop.db import file_safety
+from hms_desktop import file_safety
 from hms_desktop.db.engine import Database
 from hms_desktop.errors import DatabaseUnavailableError
 from tests.cli.conftest import run_subprocess
