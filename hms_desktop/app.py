@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from hms_desktop import APP_ID, APP_NAME, config
+from hms_desktop import APP_ID, APP_NAME, config, file_safety
 from hms_desktop.errors import HmsError
 
 log = logging.getLogger("hms_desktop")
@@ -94,10 +94,12 @@ class LogFile(logging.Handler):
                 return self.path
             path = config.log_file()
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
                 target: logging.Handler = logging.handlers.RotatingFileHandler(
                     path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
                 )
+                if os.name == "posix":  # logs name patients: private, whatever the umask
+                    path.chmod(0o600)
                 self.path = path
             except OSError:  # a read-only home: log to stderr rather than not start
                 target = logging.StreamHandler()
@@ -159,6 +161,8 @@ def _install_excepthook() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(list(argv) if argv is not None else sys.argv[1:])
     quit_after_show = args.quit_after_show or os.environ.get("HMS_QUIT_AFTER_SHOW") == "1"
+    # Patient data: the database, backups, exports and logs this process writes are 0600.
+    file_safety.private_process(config.data_dir())
     log_file = setup_logging(args.verbose)
     try:
         return _run(args, quit_after_show, log_file)

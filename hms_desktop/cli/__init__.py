@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from hms_desktop import __version__
+from hms_desktop import __version__, config, file_safety
 from hms_desktop.config import Settings, load_settings
 from hms_desktop.errors import HmsError
 from hms_desktop.services.clinic import Clinic, open_clinic
@@ -112,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     handler: Handler = args.handler
+    # Patient data: what this process writes (database, backups, exports) is 0600.
+    file_safety.private_process(config.data_dir())
     try:
         # Partial files of an export or backup that died with an earlier run go first.
         sweep_after_crash()

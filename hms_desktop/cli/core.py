@@ -71,7 +71,8 @@ def register(subparsers: Any) -> None:
         "demo-data",
         help="fill the database with a deterministic demo clinic",
         description="Create a realistic demo clinic (creates the database if needed). "
-        f"Every demo account's password is {demo_data.DEMO_PASSWORD!r}.",
+        f"Every demo account's password is {demo_data.DEMO_PASSWORD!r}, except in a database "
+        "with real accounts (only with --demo-accounts), where a new one is printed once.",
     )
     p.add_argument("--seed", type=int, default=1, help="same seed, same clinic (default 1)")
     p.add_argument("--doctors", type=int, default=12, metavar="N", help="default 12")
@@ -92,6 +93,12 @@ def register(subparsers: Any) -> None:
         dest="append",
         action="store_true",
         help="add a demo clinic to a database that already holds patients",
+    )
+    p.add_argument(
+        "--demo-accounts",
+        action="store_true",
+        help="also add demo log-ins to a database that has real accounts (they get a new "
+        "password, printed once, never the published one)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(handler=cmd_demo_data)
@@ -349,6 +356,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
             appointments=args.appointments,
             days_back=args.days_back,
             append=args.append,
+            demo_accounts=args.demo_accounts,
             progress=_progress_printer(),
         )
     if sys.stderr.isatty():
@@ -363,7 +371,10 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     print(f"  {s.availability_windows} availability windows for the next 7 days")
     print(f"  {s.appointments} appointments {s.first_day} to {s.last_day}: {statuses}")
     print(f"  {s.treatments} treatments on the completed visits")
-    print(f"Demo log-ins, all with the password {s.password!r}:")
+    if s.password == demo_data.DEMO_PASSWORD:
+        print(f"Demo log-ins, all with the password {s.password!r}:")
+    else:  # a clinic with real accounts: a password of its own, not stored anywhere else
+        print(f"Demo log-ins, all with the new password {s.password!r} (note it: shown once):")
     print(format_table(["User name", "Role", "Name"], [_account_cells(a) for a in s.accounts]))
     return 0
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from hms_desktop import file_safety
 from hms_desktop.db.changes import ChangeRecorder
 from hms_desktop.errors import DatabaseUnavailableError
 
@@ -164,11 +165,13 @@ class Database:
             url: a SQLAlchemy URL; ``postgresql://`` is served by psycopg 3.
             echo: log every SQL statement.
             must_exist: for SQLite, refuse a file that does not exist instead of creating it.
+                A new file is created 0600 (POSIX).
             busy_timeout_s: how long a writer waits for another's lock before giving up
                 (default :data:`SQLITE_BUSY_TIMEOUT_S`; PostgreSQL's ``lock_timeout`` too).
 
         Raises:
-            DatabaseUnavailableError: ``must_exist`` and the SQLite file is missing.
+            DatabaseUnavailableError: ``must_exist`` and the SQLite file is missing, or the
+                file is on a network file system (NFS, SMB: use PostgreSQL there).
         """
         try:
             self.url = _normalise(url)
@@ -188,12 +191,14 @@ class Database:
                         f"The database file {path} does not exist. Check the path, or run "
                         "'hms init'."
                     )
-                path.parent.mkdir(parents=True, exist_ok=True)
+                file_safety.refuse_network_filesystem(path)
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             except OSError as err:  # a folder this user may not open
                 raise DatabaseUnavailableError(
                     f"The database folder {path.parent} cannot be used ({err.strerror or err}); "
                     "give this user access to it, or choose another database."
                 ) from None
+            file_safety.prepare_sqlite_file(path)  # 0600, in a folder created 0700
             self.read_only = exists and not os.access(path, os.W_OK)
             if self.read_only:
                 kwargs["creator"] = _read_only_connector(path, busy)

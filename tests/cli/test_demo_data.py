@@ -15,7 +15,12 @@ from sqlalchemy import create_engine, select, text
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import upgrade
 from hms_desktop.db.models import Appointment, Department, Doctor, Patient
-from hms_desktop.errors import ConflictError, OperationCancelledError, ValidationError
+from hms_desktop.errors import (
+    AuthenticationError,
+    ConflictError,
+    OperationCancelledError,
+    ValidationError,
+)
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
@@ -227,6 +232,60 @@ def test_realistic_people(sqlite_clinic: Clinic, sqlite_url: str) -> None:
             .where(Department.name == "Paediatrics")
         ).all()
     assert ages and all((START.date() - born).days < 18 * 365 for born in ages)
+
+
+def test_a_clinic_with_real_accounts_gets_demo_log_ins_only_when_asked_and_never_the_published_password(
+    clinic: Clinic,
+) -> None:
+    accounts.create_first_admin(clinic, "boss", "the-real-admin-pw")
+    for append in (False, True):
+        with pytest.raises(ConflictError, match=r"has real accounts \(boss\).*--demo-accounts"):
+            demo_data.generate(clinic, seed=1, doctors=3, patients=30, days_back=5, append=append)
+    with clinic.db.read() as session:
+        assert session.scalar(select(Patient.id).limit(1)) is None  # nothing was added
+
+    summary = demo_data.generate(
+        clinic, seed=1, doctors=3, patients=30, days_back=5, append=True, demo_accounts=True
+    )
+
+    assert summary.password != demo_data.DEMO_PASSWORD and len(summary.password) >= 12
+    roles = {a.username: a.role for a in summary.accounts}
+    assert roles["admin"] == "admin" and roles["reception"] == "receptionist"
+    assert accounts.login(clinic, "reception", summary.password).role == "receptionist"
+    with pytest.raises(AuthenticationError):
+        accounts.login(clinic, "admin", demo_data.DEMO_PASSWORD)
+    assert accounts.login(clinic, "boss", "the-real-admin-pw").role == "admin"
+    with clinic.db.read() as session:
+        assert "boss" in demo_data.real_accounts(session)
+
+
+def test_appending_to_a_demo_clinic_keeps_the_published_password(sqlite_clinic: Clinic) -> None:
+    demo_data.generate(sqlite_clinic, seed=1, doctors=3, patients=30, days_back=5)
+    second = demo_data.generate(
+        sqlite_clinic, seed=2, doctors=2, patients=10, days_back=5, append=True
+    )
+    assert second.password == demo_data.DEMO_PASSWORD  # only demo accounts were there
+
+
+def test_cli_demo_data_append_refuses_real_accounts_in_one_line(
+    hms: Run, sqlite_clinic: Clinic
+) -> None:
+    accounts.create_first_admin(sqlite_clinic, "boss", "the-real-admin-pw")
+    url = sqlite_clinic.db.url
+    small = ("demo-data", "--doctors", "2", "--patients", "20", "--days-back", "3", "--append")
+
+    refused = hms(*small, database=url)
+    assert refused.code == 2 and refused.out == ""
+    [line] = refused.err.strip().splitlines()
+    assert "has real accounts (boss)" in line and "--demo-accounts" in line
+
+    made = hms(*small, "--demo-accounts", database=url)
+    assert made.code == 0, made.err
+    assert demo_data.DEMO_PASSWORD not in made.out
+    [said] = [ln for ln in made.out.splitlines() if "new password" in ln]
+    password = said.split("'")[1]
+    assert made.out.count(password) == 1  # shown once
+    assert accounts.login(sqlite_clinic, "reception", password).role == "receptionist"
 
 
 def test_demo_accounts_log_in_with_the_documented_password(sqlite_clinic: Clinic) -> None:

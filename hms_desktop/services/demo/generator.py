@@ -24,6 +24,7 @@ import json
 import math
 import random
 import re
+import secrets
 import time as _time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -49,7 +50,7 @@ from hms_desktop.errors import ConflictError, ValidationError
 from hms_desktop.resources_path import bundled_dir
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import TOPICS, Clinic
-from hms_desktop.services.people.accounts import hash_password
+from hms_desktop.services.people.accounts import hash_password, password_matches
 from hms_desktop.services.people.validation import fold, phone_digits
 from hms_desktop.services.safety import audit
 from hms_desktop.services.scheduling.availability import HORIZON_DAYS
@@ -321,6 +322,7 @@ def generate(
     appointments: int | None = None,
     days_back: int = DEFAULT_DAYS_BACK,
     append: bool = False,
+    demo_accounts: bool = False,
     progress: Progress | None = None,
     inputs: DemoInputs | None = None,
 ) -> DemoSummary:
@@ -335,17 +337,20 @@ def generate(
         days_back: how many days of past visits to create before today.
         append: add to a clinic that already holds patients (new doctors, patients
             and their appointments only; existing rows are left alone).
+        demo_accounts: the clinic has real accounts (users whose password is not the
+            published demo password) and demo log-ins may still be added: they get a
+            new random password (``summary.password``, shown once), never the published one.
         progress: called as ``progress(stage, done, total)``; raise from it to cancel.
 
     Raises:
-        ConflictError: the clinic already holds patients and ``append`` is false.
+        ConflictError: the clinic already holds patients and ``append`` is false, or it
+            has real accounts and ``demo_accounts`` is false.
         ValidationError: a count out of range, or more appointments than the
             doctors' hours can hold.
     """
     check_args(doctors, patients, appointments, days_back)
     started = _time.perf_counter()
     gen = _Generator(clinic, seed, inputs or load_inputs(), progress)
-    password_hash = hash_password(DEMO_PASSWORD)  # once: argon2 is slow by design
     with clinic.db.write() as session:
         existing = int(session.scalar(select(func.count()).select_from(Patient)) or 0)
         if existing and not append:
@@ -353,6 +358,18 @@ def generate(
                 f"The database {clinic.db.display_location} already holds {existing} patients; "
                 "demo data goes into an empty clinic. Use a new database, or add --append."
             )
+        real = real_accounts(session)
+        if real and not demo_accounts:
+            shown = ", ".join(real[:3]) + (f" and {len(real) - 3} more" if len(real) > 3 else "")
+            raise ConflictError(
+                f"The database {clinic.db.display_location} has real accounts ({shown}); demo "
+                "log-ins with a published password must not be added there. Use a new "
+                "database, or add --demo-accounts (they then get a new password, shown once)."
+            )
+        # A clinic with real accounts never gets the published password: anyone who has
+        # read the README could sign in as its demo "reception".
+        password = secrets.token_urlsafe(12) if real else DEMO_PASSWORD
+        password_hash = hash_password(password)  # once: argon2 is slow by design
         summary = _fill(session, gen, password_hash, doctors, patients, appointments, days_back)
         if session.bind is not None and session.bind.dialect.name == "postgresql":
             _advance_sequences(session)
@@ -371,10 +388,27 @@ def generate(
     return DemoSummary(
         seed=seed,
         database=clinic.db.display_location,
-        password=DEMO_PASSWORD,
+        password=password,
         seconds=round(_time.perf_counter() - started, 3),
         **summary,
     )
+
+
+def real_accounts(session: Session) -> list[str]:
+    """The user names whose password is not the published demo password (sorted).
+
+    Demo accounts of one run share one hash, so each distinct hash is checked once.
+    """
+    by_hash: dict[str, list[str]] = {}
+    for username, stored in session.execute(select(User.username, User.password_hash)):
+        by_hash.setdefault(stored or "", []).append(username)
+    real = [
+        name
+        for stored, names in by_hash.items()
+        if not (stored and password_matches(stored, DEMO_PASSWORD))
+        for name in names
+    ]
+    return sorted(real)
 
 
 def _advance_sequences(session: Session) -> None:

@@ -60,6 +60,11 @@ def _verify(stored: str, password: str) -> bool:
         return False
 
 
+def password_matches(stored: str, password: str) -> bool:
+    """Whether ``password`` is the one ``stored`` (an argon2 hash) was made from."""
+    return _verify(stored, password)
+
+
 def add_user(session: Session, username: str, password: str, role: str) -> User:
     """Create a user in the caller's transaction.
 
