@@ -291,7 +291,7 @@ class SettingsDialog(ServiceForm):
             database_url=self._clinic.pc.database_url, smtp_password=self._clinic.pc.smtp_password
         )
         if self.smtp_password.text() if self.is_clinic_editable else False:
-            self._clinic.reload_settings()  # the new password from the keyring
+            self._clinic.reload_settings(ask_keyring=True)  # the new password
         if ttl_changed:
             self._stats.set_ttl(value.cache_ttl_seconds)
         super()._on_saved(value)
