@@ -33,6 +33,7 @@ from hms_desktop.jobs.runner import RunResult, deliver, run_job
 from hms_desktop.jobs.scheduler import list_jobs
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic, open_clinic
+from hms_desktop.services.files.atomic_file import partial_file, regular_target
 from hms_desktop.services.messaging import outbox
 from hms_desktop.services.records import reports
 from hms_desktop.services.safety import job_ledger
@@ -256,14 +257,12 @@ def cmd_reports_list(args: argparse.Namespace) -> int:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".report-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
+    """Write under a partial-file name the cleaners know, then rename (a symlink is
+    written through; a device or folder is refused)."""
+    path = regular_target(path)
+    with partial_file(path, ".html") as tmp:
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def render_pdf(html: str, output: Path, *, title: str) -> None:

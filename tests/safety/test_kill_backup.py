@@ -110,3 +110,29 @@ def test_a_killed_backup_leaves_no_temporary_file_after_the_next_start(
     assert not [n for n in names if n.startswith(".")], names  # no partial file of any kind
     for name in names:
         assert _sound(out / name), f"{name} is not a whole backup"
+
+
+def test_a_backup_onto_a_full_disk_is_one_line_and_leaves_nothing(
+    source: str, tmp_path: Path
+) -> None:
+    small = tmp_path / "small-disk"
+    small.mkdir()
+    assert shutil.which("unshare") is not None
+    # A 256 kB file system of its own (a private mount, gone when the command ends).
+    script = (
+        f"mount -t tmpfs -o size=256k tmpfs {small} && "
+        f"{sys.executable} -m hms_desktop --database {source} backup {small}/copy.sqlite3; "
+        f"echo rc=$?; ls -A {small}"
+    )
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", script],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.stdout.strip() == "rc=2", (done.stdout, done.stderr)  # and ls found nothing
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hms: error: "), done.stderr
+    assert "disk is full" in lines[0] or "No space left" in lines[0], lines[0]

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QBrush, QColor, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -184,9 +184,9 @@ class JobsPanel(QWidget):
         )
         self.open_patient_button.setEnabled(False)
         self.open_patient_button.clicked.connect(self.on_open_patient)
-        self.outbox_table.selectionModel().selectionChanged.connect(
-            lambda *_a: self.open_patient_button.setEnabled(self._selected_patient() is not None)
-        )
+        # A method, not a lambda: Qt drops the connection when the panel goes away, so a
+        # selection change while the table is being destroyed reaches no deleted button.
+        self.outbox_table.selectionModel().selectionChanged.connect(self.on_outbox_selection)
         self.deliver_button = QPushButton("&Deliver now", self)
         self.deliver_button.setToolTip("Send the messages that are due now")
         self.deliver_button.clicked.connect(lambda: self.run_job("outbox"))
@@ -364,6 +364,10 @@ class JobsPanel(QWidget):
             self._say("Select failed or address-less messages to retry.")
             return
         self._retry(chosen)
+
+    @Slot()
+    def on_outbox_selection(self) -> None:
+        self.open_patient_button.setEnabled(self._selected_patient() is not None)
 
     def _selected_patient(self) -> int | None:
         chosen = self.selected_messages()

@@ -384,7 +384,10 @@ def _lay_out(content: ReportContent, pages: _Pages) -> int:
         pages.y += max(pages.cell_height(c) for c in cells) + 2 * mm
     pages.y += 4 * mm
     if content.tables:
-        parts = ", ".join(f"{t.heading} ({len(t.rows)} rows)" for t in content.tables)
+        parts = ", ".join(
+            f"{t.heading} ({len(t.rows)} row{'' if len(t.rows) == 1 else 's'})"
+            for t in content.tables
+        )
         pages.text_block(f"On the next pages: {parts}.", pages.font(base), color=_MUTED)
     for table in content.tables:
         _paint_table(pages, table, base)
