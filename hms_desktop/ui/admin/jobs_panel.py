@@ -170,6 +170,7 @@ class JobsPanel(QWidget):
         self.deliver_button.clicked.connect(lambda: self.run_job("outbox"))
         self.outbox_summary = QLabel(self)
         self.outbox_summary.setObjectName("outboxSummary")
+        self.outbox_summary.setWordWrap(True)  # "email not configured: …" in a narrow window
         self.message = QLabel(self)
         self.message.setObjectName("jobsMessage")
         self.message.setWordWrap(True)
