@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
     QApplication,
+    QGraphicsView,
     QLabel,
     QListView,
     QStyleOptionViewItem,
@@ -26,6 +27,8 @@ from PySide6.QtWidgets import (
 KEY_WORDS = frozenset(
     {"id", "#", "date", "day", "time", "when", "start", "patient", "doctor", "status", "name"}
 )
+#: QGraphicsTextItem::Type (PySide does not export it): chart titles and axis labels.
+TEXT_ITEM = 8
 #: Rows checked per table (the first screens' worth and more; the views are lazy).
 MAX_ROWS = 200
 
@@ -63,6 +66,15 @@ def _table_problems(view: QTableView) -> list[str]:
         if not is_key_column(title):
             continue
         width = header.sectionSize(column)
+        room = view.viewport().width()
+        if (
+            view.horizontalScrollBar().value() == 0
+            and header.sectionPosition(column) + width > room
+        ):
+            found.append(
+                f"{_where(view)}: column {title!r} ends at "
+                f"{header.sectionPosition(column) + width}px, past the {room}px the table shows"
+            )
         if header.sectionSizeFromContents(column).width() > width:
             found.append(f"{_where(view)}: header {title!r} is cut off at {width}px")
         for row in range(min(model.rowCount(), MAX_ROWS)):
@@ -127,6 +139,20 @@ def _button_problems(button: QAbstractButton) -> list[str]:
     return []
 
 
+def _chart_problems(view: QGraphicsView) -> list[str]:
+    """Texts QtCharts cut to fit (a title, category labels): it draws them ending in "…"."""
+    found = []
+    for item in view.scene().items():
+        # QtCharts' own text items reach Python as plain QGraphicsItems: find them by type.
+        if item.type() == TEXT_ITEM:
+            text = item.toGraphicsObject().toPlainText()  # a QObject: PySide finds its class
+        else:
+            continue
+        if text.rstrip().endswith(("…", "...")) and item.isVisible():
+            found.append(f"{_where(view)}: chart text cut to {text!r}")
+    return found
+
+
 def unreadable(window: QWidget) -> list[str]:
     """Every key column cell, header, label and button in ``window`` that is cut off."""
     for _ in range(3):  # lay out what just changed (a layout request can post another)
@@ -144,6 +170,9 @@ def unreadable(window: QWidget) -> list[str]:
     for button in window.findChildren(QAbstractButton):
         if button.isVisible():
             found += _button_problems(button)
+    for chart in window.findChildren(QGraphicsView):
+        if chart.isVisible() and chart.metaObject().className() == "QChartView":
+            found += _chart_problems(chart)
     return found
 
 

@@ -35,7 +35,7 @@ from hms_desktop.services.views import AppointmentRow, DoctorRow
 from hms_desktop.services.views import Slot as FreeSlot
 from hms_desktop.ui.admin.admin_pages import ListPage
 from hms_desktop.ui.common.forms import SearchBox, ServiceForm
-from hms_desktop.ui.common.layout import fit_key_columns
+from hms_desktop.ui.common.layout import fit_key_columns, show_after
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.common.operations import OpContext, Operations
 from hms_desktop.ui.common.table_models import Column, PagedTableModel
@@ -88,6 +88,7 @@ class AppointmentsPage(ListPage):
         for column, width in enumerate((52, 92, 52, 150, 165, 115, 96, 84)):
             self.table.setColumnWidth(column, width)
         fit_key_columns(self.table)
+        show_after(self.table, 7, 2)  # Status after the time: on screen in a 1024-pixel window
         header = self.table.horizontalHeader()
         header.setSortIndicatorShown(True)
         header.setSortIndicator(DATE_COLUMNS[0], Qt.SortOrder.AscendingOrder)

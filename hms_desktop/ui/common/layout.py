@@ -79,6 +79,15 @@ def fit_key_columns(view: QTableView) -> set[int]:
     return keys
 
 
+def show_after(view: QTableView, column: int, after: int) -> None:
+    """Show ``column`` right after ``after`` (on screen only: the model keeps its order)."""
+    header = view.horizontalHeader()
+    target = header.visualIndex(after) + 1
+    if header.visualIndex(column) < target:
+        target -= 1  # moving right: the sections in between shift left
+    header.moveSection(header.visualIndex(column), target)
+
+
 def heading(text: str, parent: QWidget | None = None) -> QLabel:
     label = QLabel(text, parent)
     label.setObjectName("pageTitle")

@@ -145,16 +145,30 @@ def _plugin_file() -> Path | None:
     return None
 
 
+def _load(path: Path) -> None:
+    """dlopen ``path`` as Qt will (lazily bound); OSError names the first missing library.
+
+    ``_ctypes.dlopen`` rather than ``ctypes.CDLL``: importing the ctypes package and its
+    immediate binding of every symbol cost ten times the load itself, on every start.
+    """
+    try:
+        from _ctypes import dlopen
+    except ImportError:  # another Python: the public way, slower
+        import ctypes
+
+        ctypes.CDLL(str(path))
+        return
+    dlopen(str(path), os.RTLD_LAZY | os.RTLD_LOCAL)
+
+
 def missing_libraries(plugin: Path) -> list[str]:
     """The libraries ``plugin`` needs that cannot be loaded; empty when it loads.
 
     The plugin is loaded here for real (Qt loads the same file right after, so this costs
     next to nothing when it works); ``ldd`` is asked only when it does not.
     """
-    import ctypes
-
     try:
-        ctypes.CDLL(str(plugin))
+        _load(plugin)
         return []
     except OSError as err:
         first = _DLERROR.search(str(err))
@@ -175,17 +189,17 @@ def _x_socket_reachable(display: str) -> bool:
     match = re.fullmatch(r"(?:unix)?:(\d+)(?:\.\d+)?", display.strip())
     if match is None:
         return True  # a remote or unusual display: Qt finds out (the guard catches it)
-    import socket
-
     path = f"/tmp/.X11-unix/X{match.group(1)}"
-    for address in ("\0" + path, path):  # Linux X servers listen on both
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-            try:
-                probe.connect(address)
-                return True
-            except OSError:
-                continue
-    return False
+    if os.path.exists(path):
+        return True  # the usual case, without a connection (a stale file: the guard)
+    import socket  # only now: the module costs more than the whole check above
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect("\0" + path)  # Linux's abstract socket, which X servers open too
+            return True
+        except OSError:
+            return False
 
 
 def display_problem() -> str | None:
