@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hms_desktop.services.records.records.monthly_stats import (
+from hms_desktop.services.records.monthly_stats import (
     compute_all_stats,
     compute_stats,
     month_bounds,
