@@ -1,15 +1,16 @@
 """Every screen in a real X11 window, on the demo clinic: nothing a person needs is cut off.
 
-Run by ``test_real_window.py`` inside Xvfb with a window manager (openbox), real
-fonts and Qt's ``xcb`` plugin, once per screen size. Each
-test opens screens the way a person does (the window as the application builds it,
-signed in per role) and fails on a cut-off key column, label or button, or on a
-window larger than the screen. The pictures go to ``HMS_REALWINDOW_SHOTS``.
+Run by ``test_real_window.py`` inside Xvfb with a window manager (openbox), real fonts
+and Qt's ``xcb`` plugin, once per screen size. Each test opens screens the way a person
+does (the application's window, signed in per role) and fails on a cut-off key column,
+label, button or chart text, or on a window larger than the screen. The pictures go to
+``HMS_REALWINDOW_SHOTS`` when it is set.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -19,40 +20,37 @@ from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
-from hms_desktop.services.people import accounts
+from hms_desktop.services.people import accounts, departments
 from hms_desktop.services.records.stats import StatsService
 from hms_desktop.services.scheduling import availability, booking
+from hms_desktop.ui.admin.doctor_form import DoctorFormDialog
+from hms_desktop.ui.admin.patient_form import PatientFormDialog
 from hms_desktop.ui.booking.booking_dialog import BookingDialog, BookingTarget
 from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
 from hms_desktop.ui.exports.export_dialog import ExportDialog
 from hms_desktop.ui.shell.app_window import AppWindow
 from hms_desktop.ui.shell.main_window import MainWindow
 from hms_desktop.ui.shell.settings_dialog import SettingsDialog
 from hms_desktop.ui.shell.sign_in import DemoAccount
+from tests.conftest import START, make_clinic
 from tests.realwindow.elision import off_screen, unreadable
 
 WAIT = 30_000
-SHOTS = (
-    Path(os.environ.get("HMS_REALWINDOW_SHOTS", ""))
-    if "HMS_REALWINDOW_SHOTS" in os.environ
-    else None
-)
+SHOTS = Path(os.environ["HMS_REALWINDOW_SHOTS"]) if "HMS_REALWINDOW_SHOTS" in os.environ else None
+
+Demo = tuple[Clinic, demo_data.DemoSummary]
 
 pytestmark = pytest.mark.realwindow
 
 
 @pytest.fixture(scope="module")
-def demo(
-    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
-) -> Iterator[tuple[Clinic, demo_data.DemoSummary]]:
+def demo(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Demo]:
     """The demo clinic (as ``hms-desktop --demo`` builds it), once for all screens."""
-    import shutil
-
-    from hms_desktop.services.clock import FakeClock
-    from tests.conftest import START, make_clinic
-
     path = tmp_path_factory.mktemp("demo") / "clinic.sqlite3"
     shutil.copyfile(sqlite_template, path)
     clinic = make_clinic(f"sqlite:///{path}", FakeClock(START))
@@ -114,7 +112,6 @@ def _signed_in(
 
 def _close(tour: Tour, shell: AppWindow, workspace: MainWindow, ops: Operations) -> None:
     tour.wait(lambda: not workspace.ops.busy and not ops.busy)
-    workspace._discard = True
     shell.close()
     workspace.ops.shutdown()
     ops.shutdown()
@@ -131,7 +128,7 @@ def test_the_session_is_a_real_one(tour: Tour) -> None:
     probe.close()
 
 
-def test_sign_in(tour: Tour, demo) -> None:
+def test_sign_in(tour: Tour, demo: Demo) -> None:
     clinic, summary = demo
     ops = Operations()
     shell = AppWindow(ops)
@@ -146,7 +143,7 @@ def test_sign_in(tour: Tour, demo) -> None:
     tour.verdict()
 
 
-def test_admin_pages(tour: Tour, demo) -> None:
+def test_admin_pages(tour: Tour, demo: Demo) -> None:
     clinic, summary = demo
     stats = StatsService(clinic)
     shell, window, ops = _signed_in(tour, clinic, summary, "admin", stats)
@@ -168,7 +165,7 @@ def test_admin_pages(tour: Tour, demo) -> None:
     tour.verdict()
 
 
-def test_patient_tab_pages_and_slot_browser(tour: Tour, demo) -> None:
+def test_patient_tab_pages_and_slot_browser(tour: Tour, demo: Demo) -> None:
     clinic, summary = demo
     stats = StatsService(clinic)
     shell, window, ops = _signed_in(tour, clinic, summary, "receptionist", stats)
@@ -192,7 +189,7 @@ def test_patient_tab_pages_and_slot_browser(tour: Tour, demo) -> None:
     tour.verdict()
 
 
-def test_doctor_tab_pages(tour: Tour, demo) -> None:
+def test_doctor_tab_pages(tour: Tour, demo: Demo) -> None:
     clinic, summary = demo
     stats = StatsService(clinic)
     shell, window, ops = _signed_in(tour, clinic, summary, "doctor", stats)
@@ -212,14 +209,13 @@ def test_doctor_tab_pages(tour: Tour, demo) -> None:
     tour.verdict()
 
 
-def test_dialogs(tour: Tour, demo) -> None:
+def test_dialogs(tour: Tour, demo: Demo) -> None:
     clinic, summary = demo
     stats = StatsService(clinic)
     shell, window, ops = _signed_in(tour, clinic, summary, "admin", stats)
     actor = window.actor
     rows = booking.list_appointments(clinic, actor, booking.AppointmentFilter())
     visit = next(r for r in rows if r.status == "booked")
-    day = clinic.today() + timedelta(days=1)
     slot = next(
         s
         for d in range(1, 7)
@@ -235,7 +231,6 @@ def test_dialogs(tour: Tour, demo) -> None:
     tour.wait(lambda: dialog.slot_picker.current_slot() == slot)
     tour.look(dialog, "booking_dialog", "Booking dialog")
     dialog.reject()
-    del day
 
     export = ExportDialog(shell, clinic, actor, ops, kind="appointments")
     tour.show(export)
@@ -246,6 +241,26 @@ def test_dialogs(tour: Tour, demo) -> None:
     tour.show(settings)
     tour.look(settings, "settings_dialog", "Settings")
     settings.reject()
+
+    register = PatientFormDialog(clinic, actor, ops, parent=shell)
+    tour.show(register)
+    tour.look(register, "patient_form", "Register patient")
+    register.reject()
+
+    add_doctor = DoctorFormDialog(
+        clinic, actor, ops, departments.list_departments(clinic), parent=shell
+    )
+    tour.show(add_doctor)
+    tour.look(add_doctor, "doctor_form", "Add doctor")
+    add_doctor.reject()
+
+    done = next(r for r in rows if r.status == "completed")
+    doctor = Actor(None, "doctor", "doctor", doctor_id=done.doctor_id, display_name=done.doctor)
+    treatment = TreatmentDialog(clinic, doctor, ops, done, parent=shell)
+    with tour.qtbot.waitSignal(treatment.loaded, timeout=WAIT):
+        tour.show(treatment)
+    tour.look(treatment, "treatment_dialog", "Treatment")
+    treatment.reject()
     _close(tour, shell, window, ops)
     stats.close()
     tour.verdict()
