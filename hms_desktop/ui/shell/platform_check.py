@@ -285,10 +285,10 @@ def fatal_platform_guard(on_exit: Callable[[], object]) -> Iterator[None]:
             on_exit()
             os._exit(EXIT_NO_WINDOW)
 
-    qInstallMessageHandler(handler)
+    previous = qInstallMessageHandler(handler)
     try:
         yield
     finally:
-        qInstallMessageHandler(None)
+        qInstallMessageHandler(previous)  # None: Qt's own
         for message in held:
             print(message, file=sys.stderr)
