@@ -173,10 +173,24 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace, quit_after_show: bool, log_file: LogFile) -> int:
     _install_excepthook()
 
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from hms_desktop.ui.shell import platform_check
 
-    app = QApplication.instance() or QApplication([sys.argv[0]])
+    try:
+        from PySide6.QtCore import QTimer
+        from PySide6.QtWidgets import QApplication, QMessageBox
+    except ImportError as err:  # Qt's own libraries (libGL, libEGL...) are missing
+        print(platform_check.import_problem(err), file=sys.stderr)
+        return platform_check.EXIT_NO_WINDOW
+    if QApplication.instance() is None:
+        # Qt aborts when it cannot open a window; say why in one line instead.
+        try:
+            platform_check.check_window_system()
+        except platform_check.NoWindowSystemError as err:
+            log.error("%s", err)
+            print(err, file=sys.stderr)
+            return platform_check.EXIT_NO_WINDOW
+    with platform_check.fatal_platform_guard(log_file.open):
+        app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
     app.setApplicationName(APP_NAME)
     app.setOrganizationName(APP_ID)

@@ -1,4 +1,7 @@
-"""Render the Doctor and Patient tabs at 1280x800 with a realistic clinic, for the README.
+"""Render the Doctor and Patient tabs at 1280x800 with a realistic clinic, offscreen.
+
+The pictures stay in the test's temporary folder; the README's come from the
+real-window tier (``tests/realwindow``).
 
 The data is built through the services, over three weeks of the fake clock, so
 past visits have real treatments. The test also checks what the pictures show,
@@ -7,6 +10,7 @@ so a screenshot of an empty or broken tab fails.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -29,7 +33,7 @@ from hms_desktop.ui.patient.patient_tab import PatientTab
 from tests import factories as f
 
 WAIT = 10_000
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = Path()  # the test's temporary folder: see _pictures_in_tmp
 SIZE = (1280, 800)
 
 DEPARTMENTS = {
@@ -57,6 +61,11 @@ VISITS = [  # (symptoms, diagnosis, treatment given, prescription)
     ("Itchy rash on forearms", "Contact dermatitis", "Allergen history taken", "Hydrocortisone 1% cream twice daily"),
     ("Sore throat, 3 days", "Viral pharyngitis", "Rapid strep test negative", "Lozenges; fluids"),
 ]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _pictures_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "SHOTS", tmp_path / "screenshots")
 
 
 @pytest.fixture

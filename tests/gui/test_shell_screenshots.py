@@ -1,14 +1,16 @@
-"""Screenshots of the whole window per role, on the demo clinic, at 1280x800, for the README.
+"""Pictures of the whole window per role, on the demo clinic, at 1280x800, offscreen.
 
-The pictures go to ``docs/screenshots/`` (login.png, admin*.png, doctor.png,
-patient.png). The test also checks what they show, so an empty or broken
-window fails instead of being photographed.
+The test checks what they show, so an empty or broken window fails. The pictures
+stay in the test's temporary folder: the README's come from the real-window tier
+(``tests/realwindow``), whose fonts and window frame are the ones a person sees.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -20,8 +22,13 @@ from hms_desktop.ui.shell.app_window import AppWindow
 from hms_desktop.ui.shell.main_window import MainWindow
 from hms_desktop.ui.shell.sign_in import DemoAccount
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SHOTS = Path()  # the test's temporary folder: see _pictures_in_tmp
 WAIT = 20_000
+
+
+@pytest.fixture(autouse=True)
+def _pictures_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "SHOTS", tmp_path / "screenshots")
 
 
 def _distinct_colours(image: QImage) -> int:

@@ -21,7 +21,7 @@ from hms_desktop.services.views import DepartmentRow, DoctorRow, PatientRow
 from hms_desktop.ui.admin.doctor_form import DepartmentDialog, DoctorFormDialog
 from hms_desktop.ui.admin.patient_form import GENDER_LABELS, PatientFormDialog
 from hms_desktop.ui.common.forms import SearchBox
-from hms_desktop.ui.common.layout import heading, make_table
+from hms_desktop.ui.common.layout import fit_key_columns, heading, make_table, show_after
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.common.table_models import (
@@ -137,6 +137,8 @@ class DoctorsPage(ListPage):
         # Phone numbers whole, and the last columns (Log-in, Status) on screen at 1280.
         for column, width in enumerate((52, 180, 140, 120, 170, 150, 100)):
             self.table.setColumnWidth(column, width)
+        fit_key_columns(self.table)
+        show_after(self.table, 7, 1)  # Status beside the name: on screen in a narrow window
         self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)  # by name, as Patients
         self.filter = SearchBox("Filter doctors by any column", self, delay_ms=80)
         self.filter.search.connect(self.proxy.setFilterFixedString)
@@ -211,6 +213,7 @@ class DepartmentsPage(ListPage):
         self.table.setSortingEnabled(True)
         self.table.setColumnWidth(0, 220)
         self.table.setColumnWidth(1, 90)
+        fit_key_columns(self.table)
         self.add_button("&Add department…", lambda: self._open(None))
         self.rename_button = self.add_button("Re&name…", self.on_activate)
         self.bar.addStretch(1)
@@ -264,6 +267,8 @@ class PatientsPage(ListPage):
         self.table.setModel(self.model)
         for column, width in enumerate((70, 240, 100, 80, 150, 240)):
             self.table.setColumnWidth(column, width)
+        fit_key_columns(self.table)
+        show_after(self.table, 6, 1)  # "Blacklisted" beside the name, never off screen
         self.add_button("&Register patient…", self.on_register, "Register a new patient (Ctrl+N)")
         self.edit_button = self.add_button("&Edit…", self.on_activate)
         self.blacklist_button = self.add_button("&Blacklist", self.on_blacklist)

@@ -39,6 +39,7 @@ from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
 from hms_desktop.ui.common.dates import picker_format, time_text, when_text
 from hms_desktop.ui.common.forms import SearchBox, ServiceForm
+from hms_desktop.ui.common.layout import fit_key_columns, show_after
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.common.operations import OpContext, Operations
 from hms_desktop.ui.common.table_models import Column, PagedTableModel
@@ -87,9 +88,11 @@ class AppointmentsPage(ListPage):
         self._count_again = False
         self.model.fetch_failed.connect(lambda err: show_error(self, "Load appointments", err))
         self.table.setModel(self.model)
-        # Sized so that Status is on screen in a 1024-pixel window; Reason takes the rest.
+        # Department and visit type share what the key columns leave; Reason takes the rest.
         for column, width in enumerate((52, 92, 52, 150, 165, 115, 96, 84)):
             self.table.setColumnWidth(column, width)
+        fit_key_columns(self.table)
+        show_after(self.table, 7, 2)  # Status after the time: on screen in a 1024-pixel window
         header = self.table.horizontalHeader()
         header.setSortIndicatorShown(True)
         header.setSortIndicator(DATE_COLUMNS[0], Qt.SortOrder.AscendingOrder)

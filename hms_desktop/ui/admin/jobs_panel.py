@@ -37,7 +37,7 @@ from hms_desktop.services.messaging.calendar_invite import KIND_LABELS
 from hms_desktop.services.messaging.outbox import DeliveryResult, OutboxRow
 from hms_desktop.services.safety.job_ledger import JobRunRow
 from hms_desktop.ui.common.dates import moment_text
-from hms_desktop.ui.common.layout import heading, make_table
+from hms_desktop.ui.common.layout import heading, make_table, show_after
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.common.operations import Operations, user_message
 from hms_desktop.ui.common.table_models import Column, RowTableModel
@@ -153,6 +153,7 @@ class JobsPanel(QWidget):
         self.jobs_table = make_table(self)
         self.jobs_table.setObjectName("jobsTable")
         self.jobs_table.setModel(self.jobs_model)
+        show_after(self.jobs_table, 1, 4)  # the long schedule last: Last status stays on screen
         self.runs_table = make_table(self)
         self.runs_table.setObjectName("runsTable")
         self.runs_table.setModel(self.runs_model)
@@ -192,6 +193,7 @@ class JobsPanel(QWidget):
         self.deliver_button.clicked.connect(lambda: self.run_job("outbox"))
         self.outbox_summary = QLabel(self)
         self.outbox_summary.setObjectName("outboxSummary")
+        self.outbox_summary.setWordWrap(True)  # "email not configured: …" in a narrow window
         self.message = QLabel(self)
         self.message.setObjectName("jobsMessage")
         self.message.setWordWrap(True)

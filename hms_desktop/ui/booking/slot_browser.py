@@ -71,6 +71,7 @@ class SlotBrowser(QWidget):
         self.doctors = EmptyStateTable(self.doctors_model, "Choose a department.", self)
         self.doctors.view.setAccessibleName("Doctors")
         self.doctors.stretch_column(0)
+        self.doctors.grow_to_contents()
         self.doctors.view.selectionModel().currentRowChanged.connect(self._show_slots)
         self.slot_picker = SlotPicker(self, empty_text="Choose a department to see free slots.")
         self.slot_picker.slot_chosen.connect(lambda _slot: book_action.trigger())
@@ -88,12 +89,17 @@ class SlotBrowser(QWidget):
         actions.addStretch(1)
         actions.addWidget(self.book_button)
         slots_box.addLayout(actions)
+        # Departments above doctors: beside each other they left the slots (day, time and
+        # the doctor's whole name) too little room in a 1024-pixel window.
+        choose = column("Departments", self.departments, 1)
+        choose.addSpacing(SPACING)
+        choose.addWidget(title_label("Doctors", self, size_delta=2))
+        choose.addWidget(self.doctors, 1)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(SPACING * 2)
-        layout.addLayout(column("Departments", self.departments, 1), 3)
-        layout.addLayout(column("Doctors", self.doctors, 1), 3)
-        layout.addLayout(slots_box, 6)
+        layout.addLayout(choose, 2)
+        layout.addLayout(slots_box, 3)
 
     # --- API ---------------------------------------------------------------------------------
     def focus_chain(self) -> list[QWidget]:

@@ -71,6 +71,7 @@ class SlotPicker(QWidget):
             self.table.view.hideColumn(2)
         else:
             self.table.stretch_column(2)  # the doctor's whole name, not "Dr. Sebastián M…"
+            self.table.grow_to_contents()  # and never squeezed below it by its neighbours
         self.table.activated.connect(self._on_activated)
         self.table.view.installEventFilter(self)
         self.table.view.selectionModel().selectionChanged.connect(self._on_selection)

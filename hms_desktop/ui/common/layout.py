@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import (
@@ -44,6 +45,47 @@ def make_table(parent: QWidget | None = None, *, stretch_last: bool = True) -> Q
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     return view
+
+
+#: Words in a column title that make it a key column: who, when, which one, what state.
+KEY_COLUMN_WORDS = frozenset(
+    {"id", "date", "day", "time", "when", "patient", "doctor", "status", "name"}
+)
+#: Rows measured when a key column sizes to its text: the loaded pages, never a million.
+MEASURED_ROWS = 400
+
+
+def is_key_column(title: str) -> bool:
+    """True for a column a person must read whole (ID, date, time, patient, doctor, status)."""
+    return any(word in KEY_COLUMN_WORDS for word in re.findall(r"[a-z]+", title.lower()))
+
+
+def fit_key_columns(view: QTableView) -> set[int]:
+    """Size ``view``'s key columns to their widest text and header; return their numbers.
+
+    Real fonts differ from PC to PC (and from the offscreen tests'): a fixed width that
+    fits here cuts "2026-12-07" to "2026-12-…" there. Stretched columns keep stretching;
+    the other columns keep their widths and take what is left.
+    """
+    model, header = view.model(), view.horizontalHeader()
+    header.setResizeContentsPrecision(MEASURED_ROWS)
+    keys = set()
+    for column in range(model.columnCount()):
+        title = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+        stretched = header.sectionResizeMode(column) == QHeaderView.ResizeMode.Stretch
+        if is_key_column(title) and not stretched:
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+            keys.add(column)
+    return keys
+
+
+def show_after(view: QTableView, column: int, after: int) -> None:
+    """Show ``column`` right after ``after`` (on screen only: the model keeps its order)."""
+    header = view.horizontalHeader()
+    target = header.visualIndex(after) + 1
+    if header.visualIndex(column) < target:
+        target -= 1  # moving right: the sections in between shift left
+    header.moveSection(header.visualIndex(column), target)
 
 
 def heading(text: str, parent: QWidget | None = None) -> QLabel:
@@ -131,6 +173,7 @@ class EmptyStateTable(QStackedWidget):
         self.view.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft)
         self.view.horizontalHeader().setHighlightSections(False)
         self.view.activated.connect(self.activated)
+        self._key_columns = fit_key_columns(self.view)
         self.empty_label = muted_label(empty_text, self)
         self.empty_label.setObjectName("emptyState")
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -148,11 +191,32 @@ class EmptyStateTable(QStackedWidget):
         self.empty_label.setText(text)
 
     def set_column_widths(self, widths: Mapping[int, int]) -> None:
-        """Start the given columns at these widths (the user may resize them)."""
+        """Start the given columns at these widths (the user may resize them); key columns
+        (:func:`fit_key_columns`) keep sizing to their text."""
         header = self.view.horizontalHeader()
         for column, width in widths.items():
+            if column in self._key_columns:
+                continue
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             self.view.setColumnWidth(column, width)
+
+    def grow_to_contents(self) -> None:
+        """Stay at least as wide as the widest row of every column (a narrow list that sits
+        beside others, where a layout's share would cut "Dr. Jürgen Mül…")."""
+
+        def update() -> None:
+            view, header = self.view, self.view.horizontalHeader()
+            need = sum(
+                max(view.sizeHintForColumn(c), header.sectionSizeHint(c))
+                for c in range(self._model.columnCount())
+                if not view.isColumnHidden(c)
+            )
+            scroll_bar = view.verticalScrollBar().sizeHint().width()
+            self.setMinimumWidth(need + 2 * view.frameWidth() + scroll_bar)
+
+        for sig in (self._model.modelReset, self._model.rowsInserted, self._model.dataChanged):
+            sig.connect(update)
+        update()
 
     def stretch_column(self, stretched: int) -> None:
         """Fit a narrow list: one column takes the free width, the others their content."""

@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QStackedWidget, QWidget
 
 from hms_desktop import APP_NAME
+from hms_desktop.ui.common.screen_fit import size_window
 from hms_desktop.ui.shell.sign_in import DemoAccount, SignInPage
 
 if TYPE_CHECKING:
@@ -38,8 +39,7 @@ class AppWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("appWindow")
         self.setWindowTitle(f"{APP_NAME} — Log in")
-        self.resize(1280, 800)
-        self.setMinimumSize(1024, 640)
+        size_window(self, 1280, 800, 1024, 640)  # within a 1024x768 screen, frame and all
         self.stack = QStackedWidget(self)
         self.setCentralWidget(self.stack)
         self.sign_in = SignInPage(ops, self.stack)

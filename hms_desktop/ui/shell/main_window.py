@@ -23,6 +23,7 @@ from hms_desktop.services.records.stats import StatsService
 from hms_desktop.ui.common.change_relay import ChangeRelay
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.common.screen_fit import size_window
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(
             f"{APP_NAME} — {actor.label} ({ROLE_LABELS.get(actor.role, actor.role)})"
         )
-        self.resize(1280, 800)
-        self.setMinimumSize(1024, 640)
+        size_window(self, 1280, 800, 1024, 640)  # within a 1024x768 screen, frame and all
 
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
