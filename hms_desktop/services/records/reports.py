@@ -1,6 +1,6 @@
 """Monthly per-doctor reports: rendering, storing, emailing and reading them.
 
-The numbers come from :mod:`hms_desktop.services.records.records.monthly_stats`. The HTML comes from
+The numbers come from :mod:`hms_desktop.services.records.monthly_stats`. The HTML comes from
 ``resources/templates/monthly_report.html``; every value put into it is
 HTML-escaped, so a patient called ``<script>`` stays text.
 """
@@ -21,7 +21,7 @@ from hms_desktop.errors import NotFoundError, PermissionDeniedError
 from hms_desktop.resources_path import resources_dir
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.records.records.monthly_stats import (
+from hms_desktop.services.records.monthly_stats import (
     MonthlyStats,
     compute_all_stats,
     compute_stats,
