@@ -154,7 +154,7 @@ def test_unwritable_folder_is_a_clear_error(clinic: Clinic, big: int, unwritable
 CRASHING_CHILD = textwrap.dedent(
     """
     import os, sys
-    from hms_desktop.services import exports
+    from hms_desktop.services.files import exports
     from hms_desktop.services.actor import SYSTEM
     from tests.conftest import make_clinic
     from hms_desktop.services.clock import FakeClock
@@ -201,7 +201,7 @@ def test_crash_leaves_no_target_and_the_next_export_sweeps_the_temp_file(
 MEASURING_CHILD = textwrap.dedent(
     """
     import resource, sys
-    from hms_desktop.services import exports
+    from hms_desktop.services.files import exports
     from hms_desktop.services.actor import SYSTEM
     from hms_desktop.services.clock import FakeClock
     from tests.conftest import START, make_clinic

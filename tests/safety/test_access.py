@@ -115,7 +115,13 @@ def test_no_service_changes_the_audit_log(clinic: Clinic, clock, tmp_path: Path)
         records.patient_history(clinic, doctor, w.patient_id)
         patients.edit_patient(clinic, desk, w.patient_id, patients.PatientForm("José Núñez Jr"))
         patients.set_blacklisted(clinic, desk, w.other_patient_id, True)
-        exports.export_history(clinic, desk, w.patient_id, tmp_path / "history.csv")
+        exports.export_history(
+            clinic,
+            desk,
+            w.patient_id,
+            tmp_path / "history.csv",
+            patient_request="asked at the desk",
+        )
         users.unlock(clinic, SYSTEM, desk.user_id or 0)
         audit.list_entries(clinic, SYSTEM, text="flu")
     finally:

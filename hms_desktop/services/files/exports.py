@@ -32,7 +32,7 @@ from hms_desktop.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from hms_desktop.services.actor import Actor, require_patient_access, require_staff
+from hms_desktop.services.actor import Actor, require_record_access, require_staff
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.files.atomic_file import AtomicFile
 from hms_desktop.services.files.table_files import (
@@ -311,8 +311,11 @@ def export_history(
     *,
     progress: Progress | None = None,
     should_cancel: ShouldCancel | None = None,
+    patient_request: str = "",
 ) -> ExportResult:
     """Write a patient's full history to ``target``: one row per treatment, oldest first.
+
+    Each treatment's current version is written (amendments keep earlier ones apart).
 
     Columns: Patient ID, Patient Name, Doctor, Appointment Date, Visit Type, Symptoms,
     Diagnosis, Treatment Given, Prescription, Notes. ``target`` appears only when the
@@ -322,10 +325,12 @@ def export_history(
         fmt: "csv" or "xlsx"; None takes it from the file suffix.
         progress: called with (rows written, total rows) now and then.
         should_cancel: polled for every row; True stops the export.
+        patient_request: the front desk exports only at the patient's own request, and
+            types it here (audited with the export).
 
     Raises:
-        PermissionDeniedError: a patient exporting another's history, a doctor a
-            stranger's.
+        PermissionDeniedError: a patient exporting another's history, a doctor without
+            care relationship, the front desk without the patient's request.
         NotFoundError: no such patient.
         ValidationError: bad format or target, or too many rows for Excel.
         ExportError: the file could not be written.
@@ -338,7 +343,10 @@ def export_history(
             # itself: a cancelled export must not leave a server-side cursor open.
             if session.get(Patient, patient_id) is None:
                 raise NotFoundError(f"There is no patient with id {patient_id}.")
-            require_patient_access(session, actor, patient_id, "export the history")
+            require_record_access(
+                session, clinic, actor, patient_id, "export the history",
+                patient_request=patient_request,
+            )  # fmt: skip
             with contextlib.closing(stream(session, records.history_statement(patient_id))) as rs:
                 for r in rs:
                     yield (
@@ -369,7 +377,7 @@ def export_history(
         count_rows=lambda: _count(clinic, records.history_statement(patient_id)),
         progress=progress,
         should_cancel=should_cancel,
-        details={},
+        details={"patient_request": patient_request} if patient_request else {},
     )
 
 

@@ -34,8 +34,8 @@ from hms_desktop.errors import (
 )
 from hms_desktop.services.actor import (
     Actor,
-    require_patient_access,
     require_patient_self_or_staff,
+    require_record_access,
 )
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import (
@@ -462,7 +462,7 @@ def list_appointments(
     if flt.patient_id is None:
         raise PermissionDeniedError("Diagnoses are shown for one patient's visits at a time.")
     with clinic.db.write() as session:
-        require_patient_access(session, actor, flt.patient_id, "read the records")
+        require_record_access(session, clinic, actor, flt.patient_id, "read the records")
         rows = [_appointment_row(r) for r in session.execute(stmt)]
         audit.record(
             session, actor, "records.view", "patient", flt.patient_id,

@@ -125,6 +125,17 @@ class ExportDialog(QDialog):
             self.filters.from_edit.dateChanged.connect(self._set_default_path)
             self.filters.to_edit.dateChanged.connect(self._set_default_path)
             self._inputs += self.filters.widgets
+        #: The front desk exports a history only at the patient's own request, stated here
+        #: (the service refuses it otherwise and audits the reason).
+        self.request_edit: QLineEdit | None = None
+        if self._kind == "history" and self._actor.is_staff:
+            self.request_edit = QLineEdit(self)
+            self.request_edit.setObjectName("patientRequest")
+            self.request_edit.setPlaceholderText("e.g. the patient asked for a copy at the desk")
+            request_label = QLabel("Patient's &request:", self)
+            request_label.setBuddy(self.request_edit)
+            form.addRow(request_label, self.request_edit)
+            self._inputs.append(self.request_edit)
         self.format_combo = QComboBox(self)
         for code, label in FORMAT_CHOICES:
             self.format_combo.addItem(label, code)
@@ -291,7 +302,13 @@ class ExportDialog(QDialog):
         if self.filters is None:
             assert self._patient_id is not None
             call = partial(
-                exports.export_history, self._clinic, self._actor, self._patient_id, path, self.fmt
+                exports.export_history,
+                self._clinic,
+                self._actor,
+                self._patient_id,
+                path,
+                self.fmt,
+                patient_request=self.request_edit.text() if self.request_edit else "",
             )
         else:
             flt = self.filters.value()
