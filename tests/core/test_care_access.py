@@ -8,14 +8,10 @@ from datetime import timedelta
 import pytest
 
 from hms_desktop.errors import PermissionDeniedError, ValidationError
-from hms_desktop.services.actor import (
-    SYSTEM,
-    Actor,
-    CareRelationshipRequiredError,
-    care_window_days,
-)
+from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.policy import CareRelationshipRequiredError, care_window_days
 from hms_desktop.services.records import records
 from hms_desktop.services.scheduling import booking
 from tests import factories as f

@@ -24,6 +24,7 @@ from hms_desktop.services.people import accounts, users
 from hms_desktop.services.safety import audit
 from hms_desktop.services.scheduling import booking
 from tests import factories as f
+from tests.factories import set_settings
 
 SECRET = "Sup3r-secret-pw"
 
@@ -66,7 +67,7 @@ def test_every_failure_is_audited_with_the_pc_name_known_name_or_not(clinic: Cli
 def test_repeated_failures_slow_a_name_down_but_never_block_the_right_password(
     clinic: Clinic, clock: FakeClock
 ) -> None:
-    clinic.settings = clinic.settings.replace(lockout_threshold=3)
+    set_settings(clinic, lockout_threshold=3)
     accounts.create_user(clinic, SYSTEM, "desk", SECRET, "receptionist")
     waits: list[float] = []
 
@@ -96,7 +97,7 @@ def test_repeated_failures_slow_a_name_down_but_never_block_the_right_password(
 def test_an_unknown_name_is_slowed_down_exactly_like_a_real_one(
     clinic: Clinic, clock: FakeClock
 ) -> None:
-    clinic.settings = clinic.settings.replace(lockout_threshold=2)
+    set_settings(clinic, lockout_threshold=2)
     accounts.create_user(clinic, SYSTEM, "desk", SECRET, "receptionist")
     delays: dict[str, list[float]] = {"desk": [], "ghost": []}
     for name in delays:
@@ -109,7 +110,7 @@ def test_an_unknown_name_is_slowed_down_exactly_like_a_real_one(
 def test_failures_are_forgotten_after_an_hour_and_by_an_unlock(
     clinic: Clinic, clock: FakeClock
 ) -> None:
-    clinic.settings = clinic.settings.replace(lockout_threshold=1)
+    set_settings(clinic, lockout_threshold=1)
     user_id = accounts.create_user(clinic, SYSTEM, "desk", SECRET, "receptionist")
     waits: list[float] = []
     for _ in range(3):

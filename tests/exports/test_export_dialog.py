@@ -85,7 +85,7 @@ def test_history_export_reports_progress_and_completion(
     assert dialog.request_edit is not None  # the front desk states the patient's request
     dialog.request_edit.setText("The patient asked for a copy")
     default = Path(dialog.path_edit.text())
-    assert default.parent == sqlite_clinic.settings.effective_export_dir
+    assert default.parent == sqlite_clinic.pc.effective_export_dir
     assert default.name == f"history-P{hist.jose}-{sqlite_clinic.today():%Y-%m-%d}.csv"
 
     dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("xlsx"))

@@ -32,7 +32,7 @@ from hms_desktop.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from hms_desktop.services.actor import Actor, require_record_access, require_staff
+from hms_desktop.services.actor import Actor, require_staff
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.files.atomic_file import AtomicFile
 from hms_desktop.services.files.table_files import (
@@ -43,6 +43,7 @@ from hms_desktop.services.files.table_files import (
     TableWriter,
     open_table,
 )
+from hms_desktop.services.policy import require_record_access
 from hms_desktop.services.records import records
 from hms_desktop.services.safety import audit
 from hms_desktop.services.scheduling.booking import (

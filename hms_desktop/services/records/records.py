@@ -24,15 +24,14 @@ from hms_desktop.db.models import (
     utcnow,
 )
 from hms_desktop.errors import ConflictError, NotFoundError, ValidationError
-from hms_desktop.services.actor import (
-    Actor,
+from hms_desktop.services.actor import Actor, require_admin
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people.validation import clean_text
+from hms_desktop.services.policy import (
     clean_reason,
-    require_admin,
     require_record_access,
     require_treating_doctor,
 )
-from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.people.validation import clean_text
 from hms_desktop.services.safety import audit
 from hms_desktop.services.views import HistoryRow, TreatmentRow
 

@@ -9,8 +9,9 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from hms_desktop.db.models import LIVE_CONDITION, Appointment, Availability, Doctor
+from hms_desktop.db.models import LIVE_CONDITION, Appointment, Availability, Doctor, Patient
 from hms_desktop.errors import NotFoundError, ValidationError
+from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor, require_doctor_or_staff
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import parse_day, parse_time
@@ -87,20 +88,31 @@ def set_day(
         locked = session.scalar(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update())
         if locked is None:
             raise NotFoundError(f"There is no doctor with id {doctor_id}.")
-        offered = {t for s, e in parsed for t in slot_starts(s, e, minutes)}
-        booked = session.scalars(
-            select(Appointment.start_time).where(
+        booked = session.execute(
+            select(Appointment.start_time, Appointment.end_time, Patient.full_name)
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .where(
                 Appointment.doctor_id == doctor_id,
                 Appointment.day == the_day,
                 Appointment.status == "booked",
             )
+            .order_by(Appointment.start_time)
         ).all()
-        stranded = sorted(t for t in booked if t not in offered)
+        # A booked visit must stay inside a window and on its grid: otherwise it would be
+        # stranded outside the hours, or the new grid would offer a slot inside it.
+        stranded = [
+            f"{start:%H:%M} ({name} until {end:%H:%M})"
+            for start, end, name in booked
+            if not any(
+                s <= start and end <= e and start in set(slot_starts(s, e, minutes))
+                for s, e in parsed
+            )
+        ]
         if stranded:
-            times = ", ".join(f"{t:%H:%M}" for t in stranded)
             raise ValidationError(
-                f"Patients are booked at {times} on {the_day:%Y-%m-%d}; move or cancel those "
-                "appointments before removing that time.",
+                f"Patients are booked at {', '.join(stranded)} on {the_day:%Y-%m-%d}, outside "
+                f"the new hours or off their {minutes}-minute grid; move or cancel those "
+                "appointments first.",
                 field="start_time",
             )
         session.execute(
@@ -139,20 +151,26 @@ def get_windows(
         return [AvailabilityWindow(a.day, a.start_time, a.end_time) for a in rows]
 
 
-def offers_slot(session: Session, doctor_id: int, day: date, at: time) -> bool:
-    """True when ``at`` starts a slot (on the window's own grid) in the doctor's windows."""
+def offers_slot(
+    session: Session, doctor_id: int, day: date, at: time, end: time | None = None
+) -> bool:
+    """True when ``at`` starts a slot (on the window's own grid) in the doctor's windows
+    and the visit, ending at ``end``, fits in that window."""
     windows = session.execute(
         select(Availability.start_time, Availability.end_time, Availability.slot_minutes).where(
             Availability.doctor_id == doctor_id, Availability.day == day
         )
     ).all()
-    return any(at in set(slot_starts(s, e, minutes)) for s, e, minutes in windows)
+    return any(
+        at in set(slot_starts(s, e, minutes)) and (end is None or end <= e)
+        for s, e, minutes in windows
+    )
 
 
 def _free_slots(
     session: Session, clinic: Clinic, doctor_ids: Sequence[int], days: Sequence[date]
 ) -> list[Slot]:
-    now = clinic.now().replace(tzinfo=None)
+    now, tz = clinic.now(), clinic.tz
     windows = session.execute(
         select(
             Availability.doctor_id,
@@ -164,18 +182,24 @@ def _free_slots(
         .where(Availability.doctor_id.in_(doctor_ids), Availability.day.in_(days))
         .order_by(Availability.day, Availability.start_time)
     ).all()
-    taken = set(
-        session.execute(
-            select(Appointment.doctor_id, Appointment.day, Appointment.start_time).where(
-                Appointment.doctor_id.in_(doctor_ids), Appointment.day.in_(days), _live
-            )
-        ).tuples()
-    )
+    busy: dict[tuple[int, date], list[tuple[time, time]]] = {}
+    for doctor_id, day, start, end in session.execute(
+        select(
+            Appointment.doctor_id, Appointment.day, Appointment.start_time, Appointment.end_time
+        ).where(Appointment.doctor_id.in_(doctor_ids), Appointment.day.in_(days), _live)
+    ):
+        busy.setdefault((doctor_id, day), []).append((start, end))
+
+    def free(doctor_id: int, day: date, start: time, end: time) -> bool:
+        return all(not (s < end and start < e) for s, e in busy.get((doctor_id, day), ()))
+
     slots = [
         Slot(doctor_id, day, t, _add(t, minutes))
         for doctor_id, day, start, end, minutes in windows
         for t in slot_starts(start, end, minutes)
-        if (doctor_id, day, t) not in taken and datetime.combine(day, t) > now
+        if policy.exists(day, t, tz)  # no slot in a DST gap
+        and not policy.in_the_past(day, t, now)
+        and free(doctor_id, day, t, _add(t, minutes))
     ]
     return sorted(slots, key=lambda s: (s.date, s.time, s.doctor_id))
 
