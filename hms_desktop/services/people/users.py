@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hms_desktop.db.engine import Database
+from hms_desktop.db.models import ROLES as ROLES  # the Users page offers them
 from hms_desktop.db.models import Doctor, Patient, SignInFailures, User
 from hms_desktop.errors import NotFoundError, SignedOutError, ValidationError
 from hms_desktop.services.actor import Actor, require_admin
@@ -188,13 +189,19 @@ class _AccountCheckedDatabase(Database):
     """The clinic's database as one signed-in account uses it: every session first checks
     that the account is still enabled (one primary-key read)."""
 
-    def __init__(self, base: Database, user_id: int) -> None:
+    def __init__(
+        self, base: Database, user_id: int, on_signed_out: Callable[[], None] | None
+    ) -> None:
         # Shares the engine and session factories; nothing new is opened.
         self.__dict__.update(base.__dict__)
         self._checked_user_id = user_id
+        self._on_signed_out = on_signed_out
 
     def _check(self, session: Session) -> None:
         if not session.scalar(select(User.is_active).where(User.id == self._checked_user_id)):
+            if self._on_signed_out is not None:
+                # Whoever handles the error (a list, a dialog), the window signs out.
+                self._on_signed_out()
             raise SignedOutError(SIGNED_OUT)
 
     @contextlib.contextmanager
@@ -210,10 +217,14 @@ class _AccountCheckedDatabase(Database):
             yield session
 
 
-def signed_in_clinic(clinic: Clinic, actor: Actor) -> Clinic:
+def signed_in_clinic(
+    clinic: Clinic, actor: Actor, *, on_signed_out: Callable[[], None] | None = None
+) -> Clinic:
     """The clinic as ``actor``'s window uses it: each service call first checks that the
-    account is still enabled and raises :class:`SignedOutError` once it is not. The
-    settings, clock and change events are the clinic's own (shared, not copied)."""
+    account is still enabled and raises :class:`SignedOutError` once it is not, after
+    calling ``on_signed_out`` (on the calling thread). The clock and change events are the
+    clinic's own (shared, not copied)."""
     if actor.user_id is None:
         return clinic
-    return dataclasses.replace(clinic, db=_AccountCheckedDatabase(clinic.db, actor.user_id))
+    db = _AccountCheckedDatabase(clinic.db, actor.user_id, on_signed_out)
+    return dataclasses.replace(clinic, db=db)
