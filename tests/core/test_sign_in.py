@@ -41,7 +41,7 @@ def test_unknown_name_and_wrong_password_give_the_same_answer_in_the_same_time(
     accounts.create_user(clinic, SYSTEM, "desk", SECRET, "receptionist")
     accounts.login(clinic, "desk", SECRET)  # the first argon2 and session costs are paid
     wrong_times, unknown_times = [], []
-    for n in range(3):  # below the delay threshold: only the answer's own work is timed
+    for n in range(4):  # below the delay threshold: only the answer's own work is timed
         start = time.perf_counter()
         wrong = _fail(clinic, "desk", f"wrong-{n}")
         wrong_times.append(time.perf_counter() - start)
@@ -51,7 +51,7 @@ def test_unknown_name_and_wrong_password_give_the_same_answer_in_the_same_time(
         assert wrong == unknown == "Wrong user name or password."
     slow, fast = sorted((statistics.median(wrong_times), statistics.median(unknown_times)))
     # Both verify one argon2 hash (a tenth of a second) and write one audit entry.
-    assert slow / fast < 1.5, (wrong_times, unknown_times)
+    assert slow / fast < 1.6, (wrong_times, unknown_times)
 
 
 def test_every_failure_is_audited_with_the_pc_name_known_name_or_not(clinic: Clinic) -> None:

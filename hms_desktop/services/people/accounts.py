@@ -239,7 +239,10 @@ def login(
         (sleep or _sleeper(clinic))(wait.total_seconds())
     # Hash outside any transaction: argon2 takes a tenth of a second, and a SQLite write
     # transaction held that long would stall every other program's writes.
-    stored_hash = found.password_hash if found is not None else _dummy_hash()
+    # The dummy hash is made on first use, by every path alike: the first sign-in of a
+    # process must not be slower for an unknown name only.
+    dummy = _dummy_hash()
+    stored_hash = found.password_hash if found is not None else dummy
     ok = _verify(stored_hash, password) and found is not None
     rehashed = _hasher.hash(password) if ok and _hasher.check_needs_rehash(stored_hash) else ""
     now = _now(clinic)
