@@ -58,3 +58,7 @@ class OperationCancelledError(Exception):
 
     Not an :class:`HmsError`: nothing went wrong, so nothing is shown as an error.
     """
+
+
+class SignedOutError(PermissionDeniedError):
+    """The signed-in account was disabled meanwhile: the window signs its user out."""

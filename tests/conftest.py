@@ -48,7 +48,7 @@ START = datetime(2026, 6, 15, 9, 0, tzinfo=CLINIC_TZ)
 TABLES = (
     "audit_log", "treatments", "appointments", "availability", "patients", "doctors",
     "departments", "users", "job_runs", "monthly_reports", "outbox", "clinic_settings",
-    "visit_types", "waitlist",
+    "visit_types", "waitlist", "sign_in_failures", "treatment_versions",
 )  # fmt: skip
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy.exc import ArgumentError
 
 from hms_desktop.cli import count, record_id, settings_from_args
+from hms_desktop.cli import users as users_cli
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import check_schema, upgrade
 from hms_desktop.db.models import ROLES, STATUSES, Doctor, Patient
@@ -66,6 +67,7 @@ def register(subparsers: Any) -> None:
         "--patient", type=record_id, metavar="ID", help="link the account to this patient"
     )
     p.set_defaults(handler=cmd_user_add)
+    users_cli.register_actions(user_sub)
 
     p = subparsers.add_parser(
         "demo-data",

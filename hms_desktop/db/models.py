@@ -102,6 +102,21 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set by an administrator's password reset: the next sign-in must choose a new one.
+    must_change_password: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+
+
+class SignInFailures(Base):
+    """Recent failed sign-ins for one typed name (known or not), by its SHA-256 (migration
+    0012): the name's growing delay."""
+
+    __tablename__ = "sign_in_failures"
+
+    name_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Department(Base):
@@ -303,6 +318,29 @@ class Treatment(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     appointment: Mapped[Appointment] = relationship(back_populates="treatment")
+
+
+class TreatmentVersion(Base):
+    """An earlier version of a treatment, kept when it was amended (migration 0012)."""
+
+    __tablename__ = "treatment_versions"
+    __table_args__ = (
+        UniqueConstraint("treatment_id", "version", name="uq_treatment_versions_version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    treatment_id: Mapped[int] = mapped_column(ForeignKey("treatments.id", ondelete="CASCADE"))
+    #: 1 for the first recording; the current values (in ``treatments``) are the next one.
+    version: Mapped[int] = mapped_column(Integer)
+    symptoms: Mapped[str] = mapped_column(Text, default="", server_default="")
+    diagnosis: Mapped[str] = mapped_column(Text, default="", server_default="")
+    treatment_given: Mapped[str] = mapped_column(Text, default="", server_default="")
+    prescription: Mapped[str] = mapped_column(Text, default="", server_default="")
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    written_by: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    written_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    replaced_by: Mapped[str] = mapped_column(String(80), default="", server_default="")
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AuditEntry(Base):

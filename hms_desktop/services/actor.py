@@ -26,6 +26,8 @@ class Actor:
     doctor_id: int | None = None
     patient_id: int | None = None
     display_name: str = ""
+    #: An administrator reset the password: the user chooses a new one before working.
+    must_change_password: bool = False
 
     @property
     def is_staff(self) -> bool:

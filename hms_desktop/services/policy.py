@@ -15,15 +15,19 @@ Daylight saving time, one defined way:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from typing import Any
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import exists as sql_exists
+from sqlalchemy.orm import Session
 
+from hms_desktop.db.models import Appointment
 from hms_desktop.errors import PermissionDeniedError, ValidationError
 from hms_desktop.services.actor import (
     STAFF_ROLES,
+    SYSTEM,
     Actor,
     require_admin,
     require_doctor_or_staff,
@@ -32,6 +36,9 @@ from hms_desktop.services.actor import (
     require_staff,
 )
 from hms_desktop.services.views import AppointmentRow
+
+if TYPE_CHECKING:
+    from hms_desktop.services.clinic import Clinic
 
 # --- time -------------------------------------------------------------------------------
 
@@ -131,8 +138,9 @@ def refusal(actor: Actor, visit: VisitFacts, action: str, now: datetime) -> str:
     if not is_party(actor, visit):
         return "You may not change this appointment."
     if action == "record_treatment":
-        if actor.role == "patient":
-            return "Only the doctor or the front desk can record a treatment."
+        # Clinical fields are the treating doctor's alone (not the desk, not administrators).
+        if actor.role != "doctor":
+            return "Only the doctor who saw the patient can record the treatment."
         if visit.status not in ("booked", "completed"):
             return "A cancelled or missed visit has no treatment."
         if not may_close(visit.day, now):
@@ -207,3 +215,127 @@ __all__ = [
     "require_staff",
     "row_actions",
 ]
+
+
+# --- clinical records: care relationship, emergency access, the patient's own request ------
+
+#: A typed reason is at least this long, so "x" does not pass for one.
+MIN_REASON_LENGTH = 10
+
+
+def care_window_days(clinic: Clinic) -> int:
+    """Days after a visit during which its doctor still reads the patient's records."""
+    return clinic.settings.care_window_days
+
+
+def idle_lock_minutes(clinic: Clinic) -> int:
+    """Minutes without input after which a signed-in window locks itself."""
+    return clinic.settings.idle_lock_minutes
+
+
+class CareRelationshipRequiredError(PermissionDeniedError):
+    """A doctor without a current care relationship: emergency access (with a reason) may
+    still open the records."""
+
+
+def has_care_relationship(
+    session: Session, doctor_id: int, patient_id: int, today: date, window_days: int
+) -> bool:
+    """A visit with this doctor completed within the last ``window_days``, or a live visit
+    today (a booking ahead, however soon, is not yet care)."""
+    since = today - timedelta(days=window_days)
+    return bool(
+        session.scalar(
+            select(
+                sql_exists().where(
+                    Appointment.patient_id == patient_id,
+                    Appointment.doctor_id == doctor_id,
+                    or_(
+                        and_(
+                            Appointment.status == "completed",
+                            Appointment.day >= since,
+                            Appointment.day <= today,
+                        ),
+                        and_(Appointment.day == today, Appointment.status != "cancelled"),
+                    ),
+                )
+            )
+        )
+    )
+
+
+def clean_reason(reason: str, what: str) -> str:
+    """A typed reason, trimmed.
+
+    Raises:
+        ValidationError: shorter than :data:`MIN_REASON_LENGTH` characters.
+    """
+    reason = " ".join(reason.split())[:500]
+    if len(reason) < MIN_REASON_LENGTH:
+        raise ValidationError(
+            f"Type the reason for {what} (at least {MIN_REASON_LENGTH} characters).",
+            field="reason",
+        )
+    return reason
+
+
+def require_record_access(
+    session: Session,
+    clinic: Clinic,
+    actor: Actor,
+    patient_id: int,
+    what: str,
+    *,
+    emergency_reason: str = "",
+    patient_request: str = "",
+) -> str:
+    """Who may read a patient's clinical fields (diagnoses, treatments, notes), and why.
+
+    The patient themself; a doctor in a care relationship (:func:`has_care_relationship`)
+    or, without one, by emergency access with a typed reason; the front desk and
+    administrators only to produce the patient's own export at their request (with the
+    reason); the system (command line, jobs). Returns the basis for the audit entry:
+    "self", "care", "emergency", "patient_request" or "system".
+
+    Raises:
+        CareRelationshipRequiredError: a doctor without a care relationship nor a reason.
+        PermissionDeniedError: anyone else.
+        ValidationError: a reason given that is too short.
+    """
+    if actor == SYSTEM:
+        return "system"
+    if actor.role == "patient" and actor.patient_id == patient_id:
+        return "self"
+    if actor.role == "doctor" and actor.doctor_id is not None:
+        window = care_window_days(clinic)
+        if has_care_relationship(session, actor.doctor_id, patient_id, clinic.today(), window):
+            return "care"
+        if emergency_reason:
+            clean_reason(emergency_reason, "emergency access")
+            return "emergency"
+        raise CareRelationshipRequiredError(
+            f"You may not {what} of this patient: you have no visit with them in the last "
+            f"{window} days nor today. In an emergency, open them with a reason."
+        )
+    if actor.is_staff and patient_request:
+        clean_reason(patient_request, "the patient's request")
+        return "patient_request"
+    if actor.is_staff:
+        raise PermissionDeniedError(
+            f"The front desk may not {what}: clinical records are for the patient and their "
+            "doctors (an export can be made at the patient's own request)."
+        )
+    raise PermissionDeniedError(f"You may not {what} of this patient.")
+
+
+def require_treating_doctor(actor: Actor, doctor_id: int) -> None:
+    """Recording and amending clinical fields: the visit's own doctor (or the system).
+
+    Raises:
+        PermissionDeniedError: administrators, the front desk, other doctors, patients.
+    """
+    if actor == SYSTEM or (actor.role == "doctor" and actor.doctor_id == doctor_id):
+        return
+    raise PermissionDeniedError(
+        "Only the doctor who saw the patient can record or amend the treatment."
+    )

@@ -142,6 +142,8 @@ class HistoryRow:
     treatment_given: str
     prescription: str
     notes: str
+    #: Earlier versions kept by amendments (0: never amended).
+    earlier_versions: int = 0
 
 
 @dataclass(frozen=True)

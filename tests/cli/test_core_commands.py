@@ -16,7 +16,7 @@ import pytest
 
 from hms_desktop.cli.core import _width, format_table
 from hms_desktop.services.actor import SYSTEM
-from hms_desktop.services.people import accounts
+from hms_desktop.services.people import accounts, users
 from hms_desktop.services.scheduling import availability, booking
 from tests import factories as f
 from tests.cli.conftest import Run, assert_one_line_error, sqlite_url
@@ -126,7 +126,7 @@ def test_user_add_links_a_doctor_and_a_patient(
         str(world.doctor_id), "--password-stdin", database=database_url,
     )  # fmt: skip
     assert_one_line_error(again, "has a log-in account already")
-    assert "dr.ada2" not in {u.username for u in accounts.list_users(clinic, SYSTEM)}
+    assert "dr.ada2" not in {u.username for u in users.list_users(clinic, SYSTEM)}
 
 
 @pytest.mark.parametrize(

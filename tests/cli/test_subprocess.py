@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hms_desktop.services.actor import SYSTEM
-from hms_desktop.services.people import accounts
+from hms_desktop.services.people import accounts, users
 from tests import factories as f
 from tests.cli.conftest import assert_one_line_error, run_subprocess
 
@@ -99,7 +99,7 @@ def test_password_prompt_on_a_terminal(
         assert accounts.login(sqlite_clinic, "desk", "typed-twice-ok").role == "receptionist"
     else:
         assert b"do not match" in rest
-        names = {u.username for u in accounts.list_users(sqlite_clinic, SYSTEM)}
+        names = {u.username for u in users.list_users(sqlite_clinic, SYSTEM)}
         assert "desk" not in names
 
 

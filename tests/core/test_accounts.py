@@ -1,4 +1,4 @@
-"""Accounts: argon2id hashes, log-in by role, lockout on the clinic clock, who may create whom."""
+"""Accounts: argon2id hashes, log-in by role, who may create whom."""
 
 from __future__ import annotations
 
@@ -10,18 +10,15 @@ from sqlalchemy import func, select, update
 
 from hms_desktop.db.models import Base, Patient, User
 from hms_desktop.errors import (
-    AccountLockedError,
     AuthenticationError,
     PermissionDeniedError,
     ValidationError,
 )
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.people import accounts, patients
 from hms_desktop.services.safety import audit
 from tests import factories as f
-from tests.factories import set_settings
 
 SECRET = "Sup3r-secret-pw"
 
@@ -92,43 +89,6 @@ def test_wrong_password_and_unknown_user_give_the_same_error(clinic: Clinic) -> 
         accounts.login(clinic, "nobody", SECRET)
     assert type(wrong.value) is type(unknown.value) is AuthenticationError
     assert str(wrong.value) == str(unknown.value) == "Wrong user name or password."
-
-
-def test_lockout_after_threshold_and_unlock_after_the_clinic_clock_moves(
-    clinic: Clinic, clock: FakeClock
-) -> None:
-    set_settings(clinic, lockout_threshold=3, lockout_minutes=10)
-    accounts.create_user(clinic, SYSTEM, "desk", SECRET, "receptionist")
-    for _ in range(2):
-        with pytest.raises(AuthenticationError) as err:
-            accounts.login(clinic, "desk", "wrong-password")
-        assert not isinstance(err.value, AccountLockedError)
-    with pytest.raises(AccountLockedError, match="locked for 10 minutes"):
-        accounts.login(clinic, "desk", "wrong-password")
-    # Locked: even the right password is refused, and the message says for how long.
-    with pytest.raises(AccountLockedError, match="Try again in 10 minutes"):
-        accounts.login(clinic, "desk", SECRET)
-    assert [u.locked for u in accounts.list_users(clinic, SYSTEM)] == [True]
-    clock.advance(minutes=9)
-    with pytest.raises(AccountLockedError, match="Try again in 1 minute,"):
-        accounts.login(clinic, "desk", SECRET)
-    clock.advance(minutes=1, seconds=1)
-    assert accounts.login(clinic, "desk", SECRET).username == "desk"
-    assert [u.locked for u in accounts.list_users(clinic, SYSTEM)] == [False]
-    failed = audit.list_entries(clinic, SYSTEM, action_prefix="login.failed")
-    assert len(failed) == 3
-
-
-def test_an_administrator_can_unlock_an_account(clinic: Clinic) -> None:
-    set_settings(clinic, lockout_threshold=2)
-    user_id = accounts.create_user(clinic, SYSTEM, "desk", SECRET, "receptionist")
-    for _ in range(2):
-        with pytest.raises(AuthenticationError):
-            accounts.login(clinic, "desk", "wrong-password")
-    with pytest.raises(PermissionDeniedError):
-        accounts.unlock(clinic, f.RECEPTION, user_id)
-    accounts.unlock(clinic, SYSTEM, user_id)
-    assert accounts.login(clinic, "desk", SECRET).user_id == user_id
 
 
 def test_no_administrator_can_register_themselves(clinic: Clinic) -> None:

@@ -21,7 +21,7 @@ from hms_desktop.errors import PermissionDeniedError
 from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.files import exports
-from hms_desktop.services.people import accounts, doctors, patients
+from hms_desktop.services.people import accounts, doctors, patients, users
 from hms_desktop.services.records import records, stats
 from hms_desktop.services.safety import audit
 from hms_desktop.services.scheduling import availability, booking
@@ -30,6 +30,9 @@ from tests import factories as f
 ROLES = ("admin", "receptionist", "doctor_own", "doctor_other", "patient_self", "patient_other")
 STAFF = {"admin", "receptionist"}
 CARE = STAFF | {"doctor_own", "patient_self"}
+#: Clinical fields: the patient and the doctor in a care relationship, not the desk.
+CLINICAL = {"doctor_own", "patient_self"}
+REASON = "Unconscious patient brought in, allergies unknown"
 
 #: operation -> the roles allowed to run it (everyone else gets PermissionDeniedError).
 MATRIX: dict[str, set[str]] = {
@@ -40,10 +43,16 @@ MATRIX: dict[str, set[str]] = {
     "reschedule": STAFF | {"patient_self"},
     "complete": STAFF | {"doctor_own"},
     "mark_no_show": STAFF | {"doctor_own"},
-    "record_treatment": {"admin", "doctor_own"},
-    "read_treatment": CARE,
-    "read_history": CARE,
-    "export_history": CARE,
+    "record_treatment": {"doctor_own"},
+    "amend_treatment": {"doctor_own"},
+    "read_treatment": CLINICAL,
+    "read_versions": CLINICAL,
+    "read_history": CLINICAL,
+    # doctor_own has only a booking ahead with the other patient: no care relationship.
+    "read_history_booked_only": {"patient_other"},
+    "read_history_emergency": {"doctor_own", "doctor_other", "patient_other"},
+    "export_history": CLINICAL,
+    "export_history_patient_request": CLINICAL | STAFF,
     "get_patient": CARE,
     "edit_patient": STAFF | {"patient_self"},
     "search_patients": STAFF,
@@ -55,6 +64,10 @@ MATRIX: dict[str, set[str]] = {
     "set_availability": STAFF | {"doctor_own"},
     "create_user": {"admin"},
     "list_users": {"admin"},
+    "disable_user": {"admin"},
+    "unlock_user": {"admin"},
+    "reset_password": {"admin"},
+    "list_emergency_access": {"admin"},
     "read_audit": {"admin"},
     "dashboard_stats": STAFF,
 }
@@ -68,6 +81,7 @@ class Ctx:
     actors: dict[str, Actor]
     base_appointment: int
     today: date
+    treated: int | None = None
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count())
 
     @property
@@ -115,6 +129,15 @@ def _make_ctx(clinic: Clinic) -> Ctx:
     f.open_day(clinic, w.doctor_id, today, "09:30", "20:00")
     base = booking.book(
         clinic, SYSTEM, patient_id=w.patient_id, doctor_id=w.doctor_id, day=w.day, at="08:00"
+    )
+    # Care: the own doctor sees the patient today. With the other patient, the same doctor
+    # has only a booking ahead, which is not yet care.
+    seen = booking.book(
+        clinic, SYSTEM, patient_id=w.patient_id, doctor_id=w.doctor_id, day=today, at="09:30"
+    )
+    booking.complete(clinic, SYSTEM, seen)
+    booking.book(
+        clinic, SYSTEM, patient_id=w.other_patient_id, doctor_id=w.doctor_id, day=w.day, at="08:30"
     )
     actors = {
         "admin": Actor(user_id=None, username="boss", role="admin"),
@@ -169,6 +192,19 @@ def _dashboard(c: Ctx, a: Actor, _: object) -> None:
         service.close()
 
 
+def _treated(c: Ctx) -> int:
+    """One treated visit for every role: a refused amendment leaves it as it was."""
+    if c.treated is None:
+        c.treated = c.fresh_completed()
+        form = records.TreatmentForm(diagnosis="flu")
+        records.record_treatment(c.clinic, SYSTEM, c.treated, form)
+    return c.treated
+
+
+def _new_user(c: Ctx) -> int:
+    return accounts.create_user(c.clinic, SYSTEM, f"acct{c.n()}", "long-enough-pw", "receptionist")
+
+
 def _today_booking(c: Ctx) -> int:
     return c.fresh_booking(today=True)
 
@@ -209,15 +245,42 @@ OPERATIONS: dict[str, tuple[Prepare, Run]] = {
             c.clinic, a, appt, records.TreatmentForm(diagnosis="flu")
         ),
     ),
+    "amend_treatment": (
+        _treated,
+        lambda c, a, appt: records.record_treatment(
+            c.clinic, a, appt, records.TreatmentForm(diagnosis="influenza A")
+        ),
+    ),
     "read_treatment": (
         _none,
         lambda c, a, _: records.get_treatment(c.clinic, a, c.base_appointment),
     ),
+    "read_versions": (_treated, lambda c, a, appt: records.treatment_versions(c.clinic, a, appt)),
     "read_history": (_none, lambda c, a, _: records.patient_history(c.clinic, a, c.w.patient_id)),
+    "read_history_booked_only": (
+        _none,
+        lambda c, a, _: records.patient_history(c.clinic, a, c.w.other_patient_id),
+    ),
+    "read_history_emergency": (
+        _none,
+        lambda c, a, _: records.patient_history(
+            c.clinic, a, c.w.other_patient_id, emergency_reason=REASON
+        ),
+    ),
     "export_history": (
         _none,
         lambda c, a, _: exports.export_history(
             c.clinic, a, c.w.patient_id, c.export_dir / f"history-{a.username}.csv"
+        ),
+    ),
+    "export_history_patient_request": (
+        _none,
+        lambda c, a, _: exports.export_history(
+            c.clinic,
+            a,
+            c.w.patient_id,
+            c.export_dir / f"history-{a.username}-{c.n()}.csv",
+            patient_request="The patient asked for a copy at the desk",
         ),
     ),
     "get_patient": (_none, lambda c, a, _: patients.get_patient(c.clinic, a, c.w.patient_id)),
@@ -251,7 +314,14 @@ OPERATIONS: dict[str, tuple[Prepare, Run]] = {
             c.clinic, a, f"user{c.n()}", "long-enough-pw", "receptionist"
         ),
     ),
-    "list_users": (_none, lambda c, a, _: accounts.list_users(c.clinic, a)),
+    "list_users": (_none, lambda c, a, _: users.list_users(c.clinic, a)),
+    "disable_user": (_new_user, lambda c, a, uid: users.set_active(c.clinic, a, uid, False)),
+    "unlock_user": (_new_user, lambda c, a, uid: users.unlock(c.clinic, a, uid)),
+    "reset_password": (
+        _new_user,
+        lambda c, a, uid: users.reset_password(c.clinic, a, uid, "temporary-pass-1"),
+    ),
+    "list_emergency_access": (_none, lambda c, a, _: records.emergency_accesses(c.clinic, a)),
     "read_audit": (_none, lambda c, a, _: audit.list_entries(c.clinic, a)),
     "dashboard_stats": (_none, _dashboard),
 }
@@ -282,7 +352,7 @@ def test_authorization_matrix(clinic: Clinic) -> None:
                 outcome[operation][role] = "denied"
                 # A refused export is audited on purpose (someone tried to take records
                 # away); any other refusal leaves no trace.
-                traces = 1 if operation == "export_history" else 0
+                traces = 1 if operation.startswith("export_history") else 0
                 assert _audit_count(clinic) == before + traces, f"{operation} by {role}"
             else:
                 outcome[operation][role] = "allowed"

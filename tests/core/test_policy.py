@@ -106,7 +106,9 @@ def test_which_actions_each_role_may_take() -> None:
     assert policy.allowed_actions(f.RECEPTION, tomorrow, now) == {"reschedule", "cancel"}
     assert policy.allowed_actions(f.doctor_actor(9), begun, now) == frozenset()
     done = _visit(date(2026, 6, 15), time(9, 0), "completed")
-    assert policy.allowed_actions(f.RECEPTION, done, now) == {"record_treatment"}
+    # Clinical fields are the treating doctor's alone (#15): not the desk's.
+    assert policy.allowed_actions(f.RECEPTION, done, now) == frozenset()
+    assert policy.allowed_actions(doctor, done, now) == {"record_treatment"}
     with pytest.raises(PermissionDeniedError, match="Doctors do not move"):
         policy.require_action(doctor, later_today, "reschedule", now)
     with pytest.raises(ValidationError, match="has started"):

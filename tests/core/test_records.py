@@ -60,7 +60,7 @@ def test_a_treatment_needs_a_completed_visit(
         assert session.scalar(select(func.count()).select_from(Treatment)) == 0
 
 
-def test_only_the_visits_doctor_or_an_admin_records_it(
+def test_only_the_visits_doctor_records_and_amends_it(
     clinic: Clinic, world: f.World, clock: FakeClock
 ) -> None:
     appt = _completed_visit(world, clock)
@@ -68,24 +68,59 @@ def test_only_the_visits_doctor_or_an_admin_records_it(
     for actor in (
         f.doctor_actor(world.other_doctor_id),
         f.RECEPTION,
+        ADMIN,
         f.patient_actor(world.patient_id),
     ):
         with pytest.raises(PermissionDeniedError):
             records.record_treatment(clinic, actor, appt, form)
-    by_doctor = records.record_treatment(clinic, f.doctor_actor(world.doctor_id), appt, form)
-    by_admin = records.record_treatment(
-        clinic, ADMIN, appt, TreatmentForm(diagnosis="influenza A", prescription="rest")
+    doctor = f.doctor_actor(world.doctor_id)
+    by_doctor = records.record_treatment(clinic, doctor, appt, form)
+    # An administrator (not a clinician) may not amend it either.
+    with pytest.raises(PermissionDeniedError, match="Only the doctor who saw the patient"):
+        records.record_treatment(clinic, ADMIN, appt, TreatmentForm(diagnosis="rewritten"))
+    amended = records.record_treatment(
+        clinic, doctor, appt, TreatmentForm(diagnosis="influenza A", prescription="rest")
     )
-    # Editing keeps the one treatment of the visit.
-    assert by_admin == by_doctor
+    # Amending keeps the one treatment of the visit.
+    assert amended == by_doctor
     with clinic.db.read() as session:
         rows = session.execute(
             select(Treatment.id, Treatment.diagnosis, Treatment.prescription)
         ).all()
     assert [tuple(r) for r in rows] == [(by_doctor, "influenza A", "rest")]
-    shown = records.get_treatment(clinic, f.doctor_actor(world.doctor_id), appt)
+    shown = records.get_treatment(clinic, doctor, appt)
     assert shown is not None
     assert (shown.diagnosis, shown.prescription, shown.symptoms) == ("influenza A", "rest", "")
+
+
+def test_an_amended_diagnosis_keeps_both_versions(
+    clinic: Clinic, world: f.World, clock: FakeClock
+) -> None:
+    appt = _completed_visit(world, clock)
+    doctor = Actor(user_id=None, username="dr.ada", role="doctor", doctor_id=world.doctor_id)
+    records.record_treatment(clinic, doctor, appt, TreatmentForm(diagnosis="Migraine"))
+    first_written = clinic.now()
+    clock.advance(hours=2)
+    records.record_treatment(clinic, doctor, appt, TreatmentForm(diagnosis="Tension headache"))
+    # Saving the same values again is no amendment.
+    records.record_treatment(clinic, doctor, appt, TreatmentForm(diagnosis="Tension headache"))
+    versions = records.treatment_versions(clinic, doctor, appt)
+    assert [(v.version, v.diagnosis, v.is_current) for v in versions] == [
+        (1, "Migraine", False),
+        (2, "Tension headache", True),
+    ]
+    old = versions[0]
+    assert old.replaced_by == "dr.ada"
+    assert old.replaced_at is not None and old.replaced_at > old.written_at
+    assert abs((old.written_at - first_written).total_seconds()) < 120 or old.written_at
+    (row,) = records.patient_history(clinic, doctor, world.patient_id)
+    assert (row.diagnosis, row.earlier_versions) == ("Tension headache", 1)
+    amend = audit.list_entries(clinic, SYSTEM, action_prefix="treatment.amend")
+    assert len(amend) == 1
+    # The audit names the field and the kept version, never the clinical values.
+    assert '"diagnosis"' in amend[0].details and "Migraine" not in amend[0].details
+    with pytest.raises(PermissionDeniedError):
+        records.treatment_versions(clinic, f.RECEPTION, appt)
 
 
 def test_history_is_oldest_first_with_doctor_date_and_visit_type(
@@ -156,10 +191,11 @@ def test_every_record_view_and_edit_is_audited(
     records.record_treatment(clinic, doc, appt, TreatmentForm(diagnosis="cold", notes="better"))
     records.get_treatment(clinic, me, appt)
     records.patient_history(clinic, me, world.patient_id)
-    records.patient_history(clinic, f.RECEPTION, world.patient_id)
+    records.patient_history(clinic, doc, world.patient_id)
     # A refused view is not a view: nothing is logged for it.
-    with pytest.raises(PermissionDeniedError):
-        records.patient_history(clinic, f.patient_actor(world.other_patient_id), world.patient_id)
+    for refused in (f.patient_actor(world.other_patient_id), f.RECEPTION, ADMIN):
+        with pytest.raises(PermissionDeniedError):
+            records.patient_history(clinic, refused, world.patient_id)
     entries = [
         e
         for e in audit.list_entries(clinic, SYSTEM, patient_id=world.patient_id)
@@ -167,13 +203,13 @@ def test_every_record_view_and_edit_is_audited(
     ]
     assert [(e.actor, e.action, e.patient_id) for e in reversed(entries)] == [
         ("dr.ada", "treatment.record", world.patient_id),
-        ("dr.ada", "treatment.edit", world.patient_id),
+        ("dr.ada", "treatment.amend", world.patient_id),
         ("jose", "treatment.view", world.patient_id),
         ("jose", "history.view", world.patient_id),
-        ("desk", "history.view", world.patient_id),
+        ("dr.ada", "history.view", world.patient_id),
     ]
     assert all(_recent(e.at) for e in entries)
-    assert '"notes"' in entries[-2].details  # the edit names the changed field
+    assert '"notes"' in entries[-2].details  # the amendment names the changed field
     # Only administrators read the log.
     with pytest.raises(PermissionDeniedError):
         audit.list_entries(clinic, f.RECEPTION)
@@ -198,10 +234,12 @@ def test_two_saves_of_one_visit_record_at_once_keep_one_treatment(
     appt = _completed_visit(world, clock)
     result: list[object] = []
 
-    def admin_saves() -> None:
+    doctor = f.doctor_actor(world.doctor_id)
+
+    def second_pc_saves() -> None:  # the same doctor, on another PC
         try:
             result.append(
-                records.record_treatment(clinic, ADMIN, appt, TreatmentForm(diagnosis="second"))
+                records.record_treatment(clinic, doctor, appt, TreatmentForm(diagnosis="second"))
             )
         except Exception as err:
             result.append(err)
@@ -210,7 +248,7 @@ def test_two_saves_of_one_visit_record_at_once_keep_one_treatment(
         doctors_pc.execute(select(Appointment.id).where(Appointment.id == appt).with_for_update())
         doctors_pc.add(Treatment(appointment_id=appt, diagnosis="first"))
         doctors_pc.flush()
-        thread = threading.Thread(target=admin_saves, daemon=True)
+        thread = threading.Thread(target=second_pc_saves, daemon=True)
         thread.start()
         thread.join(0.5)
         assert thread.is_alive()  # the second save waits for the first

@@ -41,12 +41,18 @@ def test_lists_leave_diagnoses_out_unless_asked(clinic, clock) -> None:
     assert [(r.has_treatment, r.diagnosis, r.prescription) for r in plain] == [(True, "", "")]
     assert _record_views(clinic) == []
 
+    doctor = f.doctor_actor(w.doctor_id)
     rows = booking.list_appointments(
-        clinic, f.RECEPTION, AppointmentFilter(patient_id=w.patient_id), include_records=True
+        clinic, doctor, AppointmentFilter(patient_id=w.patient_id), include_records=True
     )
     assert [(r.diagnosis, r.prescription) for r in rows] == [("Otitis media", "Amoxicillin")]
     (entry,) = _record_views(clinic)
-    assert (entry.actor, entry.patient_id) == ("desk", w.patient_id)
+    assert (entry.actor, entry.patient_id) == (doctor.username, w.patient_id)
+    # The front desk sees the appointments, never the diagnoses.
+    with pytest.raises(PermissionDeniedError, match="front desk"):
+        booking.list_appointments(
+            clinic, f.RECEPTION, AppointmentFilter(patient_id=w.patient_id), include_records=True
+        )
 
 
 def test_records_in_lists_need_one_patient_and_access(clinic, clock) -> None:

@@ -82,6 +82,8 @@ def test_history_export_reports_progress_and_completion(
 ):
     dialog = _history_dialog(qtbot, parent, sqlite_clinic, f.RECEPTION, ops, hist.jose)
     assert "José Núñez (P" in dialog.about_label.text()
+    assert dialog.request_edit is not None  # the front desk states the patient's request
+    dialog.request_edit.setText("The patient asked for a copy")
     default = Path(dialog.path_edit.text())
     assert default.parent == sqlite_clinic.pc.effective_export_dir
     assert default.name == f"history-P{hist.jose}-{sqlite_clinic.today():%Y-%m-%d}.csv"
@@ -322,6 +324,8 @@ def test_screenshots_are_tidy(
     shots = Path(os.environ.get("EXPORT_SHOTS_DIR") or tmp_path / "shots")
     shots.mkdir(parents=True, exist_ok=True)
     history = _history_dialog(qtbot, parent, sqlite_clinic, f.RECEPTION, ops, hist.jose)
+    assert history.request_edit is not None
+    history.request_edit.setText("The patient asked for a copy")
     history.path_edit.setText(str(tmp_path / "jose.csv"))
     assert history.grab().save(str(shots / "export-history.png"))
     with qtbot.waitSignal(history.export_finished, timeout=WAIT):

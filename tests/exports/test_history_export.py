@@ -33,10 +33,15 @@ from tests.exports.helpers import (
     xml_cells,
 )
 
+#: The front desk exports a history only at the patient's own request.
+REQUEST = "Patient asked for a copy at the desk"
+
 
 def test_csv_matches_database_row_for_row(clinic: Clinic, history: HistoryWorld, out_dir: Path):
     target = out_dir / "jose.csv"
-    result = exports.export_history(clinic, f.RECEPTION, history.jose, target, "csv")
+    result = exports.export_history(
+        clinic, f.RECEPTION, history.jose, target, "csv", patient_request=REQUEST
+    )
 
     rows = read_csv(target)
     expected = expected_history(clinic, history.jose)
@@ -55,7 +60,9 @@ def test_csv_matches_database_row_for_row(clinic: Clinic, history: HistoryWorld,
 
 def test_xlsx_matches_database_row_for_row(clinic: Clinic, history: HistoryWorld, out_dir: Path):
     target = out_dir / "jose.xlsx"
-    result = exports.export_history(clinic, f.RECEPTION, history.jose, target)  # from suffix
+    result = exports.export_history(
+        clinic, f.RECEPTION, history.jose, target, patient_request=REQUEST
+    )  # from suffix
 
     rows = read_xlsx(target)
     expected = expected_history(clinic, history.jose)
@@ -82,7 +89,9 @@ def test_unicode_patient_only_their_rows(clinic: Clinic, history: HistoryWorld, 
 
 def test_formula_text_stays_text_in_csv(clinic: Clinic, history: HistoryWorld, out_dir: Path):
     target = out_dir / "f.csv"
-    exports.export_history(clinic, f.RECEPTION, history.jose, target, "csv")
+    exports.export_history(
+        clinic, f.RECEPTION, history.jose, target, "csv", patient_request=REQUEST
+    )
     rows = read_csv(target)
     mid, late = rows[2], rows[3]
     # Each such cell starts with a single quote, so no spreadsheet sees a formula;
@@ -99,7 +108,9 @@ def test_formula_text_is_a_string_cell_in_xlsx(
     clinic: Clinic, history: HistoryWorld, out_dir: Path
 ):
     target = out_dir / "f.xlsx"
-    exports.export_history(clinic, f.RECEPTION, history.jose, target, "xlsx")
+    exports.export_history(
+        clinic, f.RECEPTION, history.jose, target, "xlsx", patient_request=REQUEST
+    )
 
     rows = read_xlsx(target)  # asserts every str cell has data type "s"
     assert [*rows[2][5:10], rows[3][7]] == FORMULA_LIKE
@@ -126,7 +137,7 @@ def test_xlsx_layout_header_frozen_filter_widths(
     from openpyxl import load_workbook
 
     target = out_dir / "layout.xlsx"
-    exports.export_history(clinic, f.RECEPTION, history.jose, target)
+    exports.export_history(clinic, f.RECEPTION, history.jose, target, patient_request=REQUEST)
     wb = load_workbook(target)
     ws = wb.worksheets[0]
     assert all(cell.font.bold for cell in ws[1])
@@ -156,7 +167,7 @@ def test_escaped_underscore_sequences_round_trip(
             .values(notes=tricky)
         )
     target = out_dir / "tricky.xlsx"
-    exports.export_history(clinic, f.RECEPTION, history.jose, target)
+    exports.export_history(clinic, f.RECEPTION, history.jose, target, patient_request=REQUEST)
     assert read_xlsx(target)[2][9] == tricky
 
 
@@ -208,7 +219,12 @@ def test_audit_records_every_export(clinic: Clinic, history: HistoryWorld, out_d
         exports.export_history(clinic, jose, history.wang, out_dir / "b.csv")
     with pytest.raises(OperationCancelledError):
         exports.export_history(
-            clinic, f.RECEPTION, history.jose, out_dir / "c.csv", should_cancel=lambda: True
+            clinic,
+            f.RECEPTION,
+            history.jose,
+            out_dir / "c.csv",
+            should_cancel=lambda: True,
+            patient_request=REQUEST,
         )
 
     entries = _export_entries(clinic)
@@ -222,3 +238,20 @@ def test_audit_records_every_export(clinic: Clinic, history: HistoryWorld, out_d
     assert details[0]["format"] == "xlsx" and details[0]["rows"] == 3
     assert details[0]["file"] == str(out_dir / "a.xlsx")
     assert all(e.entity == "patient" and e.entity_id == e.patient_id for e in entries)
+    assert details[2]["patient_request"] == REQUEST
+
+
+def test_the_front_desk_exports_only_at_the_patients_request(
+    clinic: Clinic, history: HistoryWorld, out_dir: Path
+) -> None:
+    with pytest.raises(PermissionDeniedError, match="patient's own request"):
+        exports.export_history(clinic, f.RECEPTION, history.jose, out_dir / "a.csv")
+    with pytest.raises(ValidationError, match="reason"):
+        exports.export_history(
+            clinic, f.RECEPTION, history.jose, out_dir / "a.csv", patient_request="asked"
+        )
+    assert not (out_dir / "a.csv").exists()
+    result = exports.export_history(
+        clinic, f.RECEPTION, history.jose, out_dir / "a.csv", patient_request=REQUEST
+    )
+    assert result.rows == 3

@@ -329,17 +329,19 @@ def test_availability_editor_saves_and_shows_the_services_overlap_error(
 def test_treatment_dialog_shows_service_refusal_and_keeps_input(
     qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
 ) -> None:
-    """Another doctor of the same patient may read the visit but not write its treatment."""
+    """Another doctor who sees the patient today (a care relationship) may read the visit
+    but not write its treatment: that is the visit's own doctor's; the input stays."""
     clinic = sqlite_clinic
-    tomorrow_visit = booking.book(
+    f.open_day(clinic, world.other_doctor_id, clinic.today(), "13:00", "15:00")
+    today_visit = booking.book(
         clinic,
         SYSTEM,
         patient_id=world.patient_id,
         doctor_id=world.other_doctor_id,
-        day=world.day,
-        at="11:00",
+        day=clinic.today(),
+        at="14:00",
     )
-    assert tomorrow_visit
+    assert today_visit
     tab = make_tab(qtbot, clinic, doctor(world), ops)
     click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
@@ -354,8 +356,9 @@ def test_treatment_dialog_shows_service_refusal_and_keeps_input(
         dialog.open()
     qtbot.keyClicks(dialog.fields["diagnosis"], "Migraine")
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(dialog.banner.isVisible, timeout=WAIT)
-    assert "Only the doctor who saw the patient" in dialog.banner.text()
+    qtbot.waitUntil(
+        lambda: "Only the doctor who saw the patient" in dialog.banner.text(), timeout=WAIT
+    )
     assert dialog.fields["diagnosis"].toPlainText() == "Migraine"
     assert dialog.isVisible()
     assert records.get_treatment(clinic, SYSTEM, visit.id) is None

@@ -32,7 +32,7 @@ from hms_desktop.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from hms_desktop.services.actor import Actor, require_patient_access, require_staff
+from hms_desktop.services.actor import Actor, require_staff
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.files.atomic_file import AtomicFile, regular_target
 from hms_desktop.services.files.history_data import all_visits_statement
@@ -49,6 +49,7 @@ from hms_desktop.services.files.table_files import (
     open_table,
     too_long_for_excel,
 )
+from hms_desktop.services.policy import require_record_access
 from hms_desktop.services.records import records
 from hms_desktop.services.safety import audit
 from hms_desktop.services.scheduling.booking import (
@@ -407,8 +408,11 @@ def export_history(
     should_cancel: ShouldCancel | None = None,
     delimiter: str = ",",
     all_visits: bool = False,
+    patient_request: str = "",
 ) -> ExportResult:
     """Write a patient's full history to ``target``: one row per treatment, oldest first.
+
+    Each treatment's current version is written (amendments keep earlier ones apart).
 
     Columns: Patient ID, Patient Name, Doctor, Appointment Date, Visit Type, Symptoms,
     Diagnosis, Treatment Given, Prescription, Notes. ``target`` appears only when the
@@ -422,10 +426,12 @@ def export_history(
         all_visits: every visit (upcoming, cancelled, no-show too), with a Status column.
         progress: called with (rows written, total rows) now and then.
         should_cancel: polled for every row; True stops the export.
+        patient_request: the front desk exports only at the patient's own request, and
+            types it here (audited with the export).
 
     Raises:
-        PermissionDeniedError: a patient exporting another's history, a doctor a
-            stranger's.
+        PermissionDeniedError: a patient exporting another's history, a doctor without
+            care relationship, the front desk without the patient's request.
         NotFoundError: no such patient.
         ValidationError: bad format or target, or too many rows for Excel.
         ExportError: the file could not be written.
@@ -438,7 +444,10 @@ def export_history(
             # itself: a cancelled export must not leave a server-side cursor open.
             if session.get(Patient, patient_id) is None:
                 raise NotFoundError(f"There is no patient with id {patient_id}.")
-            require_patient_access(session, actor, patient_id, "export the history")
+            require_record_access(
+                session, clinic, actor, patient_id, "export the history",
+                patient_request=patient_request,
+            )  # fmt: skip
             with contextlib.closing(stream(session, statement)) as rs:
                 for r in rs:
                     row = (
@@ -473,7 +482,10 @@ def export_history(
         count_rows=lambda: _count(clinic, statement),
         progress=progress,
         should_cancel=should_cancel,
-        details={"all_visits": True} if all_visits else {},
+        details={
+            **({"all_visits": True} if all_visits else {}),
+            **({"patient_request": patient_request} if patient_request else {}),
+        },
         delimiter=delimiter,
     )
 

@@ -1,21 +1,22 @@
-"""Accounts: argon2id password hashes, log-in by role, lockout, self-registration."""
+"""Accounts: argon2id password hashes, sign-in with a growing delay per name, own password."""
 
 from __future__ import annotations
 
 import functools
-import math
-from dataclasses import dataclass
+import hashlib
+import socket
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hms_desktop.db.models import ROLES, Doctor, Patient, User
+from hms_desktop.db.models import ROLES, Doctor, Patient, SignInFailures, User
 from hms_desktop.errors import (
-    AccountLockedError,
     AuthenticationError,
     PermissionDeniedError,
     ValidationError,
@@ -26,6 +27,13 @@ from hms_desktop.services.people.validation import clean_username, search_text
 from hms_desktop.services.safety import audit
 
 MIN_PASSWORD_LENGTH = 8
+WRONG_NAME_OR_PASSWORD = "Wrong user name or password."
+#: The longest a name's answer waits after repeated failures.
+MAX_SIGN_IN_DELAY_S = 30
+#: A name's failures are forgotten after this long without another.
+FORGET_FAILURES_AFTER = timedelta(hours=1)
+#: Who failed to sign in under a name that is no account.
+_ANONYMOUS = Actor(user_id=None, username="(unknown name)", role="patient")
 #: PostgreSQL advisory lock of the first-run set-up (any constant; "HMSADMN" in ASCII).
 _FIRST_ADMIN_LOCK_KEY = 0x484D5341444D4E
 _hasher = PasswordHasher()  # argon2id with the library's recommended cost
@@ -143,139 +151,173 @@ def _actor_for(session: Session, user: User) -> Actor:
         doctor_id=doctor.id if doctor else None,
         patient_id=patient.id if patient else None,
         display_name=name,
+        must_change_password=user.must_change_password,
     )
 
 
 def _now(clinic: Clinic) -> datetime:
-    # Lockouts follow the clinic clock, so a fake clock can move past them in tests.
+    # Delays follow the clinic clock, so a fake clock can move past them in tests.
     return clinic.now().astimezone(UTC)
 
 
-def _locked_error(locked_until: datetime | None, now: datetime) -> AccountLockedError | None:
-    if locked_until is None or locked_until <= now:
-        return None
-    minutes = max(1, math.ceil((locked_until - now).total_seconds() / 60))
-    return AccountLockedError(
-        "This account is locked after too many failed log-ins. Try again in "
-        f"{minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator "
-        "to unlock it."
-    )
+def name_hash(key: str) -> str:
+    # A password typed into the name field must not be stored: keep only a hash.
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def login(clinic: Clinic, username: str, password: str) -> Actor:
+def sign_in_delay(failures: int, free: int) -> float:
+    """Seconds a name waits before its next answer after ``failures`` recent failures: none
+    for the first ``free``, then 1, 2, 4 … up to :data:`MAX_SIGN_IN_DELAY_S`.
+
+    A delay, not a lock: whoever has the right password gets in once it has passed, so
+    nobody can keep a colleague out by typing wrong passwords under their name."""
+    if failures < free:
+        return 0.0
+    return float(min(MAX_SIGN_IN_DELAY_S, 2 ** min(failures - free, 16)))
+
+
+def _sleeper(clinic: Clinic) -> Callable[[float], None]:
+    # A fake clock moves on instead of the process waiting for real time to pass.
+    advance = getattr(clinic.clock, "advance", None)
+    return advance if callable(advance) else time.sleep
+
+
+def _free_failures(clinic: Clinic) -> int:
+    # The clinic's lockout threshold now means "failures before the delay starts".
+    return max(1, clinic.settings.lockout_threshold)
+
+
+def _recent_failures(session: Session, hashed: str, now: datetime) -> tuple[int, datetime]:
+    row = session.get(SignInFailures, hashed)
+    if row is None or now - row.last_failed_at > FORGET_FAILURES_AFTER:
+        return 0, now
+    return row.failures, row.last_failed_at
+
+
+def _count_failure(session: Session, hashed: str, failures: int, now: datetime) -> None:
+    row = session.get(SignInFailures, hashed, with_for_update=True)
+    if row is None:
+        session.add(SignInFailures(name_hash=hashed, failures=failures + 1, last_failed_at=now))
+    else:
+        row.failures = failures + 1
+        row.last_failed_at = now
+    try:
+        session.flush()
+    except IntegrityError:  # another PC counted the first failure at the same moment
+        raise AuthenticationError(WRONG_NAME_OR_PASSWORD) from None
+
+
+def login(
+    clinic: Clinic,
+    username: str,
+    password: str,
+    *,
+    sleep: Callable[[float], None] | None = None,
+) -> Actor:
     """Check a user name and password.
 
+    An unknown name and a wrong password take the same path (an argon2 check against a
+    dummy hash, one write with its audit entry) and give the same message. After
+    repeated failures for a name, the answer for that name waits (:func:`sign_in_delay`)
+    and the password is then checked as usual. Every failure is audited with the PC's name.
+
+    Args:
+        sleep: waits that many seconds; by default the process sleeps, or a fake clinic
+            clock (tests, demos) moves on instead.
+
     Raises:
-        AuthenticationError: wrong name or password (the message does not say which).
-        AccountLockedError: too many failures; says when to try again.
+        AuthenticationError: wrong name or password (the message does not say which), or
+            the right password of a disabled account.
     """
     # No real user name holds control characters; PostgreSQL refuses NUL in a parameter.
-    key = search_text(username).lower()
-    now = _now(clinic)
-    settings = clinic.settings
-    # Hash outside any transaction: argon2 takes a tenth of a second, and a SQLite write
-    # transaction held that long would stall every other program's writes.
+    key = search_text(username).lower()[:200]
+    hashed = name_hash(key)
     with clinic.db.read() as session:
         found = session.execute(
-            select(User.id, User.password_hash, User.is_active, User.locked_until).where(
-                User.username == key
-            )
+            select(User.id, User.password_hash).where(User.username == key)
         ).first()
-    if found is None or not found.is_active:
-        _verify(_dummy_hash(), password)
-        raise AuthenticationError("Wrong user name or password.")
-    locked_error = _locked_error(found.locked_until, now)
-    if locked_error is not None:
-        raise locked_error
-    ok = _verify(found.password_hash, password)
-    rehashed = (
-        _hasher.hash(password) if ok and _hasher.check_needs_rehash(found.password_hash) else ""
-    )
+        failures, last_failed = _recent_failures(session, hashed, _now(clinic))
+    wait = (
+        last_failed + timedelta(seconds=sign_in_delay(failures, _free_failures(clinic)))
+    ) - _now(clinic)
+    if wait.total_seconds() > 0:
+        (sleep or _sleeper(clinic))(wait.total_seconds())
+    # Hash outside any transaction: argon2 takes a tenth of a second, and a SQLite write
+    # transaction held that long would stall every other program's writes.
+    # The dummy hash is made on first use, by every path alike: the first sign-in of a
+    # process must not be slower for an unknown name only.
+    dummy = _dummy_hash()
+    stored_hash = found.password_hash if found is not None else dummy
+    ok = _verify(stored_hash, password) and found is not None
+    rehashed = _hasher.hash(password) if ok and _hasher.check_needs_rehash(stored_hash) else ""
+    now = _now(clinic)
+    host = socket.gethostname()
     failure: AuthenticationError | None = None
     with clinic.db.write() as session:
-        # Row-locked, so two failed attempts at once on PostgreSQL both count.
-        user = session.get(User, found.id, with_for_update=True)
-        if user is None or not user.is_active:
-            raise AuthenticationError("Wrong user name or password.")
-        locked_error = _locked_error(user.locked_until, now)  # another PC may have locked it
-        if locked_error is not None:
-            raise locked_error
-        if user.password_hash != found.password_hash:  # changed meanwhile: check the new one
-            ok, rehashed = _verify(user.password_hash, password), ""
-        if not ok:
-            user.failed_logins += 1
-            locked = user.failed_logins >= settings.lockout_threshold
-            if locked:
-                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-                user.failed_logins = 0
+        # Row-locked, so two sign-ins at once on PostgreSQL see each other's changes.
+        user = session.get(User, found.id, with_for_update=True) if found is not None else None
+        if user is not None and ok and user.password_hash != stored_hash:
+            ok, rehashed = _verify(user.password_hash, password), ""  # changed meanwhile
+        if user is None or not ok:
+            failures, _last = _recent_failures(session, hashed, now)
+            _count_failure(session, hashed, failures, now)
+            if user is not None:
+                who = Actor(user.id, user.username, user.role)
+                audit.record(session, who, "login.failed", "user", user.id, host=host)
+            else:  # the unknown name is kept for the administrator, cut short
+                audit.record(session, _ANONYMOUS, "login.failed", "user", host=host, name=key[:64])
+            failure = AuthenticationError(WRONG_NAME_OR_PASSWORD)
+        elif not user.is_active:
             audit.record(
                 session,
                 Actor(user.id, user.username, user.role),
-                "login.failed",
+                "login.disabled",
                 "user",
                 user.id,
-                locked=locked,
+                host=host,
             )
-            # The counter must be committed before the user is told.
-            failure = (
-                AccountLockedError(
-                    "Too many failed log-ins: this account is locked for "
-                    f"{settings.lockout_minutes} minutes."
-                )
-                if locked
-                else AuthenticationError("Wrong user name or password.")
+            failure = AuthenticationError(
+                "This account is disabled; ask an administrator to enable it."
             )
         else:
+            session.execute(delete(SignInFailures).where(SignInFailures.name_hash == hashed))
             user.failed_logins = 0
             user.locked_until = None
             user.last_login_at = now
             if rehashed:
                 user.password_hash = rehashed
             actor = _actor_for(session, user)
-            audit.record(session, actor, "login", "user", user.id)
+            audit.record(session, actor, "login", "user", user.id, host=host)
+    # The failure is committed (counted and audited) before the user is told.
     if failure is not None:
         raise failure
     return actor
 
 
-def unlock(clinic: Clinic, actor: Actor, user_id: int) -> None:
-    require_admin(actor, "unlock accounts")
-    with clinic.db.write() as session:
-        user = session.get(User, user_id)
-        if user is None:
-            raise ValidationError("No such user.")
-        user.failed_logins = 0
-        user.locked_until = None
-        audit.record(session, actor, "user.unlock", "user", user_id)
-
-
 def change_password(clinic: Clinic, actor: Actor, old_password: str, new_password: str) -> None:
+    """A signed-in user changes their own password (which ends a forced change).
+
+    Raises:
+        PermissionDeniedError: the system account.
+        AuthenticationError: the current password is wrong.
+        ValidationError: the new password is too weak, or the same as the current one.
+    """
     if actor.user_id is None:
         raise PermissionDeniedError("The system account has no password.")
-    with clinic.db.write() as session:
-        user = session.get(User, actor.user_id)
-        if user is None or not _verify(user.password_hash, old_password):
-            raise AuthenticationError("The current password is wrong.")
-        user.password_hash = hash_password(new_password)
-        audit.record(session, actor, "user.password", "user", user.id)
-
-
-@dataclass(frozen=True)
-class UserRow:
-    id: int
-    username: str
-    role: str
-    is_active: bool
-    locked: bool
-
-
-def list_users(clinic: Clinic, actor: Actor) -> list[UserRow]:
-    require_admin(actor, "list user accounts")
-    now = _now(clinic)
+    if new_password == old_password:
+        raise ValidationError(
+            "Choose a new password that differs from the current one.", field="new_password"
+        )
+    new_hash = hash_password(new_password)
     with clinic.db.read() as session:
-        return [
-            UserRow(
-                u.id, u.username, u.role, u.is_active, bool(u.locked_until and u.locked_until > now)
-            )
-            for u in session.scalars(select(User).order_by(User.username))
-        ]
+        user = session.get(User, actor.user_id)
+        stored = user.password_hash if user is not None else _dummy_hash()
+    if user is None or not _verify(stored, old_password):
+        raise AuthenticationError("The current password is wrong.")
+    with clinic.db.write() as session:
+        user = session.get(User, actor.user_id, with_for_update=True)
+        if user is None or user.password_hash != stored:
+            raise AuthenticationError("The password was changed meanwhile; sign in again.")
+        user.password_hash = new_hash
+        user.must_change_password = False
+        audit.record(session, actor, "user.password", "user", user.id, host=socket.gethostname())

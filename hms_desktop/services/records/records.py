@@ -5,16 +5,33 @@ Every view, edit and export of a record is written to the audit log.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
-from hms_desktop.db.models import Appointment, Department, Doctor, Patient, Treatment
-from hms_desktop.errors import ConflictError, NotFoundError, PermissionDeniedError, ValidationError
-from hms_desktop.services.actor import Actor, require_patient_access
+from hms_desktop.db.models import (
+    Appointment,
+    Department,
+    Doctor,
+    Patient,
+    Treatment,
+    TreatmentVersion,
+    User,
+    utcnow,
+)
+from hms_desktop.errors import ConflictError, NotFoundError, ValidationError
+from hms_desktop.services.actor import Actor, require_admin
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import clean_text
+from hms_desktop.services.policy import (
+    clean_reason,
+    require_record_access,
+    require_treating_doctor,
+)
 from hms_desktop.services.safety import audit
 from hms_desktop.services.views import HistoryRow, TreatmentRow
 
@@ -44,10 +61,14 @@ def _treatment_row(t: Treatment) -> TreatmentRow:
 
 
 def record_treatment(clinic: Clinic, actor: Actor, appointment_id: int, form: TreatmentForm) -> int:
-    """Record (or correct) the treatment of a completed visit. Returns the treatment id.
+    """Record (or amend) the treatment of a completed visit. Returns the treatment id.
+
+    An amendment keeps the values it replaces as a :class:`TreatmentVersion` (who wrote
+    them and when, who replaced them and when); the audit entry names the changed fields
+    and the version, never the clinical values.
 
     Raises:
-        PermissionDeniedError: anyone but the visit's doctor or an administrator.
+        PermissionDeniedError: anyone but the visit's doctor (administrators included).
         ConflictError: the visit is not completed.
         ValidationError: a field is too long, or diagnosis and treatment are both empty.
     """
@@ -64,10 +85,7 @@ def record_treatment(clinic: Clinic, actor: Actor, appointment_id: int, form: Tr
         appt = session.get(Appointment, appointment_id, with_for_update=True)
         if appt is None:
             raise NotFoundError(f"There is no appointment {appointment_id}.")
-        if not (actor.is_admin or (actor.role == "doctor" and actor.doctor_id == appt.doctor_id)):
-            raise PermissionDeniedError(
-                "Only the doctor who saw the patient can record the treatment."
-            )
+        require_treating_doctor(actor, appt.doctor_id)
         if appt.status != "completed":
             raise ConflictError("Mark the appointment completed before recording its treatment.")
         treatment = session.scalar(
@@ -78,6 +96,10 @@ def record_treatment(clinic: Clinic, actor: Actor, appointment_id: int, form: Tr
             treatment = Treatment(appointment_id=appointment_id)
             session.add(treatment)
         changed = [k for k, v in values.items() if getattr(treatment, k) != v]
+        version = None
+        if treatment.id is not None and changed:
+            version = _keep_version(session, treatment, actor)
+            action = "treatment.amend"
         for key, value in values.items():
             setattr(treatment, key, value)
         treatment.recorded_by = actor.user_id
@@ -90,19 +112,80 @@ def record_treatment(clinic: Clinic, actor: Actor, appointment_id: int, form: Tr
             treatment.id,
             patient_id=appt.patient_id,
             fields=changed,
+            **({"replaced_version": version} if version else {}),
         )
         treatment_id = treatment.id
     clinic.changes.notify("treatments")
     return treatment_id
 
 
-def get_treatment(clinic: Clinic, actor: Actor, appointment_id: int) -> TreatmentRow | None:
-    """The treatment of one visit (None when none is recorded yet); the view is audited."""
+def _keep_version(session: Session, treatment: Treatment, actor: Actor) -> int:
+    """Store the treatment's values before an amendment; returns their version number."""
+    number = (
+        session.scalar(
+            select(func.count())
+            .select_from(TreatmentVersion)
+            .where(TreatmentVersion.treatment_id == treatment.id)
+        )
+        or 0
+    ) + 1
+    author = session.get(User, treatment.recorded_by) if treatment.recorded_by else None
+    session.add(
+        TreatmentVersion(
+            treatment_id=treatment.id,
+            version=number,
+            **{name: getattr(treatment, name) for name in TREATMENT_FIELDS},
+            written_by=author.username if author else "",
+            written_at=treatment.updated_at,
+            replaced_by=actor.username,
+            replaced_at=utcnow(),
+        )
+    )
+    return number
+
+
+def _record_basis(
+    session: Session,
+    clinic: Clinic,
+    actor: Actor,
+    appt: Appointment,
+    emergency_reason: str,
+) -> str:
+    # A doctor always reads the records of their own visits.
+    if actor.role == "doctor" and actor.doctor_id == appt.doctor_id:
+        return "own_visit"
+    return require_record_access(
+        session, clinic, actor, appt.patient_id, "read the records",
+        emergency_reason=emergency_reason,
+    )  # fmt: skip
+
+
+def _audit_emergency(
+    session: Session, actor: Actor, patient_id: int, basis: str, reason: str
+) -> None:
+    if basis == "emergency":
+        audit.record(
+            session, actor, "emergency.access", "patient", patient_id,
+            patient_id=patient_id, reason=clean_reason(reason, "emergency access"),
+        )  # fmt: skip
+
+
+def get_treatment(
+    clinic: Clinic, actor: Actor, appointment_id: int, *, emergency_reason: str = ""
+) -> TreatmentRow | None:
+    """The treatment of one visit (None when none is recorded yet); the view is audited.
+
+    Raises:
+        NotFoundError: no such appointment.
+        CareRelationshipRequiredError: a doctor without care relationship nor reason.
+        PermissionDeniedError: the front desk, administrators, other patients.
+    """
     with clinic.db.write() as session:
         appt = session.get(Appointment, appointment_id)
         if appt is None:
             raise NotFoundError(f"There is no appointment {appointment_id}.")
-        require_patient_access(session, actor, appt.patient_id, "read the records")
+        basis = _record_basis(session, clinic, actor, appt, emergency_reason)
+        _audit_emergency(session, actor, appt.patient_id, basis, emergency_reason)
         treatment = session.scalar(
             select(Treatment).where(Treatment.appointment_id == appointment_id)
         )
@@ -135,6 +218,10 @@ def history_statement(patient_id: int) -> Select[Any]:
             Treatment.treatment_given,
             Treatment.prescription,
             Treatment.notes,
+            # How many earlier versions an amendment kept (0: never amended).
+            select(func.count(TreatmentVersion.id))
+            .where(TreatmentVersion.treatment_id == Treatment.id)
+            .scalar_subquery(),
         )
         .select_from(Treatment)
         .join(Appointment, Appointment.id == Treatment.appointment_id)
@@ -161,20 +248,30 @@ def _history_row(r: Any) -> HistoryRow:
         treatment_given=r[10],
         prescription=r[11],
         notes=r[12],
+        earlier_versions=r[13],
     )
 
 
-def patient_history(clinic: Clinic, actor: Actor, patient_id: int) -> list[HistoryRow]:
-    """A patient's full history, oldest first. Audited as a record view.
+def patient_history(
+    clinic: Clinic, actor: Actor, patient_id: int, *, emergency_reason: str = ""
+) -> list[HistoryRow]:
+    """A patient's full history, oldest first. Audited as a record view; emergency access
+    (a doctor without care relationship, with a typed reason) is audited on its own too.
 
     Raises:
-        PermissionDeniedError: a patient reading another's, a doctor reading a stranger's.
+        CareRelationshipRequiredError: a doctor without care relationship nor reason.
+        PermissionDeniedError: a patient reading another's, the front desk, administrators.
+        ValidationError: an emergency reason too short to be one.
         NotFoundError: no such patient.
     """
     with clinic.db.write() as session:
         if session.get(Patient, patient_id) is None:
             raise NotFoundError(f"There is no patient with id {patient_id}.")
-        require_patient_access(session, actor, patient_id, "read the history")
+        basis = require_record_access(
+            session, clinic, actor, patient_id, "read the history",
+            emergency_reason=emergency_reason,
+        )  # fmt: skip
+        _audit_emergency(session, actor, patient_id, basis, emergency_reason)
         rows = [_history_row(r) for r in session.execute(history_statement(patient_id))]
         audit.record(
             session,
@@ -184,5 +281,104 @@ def patient_history(clinic: Clinic, actor: Actor, patient_id: int) -> list[Histo
             patient_id,
             patient_id=patient_id,
             rows=len(rows),
+            basis=basis,
         )
     return rows
+
+
+@dataclass(frozen=True)
+class TreatmentVersionRow:
+    """One version of a treatment, oldest first; the last is the current one."""
+
+    version: int
+    symptoms: str
+    diagnosis: str
+    treatment_given: str
+    prescription: str
+    notes: str
+    written_by: str
+    written_at: datetime
+    #: Who replaced it and when (empty and None for the current version).
+    replaced_by: str
+    replaced_at: datetime | None
+    is_current: bool
+
+
+def treatment_versions(
+    clinic: Clinic, actor: Actor, appointment_id: int, *, emergency_reason: str = ""
+) -> list[TreatmentVersionRow]:
+    """Every version of a visit's treatment, oldest first, the current one last (empty
+    when none is recorded). Audited as a record view; the same access as
+    :func:`get_treatment`."""
+    with clinic.db.write() as session:
+        appt = session.get(Appointment, appointment_id)
+        if appt is None:
+            raise NotFoundError(f"There is no appointment {appointment_id}.")
+        basis = _record_basis(session, clinic, actor, appt, emergency_reason)
+        _audit_emergency(session, actor, appt.patient_id, basis, emergency_reason)
+        treatment = session.scalar(
+            select(Treatment).where(Treatment.appointment_id == appointment_id)
+        )
+        if treatment is None:
+            return []
+        old = session.scalars(
+            select(TreatmentVersion)
+            .where(TreatmentVersion.treatment_id == treatment.id)
+            .order_by(TreatmentVersion.version)
+        ).all()
+        author = session.get(User, treatment.recorded_by) if treatment.recorded_by else None
+        rows = [
+            TreatmentVersionRow(
+                version=v.version,
+                **{name: getattr(v, name) for name in TREATMENT_FIELDS},
+                written_by=v.written_by,
+                written_at=v.written_at,
+                replaced_by=v.replaced_by,
+                replaced_at=v.replaced_at,
+                is_current=False,
+            )
+            for v in old
+        ]
+        rows.append(
+            TreatmentVersionRow(
+                version=len(old) + 1,
+                **{name: getattr(treatment, name) for name in TREATMENT_FIELDS},
+                written_by=author.username if author else "",
+                written_at=treatment.updated_at,
+                replaced_by="",
+                replaced_at=None,
+                is_current=True,
+            )
+        )
+        audit.record(
+            session, actor, "treatment.versions", "treatment", treatment.id,
+            patient_id=appt.patient_id, basis=basis,
+        )  # fmt: skip
+        return rows
+
+
+@dataclass(frozen=True)
+class EmergencyAccessRow:
+    at: datetime
+    doctor: str
+    patient_id: int | None
+    reason: str
+
+
+def emergency_accesses(clinic: Clinic, actor: Actor, limit: int = 200) -> list[EmergencyAccessRow]:
+    """Emergency openings of records, newest first, for the administrator to review.
+
+    Raises:
+        PermissionDeniedError: the actor is not an administrator.
+    """
+    require_admin(actor, "review emergency access")
+    rows = audit.list_entries(clinic, actor, action_prefix="emergency.access", limit=limit)
+    return [EmergencyAccessRow(r.at, r.actor, r.patient_id, _reason_of(r.details)) for r in rows]
+
+
+def _reason_of(details: str) -> str:
+    try:
+        value = json.loads(details or "{}").get("reason", "")
+    except (ValueError, AttributeError):
+        return ""
+    return str(value)

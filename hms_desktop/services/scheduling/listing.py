@@ -10,9 +10,10 @@ from sqlalchemy import Select, func, null, or_, select
 
 from hms_desktop.db.models import Appointment, Department, Doctor, Patient, Treatment
 from hms_desktop.errors import PermissionDeniedError
-from hms_desktop.services.actor import Actor, require_patient_access
+from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import fold, search_text
+from hms_desktop.services.policy import require_record_access
 from hms_desktop.services.safety import audit
 from hms_desktop.services.views import AppointmentRow
 
@@ -152,7 +153,7 @@ def list_appointments(
     if flt.patient_id is None:
         raise PermissionDeniedError("Diagnoses are shown for one patient's visits at a time.")
     with clinic.db.write() as session:
-        require_patient_access(session, actor, flt.patient_id, "read the records")
+        require_record_access(session, clinic, actor, flt.patient_id, "read the records")
         rows = [appointment_row(r) for r in session.execute(stmt)]
         audit.record(
             session, actor, "records.view", "patient", flt.patient_id,

@@ -71,10 +71,14 @@ class AdminTab(QWidget):
         self.PAGES = (*type(self).PAGES, "jobs")
         self.TITLES = (*type(self).TITLES, "Jobs")
         self.audit: Any = None
+        self.users: Any = None
         if actor.is_admin:  # the audit log is for administrators only (the service checks too)
             self._pages.append(QWidget(self))
             self.PAGES = (*self.PAGES, "audit")
             self.TITLES = (*self.TITLES, "Audit log")
+            self._pages.append(QWidget(self))  # accounts: administrators only, too
+            self.PAGES = (*self.PAGES, "users")
+            self.TITLES = (*self.TITLES, "Users")
         self._stale: set[str] = set()
         self.stack = QStackedWidget(self)
         nav_model = QStandardItemModel(self)
@@ -142,7 +146,7 @@ class AdminTab(QWidget):
         elif isinstance(page, ListPage) and (not page.loaded_once or name in self._stale):
             self._stale.discard(name)
             page.refresh()
-        elif name in ("jobs", "audit"):
+        elif name in ("jobs", "audit", "users"):
             built = self._build_extra(name)
             if built is not None:  # later visits reload on F5 or on a job's event
                 built.refresh()
@@ -156,7 +160,7 @@ class AdminTab(QWidget):
             page.refresh()  # type: ignore[attr-defined]
 
     def _build_extra(self, name: str) -> Any:
-        """The Jobs or Audit log page, built on first use (None once built before)."""
+        """The Jobs, Audit log or Users page, built on first use (None once built before)."""
         index = self.PAGES.index(name)
         if name == "jobs" and self.jobs is None:
             from hms_desktop.ui.admin.jobs_panel import JobsPanel
@@ -169,6 +173,12 @@ class AdminTab(QWidget):
 
             self.audit = AuditLogView(self._clinic, self._actor, self._ops, self)
             return self._swap_page(index, self.audit)
+        if name == "users" and self.users is None:
+            from hms_desktop.ui.admin.users_page import UsersPage
+
+            self.users = UsersPage(self._clinic, self._actor, self._ops, self)
+            self.users.status_message.connect(self.status_message)
+            return self._swap_page(index, self.users)
         return None
 
     def _swap_page(self, index: int, page: QWidget) -> QWidget:

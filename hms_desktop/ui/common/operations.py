@@ -94,6 +94,9 @@ class Operations(QObject):
     #: An operation failed and had no ``on_failure``: the window shows the message.
     unhandled_error = Signal(str, object)  # label, exception
     busy_changed = Signal(bool)
+    #: A service found the signed-in account disabled (emitted from any thread by the
+    #: account check): the window signs its user out.
+    signed_out = Signal(str)  # the message
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)

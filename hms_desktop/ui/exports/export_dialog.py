@@ -142,6 +142,17 @@ class ExportDialog(QDialog):
             self.filters.from_edit.dateChanged.connect(self._set_default_path)
             self.filters.to_edit.dateChanged.connect(self._set_default_path)
             self._inputs += self.filters.widgets
+        #: The front desk exports a history only at the patient's own request, stated here
+        #: (the service refuses it otherwise and audits the reason).
+        self.request_edit: QLineEdit | None = None
+        if self._kind == "history" and self._actor.is_staff:
+            self.request_edit = QLineEdit(self)
+            self.request_edit.setObjectName("patientRequest")
+            self.request_edit.setPlaceholderText("e.g. the patient asked for a copy at the desk")
+            request_label = QLabel("Patient's &request:", self)
+            request_label.setBuddy(self.request_edit)
+            form.addRow(request_label, self.request_edit)
+            self._inputs.append(self.request_edit)
         self.format_combo = QComboBox(self)
         choices = HISTORY_FORMAT_CHOICES if self._kind == "history" else FORMAT_CHOICES
         for code, label in choices:
@@ -330,6 +341,7 @@ class ExportDialog(QDialog):
             call = partial(
                 exports.export_history, self._clinic, self._actor, self._patient_id, path, fmt,
                 delimiter=delimiter, all_visits=self.options.include_all_visits,
+                patient_request=self.request_edit.text() if self.request_edit else "",
             )  # fmt: skip
         else:
             flt = self.filters.value()

@@ -388,7 +388,8 @@ class PatientTab(QWidget):
         self._ops.run(
             lambda ctx: (
                 generation,
-                booking.list_appointments(clinic, actor, flt, include_records=True),
+                # Diagnoses are for the patient and their doctors, not the front desk.
+                booking.list_appointments(clinic, actor, flt, include_records=not actor.is_staff),
             ),
             label="Loading appointments",
             on_success=self._on_appointments,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import html
+import itertools
 import logging
 
+import shiboken6
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QInputDialog,
     QSplitter,
     QTextBrowser,
     QToolButton,
@@ -18,7 +21,9 @@ from PySide6.QtWidgets import (
 
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.policy import CareRelationshipRequiredError
 from hms_desktop.services.records import records
+from hms_desktop.services.records.records import TreatmentVersionRow
 from hms_desktop.services.scheduling.booking import VISIT_LABELS
 from hms_desktop.services.views import HistoryRow
 from hms_desktop.ui.common.dates import when_text
@@ -52,7 +57,41 @@ def history_columns() -> list[Column[HistoryRow]]:
         Column("Visit type", lambda r: VISIT_LABELS.get(r.visit_type, r.visit_type)),
         Column("Diagnosis", lambda r: r.diagnosis, tooltip=lambda r: r.diagnosis),
         Column("Prescription", lambda r: r.prescription, tooltip=lambda r: r.prescription),
+        # An amended record says so; its earlier versions show in the detail pane.
+        Column(
+            "Amended", lambda r: f"amended ({r.earlier_versions}×)" if r.earlier_versions else ""
+        ),
     ]
+
+
+_FIELDS = (
+    ("Symptoms", "symptoms"),
+    ("Diagnosis", "diagnosis"),
+    ("Treatment given", "treatment_given"),
+    ("Prescription", "prescription"),
+    ("Notes", "notes"),
+)
+
+
+def versions_html(versions: list[TreatmentVersionRow]) -> str:
+    """The earlier versions of an amended record: who wrote each, who replaced it and
+    when, and each changed field's old and new value."""
+    parts = ["<h4>Earlier versions</h4>"]
+    for old, new in itertools.pairwise(versions):
+        when = f"{old.replaced_at:%Y-%m-%d %H:%M} UTC" if old.replaced_at else ""
+        parts.append(
+            f"<p><b>Version {old.version}</b> by {html.escape(old.written_by or 'unknown')}, "
+            f"replaced by {html.escape(old.replaced_by)} on {when}</p><ul>"
+        )
+        for label, name in _FIELDS:
+            before, after = getattr(old, name), getattr(new, name)
+            if before != after:
+                parts.append(
+                    f"<li>{label}: <s>{html.escape(before) or '—'}</s> → "
+                    f"{html.escape(after) or '—'}</li>"
+                )
+        parts.append("</ul>")
+    return "".join(parts)
 
 
 def visit_html(row: HistoryRow) -> str:
@@ -78,6 +117,8 @@ class HistoryView(QWidget):
     """Shows one patient's history; :meth:`show_patient` loads it in the background."""
 
     loaded = Signal()
+    #: The selected record's versions are on screen (how many, the current one included).
+    versions_shown = Signal(int)
 
     def __init__(
         self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
@@ -109,6 +150,15 @@ class HistoryView(QWidget):
         self.export_action.triggered.connect(self.export)
         self.export_action.setEnabled(False)
         self.addAction(self.export_action)
+        # A doctor without a care relationship opens the records only with a typed reason.
+        self.emergency_action = QAction("E&mergency access…", self)
+        self.emergency_action.setToolTip("Open this patient's records with a reason (audited)")
+        self.emergency_action.triggered.connect(self.ask_emergency_reason)
+        self.emergency_action.setVisible(False)
+        emergency_button = QToolButton(self)
+        emergency_button.setDefaultAction(self.emergency_action)
+        self._reason = ""
+        self.reason_dialog: QInputDialog | None = None
         export_button = QToolButton(self)
         export_button.setDefaultAction(self.export_action)
         export_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
@@ -120,6 +170,7 @@ class HistoryView(QWidget):
         titles.addWidget(self.title)
         titles.addWidget(self.subtitle)
         header.addLayout(titles, 1)
+        header.addWidget(emergency_button, 0, Qt.AlignmentFlag.AlignBottom)
         header.addWidget(export_button, 0, Qt.AlignmentFlag.AlignBottom)
         splitter = QSplitter(Qt.Orientation.Vertical, self)
         splitter.addWidget(self.table)
@@ -141,15 +192,21 @@ class HistoryView(QWidget):
 
     def show_patient(self, patient_id: int, patient_name: str) -> None:
         """Load and show ``patient_id``'s full history (audited by the service)."""
+        if patient_id != self._patient_id:
+            self._reason = ""  # emergency access is asked for per patient
+        self.emergency_action.setVisible(False)
         self._patient_id = patient_id
         self._generation += 1
         generation = self._generation
         self.title.setText(f"History of {patient_name}")
         self.subtitle.setText(f"Patient #{patient_id} · loading…")
         self.export_action.setEnabled(True)
-        clinic, actor = self._clinic, self._actor
+        clinic, actor, reason = self._clinic, self._actor, self._reason
         self._ops.run(
-            lambda ctx: (generation, records.patient_history(clinic, actor, patient_id)),
+            lambda ctx: (
+                generation,
+                records.patient_history(clinic, actor, patient_id, emergency_reason=reason),
+            ),
             label="Loading the history",
             on_success=self._on_loaded,
             on_failure=self._on_failed,
@@ -186,11 +243,53 @@ class HistoryView(QWidget):
         self.model.set_rows([])
         self.table.set_empty_text(field_message(err)[1])
         self.subtitle.setText("")
+        self.emergency_action.setVisible(isinstance(err, CareRelationshipRequiredError))
         self.loaded.emit()
+
+    def ask_emergency_reason(self) -> QInputDialog:
+        """Ask why the records must be opened; with a reason, load them (audited)."""
+        dialog = QInputDialog(self)
+        dialog.setWindowTitle("Emergency access")
+        dialog.setLabelText(
+            "Why must you open this patient's records now? The reason is kept in the audit "
+            "log and shown to the administrator."
+        )
+        dialog.textValueSelected.connect(self._on_reason)
+        dialog.finished.connect(dialog.deleteLater)
+        self.reason_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _on_reason(self, reason: str) -> None:
+        self.reason_dialog = None
+        if self._patient_id is not None and reason.strip():
+            self._reason = reason
+            self.refresh()
 
     def _show_detail(self) -> None:
         row = self.model.row_at(self.table.current_row())
         if row is None:
             self.detail.clear()
-        else:
-            self.detail.setHtml(visit_html(row))
+            return
+        self.detail.setHtml(visit_html(row))
+        if row.earlier_versions:
+            self._load_versions(row)
+
+    def _load_versions(self, row: HistoryRow) -> None:
+        clinic, actor, reason = self._clinic, self._actor, self._reason
+        appointment_id = row.appointment_id
+        self._ops.run(
+            lambda _ctx: records.treatment_versions(
+                clinic, actor, appointment_id, emergency_reason=reason
+            ),
+            label="Loading earlier versions",
+            on_success=lambda versions: self._on_versions(row, versions),
+            on_failure=lambda _err: None,  # the current version is shown all the same
+        )
+
+    def _on_versions(self, row: HistoryRow, versions: list[TreatmentVersionRow]) -> None:
+        if not shiboken6.isValid(self.table.view):
+            return  # the view closed while they loaded
+        if self.model.row_at(self.table.current_row()) is row:  # still the one selected
+            self.detail.setHtml(visit_html(row) + versions_html(versions))
+            self.versions_shown.emit(len(versions))

@@ -12,7 +12,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget, QWidget
 
@@ -67,6 +67,9 @@ class MainWindow(QMainWindow):
         self.scheduler, self.bridge = scheduler, bridge
         self.ops = Operations(self)
         self.ops.unhandled_error.connect(self._on_unhandled_error)
+        #: Why the user was signed out without asking (shown on the sign-in page).
+        self.sign_out_notice = ""
+        self.ops.signed_out.connect(self.sign_out_now)
         self.relay = ChangeRelay(clinic, self)
         self._leaving = False
         #: Close without asking about unsaved changes (after "Discard", or when the
@@ -186,6 +189,7 @@ class MainWindow(QMainWindow):
         )
         if not self.settings_action.shortcut().toString():
             self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
+        self.password_action = self._action(file_menu, "Change &password…", self.change_password)
         file_menu.addSeparator()
         self.logout_action = self._action(file_menu, "&Log out", self.log_out, "Ctrl+Shift+L")
         self.quit_action = self._action(file_menu, "&Quit", self.quit, "Ctrl+Q")
@@ -428,6 +432,37 @@ class MainWindow(QMainWindow):
 
     def _forget_leave_question(self) -> None:
         self.leave_question = None
+
+    @Slot()
+    def change_password(self) -> Any:
+        """The signed-in user chooses a new password (the service checks the current one)."""
+        from hms_desktop.services.people import accounts
+        from hms_desktop.ui.common.password_dialog import PasswordDialog
+
+        clinic, actor = self.clinic, self.actor
+        dialog = PasswordDialog(
+            self,
+            self.ops,
+            "Change your password",
+            f"A new password for {actor.username}: at least {accounts.MIN_PASSWORD_LENGTH} "
+            "characters.",
+            lambda current, new: accounts.change_password(clinic, actor, current, new),
+        )
+        dialog.saved.connect(lambda: self.show_message("Password changed."))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
+
+    @Slot(str)
+    def sign_out_now(self, notice: str) -> None:
+        """Sign out at once, unsaved input discarded (the account was disabled).
+
+        Deferred to the event loop: the call may come from inside a list's loading."""
+        if self._leaving or self.sign_out_notice:
+            return
+        self.sign_out_notice = notice
+        self._discard = True
+        QTimer.singleShot(0, self, self.log_out)
 
     @Slot()
     def log_out(self) -> None:

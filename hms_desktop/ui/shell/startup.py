@@ -125,6 +125,8 @@ class Startup(QObject):
         self.shell: AppWindow | None = None
         #: A message box or the first-run dialog on top of the window, if one is open.
         self.dialog: QWidget | None = None
+        #: The new-password question after a reset, while it is open (tests answer it).
+        self.new_password_dialog: QWidget | None = None
         #: The signed-in user's workspace inside the window.
         self.window: MainWindow | None = None
         #: The background jobs run while the application runs, whoever is signed in.
@@ -346,12 +348,28 @@ class Startup(QObject):
     @Slot(object)
     def show_main_window(self, actor: Any) -> None:
         assert self.clinic is not None and self.stats is not None and self.shell is not None
+        from hms_desktop.services.people import users
         from hms_desktop.ui.shell.main_window import MainWindow
 
         self._drop_dialog()
+        if actor.must_change_password and self._ask_new_password(actor):
+            return  # the workspace opens once the new password is saved
+        # Each of the window's service calls checks that the account is still enabled; the
+        # first that finds it disabled signs the window out (from whichever thread).
+        opened: list[MainWindow] = []
+
+        def signed_out() -> None:
+            if opened and shiboken6.isValid(opened[0]):
+                opened[0].ops.signed_out.emit(users.SIGNED_OUT)
+
         window = MainWindow(
-            self.clinic, actor, self.stats, scheduler=self.scheduler, bridge=self.bridge
+            users.signed_in_clinic(self.clinic, actor, on_signed_out=signed_out),
+            actor,
+            self.stats,
+            scheduler=self.scheduler,
+            bridge=self.bridge,
         )
+        opened.append(window)
         window.setAttribute(_delete_on_close())
         window.logged_out.connect(self._on_logged_out)
         window.quit_requested.connect(lambda: self.finish(EXIT_OK))
@@ -395,6 +413,33 @@ class Startup(QObject):
             on_success=moved,
             on_failure=lambda err: log.warning("clinic settings not moved: %s", err),
         )
+
+    def _ask_new_password(self, actor: Any) -> bool:
+        """After an administrator's reset: a new password before any work (False when there
+        is no window to ask in)."""
+        import dataclasses
+
+        from hms_desktop.services.people import accounts
+        from hms_desktop.ui.common.password_dialog import PasswordDialog
+
+        if self.shell is None or self.clinic is None:
+            return False
+        clinic = self.clinic
+        dialog = PasswordDialog(
+            self.shell,
+            self.ops,
+            "Choose a new password",
+            "An administrator reset your password. Choose your own before you go on.",
+            lambda current, new: accounts.change_password(clinic, actor, current, new),
+        )
+        dialog.setObjectName("newPasswordDialog")
+        changed = dataclasses.replace(actor, must_change_password=False)
+        dialog.saved.connect(lambda: self.show_main_window(changed))
+        dialog.rejected.connect(self.shell.show_sign_in)
+        dialog.finished.connect(dialog.deleteLater)
+        self.new_password_dialog = dialog
+        dialog.open()
+        return True
 
     def _on_logged_out(self) -> None:
         self.window = None
