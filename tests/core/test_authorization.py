@@ -135,7 +135,7 @@ def _make_ctx(clinic: Clinic) -> Ctx:
     seen = booking.book(
         clinic, SYSTEM, patient_id=w.patient_id, doctor_id=w.doctor_id, day=today, at="09:30"
     )
-    booking.complete(clinic, SYSTEM, seen)
+    booking.complete(clinic, SYSTEM, seen, early_close=True)
     booking.book(
         clinic, SYSTEM, patient_id=w.other_patient_id, doctor_id=w.doctor_id, day=w.day, at="08:30"
     )
