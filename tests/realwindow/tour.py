@@ -26,7 +26,7 @@ from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
 from hms_desktop.services.people import accounts, departments
 from hms_desktop.services.records.stats import StatsService
-from hms_desktop.services.scheduling import availability, booking
+from hms_desktop.services.scheduling import availability, booking, patient_flow, waitlist
 from hms_desktop.ui.admin.doctor_form import DoctorFormDialog
 from hms_desktop.ui.admin.patient_form import PatientFormDialog
 from hms_desktop.ui.booking.booking_dialog import BookingDialog, BookingTarget
@@ -209,6 +209,29 @@ def test_doctor_tab_pages(tour: Tour, demo: Demo) -> None:
     tour.verdict()
 
 
+def test_desk_tab(tour: Tour, demo: Demo) -> None:
+    clinic, summary = demo
+    desk = Actor(user_id=None, username="desk", role="receptionist")
+    today = clinic.today()
+    expected = patient_flow.expected_today(clinic, desk)
+    assert len(expected) >= 2, "the demo clinic has visits later today"
+    patient_flow.check_in(clinic, desk, expected[0].id)
+    waitlist.add(
+        clinic, desk, patient_id=expected[1].patient_id, doctor_id=expected[1].doctor_id,
+        days="mon,tue,wed,thu,fri", between="08:00-12:00", until=today + timedelta(days=30),
+    )  # fmt: skip
+    stats = StatsService(clinic)
+    shell, window, ops = _signed_in(tour, clinic, summary, "receptionist", stats)
+    window.tabs.setCurrentWidget(window.desk_tab)
+    panel = window.desk_tab
+    tour.wait(lambda: panel.waiting_model.rowCount() > 0 and panel.offers_model.rowCount() > 0)
+    tour.wait(lambda: not window.ops.busy)
+    tour.look(shell, "desk", "Desk")
+    _close(tour, shell, window, ops)
+    stats.close()
+    tour.verdict()
+
+
 def test_dialogs(tour: Tour, demo: Demo) -> None:
     clinic, summary = demo
     stats = StatsService(clinic)
@@ -237,7 +260,9 @@ def test_dialogs(tour: Tour, demo: Demo) -> None:
     tour.look(export, "export_dialog", "Export dialog")
     export.reject()
 
-    settings = SettingsDialog(clinic, stats, ops, shell)
+    # An administrator's settings: this PC's and the clinic's (the longest form).
+    boss = Actor(user_id=None, username="boss", role="admin")
+    settings = SettingsDialog(clinic, boss, stats, ops, shell)
     tour.show(settings)
     tour.look(settings, "settings_dialog", "Settings")
     settings.reject()

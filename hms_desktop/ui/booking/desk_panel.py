@@ -26,7 +26,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import patient_flow, waitlist
 from hms_desktop.services.views import FLOW_LABELS, VISIT_LABELS, AppointmentRow, WaitingRow
 from hms_desktop.ui.booking.waitlist_dialogs import WaitlistRequestDialog, WalkInDialog
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.dates import short_day_text, time_text, when_text
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, title_label
 from hms_desktop.ui.common.messages import confirm, show_error
 from hms_desktop.ui.common.operations import Operations
@@ -44,19 +44,19 @@ class WaitingModel(RowTableModel[WaitingRow]):
     def __init__(self, threshold: Callable[[], int], parent: Any = None) -> None:
         super().__init__(
             [
-                Column("Time", lambda r: r.time, text=lambda r: f"{r.time:%H:%M}"),
+                Column("Time", lambda r: r.time, text=lambda r: time_text(r.time)),
+                Column(
+                    "Waited",
+                    lambda r: r.waited_minutes,
+                    text=lambda r: f"{r.waited_minutes} min",
+                    align_right=True,
+                ),
                 Column("Patient", lambda r: r.patient),
                 Column("Doctor", lambda r: r.doctor),
                 Column(
                     "Status",
                     lambda r: r.status,
                     text=lambda r: FLOW_LABELS[r.status] + (" (extra)" if r.overbooked else ""),
-                ),
-                Column(
-                    "Waited",
-                    lambda r: r.waited_minutes,
-                    text=lambda r: f"{r.waited_minutes} min",
-                    align_right=True,
                 ),
             ],
             parent,
@@ -82,7 +82,7 @@ class WaitingModel(RowTableModel[WaitingRow]):
 
 def _expected_columns() -> list[Column[AppointmentRow]]:
     return [
-        Column("Time", lambda r: r.time, text=lambda r: f"{r.time:%H:%M}"),
+        Column("Time", lambda r: r.time, text=lambda r: time_text(r.time)),
         Column("Patient", lambda r: r.patient),
         Column("Doctor", lambda r: r.doctor),
         Column("Visit", lambda r: VISIT_LABELS.get(r.visit_type, r.visit_type)),
@@ -95,23 +95,23 @@ def _offer_columns() -> list[Column[waitlist.Offer]]:
         who = r.doctor or f"any doctor of {r.department}"
         when = r.days.replace(",", ", ") if r.days else "any day"
         if r.time_from and r.time_to:
-            when += f" {r.time_from:%H:%M}-{r.time_to:%H:%M}"
+            when += f" {time_text(r.time_from)}-{time_text(r.time_to)}"
         return f"{who}; {when}; {r.minutes} min"
 
     def offered(o: waitlist.Offer) -> str:
         if o.slot is None:
             return "nothing earlier free yet"
-        return f"{day_text(o.slot.date)} {o.slot.time:%H:%M}, {o.doctor}"
+        return f"{when_text(o.slot.date, o.slot.time)}, {o.doctor}"
 
     return [
         Column("Patient", lambda o: o.request.patient),
         Column("Free time that suits", lambda o: o.slot.date if o.slot else None, text=offered),
-        Column("Wants", lambda o: o.request.id, text=wanted),
         Column(
-            "Waiting since",
+            "Asked on",
             lambda o: o.request.created_at,
-            text=lambda o: f"{o.request.created_at:%Y-%m-%d}",
+            text=lambda o: short_day_text(o.request.created_at.date()),
         ),
+        Column("Wants", lambda o: o.request.id, text=wanted),
     ]
 
 
@@ -180,8 +180,13 @@ class DeskPanel(QWidget):
         return box
 
     def _build_layout(self, threshold: int) -> None:
-        top = QSplitter(Qt.Orientation.Horizontal, self)
         waiting_title = f"Waiting room (highlighted after {threshold} min)"
+        waiting = self._section(
+            waiting_title, self.waiting, self.call_button, self.undo_button, self.walk_in_button
+        )
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(SPACING)
         if self.for_doctor:
             for hidden in (
                 self.expected,
@@ -193,29 +198,14 @@ class DeskPanel(QWidget):
                 self.remove_request_button,
             ):
                 hidden.hide()
-            top.addWidget(
-                self._section(waiting_title, self.waiting, self.call_button, self.undo_button)
-            )
+            layout.addWidget(waiting, 1)
         else:
-            top.addWidget(self._section("Expected today", self.expected, self.check_in_button))
-            top.addWidget(
-                self._section(
-                    waiting_title,
-                    self.waiting,
-                    self.call_button,
-                    self.undo_button,
-                    self.walk_in_button,
-                )
-            )
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 12, 12, 12)
-        layout.setSpacing(SPACING)
-        if self.for_doctor:
-            layout.addWidget(top, 1)
-        else:
-            outer = QSplitter(Qt.Orientation.Vertical, self)
-            outer.addWidget(top)
-            outer.addWidget(
+            # One above the other, each the window's full width: every name stays whole
+            # at 1024 pixels (side by side, the doctors' names were cut).
+            sections = QSplitter(Qt.Orientation.Vertical, self)
+            sections.addWidget(self._section("Expected today", self.expected, self.check_in_button))
+            sections.addWidget(waiting)
+            sections.addWidget(
                 self._section(
                     "Waitlist: asked for an earlier time",
                     self.offers,
@@ -224,7 +214,7 @@ class DeskPanel(QWidget):
                     self.remove_request_button,
                 )
             )
-            layout.addWidget(outer, 1)
+            layout.addWidget(sections, 1)
         layout.addWidget(self.note)
 
     # --- loading ------------------------------------------------------------------------
@@ -277,7 +267,7 @@ class DeskPanel(QWidget):
         self._do(
             "Check in",
             lambda: patient_flow.check_in(clinic, actor, row.id),
-            lambda _v: f"{row.patient} checked in for {row.time:%H:%M} with {row.doctor}.",
+            lambda _v: f"{row.patient} checked in for {time_text(row.time)} with {row.doctor}.",
         )
 
     def on_call_in(self) -> None:
@@ -336,7 +326,7 @@ class DeskPanel(QWidget):
             return
         slot = offer.slot
         clinic, actor = self.clinic, self.actor
-        when = f"{day_text(slot.date)} at {slot.time:%H:%M}"
+        when = when_text(slot.date, slot.time)
         box = confirm(
             self,
             "Book from the waitlist",

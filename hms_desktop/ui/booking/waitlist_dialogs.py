@@ -30,6 +30,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import departments, doctors
 from hms_desktop.services.scheduling import patient_flow, waitlist
 from hms_desktop.services.views import PatientRow
+from hms_desktop.ui.common.dates import time_text
 from hms_desktop.ui.common.operations import Operations, user_message
 from hms_desktop.ui.common.patient_picker import PatientPicker
 
@@ -133,7 +134,7 @@ class WalkInDialog(_DeskDialog):
 
         def said(made: patient_flow.WalkIn) -> str:
             extra = " as an extra (overbooked) visit" if made.overbooked else ""
-            return f"{patient.full_name} is waiting: {made.start:%H:%M}{extra}."
+            return f"{patient.full_name} is waiting: {time_text(made.start)}{extra}."
 
         self._run(
             "Walk-in",
