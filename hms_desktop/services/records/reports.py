@@ -21,7 +21,7 @@ from hms_desktop.errors import NotFoundError, PermissionDeniedError
 from hms_desktop.resources_path import resources_dir
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.records.records.monthly_stats import (
+from hms_desktop.services.records.monthly_stats import (
     MonthlyStats,
     compute_all_stats,
     compute_stats,
