@@ -29,6 +29,7 @@ from hms_desktop.db.models import (
     Patient,
     Treatment,
     User,
+    WeeklyHours,
 )
 from hms_desktop.errors import HmsError
 
@@ -38,6 +39,7 @@ COUNTED = (
     Doctor,
     Patient,
     Availability,
+    WeeklyHours,
     Appointment,
     Treatment,
     AuditEntry,

@@ -46,7 +46,7 @@ from hms_desktop.services.people.validation import (
     search_text,
 )
 from hms_desktop.services.safety import audit
-from hms_desktop.services.scheduling.availability import offers_slot
+from hms_desktop.services.scheduling.availability import last_bookable_day, offers_slot
 from hms_desktop.services.views import STATUS_LABELS, AppointmentRow
 
 # Re-exported: screens and exports read the labels from here.
@@ -94,6 +94,12 @@ def _check_slot(
         raise ValidationError(
             f"{day:%Y-%m-%d} {at:%H:%M} is in the past. Choose a time from now on.", field="date"
         )
+    if day > last_bookable_day(clinic):
+        raise ValidationError(
+            f"Bookings are taken up to {last_bookable_day(clinic):%Y-%m-%d}; "
+            f"{day:%Y-%m-%d} is too far ahead.",
+            field="date",
+        )
     if not offers_slot(session, doctor.id, day, at):
         raise ValidationError(
             f"{doctor.full_name} does not see patients on {day:%Y-%m-%d} at {at:%H:%M}. "
@@ -117,6 +123,30 @@ def _check_slot(
         raise _taken_error(day, at, patient=False)
     if clash(Appointment.patient_id == patient.id):
         raise _taken_error(day, at, patient=True)
+
+
+def check_bookable(
+    clinic: Clinic,
+    *,
+    patient_id: int,
+    doctor_id: int,
+    day: date,
+    at: time,
+    ignore_id: int | None = None,
+) -> None:
+    """Raise what :func:`book` would raise for this slot, without booking (a dry run).
+
+    Raises:
+        ValidationError, SlotTakenError, NotFoundError: as :func:`book`.
+    """
+    with clinic.db.read() as session:
+        doctor = session.get(Doctor, doctor_id)
+        patient = session.get(Patient, patient_id)
+        if doctor is None:
+            raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
+        if patient is None:
+            raise NotFoundError(f"There is no patient with id {patient_id}.", field="patient_id")
+        _check_slot(session, clinic, doctor, patient, day, at, ignore_id=ignore_id)
 
 
 def _flush_or_taken(session: Session, day: date, at: time) -> None:
@@ -180,8 +210,12 @@ def book(
     at: time | str,
     visit_type: str = "consultation",
     reason: str = "",
+    series_id: int | None = None,
 ) -> int:
     """Book a free slot. Returns the new appointment's id.
+
+    ``series_id`` makes the visit an occurrence of a recurring series (see
+    :mod:`.series`); ``-1`` starts a new series named after this visit's id.
 
     Raises:
         ValidationError: past time, not an offered slot, blacklisted doctor or patient,
@@ -215,9 +249,12 @@ def book(
             visit_type=visit_type,
             reason=reason,
             status="booked",
+            series_id=series_id if series_id != -1 else None,
         )
         session.add(appt)
         _flush_or_taken(session, the_day, the_time)
+        if series_id == -1:
+            appt.series_id = appt.id
         audit.record(
             session,
             actor,
