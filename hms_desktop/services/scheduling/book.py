@@ -1,0 +1,297 @@
+"""The appointment book: a day's columns of doctors, and the next free time.
+
+A day of 50 doctors is read with four indexed queries (doctors, weekly hours,
+dated exceptions, the day's visits); the next free time walks the horizon a week
+at a time, so it reads little more than the first week with room.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from hms_desktop.db.models import Appointment, Department, Doctor, Patient
+from hms_desktop.errors import PermissionDeniedError, ValidationError
+from hms_desktop.services.actor import Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people.validation import parse_day
+from hms_desktop.services.scheduling.availability import (
+    Window,
+    add_minutes,
+    last_bookable_day,
+    offered_starts,
+    taken_starts,
+    visit_minutes,
+    windows_by_day,
+)
+from hms_desktop.services.views import Slot
+
+#: Visits the book shows: a cancelled one frees its time and leaves the book.
+SHOWN_STATUSES = ("booked", "completed", "no_show")
+#: The grid shown at least (the clinic grid setting replaces it), widened to the hours.
+GRID_START, GRID_END = time(8, 0), time(18, 0)
+#: How many days the next free time reads at once.
+_CHUNK_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Block:
+    """A visit in the book, from ``start`` to ``end``."""
+
+    appointment_id: int
+    start: time
+    end: time
+    patient_id: int
+    patient: str
+    visit_type: str
+    reason: str
+    status: str
+    series_id: int | None = None
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    start: time
+    end: time
+
+
+@dataclass(frozen=True)
+class BookColumn:
+    """One doctor's day: visits, the hours, and the free time in them."""
+
+    doctor_id: int
+    doctor: str
+    department: str
+    blacklisted: bool
+    visits: tuple[Block, ...]
+    hours: tuple[TimeRange, ...]
+    #: Free slots (start, end) on the hours' own grid; may be in the past.
+    free: tuple[TimeRange, ...]
+
+
+@dataclass(frozen=True)
+class DayBook:
+    day: date
+    grid_start: time
+    grid_end: time
+    step_minutes: int
+    columns: tuple[BookColumn, ...]
+
+
+def _doctors(
+    clinic: Clinic, actor: Actor, doctor_ids: Sequence[int] | None, department_id: int | None
+) -> list[tuple[int, str, str, bool]]:
+    if actor.role == "patient":
+        raise PermissionDeniedError("The appointment book is for the clinic's staff.")
+    if actor.role == "doctor":
+        if doctor_ids is not None and set(doctor_ids) - {actor.doctor_id}:
+            raise PermissionDeniedError("A doctor sees their own book only.")
+        doctor_ids = [actor.doctor_id] if actor.doctor_id is not None else []
+    stmt = (
+        select(Doctor.id, Doctor.full_name, Department.name, Doctor.blacklisted)
+        .join(Department, Department.id == Doctor.department_id)
+        .order_by(Department.name, Doctor.full_name, Doctor.id)
+    )
+    if doctor_ids is not None:
+        stmt = stmt.where(Doctor.id.in_(doctor_ids))
+    if department_id is not None:
+        stmt = stmt.where(Doctor.department_id == department_id)
+    with clinic.db.read() as session:
+        return [tuple(r) for r in session.execute(stmt)]
+
+
+def grid_step(clinic: Clinic) -> int:
+    """Minutes per row of the book (the clinic grid; today each PC's slot setting)."""
+    return clinic.settings.slot_minutes
+
+
+def _merge(ranges: list[TimeRange]) -> tuple[TimeRange, ...]:
+    out: list[TimeRange] = []
+    for r in sorted(ranges, key=lambda r: (r.start, r.end)):
+        if out and r.start <= out[-1].end:
+            out[-1] = TimeRange(out[-1].start, max(out[-1].end, r.end))
+        else:
+            out.append(r)
+    return tuple(out)
+
+
+def _column(
+    doctor: tuple[int, str, str, bool], windows: list[Window], visits: list[Block]
+) -> BookColumn:
+    busy = [(v.start, v.end) for v in visits]
+    free = [
+        TimeRange(t, add_minutes(t, minutes))
+        for t, minutes in sorted(offered_starts(windows).items())
+        if not any(s < add_minutes(t, minutes) and t < e for s, e in busy)
+    ]
+    return BookColumn(
+        doctor_id=doctor[0],
+        doctor=doctor[1],
+        department=doctor[2],
+        blacklisted=doctor[3],
+        visits=tuple(visits),
+        hours=_merge([TimeRange(w.start, w.end) for w in windows]),
+        free=tuple(free),
+    )
+
+
+def day_book(
+    clinic: Clinic,
+    actor: Actor,
+    day: date | str,
+    *,
+    doctor_ids: Sequence[int] | None = None,
+    department_id: int | None = None,
+) -> DayBook:
+    """The book of one date: a column per doctor (all, a chosen set, or a department).
+
+    Raises:
+        PermissionDeniedError: a patient; a doctor asking for another doctor's book.
+        ValidationError: a date that is not one.
+    """
+    the_day = parse_day(day)
+    doctors = _doctors(clinic, actor, doctor_ids, department_id)
+    ids = [d[0] for d in doctors]
+    default = grid_step(clinic)
+    with clinic.db.read() as session:
+        hours = windows_by_day(session, ids, the_day, the_day)
+        rows = session.execute(
+            select(
+                Appointment.id,
+                Appointment.doctor_id,
+                Appointment.start_time,
+                Appointment.patient_id,
+                Patient.full_name,
+                Appointment.visit_type,
+                Appointment.reason,
+                Appointment.status,
+                Appointment.series_id,
+            )
+            .join(Patient, Patient.id == Appointment.patient_id)
+            .where(
+                Appointment.doctor_id.in_(ids),
+                Appointment.day == the_day,
+                Appointment.status.in_(SHOWN_STATUSES),
+            )
+            .order_by(Appointment.start_time, Appointment.id)
+        ).all()
+    visits: dict[int, list[Block]] = {i: [] for i in ids}
+    for appt_id, doctor_id, start, patient_id, patient, kind, reason, status, series in rows:
+        windows = hours.get((doctor_id, the_day), [])
+        end = add_minutes(start, visit_minutes(windows, start, default))
+        visits[doctor_id].append(
+            Block(appt_id, start, end, patient_id, patient, kind, reason, status, series)
+        )
+    columns = tuple(_column(d, hours.get((d[0], the_day), []), visits[d[0]]) for d in doctors)
+    spans = [(r.start, r.end) for c in columns for r in c.hours]
+    spans += [(v.start, v.end) for c in columns for v in c.visits]
+    starts = [GRID_START] + [s for s, _ in spans]
+    ends = [GRID_END] + [e for _, e in spans]
+    step = default
+    first = min(starts)
+    # The grid starts on a whole step from midnight, so rows read 08:00, 08:30, ...
+    minute = (first.hour * 60 + first.minute) // step * step
+    return DayBook(the_day, time(minute // 60, minute % 60), max(ends), step, columns)
+
+
+def week_books(clinic: Clinic, actor: Actor, doctor_id: int, day: date | str) -> list[DayBook]:
+    """One doctor's week (Monday to Sunday) around ``day``, a :class:`DayBook` per date."""
+    the_day = parse_day(day)
+    monday = the_day - timedelta(days=the_day.weekday())
+    return [
+        day_book(clinic, actor, monday + timedelta(days=i), doctor_ids=[doctor_id])
+        for i in range(7)
+    ]
+
+
+def _fits(windows: list[Window], at: time, length: int | None, busy: set[time]) -> time | None:
+    """The end of a visit of ``length`` minutes from ``at`` when every slot it needs is free."""
+    starts = offered_starts(windows)
+    need = length or starts[at]
+    t, covered = at, 0
+    while covered < need:
+        if t not in starts or t in busy:
+            return None
+        covered += starts[t]
+        t = add_minutes(t, starts[t])
+        if t <= at:  # ran past midnight
+            return None
+    return t
+
+
+def next_free(
+    clinic: Clinic,
+    *,
+    doctor_id: int | None = None,
+    department_id: int | None = None,
+    after: date | datetime | str | None = None,
+    minutes: int | None = None,
+    between: tuple[time, time] | None = None,
+) -> Slot | None:
+    """The first free time of a doctor (or any doctor of a department) from ``after``.
+
+    ``after``: a date (from its start; default now) or a moment. ``minutes``: the
+    visit's length (default one slot), taken from consecutive free slots.
+    ``between``: only starts at or after its first and ending by its second time.
+    Never in the past, never past the horizon, never with a blacklisted doctor.
+    ``None`` when nothing is free.
+
+    Raises:
+        ValidationError: neither or both of a doctor and a department.
+    """
+    if (doctor_id is None) == (department_id is None):
+        raise ValidationError("Give a doctor or a department.", field="doctor_id")
+    now = clinic.now().replace(tzinfo=None)
+    if after is None:
+        moment = now
+    elif isinstance(after, datetime):
+        moment = max(after.replace(tzinfo=None), now)
+    else:
+        moment = max(datetime.combine(parse_day(after), time(0)), now)
+    stmt = select(Doctor.id).where(Doctor.blacklisted.is_(False)).order_by(Doctor.id)
+    if doctor_id is not None:
+        stmt = stmt.where(Doctor.id == doctor_id)
+    else:
+        stmt = stmt.where(Doctor.department_id == department_id)
+    last = last_bookable_day(clinic)
+    with clinic.db.read() as session:
+        ids = list(session.scalars(stmt))
+        first = moment.date()
+        while ids and first <= last:
+            chunk_end = min(last, first + timedelta(days=_CHUNK_DAYS - 1))
+            hours = windows_by_day(session, ids, first, chunk_end)
+            taken = taken_starts(session, ids, first, chunk_end) if hours else set()
+            found = _first_in(hours, taken, (moment, now), minutes, between)
+            if found is not None:
+                return found
+            first = chunk_end + timedelta(days=1)
+    return None
+
+
+def _first_in(
+    hours: dict[tuple[int, date], list[Window]],
+    taken: set[tuple[int, date, time]],
+    moments: tuple[datetime, datetime],
+    minutes: int | None,
+    between: tuple[time, time] | None,
+) -> Slot | None:
+    moment, now = moments
+    busy: dict[tuple[int, date], set[time]] = {}
+    for doctor_id, day, at in taken:
+        busy.setdefault((doctor_id, day), set()).add(at)
+    candidates = sorted(
+        (day, t, doctor_id)
+        for (doctor_id, day), windows in hours.items()
+        for t in offered_starts(windows)
+        if (between is None or between[0] <= t)
+        and (when := datetime.combine(day, t)) >= moment
+        and when > now
+    )
+    for day, t, doctor_id in candidates:
+        end = _fits(hours[(doctor_id, day)], t, minutes, busy.get((doctor_id, day), set()))
+        if end is not None and (between is None or end <= between[1]):
+            return Slot(doctor_id, day, t, end)
+    return None
