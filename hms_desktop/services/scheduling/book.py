@@ -64,6 +64,7 @@ class BookColumn:
 
     doctor_id: int
     doctor: str
+    department_id: int
     department: str
     blacklisted: bool
     visits: tuple[Block, ...]
@@ -83,7 +84,7 @@ class DayBook:
 
 def _doctors(
     clinic: Clinic, actor: Actor, doctor_ids: Sequence[int] | None, department_id: int | None
-) -> list[tuple[int, str, str, bool]]:
+) -> list[tuple[int, str, int, str, bool]]:
     if actor.role == "patient":
         raise PermissionDeniedError("The appointment book is for the clinic's staff.")
     if actor.role == "doctor":
@@ -91,7 +92,7 @@ def _doctors(
             raise PermissionDeniedError("A doctor sees their own book only.")
         doctor_ids = [actor.doctor_id] if actor.doctor_id is not None else []
     stmt = (
-        select(Doctor.id, Doctor.full_name, Department.name, Doctor.blacklisted)
+        select(Doctor.id, Doctor.full_name, Department.id, Department.name, Doctor.blacklisted)
         .join(Department, Department.id == Doctor.department_id)
         .order_by(Department.name, Doctor.full_name, Doctor.id)
     )
@@ -119,7 +120,7 @@ def _merge(ranges: list[TimeRange]) -> tuple[TimeRange, ...]:
 
 
 def _column(
-    doctor: tuple[int, str, str, bool], windows: list[Window], visits: list[Block]
+    doctor: tuple[int, str, int, str, bool], windows: list[Window], visits: list[Block]
 ) -> BookColumn:
     busy = [(v.start, v.end) for v in visits]
     free = [
@@ -130,8 +131,9 @@ def _column(
     return BookColumn(
         doctor_id=doctor[0],
         doctor=doctor[1],
-        department=doctor[2],
-        blacklisted=doctor[3],
+        department_id=doctor[2],
+        department=doctor[3],
+        blacklisted=doctor[4],
         visits=tuple(visits),
         hours=_merge([TimeRange(w.start, w.end) for w in windows]),
         free=tuple(free),
