@@ -30,8 +30,8 @@ class BookControls(QWidget):
     ) -> None:
         """``department_rows`` None: a doctor's own book (no department filter)."""
         super().__init__(parent)
-        self.prev_button = QPushButton("◀ &Previous", self)
-        self.today_button = QPushButton("&Today", self)
+        self.prev_button = QPushButton("◀ Previ&ous", self)
+        self.today_button = QPushButton("To&day", self)
         self.next_button = QPushButton("&Next ▶", self)
         self.date_edit = QDateEdit(self)
         self.date_edit.setCalendarPopup(True)
@@ -60,7 +60,7 @@ class BookControls(QWidget):
             QTimeEdit(QTime(8, 0), self),
             QTimeEdit(QTime(12, 0), self),
         )
-        self.next_free_button = QPushButton("Next &free (Ctrl+G)", self)
+        self.next_free_button = QPushButton("Ne&xt free (Ctrl+G)", self)
         self.print_button = QPushButton("P&rint day…", self)
 
         top = QHBoxLayout()

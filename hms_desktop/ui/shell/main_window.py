@@ -37,7 +37,7 @@ ROLE_LABELS = {
 def tabs_for_role(role: str) -> tuple[str, ...]:
     """The tabs a role sees, in order."""
     if role in ("admin", "receptionist"):
-        return ("Admin", "Patient")
+        return ("Admin", "Book", "Patient")
     if role == "doctor":
         return ("Doctor",)
     return ("Patient",)
@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self.admin_tab: Any = None
         self.doctor_tab: Any = None
         self.patient_tab: Any = None
+        self.book_tab: Any = None
         for name in tabs_for_role(actor.role):
             widget = self._build_tab(name)
             self.tabs.addTab(widget, name)
@@ -112,6 +113,12 @@ class MainWindow(QMainWindow):
             )
             self.admin_tab.status_message.connect(self.show_message)
             return self.admin_tab
+        if name == "Book":
+            from hms_desktop.ui.booking.book_view import BookView
+
+            self.book_tab = BookView(self.clinic, self.actor, self.ops, self)
+            self.book_tab.status_message.connect(self.show_message)
+            return self.book_tab
         if name == "Doctor":
             from hms_desktop.ui.doctor.doctor_tab import DoctorTab
 
@@ -149,7 +156,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_changes(self, topics: frozenset[str]) -> None:
-        for tab in (self.admin_tab, self.doctor_tab, self.patient_tab):
+        for tab in (self.admin_tab, self.book_tab, self.doctor_tab, self.patient_tab):
             handler = getattr(tab, "on_changes", None)
             if callable(handler):
                 handler(topics)
