@@ -1,8 +1,14 @@
-"""One settings object for the whole application.
+"""This PC's own settings: the database URL and the preferences of this PC.
 
 Precedence, highest first: command line > environment (``HMS_*``) > the settings
 file in the user config dir > defaults. The SMTP password is never written to the
 settings file: it comes from ``HMS_SMTP_PASSWORD`` or the system keyring.
+
+Clinic-wide settings (time zone, grid, policies, SMTP server...) live in the clinic
+database (:mod:`hms_desktop.services.clinic_settings`). Settings files written by
+older versions still hold some of them: :func:`legacy_clinic_values` reads those
+once, so the first administrator start or ``hms init`` can move them into the
+database.
 """
 
 from __future__ import annotations
@@ -16,7 +22,6 @@ from dataclasses import dataclass, field, fields
 from datetime import time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
@@ -66,53 +71,22 @@ def log_file() -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    """Every setting the application reads. Immutable: use :meth:`replace`."""
+    """What belongs to this PC alone. Immutable: use :meth:`replace`."""
 
     database_url: str = ""
-    timezone: str = "UTC"
+    #: How long the dashboard's figures are kept before they are counted again.
     cache_ttl_seconds: float = 300.0
-    slot_minutes: int = 30
-    reminder_time: str = "08:00"
-    #: "same_day" sends on the morning of the visit; "day_before" the morning before.
-    reminder_lead: str = "same_day"
-    monthly_report_time: str = "00:00"
-    smtp_host: str = ""
-    smtp_port: int = 587
-    #: "starttls", "ssl" or "none".
-    smtp_tls: str = "starttls"
-    smtp_user: str = ""
-    smtp_from: str = ""
+    #: This PC's keyring or environment keeps it; never written to the file.
     smtp_password: str = field(default="", repr=False)
+    #: Where this PC's exports go by default.
     export_dir: str = ""
-    backup_dir: str = ""
-    backup_retention: int = 7
-    #: When the daily backup runs (clinic time); the PC may be in use, the copy is online.
-    backup_time: str = "22:00"
-    lockout_threshold: int = 5
-    lockout_minutes: int = 15
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
 
     @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
-    def reminder_clock(self) -> time:
-        return parse_hhmm(self.reminder_time, "reminder_time")
-
-    @property
     def effective_export_dir(self) -> Path:
         return Path(self.export_dir) if self.export_dir else data_dir() / "exports"
-
-    @property
-    def effective_backup_dir(self) -> Path:
-        return Path(self.backup_dir) if self.backup_dir else data_dir() / "backups"
-
-    @property
-    def smtp_configured(self) -> bool:
-        return bool(self.smtp_host)
 
 
 #: Settings never written to the settings file.
@@ -153,31 +127,8 @@ def _coerce(name: str, raw: Any) -> Any:
 
 def validate(settings: Settings) -> Settings:
     """Check values that would break the application later; return them unchanged."""
-    try:
-        ZoneInfo(settings.timezone)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # "Europe" is a folder
-        raise ValidationError(
-            f"Setting timezone: unknown time zone {_shown(settings.timezone)}; "
-            "use a name like Europe/Berlin.",
-            field="timezone",
-        ) from None
-    parse_hhmm(settings.reminder_time, "reminder_time")
-    parse_hhmm(settings.monthly_report_time, "monthly_report_time")
-    parse_hhmm(settings.backup_time, "backup_time")
     if not settings.cache_ttl_seconds >= 0:  # also refuses NaN
         raise ValidationError("The cache time must not be negative.", field="cache_ttl_seconds")
-    if not 5 <= settings.slot_minutes <= 240:
-        raise ValidationError("A slot must last 5 to 240 minutes.", field="slot_minutes")
-    if settings.backup_retention < 0:
-        raise ValidationError(
-            "Backups to keep must be 0 (no scheduled backup) or more.", field="backup_retention"
-        )
-    if settings.reminder_lead not in ("same_day", "day_before"):
-        raise ValidationError(
-            "Reminder lead must be same_day or day_before.", field="reminder_lead"
-        )
-    if settings.smtp_tls not in ("starttls", "ssl", "none"):
-        raise ValidationError("SMTP security must be starttls, ssl or none.", field="smtp_tls")
     return settings
 
 
@@ -195,6 +146,23 @@ def _read_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValidationError(f"The settings file {path} must hold a JSON object.")
     return data
+
+
+def legacy_clinic_values(
+    names: frozenset[str], *, settings_file: Path | None = None
+) -> dict[str, Any]:
+    """Clinic-wide values an older version kept in this PC's settings file (``names`` only).
+
+    Raises:
+        ValidationError: the file cannot be read.
+    """
+    data = _read_file(settings_file or config_dir() / SETTINGS_FILE_NAME)
+    return {key: value for key, value in data.items() if key in names}
+
+
+def keyring_password(user: str) -> str:
+    """The SMTP password this PC's keyring keeps for ``user`` ("" when none)."""
+    return _keyring_password(user)
 
 
 def _keyring_password(user: str) -> str:
@@ -235,8 +203,6 @@ def load_settings(
     settings = Settings(**values)
     if not settings.database_url:
         settings = settings.replace(database_url=default_database_url())
-    if not settings.smtp_password:
-        settings = settings.replace(smtp_password=_keyring_password(settings.smtp_user))
     return validate(settings)
 
 
@@ -250,6 +216,12 @@ def save_settings(settings: Settings, *, settings_file: Path | None = None) -> P
         for f in fields(Settings)
         if f.name not in _SECRET_FIELDS and getattr(settings, f.name) != f.default
     }
+    # Clinic values an older version wrote stay in the file until the database holds
+    # them (moved by the first administrator start or 'hms init'), so none is lost.
+    names = {f.name for f in fields(Settings)}
+    for key, value in _read_file(path).items():
+        if key not in names:
+            data.setdefault(key, value)
     fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:

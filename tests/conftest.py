@@ -13,6 +13,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,7 +26,11 @@ from sqlalchemy import create_engine, text
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import upgrade
+from hms_desktop.db.models import DEFAULT_VISIT_TYPES
+from hms_desktop.errors import DatabaseUnavailableError
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clinic_settings import service as clinic_settings
+from hms_desktop.services.clinic_settings.values import from_mapping
 from hms_desktop.services.clock import FakeClock
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -36,8 +41,8 @@ START = datetime(2026, 6, 15, 9, 0, tzinfo=CLINIC_TZ)
 #: Every table, emptied between PostgreSQL tests (a test checks none is missing).
 TABLES = (
     "audit_log", "treatments", "appointments", "availability", "weekly_hours", "patients",
-    "doctors",
-    "departments", "users", "job_runs", "monthly_reports", "outbox",
+    "doctors", "departments", "users", "job_runs", "monthly_reports", "outbox",
+    "clinic_settings", "visit_types",
 )  # fmt: skip
 
 
@@ -123,6 +128,11 @@ def _empty_pg(url: str) -> str:
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        # The visit types a fresh database holds (migration 0006 inserts them).
+        conn.execute(
+            text("INSERT INTO visit_types (name, label, minutes) VALUES (:n, :l, :m)"),
+            [{"n": n, "l": label, "m": m} for n, label, m in DEFAULT_VISIT_TYPES],
+        )
     engine.dispose()
     return url
 
@@ -147,10 +157,22 @@ def clock() -> FakeClock:
 
 
 def make_clinic(url: str, clock: FakeClock, **settings: object) -> Clinic:
+    """A clinic on ``url``: this PC's settings and clinic-wide ones (stored) from ``settings``."""
+    pc_names = {f.name for f in fields(Settings)}
+    pc = Settings(database_url=url).replace(**{k: v for k, v in settings.items() if k in pc_names})
     # Scheduled backups stay off unless a test turns them on, so a scheduler under test
     # writes no backup files and runs only the jobs that test is about.
-    base = Settings(database_url=url, timezone="Europe/Berlin", slot_minutes=30, backup_retention=0)
-    return Clinic(db=Database(url), settings=base.replace(**settings), clock=clock)
+    shared: dict[str, object] = {"timezone": "Europe/Berlin", "slot_minutes": 30}
+    shared["backup_retention"] = 0
+    shared.update({k: v for k, v in settings.items() if k not in pc_names})
+    clinic = Clinic(db=Database(url), pc=pc, clock=clock)
+    try:
+        clinic_settings.seed(clinic, shared)
+    except DatabaseUnavailableError:
+        # An unreachable database (the test is about that): the settings this PC read
+        # before the database went away.
+        clinic.pinned = from_mapping(shared)
+    return clinic
 
 
 @pytest.fixture

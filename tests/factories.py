@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, time, timedelta
 
+from hms_desktop.config import Settings
 from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clinic_settings import service as clinic_settings
 from hms_desktop.services.people import departments, doctors, patients
 from hms_desktop.services.scheduling import availability
 
@@ -91,3 +93,18 @@ def patient_actor(patient_id: int) -> Actor:
 
 RECEPTION = Actor(user_id=None, username="desk", role="receptionist")
 NINE = time(9, 0)
+
+
+def set_settings(clinic: Clinic, **values: object) -> None:
+    """Change settings for a test: this PC's in memory, clinic-wide ones in the database.
+
+    Clinic-wide values are stored the way a new clinic gets its defaults (not audited);
+    tests about who may change them and the audit use the service itself.
+    """
+    pc_names = {f.name for f in fields(Settings)}
+    pc = {k: v for k, v in values.items() if k in pc_names}
+    if pc:
+        clinic.pc = clinic.pc.replace(**pc)
+    shared = {k: v for k, v in values.items() if k not in pc_names}
+    if shared:
+        clinic_settings.seed(clinic, shared)

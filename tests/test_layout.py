@@ -49,3 +49,21 @@ def test_no_module_imports_another_modules_private_names() -> None:
 def test_the_private_import_check_finds_one(tmp_path: Path) -> None:
     (tmp_path / "a.py").write_text("from hms_desktop.x import _hidden, __version__\n")
     assert private_imports(tmp_path) == ["a.py:1 hms_desktop.x._hidden"]
+
+
+def test_every_module_imports() -> None:
+    """A module moved without its importers fixed fails here, not at a user's click."""
+    import importlib
+    import pkgutil
+
+    import hms_desktop
+
+    broken = []
+    for info in pkgutil.walk_packages(hms_desktop.__path__, "hms_desktop."):
+        if ".db.migrations" in info.name or info.name.endswith("__main__"):
+            continue
+        try:
+            importlib.import_module(info.name)
+        except ImportError as err:
+            broken.append(f"{info.name}: {err}")
+    assert broken == []

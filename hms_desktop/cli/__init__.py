@@ -23,6 +23,7 @@ from hms_desktop.services.clinic import Clinic, open_clinic
 #: Modules that add sub-commands (each defines ``register(subparsers)``).
 COMMAND_MODULES = (
     "hms_desktop.cli.core",
+    "hms_desktop.cli.clinic",
     "hms_desktop.cli.jobs",
     "hms_desktop.cli.export",
     "hms_desktop.cli.safety",

@@ -25,7 +25,7 @@ from sqlalchemy.exc import ArgumentError
 from hms_desktop.cli import settings_from_args
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import check_schema, upgrade
-from hms_desktop.db.models import ROLES, STATUSES, VISIT_TYPES, Doctor, Patient
+from hms_desktop.db.models import ROLES, STATUSES, Doctor, Patient
 from hms_desktop.errors import DatabaseUnavailableError, NotFoundError, ValidationError
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic, open_clinic
@@ -46,6 +46,8 @@ _PAGE = 1000
 def register(subparsers: Any) -> None:
     """Add the core sub-commands to the ``hms`` parser."""
     p = subparsers.add_parser("init", help="create or upgrade the clinic database (safe to repeat)")
+    p.add_argument("--timezone", metavar="ZONE", help="a new clinic's zone (default: this PC's)")
+    p.add_argument("--clinic-name", metavar="NAME", help="a new clinic's name")
     p.set_defaults(handler=cmd_init)
 
     p = subparsers.add_parser("user", help="manage log-in accounts")
@@ -121,7 +123,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--doctor", type=int, required=True, metavar="ID")
     p.add_argument("--date", required=True, metavar="YYYY-MM-DD")
     p.add_argument("--time", required=True, metavar="HH:MM")
-    p.add_argument("--visit-type", default="consultation", help=", ".join(VISIT_TYPES))
+    p.add_argument(
+        "--visit-type",
+        default="consultation",
+        help="its length is the visit's (see 'hms visit-types list'; default consultation)",
+    )
+    p.add_argument("--minutes", type=int, metavar="N", help="a length other than the type's")
     p.add_argument("--reason", default="", help="what the visit is about")
     p.set_defaults(handler=cmd_book)
 
@@ -212,7 +219,34 @@ def cmd_init(args: argparse.Namespace) -> int:
         what = "already up to date"
     print(f"Database: {db.display_location}")
     print(f"Schema version: {state.current} ({what})")
+    _init_clinic_settings(args)
     return 0
+
+
+def _init_clinic_settings(args: argparse.Namespace) -> None:
+    """Move this PC's old clinic values into the database (once); give a new clinic its zone."""
+    from hms_desktop.config import legacy_clinic_values
+    from hms_desktop.services.clinic_settings import service as clinic_settings
+    from hms_desktop.services.clinic_settings.values import KEYS
+
+    with _clinic(args) as clinic:
+        legacy = legacy_clinic_values(frozenset(KEYS))
+        moved = clinic_settings.import_legacy(clinic, SYSTEM, legacy, source="settings file")
+        if moved:
+            print(f"Moved from this PC's settings file: {', '.join(sorted(moved))}")
+        first: dict[str, str] = {}
+        if not clinic_settings.is_set_up(clinic):
+            # Never a silent UTC: the zone is this PC's, said aloud, or the one given.
+            first["timezone"] = args.timezone or clinic_settings.suggested_zone()
+        elif args.timezone:
+            first["timezone"] = args.timezone
+        if args.clinic_name:
+            first["clinic_name"] = args.clinic_name
+        if first:
+            clinic_settings.change(clinic, SYSTEM, first)
+        print(
+            f"Clinic time zone: {clinic.settings.timezone}  (change: hms clinic set timezone ZONE)"
+        )
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -388,10 +422,11 @@ def cmd_list(args: argparse.Namespace) -> int:
             headers = ["ID", "Date", "Time", "Doctor", "Patient", "Visit type", "Status"]
 
             def cells(r: Any) -> list[Any]:
+                until = f"-{r.end_time:%H:%M}" if r.end_time else ""
                 return [
                     r.id,
                     r.date,
-                    f"{r.time:%H:%M}",
+                    f"{r.time:%H:%M}{until}",
                     r.doctor,
                     f"{r.patient} (#{r.patient_id})",
                     booking.VISIT_LABELS.get(r.visit_type, r.visit_type),
@@ -472,6 +507,7 @@ def cmd_book(args: argparse.Namespace) -> int:
             at=at,
             visit_type=visit_type,
             reason=args.reason,
+            minutes=args.minutes,
         )
     print(new_id)
     return 0

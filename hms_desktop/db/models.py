@@ -41,6 +41,14 @@ NAMING = {
 ROLES = ("admin", "receptionist", "doctor", "patient")
 STATUSES = ("booked", "completed", "cancelled", "no_show")
 VISIT_TYPES = ("consultation", "follow_up", "check_up", "emergency", "procedure")
+#: The visit types a new database holds (name, label, minutes); migration 0006 adds them.
+DEFAULT_VISIT_TYPES = (
+    ("consultation", "Consultation", 30),
+    ("follow_up", "Follow-up", 30),
+    ("check_up", "Check-up", 30),
+    ("emergency", "Emergency", 30),
+    ("procedure", "Procedure", 30),
+)
 #: Dated availability rows: extra hours on a date, or a day off (leave, holiday).
 AVAILABILITY_KINDS = ("extra", "off")
 #: A "live" appointment occupies its slot; only cancelled ones free it again.
@@ -205,6 +213,7 @@ class Appointment(Base):
     __tablename__ = "appointments"
     __table_args__ = (
         CheckConstraint(f"status IN {STATUSES!r}", name="status"),
+        CheckConstraint("start_time < end_time", name="length"),
         # The database itself refuses a second live appointment in a doctor's slot
         # or a patient's second live appointment at the same time.
         Index(
@@ -238,6 +247,10 @@ class Appointment(Base):
     patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
     day: Mapped[date] = mapped_column(Date)
     start_time: Mapped[time] = mapped_column(Time)
+    #: When the visit ends (same day; from the visit type's length, migration 0006).
+    #: No doctor and no patient has two live visits whose [start, end) overlap: an
+    #: exclusion constraint on PostgreSQL, triggers on SQLite (migration 0006).
+    end_time: Mapped[time] = mapped_column(Time)
     visit_type: Mapped[str] = mapped_column(String(32), default="consultation")
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     status: Mapped[str] = mapped_column(String(16), default="booked", server_default="booked")
@@ -250,6 +263,31 @@ class Appointment(Base):
     doctor: Mapped[Doctor] = relationship()
     patient: Mapped[Patient] = relationship()
     treatment: Mapped[Treatment | None] = relationship(back_populates="appointment", uselist=False)
+
+
+class ClinicSetting(Base):
+    """One clinic-wide setting (migration 0006): the same on every PC of the clinic.
+
+    The value is JSON text; :mod:`hms_desktop.services.clinic_settings` types and
+    checks it. Changed only by an administrator, each change audited.
+    """
+
+    __tablename__ = "clinic_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class VisitType(Base):
+    """A kind of visit and how long it lasts by default (migration 0006)."""
+
+    __tablename__ = "visit_types"
+    __table_args__ = (CheckConstraint("minutes BETWEEN 5 AND 480", name="minutes"),)
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    label: Mapped[str] = mapped_column(String(64))
+    minutes: Mapped[int] = mapped_column(Integer)
 
 
 class Treatment(Base):

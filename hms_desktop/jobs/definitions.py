@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from hms_desktop.config import Settings, parse_hhmm
+from hms_desktop.config import parse_hhmm
 from hms_desktop.errors import ValidationError
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clinic_settings.values import ClinicSettings as Settings
 from hms_desktop.services.messaging import notifications
 from hms_desktop.services.people.validation import parse_day
 from hms_desktop.services.records import reports

@@ -103,6 +103,8 @@ class AppointmentRow:
     has_treatment: bool = False
     diagnosis: str = ""
     prescription: str = ""
+    #: When the visit ends (its length comes from the visit type).
+    end_time: dt.time | None = None
 
 
 @dataclass(frozen=True)

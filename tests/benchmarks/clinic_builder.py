@@ -16,6 +16,7 @@ from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import upgrade
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clinic_settings import service as clinic_settings
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
 
@@ -52,9 +53,9 @@ def _key(scale: Scale) -> str:
 
 def open_clinic_at(path: Path) -> Clinic:
     url = f"sqlite:///{path}"
-    return Clinic(
-        db=Database(url), settings=Settings(database_url=url, timezone=TZ.key), clock=FakeClock(NOW)
-    )
+    clinic = Clinic(db=Database(url), pc=Settings(database_url=url), clock=FakeClock(NOW))
+    clinic_settings.seed(clinic, {"timezone": TZ.key})
+    return clinic
 
 
 def build(scale: Scale, cache_dir: Path = CACHE_DIR, *, log: bool = True) -> Path:

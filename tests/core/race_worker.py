@@ -34,9 +34,10 @@ def book_slots(
 ) -> None:
     """Open the clinic, wait for the other process, then book every slot as fast as possible."""
     tz = ZoneInfo(timezone)
+    # The clinic's zone and grid are in the database the parent set up.
     clinic = Clinic(
         db=Database(url),
-        settings=Settings(database_url=url, timezone=timezone, slot_minutes=30),
+        pc=Settings(database_url=url),
         clock=FakeClock(datetime.fromisoformat(clock_start), tz),
     )
     desk = Actor(user_id=None, username=f"desk-{patient_id}", role="receptionist")
@@ -62,6 +63,46 @@ def book_slots(
                 outcomes.append(("error", at, f"{type(err).__name__}: {err}"))
     finally:
         results.put((patient_id, outcomes))
+        clinic.close()
+
+
+def book_times(
+    url: str,
+    clock_start: str,
+    label: str,
+    patient_id: int,
+    doctor_id: int,
+    day: str,
+    times: list[str],
+    minutes: int,
+    start: Barrier,
+    results: Queue[tuple[str, list[Outcome]]],
+) -> None:
+    """Like :func:`book_slots` for visits of ``minutes`` that may overlap another's."""
+    clinic = Clinic(
+        db=Database(url),
+        pc=Settings(database_url=url),
+        clock=FakeClock(datetime.fromisoformat(clock_start)),
+    )
+    desk = Actor(user_id=None, username=f"desk-{label}", role="receptionist")
+    outcomes: list[Outcome] = []
+    try:
+        with clinic.db.read() as session:
+            session.execute(text("SELECT 1"))
+        start.wait(timeout=60)
+        for at in times:
+            try:
+                booking.book(
+                    clinic, desk, patient_id=patient_id, doctor_id=doctor_id,
+                    day=date.fromisoformat(day), at=at, minutes=minutes,
+                )  # fmt: skip
+                outcomes.append(("won", at, ""))
+            except SlotTakenError as err:
+                outcomes.append(("taken", at, str(err)))
+            except Exception as err:  # reported to the parent, which fails the test
+                outcomes.append(("error", at, f"{type(err).__name__}: {err}"))
+    finally:
+        results.put((label, outcomes))
         clinic.close()
 
 

@@ -21,6 +21,7 @@ from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.people import accounts, patients
 from hms_desktop.services.safety import audit
 from tests import factories as f
+from tests.factories import set_settings
 
 SECRET = "Sup3r-secret-pw"
 
@@ -96,7 +97,7 @@ def test_wrong_password_and_unknown_user_give_the_same_error(clinic: Clinic) -> 
 def test_lockout_after_threshold_and_unlock_after_the_clinic_clock_moves(
     clinic: Clinic, clock: FakeClock
 ) -> None:
-    clinic.settings = clinic.settings.replace(lockout_threshold=3, lockout_minutes=10)
+    set_settings(clinic, lockout_threshold=3, lockout_minutes=10)
     accounts.create_user(clinic, SYSTEM, "desk", SECRET, "receptionist")
     for _ in range(2):
         with pytest.raises(AuthenticationError) as err:
@@ -119,7 +120,7 @@ def test_lockout_after_threshold_and_unlock_after_the_clinic_clock_moves(
 
 
 def test_an_administrator_can_unlock_an_account(clinic: Clinic) -> None:
-    clinic.settings = clinic.settings.replace(lockout_threshold=2)
+    set_settings(clinic, lockout_threshold=2)
     user_id = accounts.create_user(clinic, SYSTEM, "desk", SECRET, "receptionist")
     for _ in range(2):
         with pytest.raises(AuthenticationError):

@@ -76,7 +76,7 @@ class Ctx:
 
     @property
     def export_dir(self) -> Path:
-        folder = self.clinic.settings.effective_export_dir
+        folder = self.clinic.pc.effective_export_dir
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 

@@ -195,6 +195,7 @@ def _raw_appointment(
         patient_id=patient,
         day=w.day,
         start_time=time(9, 0),
+        end_time=time(9, 30),
         visit_type="consultation",
         status=status,
     )

@@ -84,7 +84,7 @@ def test_a_service_call_on_a_locked_database_raises_the_same_clear_error(sqlite_
 
     clinic = Clinic(
         db=Database(sqlite_url, busy_timeout_s=0.2),
-        settings=Settings(database_url=sqlite_url),
+        pc=Settings(database_url=sqlite_url),
         clock=FakeClock(START),
     )
     holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
@@ -146,8 +146,8 @@ def test_a_booking_blocked_by_a_stuck_pc_ends_in_a_readable_error(
 ) -> None:
     """Another PC holds the doctor's row (SQLite: the write lock) and does not let go."""
     impatient = Clinic(
-        db=Database(clinic.settings.database_url, busy_timeout_s=0.3),
-        settings=clinic.settings,
+        db=Database(clinic.pc.database_url, busy_timeout_s=0.3),
+        pc=clinic.pc,
         clock=clinic.clock,
     )
     try:

@@ -15,9 +15,10 @@ from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import check_schema, current_revision, head_revision, upgrade
 from hms_desktop.db.models import Appointment, Treatment
-from hms_desktop.errors import DatabaseUnavailableError
+from hms_desktop.errors import DatabaseUnavailableError, SlotTakenError
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic, open_clinic
+from hms_desktop.services.clinic_settings.values import ClinicSettings
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.people import patients
 from hms_desktop.services.records import records
@@ -33,10 +34,12 @@ def test_first_revision_upgrades_to_head_with_its_data(
     try:
         assert current_revision(db) is None
         assert upgrade(db, "0001").current == "0001"
+        # The settings table comes with 0006: this clinic's settings are given, not read.
         clinic = Clinic(
             db=db,
-            settings=Settings(database_url=blank_database_url, timezone="Europe/Berlin"),
+            pc=Settings(database_url=blank_database_url),
             clock=clock,
+            pinned=ClinicSettings(timezone="Europe/Berlin"),
         )
         # Written with the newest models, except availability and patients: their slot
         # grid (0004) and reversed phone key (0005) came later, so they are stored as a
@@ -108,18 +111,16 @@ def test_first_revision_upgrades_to_head_with_its_data(
             doctor_id=doctor_id, patient_id=patient_id, other_patient_id=other_patient_id, day=day
         )
         clock.advance(days=1)
-        # Closed and treated as a 0001 database stores it (the newest models read
-        # columns that came later, e.g. the series of 0011).
+        # Completed and treated as a 0001 database held it (no end time before 0006).
         with db.write() as session:
-            session.execute(
-                sa.update(Appointment.__table__)  # type: ignore[arg-type]
-                .where(sa.column("id") == appt)
-                .values(status="completed")
-            )
+            session.execute(sa.text("UPDATE appointments SET status = 'completed'"))
             session.execute(sa.insert(Treatment).values(appointment_id=appt, diagnosis="flu"))
 
         state = upgrade(db)
         assert (state.current, state.is_current) == (head_revision(), True)
+        # 0006 gave the visit the end of its window's 30-minute slot.
+        with db.read() as session:
+            assert session.scalar(sa.select(Appointment.end_time)) == time(9, 30)
         # 0011: the dated window became extra hours on its date; the visit stays inside.
         assert [
             (x.start_time, x.end_time) for x in availability.get_windows(clinic, doctor_id, [day])
@@ -145,6 +146,16 @@ def test_first_revision_upgrades_to_head_with_its_data(
             day=clinic.today() + timedelta(days=1),
             at="10:00",
         )
+        # ...and the database refuses an overlap with the visit 0006 gave an end.
+        with pytest.raises(SlotTakenError, match=r"overlaps Dr\. Ada Lovelace at 10:00"):
+            booking.book(
+                clinic,
+                f.RECEPTION,
+                patient_id=w.patient_id,
+                doctor_id=w.doctor_id,
+                day=clinic.today() + timedelta(days=1),
+                at="10:00",
+            )
         # Repeating the upgrade is a no-op that keeps everything.
         assert upgrade(db).current == head_revision()
         assert upgrade(db).current == head_revision()

@@ -15,11 +15,12 @@ from hms_desktop.services.people import patients
 from hms_desktop.services.records.stats import CHART_DAYS, StatsService
 from hms_desktop.services.scheduling import booking
 from tests import factories as f
+from tests.factories import set_settings
 
 
 @pytest.fixture
 def service(clinic: Clinic) -> Iterator[StatsService]:
-    clinic.settings = clinic.settings.replace(cache_ttl_seconds=300)
+    set_settings(clinic, cache_ttl_seconds=300)
     svc = StatsService(clinic)
     yield svc
     svc.close()

@@ -83,7 +83,7 @@ def test_history_export_reports_progress_and_completion(
     dialog = _history_dialog(qtbot, parent, sqlite_clinic, f.RECEPTION, ops, hist.jose)
     assert "José Núñez (P" in dialog.about_label.text()
     default = Path(dialog.path_edit.text())
-    assert default.parent == sqlite_clinic.settings.effective_export_dir
+    assert default.parent == sqlite_clinic.pc.effective_export_dir
     assert default.name == f"history-P{hist.jose}-{sqlite_clinic.today():%Y-%m-%d}.csv"
 
     dialog.format_combo.setCurrentIndex(dialog.format_combo.findData("xlsx"))

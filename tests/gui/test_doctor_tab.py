@@ -308,7 +308,7 @@ def test_availability_editor_saves_and_shows_the_services_overlap_error(
     with qtbot.waitSignal(editor.save_finished, timeout=WAIT) as done:
         qtbot.mouseClick(editor.save_button, Qt.MouseButton.LeftButton)
     assert done.args == [False]
-    assert "booked at 10:00, 11:00" in editor.day_error.text()
+    assert "booked at 10:00 (José Núñez until 10:30), 11:00" in editor.day_error.text()
     assert editor.current_day() == clinic.today()
     # Revert drops the drafts.
     qtbot.mouseClick(editor.revert_button, Qt.MouseButton.LeftButton)

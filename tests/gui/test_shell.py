@@ -14,13 +14,17 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from sqlalchemy import create_engine, text
 
 from hms_desktop import __version__, config
-from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.actor import SYSTEM, Actor
+from hms_desktop.services.clinic_settings import service as clinic_settings
 from hms_desktop.services.people import accounts
+from hms_desktop.services.safety import audit
 from hms_desktop.ui.shell.first_run import FirstRunDialog
 from hms_desktop.ui.shell.main_window import MainWindow
 from hms_desktop.ui.shell.sign_in import SignInPage
 from hms_desktop.ui.shell.startup import EXIT_FAILED, EXIT_OK, StartOptions, Startup
 from tests import factories as f
+
+ADMIN = Actor(user_id=None, username="boss", role="admin")
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Generous: the test machine is shared and often busy.
@@ -120,12 +124,16 @@ def test_wrong_password_says_so_and_keeps_the_user_name(qtbot, sqlite_clinic, st
         _login(qtbot, startup, "boss", f.PASSWORD)
 
 
-def test_first_run_creates_the_first_admin(qtbot, sqlite_clinic, startup) -> None:
+def test_first_run_creates_the_first_admin(qtbot, sqlite_clinic, startup, monkeypatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")  # this PC's zone
     assert not accounts.has_admin(sqlite_clinic)
     startup.start()
     qtbot.waitUntil(lambda: isinstance(startup.dialog, FirstRunDialog), timeout=WAIT)
     dialog = startup.dialog
     assert isinstance(dialog, FirstRunDialog)
+    # The clinic's zone is asked, offering this PC's own (never a silent UTC).
+    assert dialog.timezone.currentText() == "America/New_York"
+    qtbot.keyClicks(dialog.clinic_name, "Praxis Mitte")
     # Validated as you type: a short password is flagged at once, the input stays.
     qtbot.keyClicks(dialog.password, "short")
     assert "at least 8" in dialog.field_error("password")
@@ -140,6 +148,8 @@ def test_first_run_creates_the_first_admin(qtbot, sqlite_clinic, startup) -> Non
     dialog.on_save()
     qtbot.waitUntil(lambda: _sign_in_page(startup) is not None, timeout=WAIT)
     assert startup.dialog is None and accounts.has_admin(sqlite_clinic)
+    stored = sqlite_clinic.reload_settings()
+    assert (stored.timezone, stored.clinic_name) == ("America/New_York", "Praxis Mitte")
     with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT) as shown:
         _login(qtbot, startup, "admin", f.PASSWORD)
     assert shown.args[0].tab_names() == ["Admin", "Book", "Patient"]
@@ -336,7 +346,7 @@ def test_about_settings_and_tools_menu(qtbot, sqlite_clinic, tmp_path) -> None:
     assert saved["cache_ttl_seconds"] == 60.0
     assert "database_url" not in saved  # the test's database was not written into the file
     assert "smtp_password" not in saved
-    assert sqlite_clinic.settings.cache_ttl_seconds == 60.0
+    assert sqlite_clinic.pc.cache_ttl_seconds == 60.0
     window.close()
     qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
     stats.close()
@@ -445,7 +455,7 @@ def test_settings_without_a_keyring_keep_the_password_out_and_save_nothing(
 
     ops = Operations()
     stats = StatsService(sqlite_clinic)
-    dialog = SettingsDialog(sqlite_clinic, stats, ops)
+    dialog = SettingsDialog(sqlite_clinic, ADMIN, stats, ops)
     qtbot.addWidget(dialog)
     dialog.show()
     qtbot.keyClicks(dialog.smtp_host, "smtp.example.com")
@@ -456,13 +466,15 @@ def test_settings_without_a_keyring_keep_the_password_out_and_save_nothing(
     assert "no keyring" in dialog.field_error("smtp_password")
     assert dialog.isVisible() and dialog.smtp_host.text() == "smtp.example.com"
     assert not (config.config_dir() / config.SETTINGS_FILE_NAME).exists()  # nothing half-saved
-    assert sqlite_clinic.settings.smtp_host == ""
+    assert sqlite_clinic.reload_settings().smtp_host == ""
     dialog.smtp_password.clear()
     with qtbot.waitSignal(dialog.saved, timeout=WAIT):
         dialog.on_save()
-    saved = (config.config_dir() / config.SETTINGS_FILE_NAME).read_text()
-    assert "smtp.example.com" in saved and "s3cret" not in saved
+    # The mail server is the clinic's (in its database, audited), not this PC's file.
+    assert not (config.config_dir() / config.SETTINGS_FILE_NAME).exists()
     assert sqlite_clinic.settings.smtp_host == "smtp.example.com"
+    changes = audit.list_entries(sqlite_clinic, ADMIN, action_prefix="clinic_settings.change")
+    assert {json.loads(e.details)["key"] for e in changes} == {"smtp_host", "smtp_user"}
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
     ops.shutdown()
     stats.close()
@@ -494,24 +506,57 @@ def test_settings_from_the_environment_are_not_written_into_the_file(
     from hms_desktop.ui.common.operations import Operations
     from hms_desktop.ui.shell.settings_dialog import SettingsDialog
 
-    # This run took its time zone and mail server from the environment.
-    monkeypatch.setenv("HMS_TIMEZONE", "Asia/Tokyo")
-    monkeypatch.setenv("HMS_SMTP_HOST", "smtp.from-the-environment.test")
-    sqlite_clinic.settings = config.load_settings(
-        {"database_url": sqlite_clinic.settings.database_url}
-    )
+    # This PC takes its time zone and mail server from the operator's environment.
+    sqlite_clinic.environ = {
+        "HMS_TIMEZONE": "Asia/Tokyo",
+        "HMS_SMTP_HOST": "smtp.from-the-environment.test",
+    }
+    sqlite_clinic.reload_settings()
     ops = Operations()
     stats = StatsService(sqlite_clinic)
-    dialog = SettingsDialog(sqlite_clinic, stats, ops)
+    dialog = SettingsDialog(sqlite_clinic, ADMIN, stats, ops)
     qtbot.addWidget(dialog)
     dialog.show()
+    # The window says which clinic values this PC overrides.
+    assert dialog.overridden.isVisible()
+    assert "timezone (by HMS_TIMEZONE)" in dialog.overridden.text()
     dialog.cache_ttl.setValue(90)  # the one change made here
     with qtbot.waitSignal(dialog.saved, timeout=WAIT):
         dialog.on_save()
     saved = json.loads((config.config_dir() / config.SETTINGS_FILE_NAME).read_text())
     assert saved.get("cache_ttl_seconds") == 90.0
     assert "timezone" not in saved and "smtp_host" not in saved
+    # Nothing from the environment went into the clinic's database either.
+    stored = {v.key: v.stored for v in clinic_settings.show(sqlite_clinic, ADMIN)}
+    assert (stored["timezone"], stored["smtp_host"]) == ("Europe/Berlin", "")
     assert sqlite_clinic.settings.smtp_host == "smtp.from-the-environment.test"  # still in use
+
+
+def test_settings_for_a_non_administrator_are_their_own_preferences_only(
+    qtbot, sqlite_clinic
+) -> None:
+    from hms_desktop.services.records.stats import StatsService
+    from hms_desktop.ui.common.operations import Operations
+    from hms_desktop.ui.shell.settings_dialog import SettingsDialog
+
+    ops = Operations()
+    stats = StatsService(sqlite_clinic)
+    for actor in (f.RECEPTION, f.doctor_actor(1), f.patient_actor(1)):
+        dialog = SettingsDialog(sqlite_clinic, actor, stats, ops)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        assert not dialog.is_clinic_editable
+        assert not hasattr(dialog, "timezone") and not hasattr(dialog, "smtp_host")
+        assert dialog.clinic_values() == {}
+        dialog.close()
+    dialog = SettingsDialog(sqlite_clinic, f.patient_actor(1), stats, ops)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.cache_ttl.setValue(45)
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        dialog.on_save()
+    assert sqlite_clinic.pc.cache_ttl_seconds == 45.0
+    assert audit.list_entries(sqlite_clinic, ADMIN, action_prefix="clinic_settings.change") == []
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
     ops.shutdown()
     stats.close()

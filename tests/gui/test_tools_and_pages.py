@@ -101,7 +101,7 @@ def test_the_start_up_runs_the_jobs_and_stops_them_on_quit(qtbot, tmp_path) -> N
     from hms_desktop.config import Settings
 
     url = f"sqlite:///{tmp_path / 'own.sqlite3'}"
-    settings = Settings(database_url=url, timezone="Europe/Berlin", backup_retention=0)
+    settings = Settings(database_url=url)
     startup = Startup(settings, StartOptions(database_file=tmp_path / "own.sqlite3"))
     startup.start()
     qtbot.waitUntil(lambda: startup.scheduler is not None, timeout=WAIT)

@@ -14,6 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from hms_desktop.services.clinic import Clinic
+from tests.factories import set_settings
 
 
 @dataclass
@@ -105,6 +106,11 @@ def smtp_down(smtp_port: int) -> Iterator[SmtpServer]:
 
 
 def use_smtp(clinic: Clinic, port: int, **more: Any) -> None:
-    clinic.settings = clinic.settings.replace(
-        smtp_host="127.0.0.1", smtp_port=port, smtp_tls="none", smtp_from="desk@clinic.test", **more
+    set_settings(
+        clinic,
+        smtp_host="127.0.0.1",
+        smtp_port=port,
+        smtp_tls="none",
+        smtp_from="desk@clinic.test",
+        **more,
     )

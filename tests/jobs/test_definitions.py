@@ -7,12 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hms_desktop.config import Settings
 from hms_desktop.errors import ValidationError
 from hms_desktop.jobs.definitions import JOBS, MonthlyReportJob, ReminderJob, get_job
+from hms_desktop.services.clinic_settings.values import ClinicSettings
 
 BERLIN = ZoneInfo("Europe/Berlin")
-SETTINGS = Settings(timezone="Europe/Berlin")
+SETTINGS = ClinicSettings(timezone="Europe/Berlin")
 
 
 def t(y: int, m: int, d: int, hh: int = 0, mm: int = 0) -> datetime:

@@ -12,6 +12,7 @@ from hms_desktop.services.messaging import outbox
 from hms_desktop.services.messaging.outbox import MAX_ATTEMPTS, backoff
 from hms_desktop.services.scheduling import booking
 from tests import factories
+from tests.factories import set_settings
 from tests.jobs.conftest import SmtpServer, use_smtp
 from tests.jobs.helpers import at, book_on
 
@@ -106,7 +107,7 @@ def test_a_delivery_interrupted_by_a_crash_is_not_resent_automatically(
 ) -> None:
     use_smtp(clinic, smtp_server.port)
     _two_reminders(clinic, clock)
-    clinic.settings = clinic.settings.replace(smtp_host="")  # queue only
+    set_settings(clinic, smtp_host="")  # queue only
     run_job(clinic, "reminders", trigger="schedule")
     first = outbox.list_messages(clinic, SYSTEM)[-1]
     # The app claims a message and dies before recording the outcome.

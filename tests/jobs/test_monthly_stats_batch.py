@@ -10,12 +10,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hms_desktop.services.records.records.monthly_stats import (
-    compute_all_stats,
-    compute_stats,
-    month_bounds,
-    month_rows_statement,
-)
 from sqlalchemy import func, select, text
 
 from hms_desktop.db.models import MonthlyReport, OutboxMessage
@@ -24,6 +18,12 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
 from hms_desktop.services.records import reports
+from hms_desktop.services.records.monthly_stats import (
+    compute_all_stats,
+    compute_stats,
+    month_bounds,
+    month_rows_statement,
+)
 from tests import factories
 from tests.jobs.helpers import at, book_on, close_visit
 

@@ -19,6 +19,7 @@ from hms_desktop.services.records import reports
 from hms_desktop.services.safety import job_ledger
 from tests import factories
 from tests.conftest import make_clinic
+from tests.factories import set_settings
 from tests.jobs.conftest import SmtpServer, use_smtp
 from tests.jobs.helpers import at, book_on, scheduler_threads, wait_until
 
@@ -332,7 +333,7 @@ def test_switching_scheduled_backups_on_and_off_takes_effect_without_a_restart(
         time.sleep(20 * TICK)
         # Off: nothing is made and, above all, nothing is deleted.
         assert sorted(folder.iterdir()) == sorted(older)
-        clinic.settings = clinic.settings.replace(backup_retention=7)  # the settings dialog
+        set_settings(clinic, backup_retention=7)  # the settings dialog
         wait_until(lambda: len(list(folder.iterdir())) == 4, what="today's backup")
         s.shutdown()
         assert all(path.exists() for path in older)

@@ -13,7 +13,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from hms_desktop.config import Settings
+from hms_desktop.services.clinic_settings.values import ClinicSettings
 from hms_desktop.services.messaging.email_delivery import DeliveryError, Email, SmtpSender
 from tests.jobs.conftest import Mailbox, free_port
 
@@ -98,8 +98,8 @@ def starttls_server(tls_files: tuple[Path, Path]) -> Iterator[tuple[int, Mailbox
     controller.stop()
 
 
-def _settings(port: int, tls: str, password: str) -> Settings:
-    return Settings(
+def _settings(port: int, tls: str, password: str) -> ClinicSettings:
+    return ClinicSettings(
         smtp_host="127.0.0.1",
         smtp_port=port,
         smtp_tls=tls,

@@ -25,10 +25,12 @@ from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clinic_settings import service as clinic_settings
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.people import patients
 from hms_desktop.services.scheduling import booking
 from hms_desktop.services.scheduling.availability import slot_starts
+from tests.factories import set_settings
 
 # tests.conftest's clock start, repeated: importing it would load pytest into every child
 # (test_kill checks that the two agree).
@@ -41,8 +43,9 @@ DAY_WINDOW = ("00:00", "23:55")
 
 
 def open_child_clinic(url: str) -> Clinic:
-    settings = Settings(database_url=url, timezone=str(CLINIC_TZ), slot_minutes=SLOT_MINUTES)
-    return Clinic(db=Database(url), settings=settings, clock=FakeClock(START))
+    clinic = Clinic(db=Database(url), pc=Settings(database_url=url), clock=FakeClock(START))
+    clinic_settings.seed(clinic, {"timezone": str(CLINIC_TZ), "slot_minutes": SLOT_MINUTES})
+    return clinic
 
 
 def book_loop(clinic: Clinic, doctor_id: int, patient_id: int, days: list[date]) -> None:
@@ -100,7 +103,8 @@ def export_loop(clinic: Clinic, folder: Path) -> None:
 def reminder_clinic(url: str, port: int) -> Clinic:
     """The settings the reminder kill test uses, in the child and in the parent alike."""
     clinic = open_child_clinic(url)
-    clinic.settings = clinic.settings.replace(
+    set_settings(
+        clinic,
         smtp_host="127.0.0.1",
         smtp_port=port,
         smtp_tls="none",

@@ -745,6 +745,7 @@ def _appointments(
                     "patient_id": pid,
                     "day": day,
                     "start_time": _hhmm(minute),
+                    "end_time": _hhmm(minute + gen.step),
                     "visit_type": rng.choices(visit_types, cum_weights=cum_weights)[0],
                     "reason": case["symptoms"],
                     "status": status,

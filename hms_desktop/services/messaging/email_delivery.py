@@ -15,7 +15,7 @@ from email.utils import format_datetime, make_msgid
 from types import TracebackType
 
 from hms_desktop import APP_ID
-from hms_desktop.config import Settings
+from hms_desktop.services.clinic_settings.values import ClinicSettings as Settings
 
 #: Seconds to wait for the server at each step; a dead server must not stall the app.
 SMTP_TIMEOUT_S = 15.0

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from hms_desktop.db.models import Appointment, Department, Doctor, OutboxMessage, Patient
+from hms_desktop.services import policy
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.views import VISIT_LABELS
 
@@ -81,8 +82,7 @@ def queue_reminders(clinic: Clinic, target_day: date, *, run_id: int | None) -> 
         .order_by(Appointment.start_time, Appointment.id)
     )
     queued = undeliverable = opted_out = already = started = 0
-    # Appointments store clinic wall-clock time; compare with the clinic's wall clock.
-    now = clinic.now().astimezone(clinic.settings.tz).replace(tzinfo=None)
+    now = clinic.now()
     with clinic.db.write() as session:
         done = set(
             session.scalars(
@@ -98,7 +98,7 @@ def queue_reminders(clinic: Clinic, target_day: date, *, run_id: int | None) -> 
             if patient.reminders_opt_out:
                 opted_out += 1
                 continue
-            if datetime.combine(appt.day, appt.start_time) <= now:
+            if policy.has_begun(appt.day, appt.start_time, now):
                 started += 1  # a late (catch-up) run: this visit has begun already
                 continue
             subject, body = reminder_text(

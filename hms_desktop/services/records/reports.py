@@ -1,6 +1,6 @@
 """Monthly per-doctor reports: rendering, storing, emailing and reading them.
 
-The numbers come from :mod:`hms_desktop.services.records.records.monthly_stats`. The HTML comes from
+The numbers come from :mod:`hms_desktop.services.records.monthly_stats`. The HTML comes from
 ``resources/templates/monthly_report.html``; every value put into it is
 HTML-escaped, so a patient called ``<script>`` stays text.
 """

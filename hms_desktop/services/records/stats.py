@@ -1,6 +1,6 @@
 """Dashboard figures, served from a thread-safe ``cachetools.TTLCache``.
 
-The cache lives ``settings.cache_ttl_seconds`` (5 minutes by default), measured on
+The cache lives ``clinic.pc.cache_ttl_seconds`` (5 minutes by default), measured on
 the clinic clock's monotonic timer (a fake one in tests). A write that changes the
 figures in this process empties it at once; other PCs' writes show after the TTL.
 """
@@ -108,7 +108,7 @@ class StatsService:
         self._clinic = clinic
         self._lock = threading.Lock()
         self._cache: TTLCache[str, tuple[DashboardStats, float]] = TTLCache(
-            maxsize=4, ttl=clinic.settings.cache_ttl_seconds, timer=clinic.clock.monotonic
+            maxsize=4, ttl=clinic.pc.cache_ttl_seconds, timer=clinic.clock.monotonic
         )
         self.queries = 0  #: how many times the figures were computed (for tests and benchmarks)
         #: Bumped by every invalidation, so figures computed across a write are not cached.

@@ -17,16 +17,22 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from hms_desktop.db.models import LIVE_CONDITION, Appointment, Availability, Doctor, WeeklyHours
+from hms_desktop.db.models import (
+    LIVE_CONDITION,
+    Appointment,
+    Availability,
+    Doctor,
+    Patient,
+    WeeklyHours,
+)
 from hms_desktop.errors import NotFoundError, ValidationError
+from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor, require_doctor_or_staff
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import parse_day, parse_time
 from hms_desktop.services.safety import audit
 from hms_desktop.services.views import AvailabilityWindow, Slot
 
-#: How far ahead bookings are taken, today included, until the clinic setting exists.
-DEFAULT_HORIZON_DAYS = 90
 #: The dated editor's days (today and the next six): weekly hours cover the rest.
 EDITOR_DAYS = 7
 #: An ``off`` exception covers the whole date.
@@ -61,21 +67,18 @@ def slot_starts(start: time, end: time, minutes: int) -> Iterable[time]:
 
 
 def horizon_days(clinic: Clinic) -> int:
-    """How many days ahead (today included) bookings are taken.
-
-    The one place the horizon is read; the clinic setting replaces the constant.
-    """
-    return DEFAULT_HORIZON_DAYS
+    """How many days ahead of today visits are booked (the clinic setting)."""
+    return clinic.settings.booking_horizon_days
 
 
 def last_bookable_day(clinic: Clinic) -> date:
-    return clinic.today() + timedelta(days=horizon_days(clinic) - 1)
+    return clinic.today() + timedelta(days=horizon_days(clinic))
 
 
 def horizon(clinic: Clinic) -> list[date]:
     """Every date bookings are taken on: today up to the clinic's horizon."""
     today = clinic.today()
-    return [today + timedelta(days=i) for i in range(horizon_days(clinic))]
+    return [today + timedelta(days=i) for i in range(horizon_days(clinic) + 1)]
 
 
 def week_ahead(clinic: Clinic) -> list[date]:
@@ -141,21 +144,21 @@ def offered_starts(windows: Sequence[Window]) -> dict[time, int]:
     return {t: w.slot_minutes for w in windows for t in slot_starts(w.start, w.end, w.slot_minutes)}
 
 
-def visit_minutes(windows: Sequence[Window], at: time, default: int) -> int:
-    """How long a visit starting at ``at`` lasts: the slot length of its window.
-
-    The one place a visit's end is derived (``default`` for a visit outside the hours).
-    """
-    for w in windows:
-        if w.start <= at < w.end:
-            return w.slot_minutes
-    return default
+def fits(windows: Sequence[Window], at: time, end: time | None = None) -> bool:
+    """True when ``at`` starts a slot of a window (on its own grid) and the visit,
+    ending at ``end``, stays inside that window."""
+    return any(
+        at in set(slot_starts(w.start, w.end, w.slot_minutes)) and (end is None or end <= w.end)
+        for w in windows
+    )
 
 
-def offers_slot(session: Session, doctor_id: int, day: date, at: time) -> bool:
-    """True when ``at`` starts a slot (on the window's own grid) in the doctor's hours."""
-    windows = windows_by_day(session, [doctor_id], day, day).get((doctor_id, day), [])
-    return at in offered_starts(windows)
+def offers_slot(
+    session: Session, doctor_id: int, day: date, at: time, end: time | None = None
+) -> bool:
+    """True when the doctor's hours on ``day`` hold a visit from ``at`` to ``end``
+    (starting on a window's own grid)."""
+    return fits(windows_by_day(session, [doctor_id], day, day).get((doctor_id, day), []), at, end)
 
 
 def clean_windows(
@@ -211,7 +214,8 @@ def refuse_stranded_bookings(
     session.flush()
     first = max(first, clinic.today())
     booked = session.execute(
-        select(Appointment.day, Appointment.start_time)
+        select(Appointment.day, Appointment.start_time, Appointment.end_time, Patient.full_name)
+        .join(Patient, Patient.id == Appointment.patient_id)
         .where(
             Appointment.doctor_id == doctor_id,
             Appointment.day >= first,
@@ -223,18 +227,22 @@ def refuse_stranded_bookings(
     if not booked:
         return
     hours = windows_by_day(session, [doctor_id], first, last)
+    # A booked visit must stay inside a window and on its grid: otherwise it would be
+    # stranded outside the hours, or the new grid would offer a slot inside it.
     stranded = [
-        (day, at) for day, at in booked if at not in offered_starts(hours.get((doctor_id, day), []))
+        (day, f"{at:%H:%M} ({name} until {end:%H:%M})")
+        for day, at, end, name in booked
+        if not fits(hours.get((doctor_id, day), []), at, end)
     ]
     if stranded:
         by_day: dict[date, list[str]] = defaultdict(list)
-        for day, at in stranded[:5]:
-            by_day[day].append(f"{at:%H:%M}")
+        for day, text in stranded[:5]:
+            by_day[day].append(text)
         shown = "; ".join(f"{', '.join(t)} on {d:%Y-%m-%d}" for d, t in by_day.items())
         more = f" and {len(stranded) - 5} more" if len(stranded) > 5 else ""
         raise ValidationError(
-            f"Patients are booked at {shown}{more}; move or cancel those appointments "
-            "before removing that time.",
+            f"Patients are booked at {shown}{more}, outside the new hours or off their "
+            "grid; move or cancel those appointments first.",
             field="start_time",
         )
 
@@ -321,33 +329,42 @@ def get_windows(
     ]
 
 
-def taken_starts(
+def busy_times(
     session: Session, doctor_ids: Sequence[int], first: date, last: date
-) -> set[tuple[int, date, time]]:
-    """(doctor, date, start) of every live visit in the range (ix_appointments_doctor_day)."""
-    return set(
-        session.execute(
-            select(Appointment.doctor_id, Appointment.day, Appointment.start_time).where(
-                Appointment.doctor_id.in_(doctor_ids),
-                Appointment.day >= first,
-                Appointment.day <= last,
-                _live,
-            )
-        ).tuples()
-    )
+) -> dict[tuple[int, date], list[tuple[time, time]]]:
+    """(start, end) of every live visit per doctor and date (ix_appointments_doctor_day)."""
+    busy: dict[tuple[int, date], list[tuple[time, time]]] = defaultdict(list)
+    for doctor_id, day, start, end in session.execute(
+        select(
+            Appointment.doctor_id, Appointment.day, Appointment.start_time, Appointment.end_time
+        ).where(
+            Appointment.doctor_id.in_(doctor_ids),
+            Appointment.day >= first,
+            Appointment.day <= last,
+            _live,
+        )
+    ):
+        busy[(doctor_id, day)].append((start, end))
+    return busy
+
+
+def is_free(busy: Sequence[tuple[time, time]], start: time, end: time) -> bool:
+    return all(not (s < end and start < e) for s, e in busy)
 
 
 def _free_slots(
     session: Session, clinic: Clinic, doctor_ids: Sequence[int], first: date, last: date
 ) -> list[Slot]:
-    now = clinic.now().replace(tzinfo=None)
+    now, tz = clinic.now(), clinic.tz
     hours = windows_by_day(session, doctor_ids, first, last)
-    taken = taken_starts(session, doctor_ids, first, last)
+    busy = busy_times(session, doctor_ids, first, last)
     slots = [
         Slot(doctor_id, day, t, add_minutes(t, minutes))
         for (doctor_id, day), windows in hours.items()
         for t, minutes in offered_starts(windows).items()
-        if (doctor_id, day, t) not in taken and datetime.combine(day, t) > now
+        if policy.exists(day, t, tz)  # no slot in a DST gap
+        and not policy.in_the_past(day, t, now)
+        and is_free(busy.get((doctor_id, day), ()), t, add_minutes(t, minutes))
     ]
     return sorted(slots, key=lambda s: (s.date, s.time, s.doctor_id))
 

@@ -13,18 +13,19 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from hms_desktop.db.models import Appointment, Department, Doctor, Patient
+from hms_desktop.db.models import Appointment, Department, Doctor, Patient, VisitType
 from hms_desktop.errors import PermissionDeniedError, ValidationError
+from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import parse_day
 from hms_desktop.services.scheduling.availability import (
     Window,
     add_minutes,
+    busy_times,
+    is_free,
     last_bookable_day,
     offered_starts,
-    taken_starts,
-    visit_minutes,
     windows_by_day,
 )
 from hms_desktop.services.views import Slot
@@ -126,7 +127,7 @@ def _column(
     free = [
         TimeRange(t, add_minutes(t, minutes))
         for t, minutes in sorted(offered_starts(windows).items())
-        if not any(s < add_minutes(t, minutes) and t < e for s, e in busy)
+        if is_free(busy, t, add_minutes(t, minutes))
     ]
     return BookColumn(
         doctor_id=doctor[0],
@@ -157,7 +158,6 @@ def day_book(
     the_day = parse_day(day)
     doctors = _doctors(clinic, actor, doctor_ids, department_id)
     ids = [d[0] for d in doctors]
-    default = grid_step(clinic)
     with clinic.db.read() as session:
         hours = windows_by_day(session, ids, the_day, the_day)
         rows = session.execute(
@@ -165,6 +165,7 @@ def day_book(
                 Appointment.id,
                 Appointment.doctor_id,
                 Appointment.start_time,
+                Appointment.end_time,
                 Appointment.patient_id,
                 Patient.full_name,
                 Appointment.visit_type,
@@ -181,9 +182,7 @@ def day_book(
             .order_by(Appointment.start_time, Appointment.id)
         ).all()
     visits: dict[int, list[Block]] = {i: [] for i in ids}
-    for appt_id, doctor_id, start, patient_id, patient, kind, reason, status, series in rows:
-        windows = hours.get((doctor_id, the_day), [])
-        end = add_minutes(start, visit_minutes(windows, start, default))
+    for appt_id, doctor_id, start, end, patient_id, patient, kind, reason, status, series in rows:
         visits[doctor_id].append(
             Block(appt_id, start, end, patient_id, patient, kind, reason, status, series)
         )
@@ -192,7 +191,7 @@ def day_book(
     spans += [(v.start, v.end) for c in columns for v in c.visits]
     starts = [GRID_START] + [s for s, _ in spans]
     ends = [GRID_END] + [e for _, e in spans]
-    step = default
+    step = grid_step(clinic)
     first = min(starts)
     # The grid starts on a whole step from midnight, so rows read 08:00, 08:30, ...
     minute = (first.hour * 60 + first.minute) // step * step
@@ -209,19 +208,22 @@ def week_books(clinic: Clinic, actor: Actor, doctor_id: int, day: date | str) ->
     ]
 
 
-def _fits(windows: list[Window], at: time, length: int | None, busy: set[time]) -> time | None:
-    """The end of a visit of ``length`` minutes from ``at`` when every slot it needs is free."""
-    starts = offered_starts(windows)
-    need = length or starts[at]
-    t, covered = at, 0
-    while covered < need:
-        if t not in starts or t in busy:
-            return None
-        covered += starts[t]
-        t = add_minutes(t, starts[t])
-        if t <= at:  # ran past midnight
-            return None
-    return t
+def _fits(
+    windows: list[Window], at: time, length: int | None, busy: list[tuple[time, time]]
+) -> time | None:
+    """The end of a visit of ``length`` minutes (default: one slot) from ``at`` when it
+    stays inside the window of ``at`` and overlaps no visit."""
+    for w in windows:
+        starts = offered_starts([w])
+        if at not in starts:
+            continue
+        end_minutes = at.hour * 60 + at.minute + (length or starts[at])
+        if end_minutes > w.end.hour * 60 + w.end.minute:
+            continue
+        end = time(end_minutes // 60, end_minutes % 60)
+        if is_free(busy, at, end):
+            return end
+    return None
 
 
 def next_free(
@@ -232,11 +234,12 @@ def next_free(
     after: date | datetime | str | None = None,
     minutes: int | None = None,
     between: tuple[time, time] | None = None,
+    visit_type: str | None = None,
 ) -> Slot | None:
     """The first free time of a doctor (or any doctor of a department) from ``after``.
 
     ``after``: a date (from its start; default now) or a moment. ``minutes``: the
-    visit's length (default one slot), taken from consecutive free slots.
+    visit's length (default: the visit type's, else one slot of the doctor's grid).
     ``between``: only starts at or after its first and ending by its second time.
     Never in the past, never past the horizon, never with a blacklisted doctor.
     ``None`` when nothing is free.
@@ -246,7 +249,8 @@ def next_free(
     """
     if (doctor_id is None) == (department_id is None):
         raise ValidationError("Give a doctor or a department.", field="doctor_id")
-    now = clinic.now().replace(tzinfo=None)
+    aware_now = clinic.now()
+    now = aware_now.replace(tzinfo=None)
     if after is None:
         moment = now
     elif isinstance(after, datetime):
@@ -260,13 +264,15 @@ def next_free(
         stmt = stmt.where(Doctor.department_id == department_id)
     last = last_bookable_day(clinic)
     with clinic.db.read() as session:
+        if minutes is None and visit_type is not None:
+            minutes = session.scalar(select(VisitType.minutes).where(VisitType.name == visit_type))
         ids = list(session.scalars(stmt))
         first = moment.date()
         while ids and first <= last:
             chunk_end = min(last, first + timedelta(days=_CHUNK_DAYS - 1))
             hours = windows_by_day(session, ids, first, chunk_end)
-            taken = taken_starts(session, ids, first, chunk_end) if hours else set()
-            found = _first_in(hours, taken, (moment, now), minutes, between)
+            busy = busy_times(session, ids, first, chunk_end) if hours else {}
+            found = _first_in(hours, busy, (moment, aware_now), minutes, between)
             if found is not None:
                 return found
             first = chunk_end + timedelta(days=1)
@@ -275,25 +281,22 @@ def next_free(
 
 def _first_in(
     hours: dict[tuple[int, date], list[Window]],
-    taken: set[tuple[int, date, time]],
+    busy: dict[tuple[int, date], list[tuple[time, time]]],
     moments: tuple[datetime, datetime],
     minutes: int | None,
     between: tuple[time, time] | None,
 ) -> Slot | None:
     moment, now = moments
-    busy: dict[tuple[int, date], set[time]] = {}
-    for doctor_id, day, at in taken:
-        busy.setdefault((doctor_id, day), set()).add(at)
     candidates = sorted(
         (day, t, doctor_id)
         for (doctor_id, day), windows in hours.items()
         for t in offered_starts(windows)
-        if (between is None or between[0] <= t)
-        and (when := datetime.combine(day, t)) >= moment
-        and when > now
+        if (between is None or between[0] <= t) and datetime.combine(day, t) >= moment
     )
     for day, t, doctor_id in candidates:
-        end = _fits(hours[(doctor_id, day)], t, minutes, busy.get((doctor_id, day), set()))
+        if not policy.exists(day, t, now.tzinfo) or policy.in_the_past(day, t, now):  # type: ignore[arg-type]
+            continue
+        end = _fits(hours[(doctor_id, day)], t, minutes, busy.get((doctor_id, day), []))
         if end is not None and (between is None or end <= between[1]):
             return Slot(doctor_id, day, t, end)
     return None

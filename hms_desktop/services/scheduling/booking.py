@@ -1,42 +1,39 @@
 """Booking: book, reschedule, cancel, and the status of a visit.
 
-The rules are checked here and again by the database: partial unique indexes
-refuse a second live appointment in a doctor's slot or a patient's second live
-appointment at the same time, so two PCs racing for one slot get exactly one
-success and one :class:`SlotTakenError`.
+A visit has a start and an end. The rule "no doctor and no patient has two live
+visits that overlap" is checked here and again by the database (an exclusion
+constraint on PostgreSQL, triggers inside SQLite's serialised write transaction),
+so two PCs racing for overlapping times get exactly one success and one
+:class:`SlotTakenError` naming the visit that won. Time and role rules come from
+:mod:`hms_desktop.services.policy`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, exists, func, null, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Select, func, null, or_, select
 from sqlalchemy.orm import Session
 
 from hms_desktop.db.models import (
-    VISIT_TYPES,
     Appointment,
     Department,
     Doctor,
     Patient,
     Treatment,
+    VisitType,
     utcnow,
 )
 from hms_desktop.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
-    SlotTakenError,
     ValidationError,
 )
-from hms_desktop.services.actor import (
-    Actor,
-    require_patient_access,
-    require_patient_self_or_staff,
-)
+from hms_desktop.services import policy
+from hms_desktop.services.actor import Actor, require_patient_access
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import (
     clean_text,
@@ -46,7 +43,8 @@ from hms_desktop.services.people.validation import (
     search_text,
 )
 from hms_desktop.services.safety import audit
-from hms_desktop.services.scheduling.availability import last_bookable_day, offers_slot
+from hms_desktop.services.scheduling import overlap
+from hms_desktop.services.scheduling.availability import offers_slot
 from hms_desktop.services.views import STATUS_LABELS, AppointmentRow
 
 # Re-exported: screens and exports read the labels from here.
@@ -56,17 +54,19 @@ from hms_desktop.services.views import VISIT_LABELS as VISIT_LABELS
 FINAL_STATUSES = ("completed", "cancelled", "no_show")
 
 
-def _taken_error(day: date, at: time, *, patient: bool) -> SlotTakenError:
-    if patient:
-        return SlotTakenError(
-            f"The patient already has an appointment on {day:%Y-%m-%d} at {at:%H:%M}. "
-            "Choose another time.",
-            field="time",
-        )
-    return SlotTakenError(
-        f"That slot ({day:%Y-%m-%d} {at:%H:%M}) was just taken. Choose another free slot.",
-        field="time",
-    )
+def _end_of(day: date, start: time, minutes: int) -> time:
+    moment = datetime.combine(day, start) + timedelta(minutes=minutes)
+    if moment.date() != day:
+        raise ValidationError("A visit must end by midnight; choose an earlier time.", field="time")
+    return moment.time()
+
+
+def _visit_minutes(session: Session, visit_type: str) -> int:
+    row = session.get(VisitType, visit_type)
+    if row is None:
+        known = session.scalars(select(VisitType.name).order_by(VisitType.name)).all()
+        raise ValidationError(f"Visit type must be one of {', '.join(known)}.", field="visit_type")
+    return row.minutes
 
 
 def _check_slot(
@@ -76,6 +76,7 @@ def _check_slot(
     patient: Patient,
     day: date,
     at: time,
+    end: time,
     *,
     ignore_id: int | None = None,
 ) -> None:
@@ -90,39 +91,27 @@ def _check_slot(
             "the blacklist in Admin > Patients.",
             field="patient_id",
         )
-    if datetime.combine(day, at) <= clinic.now().replace(tzinfo=None):
+    now = clinic.now()
+    policy.instant(day, at, now.tzinfo)  # type: ignore[arg-type]  # refuses a DST gap
+    if policy.in_the_past(day, at, now):
         raise ValidationError(
             f"{day:%Y-%m-%d} {at:%H:%M} is in the past. Choose a time from now on.", field="date"
         )
-    if day > last_bookable_day(clinic):
+    horizon_days = clinic.settings.booking_horizon_days
+    if (day - now.date()).days > horizon_days:
         raise ValidationError(
-            f"Bookings are taken up to {last_bookable_day(clinic):%Y-%m-%d}; "
-            f"{day:%Y-%m-%d} is too far ahead.",
+            f"Visits can be booked up to {horizon_days} days ahead; choose an earlier day.",
             field="date",
         )
-    if not offers_slot(session, doctor.id, day, at):
+    if not offers_slot(session, doctor.id, day, at, end):
         raise ValidationError(
-            f"{doctor.full_name} does not see patients on {day:%Y-%m-%d} at {at:%H:%M}. "
-            "Choose one of the free slots.",
+            f"{doctor.full_name} does not see patients on {day:%Y-%m-%d} at {at:%H:%M}"
+            f"-{end:%H:%M}. Choose one of the free slots.",
             field="time",
         )
-
-    def clash(*conditions: Any) -> bool:
-        stmt = select(
-            exists().where(
-                Appointment.day == day,
-                Appointment.start_time == at,
-                Appointment.status != "cancelled",
-                Appointment.id != (ignore_id or -1),
-                *conditions,
-            )
-        )
-        return bool(session.scalar(stmt))
-
-    if clash(Appointment.doctor_id == doctor.id):
-        raise _taken_error(day, at, patient=False)
-    if clash(Appointment.patient_id == patient.id):
-        raise _taken_error(day, at, patient=True)
+    clash = overlap.clash_error(session, doctor.id, patient.id, day, at, end, ignore_id)
+    if clash is not None:
+        raise clash
 
 
 def check_bookable(
@@ -132,35 +121,24 @@ def check_bookable(
     doctor_id: int,
     day: date,
     at: time,
+    visit_type: str = "consultation",
+    minutes: int | None = None,
     ignore_id: int | None = None,
 ) -> None:
-    """Raise what :func:`book` would raise for this slot, without booking (a dry run).
+    """Raise what :func:`book` would raise for this time, without booking (a dry run).
 
     Raises:
         ValidationError, SlotTakenError, NotFoundError: as :func:`book`.
     """
     with clinic.db.read() as session:
+        end = _end_of(day, at, minutes or _visit_minutes(session, visit_type))
         doctor = session.get(Doctor, doctor_id)
         patient = session.get(Patient, patient_id)
         if doctor is None:
             raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
         if patient is None:
             raise NotFoundError(f"There is no patient with id {patient_id}.", field="patient_id")
-        _check_slot(session, clinic, doctor, patient, day, at, ignore_id=ignore_id)
-
-
-def _flush_or_taken(session: Session, day: date, at: time) -> None:
-    """Flush; a unique-index violation means another PC won the race."""
-    try:
-        session.flush()
-    except IntegrityError as err:
-        message = str(err.orig)
-        # PostgreSQL names the index; SQLite lists the indexed columns.
-        if "uq_appointments_patient_live_slot" in message or "appointments.patient_id" in message:
-            raise _taken_error(day, at, patient=True) from None
-        if "uq_appointments_doctor_live_slot" in message or "appointments.doctor_id" in message:
-            raise _taken_error(day, at, patient=False) from None
-        raise  # any other constraint is a bug, not a taken slot
+        _check_slot(session, clinic, doctor, patient, day, at, end, ignore_id=ignore_id)
 
 
 def _hold_doctor(session: Session, doctor_id: int) -> None:
@@ -181,23 +159,15 @@ def _load(session: Session, appointment_id: int, *, lock: bool = False) -> Appoi
     return appt
 
 
-def _patient_may_still_change(clinic: Clinic, actor: Actor, appt: Appointment, what: str) -> None:
-    """A patient changes a visit only before it starts (a missed one stays missed)."""
-    started = datetime.combine(appt.day, appt.start_time) <= clinic.now().replace(tzinfo=None)
-    if actor.role == "patient" and started:
-        raise ValidationError(
-            f"A visit that has started can no longer be {what} online; call the clinic."
-        )
+def _facts(appt: Appointment) -> policy.VisitFacts:
+    return policy.VisitFacts(
+        appt.doctor_id, appt.patient_id, appt.day, appt.start_time, appt.status
+    )
 
 
 def _may_change(actor: Actor, appt: Appointment, what: str) -> None:
-    if actor.is_staff:
-        return
-    if actor.role == "patient" and actor.patient_id == appt.patient_id:
-        return
-    if actor.role == "doctor" and actor.doctor_id == appt.doctor_id:
-        return
-    raise PermissionDeniedError(f"You may not {what} this appointment.")
+    if not policy.is_party(actor, _facts(appt)):
+        raise PermissionDeniedError(f"You may not {what} this appointment.")
 
 
 def book(
@@ -210,63 +180,75 @@ def book(
     at: time | str,
     visit_type: str = "consultation",
     reason: str = "",
+    minutes: int | None = None,
     series_id: int | None = None,
 ) -> int:
-    """Book a free slot. Returns the new appointment's id.
+    """Book a free time. Returns the new appointment's id.
 
-    ``series_id`` makes the visit an occurrence of a recurring series (see
-    :mod:`.series`); ``-1`` starts a new series named after this visit's id.
+    The visit lasts ``minutes``, by default the visit type's length, and must fit in
+    the doctor's availability. ``series_id`` makes the visit an occurrence of a
+    recurring series (see :mod:`.series`); ``-1`` starts a new series named after
+    this visit's id.
 
     Raises:
-        ValidationError: past time, not an offered slot, blacklisted doctor or patient,
-            unknown visit type.
-        SlotTakenError: the doctor's slot is taken or the patient is busy then.
+        ValidationError: past time, a time in a DST gap, beyond the booking horizon, not
+            in the doctor's hours, blacklisted doctor or patient, unknown visit type.
+        SlotTakenError: it overlaps another live visit of the doctor or of the patient
+            (the message names it: "overlaps <name> at HH:MM").
         PermissionDeniedError: a patient booking for someone else, or a doctor booking.
     """
     if actor.role == "doctor":
         raise PermissionDeniedError("Doctors do not book appointments; ask the front desk.")
-    require_patient_self_or_staff(actor, patient_id, "book appointments")
+    policy.require_patient_self_or_staff(actor, patient_id, "book appointments")
     the_day, the_time = parse_day(day), parse_time(at)
-    if visit_type not in VISIT_TYPES:
-        raise ValidationError(
-            f"Visit type must be one of {', '.join(VISIT_TYPES)}.", field="visit_type"
-        )
     reason = clean_text(reason, "reason", max_len=1000)
-    with clinic.db.write() as session:
-        _hold_doctor(session, doctor_id)
-        doctor = session.get(Doctor, doctor_id)
-        patient = session.get(Patient, patient_id)
-        if doctor is None:
-            raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
-        if patient is None:
-            raise NotFoundError(f"There is no patient with id {patient_id}.", field="patient_id")
-        _check_slot(session, clinic, doctor, patient, the_day, the_time)
-        appt = Appointment(
-            doctor_id=doctor_id,
-            patient_id=patient_id,
-            day=the_day,
-            start_time=the_time,
-            visit_type=visit_type,
-            reason=reason,
-            status="booked",
-            series_id=series_id if series_id != -1 else None,
-        )
-        session.add(appt)
-        _flush_or_taken(session, the_day, the_time)
-        if series_id == -1:
-            appt.series_id = appt.id
-        audit.record(
-            session,
-            actor,
-            "appointment.book",
-            "appointment",
-            appt.id,
-            patient_id=patient_id,
-            doctor_id=doctor_id,
-            day=the_day,
-            time=the_time.strftime("%H:%M"),
-        )
-        new_id = appt.id
+    if minutes is not None and not 5 <= minutes <= 480:
+        raise ValidationError("A visit lasts 5 to 480 minutes.", field="minutes")
+    end = the_time
+    try:
+        with clinic.db.write() as session:
+            length = minutes or _visit_minutes(session, visit_type)
+            end = _end_of(the_day, the_time, length)
+            _hold_doctor(session, doctor_id)
+            doctor = session.get(Doctor, doctor_id)
+            patient = session.get(Patient, patient_id)
+            if doctor is None:
+                raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
+            if patient is None:
+                raise NotFoundError(
+                    f"There is no patient with id {patient_id}.", field="patient_id"
+                )
+            _check_slot(session, clinic, doctor, patient, the_day, the_time, end)
+            appt = Appointment(
+                doctor_id=doctor_id,
+                patient_id=patient_id,
+                day=the_day,
+                start_time=the_time,
+                end_time=end,
+                visit_type=visit_type,
+                reason=reason,
+                status="booked",
+                series_id=series_id if series_id != -1 else None,
+            )
+            session.add(appt)
+            overlap.flush_or_overlap(session)
+            if series_id == -1:
+                appt.series_id = appt.id
+            audit.record(
+                session,
+                actor,
+                "appointment.book",
+                "appointment",
+                appt.id,
+                patient_id=patient_id,
+                doctor_id=doctor_id,
+                day=the_day,
+                time=the_time.strftime("%H:%M"),
+                end=end.strftime("%H:%M"),
+            )
+            new_id = appt.id
+    except overlap.OverlapError:
+        overlap.raise_overlap(clinic, doctor_id, patient_id, the_day, the_time, end)
     clinic.changes.notify("appointments")
     return new_id
 
@@ -280,45 +262,61 @@ def reschedule(
     at: time | str,
     doctor_id: int | None = None,
 ) -> None:
-    """Move a booked appointment to another free slot (optionally another doctor)."""
+    """Move a booked appointment to another free time (optionally another doctor).
+
+    The visit keeps its length.
+
+    Raises:
+        the errors of :func:`book`, plus ConflictError for a visit that is not booked.
+    """
     the_day, the_time = parse_day(day), parse_time(at)
-    with clinic.db.write() as session:
-        appt = _load(session, appointment_id, lock=True)
-        _may_change(actor, appt, "reschedule")
-        if actor.role == "doctor":
-            raise PermissionDeniedError("Doctors do not move appointments; ask the front desk.")
-        if appt.status != "booked":
-            raise ConflictError(
-                "Only a booked appointment can be moved; this one is "
-                f"{STATUS_LABELS[appt.status].lower()}."
+    end, target_doctor, patient_id = the_time, doctor_id or 0, 0
+    try:
+        with clinic.db.write() as session:
+            appt = _load(session, appointment_id, lock=True)
+            if appt.status != "booked" and policy.is_party(actor, _facts(appt)):
+                raise ConflictError(
+                    "Only a booked appointment can be moved; this one is "
+                    f"{STATUS_LABELS[appt.status].lower()}."
+                )
+            policy.require_action(actor, _facts(appt), "reschedule", clinic.now())
+            target_doctor, patient_id = doctor_id or appt.doctor_id, appt.patient_id
+            _hold_doctor(session, target_doctor)
+            doctor = session.get(Doctor, target_doctor)
+            if doctor is None:
+                raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
+            length = datetime.combine(appt.day, appt.end_time) - datetime.combine(
+                appt.day, appt.start_time
             )
-        _patient_may_still_change(clinic, actor, appt, "moved")
-        _hold_doctor(session, doctor_id or appt.doctor_id)
-        doctor = session.get(Doctor, doctor_id or appt.doctor_id)
-        if doctor is None:
-            raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
-        _check_slot(session, clinic, doctor, appt.patient, the_day, the_time, ignore_id=appt.id)
-        before = f"{appt.day:%Y-%m-%d} {appt.start_time:%H:%M} doctor {appt.doctor_id}"
-        appt.doctor_id, appt.day, appt.start_time = doctor.id, the_day, the_time
-        _flush_or_taken(session, the_day, the_time)
-        audit.record(
-            session,
-            actor,
-            "appointment.reschedule",
-            "appointment",
-            appt.id,
-            patient_id=appt.patient_id,
-            before=before,
-            after=f"{the_day:%Y-%m-%d} {the_time:%H:%M} doctor {doctor.id}",
-        )
+            end = _end_of(the_day, the_time, int(length.total_seconds() // 60))
+            _check_slot(
+                session, clinic, doctor, appt.patient, the_day, the_time, end, ignore_id=appt.id
+            )
+            before = f"{appt.day:%Y-%m-%d} {appt.start_time:%H:%M} doctor {appt.doctor_id}"
+            appt.doctor_id, appt.day = doctor.id, the_day
+            appt.start_time, appt.end_time = the_time, end
+            overlap.flush_or_overlap(session)
+            audit.record(
+                session,
+                actor,
+                "appointment.reschedule",
+                "appointment",
+                appt.id,
+                patient_id=appt.patient_id,
+                before=before,
+                after=f"{the_day:%Y-%m-%d} {the_time:%H:%M} doctor {doctor.id}",
+            )
+    except overlap.OverlapError:
+        overlap.raise_overlap(clinic, target_doctor, patient_id, the_day, the_time, end)
     clinic.changes.notify("appointments")
 
 
 def set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str) -> None:
-    """Move a booked appointment to completed, cancelled or no-show.
+    """Move a booked appointment to completed, cancelled or no-show (rules: :mod:`policy`).
 
     Raises:
-        ValidationError: an unknown status, or completing/no-show before the visit's day.
+        ValidationError: an unknown status, closing before the visit's day, or a patient
+            cancelling a visit that has begun.
         ConflictError: the appointment is not booked any more.
         PermissionDeniedError: a patient marking anything but a cancel; another doctor's patient.
     """
@@ -326,25 +324,16 @@ def set_status(clinic: Clinic, actor: Actor, appointment_id: int, status: str) -
         raise ValidationError(
             "An appointment can become completed, cancelled or no-show.", field="status"
         )
+    action = {"cancelled": "cancel", "completed": "complete", "no_show": "no_show"}[status]
     with clinic.db.write() as session:
         appt = _load(session, appointment_id, lock=True)
-        _may_change(actor, appt, "change")
-        if appt.status != "booked":
+        facts = _facts(appt)
+        if appt.status != "booked" and policy.is_party(actor, facts):
             raise ConflictError(
                 f"This appointment is {STATUS_LABELS[appt.status].lower()} already; only a booked "
                 "appointment can change."
             )
-        if status != "cancelled":
-            if actor.role == "patient":
-                raise PermissionDeniedError("Only the doctor or the front desk can close a visit.")
-            if appt.day > clinic.today():
-                raise ValidationError(
-                    f"The visit is on {appt.day:%Y-%m-%d}; it can be marked "
-                    f"{STATUS_LABELS[status].lower()} from that day on.",
-                    field="status",
-                )
-        else:
-            _patient_may_still_change(clinic, actor, appt, "cancelled")
+        policy.require_action(actor, facts, action, clinic.now())
         appt.status = status
         appt.status_changed_at = utcnow()
         audit.record(
@@ -415,6 +404,7 @@ def appointments_statement(flt: AppointmentFilter, *, include_records: bool = Fa
             Treatment.id,
             diagnosis,
             prescription,
+            Appointment.end_time,
         )
         .join(Doctor, Doctor.id == Appointment.doctor_id)
         .join(Department, Department.id == Doctor.department_id)
@@ -467,6 +457,7 @@ def _appointment_row(r: Any) -> AppointmentRow:
         has_treatment=r[11] is not None,
         diagnosis=r[12] or "",
         prescription=r[13] or "",
+        end_time=r[14],
     )
 
 

@@ -105,6 +105,7 @@ def plan(
     doctor_id: int,
     dates: list[date],
     at: time | str,
+    visit_type: str = "consultation",
 ) -> list[Conflict]:
     """Which occurrences cannot be booked, and why; books nothing."""
     the_time = parse_time(at)
@@ -112,8 +113,9 @@ def plan(
     for day in dates:
         try:
             booking.check_bookable(
-                clinic, patient_id=patient_id, doctor_id=doctor_id, day=day, at=the_time
-            )
+                clinic, patient_id=patient_id, doctor_id=doctor_id, day=day, at=the_time,
+                visit_type=visit_type,
+            )  # fmt: skip
         except HmsError as err:
             conflicts.append(Conflict(day, the_time, str(err)))
     return conflicts
@@ -142,7 +144,10 @@ def book_series(
             first occurrence's actor and visit type.
     """
     the_time = parse_time(at)
-    conflicts = plan(clinic, patient_id=patient_id, doctor_id=doctor_id, dates=dates, at=the_time)
+    conflicts = plan(
+        clinic, patient_id=patient_id, doctor_id=doctor_id, dates=dates, at=the_time,
+        visit_type=visit_type,
+    )  # fmt: skip
     if conflicts and not book_the_rest:
         return SeriesResult(None, (), tuple(conflicts))
     skipped = {c.date for c in conflicts}
@@ -224,10 +229,12 @@ def move_occurrences(
     moves = [(r, r.date + shift) for r in rows]
     conflicts = []
     for row, new_day in moves:
+        end = row.end_time or row.time
+        length = (end.hour * 60 + end.minute) - (row.time.hour * 60 + row.time.minute)
         try:
             booking.check_bookable(
                 clinic, patient_id=row.patient_id, doctor_id=row.doctor_id, day=new_day,
-                at=target_time, ignore_id=row.id,
+                at=target_time, minutes=max(5, length), ignore_id=row.id,
             )  # fmt: skip
         except HmsError as err:
             conflicts.append(Conflict(new_day, target_time, str(err)))

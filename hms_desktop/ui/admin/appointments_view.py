@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from hms_desktop.errors import ValidationError
+from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import doctors
@@ -284,9 +285,9 @@ class AppointmentsPage(ListPage):
     @Slot()
     def _on_selection(self, *_args: QItemSelection) -> None:
         row: AppointmentRow | None = self.selected()
-        live = row is not None and row.status == "booked"
-        self.cancel_button.setEnabled(live)
-        self.reschedule_button.setEnabled(live)
+        allowed = policy.row_actions(self.actor, row, self.clinic.now())
+        self.cancel_button.setEnabled("cancel" in allowed)
+        self.reschedule_button.setEnabled("reschedule" in allowed)
 
     def on_cancel(self, *, confirm: bool = True) -> None:
         row: AppointmentRow | None = self.selected()

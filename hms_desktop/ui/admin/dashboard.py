@@ -207,7 +207,7 @@ class DashboardPage(QWidget):
         age = max(0.0, self._clinic.clock.monotonic() - self._computed_at)
         self.freshness.setText(freshness_text(self._result.from_cache, age))
         self.freshness.setToolTip(
-            f"Figures are kept for {age_text(self._clinic.settings.cache_ttl_seconds)}; "
+            f"Figures are kept for {age_text(self._clinic.pc.cache_ttl_seconds)}; "
             "Refresh (F5) computes them again."
         )
 

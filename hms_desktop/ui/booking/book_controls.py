@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hms_desktop.services.views import VISIT_LABELS, DepartmentRow
+from hms_desktop.services.views import DepartmentRow
 from hms_desktop.ui.common.layout import SPACING
 
 
@@ -26,9 +26,14 @@ class BookControls(QWidget):
     """Plain widgets; :class:`~.book_view.BookView` connects them."""
 
     def __init__(
-        self, day: date, department_rows: list[DepartmentRow] | None, parent: QWidget | None = None
+        self,
+        day: date,
+        department_rows: list[DepartmentRow] | None,
+        visit_types: list[tuple[str, str]],
+        parent: QWidget | None = None,
     ) -> None:
-        """``department_rows`` None: a doctor's own book (no department filter)."""
+        """``department_rows`` None: a doctor's own book (no department filter).
+        ``visit_types``: (name, label) of each visit type."""
         super().__init__(parent)
         self.prev_button = QPushButton("◀ Previ&ous", self)
         self.today_button = QPushButton("To&day", self)
@@ -49,7 +54,7 @@ class BookControls(QWidget):
         self.patient_button = QPushButton("Choose p&atient…", self)
         self.visit_type = QComboBox(self)
         self.visit_type.setAccessibleName("Visit type")
-        for key, label in VISIT_LABELS.items():
+        for key, label in visit_types:
             self.visit_type.addItem(label, key)
         self.scope = QComboBox(self)
         self.scope.setAccessibleName("Next free time for")

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from hms_desktop.errors import HmsError
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clinic_settings import service as clinic_service
 from hms_desktop.services.people import departments
 from hms_desktop.services.scheduling import book, booking, schedule, series
 from hms_desktop.services.scheduling.availability import last_bookable_day
@@ -39,12 +40,6 @@ from hms_desktop.ui.booking.book_table import BookTable
 from hms_desktop.ui.common.layout import SPACING
 from hms_desktop.ui.common.messages import confirm
 from hms_desktop.ui.common.operations import Operations, user_message
-
-
-def visit_length(visit_type: str) -> int | None:
-    """Minutes a visit type takes (None: one slot of the doctor's grid, until the
-    clinic's visit types carry lengths)."""
-    return None
 
 
 class BookView(QWidget):
@@ -81,7 +76,8 @@ class BookView(QWidget):
         depts = (
             None if self.own_doctor_id is not None else departments.list_departments(self.clinic)
         )
-        self.controls = BookControls(self.day, depts, self)
+        kinds = [(v.name, v.label) for v in clinic_service.list_visit_types(self.clinic)]
+        self.controls = BookControls(self.day, depts, kinds, self)
         self.message = QLabel("", self)
         self.message.setObjectName("bookMessage")
         self.message.setWordWrap(True)
@@ -365,7 +361,7 @@ class BookView(QWidget):
                 doctor_id=None if by_department else doctor.doctor_id,
                 department_id=doctor.department_id if by_department else None,
                 after=self.day,
-                minutes=visit_length(self.controls.visit_type.currentData()),
+                visit_type=self.controls.visit_type.currentData(),
                 between=between,  # type: ignore[arg-type]
             )
         except HmsError as err:

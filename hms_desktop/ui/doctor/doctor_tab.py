@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import doctors
@@ -326,11 +327,10 @@ class DoctorTab(QWidget):
         if about is not None and (row is None or row.id != about.id):
             self._error_for = None
             self.error.clear_message()
-        booked = row is not None and row.status == "booked"
-        due = row is not None and row.date <= self._clinic.today()
-        self.complete_action.setEnabled(booked and due)
-        self.no_show_action.setEnabled(booked and due)
-        self.cancel_action.setEnabled(booked)
+        allowed = policy.row_actions(self._actor, row, self._clinic.now())
+        self.complete_action.setEnabled("complete" in allowed)
+        self.no_show_action.setEnabled("no_show" in allowed)
+        self.cancel_action.setEnabled("cancel" in allowed)
         completed = row is not None and row.status == "completed"
         self.treatment_action.setEnabled(completed)
         self.treatment_action.setText(

@@ -78,7 +78,7 @@ class ExportDialog(QDialog):
         self._flt = flt or AppointmentFilter()
         self._op: Op | None = None
         self._default_path = ""
-        self._export_dir = clinic.settings.effective_export_dir
+        self._export_dir = clinic.pc.effective_export_dir
         with contextlib.suppress(OSError):  # an unwritable default shows up on export
             self._export_dir.mkdir(parents=True, exist_ok=True)
         self.setObjectName("exportDialog")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import booking
@@ -338,8 +339,9 @@ class PatientTab(QWidget):
         self.book_action.setEnabled(
             has_patient and page == PAGE_BOOK and self.browser.current_slot() is not None
         )
-        self.reschedule_action.setEnabled(row is not None and row.status == "booked")
-        self.cancel_action.setEnabled(row is not None and row.status == "booked")
+        allowed = policy.row_actions(self._actor, row, self._clinic.now())
+        self.reschedule_action.setEnabled("reschedule" in allowed)
+        self.cancel_action.setEnabled("cancel" in allowed)
         self.export_action.setEnabled(has_patient)
         self.profile_action.setEnabled(has_patient)
 

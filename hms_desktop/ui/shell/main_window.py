@@ -350,7 +350,7 @@ class MainWindow(QMainWindow):
     def open_settings(self) -> None:
         from hms_desktop.ui.shell.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self.clinic, self.stats, self.ops, self)
+        dialog = SettingsDialog(self.clinic, self.actor, self.stats, self.ops, self)
         dialog.saved.connect(lambda _s: self.show_message("Settings saved."))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()

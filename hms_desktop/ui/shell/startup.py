@@ -362,7 +362,43 @@ class Startup(QObject):
             QTimer.singleShot(0, window.close)
         self.shell.show_workspace(window)
         log.info("signed in as %s (%s)", actor.username, actor.role)
+        if actor.is_admin:
+            self._import_legacy_settings(actor, window)
+        overrides = self.clinic.overrides
+        if overrides:
+            # Said on every start: this PC does not follow the clinic in these values.
+            window.show_message(
+                "This PC overrides clinic settings: "
+                + ", ".join(f"{key} ({var})" for key, var in sorted(overrides.items()))
+            )
         self.main_window_shown.emit(window)
+
+    def _import_legacy_settings(self, actor: Any, window: Any) -> None:
+        """The first administrator start moves this PC's old clinic values into the database."""
+        from hms_desktop.config import legacy_clinic_values
+        from hms_desktop.services.clinic_settings import service as clinic_settings
+        from hms_desktop.services.clinic_settings.values import KEYS
+
+        clinic = self.clinic
+        assert clinic is not None
+
+        def move(_ctx: Any) -> dict[str, Any]:
+            legacy = legacy_clinic_values(frozenset(KEYS))
+            return clinic_settings.import_legacy(clinic, actor, legacy, source="settings file")
+
+        def moved(taken: dict[str, Any]) -> None:
+            if taken:
+                window.show_message(
+                    "Clinic settings moved from this PC's settings file into the clinic "
+                    f"database: {', '.join(sorted(taken))}."
+                )
+
+        window.ops.run(
+            move,
+            label="Move clinic settings",
+            on_success=moved,
+            on_failure=lambda err: log.warning("clinic settings not moved: %s", err),
+        )
 
     def _on_logged_out(self) -> None:
         self.window = None

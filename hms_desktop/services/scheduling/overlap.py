@@ -1,0 +1,113 @@
+"""Overlapping visits: finding them, and naming the one that won a race.
+
+"Overlap" means two live (not cancelled) visits of one doctor, or of one patient,
+on one day whose [start, end) times intersect. The booking service checks with
+:func:`clash_error`; the database refuses it again (migration 0006), and
+:func:`flush_or_overlap` turns that refusal into :class:`OverlapError`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hms_desktop.db.models import Appointment, Doctor, Patient
+from hms_desktop.errors import SlotTakenError
+from hms_desktop.services.clinic import Clinic
+
+
+class OverlapError(Exception):
+    """The database refused an overlap (another PC won a race); described after rollback."""
+
+
+def clash_query(
+    doctor_id: int, patient_id: int, day: date, start: time, end: time, ignore_id: int | None
+) -> Select[Any]:
+    """Live visits of the doctor or the patient on ``day`` that intersect [start, end)."""
+    return (
+        select(Appointment, Doctor.full_name, Patient.full_name)
+        .join(Doctor, Doctor.id == Appointment.doctor_id)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .where(
+            Appointment.day == day,
+            Appointment.status != "cancelled",
+            Appointment.id != (ignore_id or -1),
+            or_(Appointment.doctor_id == doctor_id, Appointment.patient_id == patient_id),
+            Appointment.start_time < end,
+            Appointment.end_time > start,
+        )
+        .order_by(Appointment.start_time)
+    )
+
+
+def clash_error(
+    session: Session,
+    doctor_id: int,
+    patient_id: int,
+    day: date,
+    start: time,
+    end: time,
+    ignore_id: int | None = None,
+) -> SlotTakenError | None:
+    """The one-line "overlaps <doctor or patient> at HH:MM" error, or None when free.
+
+    The doctor's clash names the doctor (never another patient); the patient's names
+    the patient and the doctor they are booked with then.
+    """
+    found = session.execute(clash_query(doctor_id, patient_id, day, start, end, ignore_id)).all()
+    for other, doctor_name, _ in found:
+        if other.doctor_id == doctor_id:
+            return SlotTakenError(
+                f"That time was just taken: {start:%H:%M}-{end:%H:%M} on {day:%Y-%m-%d} "
+                f"overlaps {doctor_name} at {other.start_time:%H:%M} (booked until "
+                f"{other.end_time:%H:%M}). Choose another free slot.",
+                field="time",
+            )
+    for other, doctor_name, patient_name in found:
+        return SlotTakenError(
+            f"The patient already has an appointment then: {start:%H:%M}-{end:%H:%M} on "
+            f"{day:%Y-%m-%d} overlaps {patient_name} at {other.start_time:%H:%M} with "
+            f"{doctor_name} (until {other.end_time:%H:%M}). Choose another time.",
+            field="time",
+        )
+    return None
+
+
+def flush_or_overlap(session: Session) -> None:
+    """Flush; an overlap refused by the database means another PC won the race."""
+    try:
+        session.flush()
+    except IntegrityError as err:
+        message = str(err.orig)
+        # PostgreSQL names the index or exclusion constraint; SQLite lists the indexed
+        # columns or gives the trigger's message.
+        if any(
+            mark in message
+            for mark in (
+                "uq_appointments_patient_live_slot",
+                "uq_appointments_doctor_live_slot",
+                "ex_appointments_doctor_overlap",
+                "ex_appointments_patient_overlap",
+                "appointments.patient_id",
+                "appointments.doctor_id",
+                "overlaps a live appointment",
+            )
+        ):
+            raise OverlapError() from None
+        raise  # any other constraint is a bug, not a taken slot
+
+
+def raise_overlap(
+    clinic: Clinic, doctor_id: int, patient_id: int, day: date, start: time, end: time
+) -> None:
+    """After a refused race: name the visit that won, in a fresh transaction."""
+    with clinic.db.read() as session:
+        clash = clash_error(session, doctor_id, patient_id, day, start, end)
+    raise clash or SlotTakenError(
+        f"That time ({day:%Y-%m-%d} {start:%H:%M}) was just taken. Choose another free slot.",
+        field="time",
+    )
