@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "hms_desktop.cli.jobs",
     "hms_desktop.cli.export",
     "hms_desktop.cli.safety",
+    "hms_desktop.cli.schedule",
 )
 
 EXIT_USER_ERROR = 2

@@ -130,6 +130,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--minutes", type=int, metavar="N", help="a length other than the type's")
     p.add_argument("--reason", default="", help="what the visit is about")
+    from hms_desktop.cli.schedule import add_repeat_args  # imports this module
+
+    add_repeat_args(p)
     p.set_defaults(handler=cmd_book)
 
     for name, summary in (
@@ -497,6 +500,10 @@ def cmd_book(args: argparse.Namespace) -> int:
     """Book a slot and print only the new appointment's id (for scripts)."""
     day, at = parse_day(args.date, "date"), parse_time(args.time, "time")
     visit_type = args.visit_type.strip().lower().replace("-", "_")
+    if args.repeat:
+        from hms_desktop.cli.schedule import book_repeating  # imports this module
+
+        return book_repeating(args, visit_type)
     with _clinic(args) as clinic:
         new_id = booking.book(
             clinic,

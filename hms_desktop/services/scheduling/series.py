@@ -106,6 +106,7 @@ def plan(
     dates: list[date],
     at: time | str,
     visit_type: str = "consultation",
+    minutes: int | None = None,
 ) -> list[Conflict]:
     """Which occurrences cannot be booked, and why; books nothing."""
     the_time = parse_time(at)
@@ -114,7 +115,7 @@ def plan(
         try:
             booking.check_bookable(
                 clinic, patient_id=patient_id, doctor_id=doctor_id, day=day, at=the_time,
-                visit_type=visit_type,
+                visit_type=visit_type, minutes=minutes,
             )  # fmt: skip
         except HmsError as err:
             conflicts.append(Conflict(day, the_time, str(err)))
@@ -131,6 +132,7 @@ def book_series(
     at: time | str,
     visit_type: str = "consultation",
     reason: str = "",
+    minutes: int | None = None,
     book_the_rest: bool = False,
 ) -> SeriesResult:
     """Book every occurrence that is free.
@@ -146,7 +148,7 @@ def book_series(
     the_time = parse_time(at)
     conflicts = plan(
         clinic, patient_id=patient_id, doctor_id=doctor_id, dates=dates, at=the_time,
-        visit_type=visit_type,
+        visit_type=visit_type, minutes=minutes,
     )  # fmt: skip
     if conflicts and not book_the_rest:
         return SeriesResult(None, (), tuple(conflicts))
@@ -159,7 +161,7 @@ def book_series(
         try:
             new_id = booking.book(
                 clinic, actor, patient_id=patient_id, doctor_id=doctor_id, day=day,
-                at=the_time, visit_type=visit_type, reason=reason,
+                at=the_time, visit_type=visit_type, reason=reason, minutes=minutes,
                 series_id=series_id if series_id is not None else -1,
             )  # fmt: skip
         except (SlotTakenError, ValidationError) as err:
