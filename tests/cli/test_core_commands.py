@@ -25,7 +25,7 @@ DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIME = re.compile(r"^\d{2}:\d{2}$")
 APPOINTMENT_KEYS = {
     "id", "date", "time", "doctor_id", "doctor", "department", "patient_id", "patient",
-    "visit_type", "status", "reason", "has_treatment", "diagnosis", "prescription",
+    "visit_type", "status", "reason", "has_treatment", "diagnosis", "prescription", "end_time",
 }  # fmt: skip
 
 
@@ -194,6 +194,7 @@ def test_list_json_shapes(hms: Run, world: f.World, database_url: str) -> None:
     row = appts[0]
     assert set(row) == APPOINTMENT_KEYS
     assert row["id"] == booked
+    assert (row["time"], row["end_time"]) == ("09:30", "10:00")  # the visit type's 30 minutes
     assert (row["doctor_id"], row["patient_id"]) == (world.doctor_id, world.patient_id)
     assert row["date"] == world.day.isoformat() and DATE.match(row["date"])
     assert row["time"] == "09:30" and TIME.match(row["time"])

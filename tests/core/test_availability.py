@@ -288,3 +288,28 @@ def test_a_window_keeps_its_slot_grid_on_every_pc(clinic, clock) -> None:
         assert later[-4:] == ["14:00", "14:15", "14:30", "14:45"]
     finally:
         pc_b.close()
+
+
+def test_republishing_on_another_grid_that_would_overlap_visits_is_refused(
+    clinic: Clinic, world: f.World
+) -> None:
+    """A day published with 30-minute slots has a visit at 09:30; a 20-minute grid would
+    offer 09:20 and 09:40 inside it. Refused, naming the visit; the old grid stays."""
+    booking.book(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=world.day, at="09:30",
+    )  # fmt: skip
+    f.set_settings(clinic, slot_minutes=20)
+    with pytest.raises(ValidationError, match=r"09:30 \(José Núñez until 10:00\)"):
+        availability.set_day(clinic, SYSTEM, world.doctor_id, world.day, [("09:00", "12:00")])
+    offered = [
+        f"{s.time:%H:%M}" for s in availability.free_slots(clinic, world.doctor_id, world.day)
+    ]
+    assert offered[:2] == ["09:00", "10:00"]
+    # A grid the visit still sits on is fine (10 minutes: 09:30 is a slot start).
+    f.set_settings(clinic, slot_minutes=10)
+    availability.set_day(clinic, SYSTEM, world.doctor_id, world.day, [("09:00", "12:00")])
+    offered = [
+        f"{s.time:%H:%M}" for s in availability.free_slots(clinic, world.doctor_id, world.day)
+    ]
+    assert offered[:4] == ["09:00", "09:10", "09:20", "10:00"]

@@ -332,3 +332,77 @@ def test_a_patient_cannot_move_a_visit_that_has_started(clinic, clock) -> None:
     with pytest.raises(ValidationError, match="can no longer be cancelled online"):
         booking.cancel(clinic, me, appt)
     booking.reschedule(clinic, f.RECEPTION, appt, day=w.day + timedelta(days=1), at="09:00")
+
+
+def _raw(w: f.World, patient: int, doctor: int, start: time, end: time) -> Appointment:
+    return Appointment(
+        doctor_id=doctor, patient_id=patient, day=w.day, start_time=start, end_time=end,
+        visit_type="consultation", status="booked",
+    )  # fmt: skip
+
+
+def test_the_database_itself_refuses_overlapping_visits(clinic: Clinic, world: f.World) -> None:
+    """PostgreSQL's exclusion constraints and SQLite's triggers: [09:00, 09:30) vs 09:15."""
+    with clinic.db.write() as session:
+        session.add(_raw(world, world.patient_id, world.doctor_id, time(9, 0), time(9, 30)))
+    for patient, doctor in (
+        (world.other_patient_id, world.doctor_id),  # the doctor is busy
+        (world.patient_id, world.other_doctor_id),  # the patient is busy
+    ):
+        with pytest.raises(IntegrityError), clinic.db.write() as session:
+            session.add(_raw(world, patient, doctor, time(9, 15), time(9, 45)))
+    # Touching is not overlapping; a visit must end after it starts.
+    with clinic.db.write() as session:
+        session.add(_raw(world, world.other_patient_id, world.doctor_id, time(9, 30), time(10, 0)))
+    with pytest.raises(IntegrityError), clinic.db.write() as session:
+        session.add(_raw(world, world.other_patient_id, world.doctor_id, time(11, 0), time(11, 0)))
+    # Moving a visit onto another by an UPDATE is refused as well.
+    with pytest.raises(IntegrityError), clinic.db.write() as session:
+        session.execute(
+            update(Appointment)
+            .where(Appointment.start_time == time(9, 30))
+            .values(start_time=time(9, 20), end_time=time(9, 50))
+        )
+    assert _live_count(clinic) == 2
+
+
+def test_overlaps_are_refused_for_the_doctor_and_for_the_patient(
+    clinic: Clinic, world: f.World
+) -> None:
+    f.set_settings(clinic, slot_minutes=15)
+    f.open_day(clinic, world.doctor_id, world.day, "09:00", "12:00")
+    f.open_day(clinic, world.other_doctor_id, world.day, "09:00", "12:00")
+    first = booking.book(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=world.day, at="09:00", minutes=30,
+    )  # fmt: skip
+    with pytest.raises(SlotTakenError, match=r"overlaps Dr\. Ada Lovelace at 09:00"):
+        booking.book(
+            clinic, f.RECEPTION, patient_id=world.other_patient_id, doctor_id=world.doctor_id,
+            day=world.day, at="09:15",
+        )  # fmt: skip
+    with pytest.raises(SlotTakenError, match=r"overlaps José Núñez at 09:00 with Dr\. Ada"):
+        booking.book(
+            clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.other_doctor_id,
+            day=world.day, at="09:15",
+        )  # fmt: skip
+    # A visit longer than the grid blocks the slots it covers, and ends inside the hours.
+    booking.book(
+        clinic, f.RECEPTION, patient_id=world.other_patient_id, doctor_id=world.doctor_id,
+        day=world.day, at="10:00", visit_type="consultation", minutes=45,
+    )  # fmt: skip
+    offered = [
+        f"{s.time:%H:%M}" for s in availability.free_slots(clinic, world.doctor_id, world.day)
+    ]
+    assert offered[:3] == ["09:30", "09:45", "10:45"]
+    with pytest.raises(ValidationError, match="does not see patients"):
+        booking.book(
+            clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+            day=world.day, at="11:45", minutes=30,
+        )  # fmt: skip
+    # Moving the first visit onto the second is refused; moving it clear is fine.
+    with pytest.raises(SlotTakenError, match="at 10:00"):
+        booking.reschedule(clinic, f.RECEPTION, first, day=world.day, at="10:30")
+    booking.reschedule(clinic, f.RECEPTION, first, day=world.day, at="11:00")
+    moved = booking.get_appointment(clinic, SYSTEM, first)
+    assert (f"{moved.time:%H:%M}", f"{moved.end_time:%H:%M}") == ("11:00", "11:30")

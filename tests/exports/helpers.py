@@ -280,6 +280,7 @@ def bulk_history(clinic: Clinic, patient_id: int, doctor_id: int, count: int) ->
             "patient_id": patient_id,
             "day": base + timedelta(days=i // 16),
             "start_time": time(8 + (i % 16) // 2, 30 * (i % 2)),
+            "end_time": time(8 + (i % 16) // 2, 30 * (i % 2) + 29),
             "visit_type": "consultation",
             "reason": "",
             "status": "completed",

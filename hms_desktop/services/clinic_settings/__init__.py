@@ -1,0 +1,1 @@
+"""Clinic-wide settings and visit types: stored once in the database, changed by admins."""
