@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from hms_desktop.db.models import (
@@ -87,6 +87,28 @@ def week_ahead(clinic: Clinic) -> list[date]:
     return [today + timedelta(days=i) for i in range(EDITOR_DAYS)]
 
 
+#: The two queries of :func:`windows_by_day`, built once (their compiled form is reused).
+_WEEKLY = select(
+    WeeklyHours.doctor_id,
+    WeeklyHours.weekday,
+    WeeklyHours.start_time,
+    WeeklyHours.end_time,
+    WeeklyHours.slot_minutes,
+).where(WeeklyHours.doctor_id.in_(bindparam("ids", expanding=True)))
+_DATED = select(
+    Availability.doctor_id,
+    Availability.day,
+    Availability.start_time,
+    Availability.end_time,
+    Availability.slot_minutes,
+    Availability.kind,
+).where(
+    Availability.doctor_id.in_(bindparam("ids", expanding=True)),
+    Availability.day >= bindparam("first"),
+    Availability.day <= bindparam("last"),
+)
+
+
 def windows_by_day(
     session: Session, doctor_ids: Sequence[int], first: date, last: date
 ) -> dict[tuple[int, date], list[Window]]:
@@ -96,33 +118,14 @@ def windows_by_day(
     """
     if not doctor_ids or last < first:
         return {}
+    ids = list(doctor_ids)
     weekly: dict[tuple[int, int], list[Window]] = defaultdict(list)
-    for doctor_id, weekday, start, end, minutes in session.execute(
-        select(
-            WeeklyHours.doctor_id,
-            WeeklyHours.weekday,
-            WeeklyHours.start_time,
-            WeeklyHours.end_time,
-            WeeklyHours.slot_minutes,
-        ).where(WeeklyHours.doctor_id.in_(doctor_ids))
-    ):
+    for doctor_id, weekday, start, end, minutes in session.execute(_WEEKLY, {"ids": ids}):
         weekly[(doctor_id, weekday)].append(Window(start, end, minutes))
     extras: dict[tuple[int, date], list[Window]] = defaultdict(list)
     off: set[tuple[int, date]] = set()
-    for doctor_id, day, start, end, minutes, kind in session.execute(
-        select(
-            Availability.doctor_id,
-            Availability.day,
-            Availability.start_time,
-            Availability.end_time,
-            Availability.slot_minutes,
-            Availability.kind,
-        ).where(
-            Availability.doctor_id.in_(doctor_ids),
-            Availability.day >= first,
-            Availability.day <= last,
-        )
-    ):
+    params = {"ids": ids, "first": first, "last": last}
+    for doctor_id, day, start, end, minutes, kind in session.execute(_DATED, params):
         if kind == "off":
             off.add((doctor_id, day))
         else:
@@ -130,9 +133,10 @@ def windows_by_day(
     out: dict[tuple[int, date], list[Window]] = {}
     for offset in range((last - first).days + 1):
         day = first + timedelta(days=offset)
-        for doctor_id in doctor_ids:
+        weekday = day.weekday()
+        for doctor_id in ids:
             key = (doctor_id, day)
-            found = [] if key in off else list(weekly.get((doctor_id, day.weekday()), ()))
+            found = [] if key in off else list(weekly.get((doctor_id, weekday), ()))
             found += extras.get(key, ())
             if found:
                 out[key] = sorted(found)
@@ -329,21 +333,23 @@ def get_windows(
     ]
 
 
+_BUSY = select(
+    Appointment.doctor_id, Appointment.day, Appointment.start_time, Appointment.end_time
+).where(
+    Appointment.doctor_id.in_(bindparam("ids", expanding=True)),
+    Appointment.day >= bindparam("first"),
+    Appointment.day <= bindparam("last"),
+    _live,
+)
+
+
 def busy_times(
     session: Session, doctor_ids: Sequence[int], first: date, last: date
 ) -> dict[tuple[int, date], list[tuple[time, time]]]:
     """(start, end) of every live visit per doctor and date (ix_appointments_doctor_day)."""
     busy: dict[tuple[int, date], list[tuple[time, time]]] = defaultdict(list)
-    for doctor_id, day, start, end in session.execute(
-        select(
-            Appointment.doctor_id, Appointment.day, Appointment.start_time, Appointment.end_time
-        ).where(
-            Appointment.doctor_id.in_(doctor_ids),
-            Appointment.day >= first,
-            Appointment.day <= last,
-            _live,
-        )
-    ):
+    params = {"ids": list(doctor_ids), "first": first, "last": last}
+    for doctor_id, day, start, end in session.execute(_BUSY, params):
         busy[(doctor_id, day)].append((start, end))
     return busy
 

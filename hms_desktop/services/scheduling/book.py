@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
 from hms_desktop.db.models import Appointment, Department, Doctor, Patient, VisitType
 from hms_desktop.errors import PermissionDeniedError, ValidationError
@@ -21,11 +22,8 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import parse_day
 from hms_desktop.services.scheduling.availability import (
     Window,
-    add_minutes,
     busy_times,
-    is_free,
     last_bookable_day,
-    offered_starts,
     windows_by_day,
 )
 from hms_desktop.services.views import Slot
@@ -84,7 +82,7 @@ class DayBook:
 
 
 def _doctors(
-    clinic: Clinic, actor: Actor, doctor_ids: Sequence[int] | None, department_id: int | None
+    session: Session, actor: Actor, doctor_ids: Sequence[int] | None, department_id: int | None
 ) -> list[tuple[int, str, int, str, bool]]:
     if actor.role == "patient":
         raise PermissionDeniedError("The appointment book is for the clinic's staff.")
@@ -101,8 +99,7 @@ def _doctors(
         stmt = stmt.where(Doctor.id.in_(doctor_ids))
     if department_id is not None:
         stmt = stmt.where(Doctor.department_id == department_id)
-    with clinic.db.read() as session:
-        return [tuple(r) for r in session.execute(stmt)]
+    return [tuple(r) for r in session.execute(stmt)]
 
 
 def grid_step(clinic: Clinic) -> int:
@@ -120,14 +117,25 @@ def _merge(ranges: list[TimeRange]) -> tuple[TimeRange, ...]:
     return tuple(out)
 
 
+def _m(t: time) -> int:
+    return t.hour * 60 + t.minute
+
+
 def _column(
     doctor: tuple[int, str, int, str, bool], windows: list[Window], visits: list[Block]
 ) -> BookColumn:
-    busy = [(v.start, v.end) for v in visits]
+    # Whole minutes, not datetimes: a day of 50 doctors is built on every date change.
+    busy = [(_m(v.start), _m(v.end)) for v in visits]
+    slots: set[tuple[int, int]] = set()
+    for w in windows:
+        t, end, step = _m(w.start), _m(w.end), w.slot_minutes
+        while t + step <= end:
+            if all(not (b < t + step and t < e) for b, e in busy):
+                slots.add((t, t + step))
+            t += step
     free = [
-        TimeRange(t, add_minutes(t, minutes))
-        for t, minutes in sorted(offered_starts(windows).items())
-        if is_free(busy, t, add_minutes(t, minutes))
+        TimeRange(time(a // 60, a % 60), time(b // 60 % 24, b % 60) if b < 1440 else time.max)
+        for a, b in sorted(slots)
     ]
     return BookColumn(
         doctor_id=doctor[0],
@@ -139,6 +147,30 @@ def _column(
         hours=_merge([TimeRange(w.start, w.end) for w in windows]),
         free=tuple(free),
     )
+
+
+#: The day's visits of some doctors, built once (SQLAlchemy then reuses its compiled form).
+_VISITS = (
+    select(
+        Appointment.id,
+        Appointment.doctor_id,
+        Appointment.start_time,
+        Appointment.end_time,
+        Appointment.patient_id,
+        Patient.full_name,
+        Appointment.visit_type,
+        Appointment.reason,
+        Appointment.status,
+        Appointment.series_id,
+    )
+    .join(Patient, Patient.id == Appointment.patient_id)
+    .where(
+        Appointment.doctor_id.in_(bindparam("ids", expanding=True)),
+        Appointment.day == bindparam("day"),
+        Appointment.status.in_(SHOWN_STATUSES),
+    )
+    .order_by(Appointment.start_time, Appointment.id)
+)
 
 
 def day_book(
@@ -156,31 +188,12 @@ def day_book(
         ValidationError: a date that is not one.
     """
     the_day = parse_day(day)
-    doctors = _doctors(clinic, actor, doctor_ids, department_id)
-    ids = [d[0] for d in doctors]
+    step = grid_step(clinic)
     with clinic.db.read() as session:
+        doctors = _doctors(session, actor, doctor_ids, department_id)
+        ids = [d[0] for d in doctors]
         hours = windows_by_day(session, ids, the_day, the_day)
-        rows = session.execute(
-            select(
-                Appointment.id,
-                Appointment.doctor_id,
-                Appointment.start_time,
-                Appointment.end_time,
-                Appointment.patient_id,
-                Patient.full_name,
-                Appointment.visit_type,
-                Appointment.reason,
-                Appointment.status,
-                Appointment.series_id,
-            )
-            .join(Patient, Patient.id == Appointment.patient_id)
-            .where(
-                Appointment.doctor_id.in_(ids),
-                Appointment.day == the_day,
-                Appointment.status.in_(SHOWN_STATUSES),
-            )
-            .order_by(Appointment.start_time, Appointment.id)
-        ).all()
+        rows = session.execute(_VISITS, {"ids": ids, "day": the_day}).all()
     visits: dict[int, list[Block]] = {i: [] for i in ids}
     for appt_id, doctor_id, start, end, patient_id, patient, kind, reason, status, series in rows:
         visits[doctor_id].append(
@@ -191,7 +204,6 @@ def day_book(
     spans += [(v.start, v.end) for c in columns for v in c.visits]
     starts = [GRID_START] + [s for s, _ in spans]
     ends = [GRID_END] + [e for _, e in spans]
-    step = grid_step(clinic)
     first = min(starts)
     # The grid starts on a whole step from midnight, so rows read 08:00, 08:30, ...
     minute = (first.hour * 60 + first.minute) // step * step
@@ -206,24 +218,6 @@ def week_books(clinic: Clinic, actor: Actor, doctor_id: int, day: date | str) ->
         day_book(clinic, actor, monday + timedelta(days=i), doctor_ids=[doctor_id])
         for i in range(7)
     ]
-
-
-def _fits(
-    windows: list[Window], at: time, length: int | None, busy: list[tuple[time, time]]
-) -> time | None:
-    """The end of a visit of ``length`` minutes (default: one slot) from ``at`` when it
-    stays inside the window of ``at`` and overlaps no visit."""
-    for w in windows:
-        starts = offered_starts([w])
-        if at not in starts:
-            continue
-        end_minutes = at.hour * 60 + at.minute + (length or starts[at])
-        if end_minutes > w.end.hour * 60 + w.end.minute:
-            continue
-        end = time(end_minutes // 60, end_minutes % 60)
-        if is_free(busy, at, end):
-            return end
-    return None
 
 
 def next_free(
@@ -286,17 +280,34 @@ def _first_in(
     minutes: int | None,
     between: tuple[time, time] | None,
 ) -> Slot | None:
+    """The earliest free start in ``hours`` (whole minutes: this runs over weeks of hours)."""
     moment, now = moments
-    candidates = sorted(
-        (day, t, doctor_id)
-        for (doctor_id, day), windows in hours.items()
-        for t in offered_starts(windows)
-        if (between is None or between[0] <= t) and datetime.combine(day, t) >= moment
-    )
-    for day, t, doctor_id in candidates:
-        if not policy.exists(day, t, now.tzinfo) or policy.in_the_past(day, t, now):  # type: ignore[arg-type]
+    low, high = (_m(between[0]), _m(between[1])) if between else (0, 24 * 60)
+    by_day: dict[date, list[tuple[int, list[Window]]]] = {}
+    for (doctor_id, day), windows in hours.items():
+        by_day.setdefault(day, []).append((doctor_id, windows))
+    for day in sorted(by_day):
+        if day < moment.date():
             continue
-        end = _fits(hours[(doctor_id, day)], t, minutes, busy.get((doctor_id, day), []))
-        if end is not None and (between is None or end <= between[1]):
-            return Slot(doctor_id, day, t, end)
+        earliest = max(low, _m(moment.time()) + (moment.second > 0) if day == moment.date() else 0)
+        fitting: list[tuple[int, int, int]] = []
+        for doctor_id, windows in by_day[day]:
+            taken = [(_m(s), _m(e)) for s, e in busy.get((doctor_id, day), ())]
+            for w in windows:
+                t, end, step = _m(w.start), _m(w.end), w.slot_minutes
+                length = minutes or step
+                while t + step <= end:
+                    stop = t + length
+                    if (
+                        t >= earliest
+                        and stop <= min(end, high)
+                        and all(not (b < stop and t < e) for b, e in taken)
+                    ):
+                        fitting.append((t, doctor_id, stop))
+                    t += step
+        for t, doctor_id, stop in sorted(fitting):
+            at = time(t // 60, t % 60)
+            if policy.exists(day, at, now.tzinfo) and not policy.in_the_past(day, at, now):  # type: ignore[arg-type]
+                end_time = time(stop // 60, stop % 60) if stop < 24 * 60 else time.max
+                return Slot(doctor_id, day, at, end_time)
     return None

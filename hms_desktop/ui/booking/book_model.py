@@ -5,7 +5,7 @@ the rows of its length; the view applies the spans (:meth:`BookModel.spans`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
@@ -33,6 +33,16 @@ STATUS_COLOURS = {
 }
 FREE_COLOUR = QColor("#ffffff")
 OFF_COLOUR = QColor("#d9d9d9")
+# Made once: the view asks for every visible cell's brush on every paint.
+_BRUSHES = {status: QBrush(colour) for status, colour in STATUS_COLOURS.items()}
+_FREE_BRUSH, _OFF_BRUSH = QBrush(FREE_COLOUR), QBrush(OFF_COLOUR)
+# Plain ints: comparing Qt's enum members costs more than the rest of data() together.
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole.value)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole.value)
+_BACKGROUND = int(Qt.ItemDataRole.BackgroundRole.value)
+_ACCESSIBLE = int(Qt.ItemDataRole.AccessibleTextRole.value)
+_KIND, _BLOCK, _SLOT = int(KIND_ROLE), int(BLOCK_ROLE), int(SLOT_ROLE)
+_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
 
 @dataclass(frozen=True)
@@ -41,6 +51,12 @@ class BookCell:
     block: Block | None = None
     first: bool = False
     slot: time | None = None
+    #: What the cell shows (the first row of a visit only).
+    text: str | None = None
+    brush: QBrush = field(default_factory=lambda: _OFF_BRUSH)
+
+
+_OFF = BookCell("off")
 
 
 def _minutes(t: time) -> int:
@@ -79,19 +95,27 @@ class BookModel(QAbstractTableModel):
         return (_minutes(t) - self._start) // self._step
 
     def _column_cells(self, column: BookColumn) -> list[BookCell]:
-        cells = [BookCell("off") for _ in range(self._rows)]
-        for r in range(self._rows):
-            at = self._start + r * self._step
-            for free in column.free:
-                if _minutes(free.start) <= at < _minutes(free.end) or (
-                    at <= _minutes(free.start) < at + self._step
-                ):
-                    cells[r] = BookCell("free", slot=free.start)
-                    break
+        cells = [_OFF] * self._rows
+        last = self._rows - 1
+        for free in column.free:
+            # The rows a free slot covers, and the row it starts in (a finer grid).
+            first_row = max(0, self._row_of(free.start))
+            end = max(_minutes(free.end), _minutes(free.start) + 1)
+            last_row = min(last, (end - 1 - self._start) // self._step)
+            cell = BookCell("free", slot=free.start, brush=_FREE_BRUSH)
+            for r in range(first_row, last_row + 1):
+                if cells[r] is _OFF:
+                    cells[r] = cell
         for block in column.visits:
-            first, last = self._row_of(block.start), self._row_of_end(block)
-            for r in range(max(0, first), min(self._rows, last + 1)):
-                cells[r] = BookCell("visit", block, first=r == first)
+            first, end_row = self._row_of(block.start), self._row_of_end(block)
+            brush = _BRUSHES.get(block.status, _BRUSHES["booked"])
+            parts = [block.patient, VISIT_LABELS.get(block.visit_type, block.visit_type)]
+            if block.reason:
+                parts.append(block.reason)
+            head = BookCell("visit", block, True, text=" · ".join(parts), brush=brush)
+            rest = BookCell("visit", block, False, brush=brush)
+            for r in range(max(0, first), min(self._rows, end_row + 1)):
+                cells[r] = head if r == first else rest
         return cells
 
     def _row_of_end(self, block: Block) -> int:
@@ -155,21 +179,19 @@ class BookModel(QAbstractTableModel):
         if not index.isValid() or index.column() >= len(self._cells):
             return None
         cell = self._cells[index.column()][index.row()]
-        if role == KIND_ROLE:
+        role = int(role)
+        if role == _BACKGROUND:
+            return cell.brush
+        if role == _DISPLAY:
+            return cell.text
+        if role == _KIND:
             return cell.kind
-        if role == BLOCK_ROLE:
+        if role == _BLOCK:
             return cell.block
-        if role == SLOT_ROLE:
+        if role == _SLOT:
             return cell.slot
         block = cell.block
-        if role == Qt.ItemDataRole.DisplayRole:
-            if block is not None and cell.first:
-                parts = [block.patient, VISIT_LABELS.get(block.visit_type, block.visit_type)]
-                if block.reason:
-                    parts.append(block.reason)
-                return " · ".join(parts)
-            return None
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _TOOLTIP:
             if block is not None:
                 return (
                     f"{block.start:%H:%M}-{block.end:%H:%M} {block.patient}\n"
@@ -178,11 +200,7 @@ class BookModel(QAbstractTableModel):
                     + (f"\n{block.reason}" if block.reason else "")
                 )
             return "Free" if cell.kind == "free" else "Not working"
-        if role == Qt.ItemDataRole.BackgroundRole:
-            if block is not None:
-                return QBrush(STATUS_COLOURS.get(block.status, STATUS_COLOURS["booked"]))
-            return QBrush(FREE_COLOUR if cell.kind == "free" else OFF_COLOUR)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
+        if role == _ACCESSIBLE:
             when = f"{self.row_time(index.row()):%H:%M}"
             if block is not None:
                 return f"{when} {block.patient}, {STATUS_LABELS.get(block.status, block.status)}"
@@ -202,6 +220,4 @@ class BookModel(QAbstractTableModel):
         return day_text(day) if self.week else column.doctor
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags

@@ -66,6 +66,8 @@ class BookView(QWidget):
         #: The visit being rescheduled from the menu (Enter on a cell moves it there).
         self.moving: tuple[Block, int] | None = None
         self.patient_dialog: PatientChoice | None = None
+        #: A chosen set of doctors (None: all, or the department chosen).
+        self.doctor_ids: list[int] | None = None
         self.model = BookModel(self)
         self.table = BookTable(self.model, self)
         self._build()
@@ -150,7 +152,7 @@ class BookView(QWidget):
                 books = book.week_books(self.clinic, self.actor, doctor, self.day)
                 self.model.set_books(books, week=True)
             else:
-                own = [self.own_doctor_id] if self.own_doctor_id is not None else None
+                own = [self.own_doctor_id] if self.own_doctor_id is not None else self.doctor_ids
                 dept = self.controls.department.currentData()
                 one = book.day_book(
                     self.clinic, self.actor, self.day, doctor_ids=own, department_id=dept
@@ -172,6 +174,11 @@ class BookView(QWidget):
             )  # fmt: skip
         self.table.viewport().update()
         self.loaded.emit()
+
+    def set_doctors(self, doctor_ids: list[int] | None) -> None:
+        """Show only these doctors (None: every doctor, or the chosen department's)."""
+        self.doctor_ids = list(doctor_ids) if doctor_ids is not None else None
+        self.load()
 
     def on_changes(self, topics: frozenset[str]) -> None:
         if topics & {"appointments", "availability", "doctors", "patients"}:
