@@ -236,3 +236,30 @@ def test_the_context_menu_offers_book_open_reschedule_cancel_no_show_print(
     [appt] = booking.list_appointments(sqlite_clinic, SYSTEM)
     assert appt.time == time(11, 30)
     menu.deleteLater()
+
+
+def test_the_doctor_tab_shows_the_doctors_own_book_day_or_week(
+    qtbot: QtBot, sqlite_clinic: Clinic, ops: Operations, world: f.World, tmp_path: Path
+) -> None:
+    from hms_desktop.ui.doctor.doctor_tab import DoctorTab
+
+    _book(sqlite_clinic, world, "09:00", world.patient_id)
+    _book(sqlite_clinic, world, "09:00", world.other_patient_id, world.other_doctor_id)
+    tab = DoctorTab(sqlite_clinic, f.doctor_actor(world.doctor_id), ops)
+    qtbot.addWidget(tab)
+    tab.show()
+    tab.pages.setCurrentWidget(tab.book.parentWidget())
+    assert tab.pages.tabText(tab.pages.currentIndex()) == "Boo&k"
+    book = tab.book
+    assert not book.controls.patient_button.isVisible()
+    book.set_date(world.day)
+    assert book.model.columnCount() == 1
+    assert book.model.index(book.model.row_for(time(9, 0)), 0).data().startswith("José Núñez")
+    book.controls.week.setChecked(True)
+    assert book.model.columnCount() == 7 and book.model.week
+    assert book.model.column_day(0).weekday() == 0
+    path = tmp_path / "mine.pdf"
+    book.save_pdf(path)
+    text = _pdf_text(path)
+    assert "José Núñez" in text and "Anna Smith" not in text
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)

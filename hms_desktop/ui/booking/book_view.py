@@ -80,6 +80,11 @@ class BookView(QWidget):
         )
         kinds = [(v.name, v.label) for v in clinic_service.list_visit_types(self.clinic)]
         self.controls = BookControls(self.day, depts, kinds, self)
+        if self.own_doctor_id is not None:
+            # A doctor's own book: the front desk books, so no patient or department here.
+            for widget in (self.controls.patient_label, self.controls.patient_button,
+                           self.controls.scope):  # fmt: skip
+                widget.hide()
         self.message = QLabel("", self)
         self.message.setObjectName("bookMessage")
         self.message.setWordWrap(True)
