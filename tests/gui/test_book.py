@@ -263,3 +263,39 @@ def test_the_doctor_tab_shows_the_doctors_own_book_day_or_week(
     text = _pdf_text(path)
     assert "José Núñez" in text and "Anna Smith" not in text
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+
+
+def test_weekly_hours_and_leave_from_the_book(
+    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    _book(sqlite_clinic, world, "10:00", world.patient_id)
+    view.table.setCurrentIndex(view.model.index(0, 0))  # Dr. Lovelace
+    dialog = view.edit_hours()
+    assert dialog is not None and dialog.isVisible()
+    QTest.keyClicks(dialog.days[0], "08:00-12:00, 13:00-14:00")
+    dialog.days[2].setText("9-10")  # not HH:MM: refused, the dialog stays
+    dialog.save()
+    assert (
+        dialog.isVisible() and "Wednesday" in dialog.error.text() and "HH:MM" in dialog.error.text()
+    )
+    dialog.days[2].setText("")
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        dialog.save()
+    windows = hours.weekly_hours(sqlite_clinic, world.doctor_id)
+    assert [(w.day_name, f"{w.start_time:%H:%M}") for w in windows] == [
+        ("mon", "08:00"),
+        ("mon", "13:00"),
+    ]
+    # Leave over the booked Tuesday is refused; leave next week is taken.
+    dialog = view.edit_hours()
+    assert dialog is not None
+    dialog.leave_from.setDate(dialog.leave_from.date().addDays(1))
+    dialog.leave_to.setDate(dialog.leave_from.date())
+    dialog.leave_button.click()
+    assert "Patients are booked at 10:00" in dialog.error.text()
+    dialog.leave_from.setDate(dialog.leave_from.date().addDays(6))  # next Monday
+    dialog.leave_to.setDate(dialog.leave_from.date())
+    dialog.leave_reason.setText("course")
+    dialog.leave_button.click()
+    assert "(1 day)" in dialog.error.text() and "course" in dialog.upcoming.text()
+    dialog.reject()

@@ -67,6 +67,8 @@ class BookControls(QWidget):
         )
         self.next_free_button = QPushButton("Ne&xt free (Ctrl+G)", self)
         self.print_button = QPushButton("P&rint day…", self)
+        self.hours_button = QPushButton("Hour&s…", self)
+        self.hours_button.setToolTip("Weekly hours and leave of the chosen doctor")
 
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
@@ -74,6 +76,7 @@ class BookControls(QWidget):
                   self.department, self.week):  # fmt: skip
             top.addWidget(w)
         top.addStretch(1)
+        top.addWidget(self.hours_button)
         top.addWidget(self.print_button)
         second = QHBoxLayout()
         second.setContentsMargins(0, 0, 0, 0)

@@ -37,6 +37,7 @@ from hms_desktop.ui.booking.book_controls import BookControls
 from hms_desktop.ui.booking.book_dialogs import PatientChoice, print_html, write_pdf
 from hms_desktop.ui.booking.book_model import BookModel
 from hms_desktop.ui.booking.book_table import BookTable
+from hms_desktop.ui.booking.hours_dialog import HoursDialog
 from hms_desktop.ui.common.layout import SPACING
 from hms_desktop.ui.common.messages import confirm
 from hms_desktop.ui.common.operations import Operations, user_message
@@ -109,6 +110,7 @@ class BookView(QWidget):
         self.controls.patient_button.clicked.connect(lambda: self.ask_patient(None))
         self.controls.next_free_button.clicked.connect(self.find_next_free)
         self.controls.print_button.clicked.connect(lambda: self.print_day(None))
+        self.controls.hours_button.clicked.connect(self.edit_hours)
         self.table.cell_activated.connect(self.activate)
         self.table.delete_requested.connect(self._on_delete)
         self.table.block_dropped.connect(self._on_dropped)
@@ -184,6 +186,20 @@ class BookView(QWidget):
         """Show only these doctors (None: every doctor, or the chosen department's)."""
         self.doctor_ids = list(doctor_ids) if doctor_ids is not None else None
         self.load()
+
+    def edit_hours(self) -> HoursDialog | None:
+        """The weekly hours and leave of the chosen doctor (or the doctor's own)."""
+        doctor_id = self.week_doctor()
+        if doctor_id is None:
+            self.say("No doctor is shown.")
+            return None
+        names = {self.model.column_doctor(c).doctor_id: self.model.column_doctor(c).doctor
+                 for c in range(self.model.columnCount())}  # fmt: skip
+        dialog = HoursDialog(self.clinic, self.actor, doctor_id, names.get(doctor_id, ""), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.saved.connect(self.load)
+        dialog.open()
+        return dialog
 
     def on_changes(self, topics: frozenset[str]) -> None:
         if topics & {"appointments", "availability", "doctors", "patients"}:
