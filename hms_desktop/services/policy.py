@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, or_
 
 from hms_desktop.errors import PermissionDeniedError, ValidationError
 from hms_desktop.services.actor import (
@@ -73,6 +76,14 @@ def has_begun(day: date, start: time, now: datetime) -> bool:
     # Compared in UTC: Python compares two times of one zone by their wall clock and
     # ignores ``fold``, which would put the second 02:15 of an autumn night before 02:30.
     return _start(day, start, tz).astimezone(UTC) <= now.astimezone(UTC)
+
+
+def not_begun_clause(day: Any, start: Any, local_now: datetime) -> ColumnElement[bool]:
+    """:func:`has_begun`'s negation as SQL, for many rows at once (``local_now``: the
+    clinic's naive wall-clock time). It compares wall-clock times, so within the one
+    repeated hour of an autumn night it may call a visit begun up to an hour early."""
+    today, at = local_now.date(), local_now.time()
+    return or_(day > today, and_(day == today, start > at))
 
 
 def in_the_past(day: date, at: time, now: datetime) -> bool:
@@ -186,6 +197,7 @@ __all__ = [
     "instant",
     "is_party",
     "may_close",
+    "not_begun_clause",
     "refusal",
     "require_action",
     "require_admin",

@@ -34,7 +34,7 @@ WAIT = 20_000
 @pytest.fixture
 def startup(qtbot, sqlite_clinic):
     """A start-up on the test clinic; closed (with its windows) at the end."""
-    s = Startup(sqlite_clinic.settings, clinic=sqlite_clinic)
+    s = Startup(sqlite_clinic.pc, clinic=sqlite_clinic)
     yield s
     s.finish(EXIT_OK)
     qtbot.waitUntil(lambda: not s.ops.busy, timeout=WAIT)
@@ -337,7 +337,7 @@ def test_about_settings_and_tools_menu(qtbot, sqlite_clinic, tmp_path) -> None:
     assert dialog.database.isReadOnly()
     dialog.timezone.lineEdit().selectAll()
     qtbot.keyClicks(dialog.timezone.lineEdit(), "Mars/Olympus")
-    assert "Unknown time zone" in dialog.field_error("timezone")
+    assert "unknown time zone" in dialog.field_error("timezone")
     dialog.timezone.setCurrentText("Europe/Berlin")
     dialog.cache_ttl.setValue(60)
     with qtbot.waitSignal(dialog.saved, timeout=WAIT):
@@ -560,6 +560,9 @@ def test_settings_for_a_non_administrator_are_their_own_preferences_only(
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
     ops.shutdown()
     stats.close()
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    ops.shutdown()
+    stats.close()
 
 
 def test_building_the_demo_clinic_shows_progress_in_the_window_and_keeps_the_typing(
@@ -591,3 +594,21 @@ def test_building_the_demo_clinic_shows_progress_in_the_window_and_keeps_the_typ
     finally:
         s.finish(EXIT_OK)
         qtbot.waitUntil(lambda: not s.ops.busy, timeout=60_000)
+
+
+def test_the_window_says_when_this_pc_overrides_a_clinic_setting(
+    qtbot, sqlite_clinic, startup
+) -> None:
+    # An operator's override in this PC's environment (open_clinic passes os.environ).
+    sqlite_clinic.environ = {"HMS_SLOT_MINUTES": "15"}
+    sqlite_clinic.reload_settings()
+    user = _make_user(sqlite_clinic, "receptionist")
+    startup.start()
+    with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT) as shown:
+        _login(qtbot, startup, user, f.PASSWORD)
+    window = shown.args[0]
+    note = window.override_note
+    assert not note.isHidden()
+    assert note.text() == "This PC overrides clinic settings: slot_minutes (HMS_SLOT_MINUTES)"
+    assert startup.clinic.settings.slot_minutes == 15
+    qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)

@@ -34,6 +34,7 @@ from hms_desktop.db.models import (
     OutboxMessage,
     Patient,
 )
+from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor, require_staff
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.messaging.email_delivery import DeliveryError, Email, SmtpSender
@@ -157,12 +158,6 @@ def _opted_out() -> Any:
     )
 
 
-def _not_begun(local_now: datetime) -> Any:
-    """The visit has not begun by the clinic's wall-clock ``local_now`` (naive)."""
-    today, at = local_now.date(), local_now.time()
-    return or_(Appointment.day > today, and_(Appointment.day == today, Appointment.start_time > at))
-
-
 def _reminder_still_wanted(local_now: datetime) -> Any:
     """The visit is still booked on the reminder's day, has not begun (a reminder after the
     visit is no use), and the patient still wants one."""
@@ -172,7 +167,7 @@ def _reminder_still_wanted(local_now: datetime) -> Any:
             Appointment.id == OutboxMessage.appointment_id,
             Appointment.status == "booked",
             Appointment.day == OutboxMessage.target_day,
-            _not_begun(local_now),
+            policy.not_begun_clause(Appointment.day, Appointment.start_time, local_now),
         )
         .exists()
     )
@@ -190,7 +185,7 @@ def _expire_reminders(session: Session, local_now: datetime) -> int:
             or_(
                 Appointment.status != "booked",
                 Appointment.day != OutboxMessage.target_day,
-                ~_not_begun(local_now),
+                ~policy.not_begun_clause(Appointment.day, Appointment.start_time, local_now),
             ),
         )
         .exists(),

@@ -300,6 +300,19 @@ class MainWindow(QMainWindow):
         where.setObjectName("muted")
         where.setToolTip(f"The clinic database: {location}")
         status.addPermanentWidget(self.busy_label)
+        # Said for as long as the window is open: this PC does not follow the clinic here.
+        overrides = self.clinic.overrides
+        self.override_note = QLabel(
+            "This PC overrides clinic settings: "
+            + ", ".join(f"{key} ({var})" for key, var in sorted(overrides.items())),
+            self,
+        )
+        self.override_note.setObjectName("overrideNote")
+        self.override_note.setToolTip(
+            "Set in this PC's environment by an operator; other PCs use the clinic's values."
+        )
+        self.override_note.setVisible(bool(overrides))
+        status.addPermanentWidget(self.override_note)
         status.addPermanentWidget(who)
         status.addPermanentWidget(where)
         self.show_message(f"Welcome, {self.actor.label}.")

@@ -364,13 +364,6 @@ class Startup(QObject):
         log.info("signed in as %s (%s)", actor.username, actor.role)
         if actor.is_admin:
             self._import_legacy_settings(actor, window)
-        overrides = self.clinic.overrides
-        if overrides:
-            # Said on every start: this PC does not follow the clinic in these values.
-            window.show_message(
-                "This PC overrides clinic settings: "
-                + ", ".join(f"{key} ({var})" for key, var in sorted(overrides.items()))
-            )
         self.main_window_shown.emit(window)
 
     def _import_legacy_settings(self, actor: Any, window: Any) -> None:
