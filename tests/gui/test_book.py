@@ -223,7 +223,7 @@ def test_the_context_menu_offers_book_open_reschedule_cancel_no_show_print(
     menu = view.context_menu(view.model.row_for(time(9, 0)), 0)
     texts = [a.text() for a in menu.actions() if a.text()]
     assert texts == [
-        "&Book here…", "&Open", "&Reschedule…", "&Cancel…", "&No-show",
+        "&Book here…", "&Open", "&Reschedule…", "&Cancel…", "&No-show", "Re&peat…",
         "&Print Dr. Ada Lovelace's day…", "Print the &whole day…",
     ]  # fmt: skip
     assert not menu.actions()[0].isEnabled()
@@ -299,3 +299,31 @@ def test_weekly_hours_and_leave_from_the_book(
     dialog.leave_button.click()
     assert "(1 day)" in dialog.error.text() and "course" in dialog.upcoming.text()
     dialog.reject()
+
+
+def test_repeat_a_visit_lists_the_conflict_then_books_the_others(
+    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    hours.set_weekly(sqlite_clinic, SYSTEM, world.doctor_id, "tue", [("09:00", "12:00")])
+    first = _book(sqlite_clinic, world, "10:00", world.patient_id)
+    taken = world.day + timedelta(weeks=2)
+    booking.book(sqlite_clinic, SYSTEM, patient_id=world.other_patient_id,
+                 doctor_id=world.doctor_id, day=taken, at="10:00")  # fmt: skip
+    view.load()
+    row = view.model.row_for(time(10, 0))
+    block = view.model.cell(row, 0).block
+    assert block is not None
+    dialog = view.repeat(block, 0)
+    dialog.count.setValue(4)
+    dialog.book_button.click()
+    assert dialog.isVisible() and str(taken) in dialog.conflicts.text()
+    assert len(booking.list_appointments(sqlite_clinic, SYSTEM)) == 2  # nothing booked yet
+    assert dialog.book_button.text() == "Book the others"
+    with qtbot.waitSignal(dialog.booked, timeout=WAIT) as done:
+        dialog.book_button.click()
+    assert len(done.args[0]) == 2
+    mine = booking.list_appointments(
+        sqlite_clinic, SYSTEM, booking.AppointmentFilter(patient_id=world.patient_id)
+    )
+    assert [a.date for a in mine] == [world.day + timedelta(weeks=w) for w in (0, 1, 3)]
+    assert view.model.cell(row, 0).block.series_id == first  # type: ignore[union-attr]

@@ -11,7 +11,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hms_desktop.db.models import Appointment
 from hms_desktop.errors import HmsError, SlotTakenError, ValidationError
@@ -172,6 +172,67 @@ def book_series(
         if series_id is None:
             series_id = new_id
         booked.append(new_id)
+    return SeriesResult(series_id, tuple(booked), tuple(sorted(conflicts, key=lambda c: c.date)))
+
+
+def repeat_visit(
+    clinic: Clinic,
+    actor: Actor,
+    appointment_id: int,
+    repeat: str,
+    *,
+    every: int = 1,
+    count: int | None = None,
+    until: date | str | None = None,
+    book_the_rest: bool = False,
+) -> SeriesResult:
+    """Make a booked visit the first of a series: book the later occurrences (``count``
+    counts the visit itself) with the same doctor, time, visit type and reason.
+
+    Conflicts come first, as in :func:`book_series`: without ``book_the_rest`` nothing
+    is booked while any date cannot be.
+
+    Raises:
+        ValidationError: as :func:`occurrence_dates`; NotFoundError, PermissionDeniedError
+            for the visit.
+    """
+    row = booking.get_appointment(clinic, actor, appointment_id)
+    dates = occurrence_dates(row.date, repeat, every=every, count=count, until=until)[1:]
+    end = row.end_time or row.time
+    minutes = max(5, (end.hour * 60 + end.minute) - (row.time.hour * 60 + row.time.minute))
+    conflicts = plan(
+        clinic, patient_id=row.patient_id, doctor_id=row.doctor_id, dates=dates, at=row.time,
+        visit_type=row.visit_type, minutes=minutes,
+    )  # fmt: skip
+    if conflicts and not book_the_rest:
+        return SeriesResult(None, (), tuple(conflicts))
+    series_id = row.id
+    with clinic.db.write() as session:
+        session.execute(
+            update(Appointment).where(Appointment.id == row.id).values(series_id=series_id)
+        )
+    skipped = {c.date for c in conflicts}
+    booked: list[int] = []
+    for day in dates:
+        if day in skipped:
+            continue
+        try:
+            booked.append(
+                booking.book(
+                    clinic,
+                    actor,
+                    patient_id=row.patient_id,
+                    doctor_id=row.doctor_id,
+                    day=day,
+                    at=row.time,
+                    visit_type=row.visit_type,
+                    reason=row.reason,
+                    minutes=minutes,
+                    series_id=series_id,
+                )
+            )
+        except (SlotTakenError, ValidationError) as err:
+            conflicts.append(Conflict(day, row.time, str(err)))
     return SeriesResult(series_id, tuple(booked), tuple(sorted(conflicts, key=lambda c: c.date)))
 
 

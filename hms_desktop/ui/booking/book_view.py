@@ -38,6 +38,7 @@ from hms_desktop.ui.booking.book_dialogs import PatientChoice, print_html, write
 from hms_desktop.ui.booking.book_model import BookModel
 from hms_desktop.ui.booking.book_table import BookTable
 from hms_desktop.ui.booking.hours_dialog import HoursDialog
+from hms_desktop.ui.booking.repeat_dialog import RepeatDialog
 from hms_desktop.ui.common.layout import SPACING
 from hms_desktop.ui.common.messages import confirm
 from hms_desktop.ui.common.operations import Operations, user_message
@@ -336,6 +337,19 @@ class BookView(QWidget):
             self.say(f"{block.patient} did not come ({block.start:%H:%M}).")
         self.load()
 
+    def repeat(self, block: Block, column: int) -> RepeatDialog:
+        """Make the visit the first of a weekly or monthly series (conflicts listed first)."""
+        dialog = RepeatDialog(self.clinic, self.actor, block, self.model.column_day(column), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def booked(ids: tuple[int, ...]) -> None:
+            self.say(f"Booked {len(ids)} more visit(s) of {block.patient}.")
+            self.load()
+
+        dialog.booked.connect(booked)
+        dialog.open()
+        return dialog
+
     def start_moving(self, block: Block, column: int) -> None:
         self.moving = (block, column)
         self.say(f"Choose the new time for {block.patient} and press Enter (Esc: keep it).")
@@ -420,6 +434,7 @@ class BookView(QWidget):
             menu.addAction("&Reschedule…", lambda: self.start_moving(block, column))
             menu.addAction("&Cancel…", lambda: self.cancel_visit(block))
             menu.addAction("&No-show", lambda: self.mark_no_show(block))
+            menu.addAction("Re&peat…", lambda: self.repeat(block, column))
         menu.addSeparator()
         doctor = self.model.column_doctor(column)
         menu.addAction(f"&Print {doctor.doctor}'s day…", lambda: self.print_day([doctor.doctor_id]))
