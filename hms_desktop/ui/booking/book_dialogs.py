@@ -4,15 +4,25 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF
+from PySide6.QtCore import QMarginsF, Qt
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.scheduling import schedule
 from hms_desktop.services.views import PatientRow
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import Operations
@@ -108,3 +118,31 @@ def print_html(parent: QWidget, html: str, title: str) -> bool:
     document.setHtml(html)
     document.print_(printer)
     return True
+
+
+def ask_series_cancel(parent: QWidget, text: str, on_yes: Callable[[bool], None]) -> QMessageBox:
+    """Cancel one visit of a series or it and the later ones; ``on_yes(and_later)``."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Cancel visit", text, parent=parent)
+    one = box.addButton("Cancel this visit", QMessageBox.ButtonRole.DestructiveRole)
+    later = box.addButton("Cancel this and later visits", QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton("Keep", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep)  # Enter must not cancel anything by accident
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def finished(_result: int) -> None:
+        if box.clickedButton() in (one, later):
+            on_yes(box.clickedButton() is later)
+
+    box.finished.connect(finished)
+    box.open()
+    return box
+
+
+def day_schedule_html(clinic: Clinic, actor: Actor, day: date, doctor_ids: list[int] | None) -> str:
+    """The printable schedule of ``day`` (one doctor, some, or all).
+
+    Raises:
+        PermissionDeniedError: as the book.
+    """
+    rows = schedule.schedule_rows(clinic, actor, day, doctor_ids)
+    return schedule.schedule_html(clinic, day, rows)

@@ -29,12 +29,18 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clinic_settings import service as clinic_service
 from hms_desktop.services.people import departments
-from hms_desktop.services.scheduling import book, booking, schedule, series
+from hms_desktop.services.scheduling import book, booking, series
 from hms_desktop.services.scheduling.availability import last_bookable_day
 from hms_desktop.services.scheduling.book import Block
 from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS, PatientRow
 from hms_desktop.ui.booking.book_controls import BookControls
-from hms_desktop.ui.booking.book_dialogs import PatientChoice, print_html, write_pdf
+from hms_desktop.ui.booking.book_dialogs import (
+    PatientChoice,
+    ask_series_cancel,
+    day_schedule_html,
+    print_html,
+    write_pdf,
+)
 from hms_desktop.ui.booking.book_model import BookModel
 from hms_desktop.ui.booking.book_table import BookTable
 from hms_desktop.ui.booking.hours_dialog import HoursDialog
@@ -300,22 +306,9 @@ class BookView(QWidget):
         if block.series_id is None:
             return confirm(self, "Cancel visit", text, lambda: self._cancel(block, and_later=False),
                            yes_text="Cancel visit")  # fmt: skip
-        box = QMessageBox(QMessageBox.Icon.Warning, "Cancel visit", text, parent=self)
-        one = box.addButton("Cancel this visit", QMessageBox.ButtonRole.DestructiveRole)
-        later = box.addButton(
-            "Cancel this and later visits", QMessageBox.ButtonRole.DestructiveRole
+        return ask_series_cancel(
+            self, text, lambda and_later: self._cancel(block, and_later=and_later)
         )
-        keep = box.addButton("Keep", QMessageBox.ButtonRole.RejectRole)
-        box.setDefaultButton(keep)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def finished(_result: int) -> None:
-            if box.clickedButton() in (one, later):
-                self._cancel(block, and_later=box.clickedButton() is later)
-
-        box.finished.connect(finished)
-        box.open()
-        return box
 
     def _cancel(self, block: Block, *, and_later: bool) -> None:
         try:
@@ -450,10 +443,8 @@ class BookView(QWidget):
             menu.popup(self.table.viewport().mapToGlobal(pos))
 
     def schedule_html(self, doctor_ids: list[int] | None) -> str:
-        if doctor_ids is None and self.own_doctor_id is not None:
-            doctor_ids = [self.own_doctor_id]
-        rows = schedule.schedule_rows(self.clinic, self.actor, self.day, doctor_ids)
-        return schedule.schedule_html(self.clinic, self.day, rows)
+        own = [self.own_doctor_id] if self.own_doctor_id is not None else None
+        return day_schedule_html(self.clinic, self.actor, self.day, doctor_ids or own)
 
     def save_pdf(self, path: Path, doctor_ids: list[int] | None = None) -> None:
         """The shown day's schedule as a PDF (one doctor, or every doctor)."""
