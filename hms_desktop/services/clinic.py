@@ -87,6 +87,8 @@ class Clinic:
     _cached: ClinicSettings | None = field(default=None, init=False, repr=False)
     _read_at: float = field(default=0.0, init=False, repr=False)
     _overrides: dict[str, str] = field(default_factory=dict, init=False, repr=False)
+    #: (SMTP user, password from this PC's keyring): asked once per user, not per refresh.
+    _keyring: tuple[str, str] | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
@@ -119,8 +121,12 @@ class Clinic:
         with self._lock:
             return dict(self._overrides)
 
-    def reload_settings(self) -> ClinicSettings:
-        """Read the clinic settings again now (after a change here or on another PC)."""
+    def reload_settings(self, *, ask_keyring: bool = False) -> ClinicSettings:
+        """Read the clinic settings again now (after a change here or on another PC).
+
+        ``ask_keyring`` asks this PC's keyring for the SMTP password again (after it was
+        changed); otherwise it is asked once per SMTP user.
+        """
         if self.pinned is not None:
             stored = self.pinned
         else:
@@ -128,7 +134,13 @@ class Clinic:
                 stored = read_settings(session)
         local = env_overrides(self.environ)
         current = stored.replace(**local)
-        password = self.pc.smtp_password or keyring_password(current.smtp_user)
+        password = self.pc.smtp_password
+        if not password:
+            known = self._keyring
+            if ask_keyring or known is None or known[0] != current.smtp_user:
+                known = (current.smtp_user, keyring_password(current.smtp_user))
+                self._keyring = known
+            password = known[1]
         current = current.replace(smtp_password=password)
         with self._lock:
             self._cached, self._read_at = current, self.clock.monotonic()

@@ -229,3 +229,28 @@ def test_two_programs_initialising_one_new_database_at_once(blank_database_url: 
         assert check_schema(db).is_current
     finally:
         db.dispose()
+
+
+def test_0006_downgrades_and_upgrades_again(blank_database_url: str) -> None:
+    from alembic import command
+
+    from hms_desktop.db.engine import translate_errors
+    from hms_desktop.db.migrate import alembic_config
+
+    db = Database(blank_database_url)
+    try:
+        upgrade(db)
+        cfg = alembic_config()
+        with translate_errors(db), db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0005")
+        insp = inspect(db.engine)
+        assert "clinic_settings" not in insp.get_table_names()
+        assert "end_time" not in {c["name"] for c in insp.get_columns("appointments")}
+        assert upgrade(db).current == head_revision()
+        insp = inspect(db.engine)
+        assert {"clinic_settings", "visit_types"} <= set(insp.get_table_names())
+        with db.read() as session:
+            assert session.scalar(text("SELECT count(*) FROM visit_types")) == 5
+    finally:
+        db.dispose()

@@ -52,9 +52,11 @@ def book_loop(clinic: Clinic, doctor_id: int, patient_id: int, days: list[date])
     start, end = (time.fromisoformat(t) for t in DAY_WINDOW)
     for day in days:
         for at in slot_starts(start, end, SLOT_MINUTES):
+            # Each visit fills one 5-minute slot exactly, so the next slot is free.
             appt = booking.book(
-                clinic, SYSTEM, patient_id=patient_id, doctor_id=doctor_id, day=day, at=at
-            )
+                clinic, SYSTEM, patient_id=patient_id, doctor_id=doctor_id, day=day, at=at,
+                minutes=SLOT_MINUTES,
+            )  # fmt: skip
             print(appt, flush=True)
 
 

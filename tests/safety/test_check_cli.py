@@ -60,6 +60,8 @@ def test_check_reports_orphans_and_double_bookings_with_a_failing_status(
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("DROP INDEX uq_appointments_doctor_live_slot")
         conn.execute("DROP INDEX uq_appointments_patient_live_slot")
+        conn.execute("DROP TRIGGER tr_appointments_overlap_insert")
+        conn.execute("DROP TRIGGER tr_appointments_overlap_update")
         day = w.day.isoformat()
         rows = [
             (999, w.patient_id, day, "10:00:00.000000"),  # doctor does not exist
@@ -69,9 +71,9 @@ def test_check_reports_orphans_and_double_bookings_with_a_failing_status(
         ]
         for doctor_id, patient_id, d, t in rows:
             conn.execute(
-                "INSERT INTO appointments (doctor_id, patient_id, day, start_time, visit_type, "
-                "status, created_at, updated_at) VALUES (?, ?, ?, ?, 'consultation', 'booked', "
-                "'2026-06-15 08:00:00', '2026-06-15 08:00:00')",
+                "INSERT INTO appointments (doctor_id, patient_id, day, start_time, end_time, "
+                "visit_type, status, created_at, updated_at) VALUES (?, ?, ?, ?, '23:59:00.000000', "
+                "'consultation', 'booked', '2026-06-15 08:00:00', '2026-06-15 08:00:00')",
                 (doctor_id, patient_id, d, t),
             )
         conn.execute("UPDATE appointments SET status = 'booked' WHERE id = ?", (appt,))

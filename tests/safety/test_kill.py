@@ -128,6 +128,7 @@ def test_kill_during_booking_loses_no_confirmed_booking(
         doctor_id=doctor_id,
         day=free[-1].date,
         at=free[-1].time,
+        minutes=SLOT_MINUTES,
     )
 
 
@@ -178,7 +179,10 @@ def export_source(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Pat
         availability.set_day(clinic, SYSTEM, d, day, [DAY_WINDOW])
     for d, p in zip(doctors, patient_ids, strict=True):
         for slot in availability.free_slots(clinic, d, day)[:120]:
-            booking.book(clinic, SYSTEM, patient_id=p, doctor_id=d, day=slot.date, at=slot.time)
+            booking.book(
+                clinic, SYSTEM, patient_id=p, doctor_id=d, day=slot.date, at=slot.time,
+                minutes=SLOT_MINUTES,
+            )  # fmt: skip
     clinic.close()
     yield url
 
@@ -267,6 +271,7 @@ def reminder_template(
             doctor_id=doctor_id,
             day=slot.date,
             at=slot.time,
+            minutes=SLOT_MINUTES,
         )
     with clinic.db.engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

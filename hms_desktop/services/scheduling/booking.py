@@ -91,7 +91,7 @@ def _check_slot(
             field="patient_id",
         )
     now = clinic.now()
-    policy.instant(day, at, now.tzinfo)  # type: ignore[arg-type]  # refuses a DST gap
+    policy.instant(day, at, clinic.tz)  # refuses a time in a DST gap
     if policy.in_the_past(day, at, now):
         raise ValidationError(
             f"{day:%Y-%m-%d} {at:%H:%M} is in the past. Choose a time from now on.", field="date"

@@ -20,13 +20,16 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QFileDialog,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QTimeEdit,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -126,9 +129,26 @@ class SettingsDialog(ServiceForm):
         self.inputs: dict[str, QWidget] = {}
         if self.is_clinic_editable:
             self._build_clinic()
+            self._scroll_form()
             self.timezone.setFocus()
         else:
             self.cache_ttl.setFocus()
+
+    def _scroll_form(self) -> None:
+        """The clinic part is long: its rows scroll, so the dialog fits a small screen."""
+        outer = self.layout()
+        assert isinstance(outer, QVBoxLayout)
+        index = outer.indexOf(self.form)
+        outer.removeItem(self.form)
+        rows = QWidget(self)
+        rows.setLayout(self.form)
+        scroll = QScrollArea(self)
+        scroll.setObjectName("settingsScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(rows)
+        scroll.setMinimumHeight(min(480, rows.sizeHint().height()))
+        outer.insertWidget(index, scroll, 1)
 
     # --- the clinic part (administrators) ---------------------------------------------
 
@@ -291,7 +311,7 @@ class SettingsDialog(ServiceForm):
             database_url=self._clinic.pc.database_url, smtp_password=self._clinic.pc.smtp_password
         )
         if self.smtp_password.text() if self.is_clinic_editable else False:
-            self._clinic.reload_settings()  # the new password from the keyring
+            self._clinic.reload_settings(ask_keyring=True)  # the new password
         if ttl_changed:
             self._stats.set_ttl(value.cache_ttl_seconds)
         super()._on_saved(value)

@@ -136,7 +136,7 @@ def downgrade() -> None:
     if conn.dialect.name == "postgresql":
         for who in ("doctor", "patient"):
             op.execute(f"ALTER TABLE appointments DROP CONSTRAINT ex_appointments_{who}_overlap")
-        op.drop_constraint("ck_appointments_length", "appointments", type_="check")
+        op.drop_constraint(op.f("ck_appointments_length"), "appointments", type_="check")
         op.drop_column("appointments", "end_time")
     else:
         op.execute("DROP TRIGGER tr_appointments_overlap_insert")
