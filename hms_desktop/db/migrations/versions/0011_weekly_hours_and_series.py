@@ -55,9 +55,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("appointments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_appointments_series_id"))
-        batch_op.drop_column("series_id")
+    op.drop_index(op.f("ix_appointments_series_id"), table_name="appointments")
+    # Not a batch: on SQLite that copies the table, and the copy would lose the overlap
+    # triggers of 0006. SQLite (3.35+) and PostgreSQL drop a column in place.
+    op.execute("ALTER TABLE appointments DROP COLUMN series_id")
     # Days off have no place in the old table: they go, the extra hours stay.
     op.execute("DELETE FROM availability WHERE kind = 'off'")
     with op.batch_alter_table("availability", schema=None) as batch_op:
@@ -65,7 +66,7 @@ def downgrade() -> None:
         batch_op.create_unique_constraint(
             "uq_availability_slot", ["doctor_id", "day", "start_time"]
         )
-        batch_op.drop_constraint("ck_availability_kind", type_="check")
+        batch_op.drop_constraint(op.f("ck_availability_kind"), type_="check")
         batch_op.drop_column("reason")
         batch_op.drop_column("kind")
     op.drop_table("weekly_hours")
