@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import closing
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -68,13 +68,21 @@ def test_check_reports_orphans_and_double_bookings_with_a_failing_status(
             (w.doctor_id, 998, day, "10:30:00.000000"),  # patient does not exist
             (w.other_doctor_id, w.other_patient_id, day, "11:00:00.000000"),  # double booking
             (w.other_doctor_id, w.patient_id, day, "11:00:00.000000"),
+            # The second patient again, with the first doctor, inside their 11:00 visit.
+            (w.doctor_id, w.other_patient_id, day, "11:15:00.000000"),
         ]
         for doctor_id, patient_id, d, t in rows:
+            start = time.fromisoformat(t)
+            end = (
+                (datetime.combine(w.day, start) + timedelta(minutes=30))
+                .time()
+                .isoformat("microseconds")
+            )
             conn.execute(
                 "INSERT INTO appointments (doctor_id, patient_id, day, start_time, end_time, "
-                "visit_type, status, created_at, updated_at) VALUES (?, ?, ?, ?, '23:59:00.000000', "
+                "visit_type, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, "
                 "'consultation', 'booked', '2026-06-15 08:00:00', '2026-06-15 08:00:00')",
-                (doctor_id, patient_id, d, t),
+                (doctor_id, patient_id, d, t, end),
             )
         conn.execute("UPDATE appointments SET status = 'booked' WHERE id = ?", (appt,))
         conn.execute(
@@ -98,6 +106,7 @@ def test_check_reports_orphans_and_double_bookings_with_a_failing_status(
     assert code == 1
     assert report["orphans"]["treatments_on_open_visits"] == [1]
     assert len(report["orphans"]["double_booked_doctor_slots"]) == 2
+    assert len(report["orphans"]["double_booked_patient_slots"]) == 2  # 11:00 and 11:15
 
 
 def test_check_fails_on_a_damaged_file(sqlite_clinic, capsys) -> None:

@@ -161,7 +161,9 @@ def _orphans(session: Session) -> dict[str, list[int]]:
                 other,
                 (other.doctor_id == Appointment.doctor_id)
                 & (other.day == Appointment.day)
-                & (other.start_time == Appointment.start_time)
+                # Overlapping, not only the same start: visits have a length (0006).
+                & (other.start_time < Appointment.end_time)
+                & (Appointment.start_time < other.end_time)
                 & (other.id != Appointment.id),
             )
             .where(live, other.status != "cancelled"),
@@ -173,7 +175,9 @@ def _orphans(session: Session) -> dict[str, list[int]]:
                 other,
                 (other.patient_id == Appointment.patient_id)
                 & (other.day == Appointment.day)
-                & (other.start_time == Appointment.start_time)
+                # Overlapping, not only the same start: visits have a length (0006).
+                & (other.start_time < Appointment.end_time)
+                & (Appointment.start_time < other.end_time)
                 & (other.id != Appointment.id),
             )
             .where(live, other.status != "cancelled"),
