@@ -46,9 +46,9 @@ START = datetime(2026, 6, 15, 9, 0, tzinfo=CLINIC_TZ)
 
 #: Every table, emptied between PostgreSQL tests (a test checks none is missing).
 TABLES = (
-    "audit_log", "treatments", "appointments", "availability", "patients", "doctors",
-    "departments", "users", "job_runs", "monthly_reports", "outbox", "clinic_settings",
-    "visit_types", "waitlist", "sign_in_failures", "treatment_versions",
+    "audit_log", "treatments", "appointments", "availability", "weekly_hours", "patients",
+    "doctors", "departments", "users", "job_runs", "monthly_reports", "outbox",
+    "clinic_settings", "visit_types", "waitlist", "sign_in_failures", "treatment_versions",
 )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "hms_desktop.cli.safety",
     "hms_desktop.cli.live",
     "hms_desktop.cli.desk",
+    "hms_desktop.cli.schedule",
 )
 
 EXIT_USER_ERROR = 2

@@ -129,7 +129,11 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser("slots", help="a doctor's free slots")
     p.add_argument("--doctor", type=record_id, required=True, metavar="ID")
-    p.add_argument("--date", metavar="YYYY-MM-DD", help="one day (default: the next 7 days)")
+    p.add_argument(
+        "--date",
+        metavar="YYYY-MM-DD",
+        help="one day (default: every day up to the booking horizon)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON array")
     p.set_defaults(handler=cmd_slots)
 
@@ -145,6 +149,9 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("--minutes", type=int, metavar="N", help="a length other than the type's")
     p.add_argument("--reason", default="", help="what the visit is about")
+    from hms_desktop.cli.schedule import add_repeat_args  # imports this module
+
+    add_repeat_args(p)
     p.set_defaults(handler=cmd_book)
 
     for name, summary in (
@@ -370,7 +377,7 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     statuses = ", ".join(f"{n} {booking.STATUS_LABELS[k].lower()}" for k, n in s.by_status.items())
     print(f"Demo clinic written to {s.database} (seed {s.seed}) in {s.seconds:.1f} s:")
     print(f"  {s.departments} new departments, {s.doctors} doctors, {s.patients} patients")
-    print(f"  {s.availability_windows} availability windows for the next 7 days")
+    print(f"  {s.availability_windows} weekly hours windows")
     print(f"  {s.appointments} appointments {s.first_day} to {s.last_day}: {statuses}")
     print(f"  {s.treatments} treatments on the completed visits")
     if s.password == demo_data.DEMO_PASSWORD:
@@ -499,14 +506,14 @@ def _patients(clinic: Clinic, args: argparse.Namespace) -> list[Any]:
 
 
 def cmd_slots(args: argparse.Namespace) -> int:
-    """Print a doctor's free slots on one day, or over the next 7 days."""
+    """Print a doctor's free slots on one day, or on every day up to the booking horizon."""
     day = _day(args.date, "date")
     with _clinic(args) as clinic:
         slots = availability.free_slots(clinic, args.doctor, day)
     if args.json:
         _print_json([to_json(s) for s in slots])
     elif not slots:
-        when = f"on {day}" if day else "in the next 7 days"
+        when = f"on {day}" if day else "up to the booking horizon"
         print(f"Doctor {args.doctor} has no free slots {when}.")
     else:
         print(
@@ -522,6 +529,10 @@ def cmd_book(args: argparse.Namespace) -> int:
     """Book a slot and print only the new appointment's id (for scripts)."""
     day, at = parse_day(args.date, "date"), parse_time(args.time, "time")
     visit_type = args.visit_type.strip().lower().replace("-", "_")
+    if args.repeat:
+        from hms_desktop.cli.schedule import book_repeating  # imports this module
+
+        return book_repeating(args, visit_type)
     with _clinic(args) as clinic:
         new_id = booking.book(
             clinic,

@@ -56,6 +56,8 @@ DEFAULT_VISIT_TYPES = (
     ("emergency", "Emergency", 30),
     ("procedure", "Procedure", 30),
 )
+#: Dated availability rows: extra hours on a date, or a day off (leave, holiday).
+AVAILABILITY_KINDS = ("extra", "off")
 #: A "live" appointment occupies its slot; only cancelled ones free it again.
 LIVE_CONDITION = "status <> 'cancelled'"
 #: The visits that hold a doctor's slot: live ones, except overbooked extras.
@@ -185,13 +187,38 @@ class Patient(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class WeeklyHours(Base):
+    """A doctor's usual hours on one weekday (0 = Monday), repeated every week."""
+
+    __tablename__ = "weekly_hours"
+    __table_args__ = (
+        UniqueConstraint("doctor_id", "weekday", "start_time", name="uq_weekly_hours_slot"),
+        CheckConstraint("start_time < end_time", name="window"),
+        CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(Integer)
+    start_time: Mapped[time] = mapped_column(Time)
+    end_time: Mapped[time] = mapped_column(Time)
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default=text("30"))
+
+
 class Availability(Base):
-    """A window of time on one day in which a doctor takes appointments."""
+    """An exception to a doctor's weekly hours on one date (migration 0011).
+
+    ``extra``: a window of extra hours on that date. ``off``: the weekly hours of that
+    date do not apply (leave, a holiday, or hours set for that date alone, which are
+    then its ``extra`` rows). The dated windows from before weekly hours became
+    ``extra`` rows, so every booking made in them stays inside its doctor's hours.
+    """
 
     __tablename__ = "availability"
     __table_args__ = (
-        UniqueConstraint("doctor_id", "day", "start_time", name="uq_availability_slot"),
+        UniqueConstraint("doctor_id", "day", "start_time", "kind", name="uq_availability_slot"),
         CheckConstraint("start_time < end_time", name="window"),
+        CheckConstraint(f"kind IN {AVAILABILITY_KINDS!r}", name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -202,6 +229,8 @@ class Availability(Base):
     #: The window's slot grid, fixed when it is published: every PC offers the same
     #: start times in it whatever its own slot setting, so no two bookings overlap.
     slot_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default=text("30"))
+    kind: Mapped[str] = mapped_column(String(8), default="extra", server_default="extra")
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class Appointment(Base):
@@ -272,6 +301,8 @@ class Appointment(Base):
     #: The calendar invitation's SEQUENCE: raised by every move and by a cancel, so the
     #: patient's calendar takes the newest message about this visit (migration 0010).
     calendar_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: The recurring series this visit belongs to: the id of the series' first visit.
+    series_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     doctor: Mapped[Doctor] = relationship()
     patient: Mapped[Patient] = relationship()

@@ -388,6 +388,11 @@ def bench_exports(db_path: Path, scale: Scale, workdir: Path) -> list[Result]:
     ]
 
 
+def probe(*args: str, env: dict[str, str] | None = None) -> dict[str, float]:
+    """Run a :mod:`.qt_probe` measurement in a fresh process; its JSON result."""
+    return _probe(*args, env=env)
+
+
 def _probe(*args: str, env: dict[str, str] | None = None) -> dict[str, float]:
     import json
 
@@ -592,6 +597,12 @@ def machine() -> str:
     )
 
 
+def _book_bench() -> Any:
+    from tests.benchmarks import book_bench  # imports this module
+
+    return book_bench
+
+
 def run_all(scale: Scale, *, only: set[str] | None = None) -> list[Result]:
     db_cached = build(scale)
     results: list[Result] = []
@@ -608,6 +619,8 @@ def run_all(scale: Scale, *, only: set[str] | None = None) -> list[Result]:
             ("table", lambda: bench_table(db_path, scale)),
             ("ui-gap", lambda: bench_ui_gap(db_path, scale)),
             ("cold-start", lambda: bench_cold_start(scale)),
+            ("book", lambda: _book_bench().bench_book(db_path, scale)),
+            ("next-free", lambda: _book_bench().bench_free(db_path, scale)),
         ]
         for name, step in steps:
             if only and name not in only:

@@ -169,6 +169,10 @@ if __name__ == "__main__":
         out = table(sys.argv[2])
     elif kind == "export-gap":
         out = export_gap(sys.argv[2], int(sys.argv[3]))
+    elif kind == "book":
+        from tests.benchmarks.book_bench import book_probe
+
+        out = book_probe(sys.argv[2], int(sys.argv[3]))
     else:
         out = bare()
     print(json.dumps(out))

@@ -30,6 +30,9 @@ def test_benchmarks_run_end_to_end_at_smoke_scale(
         "appointments table",
         "UI timer's largest gap",
         "cold start",
+        "book day view",
+        "book: memory growth",
+        "next free time",
     ):
         assert any(n.startswith(expected) for n in names), f"no result for {expected}"
     for r in results:

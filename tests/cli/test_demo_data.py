@@ -35,6 +35,7 @@ TABLES = (
     "departments",
     "doctors",
     "patients",
+    "weekly_hours",
     "availability",
     "appointments",
     "treatments",
@@ -142,7 +143,7 @@ def test_invariants_hold_on_both_databases(database_url: str) -> None:
         assert counts["patients"] == summary.patients == 400
         assert counts["appointments"] == summary.appointments == sum(summary.by_status.values())
         assert counts["treatments"] == summary.treatments == summary.by_status["completed"]
-        assert counts["availability"] == summary.availability_windows > 0
+        assert counts["weekly_hours"] == summary.availability_windows > 0
         assert all(
             summary.by_status[s] > 0 for s in ("booked", "completed", "cancelled", "no_show")
         )

@@ -1,4 +1,4 @@
-"""Availability: the next 7 days only, no overlaps, booked time kept, free slots."""
+"""Availability: up to the horizon only, no overlaps, booked time kept, free slots."""
 
 from __future__ import annotations
 
@@ -23,14 +23,14 @@ def _times(slots: list[availability.Slot]) -> list[str]:
     return [f"{s.time:%H:%M}" for s in slots]
 
 
-def test_availability_only_for_today_and_the_next_six_days(clinic: Clinic, world: f.World) -> None:
+def test_hours_for_a_date_only_from_today_up_to_the_horizon(clinic: Clinic, world: f.World) -> None:
     today = clinic.today()
-    for offset in range(7):
+    for offset in (*range(7), 60, 90):
         availability.set_day(
             clinic, SYSTEM, world.doctor_id, today + timedelta(days=offset), [("14:00", "15:00")]
         )
-    for offset in (-1, 7, 30):
-        with pytest.raises(ValidationError, match="today and the next 6 days") as err:
+    for offset in (-1, 91, 200):
+        with pytest.raises(ValidationError, match="from today up to 90 days ahead") as err:
             availability.set_day(
                 clinic,
                 SYSTEM,
@@ -41,6 +41,8 @@ def test_availability_only_for_today_and_the_next_six_days(clinic: Clinic, world
         assert err.value.field == "date"
     windows = availability.get_windows(clinic, world.doctor_id)
     assert sorted({w.date for w in windows}) == [today + timedelta(days=i) for i in range(7)]
+    far = availability.get_windows(clinic, world.doctor_id, [today + timedelta(days=60)])
+    assert [(w.start_time, w.end_time) for w in far] == [(time(14, 0), time(15, 0))]
     with pytest.raises(NotFoundError):
         availability.set_day(clinic, SYSTEM, 9999, today, [("14:00", "15:00")])
 

@@ -26,7 +26,7 @@ from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.people import patients
 from hms_desktop.services.records import records
 from hms_desktop.services.safety import audit, audit_chain
-from hms_desktop.services.scheduling import booking
+from hms_desktop.services.scheduling import availability, booking
 from tests import factories as f
 from tests.core import race_worker
 
@@ -199,6 +199,10 @@ def test_first_revision_upgrades_to_head_with_its_data(
             assert session.scalar(sa.select(Appointment.end_time)) == time(9, 30)
         # 0008 chained the entries already there, in the order they were written.
         assert audit_chain.verify(db).message == f"ok, {written} entries"
+        # 0011: the dated window became extra hours on its date; the visit stays inside.
+        assert [
+            (x.start_time, x.end_time) for x in availability.get_windows(clinic, doctor_id, [day])
+        ] == [(time(9, 0), time(12, 0))]
         history = records.patient_history(clinic, SYSTEM, w.patient_id)
         assert [(h.doctor, h.date, h.diagnosis) for h in history] == [
             ("Dr. Ada Lovelace", w.day, "flu")

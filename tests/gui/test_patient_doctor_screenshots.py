@@ -133,7 +133,7 @@ def build_clinic(clinic: Clinic, clock: FakeClock) -> dict[str, int]:
             _at(clock, day, 8)
     # This week: every doctor offers mornings and some afternoons.
     _at(clock, today, 7)
-    for offset, day in enumerate(availability.horizon(clinic)):
+    for offset, day in enumerate(availability.week_ahead(clinic)):
         for doctor_id in (ids[n] for names in DEPARTMENTS.values() for n in names):
             windows = [("08:30", "12:00")] + (
                 [("14:00", "16:30")] if (doctor_id + offset) % 2 else []

@@ -76,8 +76,8 @@ def _make_user(clinic, role: str) -> str:
 @pytest.mark.parametrize(
     ("role", "tabs"),
     [
-        ("admin", ["Admin", "Patient", "Desk"]),
-        ("receptionist", ["Admin", "Patient", "Desk"]),
+        ("admin", ["Admin", "Book", "Patient", "Desk"]),
+        ("receptionist", ["Admin", "Book", "Patient", "Desk"]),
         ("doctor", ["Doctor", "Waiting room"]),
         ("patient", ["Patient"]),
     ],
@@ -152,7 +152,7 @@ def test_first_run_creates_the_first_admin(qtbot, sqlite_clinic, startup, monkey
     assert (stored.timezone, stored.clinic_name) == ("America/New_York", "Praxis Mitte")
     with qtbot.waitSignal(startup.main_window_shown, timeout=WAIT) as shown:
         _login(qtbot, startup, "admin", f.PASSWORD)
-    assert shown.args[0].tab_names() == ["Admin", "Patient", "Desk"]
+    assert shown.args[0].tab_names() == ["Admin", "Book", "Patient", "Desk"]
 
 
 def test_log_out_returns_to_the_sign_in_page(qtbot, sqlite_clinic, startup) -> None:
@@ -433,7 +433,7 @@ def test_frequent_actions_work_from_the_keyboard(qtbot, sqlite_clinic) -> None:
     assert not dialog.isVisible()
     booking_menu = dict(window._tab_menus)[window.patient_tab]
     assert not booking_menu.menuAction().isVisible()  # its shortcuts are quiet on the Admin tab
-    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_3, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentWidget() is window.patient_tab
     assert booking_menu.menuAction().isVisible()
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)

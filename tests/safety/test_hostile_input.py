@@ -389,7 +389,9 @@ def test_availability_set_day(
     saved = availability.get_windows(sqlite_clinic, world.doctor_id, [the_day])
     expected = sorted((_parsed_time(a), _parsed_time(b)) for a, b in windows)  # type: ignore[arg-type]
     assert [(w.start_time, w.end_time) for w in saved] == expected
-    assert 0 <= (the_day - sqlite_clinic.today()).days < 7
+    assert (
+        0 <= (the_day - sqlite_clinic.today()).days <= sqlite_clinic.settings.booking_horizon_days
+    )
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ shared by every demo account (argon2 is slow on purpose).
 The generated data keeps every invariant the services enforce: one live
 appointment per doctor slot and per patient time, treatments only on completed
 visits, start times on the ``settings.slot_minutes`` grid, future bookings inside
-the doctors' published availability (today and the next 6 days).
+the doctors' weekly hours (bookable up to the clinic's horizon).
 
 The inputs (names, departments, clinical texts) are the files in ``data/``.
 """
@@ -38,13 +38,13 @@ from sqlalchemy.orm import Session
 
 from hms_desktop.db.models import (
     Appointment,
-    Availability,
     Base,
     Department,
     Doctor,
     Patient,
     Treatment,
     User,
+    WeeklyHours,
 )
 from hms_desktop.errors import ConflictError, ValidationError
 from hms_desktop.resources_path import bundled_dir
@@ -53,7 +53,6 @@ from hms_desktop.services.clinic import TOPICS, Clinic
 from hms_desktop.services.people.accounts import hash_password, password_matches
 from hms_desktop.services.people.validation import fold, phone_digits
 from hms_desktop.services.safety import audit
-from hms_desktop.services.scheduling.availability import HORIZON_DAYS
 
 #: The one password of every demo account (documented in the README and printed by the CLI).
 DEMO_PASSWORD = "demo-clinic-2026"
@@ -66,6 +65,8 @@ DATA_DIR_NAME = "data"
 CHUNK = 5000
 #: Fraction of a doctor's slots booked, by days from today (0 = today).
 FUTURE_FILL = (0.85, 0.7, 0.55, 0.45, 0.35, 0.3, 0.25)
+#: The demo books the coming week; the weekly hours stay open up to the horizon.
+BOOKED_DAYS_AHEAD = len(FUTURE_FILL)
 PAST_FILL = 0.65
 #: A booking never takes more of a doctor's hours than this (explicit --appointments).
 MAX_FILL = 0.95
@@ -413,7 +414,7 @@ def real_accounts(session: Session) -> list[str]:
 
 def _advance_sequences(session: Session) -> None:
     """Explicit ids bypass PostgreSQL's sequences: move them past the new rows."""
-    for model in (User, Department, Doctor, Patient, Availability, Appointment, Treatment):
+    for model in (User, Department, Doctor, Patient, WeeklyHours, Appointment, Treatment):
         table = model.__table__.name  # type: ignore[attr-defined]
         session.execute(
             select(
@@ -528,8 +529,8 @@ def _fill(
         gen.progress("patients", done, n_patients)
         chunk = next(patients_gen, None)
 
-    windows = _availability(gen, docs, _next_id(session, Availability))
-    _insert(session, Availability, windows)
+    windows = _availability(gen, docs, _next_id(session, WeeklyHours))
+    _insert(session, WeeklyHours, windows)
     first_patient = done and first_chunk[0]["id"]
     pools = {"Paediatrics": children, "Gynaecology": women}
     counts = _appointments(
@@ -620,16 +621,16 @@ def _patients(
 
 
 def _availability(gen: _Generator, docs: list[_Doc], next_id: int) -> list[dict[str, Any]]:
-    """Each doctor's weekly windows on today and the next 6 days."""
+    """Each doctor's weekly hours (every date up to the horizon follows them)."""
     rows = []
-    for day in (gen.today + timedelta(days=i) for i in range(HORIZON_DAYS)):
-        for doc in docs:
-            for start, end in doc.template.get(day.weekday(), []):
+    for doc in docs:
+        for weekday, windows in sorted(doc.template.items()):
+            for start, end in windows:
                 rows.append(
                     {
                         "id": next_id,
                         "doctor_id": doc.id,
-                        "day": day,
+                        "weekday": weekday,
                         "start_time": _hhmm(start),
                         "end_time": _hhmm(end),
                         "slot_minutes": gen.step,
@@ -652,7 +653,7 @@ def _appointments(
     """Past visits and the coming week's bookings, written day by day in chunks."""
     rng, step, now, today = gen.rng("appointments"), gen.step, gen.now, gen.today
     past = [today - timedelta(days=i) for i in range(days_back, 0, -1)]
-    coming = [today + timedelta(days=i) for i in range(HORIZON_DAYS)]
+    coming = [today + timedelta(days=i) for i in range(BOOKED_DAYS_AHEAD)]
     past_cells = [(d, doc) for d in past for doc in docs if doc.slots.get(d.weekday())]
     future_cells = [(d, doc) for d in coming for doc in docs if doc.slots.get(d.weekday())]
     past_caps = [len(doc.slots[d.weekday()]) for d, doc in past_cells]

@@ -29,6 +29,7 @@ from hms_desktop.db.models import (
     Patient,
     Treatment,
     User,
+    WeeklyHours,
 )
 from hms_desktop.errors import HmsError
 from hms_desktop.services.safety import audit_chain
@@ -39,6 +40,7 @@ COUNTED = (
     Doctor,
     Patient,
     Availability,
+    WeeklyHours,
     Appointment,
     Treatment,
     AuditEntry,

@@ -1,15 +1,30 @@
-"""Doctors' availability for the coming days, and the free slots it leaves."""
+"""Doctors' hours (weekly hours plus dated exceptions) and the free slots they leave.
+
+A doctor's hours on a date are their weekly hours for that weekday, unless the date
+has an ``off`` exception (leave, a holiday, or hours set for that date alone), plus
+that date's ``extra`` windows. Bookings are taken from today up to the clinic's
+horizon. Weekly hours and leave are edited in :mod:`.hours`.
+"""
 
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
-from hms_desktop.db.models import LIVE_CONDITION, Appointment, Availability, Doctor, Patient
+from hms_desktop.db.models import (
+    LIVE_CONDITION,
+    Appointment,
+    Availability,
+    Doctor,
+    Patient,
+    WeeklyHours,
+)
 from hms_desktop.errors import NotFoundError, ValidationError
 from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor, require_doctor_or_staff
@@ -18,14 +33,26 @@ from hms_desktop.services.people.validation import parse_day, parse_time
 from hms_desktop.services.safety import audit
 from hms_desktop.services.views import AvailabilityWindow, Slot
 
-#: Doctors publish availability this many days ahead, today included.
-HORIZON_DAYS = 7
+#: The dated editor's days (today and the next six): weekly hours cover the rest.
+EDITOR_DAYS = 7
+#: An ``off`` exception covers the whole date.
+DAY_START, DAY_END = time(0, 0), time(23, 59, 59)
 
 _live = Appointment.status != "cancelled"
 assert LIVE_CONDITION == "status <> 'cancelled'"
 
 
-def _add(t: time, minutes: int) -> time:
+@dataclass(frozen=True, order=True)
+class Window:
+    """Hours on one date, with the slot grid they were published with."""
+
+    start: time
+    end: time
+    slot_minutes: int
+
+
+def add_minutes(t: time, minutes: int) -> time:
+    """``t`` plus ``minutes`` on the same day (the caller keeps it before midnight)."""
     return (datetime.combine(date.min, t) + timedelta(minutes=minutes)).time()
 
 
@@ -39,33 +66,115 @@ def slot_starts(start: time, end: time, minutes: int) -> Iterable[time]:
         moment += step
 
 
+def horizon_days(clinic: Clinic) -> int:
+    """How many days ahead of today visits are booked (the clinic setting)."""
+    return clinic.settings.booking_horizon_days
+
+
+def last_bookable_day(clinic: Clinic) -> date:
+    return clinic.today() + timedelta(days=horizon_days(clinic))
+
+
 def horizon(clinic: Clinic) -> list[date]:
+    """Every date bookings are taken on: today up to the clinic's horizon."""
     today = clinic.today()
-    return [today + timedelta(days=i) for i in range(HORIZON_DAYS)]
+    return [today + timedelta(days=i) for i in range(horizon_days(clinic) + 1)]
 
 
-def set_day(
-    clinic: Clinic,
-    actor: Actor,
-    doctor_id: int,
-    day: date | str,
-    windows: Sequence[tuple[time | str, time | str]],
-) -> None:
-    """Replace a doctor's availability on one day of the next seven.
+def week_ahead(clinic: Clinic) -> list[date]:
+    """Today and the next six days (the dated hours editor's list)."""
+    today = clinic.today()
+    return [today + timedelta(days=i) for i in range(EDITOR_DAYS)]
+
+
+#: The two queries of :func:`windows_by_day`, built once (their compiled form is reused).
+_WEEKLY = select(
+    WeeklyHours.doctor_id,
+    WeeklyHours.weekday,
+    WeeklyHours.start_time,
+    WeeklyHours.end_time,
+    WeeklyHours.slot_minutes,
+).where(WeeklyHours.doctor_id.in_(bindparam("ids", expanding=True)))
+_DATED = select(
+    Availability.doctor_id,
+    Availability.day,
+    Availability.start_time,
+    Availability.end_time,
+    Availability.slot_minutes,
+    Availability.kind,
+).where(
+    Availability.doctor_id.in_(bindparam("ids", expanding=True)),
+    Availability.day >= bindparam("first"),
+    Availability.day <= bindparam("last"),
+)
+
+
+def windows_by_day(
+    session: Session, doctor_ids: Sequence[int], first: date, last: date
+) -> dict[tuple[int, date], list[Window]]:
+    """Each doctor's hours on each date from ``first`` to ``last`` (two indexed queries).
+
+    Dates without hours are left out of the result.
+    """
+    if not doctor_ids or last < first:
+        return {}
+    ids = list(doctor_ids)
+    weekly: dict[tuple[int, int], list[Window]] = defaultdict(list)
+    for doctor_id, weekday, start, end, minutes in session.execute(_WEEKLY, {"ids": ids}):
+        weekly[(doctor_id, weekday)].append(Window(start, end, minutes))
+    extras: dict[tuple[int, date], list[Window]] = defaultdict(list)
+    off: set[tuple[int, date]] = set()
+    params = {"ids": ids, "first": first, "last": last}
+    for doctor_id, day, start, end, minutes, kind in session.execute(_DATED, params):
+        if kind == "off":
+            off.add((doctor_id, day))
+        else:
+            extras[(doctor_id, day)].append(Window(start, end, minutes))
+    out: dict[tuple[int, date], list[Window]] = {}
+    for offset in range((last - first).days + 1):
+        day = first + timedelta(days=offset)
+        weekday = day.weekday()
+        for doctor_id in ids:
+            key = (doctor_id, day)
+            found = [] if key in off else list(weekly.get((doctor_id, weekday), ()))
+            found += extras.get(key, ())
+            if found:
+                out[key] = sorted(found)
+    return out
+
+
+def offered_starts(windows: Sequence[Window]) -> dict[time, int]:
+    """Every slot start in ``windows`` with its slot length in minutes."""
+    return {t: w.slot_minutes for w in windows for t in slot_starts(w.start, w.end, w.slot_minutes)}
+
+
+def fits(windows: Sequence[Window], at: time, end: time | None = None) -> bool:
+    """True when ``at`` starts a slot of a window (on its own grid) and the visit,
+    ending at ``end``, stays inside that window."""
+    return any(
+        at in set(slot_starts(w.start, w.end, w.slot_minutes)) and (end is None or end <= w.end)
+        for w in windows
+    )
+
+
+def offers_slot(
+    session: Session, doctor_id: int, day: date, at: time, end: time | None = None
+) -> bool:
+    """True when the doctor's hours on ``day`` hold a visit from ``at`` to ``end``
+    (starting on a window's own grid)."""
+    return fits(windows_by_day(session, [doctor_id], day, day).get((doctor_id, day), []), at, end)
+
+
+def clean_windows(
+    windows: Sequence[tuple[time | str, time | str]], minutes: int
+) -> list[tuple[time, time]]:
+    """Parsed, sorted windows of one day.
 
     Raises:
-        ValidationError: a day outside the next 7 days, a window that ends before it
-            starts or overlaps another, or removing time that has live bookings.
-        PermissionDeniedError: a doctor editing someone else's availability.
+        ValidationError: a bad time, a window that ends before it starts, is shorter
+            than one slot, or overlaps another.
     """
-    require_doctor_or_staff(actor, doctor_id, "set availability")
-    the_day = parse_day(day)
-    if the_day not in horizon(clinic):
-        raise ValidationError(
-            "Availability can be set for today and the next 6 days only.", field="date"
-        )
     parsed = sorted((parse_time(s, "start_time"), parse_time(e, "end_time")) for s, e in windows)
-    minutes = clinic.settings.slot_minutes
     for start, end in parsed:
         if start >= end:
             raise ValidationError(
@@ -81,51 +190,119 @@ def set_day(
             raise ValidationError(
                 "Availability windows on one day must not overlap.", field="start_time"
             )
+    return parsed
+
+
+def lock_doctor(session: Session, doctor_id: int) -> None:
+    """Lock the doctor row for a change of hours.
+
+    A booking holds it shared while it checks the hours, so on PostgreSQL no booking
+    lands in time this transaction is removing (SQLite serialises writers already).
+
+    Raises:
+        NotFoundError: no such doctor.
+    """
+    locked = session.scalar(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update())
+    if locked is None:
+        raise NotFoundError(f"There is no doctor with id {doctor_id}.")
+
+
+def refuse_stranded_bookings(
+    session: Session, clinic: Clinic, doctor_id: int, first: date, last: date
+) -> None:
+    """After a change of hours (flushed, not committed): every booked visit still fits.
+
+    Raises:
+        ValidationError: naming the visits the change would leave outside the hours.
+    """
+    session.flush()
+    first = max(first, clinic.today())
+    booked = session.execute(
+        select(Appointment.day, Appointment.start_time, Appointment.end_time, Patient.full_name)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .where(
+            Appointment.doctor_id == doctor_id,
+            Appointment.day >= first,
+            Appointment.day <= last,
+            Appointment.status == "booked",
+        )
+        .order_by(Appointment.day, Appointment.start_time)
+    ).all()
+    if not booked:
+        return
+    hours = windows_by_day(session, [doctor_id], first, last)
+    # A booked visit must stay inside a window and on its grid: otherwise it would be
+    # stranded outside the hours, or the new grid would offer a slot inside it.
+    stranded = [
+        (day, f"{at:%H:%M} ({name} until {end:%H:%M})")
+        for day, at, end, name in booked
+        if not fits(hours.get((doctor_id, day), []), at, end)
+    ]
+    if stranded:
+        by_day: dict[date, list[str]] = defaultdict(list)
+        for day, text in stranded[:5]:
+            by_day[day].append(text)
+        shown = "; ".join(f"{', '.join(t)} on {d:%Y-%m-%d}" for d, t in by_day.items())
+        more = f" and {len(stranded) - 5} more" if len(stranded) > 5 else ""
+        raise ValidationError(
+            f"Patients are booked at {shown}{more}, outside the new hours or off their "
+            "grid; move or cancel those appointments first.",
+            field="start_time",
+        )
+
+
+def set_day(
+    clinic: Clinic,
+    actor: Actor,
+    doctor_id: int,
+    day: date | str,
+    windows: Sequence[tuple[time | str, time | str]],
+) -> None:
+    """Set a doctor's hours on one date (from today up to the horizon), instead of
+    the weekly hours of that date. No windows: the doctor is off that date.
+
+    Raises:
+        ValidationError: a date outside the horizon, a window that ends before it
+            starts or overlaps another, or removing time that has live bookings.
+        PermissionDeniedError: a doctor editing someone else's availability.
+        NotFoundError: no such doctor.
+    """
+    require_doctor_or_staff(actor, doctor_id, "set availability")
+    the_day = parse_day(day)
+    if not clinic.today() <= the_day <= last_bookable_day(clinic):
+        raise ValidationError(
+            f"Hours can be set from today up to {horizon_days(clinic)} days ahead "
+            f"(until {last_bookable_day(clinic):%Y-%m-%d}).",
+            field="date",
+        )
+    minutes = clinic.settings.slot_minutes
+    parsed = clean_windows(windows, minutes)
     with clinic.db.write() as session:
-        # Lock the doctor row: a booking holds it shared while it checks the windows, so
-        # on PostgreSQL no booking can land in time this transaction is removing.
-        # (SQLite's write transactions are serialised already.)
-        locked = session.scalar(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update())
-        if locked is None:
-            raise NotFoundError(f"There is no doctor with id {doctor_id}.")
-        booked = session.execute(
-            select(Appointment.start_time, Appointment.end_time, Patient.full_name)
-            .join(Patient, Patient.id == Appointment.patient_id)
-            .where(
-                Appointment.doctor_id == doctor_id,
-                Appointment.day == the_day,
-                Appointment.status == "booked",
-            )
-            .order_by(Appointment.start_time)
-        ).all()
-        # A booked visit must stay inside a window and on its grid: otherwise it would be
-        # stranded outside the hours, or the new grid would offer a slot inside it.
-        stranded = [
-            f"{start:%H:%M} ({name} until {end:%H:%M})"
-            for start, end, name in booked
-            if not any(
-                s <= start and end <= e and start in set(slot_starts(s, e, minutes))
-                for s, e in parsed
-            )
-        ]
-        if stranded:
-            raise ValidationError(
-                f"Patients are booked at {', '.join(stranded)} on {the_day:%Y-%m-%d}, outside "
-                f"the new hours or off their {minutes}-minute grid; move or cancel those "
-                "appointments first.",
-                field="start_time",
-            )
+        lock_doctor(session, doctor_id)
         session.execute(
             delete(Availability).where(
                 Availability.doctor_id == doctor_id, Availability.day == the_day
             )
         )
+        has_weekly = session.scalar(
+            select(WeeklyHours.id).where(
+                WeeklyHours.doctor_id == doctor_id, WeeklyHours.weekday == the_day.weekday()
+            )
+        )
+        if has_weekly is not None:
+            session.add(
+                Availability(
+                    doctor_id=doctor_id, day=the_day, start_time=DAY_START, end_time=DAY_END,
+                    slot_minutes=minutes, kind="off", reason="hours set for this date",
+                )
+            )  # fmt: skip
         session.add_all(
             Availability(
                 doctor_id=doctor_id, day=the_day, start_time=s, end_time=e, slot_minutes=minutes
             )
             for s, e in parsed
         )
+        refuse_stranded_bookings(session, clinic, doctor_id, the_day, the_day)
         audit.record(
             session,
             actor,
@@ -141,87 +318,93 @@ def set_day(
 def get_windows(
     clinic: Clinic, doctor_id: int, days: Sequence[date] | None = None
 ) -> list[AvailabilityWindow]:
-    days = list(days) if days is not None else horizon(clinic)
+    """A doctor's hours on ``days`` (default: today and the next six days)."""
+    days = sorted(days) if days is not None else week_ahead(clinic)
+    if not days:
+        return []
     with clinic.db.read() as session:
-        rows = session.scalars(
-            select(Availability)
-            .where(Availability.doctor_id == doctor_id, Availability.day.in_(days))
-            .order_by(Availability.day, Availability.start_time)
-        )
-        return [AvailabilityWindow(a.day, a.start_time, a.end_time) for a in rows]
+        found = windows_by_day(session, [doctor_id], days[0], days[-1])
+    wanted = set(days)
+    return [
+        AvailabilityWindow(day, w.start, w.end)
+        for (_, day), windows in sorted(found.items())
+        if day in wanted
+        for w in windows
+    ]
 
 
-def offers_slot(
-    session: Session, doctor_id: int, day: date, at: time, end: time | None = None
-) -> bool:
-    """True when ``at`` starts a slot (on the window's own grid) in the doctor's windows
-    and the visit, ending at ``end``, fits in that window."""
-    windows = session.execute(
-        select(Availability.start_time, Availability.end_time, Availability.slot_minutes).where(
-            Availability.doctor_id == doctor_id, Availability.day == day
-        )
-    ).all()
-    return any(
-        at in set(slot_starts(s, e, minutes)) and (end is None or end <= e)
-        for s, e, minutes in windows
-    )
+_BUSY = select(
+    Appointment.doctor_id, Appointment.day, Appointment.start_time, Appointment.end_time
+).where(
+    Appointment.doctor_id.in_(bindparam("ids", expanding=True)),
+    Appointment.day >= bindparam("first"),
+    Appointment.day <= bindparam("last"),
+    _live,
+)
+
+
+def busy_times(
+    session: Session, doctor_ids: Sequence[int], first: date, last: date
+) -> dict[tuple[int, date], list[tuple[time, time]]]:
+    """(start, end) of every live visit per doctor and date (ix_appointments_doctor_day)."""
+    busy: dict[tuple[int, date], list[tuple[time, time]]] = defaultdict(list)
+    params = {"ids": list(doctor_ids), "first": first, "last": last}
+    for doctor_id, day, start, end in session.execute(_BUSY, params):
+        busy[(doctor_id, day)].append((start, end))
+    return busy
+
+
+def is_free(busy: Sequence[tuple[time, time]], start: time, end: time) -> bool:
+    return all(not (s < end and start < e) for s, e in busy)
 
 
 def _free_slots(
-    session: Session, clinic: Clinic, doctor_ids: Sequence[int], days: Sequence[date]
+    session: Session, clinic: Clinic, doctor_ids: Sequence[int], first: date, last: date
 ) -> list[Slot]:
     now, tz = clinic.now(), clinic.tz
-    windows = session.execute(
-        select(
-            Availability.doctor_id,
-            Availability.day,
-            Availability.start_time,
-            Availability.end_time,
-            Availability.slot_minutes,
-        )
-        .where(Availability.doctor_id.in_(doctor_ids), Availability.day.in_(days))
-        .order_by(Availability.day, Availability.start_time)
-    ).all()
-    busy: dict[tuple[int, date], list[tuple[time, time]]] = {}
-    for doctor_id, day, start, end in session.execute(
-        select(
-            Appointment.doctor_id, Appointment.day, Appointment.start_time, Appointment.end_time
-        ).where(Appointment.doctor_id.in_(doctor_ids), Appointment.day.in_(days), _live)
-    ):
-        busy.setdefault((doctor_id, day), []).append((start, end))
-
-    def free(doctor_id: int, day: date, start: time, end: time) -> bool:
-        return all(not (s < end and start < e) for s, e in busy.get((doctor_id, day), ()))
-
+    hours = windows_by_day(session, doctor_ids, first, last)
+    busy = busy_times(session, doctor_ids, first, last)
     slots = [
-        Slot(doctor_id, day, t, _add(t, minutes))
-        for doctor_id, day, start, end, minutes in windows
-        for t in slot_starts(start, end, minutes)
+        Slot(doctor_id, day, t, add_minutes(t, minutes))
+        for (doctor_id, day), windows in hours.items()
+        for t, minutes in offered_starts(windows).items()
         if policy.exists(day, t, tz)  # no slot in a DST gap
         and not policy.in_the_past(day, t, now)
-        and free(doctor_id, day, t, _add(t, minutes))
+        and is_free(busy.get((doctor_id, day), ()), t, add_minutes(t, minutes))
     ]
     return sorted(slots, key=lambda s: (s.date, s.time, s.doctor_id))
 
 
 def free_slots(clinic: Clinic, doctor_id: int, day: date | str | None = None) -> list[Slot]:
-    """Bookable slots of one doctor: one day, or the next 7 days. Empty for a blacklisted doctor."""
-    days = [parse_day(day)] if day is not None else horizon(clinic)
+    """Bookable slots of one doctor: one day, or every day up to the horizon.
+
+    Empty for a blacklisted doctor.
+
+    Raises:
+        NotFoundError: no such doctor.
+    """
+    first = last = parse_day(day) if day is not None else None
+    if first is None or last is None:
+        first, last = clinic.today(), last_bookable_day(clinic)
+    elif first > last_bookable_day(clinic):
+        return []
     with clinic.db.read() as session:
         doctor = session.get(Doctor, doctor_id)
         if doctor is None:
             raise NotFoundError(f"There is no doctor with id {doctor_id}.")
         if doctor.blacklisted:
             return []
-        return _free_slots(session, clinic, [doctor_id], days)
+        return _free_slots(session, clinic, [doctor_id], first, last)
 
 
 def free_slots_by_department(clinic: Clinic, department_id: int) -> list[Slot]:
-    """Bookable slots of every doctor of a department over the next 7 days."""
+    """Bookable slots of every doctor of a department up to the horizon."""
     with clinic.db.read() as session:
         doctor_ids = session.scalars(
             select(Doctor.id).where(
                 Doctor.department_id == department_id, Doctor.blacklisted.is_(False)
             )
         ).all()
-        return _free_slots(session, clinic, doctor_ids, horizon(clinic)) if doctor_ids else []
+        if not doctor_ids:
+            return []
+        return _free_slots(session, clinic, doctor_ids, clinic.today(), last_bookable_day(clinic))

@@ -115,6 +115,33 @@ def _check_slot(
         raise clash
 
 
+def check_bookable(
+    clinic: Clinic,
+    *,
+    patient_id: int,
+    doctor_id: int,
+    day: date,
+    at: time,
+    visit_type: str = "consultation",
+    minutes: int | None = None,
+    ignore_id: int | None = None,
+) -> None:
+    """Raise what :func:`book` would raise for this time, without booking (a dry run).
+
+    Raises:
+        ValidationError, SlotTakenError, NotFoundError: as :func:`book`.
+    """
+    with clinic.db.read() as session:
+        end = _end_of(day, at, minutes or _visit_minutes(session, visit_type))
+        doctor = session.get(Doctor, doctor_id)
+        patient = session.get(Patient, patient_id)
+        if doctor is None:
+            raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
+        if patient is None:
+            raise NotFoundError(f"There is no patient with id {patient_id}.", field="patient_id")
+        _check_slot(session, clinic, doctor, patient, day, at, end, ignore_id=ignore_id)
+
+
 def _hold_doctor(session: Session, doctor_id: int) -> None:
     """Hold the doctor's row shared until commit.
 
@@ -163,11 +190,14 @@ def book(
     visit_type: str = "consultation",
     reason: str = "",
     minutes: int | None = None,
+    series_id: int | None = None,
 ) -> int:
     """Book a free time. Returns the new appointment's id.
 
     The visit lasts ``minutes``, by default the visit type's length, and must fit in
-    the doctor's availability.
+    the doctor's availability. ``series_id`` makes the visit an occurrence of a
+    recurring series (see :mod:`.series`); ``-1`` starts a new series named after
+    this visit's id.
 
     Raises:
         ValidationError: past time, a time in a DST gap, beyond the booking horizon, not
@@ -207,9 +237,12 @@ def book(
                 visit_type=visit_type,
                 reason=reason,
                 status="booked",
+                series_id=series_id if series_id != -1 else None,
             )
             session.add(appt)
             overlap.flush_or_overlap(session)
+            if series_id == -1:
+                appt.series_id = appt.id
             audit.record(
                 session,
                 actor,

@@ -177,7 +177,7 @@ class BookingDialog(QDialog):
 
     # --- data ----------------------------------------------------------------------------
     def reload_slots(self) -> None:
-        """Fetch the doctor's free slots for the next 7 days (off the UI thread)."""
+        """Fetch the doctor's free slots up to the booking horizon (off the UI thread)."""
         clinic, doctor_id = self._clinic, self._target.doctor_id
         self._ops.run(
             lambda ctx: availability.free_slots(clinic, doctor_id),
@@ -188,7 +188,7 @@ class BookingDialog(QDialog):
 
     def _on_slots(self, slots: list[Slot]) -> None:
         self.slot_picker.set_empty_text(
-            f"{self._target.doctor_name} has no free slots in the next 7 days. "
+            f"{self._target.doctor_name} has no free slots up to the booking horizon. "
             "Cancel and choose another doctor."
         )
         self.slot_picker.set_slots(

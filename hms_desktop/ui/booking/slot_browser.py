@@ -1,4 +1,4 @@
-"""Departments, their doctors, and the free slots of the next 7 days, side by side."""
+"""Departments, their doctors, and their free slots up to the booking horizon, side by side."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ class SlotBrowser(QWidget):
             box.addWidget(widget, stretch)
             return box
 
-        slots_box = column("Free slots, next 7 days", self.slot_picker, 1)
+        slots_box = column("Free slots", self.slot_picker, 1)
         actions = QHBoxLayout()
         actions.addStretch(1)
         actions.addWidget(self.book_button)
@@ -213,7 +213,7 @@ class SlotBrowser(QWidget):
         doctor = choice.doctor if choice else None
         shown = [s for s in self._slots if doctor is None or s.doctor_id == doctor.id]
         who = doctor.full_name if doctor else "this department"
-        self.slot_picker.set_empty_text(f"No free slots for {who} in the next 7 days.")
+        self.slot_picker.set_empty_text(f"No free slots for {who} up to the booking horizon.")
         self.slot_picker.set_slots(
             shown, {i: d.full_name for i, d in self._doctors.items()}, self._clinic.today()
         )

@@ -51,7 +51,7 @@ class SlotPicker(QWidget):
         self,
         parent: QWidget | None = None,
         *,
-        empty_text: str = "No free slots in the next 7 days.",
+        empty_text: str = "No free slots up to the booking horizon.",
         show_doctor: bool = True,
     ) -> None:
         super().__init__(parent)

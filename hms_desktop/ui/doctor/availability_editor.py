@@ -205,7 +205,10 @@ class AvailabilityEditor(QWidget):
         """Reload the saved windows (drafts are dropped)."""
         clinic, doctor_id = self._clinic, self._doctor_id
         self._ops.run(
-            lambda ctx: (availability.horizon(clinic), availability.get_windows(clinic, doctor_id)),
+            lambda ctx: (
+                availability.week_ahead(clinic),
+                availability.get_windows(clinic, doctor_id),
+            ),
             label="Loading availability",
             on_success=self._on_loaded,
             on_failure=self._on_load_failed,

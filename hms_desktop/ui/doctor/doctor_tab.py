@@ -26,6 +26,7 @@ from hms_desktop.services.people import doctors
 from hms_desktop.services.scheduling import booking
 from hms_desktop.services.scheduling.booking import STATUS_LABELS, AppointmentFilter
 from hms_desktop.services.views import AppointmentRow, DoctorRow
+from hms_desktop.ui.booking.book_view import BookView
 from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.common.appointment_columns import doctor_columns
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
@@ -107,11 +108,15 @@ class DoctorTab(QWidget):
             return
         self.availability = AvailabilityEditor(clinic, actor, ops, self._doctor_id, self)
         self.reports = MyReportsWidget(clinic, actor, ops, self)
+        # The doctor's own appointment book (day or week, any date; prints the day).
+        self.book = BookView(clinic, actor, ops, self, own_doctor_id=self._doctor_id)
+        self.book.status_message.connect(self.status_message)
 
         self.pages.addTab(self._appointments_page(), "&Appointments")
         self.pages.addTab(padded_page(self.history, self), "Patient histor&y")
         self.pages.addTab(padded_page(self.availability, self), "Availa&bility")
         self.pages.addTab(padded_page(self.reports, self), "My re&ports")
+        self.pages.addTab(padded_page(self.book, self), "Boo&k")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN)
         layout.setSpacing(SPACING)
@@ -252,6 +257,7 @@ class DoctorTab(QWidget):
             self.history.refresh()
         if "availability" in topics and self.availability and not self.availability.is_dirty():
             self.availability.refresh()
+        self.book.on_changes(topics)
 
     def selected_appointment(self) -> AppointmentRow | None:
         """The selected visit, or None."""

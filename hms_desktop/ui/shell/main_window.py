@@ -38,7 +38,7 @@ ROLE_LABELS = {
 def tabs_for_role(role: str) -> tuple[str, ...]:
     """The tabs a role sees, in order."""
     if role in ("admin", "receptionist"):
-        return ("Admin", "Patient", "Desk")
+        return ("Admin", "Book", "Patient", "Desk")
     if role == "doctor":
         return ("Doctor", "Waiting room")
     return ("Patient",)
@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self.doctor_tab: Any = None
         self.patient_tab: Any = None
         self.desk_tab: Any = None
+        self.book_tab: Any = None
         for name in tabs_for_role(actor.role):
             widget = self._build_tab(name)
             self.tabs.addTab(widget, name)
@@ -118,6 +119,12 @@ class MainWindow(QMainWindow):
             )
             self.admin_tab.status_message.connect(self.show_message)
             return self.admin_tab
+        if name == "Book":
+            from hms_desktop.ui.booking.book_view import BookView
+
+            self.book_tab = BookView(self.clinic, self.actor, self.ops, self)
+            self.book_tab.status_message.connect(self.show_message)
+            return self.book_tab
         if name == "Doctor":
             from hms_desktop.ui.doctor.doctor_tab import DoctorTab
 
@@ -161,7 +168,13 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_changes(self, topics: frozenset[str]) -> None:
-        for tab in (self.admin_tab, self.doctor_tab, self.patient_tab, self.desk_tab):
+        for tab in (
+            self.admin_tab,
+            self.book_tab,
+            self.doctor_tab,
+            self.patient_tab,
+            self.desk_tab,
+        ):
             handler = getattr(tab, "on_changes", None)
             if callable(handler):
                 handler(topics)

@@ -1,0 +1,96 @@
+"""The controls above the appointment book: the day, the doctors, the patient, the
+visit type and the next-free search."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QDate, QTime
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QTimeEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hms_desktop.services.views import DepartmentRow
+from hms_desktop.ui.common.layout import SPACING
+
+
+class BookControls(QWidget):
+    """Plain widgets; :class:`~.book_view.BookView` connects them."""
+
+    def __init__(
+        self,
+        day: date,
+        department_rows: list[DepartmentRow] | None,
+        visit_types: list[tuple[str, str]],
+        parent: QWidget | None = None,
+    ) -> None:
+        """``department_rows`` None: a doctor's own book (no department filter).
+        ``visit_types``: (name, label) of each visit type."""
+        super().__init__(parent)
+        self.prev_button = QPushButton("◀ Previ&ous", self)
+        self.today_button = QPushButton("To&day", self)
+        self.next_button = QPushButton("&Next ▶", self)
+        self.date_edit = QDateEdit(self)
+        self.date_edit.setCalendarPopup(True)
+        self.date_edit.setDisplayFormat("ddd yyyy-MM-dd")
+        self.date_edit.setDate(QDate(day.year, day.month, day.day))
+        self.department = QComboBox(self)
+        self.department.setAccessibleName("Department")
+        self.department.addItem("All departments", None)
+        for d in department_rows or []:
+            self.department.addItem(d.name, d.id)
+        if department_rows is None:
+            self.department.hide()
+        self.week = QCheckBox("&Week of one doctor", self)
+        self.patient_label = QLabel("Patient: none chosen", self)
+        self.patient_button = QPushButton("Choose p&atient…", self)
+        self.visit_type = QComboBox(self)
+        self.visit_type.setAccessibleName("Visit type")
+        for key, label in visit_types:
+            self.visit_type.addItem(label, key)
+        self.scope = QComboBox(self)
+        self.scope.setAccessibleName("Next free time for")
+        self.scope.addItem("This doctor", "doctor")
+        self.scope.addItem("The department", "department")
+        self.between = QCheckBox("Between", self)
+        self.between_from, self.between_to = (
+            QTimeEdit(QTime(8, 0), self),
+            QTimeEdit(QTime(12, 0), self),
+        )
+        self.next_free_button = QPushButton("Ne&xt free (Ctrl+G)", self)
+        self.print_button = QPushButton("P&rint day…", self)
+        self.hours_button = QPushButton("Hour&s…", self)
+        self.hours_button.setToolTip("Weekly hours and leave of the chosen doctor")
+
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        for w in (self.prev_button, self.today_button, self.next_button, self.date_edit,
+                  self.department, self.week):  # fmt: skip
+            top.addWidget(w)
+        top.addStretch(1)
+        top.addWidget(self.hours_button)
+        top.addWidget(self.print_button)
+        second = QHBoxLayout()
+        second.setContentsMargins(0, 0, 0, 0)
+        second.addWidget(self.patient_label)
+        second.addWidget(self.patient_button)
+        second.addWidget(self.visit_type)
+        second.addWidget(self.next_free_button)
+        second.addWidget(self.scope)
+        second.addWidget(self.between)
+        second.addWidget(self.between_from)
+        second.addWidget(self.between_to)
+        second.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(SPACING)
+        layout.addLayout(top)
+        layout.addLayout(second)

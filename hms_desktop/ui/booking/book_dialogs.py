@@ -1,0 +1,148 @@
+"""Small dialogs of the appointment book: choose a patient, and print or save a day."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF, Qt
+from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from hms_desktop.services.actor import Actor
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.scheduling import schedule
+from hms_desktop.services.views import PatientRow
+from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
+from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.common.patient_picker import PatientPicker
+
+
+class PatientChoice(QDialog):
+    """The patient finder in a dialog: type, Enter (or Down) to pick, Enter to take."""
+
+    def __init__(
+        self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Book for which patient?")
+        self.setObjectName("bookPatientChoice")
+        self.chosen: PatientRow | None = None
+        self.picker = PatientPicker(clinic, actor, ops, self)
+        self.picker.patient_chosen.connect(self._on_chosen)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText("Book for this patient")
+        self.ok.setEnabled(False)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN)
+        layout.setSpacing(SPACING)
+        layout.addWidget(self.picker, 1)
+        layout.addWidget(buttons)
+        self.resize(520, 420)
+        self.picker.setFocus()
+
+    def _on_chosen(self, row: PatientRow) -> None:
+        self.chosen = row
+        self.ok.setEnabled(True)
+        self.ok.setDefault(True)
+
+    def accept(self) -> None:
+        # Enter in the search field before any patient is picked only starts the search.
+        if self.chosen is not None:
+            super().accept()
+
+
+def write_pdf(html: str, path: Path, *, title: str) -> None:
+    """Write ``html`` to ``path`` as an A4 PDF; the file appears only when complete.
+
+    Raises:
+        OSError: the folder cannot be written.
+    """
+    document = QTextDocument()
+    document.setHtml(html)
+    fd, tmp_name = tempfile.mkstemp(prefix=".schedule-", suffix=".pdf", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        writer = QPdfWriter(str(tmp))
+        writer.setTitle(title)
+        writer.setCreator("HMS Desktop")
+        writer.setPageLayout(
+            QPageLayout(
+                QPageSize(QPageSize.PageSizeId.A4),
+                QPageLayout.Orientation.Portrait,
+                QMarginsF(15, 15, 15, 15),
+                QPageLayout.Unit.Millimeter,
+            )
+        )
+        document.print_(writer)
+        del writer  # flushes and closes the file
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def print_html(parent: QWidget, html: str, title: str) -> bool:
+    """Ask for a printer (the dialog offers PDF too) and print ``html``; False if cancelled."""
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    dialog = QPrintDialog(printer, parent)
+    dialog.setWindowTitle(title)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return False
+    pdf = printer.outputFormat() == QPrinter.OutputFormat.PdfFormat
+    if pdf and not printer.outputFileName():
+        name, _ = QFileDialog.getSaveFileName(
+            parent, "Save schedule", "schedule.pdf", "PDF (*.pdf)"
+        )
+        if not name:
+            return False
+        printer.setOutputFileName(name)
+    document = QTextDocument()
+    document.setHtml(html)
+    document.print_(printer)
+    return True
+
+
+def ask_series_cancel(parent: QWidget, text: str, on_yes: Callable[[bool], None]) -> QMessageBox:
+    """Cancel one visit of a series or it and the later ones; ``on_yes(and_later)``."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Cancel visit", text, parent=parent)
+    one = box.addButton("Cancel this visit", QMessageBox.ButtonRole.DestructiveRole)
+    later = box.addButton("Cancel this and later visits", QMessageBox.ButtonRole.DestructiveRole)
+    keep = box.addButton("Keep", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(keep)  # Enter must not cancel anything by accident
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+    def finished(_result: int) -> None:
+        if box.clickedButton() in (one, later):
+            on_yes(box.clickedButton() is later)
+
+    box.finished.connect(finished)
+    box.open()
+    return box
+
+
+def day_schedule_html(clinic: Clinic, actor: Actor, day: date, doctor_ids: list[int] | None) -> str:
+    """The printable schedule of ``day`` (one doctor, some, or all).
+
+    Raises:
+        PermissionDeniedError: as the book.
+    """
+    rows = schedule.schedule_rows(clinic, actor, day, doctor_ids)
+    return schedule.schedule_html(clinic, day, rows)

@@ -1,0 +1,132 @@
+"""The book's table: spans for visits, a line at the current time, keys and dragging.
+
+Dragging is done by hand (press on a visit, move, release on a cell) rather than
+with ``QDrag``: a refused move then simply leaves the block where it was, and the
+same real mouse events work on every platform, offscreen tests included.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QAbstractItemView, QApplication, QTableView, QWidget
+
+from hms_desktop.services.scheduling.book import Block
+from hms_desktop.ui.booking.book_model import BLOCK_ROLE, BookModel
+
+NOW_LINE = QColor("#d62728")
+
+
+class BookTable(QTableView):
+    """Emits what the person asked for; :class:`~.book_view.BookView` acts on it."""
+
+    #: Enter on a cell (row, column).
+    cell_activated = Signal(int, int)
+    #: Delete on a cell.
+    delete_requested = Signal(int, int)
+    #: A visit dropped on another cell: the block, the cell it came from, the target cell.
+    block_dropped = Signal(object, int, int, int, int)
+
+    def __init__(self, model: BookModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setModel(model)
+        self._model = model
+        self.setObjectName("appointmentBook")
+        self.setAccessibleName("Appointment book")
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setWordWrap(True)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.verticalHeader().setDefaultSectionSize(28)
+        self.horizontalHeader().setDefaultSectionSize(180)
+        self.horizontalHeader().setMinimumSectionSize(120)
+        #: The current time (clinic zone, naive) while the shown day is today, else None.
+        self.now: datetime | None = None
+        self._press: tuple[QPoint, QModelIndex, Block] | None = None
+        #: The cell a visit is being dragged over (row, column), or None.
+        self.drag_target: tuple[int, int] | None = None
+
+    def apply_spans(self) -> None:
+        self.clearSpans()
+        for row, column, rows in self._model.spans():
+            self.setSpan(row, column, rows, 1)
+
+    # --- keys ---------------------------------------------------------------------------
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        index = self.currentIndex()
+        if index.isValid() and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.cell_activated.emit(index.row(), index.column())
+            event.accept()
+            return
+        if index.isValid() and event.key() == Qt.Key.Key_Delete:
+            self.delete_requested.emit(index.row(), index.column())
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    # --- dragging a visit ---------------------------------------------------------------
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        super().mousePressEvent(event)
+        index = self.indexAt(event.position().toPoint())
+        block = index.data(BLOCK_ROLE) if index.isValid() else None
+        if event.button() == Qt.MouseButton.LeftButton and isinstance(block, Block):
+            self._press = (event.position().toPoint(), QModelIndex(index), block)
+        else:
+            self._press = None
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._press is None:
+            super().mouseMoveEvent(event)
+            return
+        start, _, _ = self._press
+        pos = event.position().toPoint()
+        if (pos - start).manhattanLength() >= QApplication.startDragDistance():
+            index = self.indexAt(pos)
+            self.drag_target = (index.row(), index.column()) if index.isValid() else None
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            self.viewport().update()
+        event.accept()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        press, target = self._press, self.drag_target
+        self._press, self.drag_target = None, None
+        self.viewport().unsetCursor()
+        if press is None or target is None:
+            super().mouseReleaseEvent(event)
+            return
+        _, source, block = press
+        index = self.indexAt(event.position().toPoint())
+        self.viewport().update()
+        if index.isValid() and (index.row(), index.column()) != (source.row(), source.column()):
+            self.block_dropped.emit(
+                block, source.row(), source.column(), index.row(), index.column()
+            )
+        event.accept()
+
+    # --- painting -----------------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        painter = QPainter(self.viewport())
+        try:
+            if self.drag_target is not None:
+                rect = self.visualRect(self._model.index(*self.drag_target))
+                painter.setPen(QPen(QColor("#1f77b4"), 2, Qt.PenStyle.DashLine))
+                painter.drawRect(rect.adjusted(1, 1, -1, -1))
+            y = self.now_line_y()
+            if y is not None:
+                painter.setPen(QPen(NOW_LINE, 2))
+                painter.drawLine(0, y, self.viewport().width(), y)
+        finally:
+            painter.end()
+
+    def now_line_y(self) -> int | None:
+        """Where the current-time line is drawn (viewport y), or None (for tests)."""
+        if self.now is None or not self._model.rowCount():
+            return None
+        offset = self._model.now_offset(self.now)
+        if offset is None:
+            return None
+        row = min(int(offset), self._model.rowCount() - 1)
+        return self.rowViewportPosition(row) + int((offset - row) * self.rowHeight(row))
