@@ -56,3 +56,42 @@ def test_a_booking_on_another_pc_appears_in_the_open_list_without_f5(
         qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
         ops.shutdown()
         stats.close()
+
+
+def test_a_booking_on_another_pc_reaches_the_open_day_view_within_a_second(
+    qtbot, pg_clinic: Clinic
+) -> None:
+    from hms_desktop.ui.booking.book_view import BookView
+
+    world = f.world(pg_clinic)
+    ops = Operations()
+    view = BookView(pg_clinic, f.RECEPTION, ops)
+    relay = ChangeRelay(pg_clinic, view)
+    relay.changed.connect(view.on_changes)
+    qtbot.addWidget(view)
+    view.resize(1100, 700)
+    view.show()
+    arrived: list[tuple[float, ChangeEvent]] = []
+    pg_clinic.changes.subscribe_events(
+        lambda events: arrived.extend((wall.time(), e) for e in events)
+    )
+    try:
+        view.set_date(world.day)
+        qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+        assert view.model.blocks() == []
+        assert pg_clinic.start_listening()
+        assert pg_clinic.listener is not None and pg_clinic.listener.listening.wait(10)
+
+        new_id = race_worker.book_in_another_process(pg_clinic, world, "10:00")
+
+        def shown() -> bool:
+            return any(b.appointment_id == new_id for _, _, b in view.model.blocks())
+
+        qtbot.waitUntil(shown, timeout=WAIT)  # no F5: the change event reloaded the day
+        painted_at = wall.time()
+        change = next(e for _, e in arrived if e.ids is not None and new_id in e.ids)
+        assert painted_at - change.at.timestamp() < 1.0, "the day view lagged a second"
+    finally:
+        relay.close()
+        qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+        ops.shutdown()
