@@ -56,6 +56,7 @@ class BookControls(QWidget):
         self.visit_type.setAccessibleName("Visit type")
         for key, label in visit_types:
             self.visit_type.addItem(label, key)
+        self.visit_type.setCurrentIndex(max(0, self.visit_type.findData("consultation")))
         self.scope = QComboBox(self)
         self.scope.setAccessibleName("Next free time for")
         self.scope.addItem("This doctor", "doctor")

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clinic_settings import service as clinic_service
 from hms_desktop.services.scheduling import availability, booking
 from hms_desktop.services.views import AppointmentRow, Slot
 from hms_desktop.ui.booking.slot_picker import SlotPicker
@@ -114,8 +115,10 @@ class BookingDialog(QDialog):
         self.slot_error = ErrorLabel(self)
 
         self.visit_type = QComboBox(self)
-        for key, label in booking.VISIT_LABELS.items():
-            self.visit_type.addItem(label, key)
+        # The clinic's own list (an administrator may add types with their lengths).
+        for kind in clinic_service.list_visit_types(clinic):
+            self.visit_type.addItem(kind.label or kind.name, kind.name)
+        self.visit_type.setCurrentIndex(max(0, self.visit_type.findData("consultation")))
         self.visit_type_error = ErrorLabel(self)
         self.reason = QPlainTextEdit(self)
         self.reason.setPlaceholderText("What is the visit about? (optional)")
