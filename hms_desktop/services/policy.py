@@ -35,7 +35,7 @@ from hms_desktop.services.actor import (
     require_patient_self_or_staff,
     require_staff,
 )
-from hms_desktop.services.views import AppointmentRow
+from hms_desktop.services.views import AppointmentRow, day_words
 
 if TYPE_CHECKING:
     from hms_desktop.services.clinic import Clinic
@@ -58,7 +58,7 @@ def instant(day: date, at: time, tz: ZoneInfo) -> datetime:
     """
     if not exists(day, at, tz):
         raise ValidationError(
-            f"{day:%Y-%m-%d} {at:%H:%M} does not exist in {tz.key} (the clocks go forward "
+            f"{day_words(day)} {at:%H:%M} does not exist in {tz.key} (the clocks go forward "
             "then). Choose another time.",
             field="time",
         )
@@ -144,7 +144,7 @@ def refusal(actor: Actor, visit: VisitFacts, action: str, now: datetime) -> str:
         if visit.status not in ("booked", "completed"):
             return "A cancelled or missed visit has no treatment."
         if not may_close(visit.day, now):
-            return f"The visit is on {visit.day:%Y-%m-%d}; record it from that day on."
+            return f"The visit is on {day_words(visit.day)}; record it from that day on."
         return ""
     if visit.status != "booked":
         return "Only a booked appointment can change."
@@ -163,7 +163,7 @@ def refusal(actor: Actor, visit: VisitFacts, action: str, now: datetime) -> str:
     if actor.role == "patient":
         return "Only the doctor or the front desk can close a visit."
     if not may_close(visit.day, now):
-        return f"The visit is on {visit.day:%Y-%m-%d}; it can be closed from that day on."
+        return f"The visit is on {day_words(visit.day)}; it can be closed from that day on."
     return ""
 
 

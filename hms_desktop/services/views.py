@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -26,6 +27,24 @@ VISIT_LABELS = {
     "emergency": "Emergency",
     "procedure": "Procedure",
 }
+
+
+def _plain_day(day: dt.date) -> str:
+    return f"{day:%a} {day.day} {day:%b} {day.year}"
+
+
+_day_text: Callable[[dt.date], str] = _plain_day
+
+
+def use_day_text(formatter: Callable[[dt.date], str]) -> None:
+    """Say days in messages the way the screens do (the window passes its locale's)."""
+    global _day_text
+    _day_text = formatter
+
+
+def day_words(day: dt.date) -> str:
+    """A day as a message to a person says it: "Mon 15 Jun 2026", or the window's style."""
+    return _day_text(day)
 
 
 def to_json(row: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from hms_desktop.errors import PermissionDeniedError, ValidationError
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import availability, booking, hours
+from hms_desktop.services.views import day_words
 from tests import factories as f
 
 
@@ -75,7 +76,7 @@ def test_leave_over_a_booked_visit_is_refused_and_changes_nothing(
         day=day, at="10:00",
     )  # fmt: skip
     with pytest.raises(
-        ValidationError, match=rf"booked at 10:00 \(José Núñez until 10:30\) on {day}"
+        ValidationError, match=rf"booked at 10:00 \(José Núñez until 10:30\) on {day_words(day)}"
     ):
         hours.take_leave(clinic, SYSTEM, world.doctor_id, day, day)
     with pytest.raises(ValidationError, match="Patients are booked at 10:00"):

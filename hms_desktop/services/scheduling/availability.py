@@ -31,7 +31,7 @@ from hms_desktop.services.actor import Actor, require_doctor_or_staff
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import parse_day, parse_time
 from hms_desktop.services.safety import audit
-from hms_desktop.services.views import AvailabilityWindow, Slot
+from hms_desktop.services.views import AvailabilityWindow, Slot, day_words
 
 #: The dated editor's days (today and the next six): weekly hours cover the rest.
 EDITOR_DAYS = 7
@@ -242,7 +242,7 @@ def refuse_stranded_bookings(
         by_day: dict[date, list[str]] = defaultdict(list)
         for day, text in stranded[:5]:
             by_day[day].append(text)
-        shown = "; ".join(f"{', '.join(t)} on {d:%Y-%m-%d}" for d, t in by_day.items())
+        shown = "; ".join(f"{', '.join(t)} on {day_words(d)}" for d, t in by_day.items())
         more = f" and {len(stranded) - 5} more" if len(stranded) > 5 else ""
         raise ValidationError(
             f"Patients are booked at {shown}{more}, outside the new hours or off their "
@@ -272,7 +272,7 @@ def set_day(
     if not clinic.today() <= the_day <= last_bookable_day(clinic):
         raise ValidationError(
             f"Hours can be set from today up to {horizon_days(clinic)} days ahead "
-            f"(until {last_bookable_day(clinic):%Y-%m-%d}).",
+            f"(until {day_words(last_bookable_day(clinic))}).",
             field="date",
         )
     minutes = clinic.settings.slot_minutes

@@ -46,7 +46,7 @@ from hms_desktop.services.scheduling.listing import appointments_statement as ap
 from hms_desktop.services.scheduling.listing import count_appointments as count_appointments
 from hms_desktop.services.scheduling.listing import list_appointments as list_appointments
 from hms_desktop.services.scheduling.listing import scoped_filter as scoped_filter
-from hms_desktop.services.views import FLOW_LABELS, STATUS_LABELS, AppointmentRow
+from hms_desktop.services.views import FLOW_LABELS, STATUS_LABELS, AppointmentRow, day_words
 
 # Re-exported: screens and exports read the labels from here.
 from hms_desktop.services.views import VISIT_LABELS as VISIT_LABELS
@@ -96,7 +96,7 @@ def _check_slot(
     policy.instant(day, at, clinic.tz)  # refuses a time in a DST gap
     if policy.in_the_past(day, at, now):
         raise ValidationError(
-            f"{day:%Y-%m-%d} {at:%H:%M} is in the past. Choose a time from now on.", field="date"
+            f"{day_words(day)} {at:%H:%M} is in the past. Choose a time from now on.", field="date"
         )
     horizon_days = clinic.settings.booking_horizon_days
     if (day - now.date()).days > horizon_days:
@@ -106,7 +106,7 @@ def _check_slot(
         )
     if not offers_slot(session, doctor.id, day, at, end):
         raise ValidationError(
-            f"{doctor.full_name} does not see patients on {day:%Y-%m-%d} at {at:%H:%M}"
+            f"{doctor.full_name} does not see patients on {day_words(day)} at {at:%H:%M}"
             f"-{end:%H:%M}. Choose one of the free slots.",
             field="time",
         )

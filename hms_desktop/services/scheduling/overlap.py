@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from hms_desktop.db.models import Appointment, Doctor, Patient
 from hms_desktop.errors import SlotTakenError
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.views import day_words
 
 
 class OverlapError(Exception):
@@ -79,7 +80,7 @@ def clash_error(
     for other, doctor_name, _ in found:
         if other.doctor_id == doctor_id and not overbooked:
             return SlotTakenError(
-                f"That time was just taken: {start:%H:%M}-{end:%H:%M} on {day:%Y-%m-%d} "
+                f"That time was just taken: {start:%H:%M}-{end:%H:%M} on {day_words(day)} "
                 f"overlaps {doctor_name} at {other.start_time:%H:%M} (booked until "
                 f"{other.end_time:%H:%M}). Choose another free slot.",
                 field="time",
@@ -87,7 +88,7 @@ def clash_error(
     for other, doctor_name, patient_name in found:
         return SlotTakenError(
             f"The patient already has an appointment then: {start:%H:%M}-{end:%H:%M} on "
-            f"{day:%Y-%m-%d} overlaps {patient_name} at {other.start_time:%H:%M} with "
+            f"{day_words(day)} overlaps {patient_name} at {other.start_time:%H:%M} with "
             f"{doctor_name} (until {other.end_time:%H:%M}). Choose another time.",
             field="time",
         )
@@ -132,6 +133,6 @@ def raise_overlap(
     with clinic.db.read() as session:
         clash = clash_error(session, doctor_id, patient_id, day, start, end, overbooked=overbooked)
     raise clash or SlotTakenError(
-        f"That time ({day:%Y-%m-%d} {start:%H:%M}) was just taken. Choose another free slot.",
+        f"That time ({day_words(day)} {start:%H:%M}) was just taken. Choose another free slot.",
         field="time",
     )

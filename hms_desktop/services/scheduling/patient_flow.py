@@ -23,7 +23,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import clean_text
 from hms_desktop.services.safety import audit
 from hms_desktop.services.scheduling import availability, overlap
-from hms_desktop.services.views import FLOW_LABELS, AppointmentRow, WaitingRow
+from hms_desktop.services.views import FLOW_LABELS, AppointmentRow, WaitingRow, day_words
 
 
 def wait_threshold_minutes(clinic: Clinic) -> int:
@@ -64,7 +64,7 @@ def check_in(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
             )
         if appt.day != clinic.today():
             raise ValidationError(
-                f"This visit is on {appt.day:%Y-%m-%d}; patients check in on the day of the visit."
+                f"This visit is on {day_words(appt.day)}; patients check in on the day of the visit."
             )
         appt.arrived_at = _utc_now(clinic)
         audit.record(

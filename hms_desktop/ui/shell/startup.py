@@ -150,6 +150,10 @@ class Startup(QObject):
         shell.raise_()
         shell.activateWindow()
         shell.sign_in.username.setFocus()
+        from hms_desktop.services.views import use_day_text
+        from hms_desktop.ui.common.dates import day_text
+
+        use_day_text(day_text)  # messages from the services say days as the screens do
         # Queued after the show: the database work starts once the window is up.
         QTimer.singleShot(0, self._begin)
 
