@@ -44,7 +44,13 @@ def test_delimited_csv_reads_back_to_the_database_rows(
 ) -> None:
     target = out_dir / "jose.csv"
     result = exports.export_history(
-        clinic, f.RECEPTION, history.jose, target, "csv", delimiter=delimiter
+        clinic,
+        f.RECEPTION,
+        history.jose,
+        target,
+        "csv",
+        delimiter=delimiter,
+        patient_request="The patient asked for a copy at the desk.",
     )
     rows = _read(target, delimiter)
     expected = expected_history(clinic, history.jose)
@@ -98,7 +104,14 @@ def test_a_locked_target_keeps_the_export_under_a_new_name(
     subprocess.run(["chattr", "+i", str(target)], check=True)
     immutable.append(target)
 
-    result = exports.export_history(clinic, f.RECEPTION, history.jose, target, delimiter=";")
+    result = exports.export_history(
+        clinic,
+        f.RECEPTION,
+        history.jose,
+        target,
+        delimiter=";",
+        patient_request="The patient asked for a copy at the desk.",
+    )
 
     kept = out_dir / "jose (2).csv"
     assert result.path == kept and result.instead_of == target
@@ -121,7 +134,13 @@ def test_a_target_another_program_has_open_is_not_replaced(
     (out_dir / ".~lock.jose.csv#").write_text("LibreOffice lock", encoding="utf-8")
     (out_dir / "jose (2).csv").write_text("older\n", encoding="utf-8")  # taken as well
 
-    result = exports.export_history(clinic, f.RECEPTION, history.jose, target)
+    result = exports.export_history(
+        clinic,
+        f.RECEPTION,
+        history.jose,
+        target,
+        patient_request="The patient asked for a copy at the desk.",
+    )
 
     assert result.path == out_dir / "jose (3).csv" and result.instead_of == target
     assert target.read_text(encoding="utf-8") == "old\n"
@@ -139,7 +158,13 @@ def test_the_audit_row_is_written_once_the_file_is_in_place(
         record_now(*args, **details)
 
     monkeypatch.setattr(audit, "record_now", spy)
-    exports.export_history(clinic, f.RECEPTION, history.jose, out_dir / "jose.xlsx")
+    exports.export_history(
+        clinic,
+        f.RECEPTION,
+        history.jose,
+        out_dir / "jose.xlsx",
+        patient_request="The patient asked for a copy at the desk.",
+    )
     assert seen == [("completed", True)]
 
 
@@ -159,9 +184,20 @@ def test_all_visits_adds_status_and_the_visits_without_treatment(
     )  # fmt: skip
     booking.cancel(clinic, f.RECEPTION, cancelled)
 
-    default = exports.export_history(clinic, f.RECEPTION, history.jose, out_dir / "d.csv")
+    default = exports.export_history(
+        clinic,
+        f.RECEPTION,
+        history.jose,
+        out_dir / "d.csv",
+        patient_request="The patient asked for a copy at the desk.",
+    )
     full = exports.export_history(
-        clinic, f.RECEPTION, history.jose, out_dir / "a.csv", all_visits=True
+        clinic,
+        f.RECEPTION,
+        history.jose,
+        out_dir / "a.csv",
+        all_visits=True,
+        patient_request="The patient asked for a copy at the desk.",
     )
 
     assert _read(out_dir / "d.csv", ",")[0] == HISTORY_HEADER  # today's ten columns
