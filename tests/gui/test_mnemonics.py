@@ -131,6 +131,7 @@ def _dialogs(clinic, ops, stats):  # type: ignore[no-untyped-def]
     from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
     from hms_desktop.ui.exports.export_dialog import ExportDialog
     from hms_desktop.ui.shell.first_run import FirstRunDialog
+    from hms_desktop.services.actor import Actor
     from hms_desktop.ui.shell.settings_dialog import SettingsDialog
 
     doctor_rows = doctors.list_doctors(clinic)
@@ -154,7 +155,8 @@ def _dialogs(clinic, ops, stats):  # type: ignore[no-untyped-def]
         ("appointments export", ExportDialog(None, clinic, SYSTEM, ops, kind="appointments")),
         ("report", ReportViewer("<h1>Report</h1>", "Monthly report")),
         ("first run", FirstRunDialog(clinic, ops)),
-        ("settings", SettingsDialog(clinic, stats, ops)),
+        # An administrator's: this PC's settings and the clinic's (the most fields).
+        ("settings", SettingsDialog(clinic, Actor(None, "boss", "admin"), stats, ops)),
     ]  # fmt: skip
 
 

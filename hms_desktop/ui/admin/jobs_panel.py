@@ -179,7 +179,7 @@ class JobsPanel(QWidget):
         self.retry_button.clicked.connect(self.on_retry_selected)
         self.retry_all_button = QPushButton("Retry &all failed", self)
         self.retry_all_button.clicked.connect(self.on_retry_all)
-        self.open_patient_button = QPushButton("Open &patient's record…", self)
+        self.open_patient_button = QPushButton("Open patient's re&cord…", self)
         self.open_patient_button.setToolTip(
             "Open the selected message's patient to fix the address, then press Retry"
         )

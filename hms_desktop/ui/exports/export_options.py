@@ -38,7 +38,7 @@ class ExportOptions:
             "Excel splits a CSV into columns at the list separator of the PC's region: "
             "a semicolon where numbers are written 1,5 (German, French), else a comma."
         )
-        form.addRow("CSV &delimiter:", self.delimiter_combo)
+        form.addRow("CSV de&limiter:", self.delimiter_combo)
         self.all_visits: QCheckBox | None = None
         if history:
             self.all_visits = QCheckBox(

@@ -48,7 +48,7 @@ TLS_MODES = {"starttls": "STARTTLS", "ssl": "SSL/TLS", "none": "None (unencrypte
 #: Whole-number clinic settings: label, range, suffix.
 NUMBERS = {
     "slot_minutes": ("Appointment &grid", 5, 240, " min"),
-    "booking_horizon_days": ("Booking &horizon", 1, 730, " days"),
+    "booking_horizon_days": ("Booking hori&zon", 1, 730, " days"),
     "lockout_threshold": ("Lock after", 1, 100, " failed sign-ins"),
     "lockout_minutes": ("Lock for", 1, 1440, " min"),
     "idle_lock_minutes": ("Lock when idle", 1, 240, " min"),
