@@ -210,7 +210,7 @@ def test_the_next_start_removes_a_crashed_exports_partial_file(
         from hms_desktop.ui.shell.startup import StartOptions
         from hms_desktop.ui.shell.startup_open import open_for_start
 
-        opened = open_for_start(clinic.settings, StartOptions(), None, None)  # type: ignore[arg-type]
+        opened = open_for_start(clinic.pc, StartOptions(), None, None)  # type: ignore[arg-type]
         opened.clinic.close()
 
     assert leftovers(out) == []
