@@ -120,7 +120,7 @@ def test_the_check_sees_a_clash(qtbot) -> None:
 
 def _dialogs(clinic, ops, stats):  # type: ignore[no-untyped-def]
     """Every dialog of the application, built on the demo clinic (name, dialog)."""
-    from hms_desktop.services.actor import SYSTEM
+    from hms_desktop.services.actor import SYSTEM, Actor
     from hms_desktop.services.people import departments, doctors, patients
     from hms_desktop.services.scheduling import booking
     from hms_desktop.ui.admin.appointments_view import RescheduleDialog
@@ -131,7 +131,6 @@ def _dialogs(clinic, ops, stats):  # type: ignore[no-untyped-def]
     from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
     from hms_desktop.ui.exports.export_dialog import ExportDialog
     from hms_desktop.ui.shell.first_run import FirstRunDialog
-    from hms_desktop.services.actor import Actor
     from hms_desktop.ui.shell.settings_dialog import SettingsDialog
 
     doctor_rows = doctors.list_doctors(clinic)

@@ -51,7 +51,7 @@ def test_jobs_page_is_built_on_demand_and_hears_the_scheduler(qtbot, sqlite_clin
     window = _window(qtbot, sqlite_clinic, "admin", jobs)
     admin = window.admin_tab
     assert admin.jobs is None  # not built until opened: the scheduler's code stays out of start-up
-    assert admin.TITLES[-2:] == ("Jobs", "Audit log")
+    assert admin.TITLES[-3:] == ("Jobs", "Audit log", "Users")
     with qtbot.waitSignal(window.statusBar().messageChanged, timeout=WAIT):
         jobs[1].post(
             JobEvent("finished", "reminders", "2026-06-15", "Appointment reminders", "3 sent")

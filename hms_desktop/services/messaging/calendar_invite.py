@@ -28,6 +28,7 @@ from hms_desktop import APP_ID
 from hms_desktop.db.models import Appointment, Department, Doctor, OutboxMessage, Patient
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.messaging.email_delivery import sender_address
+from hms_desktop.services.people.validation import email_problem
 from hms_desktop.services.scheduling.visit_times import visit_minutes, visit_span
 from hms_desktop.services.views import VISIT_LABELS
 
@@ -300,6 +301,8 @@ def calendar_part(
 ) -> tuple[bytes, str] | None:
     """The iCalendar bytes and METHOD for an outbox message (reminder or calendar kind)."""
     if msg.kind not in PATIENT_KINDS or msg.appointment_id is None:
+        return None
+    if email_problem(msg.recipient):  # the message fails on its address, with the reason
         return None
     method = method_for(msg.kind)
     try:
