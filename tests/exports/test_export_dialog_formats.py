@@ -51,6 +51,8 @@ def _dialog(qtbot: QtBot, parent: QWidget, clinic: Clinic, ops: Operations, pati
     export_dialog.export_history(parent, clinic, f.RECEPTION, ops, patient)
     [dialog] = [d for d in parent.findChildren(ExportDialog) if d.isVisible()]
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    assert dialog.request_edit is not None  # the front desk states the patient's request
+    dialog.request_edit.setText("The patient asked for a copy at the desk")
     return dialog
 
 

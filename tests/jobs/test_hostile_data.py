@@ -105,13 +105,14 @@ class _World:
             session.add_all([doc, pat])
             session.flush()
             booked = time(10 + n // 60 % 12, n % 60)
+            ends = time(booked.hour, booked.minute, 59)  # a minute-long visit: never overlaps
             session.execute(
                 insert(Appointment),
                 [
                     {"doctor_id": doc.id, "patient_id": pat.id, "day": DAY,
-                     "start_time": booked, "status": "booked"},
+                     "start_time": booked, "end_time": ends, "status": "booked"},
                     {"doctor_id": doc.id, "patient_id": pat.id, "day": date(2026, 5, 20),
-                     "start_time": booked, "status": "completed"},
+                     "start_time": booked, "end_time": ends, "status": "completed"},
                 ],
             )  # fmt: skip
             done = session.scalar(
