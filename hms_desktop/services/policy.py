@@ -46,7 +46,10 @@ if TYPE_CHECKING:
 def exists(day: date, at: time, tz: ZoneInfo) -> bool:
     """False for a wall-clock time the zone skips (a DST gap)."""
     local = datetime.combine(day, at, tzinfo=tz)
-    back = local.astimezone(UTC).astimezone(tz)
+    try:
+        back = local.astimezone(UTC).astimezone(tz)
+    except OverflowError:  # year 1 or 9999: no clock change there; other rules refuse it
+        return True
     return back.replace(tzinfo=None) == local.replace(tzinfo=None)
 
 
@@ -82,7 +85,10 @@ def has_begun(day: date, start: time, now: datetime) -> bool:
     assert isinstance(tz, ZoneInfo), "now must be in the clinic's zone"
     # Compared in UTC: Python compares two times of one zone by their wall clock and
     # ignores ``fold``, which would put the second 02:15 of an autumn night before 02:30.
-    return _start(day, start, tz).astimezone(UTC) <= now.astimezone(UTC)
+    try:
+        return _start(day, start, tz).astimezone(UTC) <= now.astimezone(UTC)
+    except OverflowError:  # a day at the edge of the calendar (year 1 or 9999)
+        return day < now.date()
 
 
 def not_begun_clause(day: Any, start: Any, local_now: datetime) -> ColumnElement[bool]:
