@@ -60,7 +60,11 @@ def _watch(args: argparse.Namespace) -> int:
         )
         try:
             while True:
-                print(event_line(heard.get(), as_json=args.json), flush=True)
+                try:  # a short wait, so Ctrl+C is seen at once even on a quiet clinic
+                    change = heard.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                print(event_line(change, as_json=args.json), flush=True)
         except KeyboardInterrupt:
             return 0
     finally:

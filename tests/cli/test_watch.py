@@ -39,7 +39,7 @@ def test_watch_prints_a_line_per_committed_change(pg_clinic: Clinic) -> None:
         assert line["kind"] == "appointments" and new_id in line["ids"]
         assert line["origin"] == pg_clinic.db.changes.origin and line["at"]
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(30) == 0
+        assert proc.wait(60) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
