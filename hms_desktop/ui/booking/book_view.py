@@ -45,6 +45,7 @@ from hms_desktop.ui.booking.book_model import BookModel
 from hms_desktop.ui.booking.book_table import BookTable
 from hms_desktop.ui.booking.hours_dialog import HoursDialog
 from hms_desktop.ui.booking.repeat_dialog import RepeatDialog
+from hms_desktop.ui.common.dates import day_text, time_text, when_text
 from hms_desktop.ui.common.layout import SPACING
 from hms_desktop.ui.common.messages import confirm
 from hms_desktop.ui.common.operations import Operations, user_message
@@ -238,7 +239,7 @@ class BookView(QWidget):
             self.book_free(row, column)
         else:
             doctor = self.model.column_doctor(column).doctor
-            self.say(f"{doctor} does not see patients at {self.model.row_time(row):%H:%M}.")
+            self.say(f"{doctor} does not see patients at {time_text(self.model.row_time(row))}.")
 
     def set_patient(self, row: PatientRow | None) -> None:
         self.patient = row
@@ -281,7 +282,7 @@ class BookView(QWidget):
             self.load()
             return
         self.say(
-            f"Booked {self.patient.full_name} with {doctor.doctor} on {day:%Y-%m-%d} at {cell.slot:%H:%M}."
+            f"Booked {self.patient.full_name} with {doctor.doctor}, {when_text(day, cell.slot)}."
         )
         self.load()
         self.select(doctor.doctor_id, day, cell.slot)
@@ -289,7 +290,7 @@ class BookView(QWidget):
     def open_visit(self, block: Block) -> None:
         self.appointment_opened.emit(block.appointment_id)
         self.say(
-            f"Visit {block.appointment_id}: {block.start:%H:%M}-{block.end:%H:%M} {block.patient}, "
+            f"Visit {block.appointment_id}: {time_text(block.start)}-{time_text(block.end)} {block.patient}, "
             f"{VISIT_LABELS.get(block.visit_type, block.visit_type)}, "
             f"{STATUS_LABELS.get(block.status, block.status).lower()}"
             + (f" ({block.reason})" if block.reason else "")
@@ -302,7 +303,7 @@ class BookView(QWidget):
 
     def cancel_visit(self, block: Block) -> QMessageBox:
         """Ask first; a series asks whether its later visits go too."""
-        text = f"Cancel {block.patient}'s visit at {block.start:%H:%M}?"
+        text = f"Cancel {block.patient}'s visit at {time_text(block.start)}?"
         if block.series_id is None:
             return confirm(self, "Cancel visit", text, lambda: self._cancel(block, and_later=False),
                            yes_text="Cancel visit")  # fmt: skip
@@ -327,7 +328,7 @@ class BookView(QWidget):
         except HmsError as err:
             self.say(user_message(err))
         else:
-            self.say(f"{block.patient} did not come ({block.start:%H:%M}).")
+            self.say(f"{block.patient} did not come ({time_text(block.start)}).")
         self.load()
 
     def repeat(self, block: Block, column: int) -> RepeatDialog:
@@ -364,7 +365,7 @@ class BookView(QWidget):
             self.say(f"Not moved: {user_message(err)}")
             self.load()
             return False
-        self.say(f"Moved {block.patient} to {doctor.doctor}, {day:%Y-%m-%d} {at:%H:%M}.")
+        self.say(f"Moved {block.patient} to {doctor.doctor}, {when_text(day, at)}.")
         self.load()
         self.select(doctor.doctor_id, day, at)
         return True
@@ -403,7 +404,7 @@ class BookView(QWidget):
             self.say(user_message(err))
             return
         if found is None:
-            self.say(f"No free time up to {last_bookable_day(self.clinic):%Y-%m-%d}.")
+            self.say(f"No free time up to {day_text(last_bookable_day(self.clinic))}.")
             return
         if self.controls.week.isChecked() and self.own_doctor_id is None and by_department:
             self.controls.week.setChecked(False)
@@ -411,7 +412,7 @@ class BookView(QWidget):
         if not self.select(found.doctor_id, found.date, found.time):
             self.controls.department.setCurrentIndex(0)
             self.select(found.doctor_id, found.date, found.time)
-        self.say(f"Next free: {found.date:%a %Y-%m-%d} {found.time:%H:%M}.")
+        self.say(f"Next free: {when_text(found.date, found.time)}.")
 
     # --- menu and printing --------------------------------------------------------------
     def context_menu(self, row: int, column: int) -> QMenu:
@@ -457,5 +458,5 @@ class BookView(QWidget):
         except HmsError as err:
             self.say(user_message(err))
             return
-        if print_html(self, html, f"Print the schedule of {self.day:%Y-%m-%d}"):
-            self.say(f"Printed the schedule of {self.day:%Y-%m-%d}.")
+        if print_html(self, html, f"Print the schedule of {day_text(self.day)}"):
+            self.say(f"Printed the schedule of {day_text(self.day)}.")
