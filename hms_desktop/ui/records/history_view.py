@@ -190,6 +190,9 @@ class HistoryView(QWidget):
         """The patient shown, or None."""
         return self._patient_id
 
+    #: The row whose earlier versions were last asked for (not twice for one showing).
+    _versions_for: HistoryRow | None = None
+
     def show_patient(self, patient_id: int, patient_name: str) -> None:
         """Load and show ``patient_id``'s full history (audited by the service)."""
         if patient_id != self._patient_id:
@@ -228,6 +231,7 @@ class HistoryView(QWidget):
         if generation != self._generation:
             return  # another patient was chosen meanwhile
         self.table.set_empty_text("No treatments recorded for this patient yet.")
+        self._versions_for = None
         self.model.set_rows(list(reversed(rows)))  # newest first: what a doctor reads first
         count = len(rows)
         self.subtitle.setText(
@@ -272,7 +276,10 @@ class HistoryView(QWidget):
             self.detail.clear()
             return
         self.detail.setHtml(visit_html(row))
-        if row.earlier_versions:
+        # Once per row shown: the selection signal and the reload both land here, and each
+        # read of the versions is a record view (audited, under emergency access too).
+        if row.earlier_versions and row is not self._versions_for:
+            self._versions_for = row
             self._load_versions(row)
 
     def _load_versions(self, row: HistoryRow) -> None:
