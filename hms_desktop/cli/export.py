@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from hms_desktop.cli import record_id, settings_from_args
+from hms_desktop.cli.pdf_child import run_renderer
 from hms_desktop.db.models import STATUSES
 from hms_desktop.errors import HmsError
 from hms_desktop.services.actor import SYSTEM
@@ -33,9 +32,6 @@ from hms_desktop.services.files.history_pdf import PrintableHistory
 from hms_desktop.services.files.table_files import FORMATS
 from hms_desktop.services.people.validation import parse_day
 from hms_desktop.services.scheduling.booking import AppointmentFilter
-
-#: Seconds the PDF renderer may take before the export is given up.
-PDF_TIMEOUT_S = 120
 
 
 def register(subparsers: Any) -> None:
@@ -134,24 +130,7 @@ def render_history_pdf(history: PrintableHistory, output: Path) -> None:
             json.dumps({"html": history.html, "header": history.header, "title": history.title}),
             encoding="utf-8",
         )
-        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-        command = [sys.executable, "-m", "hms_desktop.ui.exports.history_pdf"]
-        try:
-            done = subprocess.run(
-                [*command, str(source), str(output)],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=PDF_TIMEOUT_S,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise HmsError(
-                f"Writing the PDF took over {PDF_TIMEOUT_S} s and was stopped."
-            ) from None
-    if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise HmsError(f"The PDF could not be written: {detail[-1] if detail else 'no detail'}")
+        run_renderer("hms_desktop.ui.exports.history_pdf", str(source), str(output))
 
 
 def _history(args: argparse.Namespace) -> int:

@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from hms_desktop.cli import count, record_id, settings_from_args
+from hms_desktop.cli.pdf_child import run_renderer
 from hms_desktop.errors import HmsError, ValidationError
 from hms_desktop.jobs import definitions
 from hms_desktop.jobs.runner import RunResult, deliver, run_job
@@ -37,9 +37,6 @@ from hms_desktop.services.files.atomic_file import partial_file, regular_target
 from hms_desktop.services.messaging import outbox
 from hms_desktop.services.records import reports
 from hms_desktop.services.safety import job_ledger
-
-#: Seconds the PDF renderer may take before the export is given up.
-PDF_TIMEOUT_S = 120
 
 
 def register(subparsers: Any) -> None:
@@ -279,31 +276,7 @@ def render_pdf(html: str, output: Path, *, title: str) -> None:
     with tempfile.TemporaryDirectory(prefix="hms-report-") as tmp:
         source = Path(tmp) / "report.html"
         source.write_text(html, encoding="utf-8")
-        env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-        try:
-            done = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "hms_desktop.ui.doctor.pdf_export",
-                    str(source),
-                    str(output),
-                    "--title",
-                    title,
-                ],
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=PDF_TIMEOUT_S,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise HmsError(
-                f"Writing the PDF took over {PDF_TIMEOUT_S} s and was stopped."
-            ) from None
-    if done.returncode != 0:
-        detail = (done.stderr or done.stdout).strip().splitlines()
-        raise HmsError(f"The PDF could not be written: {detail[-1] if detail else 'no detail'}")
+        run_renderer("hms_desktop.ui.doctor.pdf_export", str(source), str(output), "--title", title)
 
 
 def cmd_reports_export(args: argparse.Namespace) -> int:

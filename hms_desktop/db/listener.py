@@ -52,7 +52,6 @@ class ChangeListener:
         self._deliver = deliver
         self._poll_s = poll_s
         self._stop = threading.Event()
-        self._conn: psycopg.Connection | None = None
         self._thread = threading.Thread(target=self._run, name="hms-change-listener", daemon=True)
         #: Set each time the LISTEN is in place (tests wait on it).
         self.listening = threading.Event()
@@ -103,7 +102,6 @@ class ChangeListener:
                 log.warning("change listener cannot connect (%s); again in %.1f s", err, pause)
                 self._stop.wait(pause)
                 continue
-            self._conn = conn
             failures = 0
             self.listening.set()
             if not first:
@@ -118,7 +116,6 @@ class ChangeListener:
                     log.warning("change listener lost its connection: %s", err)
                     self.listening.clear()
             finally:
-                self._conn = None
                 conn.close()
 
     def _listen(self, conn: psycopg.Connection) -> None:
