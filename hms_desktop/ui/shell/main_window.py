@@ -312,6 +312,11 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         self.busy_label = QLabel("", self)
         self.busy_label.setObjectName("muted")
+        # Room for the word from the start: the bar does not shift each time work starts,
+        # and the word is never shown squeezed before the bar's layout catches up.
+        self.busy_label.setMinimumWidth(
+            self.busy_label.fontMetrics().horizontalAdvance("Working…") + 8
+        )
         # A job that failed for good stays in view until it runs again (Admin > Jobs).
         self.jobs_label = QLabel("", self)
         self.jobs_label.setObjectName("jobProblems")
