@@ -558,7 +558,17 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def cmd_complete(args: argparse.Namespace) -> int:
     with _clinic(args) as clinic:
-        booking.complete(clinic, SYSTEM, args.appointment_id, early_close=args.early)
+        try:
+            booking.complete(clinic, SYSTEM, args.appointment_id, early_close=args.early)
+        except ValidationError as err:
+            if args.early or "has not begun" not in str(err):
+                raise
+            # The service's words are for a dialog's confirm; here the confirm is a flag.
+            raise ValidationError(
+                str(err).split(" Close it early")[0]
+                + f" If the patient was seen, run: hms complete --early {args.appointment_id}",
+                field=err.field,
+            ) from None
     print(f"Appointment {args.appointment_id} is completed.")
     return 0
 

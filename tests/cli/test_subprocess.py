@@ -6,14 +6,19 @@ import os
 import select
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.clock import SystemClock
 from hms_desktop.services.people import accounts, users
+from hms_desktop.services.scheduling import booking
 from tests import factories as f
 from tests.cli.conftest import assert_one_line_error, run_subprocess
+from tests.conftest import make_clinic
 
 
 def test_init_book_and_errors_in_a_real_process(
@@ -137,3 +142,52 @@ def test_a_closed_pipe_is_not_an_error(tmp_path) -> None:
     proc.stderr.close()
     assert proc.wait(timeout=60) == 0
     assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def _zone_where_it_is_early_morning() -> str:
+    """A fixed-offset zone in which it is now about 06:00, so a 13:00 visit is later today."""
+    offset = 6 - datetime.now(UTC).hour
+    if offset < -12:
+        offset += 24
+    elif offset > 14:
+        offset -= 24
+    if offset == 0:
+        return "Etc/GMT"
+    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}"  # POSIX signs are inverted
+
+
+def test_complete_early_in_a_real_process(sqlite_url: str) -> None:
+    """On the real clock: a visit later today is refused without --early, closed with it."""
+    zone = _zone_where_it_is_early_morning()
+    clinic = make_clinic(sqlite_url, SystemClock(ZoneInfo(zone)), timezone=zone)
+    try:
+        now = clinic.clock.now()
+        assert 5 <= now.hour <= 7, now
+        today, tomorrow = now.date(), now.date() + timedelta(days=1)
+        world = f.world(clinic)
+        f.open_day(clinic, world.doctor_id, today, "12:00", "15:00")
+        later_today, next_day = (
+            booking.book(
+                clinic, SYSTEM, patient_id=world.patient_id, doctor_id=world.doctor_id,
+                day=day, at=at,
+            )
+            for day, at in ((today, "13:00"), (tomorrow, "09:00"))
+        )  # fmt: skip
+
+        plain = run_subprocess("--database", sqlite_url, "complete", str(later_today))
+        assert_one_line_error(
+            plain, "starts at 13:00 and has not begun", f"hms complete --early {later_today}"
+        )
+        assert booking.get_appointment(clinic, SYSTEM, later_today).status == "booked"
+
+        early = run_subprocess("--database", sqlite_url, "complete", "--early", str(later_today))
+        assert early.code == 0 and early.err == "", early
+        assert f"Appointment {later_today} is completed" in early.out
+        assert booking.get_appointment(clinic, SYSTEM, later_today).status == "completed"
+
+        # --early closes a visit of today only: tomorrow's cannot have been seen yet.
+        ahead = run_subprocess("--database", sqlite_url, "complete", "--early", str(next_day))
+        assert_one_line_error(ahead, "from that day on")
+        assert booking.get_appointment(clinic, SYSTEM, next_day).status == "booked"
+    finally:
+        clinic.close()
