@@ -18,6 +18,7 @@ from hms_desktop.db.models import Appointment, Department, Doctor, Patient, Trea
 from hms_desktop.errors import NotFoundError
 from hms_desktop.services.actor import Actor, require_patient_access
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.records import records
 from hms_desktop.services.scheduling.visit_times import visit_minutes
 
 
@@ -75,25 +76,10 @@ class PatientRecord:
 def all_visits_statement(patient_id: int) -> Select[Any]:
     """Every appointment of a patient (any status), with its treatment if any, oldest first.
 
-    Columns as :func:`records.history_statement`, then the appointment's status.
+    Columns: :func:`records.visit_record_columns`, then the appointment's status.
     """
     return (
-        select(
-            Patient.id,
-            Patient.full_name,
-            Appointment.id,
-            Doctor.full_name,
-            Department.name,
-            Appointment.day,
-            Appointment.start_time,
-            Appointment.visit_type,
-            Treatment.symptoms,
-            Treatment.diagnosis,
-            Treatment.treatment_given,
-            Treatment.prescription,
-            Treatment.notes,
-            Appointment.status,
-        )
+        select(*records.visit_record_columns(), Appointment.status)
         .select_from(Appointment)
         .outerjoin(Treatment, Treatment.appointment_id == Appointment.id)
         .join(Patient, Patient.id == Appointment.patient_id)

@@ -201,23 +201,34 @@ def get_treatment(
         return _treatment_row(treatment) if treatment else None
 
 
+def visit_record_columns() -> tuple[Any, ...]:
+    """A visit as a history shows it: patient, visit, doctor, department, treatment text.
+
+    The history here and the whole-record export (``files.history_data``) select these
+    first, in this order, and add their own columns after them.
+    """
+    return (
+        Patient.id,
+        Patient.full_name,
+        Appointment.id,
+        Doctor.full_name,
+        Department.name,
+        Appointment.day,
+        Appointment.start_time,
+        Appointment.visit_type,
+        Treatment.symptoms,
+        Treatment.diagnosis,
+        Treatment.treatment_given,
+        Treatment.prescription,
+        Treatment.notes,
+    )
+
+
 def history_statement(patient_id: int) -> Select[Any]:
     """All treatments of a patient, oldest first (also the export's query)."""
     return (
         select(
-            Patient.id,
-            Patient.full_name,
-            Appointment.id,
-            Doctor.full_name,
-            Department.name,
-            Appointment.day,
-            Appointment.start_time,
-            Appointment.visit_type,
-            Treatment.symptoms,
-            Treatment.diagnosis,
-            Treatment.treatment_given,
-            Treatment.prescription,
-            Treatment.notes,
+            *visit_record_columns(),
             # How many earlier versions an amendment kept (0: never amended).
             select(func.count(TreatmentVersion.id))
             .where(TreatmentVersion.treatment_id == Treatment.id)
