@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
@@ -174,7 +175,12 @@ def test_patient_tab_pages_and_slot_browser(tour: Tour, demo: Demo) -> None:
     picker = tab.picker
     picker.search.setText("a")
     tour.wait(lambda: picker.model.rowCount() > 0)
+    # Choosing is explicit (Enter on a result), so the pages below show that patient.
+    picker.results.view.setFocus()
     picker.results.view.setCurrentIndex(picker.model.index(0, 0))
+    with tour.qtbot.waitSignal(picker.patient_chosen, timeout=WAIT):
+        tour.qtbot.keyClick(picker.results.view, Qt.Key.Key_Return)
+    assert tab.patient is not None
     tour.wait(lambda: tab.browser.departments_model.rowCount() > 0)
     tab.browser.select_department(tab.browser.departments_model.rows[0].name)
     tour.wait(lambda: tab.browser.slot_picker.model.rowCount() > 0)

@@ -24,14 +24,18 @@ def doctor_columns() -> list[Column[AppointmentRow]]:
 
 
 def upcoming_columns() -> list[Column[AppointmentRow]]:
-    """A patient's coming visits, with their status."""
+    """A patient's coming visits, with their status.
+
+    When, with whom and whether it still stands come first: on a narrow screen they stay
+    in view and the rest scrolls.
+    """
     return [
         Column("Date", lambda r: r.date, text=lambda r: day_text(r.date)),
         Column("Time", lambda r: r.time),
         Column("Doctor", lambda r: r.doctor),
+        Column("Status", lambda r: STATUS_LABELS.get(r.status, r.status)),
         Column("Department", lambda r: r.department),
         Column("Visit type", lambda r: VISIT_LABELS.get(r.visit_type, r.visit_type)),
-        Column("Status", lambda r: STATUS_LABELS.get(r.status, r.status)),
         Column("Reason", lambda r: r.reason, tooltip=lambda r: r.reason),
     ]
 

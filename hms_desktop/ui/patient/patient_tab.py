@@ -109,7 +109,7 @@ class PatientTab(QWidget):
             self.upcoming_model, "No upcoming appointments.", self, sortable=True
         )
         self.upcoming.view.setAccessibleName("Upcoming appointments")
-        self.upcoming.set_column_widths({0: 150, 1: 70, 2: 180, 3: 130, 4: 100, 5: 110})
+        self.upcoming.set_column_widths({0: 150, 1: 70, 2: 180, 3: 110, 4: 130, 5: 100})
         self.upcoming.view.selectionModel().selectionChanged.connect(self._update_actions)
         self.past_model: RowTableModel[AppointmentRow] = RowTableModel(past_columns(), self)
         self.past = EmptyStateTable(self.past_model, "No past visits yet.", self, sortable=True)
