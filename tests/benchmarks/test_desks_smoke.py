@@ -82,9 +82,7 @@ def test_the_check_counts_overlapping_live_visits(database_url: str) -> None:
                 k: v for k, v in row._mapping.items() if k not in ("id", "start_time", "patient_id")
             }
             conn.execute(
-                insert(Appointment).values(
-                    **copy, start_time=later, patient_id=other_patient
-                )
+                insert(Appointment).values(**copy, start_time=later, patient_id=other_patient)
             )
             assert desks.overlaps(conn, before) == (1, 0)
             tx.rollback()
