@@ -10,7 +10,9 @@ so two PCs racing for overlapping times get exactly one success and one
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
@@ -63,24 +65,46 @@ def _end_of(day: date, start: time, minutes: int) -> time:
 
 
 def _visit_minutes(session: Session, visit_type: str) -> int:
-    row = session.get(VisitType, visit_type)
-    if row is None:
+    minutes = session.scalar(select(VisitType.minutes).where(VisitType.name == visit_type))
+    if minutes is None:
         known = session.scalars(select(VisitType.name).order_by(VisitType.name)).all()
         raise ValidationError(f"Visit type must be one of {', '.join(known)}.", field="visit_type")
-    return row.minutes
+    return int(minutes)
+
+
+class _Party(Protocol):
+    """What the slot check reads of a doctor or a patient (a row or an ORM object)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def blacklisted(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class _Who:
+    id: int
+    full_name: str
+    blacklisted: bool
 
 
 def _check_slot(
     session: Session,
     clinic: Clinic,
-    doctor: Doctor,
-    patient: Patient,
+    doctor: _Party,
+    patient: _Party,
     day: date,
     at: time,
     end: time,
     *,
     ignore_id: int | None = None,
+    clash: bool = True,
 ) -> None:
+    """Raise what keeps the visit out of this time; ``clash=False`` leaves the overlap
+    to the database (a booking: its constraint refuses it, :func:`overlap.raise_overlap`
+    names the visit that won)."""
     if doctor.blacklisted:
         raise ValidationError(
             f"{doctor.full_name} is not taking bookings (blacklisted). Choose another doctor.",
@@ -110,9 +134,11 @@ def _check_slot(
             f"-{end:%H:%M}. Choose one of the free slots.",
             field="time",
         )
-    clash = overlap.clash_error(session, doctor.id, patient.id, day, at, end, ignore_id)
-    if clash is not None:
-        raise clash
+    if not clash:
+        return
+    found = overlap.clash_error(session, doctor.id, patient.id, day, at, end, ignore_id)
+    if found is not None:
+        raise found
 
 
 def check_bookable(
@@ -149,6 +175,28 @@ def _hold_doctor(session: Session, doctor_id: int) -> None:
     booking never lands in time that is being removed (SQLite serialises writers).
     """
     session.execute(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update(read=True))
+
+
+def _hold_parties(session: Session, doctor_id: int, patient_id: int) -> tuple[_Who, _Who]:
+    """The doctor (row held shared until commit, as :func:`_hold_doctor`) and the patient:
+    the three columns the checks read, not whole rows.
+
+    Raises:
+        NotFoundError: no such doctor or patient.
+    """
+    row = session.execute(
+        select(Doctor.full_name, Doctor.blacklisted)
+        .where(Doctor.id == doctor_id)
+        .with_for_update(read=True)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
+    who = session.execute(
+        select(Patient.full_name, Patient.blacklisted).where(Patient.id == patient_id)
+    ).first()
+    if who is None:
+        raise NotFoundError(f"There is no patient with id {patient_id}.", field="patient_id")
+    return _Who(doctor_id, row[0], bool(row[1])), _Who(patient_id, who[0], bool(who[1]))
 
 
 def _load(session: Session, appointment_id: int, *, lock: bool = False) -> Appointment:
@@ -218,16 +266,10 @@ def book(
         with clinic.db.write() as session:
             length = minutes or _visit_minutes(session, visit_type)
             end = _end_of(the_day, the_time, length)
-            _hold_doctor(session, doctor_id)
-            doctor = session.get(Doctor, doctor_id)
-            patient = session.get(Patient, patient_id)
-            if doctor is None:
-                raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
-            if patient is None:
-                raise NotFoundError(
-                    f"There is no patient with id {patient_id}.", field="patient_id"
-                )
-            _check_slot(session, clinic, doctor, patient, the_day, the_time, end)
+            doctor, patient = _hold_parties(session, doctor_id, patient_id)
+            # The overlap is the database's to refuse (the same rule, and it is the one
+            # that holds when desks race): no clash query while every writer waits.
+            _check_slot(session, clinic, doctor, patient, the_day, the_time, end, clash=False)
             appt = Appointment(
                 doctor_id=doctor_id,
                 patient_id=patient_id,
