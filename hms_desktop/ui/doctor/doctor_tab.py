@@ -26,7 +26,7 @@ from hms_desktop.services.people import doctors
 from hms_desktop.services.scheduling import booking
 from hms_desktop.services.scheduling.booking import STATUS_LABELS, AppointmentFilter
 from hms_desktop.services.views import AppointmentRow, DoctorRow
-from hms_desktop.ui.booking.book_view import BookView
+from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.common.appointment_columns import doctor_columns
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar

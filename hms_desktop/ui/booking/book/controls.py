@@ -19,11 +19,18 @@ from PySide6.QtWidgets import (
 )
 
 from hms_desktop.services.views import DepartmentRow
+from hms_desktop.ui.common.dates import picker_format
 from hms_desktop.ui.common.layout import SPACING
 
 
 class BookControls(QWidget):
-    """Plain widgets; :class:`~.book_view.BookView` connects them."""
+    """Plain widgets; :class:`~.view.BookView` connects them."""
+
+    def hide_dates(self) -> None:
+        """The day and the week are chosen elsewhere (the Doctor tab's own buttons)."""
+        for widget in (self.prev_button, self.today_button, self.next_button, self.date_edit,
+                       self.week):  # fmt: skip
+            widget.hide()
 
     def __init__(
         self,
@@ -40,7 +47,7 @@ class BookControls(QWidget):
         self.next_button = QPushButton("&Next ▶", self)
         self.date_edit = QDateEdit(self)
         self.date_edit.setCalendarPopup(True)
-        self.date_edit.setDisplayFormat("ddd yyyy-MM-dd")
+        self.date_edit.setDisplayFormat(f"ddd {picker_format()}")
         self.date_edit.setDate(QDate(day.year, day.month, day.day))
         self.department = QComboBox(self)
         self.department.setAccessibleName("Department")
@@ -49,6 +56,11 @@ class BookControls(QWidget):
             self.department.addItem(d.name, d.id)
         if department_rows is None:
             self.department.hide()
+        #: Which doctors are shown (a chosen set, remembered on this PC).
+        self.doctors_button = QPushButton("Do&ctors: all", self)
+        self.doctors_button.setToolTip("Show a chosen set of doctors")
+        if department_rows is None:
+            self.doctors_button.hide()
         self.week = QCheckBox("&Week of one doctor", self)
         self.patient_label = QLabel("Patient: none chosen", self)
         self.patient_button = QPushButton("Choose p&atient…", self)
@@ -74,7 +86,7 @@ class BookControls(QWidget):
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
         for w in (self.prev_button, self.today_button, self.next_button, self.date_edit,
-                  self.department, self.week):  # fmt: skip
+                  self.department, self.doctors_button, self.week):  # fmt: skip
             top.addWidget(w)
         top.addStretch(1)
         top.addWidget(self.hours_button)

@@ -14,13 +14,13 @@ from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPaintEvent,
 from PySide6.QtWidgets import QAbstractItemView, QApplication, QTableView, QWidget
 
 from hms_desktop.services.scheduling.book import Block
-from hms_desktop.ui.booking.book_model import BLOCK_ROLE, BookModel
+from hms_desktop.ui.booking.book.model import BLOCK_ROLE, BookModel
 
 NOW_LINE = QColor("#d62728")
 
 
 class BookTable(QTableView):
-    """Emits what the person asked for; :class:`~.book_view.BookView` acts on it."""
+    """Emits what the person asked for; :class:`~.view.BookView` acts on it."""
 
     #: Enter on a cell (row, column).
     cell_activated = Signal(int, int)
@@ -58,6 +58,14 @@ class BookTable(QTableView):
         index = self.currentIndex()
         if index.isValid() and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.cell_activated.emit(index.row(), index.column())
+            event.accept()
+            return
+        menu_key = event.key() == Qt.Key.Key_Menu or (
+            event.key() == Qt.Key.Key_F10 and event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        )
+        if index.isValid() and menu_key:
+            # The menu key and Shift+F10 open the cell's menu where the cursor is.
+            self.customContextMenuRequested.emit(self.visualRect(index).center())
             event.accept()
             return
         if index.isValid() and event.key() == Qt.Key.Key_Delete:
