@@ -211,18 +211,26 @@ def test_the_doctor_tab_shows_the_doctors_own_book_day_or_week(
     tab = DoctorTab(sqlite_clinic, f.doctor_actor(world.doctor_id), ops)
     qtbot.addWidget(tab)
     tab.show()
-    tab.pages.setCurrentWidget(tab.book.parentWidget())
-    assert tab.pages.tabText(tab.pages.currentIndex()) == "Boo&k"
+    # The book is the Appointments page itself: no list of visits beside it.
+    assert tab.pages.currentWidget().isAncestorOf(tab.book)
+    assert tab.pages.tabText(tab.pages.currentIndex()) == "&Appointments"
+    assert [tab.pages.tabText(i) for i in range(tab.pages.count())] == [
+        "&Appointments", "Patient histor&y", "Availa&bility", "My re&ports",
+    ]  # fmt: skip
     book = tab.book
     assert not book.controls.patient_button.isVisible()
-    _reload(qtbot, book, lambda: book.set_date(world.day))
+    assert not book.controls.date_edit.isVisible()  # the tab's Today/Tomorrow/7 days/Day
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(tab.days.tomorrow_button, Qt.MouseButton.LeftButton)
     assert book.model.columnCount() == 1
     assert book.model.index(book.model.row_for(time(9, 0)), 0).data().startswith("José Núñez")
-    _reload(qtbot, book, lambda: book.controls.week.setChecked(True))
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(tab.week_button, Qt.MouseButton.LeftButton)
     assert book.model.columnCount() == 7 and book.model.week
-    assert book.model.column_day(0).weekday() == 0
+    assert book.model.column_day(0) == sqlite_clinic.today()  # the next 7 days, from today
+    book.select(world.doctor_id, world.day, time(9, 0))
     path = tmp_path / "mine.pdf"
-    book.acts.save_pdf(path)
+    book.acts.save_pdf(path)  # the day under the cursor
     text = _pdf_text(path)
     assert "José Núñez" in text and "Anna Smith" not in text
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)

@@ -64,6 +64,7 @@ class BookActs:
         if self.moving is not None:
             block, and_later = self.moving
             self.moving = None
+            view.stop_moving_action.setEnabled(False)
             self.move_block(block, row, column, and_later=and_later)
         elif cell.block is not None:
             self.open_visit(cell.block)
@@ -228,6 +229,7 @@ class BookActs:
     # --- moving -------------------------------------------------------------------------
     def start_moving(self, block: Block, *, and_later: bool = False) -> None:
         self.moving = (block, and_later)
+        self.view.stop_moving_action.setEnabled(True)
         which = "and its later visits " if and_later else ""
         self.view.say(
             f"Choose the new time for {block.patient}'s visit {which}and press Enter "
@@ -235,6 +237,7 @@ class BookActs:
         )
 
     def stop_moving(self) -> None:
+        self.view.stop_moving_action.setEnabled(False)
         if self.moving is not None:
             self.moving = None
             self.view.say("The visit stays where it was.")

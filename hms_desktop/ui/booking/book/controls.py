@@ -26,6 +26,13 @@ from hms_desktop.ui.common.layout import SPACING
 class BookControls(QWidget):
     """Plain widgets; :class:`~.view.BookView` connects them."""
 
+    def hide_booking(self) -> None:
+        """A doctor's own book: the front desk books, so no patient, visit type or search."""
+        for widget in (self.patient_label, self.patient_button, self.visit_type,
+                       self.next_free_button, self.scope, self.between, self.between_from,
+                       self.between_to):  # fmt: skip
+            widget.hide()
+
     def hide_dates(self) -> None:
         """The day and the week are chosen elsewhere (the Doctor tab's own buttons)."""
         for widget in (self.prev_button, self.today_button, self.next_button, self.date_edit,

@@ -38,6 +38,7 @@ class BookTable(QTableView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setWordWrap(True)
+        self.setTabKeyNavigation(False)  # arrows move in the book; Tab leaves it
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.verticalHeader().setDefaultSectionSize(28)
         self.horizontalHeader().setDefaultSectionSize(180)

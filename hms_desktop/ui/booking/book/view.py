@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from PySide6.QtCore import QDate, QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
 
 from hms_desktop.services.actor import Actor
@@ -116,11 +116,15 @@ class BookView(QWidget):
         self.span: tuple[date, int] | None = None
         self._dates_outside = False
         self._generation = 0
+        #: Changes arrived while hidden: read again when shown.
+        self._stale = False
         self._loading = False
         self._keep: CellKey | None = None
         #: Where the next load puts the cursor (a date chosen outside comes back as a load).
         self._pending: CellKey | None = None
         self.doctor_picker: DoctorPicker | None = None
+        #: Esc while a visit is being moved (enabled only then).
+        self.stop_moving_action: QAction
         self.model = BookModel(self)
         self.table = BookTable(self.model, self)
         self.acts = BookActs(self)
@@ -136,10 +140,7 @@ class BookView(QWidget):
         self.controls = BookControls(self.day, depts, kinds, self)
         self.controls.doctors_button.setText(chosen_text(self.doctor_ids))
         if self.own_doctor_id is not None:
-            # A doctor's own book: the front desk books, so no patient or department here.
-            for widget in (self.controls.patient_label, self.controls.patient_button,
-                           self.controls.scope):  # fmt: skip
-                widget.hide()
+            self.controls.hide_booking()
         self.message = QLabel("", self)
         self.message.setObjectName("bookMessage")
         self.message.setWordWrap(True)
@@ -196,6 +197,10 @@ class BookView(QWidget):
             action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.triggered.connect(slot)
             self.addAction(action)
+            if keys == "Esc":
+                # Only while a visit is being moved: Esc must reach a question otherwise.
+                self.stop_moving_action = action
+                action.setEnabled(False)
         self.setFocusProxy(self.table)
 
     def hide_dates(self) -> None:
@@ -401,7 +406,17 @@ class BookView(QWidget):
         self.visits_changed.emit()
 
     def on_changes(self, topics: frozenset[str]) -> None:
+        """The clinic's data changed: read again now if shown, else when next shown."""
         if topics & {"appointments", "availability", "doctors", "patients"}:
+            if self.isVisible():
+                self.load()
+            else:
+                self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self._stale = False
             self.load()
 
     def say(self, text: str) -> None:
