@@ -298,3 +298,22 @@ def test_repeat_a_visit_lists_the_conflict_then_books_the_others(
     )
     assert [a.date for a in mine] == [world.day + timedelta(weeks=w) for w in (0, 1, 3)]
     assert view.model.cell(row, 0).block.series_id == first  # type: ignore[union-attr]
+
+
+def test_a_narrow_column_drops_the_reason_then_the_visit_type_never_the_name(
+    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    _book(sqlite_clinic, world, "09:00", world.patient_id)
+    _reload(qtbot, view)
+    index = view.model.index(view.model.row_for(time(9, 0)), 0)
+    delegate = view.table.itemDelegate()
+    shown = []
+    for width in (600, 200, 60):
+        option = QStyleOptionViewItem()
+        option.rect.setWidth(width)  # type: ignore[attr-defined]
+        option.fontMetrics = view.table.fontMetrics()  # type: ignore[attr-defined]
+        delegate.initStyleOption(option, index)  # type: ignore[attr-defined]
+        shown.append(option.text)  # type: ignore[attr-defined]
+    assert shown == ["José Núñez · Consultation · Knee", "José Núñez · Consultation", "José Núñez"]

@@ -224,13 +224,11 @@ def test_book_day_of_a_department(tour: Tour, demo: Demo) -> None:
     window.tabs.setCurrentWidget(window.book_tab)
     book = window.book_tab
     tour.wait(lambda: not window.ops.busy)
-    department = next(
-        i
+    sizes = {
+        i: len(doctors.list_doctors(clinic, department_id=book.controls.department.itemData(i)))
         for i in range(1, book.controls.department.count())
-        if len(doctors.list_doctors(clinic, department_id=book.controls.department.itemData(i)))
-        >= 3
-    )
-    book.controls.department.setCurrentIndex(department)
+    }
+    book.controls.department.setCurrentIndex(max(sizes, key=lambda i: sizes[i]))
     book.set_date(clinic.today() + timedelta(days=1))
     tour.wait(lambda: not window.ops.busy and not book.is_loading() and book.model.blocks())
     book.table.setFocus()

@@ -219,6 +219,10 @@ class DoctorTab(QWidget):
             self.book.controls.print_button,
         ]
 
+        # Printing sits with the other buttons: the book's own row would hold it alone.
+        buttons.addWidget(self.book.controls.print_button)
+        self.book.controls.hide()
+
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, PAGE_MARGIN, 0, 0)
         layout.setSpacing(SPACING)

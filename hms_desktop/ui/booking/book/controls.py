@@ -32,6 +32,8 @@ class BookControls(QWidget):
                        self.next_free_button, self.scope, self.between, self.between_from,
                        self.between_to):  # fmt: skip
             widget.hide()
+        self._who.hide()
+        self._find.hide()
 
     def hide_dates(self) -> None:
         """The day and the week are chosen elsewhere (the Doctor tab's own buttons)."""
@@ -69,6 +71,7 @@ class BookControls(QWidget):
         if department_rows is None:
             self.doctors_button.hide()
         self.week = QCheckBox("&Week of one doctor", self)
+        self.week.setToolTip("The week of the doctor under the cursor")
         self.patient_label = QLabel("Patient: none chosen", self)
         self.patient_button = QPushButton("Choose p&atient…", self)
         self.visit_type = QComboBox(self)
@@ -92,25 +95,34 @@ class BookControls(QWidget):
 
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
+        # Three rows, so that nothing is squeezed in a 1024-pixel window: the day, whose
+        # book, then what to book and the next free time. A row with nothing shown (a
+        # doctor's own book) takes no room.
         for w in (self.prev_button, self.today_button, self.next_button, self.date_edit,
-                  self.department, self.doctors_button, self.week):  # fmt: skip
+                  self.week):  # fmt: skip
             top.addWidget(w)
         top.addStretch(1)
         top.addWidget(self.hours_button)
         top.addWidget(self.print_button)
-        second = QHBoxLayout()
-        second.setContentsMargins(0, 0, 0, 0)
-        second.addWidget(self.patient_label)
-        second.addWidget(self.patient_button)
-        second.addWidget(self.visit_type)
-        second.addWidget(self.next_free_button)
-        second.addWidget(self.scope)
-        second.addWidget(self.between)
-        second.addWidget(self.between_from)
-        second.addWidget(self.between_to)
-        second.addStretch(1)
+        self._who = QWidget(self)
+        who = QHBoxLayout(self._who)
+        who.setContentsMargins(0, 0, 0, 0)
+        who.addWidget(self.department)
+        who.addWidget(self.doctors_button)
+        who.addSpacing(SPACING * 2)
+        who.addWidget(self.patient_label)
+        who.addWidget(self.patient_button)
+        who.addStretch(1)
+        self._find = QWidget(self)
+        find = QHBoxLayout(self._find)
+        find.setContentsMargins(0, 0, 0, 0)
+        for finding in (self.visit_type, self.next_free_button, self.scope, self.between,
+                        self.between_from, self.between_to):  # fmt: skip
+            find.addWidget(finding)
+        find.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(SPACING)
         layout.addLayout(top)
-        layout.addLayout(second)
+        layout.addWidget(self._who)
+        layout.addWidget(self._find)

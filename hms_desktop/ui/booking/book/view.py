@@ -40,7 +40,7 @@ from hms_desktop.ui.booking.book.model import BookModel
 from hms_desktop.ui.booking.book.table import BookTable
 from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
-from hms_desktop.ui.common.layout import SPACING
+from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import Operations, user_message
 
 #: A cell by what it shows, so it survives a reload: (doctor id, date, time).
@@ -159,7 +159,9 @@ class BookView(QWidget):
         )
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        # The Book tab is a page of the window (margins); a doctor's sits in a page.
+        margin = PAGE_MARGIN if self.own_doctor_id is None else 0
+        layout.setContentsMargins(margin, margin, margin, margin)
         layout.setSpacing(SPACING)
         layout.addWidget(self.controls)
         layout.addWidget(self.table, 1)
@@ -348,6 +350,7 @@ class BookView(QWidget):
         fallback = (had_index.row(), had_index.column()) if had_index.isValid() else (-1, 0)
         self.model.set_books(books, week=request.week_doctor is not None)
         self.table.apply_spans()
+        self.table.fit_columns()
         now = self.clinic.now().replace(tzinfo=None)
         days = {self.model.column_day(c) for c in range(self.model.columnCount())}
         self.table.now = now if now.date() in days else None
