@@ -13,7 +13,6 @@ stale, and the cell under the cursor stays where it was across reloads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, time, timedelta
 
 from PySide6.QtCore import QDate, QModelIndex, Qt, Signal
@@ -24,7 +23,6 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clinic_settings import service as clinic_service
 from hms_desktop.services.people import departments, doctors
-from hms_desktop.services.scheduling import book
 from hms_desktop.services.scheduling.book import Block, DayBook
 from hms_desktop.services.views import DoctorRow
 from hms_desktop.ui.booking.book.acts import BookActs
@@ -37,46 +35,12 @@ from hms_desktop.ui.booking.book.doctor_picker import (
 )
 from hms_desktop.ui.booking.book.hours_dialog import HoursDialog
 from hms_desktop.ui.booking.book.model import BookModel
+from hms_desktop.ui.booking.book.request import BookRequest, CellKey, read_books
 from hms_desktop.ui.booking.book.table import BookTable
 from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import Operations, user_message
-
-#: A cell by what it shows, so it survives a reload: (doctor id, date, time).
-CellKey = tuple[int, date, time]
-
-
-@dataclass(frozen=True)
-class BookRequest:
-    """What to read: a day of some doctors, or ``days`` dates of one doctor."""
-
-    day: date
-    doctor_ids: tuple[int, ...] | None = None
-    department_id: int | None = None
-    #: One doctor's dates (the week view); None for the day view.
-    week_doctor: int | None = None
-    #: The week view's first date; None: the Monday of ``day``'s week.
-    first: date | None = None
-    days: int = 7
-
-
-def read_books(clinic: Clinic, actor: Actor, request: BookRequest) -> list[DayBook]:
-    """The books ``request`` asks for (runs on a worker thread).
-
-    Raises:
-        PermissionDeniedError, ValidationError: as :func:`book.day_book`.
-    """
-    if request.week_doctor is not None:
-        if request.first is None:
-            return book.week_books(clinic, actor, request.week_doctor, request.day)
-        return book.days_books(clinic, actor, request.week_doctor, request.first, request.days)
-    ids = list(request.doctor_ids) if request.doctor_ids is not None else None
-    return [
-        book.day_book(
-            clinic, actor, request.day, doctor_ids=ids, department_id=request.department_id
-        )
-    ]
 
 
 class BookView(QWidget):
