@@ -29,10 +29,11 @@ def _rss_mb() -> float:
 
 def book_probe(db: str, days: int) -> dict[str, float]:
     """Run in a child process: page the book of 50 doctors through ``days`` dates."""
+    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from hms_desktop.services.actor import SYSTEM
-    from hms_desktop.ui.booking.book_view import BookView
+    from hms_desktop.ui.booking.book.view import BookView
     from hms_desktop.ui.common.operations import Operations
     from tests.benchmarks.clinic_builder import NOW, open_clinic_at
 
@@ -46,7 +47,11 @@ def book_probe(db: str, days: int) -> dict[str, float]:
 
     with clinic.db.read() as session:
         ids = list(session.scalars(select(Doctor.id).order_by(Doctor.id).limit(BOOK_DOCTORS)))
+    # The book reads on a worker thread: a date change is done when ``loaded`` arrives.
+    arrived = QEventLoop()
+    view.loaded.connect(arrived.quit)
     view.set_doctors(ids)
+    arrived.exec()
     view.resize(1600, 900)
     view.show()
     app.processEvents()
@@ -57,6 +62,7 @@ def book_probe(db: str, days: int) -> dict[str, float]:
         day = NOW.date() + timedelta(days=i)
         start = time.perf_counter()
         view.set_date(day)
+        arrived.exec()
         view.table.viewport().repaint()  # painted, not only scheduled
         view.table.horizontalHeader().viewport().repaint()
         samples.append((time.perf_counter() - start) * 1e3)
