@@ -127,3 +127,58 @@ def test_a_doctor_sees_only_the_waiting_room(qtbot, sqlite_clinic: Clinic, ops: 
     panel = _panel(qtbot, sqlite_clinic, ops, f.doctor_actor(world.doctor_id))
     assert panel.waiting.isVisible() and not panel.expected.isVisible()
     assert not panel.offers.isVisible() and not panel.walk_in_button.isVisible()
+
+
+def _dialog(qtbot, panel: DeskPanel):
+    from hms_desktop.ui.booking.waitlist_dialogs import WaitlistRequestDialog
+
+    qtbot.mouseClick(panel.add_request_button, Qt.MouseButton.LeftButton)
+    dialog = next(
+        w
+        for w in QApplication.topLevelWidgets()
+        if isinstance(w, WaitlistRequestDialog) and w.isVisible()
+    )
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.doctor.count() > 0, timeout=WAIT)
+    return dialog
+
+
+def test_the_waitlist_dialog_adds_nobody_until_patient_and_doctor_are_chosen(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    for name in ("Tereza Novotná", "Jan Novotný", "Petra Novotná"):
+        f.patient(sqlite_clinic, name)
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    dialog = _dialog(qtbot, panel)
+    picker = dialog.picker
+    # Nothing is searched before typing: the list must not claim it is searching.
+    assert picker.model.rowCount() == 0
+    assert "Searching" not in picker.results.empty_label.text()
+    assert dialog.doctor.currentIndex() == -1 and dialog.doctor.currentData() is None
+
+    qtbot.keyClicks(picker.search, "novotn")
+    qtbot.waitUntil(lambda: picker.model.rowCount() == 3 and not picker.search_pending())
+    qtbot.keyClick(picker.search, Qt.Key.Key_Return)  # Enter in the field: to the results
+    assert dialog.isVisible() and dialog.patient is None
+    assert QApplication.focusWidget() is picker.results.view
+    assert waitlist.list_entries(sqlite_clinic, f.RECEPTION) == []
+
+    qtbot.keyClick(picker.results.view, Qt.Key.Key_Down)
+    qtbot.keyClick(picker.results.view, Qt.Key.Key_Return)  # Enter on a result: chosen
+    assert dialog.isVisible() and dialog.patient is not None
+    assert dialog.patient.full_name == picker.model.rows[1].full_name
+    assert not dialog.ok.isEnabled()  # no doctor chosen yet
+    assert QApplication.focusWidget() is dialog.doctor
+    qtbot.keyClick(dialog.doctor, Qt.Key.Key_Return)
+    assert dialog.isVisible() and waitlist.list_entries(sqlite_clinic, f.RECEPTION) == []
+
+    index = dialog.doctor.findText("Dr. Alan Turing", Qt.MatchFlag.MatchStartsWith)
+    assert index >= 0 and dialog.doctor.itemData(index) == ("doctor", world.other_doctor_id)
+    dialog.doctor.setCurrentIndex(index)
+    assert dialog.ok.isEnabled()
+    qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT)
+    [entry] = waitlist.list_entries(sqlite_clinic, f.RECEPTION)
+    assert entry.patient == dialog.patient.full_name
+    assert entry.doctor == "Dr. Alan Turing"
