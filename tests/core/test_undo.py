@@ -119,3 +119,34 @@ def test_undo_of_mark_completed_until_a_treatment_is_recorded(
     assert _status(clinic, appt) == "completed"
     with pytest.raises(PermissionDeniedError, match="reopen"):
         undo.undo_complete(clinic, f.doctor_actor(world.other_doctor_id), appt)
+
+
+def test_no_show_only_after_the_start_and_undo_reopens_it(
+    clinic: Clinic, world: f.World, clock: FakeClock
+) -> None:
+    from hms_desktop.services import policy
+
+    appt = _book(world, "10:00")
+    doctor = f.doctor_actor(world.doctor_id)
+    row = booking.get_appointment(clinic, SYSTEM, appt)
+    facts = policy.VisitFacts(row.doctor_id, row.patient_id, row.date, row.time, row.status)
+    clock.set(datetime.combine(world.day, time(4, 40), tzinfo=clock.tz))  # that morning
+    assert not policy.may_mark_no_show(doctor, facts, clinic.now())
+    assert "no_show" not in policy.row_actions(f.RECEPTION, row, clinic.now())
+    for who in (doctor, f.RECEPTION):
+        with pytest.raises(ValidationError, match="starts at 10:00; a no-show can be recorded"):
+            booking.set_status(clinic, who, appt, "no_show")
+    assert _status(clinic, appt) == "booked"
+
+    clock.set(datetime.combine(world.day, time(10, 0), tzinfo=clock.tz))  # due now
+    assert policy.may_mark_no_show(doctor, facts, clinic.now())
+    booking.set_status(clinic, doctor, appt, "no_show")
+    undo.undo_no_show(clinic, doctor, appt)  # the patient came after all
+    assert _status(clinic, appt) == "booked"
+    reopened = audit.list_entries(clinic, ADMIN, action_prefix="appointment.reopen")
+    assert [e.entity_id for e in reopened] == [appt]
+    with pytest.raises(ConflictError, match="only a no-show visit"):
+        undo.undo_no_show(clinic, doctor, appt)
+    booking.set_status(clinic, doctor, appt, "no_show")
+    with pytest.raises(PermissionDeniedError):
+        undo.undo_no_show(clinic, f.doctor_actor(world.other_doctor_id), appt)

@@ -207,12 +207,23 @@ def test_doctor_completes_a_visit_and_records_a_treatment(
 
 
 def test_cancel_and_no_show_ask_first(
-    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations, clock: FakeClock
 ) -> None:
     clinic = sqlite_clinic
     tab = make_tab(qtbot, clinic, doctor(world), ops)
 
+    # At 09:00 nobody is missing from an 11:00 visit: no-show is not offered yet.
     click_visit(qtbot, tab, world.other_patient_id)
+    assert not tab.no_show_action.isEnabled()
+    assert not button_for(tab, "Mark no-show").isEnabled()
+    qtbot.keyClick(tab.book.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)  # fmt: skip
+    assert tab.active_dialog is None
+    clock.set(datetime.combine(clinic.today(), time(11, 5), tzinfo=clock.tz))
+    click_visit(qtbot, tab, world.patient_id)
+    click_visit(qtbot, tab, world.other_patient_id)
+    assert tab.no_show_action.isEnabled()
+
     qtbot.mouseClick(button_for(tab, "Mark no-show"), Qt.MouseButton.LeftButton)
     box = tab.active_dialog
     assert isinstance(box, QMessageBox)
@@ -220,6 +231,19 @@ def test_cancel_and_no_show_ask_first(
     qtbot.keyClick(box, Qt.Key.Key_Escape)
     assert visit_of(tab, world.other_patient_id).status == "booked"
 
+    qtbot.mouseClick(button_for(tab, "Mark no-show"), Qt.MouseButton.LeftButton)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox)
+    assert "cannot be undone" not in box.text()
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(button_for(box, "Mark no-show"), Qt.MouseButton.LeftButton)
+    assert visit_of(tab, world.other_patient_id).status == "no_show"
+    # The patient turns up after all: Undo books the visit again.
+    assert tab.confirmation.can_undo() and "no-show" in tab.confirmation.text()
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(tab.confirmation.undo_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: visit_of(tab, world.other_patient_id).status == "booked")
+    click_visit(qtbot, tab, world.other_patient_id)
     qtbot.mouseClick(button_for(tab, "Mark no-show"), Qt.MouseButton.LeftButton)
     box = tab.active_dialog
     assert isinstance(box, QMessageBox)

@@ -1,4 +1,4 @@
-"""Taking back the last booking, move, cancel or "Mark completed" at the desk.
+"""Taking back the last booking, move, cancel, "Mark completed" or "Mark no-show".
 
 Undo never rewrites history. The audit log is append-only and hash-chained, and the
 outbox may already hold (or have sent) a reminder whose calendar invitation names the
@@ -11,7 +11,8 @@ appointment, so every undo is a new, audited change through the ordinary rules:
   reason again, if that time is still free and not yet past (a new appointment: a
   withdrawn calendar invitation cannot come back to life under its old UID);
 - a move is undone by moving the visit back, if the old time is still free;
-- "Mark completed" is undone by reopening the visit, until a treatment is recorded.
+- "Mark completed" is undone by reopening the visit, until a treatment is recorded;
+- "Mark no-show" is undone by reopening the visit (the patient came after all).
 
 Each refusal is the ordinary typed error of the underlying rule (slot taken, past, ...).
 """
@@ -77,3 +78,11 @@ def undo_complete(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
     Raises: as :func:`booking.reopen_completed`.
     """
     booking.reopen_completed(clinic, actor, appointment_id)
+
+
+def undo_no_show(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
+    """Reopen a visit marked no-show by mistake: it is booked again.
+
+    Raises: as :func:`booking.reopen_no_show`.
+    """
+    booking.reopen_no_show(clinic, actor, appointment_id)

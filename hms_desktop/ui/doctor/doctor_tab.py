@@ -450,13 +450,16 @@ class DoctorTab(QWidget):
 
     def mark_no_show(self) -> None:
         """Ask, then mark the selected booked visit as a no-show."""
+        self._update_actions()  # the clock moves on while the cursor stays
         row = self.selected_appointment()
         if row is None or not self.no_show_action.isEnabled():
             return
+        when = when_text(row.date, row.time, self._clinic.today())
         self.active_dialog = confirm(
             self,
             "Mark as no-show",
-            f"Mark {row.patient}'s visit at {row.time:%H:%M} as a no-show? This cannot be undone.",
+            f"Mark {row.patient}'s visit, {when}, as a no-show? Undo stays offered until your "
+            "next action.",
             lambda: self._set_status(row, "no_show"),
             yes_text="Mark no-show",
         )
@@ -497,10 +500,7 @@ class DoctorTab(QWidget):
         elif status == "cancelled":
             self.confirmations.cancelled(row)
         else:
-            when = when_text(row.date, row.time, self._clinic.today())
-            self.confirmations.done(
-                f"{row.patient}'s visit, {when}, is {STATUS_LABELS[status].lower()}."
-            )
+            self.confirmations.no_show(row)
         self.appointment_changed.emit(row.id)
         self._load_appointments()
 
