@@ -782,3 +782,35 @@ def test_availability_times_are_typed_layout_stays_and_revert_clears_unsaved(
     assert editor.status_label.text() == "Unsaved changes."
     qtbot.mouseClick(editor.revert_button, Qt.MouseButton.LeftButton)
     assert not editor.is_dirty() and editor.status_label.text() == ""
+
+
+def test_the_line_under_the_book_follows_the_cursor_and_the_status(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
+    line = tab.book.message
+    tab.book.table.setFocus()
+    qtbot.waitUntil(lambda: "José Núñez" in line.text(), timeout=WAIT)  # the first to close
+    qtbot.keyClick(tab.book.table, Qt.Key.Key_Return)  # opens it (asks to close early)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox)
+    qtbot.keyClick(box, Qt.Key.Key_Escape)
+    assert "José Núñez" in line.text() and "booked" in line.text()
+    assert f"Visit {visit_of(tab, world.patient_id).id}" not in line.text()  # no internal id
+
+    for _ in range(12):  # down the day to Anna's visit at 11:00
+        qtbot.keyClick(tab.book.table, Qt.Key.Key_Down)
+        row = tab.selected_appointment()
+        if row is not None and row.patient_id == world.other_patient_id:
+            break
+    assert "Anna Smith" in line.text() and "José" not in line.text()
+    assert "11:00" in line.text() and "Check-up" in line.text()
+
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        mark_completed(qtbot, tab)
+    qtbot.waitUntil(lambda: "completed" in line.text(), timeout=WAIT)
+    assert "Anna Smith" in line.text() and "booked" not in line.text()
+
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(tab.days.tomorrow_button, Qt.MouseButton.LeftButton)
+    assert "Tomorrow" in line.text() and "09:00" in line.text() and "Anna" not in line.text()

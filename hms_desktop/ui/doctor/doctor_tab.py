@@ -31,9 +31,9 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import doctors
 from hms_desktop.services.scheduling import booking
 from hms_desktop.services.scheduling.booking import STATUS_LABELS, AppointmentFilter
-from hms_desktop.services.views import AppointmentRow, DoctorRow
+from hms_desktop.services.views import VISIT_LABELS, AppointmentRow, DoctorRow
 from hms_desktop.ui.booking.book.view import BookView
-from hms_desktop.ui.common.dates import day_text, when_text
+from hms_desktop.ui.common.dates import day_text, time_text, when_text
 from hms_desktop.ui.common.forms import ErrorLabel
 from hms_desktop.ui.common.layout import (
     PAGE_MARGIN,
@@ -86,6 +86,10 @@ class DoctorTab(QWidget):
         self.error = ErrorLabel(self)
         #: The visit the shown error is about (it goes when another is selected).
         self._error_for: AppointmentRow | None = None
+        #: The description of the visit under the cursor last put under the book.
+        self._described = ""
+        #: The book just opened a visit: its next sentence is replaced by the description.
+        self._opened = False
         self.summary = muted_label("", self)
         self.summary.setObjectName("emptyState")
         self._build_actions()
@@ -168,9 +172,9 @@ class DoctorTab(QWidget):
         self.book.hide_dates()
         self.book.controls.hours_button.hide()  # the Availability page has them
         self.book.controls.print_button.setText("Print th&e day…")  # Alt+R is Tomorrow here
-        self.book.status_message.connect(self.status_message)
-        self.book.current_changed.connect(self._update_actions)
-        self.book.appointment_opened.connect(lambda _id: self._on_activated())
+        self.book.status_message.connect(self._on_book_said)
+        self.book.current_changed.connect(self._on_current_changed)
+        self.book.appointment_opened.connect(self._on_opened)
         self.book.visits_changed.connect(self._load_appointments)
         self.book.table.delete_requested.connect(lambda _r, _c: self.cancel_appointment())
         self.book.loaded.connect(self._on_book_loaded)
@@ -372,7 +376,44 @@ class DoctorTab(QWidget):
             if first is not None:
                 self.book.select(first.doctor_id, first.date, first.time)
         self._update_actions()
+        # The line under the book says what the visit is now (e.g. completed after Mark
+        # completed), unless it holds something else the book said.
+        if self.book.message.text() in ("", self._described):
+            self._describe_current()
         self.appointments_loaded.emit()
+
+    # --- the line under the book: the visit under the cursor --------------------------------
+    def describe(self, row: AppointmentRow) -> str:
+        """The visit as a doctor reads it: time, patient, type, status (no internal id)."""
+        span = time_text(row.time) + (f"–{time_text(row.end_time)}" if row.end_time else "")
+        text = (
+            f"{day_text(row.date, self._clinic.today())}, {span}: {row.patient}, "
+            f"{VISIT_LABELS.get(row.visit_type, row.visit_type)}, "
+            f"{STATUS_LABELS.get(row.status, row.status).lower()}"
+        )
+        return text + (f" ({row.reason})" if row.reason else "")
+
+    def _describe_current(self) -> None:
+        row = self.selected_appointment()
+        self._described = self.describe(row) if row is not None else ""
+        self.book.message.setText(self._described)
+
+    def _on_current_changed(self) -> None:
+        self._update_actions()
+        self._describe_current()  # moving on: what the line said was about another cell
+
+    def _on_opened(self, _appointment_id: int) -> None:
+        # The book says which visit was opened next (with its internal id): the tab says
+        # it in its own words instead.
+        self._opened = True
+        self._on_activated()
+
+    def _on_book_said(self, text: str) -> None:
+        if self._opened:
+            self._opened = False
+            self._describe_current()
+            text = self._described
+        self.status_message.emit(text)
 
     def _on_failed(self, err: BaseException) -> None:
         self.error.show_message(field_message(err)[1])
