@@ -148,6 +148,7 @@ def test_doctor_completes_a_visit_and_records_a_treatment(
         mark_completed(qtbot, tab)
     qtbot.waitUntil(lambda: visit_of(tab, world.patient_id).status == "completed", timeout=WAIT)
     assert tab.treatment_action.isEnabled()
+    assert tab.confirmation.can_undo()  # Mark completed can be taken back, for now
 
     qtbot.mouseClick(button_for(tab, "Record treatment"), Qt.MouseButton.LeftButton)
     dialog = tab.active_dialog
@@ -162,6 +163,9 @@ def test_doctor_completes_a_visit_and_records_a_treatment(
     with qtbot.waitSignal(dialog.saved, timeout=WAIT):
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: visit_of(tab, world.patient_id).has_treatment, timeout=WAIT)
+    # With a treatment recorded the visit stays completed: no Undo that would be refused.
+    assert not tab.confirmation.can_undo() and not tab.confirmation.undo_button.isVisible()
+    assert "Treatment saved for José Núñez" in tab.confirmation.text()
 
     # The Doctor tab's history of that patient shows it.
     click_visit(qtbot, tab, world.patient_id)

@@ -557,7 +557,10 @@ class DoctorTab(QWidget):
         dialog.open()
 
     def _on_treatment_saved(self, row: AppointmentRow) -> None:
-        self.status_message.emit(f"Treatment saved for {row.patient}.")
+        # The next action ends the last one's Undo; and with a treatment recorded the
+        # visit stays completed, so an Undo of Mark completed would only be refused.
+        when = when_text(row.date, row.time, self._clinic.today())
+        self.confirmations.done(f"Treatment saved for {row.patient}'s visit, {when}.")
         self.appointment_changed.emit(row.id)
         self._load_appointments()
         if self.history.patient_id == row.patient_id:
