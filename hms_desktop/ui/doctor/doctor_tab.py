@@ -16,7 +16,7 @@ import itertools
 from collections.abc import Callable
 from datetime import date
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -407,6 +407,10 @@ class DoctorTab(QWidget):
         # it in its own words instead.
         self._opened = True
         self._on_activated()
+        QTimer.singleShot(0, self._forget_opened)  # only what it says at once is about it
+
+    def _forget_opened(self) -> None:
+        self._opened = False
 
     def _on_book_said(self, text: str) -> None:
         if self._opened:
