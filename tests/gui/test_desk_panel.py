@@ -182,3 +182,35 @@ def test_the_waitlist_dialog_adds_nobody_until_patient_and_doctor_are_chosen(
     [entry] = waitlist.list_entries(sqlite_clinic, f.RECEPTION)
     assert entry.patient == dialog.patient.full_name
     assert entry.doctor == "Dr. Alan Turing"
+
+
+def test_enter_enter_checks_in_two_in_a_row_and_expected_gets_the_room(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today)
+    for at in ("10:00", "10:30", "11:00"):
+        booking.book(
+            sqlite_clinic, f.RECEPTION, patient_id=f.patient(sqlite_clinic),
+            doctor_id=world.doctor_id, day=today, at=at,
+        )  # fmt: skip
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    panel.resize(1024, 700)  # the desk's tab in a 1024x768 window
+    qtbot.waitUntil(lambda: panel.expected.height() > 0)
+    # The morning's busiest list is the tallest one.
+    assert panel.expected.height() >= 1.5 * panel.waiting.height()
+    assert panel.expected.height() >= 1.5 * panel.offers.height()
+
+    view = panel.expected.view
+    rect = view.visualRect(view.model().index(0, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.currentIndex().row() == 0 and view.hasFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(panel.waiting_model.rows) == 1, timeout=WAIT)
+    assert view.currentIndex().isValid()  # the next patient is current
+    assert panel.expected_model.rows[view.currentIndex().row()].time == time(10, 30)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(panel.waiting_model.rows) == 2, timeout=WAIT)
+    assert [r.time for r in panel.expected_model.rows] == [time(11, 0)]
+    assert view.currentIndex().row() == 0
