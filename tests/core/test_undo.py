@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime, time
 
 import pytest
+from sqlalchemy import select, update
 
+from hms_desktop.db.models import OutboxMessage
 from hms_desktop.errors import (
     ConflictError,
+    NotFoundError,
     PermissionDeniedError,
     SlotTakenError,
     ValidationError,
@@ -34,19 +37,65 @@ def _status(clinic: Clinic, appointment_id: int) -> str:
     return booking.get_appointment(clinic, SYSTEM, appointment_id).status
 
 
-def test_undo_of_a_booking_cancels_it_and_the_audit_says_it_was_an_undo(
+def _outbox(clinic: Clinic, appointment_id: int) -> list[tuple[str, str]]:
+    with clinic.db.read() as session:
+        return [
+            (m.kind, m.status)
+            for m in session.scalars(
+                select(OutboxMessage).where(OutboxMessage.appointment_id == appointment_id)
+            )
+        ]
+
+
+def test_undo_of_a_fresh_booking_leaves_no_visit_and_withdraws_its_confirmation(
     clinic: Clinic, world: f.World
 ) -> None:
+    f.set_settings(clinic, send_booking_confirmation=True)
     appt = _book(world, "09:00")
-    undo.undo_booking(clinic, f.RECEPTION, appt)
-    assert _status(clinic, appt) == "cancelled"
+    assert _outbox(clinic, appt) == [("booking_confirmation", "pending")]
+    assert undo.undo_booking(clinic, f.RECEPTION, appt) is True
+    with pytest.raises(NotFoundError):
+        booking.get_appointment(clinic, SYSTEM, appt)
+    # Nothing on the patient's record, no cancellation counted, no email going out.
+    mine = booking.AppointmentFilter(patient_id=world.patient_id)
+    assert booking.list_appointments(clinic, SYSTEM, mine) == []
+    assert booking.count_appointments(clinic, SYSTEM, booking.AppointmentFilter(
+        statuses=("cancelled",))) == 0  # fmt: skip
+    assert _outbox(clinic, appt) == []
+    # The audit log keeps the history: booked, then taken back.
+    entries = audit.list_entries(clinic, ADMIN, action_prefix="appointment.")
+    assert sorted(e.action for e in entries if e.entity_id == appt) == [
+        "appointment.book",
+        "appointment.undo_book",
+    ]
+    with pytest.raises(NotFoundError):
+        undo.undo_booking(clinic, f.RECEPTION, appt)  # twice: it is gone
     # The slot is free again: another patient books it.
     _book(world, "09:00", patient=world.other_patient_id)
+
+
+def test_undo_of_a_booking_already_told_or_changed_cancels_it_as_an_undo(
+    clinic: Clinic, world: f.World
+) -> None:
+    f.set_settings(clinic, send_booking_confirmation=True)
+    told = _book(world, "09:00")
+    with clinic.db.write() as session:  # the worker sent the confirmation meanwhile
+        session.execute(
+            update(OutboxMessage).where(OutboxMessage.appointment_id == told).values(status="sent")
+        )
+    assert undo.undo_booking(clinic, f.RECEPTION, told) is False
+    assert _status(clinic, told) == "cancelled"
+    assert ("appointment_cancel", "pending") in _outbox(clinic, told)  # as any cancel
     entries = audit.list_entries(clinic, ADMIN, action_prefix="appointment.")
     cancel = next(e for e in entries if e.action == "appointment.cancelled")
-    assert cancel.entity_id == appt and undo.UNDO_BOOKING_NOTE in cancel.details
+    assert cancel.entity_id == told and undo.UNDO_BOOKING_NOTE in cancel.details
+
+    moved = _book(world, "10:00")
+    booking.reschedule(clinic, f.RECEPTION, moved, day=world.day, at="11:00")
+    assert undo.undo_booking(clinic, f.RECEPTION, moved) is False
+    assert _status(clinic, moved) == "cancelled"
     with pytest.raises(ConflictError):
-        undo.undo_booking(clinic, f.RECEPTION, appt)  # twice: it is not booked any more
+        undo.undo_booking(clinic, f.RECEPTION, moved)  # twice: it is not booked any more
 
 
 def test_undo_of_a_cancel_books_the_same_visit_again_only_while_the_time_is_free(

@@ -49,13 +49,13 @@ class VisitConfirmations:
         self.bar.clear()
 
     def booked(self, appointment_id: int, patient: str, doctor: str, day: date, at: time) -> None:
-        """A booking was made; Undo cancels it (audited as an undo)."""
+        """A booking was made; Undo takes it back (see :func:`undo.undo_booking`)."""
         when = self._when(day, at)
         clinic, actor = self._clinic, self._actor
         self._say(
             f"Booked {patient} with {doctor}, {when}.",
             lambda: undo.undo_booking(clinic, actor, appointment_id),
-            f"Undone: the booking of {patient} with {doctor}, {when}, is cancelled.",
+            f"Undone: the booking of {patient} with {doctor}, {when}, is taken back.",
         )
 
     def moved(self, row: AppointmentRow, patient: str, doctor: str, day: date, at: time) -> None:
