@@ -66,6 +66,13 @@ def undo_booking(clinic: Clinic, actor: Actor, appointment_id: int) -> bool:
         facts = policy.VisitFacts(
             appt.doctor_id, appt.patient_id, appt.day, appt.start_time, appt.status
         )
+        # Its messages are locked too: a sender claiming one now (pending -> sending)
+        # waits for this transaction and then finds it gone, or is seen as sending.
+        session.execute(
+            select(OutboxMessage.id)
+            .where(OutboxMessage.appointment_id == appt.id)
+            .with_for_update()
+        ).all()
         if appt.status == "booked" and _untouched(session, appt):
             policy.require_action(actor, facts, "cancel", clinic.now())
             audit.record(
