@@ -503,8 +503,8 @@ class DoctorTab(QWidget):
         self.active_dialog = confirm(
             self,
             "Mark as no-show",
-            f"Mark {row.patient}'s visit, {when}, as a no-show? Undo stays offered until your "
-            "next action.",
+            f"Mark {row.patient}'s visit with {row.doctor}, {when}, as a no-show? Undo stays "
+            "offered until your next action.",
             lambda: self._set_status(row, "no_show"),
             yes_text="Mark no-show",
         )
@@ -517,8 +517,9 @@ class DoctorTab(QWidget):
         self.active_dialog = confirm(
             self,
             "Cancel appointment",
-            f"Cancel {row.patient}'s visit, {when_text(row.date, row.time, self._clinic.today())}?"
-            " The slot becomes free for others.",
+            f"Cancel {row.patient}'s visit with {row.doctor}, "
+            f"{when_text(row.date, row.time, self._clinic.today())}? The slot becomes free for "
+            "others.",
             lambda: self._set_status(row, "cancelled"),
             yes_text="Cancel appointment",
         )
