@@ -119,6 +119,12 @@ class DoctorTab(QWidget):
         for first, second in itertools.pairwise(self._focus_chain):
             QWidget.setTabOrder(first, second)
         self._update_actions()
+        # The clock decides some actions (no-show from the visit's start on): look again
+        # every half minute, not only when the cursor moves.
+        self._tick = QTimer(self)
+        self._tick.setInterval(30_000)
+        self._tick.timeout.connect(self._update_actions)
+        self._tick.start()
         self._set_range(TODAY)
         self.refresh()
 
