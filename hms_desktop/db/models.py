@@ -309,6 +309,21 @@ class Appointment(Base):
     treatment: Mapped[Treatment | None] = relationship(back_populates="appointment", uselist=False)
 
 
+class AppointmentCount(Base):
+    """How many appointments one day has in one status (migration 0014).
+
+    Written only by the database's triggers on ``appointments`` (every insert, update
+    and delete, bulk ones included), so the dashboard's totals read one small row per
+    day and status instead of counting every appointment since the clinic began.
+    """
+
+    __tablename__ = "appointment_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
 class ClinicSetting(Base):
     """One clinic-wide setting (migration 0006): the same on every PC of the clinic.
 
