@@ -59,7 +59,11 @@ class Target:
     def raw(self) -> Any:
         """A raw driver connection for the floor: sqlite3, or psycopg 3 in autocommit."""
         if self.sqlite:
-            return sqlite3.connect(self.where)
+            from hms_desktop.db.engine import SQLITE_CACHE_KIB
+
+            conn = sqlite3.connect(self.where)
+            conn.execute(f"PRAGMA cache_size = {SQLITE_CACHE_KIB}")  # as the app's connections
+            return conn
         import psycopg
 
         from tests.benchmarks.pg_clinic import libpq
@@ -323,10 +327,32 @@ def bench_history_and_search(target: Target, scale: Scale) -> list[Result]:
         "JOIN departments dp ON dp.id = d.department_id WHERE a.patient_id = ? "
         "ORDER BY a.day, a.start_time, a.id"
     )
+    # Reading a history is audited: ours commits one audit entry. The floor does the
+    # same amount of writing: the rows, then one row inserted into a table of its own
+    # and committed (the app's SQLite settings: WAL, synchronous NORMAL).
+    if target.sqlite:
+        raw.execute("PRAGMA synchronous = NORMAL")
+        raw.execute(
+            "CREATE TABLE IF NOT EXISTS bench_floor_write (id INTEGER PRIMARY KEY, patient INT)"
+        )
+    else:
+        raw.execute(
+            "CREATE TABLE IF NOT EXISTS bench_floor_write (id bigserial PRIMARY KEY, patient int)"
+        )
+    raw.commit()
+    write_sql = target.sql("INSERT INTO bench_floor_write (patient) VALUES (?)")
+
+    def floor_history(p: int) -> list[Any]:
+        cur = raw.cursor()
+        rows = cur.execute(history_sql, (p,)).fetchall()
+        cur.execute(write_sql, (p,))
+        raw.commit()
+        return rows  # type: ignore[no-any-return]
+
     pairs = [
         median_pair(
             lambda p=p: records.patient_history(clinic, SYSTEM, p),
-            lambda p=p: raw.cursor().execute(history_sql, (p,)).fetchall(),
+            lambda p=p: floor_history(p),
             scale.runs,
         )
         for p in busiest
@@ -353,8 +379,9 @@ def bench_history_and_search(target: Target, scale: Scale) -> list[Result]:
             worst_floor * 1e3,
             "< 30 ms",
             worst_history < 0.030,
-            f"floor: the same rows in one raw {target.driver} query; ours also checks the "
-            "reader's access and writes the audit entry (a committed write)",
+            f"floor: the same rows in one raw {target.driver} query, then one row inserted "
+            "and committed (ours writes the audit entry of the view); target as before, "
+            "the ratio for information",
         ),
         Result(
             "patient search, 1-6 char prefix (worst keystroke)",
