@@ -93,7 +93,7 @@ def measure_on_clinic(url: str, bookings: int, now: datetime) -> list[float]:
     afterwards, so the cached clinic stays as it was (their audit entries stay)."""
     from sqlalchemy import delete, select
 
-    from hms_desktop.db.models import Appointment, Patient, WeeklyHours
+    from hms_desktop.db.models import Appointment, Availability, Patient, WeeklyHours
 
     clinic = _clinic(url, now)
     booked: list[int] = []
@@ -103,7 +103,13 @@ def measure_on_clinic(url: str, bookings: int, now: datetime) -> list[float]:
         with clinic.db.read() as session:
             windows = session.execute(
                 select(WeeklyHours.doctor_id, WeeklyHours.start_time, WeeklyHours.end_time)
-                .where(WeeklyHours.weekday == day.weekday())
+                .where(
+                    WeeklyHours.weekday == day.weekday(),
+                    # Not a doctor with dated changes that day (the next-free benchmark's leave).
+                    WeeklyHours.doctor_id.not_in(
+                        select(Availability.doctor_id).where(Availability.day == day)
+                    ),
+                )
                 .order_by(WeeklyHours.doctor_id, WeeklyHours.start_time)
             ).all()
             patients = list(

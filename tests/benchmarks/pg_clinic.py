@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import closing
 from pathlib import Path
 
 import psycopg
@@ -82,7 +83,7 @@ def load(scale: Scale, sqlite_file: Path, base_url: str, *, log: bool = True) ->
     db.dispose()
     with (
         psycopg.connect(libpq(url)) as conn,
-        sqlite3.connect(f"file:{sqlite_file}?mode=ro", uri=True) as source,
+        closing(sqlite3.connect(f"file:{sqlite_file}?mode=ro", uri=True)) as source,
     ):
         conn.execute("SET synchronous_commit = off")
         conn.execute("SET maintenance_work_mem = '512MB'")
