@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from tests.benchmarks.clinic_builder import (
-    CACHE_DIR,
     NOW,
     SIZES,
     SMOKE,
@@ -819,81 +818,6 @@ def run_all(
 
 # --- growth and RESULTS.md ------------------------------------------------------------
 
-#: (measurement name prefix, kind): day-scoped paths may cost 1.2x at 5M of 1M, whole-clinic 2x.
-GROWTH_PATHS = (
-    ("book day view", "day"),
-    ("next free time", "day"),
-    ("dashboard stats, fresh", "clinic"),
-    ("patient history", "day"),
-    ("patient search", "day"),
-    ("monthly reports", "day"),
-    ("appointments table", "day"),
-)
-GROWTH_LIMITS = {"day": 1.2, "clinic": 2.0}
-
-
-def _saved(database: str, size: str) -> Path:
-    return CACHE_DIR / f"results-{database}-{size}.json"
-
-
-def save_results(database: str, size: str, results: list[Result], load: str) -> None:
-    import json
-
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    _saved(database, size).write_text(
-        json.dumps(
-            {
-                "load": load,
-                "date": f"{date.today():%Y-%m-%d}",
-                "results": [vars(r) for r in results],
-            }
-        ),
-        encoding="utf-8",
-    )
-
-
-def load_results(database: str, size: str) -> list[Result] | None:
-    import json
-
-    path = _saved(database, size)
-    if not path.exists():
-        return None
-    return [Result(**r) for r in json.loads(path.read_text(encoding="utf-8"))["results"]]
-
-
-def growth_rows(database: str) -> list[tuple[str, float, float, float, float, bool]]:
-    """(path, value at 1M, value at 5M, ratio, limit, met) for the paths measured at both."""
-    small, big = load_results(database, "1m"), load_results(database, "5m")
-    if not small or not big:
-        return []
-    rows = []
-    for prefix, kind in GROWTH_PATHS:
-        a = next((r for r in small if r.name.startswith(prefix) and r.unit == "ms"), None)
-        b = next((r for r in big if r.name.startswith(prefix) and r.unit == "ms"), None)
-        if a is None or b is None:
-            continue
-        ratio, limit = b.value / a.value, GROWTH_LIMITS[kind]
-        rows.append(
-            (a.name.split(",")[0].split(" (")[0], a.value, b.value, ratio, limit, ratio <= limit)
-        )
-    return rows
-
-
-def growth_text(database: str) -> str:
-    rows = growth_rows(database)
-    if not rows:
-        return f"(not measured yet: run `python -m tests.benchmarks --database {database} --size 1m` and `--size 5m`)"
-    lines = [
-        "| path | 1M | 5M | 5M / 1M | target | met |",
-        "|---|---:|---:|---:|---|---|",
-    ]
-    for name, a, b, ratio, limit, met in rows:
-        lines.append(
-            f"| {name} | {_fmt(a, 'ms')} | {_fmt(b, 'ms')} | {ratio:.2f}x | <= {limit}x | "
-            f"{'yes' if met else '**no**'} |"
-        )
-    return "\n".join(lines)
-
 
 def replace_section(text: str, key: str, body: str) -> str:
     """``text`` with the block between ``<!-- key -->`` and ``<!-- /key -->`` replaced
@@ -945,7 +869,6 @@ def main(argv: list[str] | None = None) -> int:
     print(text)
     print(f"\nload average (1/5/15 min): {load}")
     if not args.no_write and not args.smoke and not args.only:
-        save_results(args.database, args.size, results, load)
         title = "SQLite" if args.database == "sqlite" else "PostgreSQL"
         where = (
             "one SQLite file (a copy of the cached clinic)"
@@ -966,12 +889,6 @@ def main(argv: list[str] | None = None) -> int:
             RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
         )
         current = replace_section(current, f"bench:{args.database}-{args.size}", body)
-        growth = (
-            f"## Growth on {title}: 1M against 5M appointments\n\n"
-            "Day-scoped paths may cost at most 1.2x at 5M what they cost at 1M; whole-clinic "
-            "figures (the dashboard's totals) 2x.\n\n" + growth_text(args.database)
-        )
-        current = replace_section(current, f"bench:growth-{args.database}", growth)
         RESULTS.write_text(current, encoding="utf-8")
         print(f"\nwritten to {RESULTS}")
     missed = [r.name for r in results if r.met is False]

@@ -121,12 +121,13 @@ def test_the_grown_clinic_repeats_its_history_further_back(
         assert b.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         names = {r[0] for r in b.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
         assert "tr_appointment_counts_insert" in names
-    # The growth table compares two saved runs.
-    monkeypatch.setattr(harness, "CACHE_DIR", tmp_path)
-    for size, ms in (("1m", 10.0), ("5m", 11.0)):
-        harness.save_results(
-            "sqlite", size, [harness.Result("book day view, 50 doctors", ms, "ms")], "0.1"
-        )
-    assert "| book day view | 10.0 ms | 11.0 ms | 1.10x | <= 1.2x | yes |" in (
-        harness.growth_text("sqlite")
-    )
+    # The growth measurement: both clinics side by side.
+    from tests.benchmarks import growth
+
+    rows = growth.measure(harness.Target("sqlite", str(base)), harness.Target("sqlite", str(grown)))
+    assert {r.path.split(",")[0].split(" (")[0] for r in rows} >= {
+        "dashboard stats", "book day view data", "next free time", "patient history",
+        "patient search", "monthly reports", "today's figures",
+    }  # fmt: skip
+    assert all(r.small_ms > 0 and r.big_ms > 0 for r in rows)
+    assert "| 5M / 1M |" in growth.table_text(rows)
