@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select, text, update
 
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import upgrade
-from hms_desktop.db.models import Appointment, AppointmentCount, Treatment
+from hms_desktop.db.models import Appointment, AppointmentCount, Patient, Treatment
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
@@ -54,6 +54,8 @@ def _assert_true(clinic: Clinic) -> Counts:
     counted = _counted(clinic.db)
     assert _kept(clinic.db) == counted
     stats = compute_stats(clinic)
+    with clinic.db.read() as session:  # the kept number of patients
+        assert stats.patients == session.scalar(select(func.count()).select_from(Patient))
     for status in stats.by_status:
         assert stats.by_status[status] == sum(
             n for (_day, s), n in counted.items() if s == status
@@ -107,6 +109,9 @@ def test_counts_follow_book_cancel_move_complete_and_delete(
         session.execute(delete(Treatment))
         session.execute(delete(Appointment))
     assert _assert_true(clinic) == {}
+    with clinic.db.write() as session:  # patients gone in bulk are uncounted too
+        session.execute(delete(Patient).where(Patient.id == world.other_patient_id))
+    assert compute_stats(clinic).patients == 1
 
 
 def test_counts_after_demo_generation_and_an_append(database_url: str, clock: FakeClock) -> None:

@@ -20,7 +20,7 @@ from hms_desktop.db.models import (
     AppointmentCount,
     Department,
     Doctor,
-    Patient,
+    TableCount,
 )
 from hms_desktop.services.actor import Actor, require_staff
 from hms_desktop.services.clinic import Clinic
@@ -59,7 +59,8 @@ class StatsResult:
 _FIRST, _TODAY = bindparam("first_day", type_=Date), bindparam("today", type_=Date)
 _PEOPLE = select(
     select(func.count()).select_from(Doctor).scalar_subquery(),
-    select(func.count()).select_from(Patient).scalar_subquery(),
+    # The number of patients the database keeps (migration 0014), not a count(*).
+    select(TableCount.n).where(TableCount.name == "patients").scalar_subquery(),
 )
 _TOTALS = select(AppointmentCount.status, func.sum(AppointmentCount.n)).group_by(
     AppointmentCount.status
@@ -101,7 +102,7 @@ def compute_stats(clinic: Clinic) -> DashboardStats:
     return DashboardStats(
         today=today,
         doctors=int(doctors),
-        patients=int(patients),
+        patients=int(patients or 0),
         appointments=sum(by_status.values()),
         today_appointments=sum(today_by_status.values()),
         by_status=by_status,
