@@ -862,6 +862,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{scale.patients:,} patients, {scale.appointments:,} appointments",
         flush=True,
     )
+    from tests.benchmarks.pg_clinic import schema_for
+
     load_before = load_average()
     results = run_all(scale, only=set(args.only) if args.only else None, database=args.database)
     load = f"{load_before} before, {load_average()} after"
@@ -875,7 +877,7 @@ def main(argv: list[str] | None = None) -> int:
             "one SQLite file (a copy of the cached clinic)"
             if args.database == "sqlite"
             else "PostgreSQL 15 on this machine (same VM, over TCP to 127.0.0.1), schema "
-            f"`hms_bench_{args.size}` loaded with COPY; floors through raw psycopg 3"
+            f"`{schema_for(scale)}` loaded with COPY; floors through raw psycopg 3"
         )
         body = (
             f"## {title}, {args.size.upper()} appointments\n\n"
