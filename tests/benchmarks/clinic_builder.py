@@ -142,7 +142,7 @@ def grow(path: Path, times: int, days_back: int) -> None:
     and in patients while each day and each patient look as before.
 
     Plain SQL in one transaction, with the secondary indexes and the triggers dropped
-    while copying and rebuilt after (then the per-day counts are counted once).
+    while copying and rebuilt after (then the kept counts are counted once).
     """
     shift = -(-(days_back + 1) // 7) * 7  # days, whole weeks, past the base's first day
     conn = sqlite3.connect(path, isolation_level=None)
@@ -203,6 +203,9 @@ def grow(path: Path, times: int, days_back: int) -> None:
                 "WHERE t.id <= ? AND a.day < ?",
                 (treats, today),
             )
+        conn.execute(
+            "UPDATE table_counts SET n = (SELECT count(*) FROM patients) WHERE name = 'patients'"
+        )
         conn.execute("DELETE FROM appointment_counts")
         conn.execute(
             "INSERT INTO appointment_counts (day, status, n) "

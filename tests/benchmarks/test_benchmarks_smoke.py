@@ -118,6 +118,7 @@ def test_the_grown_clinic_repeats_its_history_further_back(
         assert b.execute("SELECT count(*) FROM patients").fetchone()[0] == 5 * 400
         # The kept counts were counted once after the copy, and the triggers are back.
         assert b.execute("SELECT sum(n) FROM appointment_counts").fetchone()[0] == n_b
+        assert b.execute("SELECT n FROM table_counts WHERE name = 'patients'").fetchone()[0] == 2000
         assert b.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         names = {r[0] for r in b.execute("SELECT name FROM sqlite_master WHERE type='trigger'")}
         assert "tr_appointment_counts_insert" in names
