@@ -471,9 +471,10 @@ def bench_exports(target: Target, scale: Scale, workdir: Path) -> list[Result]:
             w = csv.writer(out)
             w.writerow([c.header for c in HISTORY_COLUMNS])
             n = 0
-            for row in floor_rows(conn, rows):
-                w.writerow(row)
-                n += 1
+            with contextlib.closing(floor_rows(conn, rows)) as cur:
+                for row in cur:
+                    w.writerow(row)
+                    n += 1
         conn.close()
         return n
 
@@ -487,9 +488,10 @@ def bench_exports(target: Target, scale: Scale, workdir: Path) -> list[Result]:
         ws = wb.create_sheet("History")
         ws.append([c.header for c in HISTORY_COLUMNS])
         n = 0
-        for row in floor_rows(conn, rows):
-            ws.append(list(row))
-            n += 1
+        with contextlib.closing(floor_rows(conn, rows)) as cur:
+            for row in cur:
+                ws.append(list(row))
+                n += 1
         wb.save(workdir / "floor.xlsx")
         conn.close()
         return n
