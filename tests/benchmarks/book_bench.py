@@ -38,7 +38,7 @@ def book_probe(db: str, days: int) -> dict[str, float]:
     from tests.benchmarks.clinic_builder import NOW, open_clinic_at
 
     app = QApplication([])
-    clinic = open_clinic_at(Path(db))
+    clinic = open_clinic_at(db)
     ops = Operations()
     view = BookView(clinic, SYSTEM, ops)
     from sqlalchemy import select
@@ -84,7 +84,7 @@ def book_probe(db: str, days: int) -> dict[str, float]:
     }
 
 
-def bench_next_free(db_path: Path, runs: int) -> dict[str, Any]:
+def bench_next_free(db_path: Path | str, runs: int) -> dict[str, Any]:
     """Median next free time per doctor and department from now, and the worst case: a
     doctor on leave for all but the last days of the horizon (read on a copy)."""
     from sqlalchemy import select
@@ -128,8 +128,8 @@ def bench_next_free(db_path: Path, runs: int) -> dict[str, Any]:
     }
 
 
-def bench_book(db_path: Path, scale: Scale) -> list[Result]:
-    days = DAYS if scale.name == "full" else 7
+def bench_book(db_path: Path | str, scale: Scale) -> list[Result]:
+    days = 7 if scale.name.startswith("smoke") else DAYS
     r = probe("book", str(db_path), str(days))
     growth = r["rss_end_mb"] - r["rss_after_10_days_mb"]
     return [
@@ -156,7 +156,7 @@ def bench_book(db_path: Path, scale: Scale) -> list[Result]:
     ]
 
 
-def bench_free(db_path: Path, scale: Scale) -> list[Result]:
+def bench_free(db_path: Path | str, scale: Scale) -> list[Result]:
     r = bench_next_free(db_path, scale.runs)
     worst = max(r["doctor_ms"], r["department_ms"], r["worst_ms"])
     return [
