@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QKeyEvent,
     QMouseEvent,
     QPainter,
@@ -124,8 +125,7 @@ class BookTable(QTableView):
             event.key() == Qt.Key.Key_F10 and event.modifiers() & Qt.KeyboardModifier.ShiftModifier
         )
         if index.isValid() and menu_key:
-            # The menu key and Shift+F10 open the cell's menu where the cursor is.
-            self.customContextMenuRequested.emit(self.visualRect(index).center())
+            self.open_current_menu()
             event.accept()
             return
         if index.isValid() and event.key() == Qt.Key.Key_Delete:
@@ -133,6 +133,27 @@ class BookTable(QTableView):
             event.accept()
             return
         super().keyPressEvent(event)
+
+    def open_current_menu(self) -> None:
+        """The menu key and Shift+F10 open the menu of the cell under the cursor, placed
+        on that cell (the signal's point is in the viewport's coordinates)."""
+        index = self.currentIndex()
+        if index.isValid():
+            self.customContextMenuRequested.emit(self.visualRect(index).center())
+
+    def event(self, event: QEvent) -> bool:
+        # On X11 the menu key arrives first as a keyboard context-menu event whose point
+        # is in the view's coordinates (header included): it would name the cell a row
+        # below. A keyboard request always means the cell under the cursor.
+        if (
+            event.type() == QEvent.Type.ContextMenu
+            and isinstance(event, QContextMenuEvent)
+            and event.reason() == QContextMenuEvent.Reason.Keyboard
+        ):
+            self.open_current_menu()
+            event.accept()
+            return True
+        return super().event(event)
 
     # --- dragging a visit ---------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:

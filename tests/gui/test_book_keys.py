@@ -1,0 +1,71 @@
+"""The appointment book's keyboard and menus as QA met them: the menu key's cell, focus,
+mnemonics and messages."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
+from pytestqt.qtbot import QtBot
+
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.ui.booking.book.view import BookView
+from tests import factories as f
+from tests.gui.book_support import WAIT, book_at, ops, reload, view, world
+
+__all__ = ["ops", "view", "world"]
+
+
+def _platform_menu_key(view: BookView) -> None:
+    """What X11 sends for the Menu key before the key itself: a keyboard context-menu
+    event to the focus widget, at its cursor rectangle (the view's own coordinates)."""
+    table = view.table
+    pos = table.inputMethodQuery(Qt.InputMethodQuery.ImCursorRectangle).center()
+    event = QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, pos, table.mapToGlobal(pos))
+    QApplication.sendEvent(table, event)
+
+
+def _popup(qtbot: QtBot) -> QMenu:
+    qtbot.waitUntil(lambda: isinstance(QApplication.activePopupWidget(), QMenu), timeout=WAIT)
+    menu = QApplication.activePopupWidget()
+    assert isinstance(menu, QMenu)
+    return menu
+
+
+def test_the_menu_key_opens_the_menu_of_the_cell_under_the_cursor(
+    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    book_at(sqlite_clinic, world, "10:30", world.patient_id)
+    book_at(sqlite_clinic, world, "11:00", world.other_patient_id)
+    reload(qtbot, view)
+    m = view.model
+    half_past = m.index(m.row_for(time(10, 30)), 0)
+    view.table.setFocus()
+    view.table.setCurrentIndex(half_past)
+    _platform_menu_key(view)
+    menu = _popup(qtbot)
+    cell = view.table.visualRect(half_past)
+    assert cell.contains(view.table.viewport().mapFromGlobal(menu.pos()))
+    QTest.keyClick(menu, Qt.Key.Key_C)
+    qtbot.waitUntil(lambda: isinstance(view.acts.active_dialog, QMessageBox), timeout=WAIT)
+    box = view.acts.active_dialog
+    assert isinstance(box, QMessageBox)
+    assert box.text() == "Cancel José Núñez's visit at 10:30?"
+    box.close()
+    assert view.table.currentIndex() == half_past
+
+    # On free time the cursor stays where it is; the real key press (offscreen) too.
+    nine = m.index(m.row_for(time(9, 0)), 1)
+    view.table.setCurrentIndex(nine)
+    _platform_menu_key(view)
+    menu = _popup(qtbot)
+    menu.close()
+    assert view.table.currentIndex() == nine
+    QTest.keyClick(view.table, Qt.Key.Key_Menu)
+    menu = _popup(qtbot)
+    assert view.table.visualRect(nine).contains(view.table.viewport().mapFromGlobal(menu.pos()))
+    menu.close()
+    assert view.table.currentIndex() == nine
