@@ -12,7 +12,9 @@ from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.records.stats import StatsService
 from hms_desktop.ui.booking.book.view import BookView
+from hms_desktop.ui.shell.main_window import MainWindow
 from tests import factories as f
 from tests.gui.book_support import WAIT, book_at, ops, reload, view, world
 
@@ -69,3 +71,33 @@ def test_the_menu_key_opens_the_menu_of_the_cell_under_the_cursor(
     assert view.table.visualRect(nine).contains(view.table.viewport().mapFromGlobal(menu.pos()))
     menu.close()
     assert view.table.currentIndex() == nine
+
+
+def test_ctrl_number_to_the_book_puts_the_arrows_in_the_grid(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    stats = StatsService(sqlite_clinic)
+    win = MainWindow(sqlite_clinic, f.RECEPTION, stats)
+    qtbot.addWidget(win)
+    try:
+        with qtbot.waitActive(win):
+            win.show()
+            win.activateWindow()
+        win.tabs.setCurrentWidget(win.patient_tab)
+        book = win.book_tab
+        assert book is not None
+        qtbot.waitUntil(lambda: book.model.rowCount() > 0 and not book.is_loading(), timeout=WAIT)
+        number = win.tab_names().index("Book") + 1
+        focus = QApplication.focusWidget()
+        assert focus is not None
+        QTest.keyClick(focus, getattr(Qt.Key, f"Key_{number}"), Qt.KeyboardModifier.ControlModifier)
+        assert win.tabs.currentWidget() is book
+        assert QApplication.focusWidget() is book.table
+        row = book.table.currentIndex().row()
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Down)
+        assert book.table.currentIndex().row() == row + 1
+    finally:
+        win.discard_unsaved_changes()
+        win.close()
+        qtbot.waitUntil(lambda: not win.ops.busy, timeout=WAIT)
+        stats.close()

@@ -169,6 +169,13 @@ class BookView(QWidget):
                 action.setEnabled(False)
         self.setFocusProxy(self.table)
 
+    def focus_first(self) -> None:
+        """The keyboard on the grid's current cell (the window calls it when the tab is
+        shown, so the arrows move in the book at once)."""
+        if not self.table.currentIndex().isValid() and self.model.rowCount():
+            self.table.setCurrentIndex(self.model.index(0, 0))
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
     def hide_dates(self) -> None:
         """The owner chooses the dates (:meth:`show_span`); Alt+Left/Right ask it to."""
         self._dates_outside = True
