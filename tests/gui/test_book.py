@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import booking, hours
+from hms_desktop.services.views import day_words
 from hms_desktop.ui.booking.book.model import KIND_ROLE
 from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.common.operations import Operations
@@ -167,7 +168,7 @@ def test_the_schedule_pdf_lists_exactly_the_days_live_visits(
     path = tmp_path / "schedule.pdf"
     view.acts.save_pdf(path)
     text = _pdf_text(path)
-    assert world.day.isoformat() in text and "HMS Desktop clinic" in text
+    assert day_words(world.day) in text and "HMS Desktop clinic" in text
     assert "José Núñez" in text and "Anna Smith" in text and "Consultation" in text
     assert "09:00-09:30" in text and "10:30-11:00" in text
     assert "Zoe" not in text and "Otto" not in text and text.count("Booked") == 2

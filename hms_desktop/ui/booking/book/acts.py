@@ -25,10 +25,7 @@ from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS, PatientRow
 from hms_desktop.ui.booking.book.dialogs import (
     PatientChoice,
     ask_series_cancel,
-    day_schedule_html,
-    print_html,
     show_conflicts,
-    write_pdf,
 )
 from hms_desktop.ui.booking.book.repeat_dialog import RepeatDialog
 from hms_desktop.ui.common.dates import day_text, time_text, when_text
@@ -387,31 +384,9 @@ class BookActs:
             menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             menu.popup(table.viewport().mapToGlobal(pos))
 
-    def schedule_day(self) -> date:
-        """The day printed: the one under the cursor (a week shows seven)."""
-        view = self.view
-        index = view.table.currentIndex()
-        if view.model.week and index.isValid():
-            return view.model.column_day(index.column())
-        return view.day
-
-    def schedule_html(self, doctor_ids: list[int] | None) -> str:
-        view = self.view
-        own = [view.own_doctor_id] if view.own_doctor_id is not None else None
-        return day_schedule_html(view.clinic, view.actor, self.schedule_day(), doctor_ids or own)
-
     def save_pdf(self, path: Path, doctor_ids: list[int] | None = None) -> None:
-        """The shown day's schedule as a PDF (one doctor, or every doctor)."""
-        write_pdf(self.schedule_html(doctor_ids), path, title=f"Schedule {self.schedule_day()}")
+        """The printed day's schedule as a PDF (see :class:`~.printing.BookPrinting`)."""
+        self.view.printing.save_pdf(path, doctor_ids)
 
     def print_day(self, doctor_ids: list[int] | None) -> None:
-        """Print (or, with the dialog's printer choice, save as PDF) the day's schedule."""
-        view = self.view
-        day = self.schedule_day()
-        try:
-            html = self.schedule_html(doctor_ids)
-        except HmsError as err:
-            view.say(user_message(err))
-            return
-        if print_html(view, html, f"Print the schedule of {day_text(day)}"):
-            view.say(f"Printed the schedule of {day_text(day)}.")
+        self.view.printing.print_day(doctor_ids)

@@ -10,11 +10,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, Qt
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QMessageBox,
     QVBoxLayout,
     QWidget,
@@ -97,27 +95,6 @@ def write_pdf(html: str, path: Path, *, title: str) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def print_html(parent: QWidget, html: str, title: str) -> bool:
-    """Ask for a printer (the dialog offers PDF too) and print ``html``; False if cancelled."""
-    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-    dialog = QPrintDialog(printer, parent)
-    dialog.setWindowTitle(title)
-    if dialog.exec() != QDialog.DialogCode.Accepted:
-        return False
-    pdf = printer.outputFormat() == QPrinter.OutputFormat.PdfFormat
-    if pdf and not printer.outputFileName():
-        name, _ = QFileDialog.getSaveFileName(
-            parent, "Save schedule", "schedule.pdf", "PDF (*.pdf)"
-        )
-        if not name:
-            return False
-        printer.setOutputFileName(name)
-    document = QTextDocument()
-    document.setHtml(html)
-    document.print_(printer)
-    return True
 
 
 def ask_series_cancel(parent: QWidget, text: str, on_yes: Callable[[bool], None]) -> QMessageBox:

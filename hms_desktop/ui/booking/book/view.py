@@ -35,6 +35,7 @@ from hms_desktop.ui.booking.book.doctor_picker import (
 )
 from hms_desktop.ui.booking.book.hours_dialog import HoursDialog
 from hms_desktop.ui.booking.book.model import BookModel
+from hms_desktop.ui.booking.book.printing import BookPrinting
 from hms_desktop.ui.booking.book.request import BookRequest, CellKey, read_books
 from hms_desktop.ui.booking.book.table import BookTable
 from hms_desktop.ui.booking.confirmations import VisitConfirmations
@@ -92,6 +93,7 @@ class BookView(QWidget):
         self.model = BookModel(self)
         self.table = BookTable(self.model, self)
         self.acts = BookActs(self)
+        self.printing = BookPrinting(self)
         self._build()
         self.load()
 
