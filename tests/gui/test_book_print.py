@@ -69,11 +69,11 @@ def test_ctrl_p_prints_the_doctors_shown_to_a_dated_pdf_in_the_export_folder(
 def test_a_doctors_table_repeats_its_heading_on_every_page(
     sqlite_clinic: Clinic, world: f.World
 ) -> None:
-    rows = [
-        schedule.ScheduleRow("Dr. Ada Lovelace", "General Medicine", t, t, "José Núñez",
-                             "Consultation", "Booked", "")  # fmt: skip
-        for t in [f.NINE] * 3
-    ]
+    row = schedule.ScheduleRow(
+        "Dr. Ada Lovelace", "General Medicine", f.NINE, f.NINE, "José Núñez", "Consultation",
+        "Booked", "",
+    )  # fmt: skip
+    rows = [row] * 3
     document = QTextDocument()
     document.setHtml(schedule.schedule_html(sqlite_clinic, world.day, rows))
     tables = [
