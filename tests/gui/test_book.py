@@ -186,7 +186,7 @@ def test_the_context_menu_offers_book_open_reschedule_cancel_no_show_print(
     menu = view.acts.context_menu(view.model.row_for(time(9, 0)), 0)
     texts = [a.text() for a in menu.actions() if a.text()]
     assert texts == [
-        "&Book here…", "&Open", "&Reschedule…", "&Cancel…", "&No-show", "Re&peat…",
+        "&Book here…", "&Open", "&Reschedule…", "&Cancel…", "&No-show", "Rep&eat…",
         "&Print Dr. Ada Lovelace's day…", "Print the &whole day…",
     ]  # fmt: skip
     assert not menu.actions()[0].isEnabled()
@@ -290,7 +290,7 @@ def test_repeat_a_visit_lists_the_conflict_then_books_the_others(
     dialog.book_button.click()
     assert dialog.isVisible() and str(taken) in dialog.conflicts.text()
     assert len(booking.list_appointments(sqlite_clinic, SYSTEM)) == 2  # nothing booked yet
-    assert dialog.book_button.text() == "Book the others"
+    assert dialog.book_button.text() == "&Book the others"
     with qtbot.waitSignal(dialog.booked, timeout=WAIT) as done, qtbot.waitSignal(view.loaded):
         dialog.book_button.click()
     assert len(done.args[0]) == 2

@@ -355,7 +355,7 @@ class BookActs:
             menu.addAction("&Reschedule…", lambda: self.start_moving(block))
             menu.addAction("&Cancel…", lambda: self.cancel_visit(block))
             menu.addAction("&No-show", lambda: self.mark_no_show(block))
-            menu.addAction("Re&peat…", lambda: self.repeat(block, column))
+            menu.addAction("Rep&eat…", lambda: self.repeat(block, column))
         elif block is not None and desk:
             menu.addAction("&Move this visit…", lambda: self.start_moving(block))
             menu.addAction(
