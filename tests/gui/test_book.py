@@ -17,6 +17,7 @@ from hms_desktop.services.scheduling import booking, hours
 from hms_desktop.services.views import day_words
 from hms_desktop.ui.booking.book.model import KIND_ROLE
 from hms_desktop.ui.booking.book.view import BookView
+from hms_desktop.ui.common.dates import day_text
 from hms_desktop.ui.common.operations import Operations
 from tests import factories as f
 from tests.gui.book_support import WAIT, ops, view, world
@@ -288,7 +289,7 @@ def test_repeat_a_visit_lists_the_conflict_then_books_the_others(
     dialog = view.acts.repeat(block, 0)
     dialog.count.setValue(4)
     dialog.book_button.click()
-    assert dialog.isVisible() and str(taken) in dialog.conflicts.text()
+    assert dialog.isVisible() and day_text(taken) in dialog.conflicts.text()
     assert len(booking.list_appointments(sqlite_clinic, SYSTEM)) == 2  # nothing booked yet
     assert dialog.book_button.text() == "&Book the others"
     with qtbot.waitSignal(dialog.booked, timeout=WAIT) as done, qtbot.waitSignal(view.loaded):
@@ -299,6 +300,22 @@ def test_repeat_a_visit_lists_the_conflict_then_books_the_others(
     )
     assert [a.date for a in mine] == [world.day + timedelta(weeks=w) for w in (0, 1, 3)]
     assert view.model.cell(row, 0).block.series_id == first  # type: ignore[union-attr]
+    days = ", ".join(
+        day_text(world.day + timedelta(weeks=w), sqlite_clinic.today()) for w in (1, 3)
+    )
+    assert view.confirmation.text() == (
+        f"Booked 2 more visits for José Núñez with Dr. Ada Lovelace at 10:00: {days}."
+    )
+    # Undo takes back the whole repeat, not the first visit.
+    view.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow, timeout=WAIT)
+    view.table.setFocus()
+    assert view.confirmation.can_undo()
+    with qtbot.waitSignal(view.visits_changed, timeout=WAIT):
+        QTest.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    live = booking.AppointmentFilter(patient_id=world.patient_id, statuses=("booked",))
+    assert [a.date for a in booking.list_appointments(sqlite_clinic, SYSTEM, live)] == [world.day]
+    assert view.confirmation.text().startswith("Undone: the 2 repeat visits of José Núñez")
 
 
 def test_a_narrow_column_drops_the_reason_then_the_visit_type_never_the_name(

@@ -20,6 +20,7 @@ from hms_desktop.services.scheduling import book, booking, hours, series
 from hms_desktop.ui.booking.book.model import KIND_ROLE
 from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.common.change_relay import ChangeRelay
+from hms_desktop.ui.common.dates import when_text
 from hms_desktop.ui.common.operations import Operations
 from tests import factories as f
 from tests.gui.book_support import WAIT, book_at, center, drag, ops, reload, view, world
@@ -227,7 +228,9 @@ def test_a_series_visit_moves_or_cancels_with_its_later_ones(
     assert [(a.date, a.time) for a in rows] == [
         (world.day + timedelta(weeks=w), time(11, 30)) for w in range(3)
     ]
-    assert "and the later ones of the series" in view.confirmation.text()
+    moved = view.confirmation.text()
+    assert f"from {when_text(world.day, time(10, 0), clinic.today())} to " in moved
+    assert moved.endswith("; the later ones of the series are at 11:30 too.")
 
     # Next week: "Cancel this and all later" lists both visits before anything goes.
     reload(qtbot, view, lambda: view.set_date(world.day + timedelta(weeks=1)))

@@ -21,7 +21,7 @@ from hms_desktop.errors import HmsError
 from hms_desktop.services.scheduling import book, booking, series
 from hms_desktop.services.scheduling.availability import last_bookable_day
 from hms_desktop.services.scheduling.book import Block
-from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS, PatientRow
+from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS, AppointmentRow, PatientRow
 from hms_desktop.ui.booking.book.dialogs import (
     PatientChoice,
     ask_series_cancel,
@@ -216,7 +216,15 @@ class BookActs:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
         def booked(ids: tuple[int, ...]) -> None:
-            view.confirmations.done(f"Booked {len(ids)} more visit(s) of {block.patient}.")
+            try:
+                rows = [booking.get_appointment(view.clinic, view.actor, i) for i in ids]
+            except HmsError as err:
+                view.say(user_message(err))
+                rows = []
+            if rows:
+                view.confirmations.series_booked(
+                    ids, [r.date for r in rows], block.patient, rows[0].doctor, block.start
+                )
             view.changed_here()
 
         dialog.booked.connect(booked)
@@ -250,7 +258,7 @@ class BookActs:
         try:
             before = booking.get_appointment(view.clinic, view.actor, block.appointment_id)
             if and_later:
-                return self._move_later(block, before.doctor_id, doctor.doctor_id, day, at)
+                return self._move_later(block, before, doctor.doctor_id, day, at)
             booking.reschedule(view.clinic, view.actor, block.appointment_id, day=day, at=at,
                                doctor_id=doctor.doctor_id)  # fmt: skip
         except HmsError as err:
@@ -263,8 +271,10 @@ class BookActs:
         view.visits_changed.emit()
         return True
 
-    def _move_later(self, block: Block, doctor_id: int, target: int, day: date, at: time) -> bool:
-        view = self.view
+    def _move_later(
+        self, block: Block, before: AppointmentRow, target: int, day: date, at: time
+    ) -> bool:
+        view, doctor_id = self.view, before.doctor_id
         if target != doctor_id:
             view.say("Not moved: a series stays with its doctor; choose a time in their column.")
             return False
@@ -281,9 +291,18 @@ class BookActs:
             view.load()
             return False
         view.message.clear()
+        today = view.clinic.today()
+        shift = (day - before.date).days
+        later = (
+            f"at {time_text(at)} too"
+            if shift == 0
+            else f"{abs(shift)} day{'s' if abs(shift) != 1 else ''} "
+            f"{'later' if shift > 0 else 'earlier'}, at {time_text(at)}"
+        )
         view.confirmations.done(
-            f"Moved {block.patient}'s visit and the later ones of the series to "
-            f"{time_text(at)}, from {when_text(day, at, view.clinic.today())}."
+            f"Moved {block.patient}'s visit with {before.doctor} from "
+            f"{when_text(before.date, before.time, today)} to {when_text(day, at, today)}; "
+            f"the later ones of the series are {later}."
         )
         view.load(select=(doctor_id, day, at))
         view.visits_changed.emit()
