@@ -3,9 +3,11 @@
 Every change goes through the booking service, which owns the rules: a refused move
 leaves the block where it was and the message says why. What went through is said on
 the view's confirmation bar (patient, doctor, day and time) with Undo, until the next
-action; a refusal clears it, so the bar never speaks of something that did not happen.
-A visit of a series can be moved or cancelled alone or with all its later visits; the
-later ones' conflicts are listed before anything changes.
+action; a refused booking or cancel clears it, so the bar never speaks of something
+that did not happen. A refused move keeps the bar (the last change's Undo still
+stands) and says why on the message line. A visit of a series can be moved or
+cancelled alone or with all its later visits; the later ones' conflicts are listed
+before anything changes.
 """
 
 from __future__ import annotations
@@ -251,7 +253,6 @@ class BookActs:
         """Move ``block`` (and with ``and_later`` its series' later visits by the same
         shift) to the cell; a refusal leaves everything where it was and says why."""
         view = self.view
-        view.confirmations.clear()
         cell = view.model.cell(row, column)
         doctor, day = view.model.column_doctor(column), view.model.column_day(column)
         at = cell.slot if cell.kind == "free" and cell.slot else view.model.row_time(row)

@@ -89,6 +89,9 @@ class BookTable(QTableView):
         self._press: tuple[QPoint, QModelIndex, Block] | None = None
         #: The cell a visit is being dragged over (row, column), or None.
         self.drag_target: tuple[int, int] | None = None
+        #: Whether the cell dragged over is free (or the visit's own): a blue dashed
+        #: outline; a taken or closed cell gets a red one and the forbidden cursor.
+        self.drop_allowed = True
 
     def fit_columns(self) -> None:
         """Columns share the width when they fit at their least; else they keep it and
@@ -174,9 +177,26 @@ class BookTable(QTableView):
         if (pos - start).manhattanLength() >= QApplication.startDragDistance():
             index = self.indexAt(pos)
             self.drag_target = (index.row(), index.column()) if index.isValid() else None
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            self.drop_allowed = index.isValid() and self._can_drop(index.row(), index.column())
+            self.viewport().setCursor(
+                Qt.CursorShape.ClosedHandCursor
+                if self.drop_allowed
+                else Qt.CursorShape.ForbiddenCursor
+            )
             self.viewport().update()
         event.accept()
+
+    def _can_drop(self, row: int, column: int) -> bool:
+        """Free time, or the dragged visit's own cells (the service still decides)."""
+        cell = self._model.cell(row, column)
+        if cell.kind == "free":
+            return True
+        dragged = self._press[2] if self._press is not None else None
+        return (
+            dragged is not None
+            and cell.block is not None
+            and (cell.block.appointment_id == dragged.appointment_id)
+        )
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         press, target = self._press, self.drag_target
@@ -201,7 +221,10 @@ class BookTable(QTableView):
         try:
             if self.drag_target is not None:
                 rect = self.visualRect(self._model.index(*self.drag_target))
-                painter.setPen(QPen(QColor("#1f77b4"), 2, Qt.PenStyle.DashLine))
+                if self.drop_allowed:
+                    painter.setPen(QPen(QColor("#1f77b4"), 2, Qt.PenStyle.DashLine))
+                else:
+                    painter.setPen(QPen(NOW_LINE, 3))
                 painter.drawRect(rect.adjusted(1, 1, -1, -1))
             y = self.now_line_y()
             if y is not None:
