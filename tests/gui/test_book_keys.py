@@ -101,3 +101,16 @@ def test_ctrl_number_to_the_book_puts_the_arrows_in_the_grid(
         win.close()
         qtbot.waitUntil(lambda: not win.ops.busy, timeout=WAIT)
         stats.close()
+
+
+def test_the_week_names_its_doctor(qtbot: QtBot, view: BookView, world: f.World) -> None:
+    view.table.setFocus()
+    view.table.setCurrentIndex(view.model.index(view.model.row_for(time(9, 0)), 1))
+    week = view.controls.week
+    assert week.text() == "&Week of one doctor"
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        qtbot.mouseClick(week, Qt.MouseButton.LeftButton)
+    assert view.model.week and week.text() == "&Week of Dr. Alan Turing"
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        qtbot.mouseClick(week, Qt.MouseButton.LeftButton)
+    assert not view.model.week and week.text() == "&Week of one doctor"

@@ -322,6 +322,10 @@ class BookView(QWidget):
         had_index = self.table.currentIndex()
         fallback = (had_index.row(), had_index.column()) if had_index.isValid() else (-1, 0)
         self.model.set_books(books, week=request.week_doctor is not None)
+        # The week's doctor is named where the week was asked for (the headers are dates).
+        shown = self.model.column_doctor(0).doctor if self.model.columnCount() else ""
+        week_of = shown if self.model.week and self.span is None else "one doctor"
+        self.controls.week.setText(f"&Week of {week_of}")
         self.table.apply_spans()
         self.table.fit_columns()
         now = self.clinic.now().replace(tzinfo=None)
