@@ -3,7 +3,7 @@ mnemonics and messages."""
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import time, timedelta
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QContextMenuEvent
@@ -11,7 +11,9 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
 
+from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people import patients
 from hms_desktop.services.records.stats import StatsService
 from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.shell.main_window import MainWindow
@@ -114,3 +116,32 @@ def test_the_week_names_its_doctor(qtbot: QtBot, view: BookView, world: f.World)
     with qtbot.waitSignal(view.loaded, timeout=WAIT):
         qtbot.mouseClick(week, Qt.MouseButton.LeftButton)
     assert not view.model.week and week.text() == "&Week of one doctor"
+
+
+def test_the_bar_clears_on_the_next_action_and_on_another_day(
+    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    m, bar, table = view.model, view.confirmation, view.table
+    book_at(sqlite_clinic, world, "10:00", world.other_patient_id)
+    reload(qtbot, view)
+    view.acts.set_patient(patients.get_patient(sqlite_clinic, SYSTEM, world.patient_id))
+    table.setFocus()
+    table.setCurrentIndex(m.index(m.row_for(time(9, 0)), 0))
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        QTest.keyClick(table, Qt.Key.Key_Return)
+    assert bar.text().startswith("Booked José Núñez")
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        QTest.keyClick(table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert bar.isVisible() and bar.text().startswith("Undone:")
+    # Enter on another visit (the next action): the "Undone" line goes.
+    table.setCurrentIndex(m.index(m.row_for(time(10, 0)), 0))
+    QTest.keyClick(table, Qt.Key.Key_Return)
+    assert not bar.isVisible()
+    # A booking's bar goes when the day changes.
+    table.setCurrentIndex(m.index(m.row_for(time(9, 0)), 1))
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        QTest.keyClick(table, Qt.Key.Key_Return)
+    assert bar.isVisible() and bar.text().startswith("Booked José Núñez")
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        QTest.keyClick(table, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    assert view.day == world.day + timedelta(days=1) and not bar.isVisible()

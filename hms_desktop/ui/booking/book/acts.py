@@ -59,6 +59,7 @@ class BookActs:
     def activate(self, row: int, column: int) -> None:
         """Enter: move the visit being moved here, open a visit, or book free time."""
         view = self.view
+        view.next_action()
         cell = view.model.cell(row, column)
         if self.moving is not None:
             block, and_later = self.moving
@@ -399,6 +400,7 @@ class BookActs:
         table = self.view.table
         index = table.indexAt(pos)
         if index.isValid():
+            self.view.next_action()
             table.setCurrentIndex(index)
             menu = self.context_menu(index.row(), index.column())
             menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)

@@ -139,9 +139,9 @@ class BookView(QWidget):
         c.next_button.clicked.connect(lambda: self.set_date(self.day + timedelta(days=1)))
         c.today_button.clicked.connect(lambda: self.set_date(self.clinic.today()))
         c.date_edit.dateChanged.connect(lambda d: self.set_date(d.toPython()))
-        c.department.currentIndexChanged.connect(lambda _i: self.load())
+        c.department.currentIndexChanged.connect(lambda _i: self.show_other())
         c.doctors_button.clicked.connect(self.choose_doctors)
-        c.week.toggled.connect(lambda _on: self.load())
+        c.week.toggled.connect(lambda _on: self.show_other())
         c.patient_button.clicked.connect(lambda: self.acts.ask_patient(None))
         c.next_free_button.clicked.connect(self.acts.find_next_free)
         c.print_button.clicked.connect(lambda: self.acts.print_day(None))
@@ -192,6 +192,7 @@ class BookView(QWidget):
             return
         if day != self.day:
             self.day = day
+            self.confirmations.clear()  # another day: the bar spoke of the last one
             self.controls.date_edit.blockSignals(True)
             self.controls.date_edit.setDate(QDate(day.year, day.month, day.day))
             self.controls.date_edit.blockSignals(False)
@@ -199,6 +200,8 @@ class BookView(QWidget):
 
     def show_span(self, first: date, days: int) -> None:
         """One day (``days`` 1) or one doctor's ``days`` dates from ``first``."""
+        if (first, days) != (self.day, self.span[1] if self.span else 1):
+            self.confirmations.clear()
         self.day = first
         self.span = (first, days) if days > 1 else None
         self.controls.date_edit.blockSignals(True)
@@ -217,7 +220,17 @@ class BookView(QWidget):
         """Show only these doctors (None: every doctor, or the chosen department's)."""
         self.doctor_ids = list(doctor_ids) if doctor_ids else None
         self.controls.doctors_button.setText(chosen_text(self.doctor_ids))
+        self.show_other()
+
+    def show_other(self) -> None:
+        """Other doctors, department or week: the bar's last change is behind."""
+        self.confirmations.clear()
         self.load()
+
+    def next_action(self) -> None:
+        """An action in the book starts: a bar without Undo ("Undone: …") is stale."""
+        if not self.confirmation.can_undo():
+            self.confirmations.clear()
 
     def choose_doctors(self) -> None:
         """Ask which doctors to show (the list is read off the UI thread first)."""
