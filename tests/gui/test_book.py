@@ -119,7 +119,9 @@ def test_a_drag_refused_when_taken_and_one_accepted(
     m = view.model
     nine, ten, eleven = (m.row_for(time(h, 0)) for h in (9, 10, 11))
     _reload(qtbot, view, lambda: _drag(view, _center(view, nine, 0), _center(view, ten, 0)))
-    assert "already has a visit" in view.message.text() and view.message.text().startswith("Not moved")
+    assert "already has a visit" in view.message.text() and view.message.text().startswith(
+        "Not moved"
+    )
     moved = booking.get_appointment(sqlite_clinic, SYSTEM, moving)
     assert (moved.doctor_id, moved.time) == (world.doctor_id, time(9, 0))
     assert m.index(nine, 0).data().startswith("José Núñez")  # the block is back

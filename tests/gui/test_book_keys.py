@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import time, timedelta
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QContextMenuEvent
+from PySide6.QtGui import QContextMenuEvent, QPalette
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -145,3 +145,23 @@ def test_the_bar_clears_on_the_next_action_and_on_another_day(
     with qtbot.waitSignal(view.loaded, timeout=WAIT):
         QTest.keyClick(table, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
     assert view.day == world.day + timedelta(days=1) and not bar.isVisible()
+
+
+def test_the_current_cell_has_a_clear_frame_on_free_time_and_on_a_visit(
+    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    book_at(sqlite_clinic, world, "10:00", world.patient_id)
+    reload(qtbot, view)
+    m, table = view.model, view.table
+    highlight = table.palette().color(QPalette.ColorRole.Highlight).rgb()
+    table.setFocus()
+    for at in (time(9, 0), time(10, 0)):  # free, a visit
+        table.setCurrentIndex(m.index(m.row_for(at), 0))
+        QTest.keyClick(table, Qt.Key.Key_Down)
+        QTest.keyClick(table, Qt.Key.Key_Up)
+        rect = table.visualRect(table.currentIndex())
+        image = table.viewport().grab().toImage()
+        y = rect.center().y()
+        assert image.pixelColor(rect.left() + 1, y).rgb() == highlight, at
+        assert image.pixelColor(rect.right() - 1, y).rgb() == highlight, at
+        assert image.pixelColor(rect.left() + 12, y).rgb() != highlight, at  # not filled

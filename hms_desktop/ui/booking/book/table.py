@@ -17,6 +17,7 @@ from PySide6.QtGui import (
     QMouseEvent,
     QPainter,
     QPaintEvent,
+    QPalette,
     QPen,
     QResizeEvent,
 )
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QHeaderView,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -45,6 +47,8 @@ class BookDelegate(QStyledItemDelegate):
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
         super().initStyleOption(option, index)
+        # The cell keeps its own colour (free, visit, closed); the table frames the cursor.
+        option.state &= ~(QStyle.StateFlag.State_Selected | QStyle.StateFlag.State_HasFocus)
         text = option.text
         if not text:
             return
@@ -219,6 +223,7 @@ class BookTable(QTableView):
         super().paintEvent(event)
         painter = QPainter(self.viewport())
         try:
+            self._paint_cursor(painter)
             if self.drag_target is not None:
                 rect = self.visualRect(self._model.index(*self.drag_target))
                 if self.drop_allowed:
@@ -232,6 +237,19 @@ class BookTable(QTableView):
                 painter.drawLine(0, y, self.viewport().width(), y)
         finally:
             painter.end()
+
+    def _paint_cursor(self, painter: QPainter) -> None:
+        """The current cell: a 2px frame in the palette's highlight, lined inside with the
+        base colour so it reads on a blue visit as on white free time."""
+        index = self.currentIndex()
+        if not index.isValid():
+            return
+        rect = self.visualRect(index)
+        palette = self.palette()
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 2))
+        painter.drawRect(rect.adjusted(1, 1, -1, -1))
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.Base), 1))
+        painter.drawRect(rect.adjusted(2, 2, -3, -3))
 
     def now_line_y(self) -> int | None:
         """Where the current-time line is drawn (viewport y), or None (for tests)."""
