@@ -323,17 +323,30 @@ def test_repeat_a_visit_lists_the_conflict_then_books_the_others(
 def test_a_narrow_column_drops_the_reason_then_the_visit_type_never_the_name(
     qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
 ) -> None:
+    from PySide6.QtCore import QRect
     from PySide6.QtWidgets import QStyleOptionViewItem
 
     _book(sqlite_clinic, world, "09:00", world.patient_id)
     _reload(qtbot, view)
     index = view.model.index(view.model.row_for(time(9, 0)), 0)
     delegate = view.table.itemDelegate()
+    metrics = view.table.fontMetrics()
+    # Just wide enough for name and type inside the style's text margins (3px a side).
+    snug = metrics.horizontalAdvance("José Núñez · Consultation") + 10
     shown = []
-    for width in (600, 200, 60):
+    for width in (600, 200, snug, 60):
         option = QStyleOptionViewItem()
-        option.rect.setWidth(width)  # type: ignore[attr-defined]
-        option.fontMetrics = view.table.fontMetrics()  # type: ignore[attr-defined]
+        view.table.initViewItemOption(option)
+        one_line = metrics.lineSpacing() + 6  # a row of one line of text
+        option.rect = QRect(0, 0, width, one_line)  # type: ignore[attr-defined]
         delegate.initStyleOption(option, index)  # type: ignore[attr-defined]
         shown.append(option.text)  # type: ignore[attr-defined]
-    assert shown == ["José Núñez · Consultation · Knee", "José Núñez · Consultation", "José Núñez"]
+        # What is shown lies on the cell's one line: Qt will not wrap a part away as "…".
+        if width > 60:
+            assert metrics.horizontalAdvance(option.text) <= width - 6  # type: ignore[attr-defined]
+    assert shown == [
+        "José Núñez · Consultation · Knee",
+        "José Núñez · Consultation",
+        "José Núñez · Consultation",
+        "José Núñez",
+    ]

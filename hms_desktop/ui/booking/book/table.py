@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
@@ -42,8 +50,14 @@ DAY_COLUMN, WEEK_COLUMN = 180, 160
 
 
 class BookDelegate(QStyledItemDelegate):
-    """A visit's text drops its reason, then its visit type, rather than being cut off
-    mid-word (the tooltip keeps all of it)."""
+    """A visit shows its name and visit type whenever they fit, then its reason; parts
+    that do not fit are dropped whole (the reason first, then the type), never cut to
+    "…" (the tooltip keeps all of it).
+
+    "Fits" is measured as the style lays the text out: its text rectangle less the text
+    margins, wrapped at words into as many lines as the cell's height holds. A part
+    wrapped onto a line below the cell would otherwise show as "Name · …".
+    """
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
         super().initStyleOption(option, index)
@@ -52,15 +66,30 @@ class BookDelegate(QStyledItemDelegate):
         text = option.text
         if not text:
             return
-        room = option.rect.width() - 12
-        metrics = option.fontMetrics
         parts = text.split(" · ")
-        for n in range(len(parts), 0, -1):
+        for n in range(len(parts), 1, -1):
             shorter = " · ".join(parts[:n])
-            if metrics.horizontalAdvance(shorter) <= room:
+            if self._fits(option, shorter):
                 option.text = shorter
                 return
         option.text = parts[0]
+
+    def _fits(self, option: QStyleOptionViewItem, text: str) -> bool:
+        widget = option.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
+        probe = QStyleOptionViewItem(option)
+        probe.text = text
+        area = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, probe, widget)
+        room = area.width() - 2 * margin - 2  # a little slack for rounding
+        metrics = option.fontMetrics
+        if room <= 0:
+            return False
+        lines = max(1, area.height() // max(1, metrics.lineSpacing()))
+        needed = metrics.boundingRect(
+            QRect(0, 0, room, 100_000), int(Qt.TextFlag.TextWordWrap), text
+        )
+        return needed.width() <= room and needed.height() <= lines * metrics.lineSpacing()
 
 
 class BookTable(QTableView):
