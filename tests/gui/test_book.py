@@ -17,7 +17,7 @@ from hms_desktop.services.scheduling import booking, hours
 from hms_desktop.services.views import day_words
 from hms_desktop.ui.booking.book.model import KIND_ROLE
 from hms_desktop.ui.booking.book.view import BookView
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.dates import day_text, when_text
 from hms_desktop.ui.common.operations import Operations
 from tests import factories as f
 from tests.gui.book_support import WAIT, ops, view, world
@@ -79,6 +79,7 @@ def test_book_from_the_day_view_by_keyboard(
     QTest.keyClick(view.table, Qt.Key.Key_Return)  # no patient chosen: the finder asks
     dialog = view.acts.patient_dialog
     assert dialog is not None and dialog.isVisible()
+    assert dialog.ok.text() == "&Choose patient"  # it only chooses; Enter on a cell books
     QTest.keyClicks(dialog.picker.search, "Jose")
     QTest.keyClick(dialog.picker.search, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: dialog.chosen is not None, timeout=WAIT)
@@ -101,6 +102,18 @@ def test_book_from_the_day_view_by_keyboard(
     with qtbot.waitSignal(view.appointment_opened, timeout=WAIT) as opened:
         QTest.keyClick(view.table, Qt.Key.Key_Return)
     assert opened.args == [appt.id + 1]
+    details = view.acts.active_dialog
+    assert isinstance(details, QMessageBox) and details.isVisible()
+    assert details.text().splitlines() == [
+        "Patient: José Núñez",
+        "Doctor: Dr. Ada Lovelace",
+        f"When: {day_text(world.day, sqlite_clinic.today())}, 10:00-10:30",
+        "Visit type: Consultation",
+        "Status: Booked",
+        "Reason: —",
+    ]
+    QTest.keyClick(details, Qt.Key.Key_Escape)
+    assert not details.isVisible()
     QTest.keyClick(view.table, Qt.Key.Key_Delete)
     [box] = [b for b in view.findChildren(QMessageBox) if b.isVisible()]
     [yes] = [b for b in box.buttons() if b.text() == "Cancel visit"]
@@ -145,6 +158,9 @@ def test_ctrl_g_lands_on_the_first_free_time(
     with qtbot.waitSignal(view.loaded, timeout=WAIT):
         QTest.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
     assert view.day == world.day
+    assert view.message.text() == (
+        f"Next free with Dr. Ada Lovelace: {when_text(world.day, time(10, 0))}."
+    )
     index = view.table.currentIndex()
     assert (index.column(), view.model.row_time(index.row())) == (0, time(10, 0))
     # The department: Dr. Turing's 09:00 comes first.

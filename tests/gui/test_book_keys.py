@@ -137,6 +137,11 @@ def test_the_bar_clears_on_the_next_action_and_on_another_day(
     table.setCurrentIndex(m.index(m.row_for(time(10, 0)), 0))
     QTest.keyClick(table, Qt.Key.Key_Return)
     assert not bar.isVisible()
+    details = view.acts.active_dialog
+    assert isinstance(details, QMessageBox) and "Anna Smith" in details.text()
+    QTest.keyClick(details, Qt.Key.Key_Escape)
+    view.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow, timeout=WAIT)
     # A booking's bar goes when the day changes.
     table.setCurrentIndex(m.index(m.row_for(time(9, 0)), 1))
     with qtbot.waitSignal(view.loaded, timeout=WAIT):

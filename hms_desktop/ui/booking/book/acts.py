@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QMenu, QMessageBox
 
 from hms_desktop.errors import HmsError
+from hms_desktop.services.people import doctors
 from hms_desktop.services.scheduling import book, booking, series
 from hms_desktop.services.scheduling.availability import last_bookable_day
 from hms_desktop.services.scheduling.book import Block
@@ -28,6 +29,7 @@ from hms_desktop.ui.booking.book.dialogs import (
     PatientChoice,
     ask_series_cancel,
     show_conflicts,
+    visit_details,
 )
 from hms_desktop.ui.booking.book.repeat_dialog import RepeatDialog
 from hms_desktop.ui.common.dates import day_text, time_text, when_text
@@ -67,7 +69,7 @@ class BookActs:
             view.stop_moving_action.setEnabled(False)
             self.move_block(block, row, column, and_later=and_later)
         elif cell.block is not None:
-            self.open_visit(cell.block)
+            self.open_visit(cell.block, column)
         elif cell.kind == "free" and view.own_doctor_id is None:
             self.book_free(row, column)
         elif cell.kind == "free":
@@ -125,14 +127,28 @@ class BookActs:
         view.load(select=(doctor.doctor_id, day, cell.slot))
         view.visits_changed.emit()
 
-    def open_visit(self, block: Block) -> None:
-        self.view.appointment_opened.emit(block.appointment_id)
-        self.view.say(
-            f"Visit {block.appointment_id}: {time_text(block.start)}-{time_text(block.end)} "
-            f"{block.patient}, {VISIT_LABELS.get(block.visit_type, block.visit_type)}, "
-            f"{STATUS_LABELS.get(block.status, block.status).lower()}"
-            + (f" ({block.reason})" if block.reason else "")
+    def open_visit(self, block: Block, column: int | None = None) -> None:
+        """Say the visit's details: on the front desk's book in a small read-only box
+        (patient, doctor, day and time, type, status, reason), on a doctor's in the line."""
+        view = self.view
+        view.appointment_opened.emit(block.appointment_id)
+        index = view.table.currentIndex()
+        column = column if column is not None else max(index.column(), 0)
+        doctor = view.model.column_doctor(column).doctor if view.model.columnCount() else ""
+        day = view.model.column_day(column) if view.model.columnCount() else view.day
+        kind = VISIT_LABELS.get(block.visit_type, block.visit_type)
+        status = STATUS_LABELS.get(block.status, block.status)
+        when = (
+            f"{day_text(day, view.clinic.today())}, {time_text(block.start)}-{time_text(block.end)}"
         )
+        view.say(f"{block.patient} with {doctor}, {when}: {kind}, {status.lower()}"
+                 + (f" ({block.reason})" if block.reason else ""))  # fmt: skip
+        if view.own_doctor_id is not None:
+            return
+        self.active_dialog = visit_details(
+            view, [("Patient", block.patient), ("Doctor", doctor), ("When", when),
+                   ("Visit type", kind), ("Status", status), ("Reason", block.reason or "—")],
+        )  # fmt: skip
 
     # --- cancelling ---------------------------------------------------------------------
     def on_delete(self, row: int, column: int) -> None:
@@ -349,7 +365,12 @@ class BookActs:
             controls.week.blockSignals(True)
             controls.week.setChecked(False)
             controls.week.blockSignals(False)
-        view.say(f"Next free: {when_text(found.date, found.time)}.")
+        try:
+            who = doctors.get_doctor(view.clinic, found.doctor_id).full_name
+        except HmsError:
+            who = ""
+        with_whom = f" with {who}" if who else ""
+        view.say(f"Next free{with_whom}: {when_text(found.date, found.time)}.")
         view.go_to(found.doctor_id, found.date, found.time)
         view.table.setFocus()
 
@@ -371,7 +392,7 @@ class BookActs:
                 cell.kind == "free"
             )
         if block is not None:
-            menu.addAction("&Open", lambda: self.open_visit(block))
+            menu.addAction("&Open", lambda: self.open_visit(block, column))
         if block is not None and desk and block.series_id is None:
             menu.addAction("&Reschedule…", lambda: self.start_moving(block))
             menu.addAction("&Cancel…", lambda: self.cancel_visit(block))

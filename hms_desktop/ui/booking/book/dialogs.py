@@ -43,7 +43,7 @@ class PatientChoice(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
         self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok.setText("Book for this patient")
+        self.ok.setText("&Choose patient")
         self.ok.setEnabled(False)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -131,6 +131,18 @@ def show_conflicts(parent: QWidget, text: str, rows: list[tuple[str, str]]) -> Q
     box = QMessageBox(QMessageBox.Icon.Information, "Not moved", f"{text}\n\n{listed}",
                       parent=parent)  # fmt: skip
     box.setObjectName("bookConflicts")
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+    return box
+
+
+def visit_details(parent: QWidget, rows: list[tuple[str, str]]) -> QMessageBox:
+    """A visit's details, read-only, in a small box (Enter or Esc closes it)."""
+    text = "\n".join(f"{label}: {value}" for label, value in rows)
+    box = QMessageBox(QMessageBox.Icon.NoIcon, "Visit", text, parent=parent)
+    box.setObjectName("bookVisitDetails")
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.setStandardButtons(QMessageBox.StandardButton.Close)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box
