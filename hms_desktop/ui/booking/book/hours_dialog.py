@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -28,6 +27,7 @@ from hms_desktop.errors import HmsError, ValidationError
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import hours
+from hms_desktop.ui.common.dates import date_edit
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import user_message
 
@@ -81,11 +81,7 @@ class HoursDialog(QDialog):
             self.days.append(edit)
         self._saved_text = [e.text() for e in self.days]
         today = clinic.today()
-        self.leave_from, self.leave_to = QDateEdit(self), QDateEdit(self)
-        for picker in (self.leave_from, self.leave_to):
-            picker.setCalendarPopup(True)
-            picker.setDisplayFormat("yyyy-MM-dd")
-            picker.setDate(QDate(today.year, today.month, today.day))
+        self.leave_from, self.leave_to = date_edit(self, today), date_edit(self, today)
         self.leave_reason = QLineEdit(self)
         self.leave_reason.setPlaceholderText("leave, holiday, conference…")
         self.leave_button = QPushButton("Add leave", self)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -28,7 +27,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import series
 from hms_desktop.services.scheduling.book import Block
-from hms_desktop.ui.common.dates import day_text, when_text
+from hms_desktop.ui.common.dates import date_edit, day_text, when_text
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import user_message
 
@@ -59,11 +58,7 @@ class RepeatDialog(QDialog):
         self.count = QSpinBox(self)
         self.count.setRange(2, series.MAX_OCCURRENCES)
         self.count.setValue(4)
-        self.until = QDateEdit(self)
-        self.until.setCalendarPopup(True)
-        self.until.setDisplayFormat("yyyy-MM-dd")
-        later = day + timedelta(weeks=8)
-        self.until.setDate(QDate(later.year, later.month, later.day))
+        self.until = date_edit(self, day + timedelta(weeks=8))
         form = QFormLayout()
         form.addRow("&Repeat", self.repeat)
         form.addRow("Repeat &every", self.every)
