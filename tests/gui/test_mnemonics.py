@@ -228,7 +228,8 @@ def test_the_books_menus_and_repeat_dialog_have_one_letter_each(qtbot, sqlite_cl
         qtbot.addWidget(dialog)
         dialog.show()
         found["repeat"] = clashes(dialog)
-        labelled = [t for t in (b.text() for b in dialog.findChildren(QAbstractButton)) if t]
+        shown = [b for b in dialog.findChildren(QAbstractButton) if b.isVisibleTo(dialog)]
+        labelled = [b.text() for b in shown if b.text()]
         assert all("&" in t for t in labelled if t != "Cancel"), labelled
         assert {name: c for name, c in found.items() if c} == {}
     finally:

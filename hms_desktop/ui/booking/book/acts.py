@@ -25,6 +25,7 @@ from hms_desktop.services.scheduling import book, booking, series
 from hms_desktop.services.scheduling.availability import last_bookable_day
 from hms_desktop.services.scheduling.book import Block
 from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS, AppointmentRow, PatientRow
+from hms_desktop.ui.booking.book import menu
 from hms_desktop.ui.booking.book.dialogs import (
     PatientChoice,
     ask_series_cancel,
@@ -376,56 +377,11 @@ class BookActs:
 
     # --- menu and printing --------------------------------------------------------------
     def context_menu(self, row: int, column: int) -> QMenu:
-        """Book, open, move, cancel, no-show and print for the cell; a series' visit can
-        be moved or cancelled with its later visits."""
-        view = self.view
-        cell = view.model.cell(row, column)
-        menu = QMenu(view)
-        block = cell.block
-        if self.extra_actions:
-            for action in self.extra_actions:
-                menu.addAction(action)
-            menu.addSeparator()
-        desk = view.own_doctor_id is None
-        if desk:
-            menu.addAction("&Book here…", lambda: self.book_free(row, column)).setEnabled(
-                cell.kind == "free"
-            )
-        if block is not None:
-            menu.addAction("&Open", lambda: self.open_visit(block, column))
-        if block is not None and desk and block.series_id is None:
-            menu.addAction("&Reschedule…", lambda: self.start_moving(block))
-            menu.addAction("&Cancel…", lambda: self.cancel_visit(block))
-            menu.addAction("&No-show", lambda: self.mark_no_show(block))
-            menu.addAction("Rep&eat…", lambda: self.repeat(block, column))
-        elif block is not None and desk:
-            menu.addAction("&Move this visit…", lambda: self.start_moving(block))
-            menu.addAction(
-                "Move this and all &later…", lambda: self.start_moving(block, and_later=True)
-            )
-            menu.addAction("&Cancel this visit…", lambda: self.cancel(block, and_later=False))
-            menu.addAction("Cancel this and all la&ter…", lambda: self.cancel_later(block))
-            menu.addAction("&No-show", lambda: self.mark_no_show(block))
-        menu.addSeparator()
-        doctor = view.model.column_doctor(column)
-        if desk:
-            menu.addAction(
-                f"&Print {doctor.doctor}'s day…", lambda: self.print_day([doctor.doctor_id])
-            )
-            menu.addAction("Print the &whole day…", lambda: self.print_day(None))
-        else:
-            menu.addAction("&Print the day…", lambda: self.print_day(None))
-        return menu
+        """The cell's menu (see :func:`.menu.context_menu`)."""
+        return menu.context_menu(self, row, column)
 
     def on_context_menu(self, pos: QPoint) -> None:
-        table = self.view.table
-        index = table.indexAt(pos)
-        if index.isValid():
-            self.view.next_action()
-            table.setCurrentIndex(index)
-            menu = self.context_menu(index.row(), index.column())
-            menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            menu.popup(table.viewport().mapToGlobal(pos))
+        menu.on_context_menu(self, pos)
 
     def save_pdf(self, path: Path, doctor_ids: list[int] | None = None) -> None:
         """The printed day's schedule as a PDF (see :class:`~.printing.BookPrinting`)."""

@@ -9,8 +9,9 @@ stays.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -30,6 +31,9 @@ from hms_desktop.services.scheduling import hours
 from hms_desktop.ui.common.dates import date_edit
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import user_message
+
+if TYPE_CHECKING:
+    from hms_desktop.ui.booking.book.view import BookView
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -149,3 +153,18 @@ class HoursDialog(QDialog):
         self.leave_to.setDate(self.leave_from.date())
         self._show_upcoming()
         self.saved.emit()
+
+
+def edit_hours_for(view: BookView) -> HoursDialog | None:
+    """The weekly hours and leave of the chosen doctor (or the doctor's own)."""
+    doctor_id = view.week_doctor()
+    if doctor_id is None:
+        view.say("No doctor is shown.")
+        return None
+    names = {view.model.column_doctor(c).doctor_id: view.model.column_doctor(c).doctor
+             for c in range(view.model.columnCount())}  # fmt: skip
+    dialog = HoursDialog(view.clinic, view.actor, doctor_id, names.get(doctor_id, ""), view)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.saved.connect(view.load)
+    dialog.open()
+    return dialog

@@ -17,23 +17,22 @@ from datetime import date, time, timedelta
 
 from PySide6.QtCore import QDate, QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clinic_settings import service as clinic_service
-from hms_desktop.services.people import departments, doctors
+from hms_desktop.services.people import departments
 from hms_desktop.services.scheduling.book import Block, DayBook
-from hms_desktop.services.views import DoctorRow
 from hms_desktop.ui.booking.book.acts import BookActs
 from hms_desktop.ui.booking.book.controls import BookControls
 from hms_desktop.ui.booking.book.doctor_picker import (
     DoctorPicker,
+    choose_for,
     chosen_text,
-    remember_doctors,
     remembered_doctors,
 )
-from hms_desktop.ui.booking.book.hours_dialog import HoursDialog
+from hms_desktop.ui.booking.book.hours_dialog import HoursDialog, edit_hours_for
 from hms_desktop.ui.booking.book.model import BookModel
 from hms_desktop.ui.booking.book.printing import BookPrinting
 from hms_desktop.ui.booking.book.request import BookRequest, CellKey, read_books
@@ -233,30 +232,8 @@ class BookView(QWidget):
             self.confirmations.clear()
 
     def choose_doctors(self) -> None:
-        """Ask which doctors to show (the list is read off the UI thread first)."""
-        clinic = self.clinic
-        self.ops.run(
-            lambda _ctx: doctors.list_doctors(clinic),
-            label="Load doctors",
-            on_success=self._open_doctor_picker,
-            on_failure=lambda err: self.say(user_message(err)),
-        )
-
-    def _open_doctor_picker(self, rows: list[DoctorRow]) -> None:
-        dialog = DoctorPicker(rows, self.doctor_ids, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.doctor_picker = dialog
-
-        def done(result: int) -> None:
-            self.doctor_picker = None
-            if result == QDialog.DialogCode.Accepted:
-                chosen = dialog.chosen()
-                remember_doctors(self.clinic, chosen)
-                self.set_doctors(chosen)
-            self.table.setFocus()
-
-        dialog.finished.connect(done)
-        dialog.open()
+        """Ask which doctors to show (see :func:`.doctor_picker.choose_for`)."""
+        choose_for(self)
 
     def week_doctor(self) -> int | None:
         if self.own_doctor_id is not None:
@@ -418,14 +395,4 @@ class BookView(QWidget):
 
     def edit_hours(self) -> HoursDialog | None:
         """The weekly hours and leave of the chosen doctor (or the doctor's own)."""
-        doctor_id = self.week_doctor()
-        if doctor_id is None:
-            self.say("No doctor is shown.")
-            return None
-        names = {self.model.column_doctor(c).doctor_id: self.model.column_doctor(c).doctor
-                 for c in range(self.model.columnCount())}  # fmt: skip
-        dialog = HoursDialog(self.clinic, self.actor, doctor_id, names.get(doctor_id, ""), self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.saved.connect(self.load)
-        dialog.open()
-        return dialog
+        return edit_hours_for(self)
