@@ -25,8 +25,9 @@ from tests.gui.book_support import book_at as _book
 from tests.gui.book_support import center as _center
 from tests.gui.book_support import drag as _drag
 from tests.gui.book_support import reload as _reload
+from tests.gui.conftest import styled
 
-__all__ = ["ops", "view", "world"]
+__all__ = ["ops", "styled", "view", "world"]
 
 
 def _pdf_text(path: Path) -> str:
@@ -337,8 +338,9 @@ def test_repeat_a_visit_lists_the_conflict_then_books_the_others(
 
 
 def test_a_narrow_column_drops_the_reason_then_the_visit_type_never_the_name(
-    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+    styled: object, qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
 ) -> None:
+    # With the window's style sheet (cell padding) and font.
     from PySide6.QtCore import QRect
     from PySide6.QtWidgets import QStyleOptionViewItem
 
@@ -348,7 +350,7 @@ def test_a_narrow_column_drops_the_reason_then_the_visit_type_never_the_name(
     delegate = view.table.itemDelegate()
     metrics = view.table.fontMetrics()
     # Just wide enough for name and type inside the style's text margins (3px a side).
-    snug = metrics.horizontalAdvance("José Núñez · Consultation") + 10
+    snug = metrics.horizontalAdvance("José Núñez · Consultation") + 10 + 12  # + padding
     shown = []
     for width in (600, 200, snug, 60):
         option = QStyleOptionViewItem()
@@ -359,7 +361,7 @@ def test_a_narrow_column_drops_the_reason_then_the_visit_type_never_the_name(
         shown.append(option.text)  # type: ignore[attr-defined]
         # What is shown lies on the cell's one line: Qt will not wrap a part away as "…".
         if width > 60:
-            assert metrics.horizontalAdvance(option.text) <= width - 6  # type: ignore[attr-defined]
+            assert metrics.horizontalAdvance(option.text) <= width - 18  # type: ignore[attr-defined]
     assert shown == [
         "José Núñez · Consultation · Knee",
         "José Núñez · Consultation",

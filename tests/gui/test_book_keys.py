@@ -19,8 +19,9 @@ from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.shell.main_window import MainWindow
 from tests import factories as f
 from tests.gui.book_support import WAIT, book_at, ops, reload, view, world
+from tests.gui.conftest import styled
 
-__all__ = ["ops", "view", "world"]
+__all__ = ["ops", "styled", "view", "world"]
 
 
 def _platform_menu_key(view: BookView) -> None:
@@ -153,12 +154,13 @@ def test_the_bar_clears_on_the_next_action_and_on_another_day(
 
 
 def test_the_current_cell_has_a_clear_frame_on_free_time_and_on_a_visit(
-    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+    styled: QApplication, qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
 ) -> None:
+    # With the window's style sheet, whose table selection colour is pale.
     book_at(sqlite_clinic, world, "10:00", world.patient_id)
     reload(qtbot, view)
     m, table = view.model, view.table
-    highlight = table.palette().color(QPalette.ColorRole.Highlight).rgb()
+    highlight = QApplication.palette().color(QPalette.ColorRole.Highlight).rgb()
     table.setFocus()
     for at in (time(9, 0), time(10, 0)):  # free, a visit
         table.setCurrentIndex(m.index(m.row_for(at), 0))

@@ -89,7 +89,10 @@ class BookDelegate(QStyledItemDelegate):
         needed = metrics.boundingRect(
             QRect(0, 0, room, 100_000), int(Qt.TextFlag.TextWordWrap), text
         )
-        return needed.width() <= room and needed.height() <= lines * metrics.lineSpacing()
+        # A line's box can be a pixel taller than the line spacing: count lines, rounded.
+        spacing = max(1, metrics.lineSpacing())
+        needed_lines = max(1, (needed.height() + spacing // 2) // spacing)
+        return needed.width() <= room and needed_lines <= lines
 
 
 class BookTable(QTableView):
@@ -274,7 +277,8 @@ class BookTable(QTableView):
         if not index.isValid():
             return
         rect = self.visualRect(index)
-        palette = self.palette()
+        # The application's palette: the style sheet gives a table a pale selection colour.
+        palette = QApplication.palette()
         painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 2))
         painter.drawRect(rect.adjusted(1, 1, -1, -1))
         painter.setPen(QPen(palette.color(QPalette.ColorRole.Base), 1))
