@@ -74,7 +74,7 @@ def test_book_takes_the_visit_types_length_and_refuses_an_overlap(
         "book", "--patient", str(world.other_patient_id), "--doctor", str(world.doctor_id),
         "--date", day, "--time", "09:30", database=database_url,
     )  # fmt: skip
-    assert_one_line_error(clash, "overlaps Dr. Ada Lovelace at 09:00", "until 09:45")
+    assert_one_line_error(clash, "Dr. Ada Lovelace already has a visit at 09:00-09:45")
     # The same patient with the other doctor at 09:15: the patient's own visit is named.
     f.open_day(world.clinic, world.other_doctor_id, world.day, "09:00", "12:00")
     busy = hms(

@@ -367,7 +367,7 @@ def test_slots_book_cancel(hms: Run, world: f.World, database_url: str) -> None:
         "book", "--patient", str(world.other_patient_id), "--doctor", str(world.doctor_id),
         "--date", day, "--time", "10:00", database=database_url,
     )  # fmt: skip
-    assert_one_line_error(taken, "was just taken")
+    assert_one_line_error(taken, "already has a visit")
 
     cancelled = hms("cancel", str(appt_id), database=database_url)
     assert cancelled.code == 0 and f"Appointment {appt_id} is cancelled" in cancelled.out

@@ -41,7 +41,7 @@ def test_init_book_and_errors_in_a_real_process(
     first = run_subprocess(*book)
     assert first.code == 0, first.err
     assert first.out.strip().isdigit() and first.err == ""
-    assert_one_line_error(run_subprocess(*book), "was just taken")
+    assert_one_line_error(run_subprocess(*book), "already has a visit")
     bad = run_subprocess("--database", database_url, "list", "appointments", "--date", "2026-99-01")
     assert_one_line_error(bad, "real date")
     usage = run_subprocess("--database", database_url, "book", "--patient", "1")

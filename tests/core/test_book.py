@@ -101,7 +101,7 @@ def test_a_recurring_series_with_one_conflict_books_the_others_and_reports_it(
         dates=dates, at="10:00",
     )  # fmt: skip
     assert result.booked == () and [c.date for c in result.conflicts] == [dates[2]]
-    assert "just taken" in result.conflicts[0].reason
+    assert "already has a visit" in result.conflicts[0].reason
     result = series.book_series(
         clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
         dates=dates, at="10:00", book_the_rest=True,

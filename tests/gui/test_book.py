@@ -14,8 +14,10 @@ from pytestqt.qtbot import QtBot
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import booking, hours
+from hms_desktop.services.views import day_words
 from hms_desktop.ui.booking.book.model import KIND_ROLE
 from hms_desktop.ui.booking.book.view import BookView
+from hms_desktop.ui.common.dates import day_text, when_text
 from hms_desktop.ui.common.operations import Operations
 from tests import factories as f
 from tests.gui.book_support import WAIT, ops, view, world
@@ -23,8 +25,9 @@ from tests.gui.book_support import book_at as _book
 from tests.gui.book_support import center as _center
 from tests.gui.book_support import drag as _drag
 from tests.gui.book_support import reload as _reload
+from tests.gui.conftest import styled
 
-__all__ = ["ops", "view", "world"]
+__all__ = ["ops", "styled", "view", "world"]
 
 
 def _pdf_text(path: Path) -> str:
@@ -77,6 +80,7 @@ def test_book_from_the_day_view_by_keyboard(
     QTest.keyClick(view.table, Qt.Key.Key_Return)  # no patient chosen: the finder asks
     dialog = view.acts.patient_dialog
     assert dialog is not None and dialog.isVisible()
+    assert dialog.ok.text() == "&Choose patient"  # it only chooses; Enter on a cell books
     QTest.keyClicks(dialog.picker.search, "Jose")
     QTest.keyClick(dialog.picker.search, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: dialog.chosen is not None, timeout=WAIT)
@@ -99,6 +103,18 @@ def test_book_from_the_day_view_by_keyboard(
     with qtbot.waitSignal(view.appointment_opened, timeout=WAIT) as opened:
         QTest.keyClick(view.table, Qt.Key.Key_Return)
     assert opened.args == [appt.id + 1]
+    details = view.acts.active_dialog
+    assert isinstance(details, QMessageBox) and details.isVisible()
+    assert details.text().splitlines() == [
+        "Patient: José Núñez",
+        "Doctor: Dr. Ada Lovelace",
+        f"When: {day_text(world.day, sqlite_clinic.today())}, 10:00-10:30",
+        "Visit type: Consultation",
+        "Status: Booked",
+        "Reason: —",
+    ]
+    QTest.keyClick(details, Qt.Key.Key_Escape)
+    assert not details.isVisible()
     QTest.keyClick(view.table, Qt.Key.Key_Delete)
     [box] = [b for b in view.findChildren(QMessageBox) if b.isVisible()]
     [yes] = [b for b in box.buttons() if b.text().replace("&", "") == "Cancel visit"]
@@ -117,7 +133,9 @@ def test_a_drag_refused_when_taken_and_one_accepted(
     m = view.model
     nine, ten, eleven = (m.row_for(time(h, 0)) for h in (9, 10, 11))
     _reload(qtbot, view, lambda: _drag(view, _center(view, nine, 0), _center(view, ten, 0)))
-    assert "taken" in view.message.text() and view.message.text().startswith("Not moved")
+    assert "already has a visit" in view.message.text() and view.message.text().startswith(
+        "Not moved"
+    )
     moved = booking.get_appointment(sqlite_clinic, SYSTEM, moving)
     assert (moved.doctor_id, moved.time) == (world.doctor_id, time(9, 0))
     assert m.index(nine, 0).data().startswith("José Núñez")  # the block is back
@@ -141,6 +159,9 @@ def test_ctrl_g_lands_on_the_first_free_time(
     with qtbot.waitSignal(view.loaded, timeout=WAIT):
         QTest.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
     assert view.day == world.day
+    assert view.message.text() == (
+        f"Next free with Dr. Ada Lovelace: {when_text(world.day, time(10, 0))}."
+    )
     index = view.table.currentIndex()
     assert (index.column(), view.model.row_time(index.row())) == (0, time(10, 0))
     # The department: Dr. Turing's 09:00 comes first.
@@ -167,7 +188,7 @@ def test_the_schedule_pdf_lists_exactly_the_days_live_visits(
     path = tmp_path / "schedule.pdf"
     view.acts.save_pdf(path)
     text = _pdf_text(path)
-    assert world.day.isoformat() in text and "HMS Desktop clinic" in text
+    assert day_words(world.day) in text and "HMS Desktop clinic" in text
     assert "José Núñez" in text and "Anna Smith" in text and "Consultation" in text
     assert "09:00-09:30" in text and "10:30-11:00" in text
     assert "Zoe" not in text and "Otto" not in text and text.count("Booked") == 2
@@ -185,7 +206,7 @@ def test_the_context_menu_offers_book_open_reschedule_cancel_no_show_print(
     menu = view.acts.context_menu(view.model.row_for(time(9, 0)), 0)
     texts = [a.text() for a in menu.actions() if a.text()]
     assert texts == [
-        "&Book here…", "&Open", "&Reschedule…", "&Cancel…", "&No-show", "Re&peat…",
+        "&Book here…", "&Open", "&Reschedule…", "&Cancel…", "&No-show", "Rep&eat…",
         "&Print Dr. Ada Lovelace's day…", "Print the &whole day…",
     ]  # fmt: skip
     assert not menu.actions()[0].isEnabled()
@@ -287,9 +308,9 @@ def test_repeat_a_visit_lists_the_conflict_then_books_the_others(
     dialog = view.acts.repeat(block, 0)
     dialog.count.setValue(4)
     dialog.book_button.click()
-    assert dialog.isVisible() and str(taken) in dialog.conflicts.text()
+    assert dialog.isVisible() and day_text(taken) in dialog.conflicts.text()
     assert len(booking.list_appointments(sqlite_clinic, SYSTEM)) == 2  # nothing booked yet
-    assert dialog.book_button.text() == "Book the others"
+    assert dialog.book_button.text() == "&Book the others"
     with qtbot.waitSignal(dialog.booked, timeout=WAIT) as done, qtbot.waitSignal(view.loaded):
         dialog.book_button.click()
     assert len(done.args[0]) == 2
@@ -298,22 +319,52 @@ def test_repeat_a_visit_lists_the_conflict_then_books_the_others(
     )
     assert [a.date for a in mine] == [world.day + timedelta(weeks=w) for w in (0, 1, 3)]
     assert view.model.cell(row, 0).block.series_id == first  # type: ignore[union-attr]
+    days = ", ".join(
+        day_text(world.day + timedelta(weeks=w), sqlite_clinic.today()) for w in (1, 3)
+    )
+    assert view.confirmation.text() == (
+        f"Booked 2 more visits for José Núñez with Dr. Ada Lovelace at 10:00: {days}."
+    )
+    # Undo takes back the whole repeat, not the first visit.
+    view.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow, timeout=WAIT)
+    view.table.setFocus()
+    assert view.confirmation.can_undo()
+    with qtbot.waitSignal(view.visits_changed, timeout=WAIT):
+        QTest.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    live = booking.AppointmentFilter(patient_id=world.patient_id, statuses=("booked",))
+    assert [a.date for a in booking.list_appointments(sqlite_clinic, SYSTEM, live)] == [world.day]
+    assert view.confirmation.text().startswith("Undone: the 2 repeat visits of José Núñez")
 
 
 def test_a_narrow_column_drops_the_reason_then_the_visit_type_never_the_name(
-    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+    styled: object, qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
 ) -> None:
+    # With the window's style sheet (cell padding) and font.
+    from PySide6.QtCore import QRect
     from PySide6.QtWidgets import QStyleOptionViewItem
 
     _book(sqlite_clinic, world, "09:00", world.patient_id)
     _reload(qtbot, view)
     index = view.model.index(view.model.row_for(time(9, 0)), 0)
     delegate = view.table.itemDelegate()
+    metrics = view.table.fontMetrics()
+    # Just wide enough for name and type inside the style's text margins (3px a side).
+    snug = metrics.horizontalAdvance("José Núñez · Consultation") + 10 + 12  # + padding
     shown = []
-    for width in (600, 200, 60):
+    for width in (600, 200, snug, 60):
         option = QStyleOptionViewItem()
-        option.rect.setWidth(width)  # type: ignore[attr-defined]
-        option.fontMetrics = view.table.fontMetrics()  # type: ignore[attr-defined]
+        view.table.initViewItemOption(option)
+        one_line = metrics.lineSpacing() + 6  # a row of one line of text
+        option.rect = QRect(0, 0, width, one_line)  # type: ignore[attr-defined]
         delegate.initStyleOption(option, index)  # type: ignore[attr-defined]
         shown.append(option.text)  # type: ignore[attr-defined]
-    assert shown == ["José Núñez · Consultation · Knee", "José Núñez · Consultation", "José Núñez"]
+        # What is shown lies on the cell's one line: Qt will not wrap a part away as "…".
+        if width > 60:
+            assert metrics.horizontalAdvance(option.text) <= width - 18  # type: ignore[attr-defined]
+    assert shown == [
+        "José Núñez · Consultation · Knee",
+        "José Núñez · Consultation",
+        "José Núñez · Consultation",
+        "José Núñez",
+    ]

@@ -20,6 +20,7 @@ from hms_desktop.services.scheduling import book, booking, hours, series
 from hms_desktop.ui.booking.book.model import KIND_ROLE
 from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.common.change_relay import ChangeRelay
+from hms_desktop.ui.common.dates import when_text
 from hms_desktop.ui.common.operations import Operations
 from tests import factories as f
 from tests.gui.book_support import WAIT, book_at, center, drag, ops, reload, view, world
@@ -88,6 +89,25 @@ def test_booking_moving_and_cancelling_say_so_with_undo(
         "Moved José Núñez's visit with Dr. Ada Lovelace from Tomorrow, Tue, 16 Jun at 09:00 "
         "to Tomorrow, Tue, 16 Jun at 11:00 with Dr. Alan Turing."
     )
+    moved = bar.text()
+    # Dragged over a taken cell: a red outline and the forbidden cursor; over free time
+    # the usual one. The refused drop keeps the move's bar (its Undo still stands) and
+    # says why on the message line, naming the visit in the way.
+    port, start = view.table.viewport(), center(view, eleven, 1)
+    QTest.mousePress(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    QTest.mouseMove(port, center(view, nine, 0))
+    assert view.table.drop_allowed and port.cursor().shape() == Qt.CursorShape.ClosedHandCursor
+    QTest.mouseMove(port, center(view, ten, 0))
+    assert not view.table.drop_allowed
+    assert port.cursor().shape() == Qt.CursorShape.ForbiddenCursor
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        QTest.mouseRelease(
+            port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, center(view, ten, 0)
+        )
+    assert bar.text() == moved and bar.can_undo()
+    assert view.message.text().startswith(
+        "Not moved: Dr. Ada Lovelace already has a visit at 10:00-10:30 on "
+    )
     with qtbot.waitSignal(view.loaded, timeout=WAIT):
         qtbot.mouseClick(bar.undo_button, Qt.MouseButton.LeftButton)
     assert sorted(_live(sqlite_clinic)) == [
@@ -96,9 +116,9 @@ def test_booking_moving_and_cancelling_say_so_with_undo(
     ]
     assert m.index(nine, 0).data().startswith("José Núñez")
 
-    # A refused drag (taken) shows no confirmation, only why it was refused.
+    # A refused drag (taken) says why; it changes nothing else.
     reload(qtbot, view, lambda: drag(view, center(view, nine, 0), center(view, ten, 0)))
-    assert not bar.isVisible() and view.message.text().startswith("Not moved")
+    assert view.message.text().startswith("Not moved")
 
     # Delete cancels after the question; the bar names it; Undo books it again.
     view.table.setFocus()
@@ -227,7 +247,9 @@ def test_a_series_visit_moves_or_cancels_with_its_later_ones(
     assert [(a.date, a.time) for a in rows] == [
         (world.day + timedelta(weeks=w), time(11, 30)) for w in range(3)
     ]
-    assert "and the later ones of the series" in view.confirmation.text()
+    moved = view.confirmation.text()
+    assert f"from {when_text(world.day, time(10, 0), clinic.today())} to " in moved
+    assert moved.endswith("; the later ones of the series are at 11:30 too.")
 
     # Next week: "Cancel this and all later" lists both visits before anything goes.
     reload(qtbot, view, lambda: view.set_date(world.day + timedelta(weeks=1)))

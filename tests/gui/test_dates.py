@@ -6,7 +6,10 @@ from collections.abc import Iterator
 from datetime import date, datetime, time
 
 import pytest
-from PySide6.QtCore import QLocale
+from PySide6.QtCore import QLocale, QPoint, Qt
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QDateEdit, QTableView
 
 from hms_desktop.ui.common import dates
 from hms_desktop.ui.common.table_models import display
@@ -51,4 +54,55 @@ def test_today_and_the_year(locale: None) -> None:
     assert dates.short_day_text(DAY) == "15 Jun"
     # File names sort by date and never contain the locale's "/".
     QLocale.setDefault(QLocale("en_US"))
-    assert dates.file_date(DAY) == "2026-06-15" and dates.picker_format() == "M/d/yyyy"
+    assert dates.file_date(DAY) == "2026-06-15" and dates.picker_format() == "ddd, MMM d, yyyy"
+
+
+def _calendar_shows_everything(edit: QDateEdit, qtbot: object) -> list[str]:
+    """Open the popup (a click on the arrow); list what would be cut off in it."""
+    arrow = QPoint(edit.width() - 6, edit.height() // 2)
+    QTest.mouseClick(edit, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, arrow)
+    calendar = edit.calendarWidget()
+    qtbot.waitUntil(calendar.isVisible)  # type: ignore[attr-defined]
+    view = calendar.findChild(QTableView)
+    assert view is not None
+    model = view.model()
+    metrics = QFontMetrics(view.font())
+    problems = []
+    for column in range(model.columnCount()):
+        for row in range(model.rowCount()):
+            text = str(model.index(row, column).data() or "")
+            room = view.columnWidth(column) - 2
+            if metrics.horizontalAdvance(text) > room:
+                problems.append(f"{text!r} wider than {room}")
+    last = model.rowCount() - 1
+    bottom = view.rowViewportPosition(last) + view.rowHeight(last)
+    if bottom > view.viewport().height():
+        problems.append(f"last week clipped: {bottom} > {view.viewport().height()}")
+    calendar.window().close()
+    return problems
+
+
+@pytest.mark.parametrize("points", [9, 14])
+def test_the_calendar_popup_shows_every_name_and_week(
+    qtbot: object, locale: None, points: int, request: pytest.FixtureRequest
+) -> None:
+    QLocale.setDefault(QLocale("en_GB"))
+    from PySide6.QtWidgets import QApplication, QWidget
+
+    from hms_desktop.ui.shell.style import load_style_sheet
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    sheet = load_style_sheet()
+    assert "QTableView::item" in sheet  # the window's look: its cell padding included
+    app.setStyleSheet(sheet)
+    request.addfinalizer(lambda: app.setStyleSheet(""))
+    host = QWidget()
+    qtbot.addWidget(host)  # type: ignore[attr-defined]
+    font = QFont(host.font())
+    font.setPointSize(points)
+    host.setFont(font)
+    edit = dates.date_edit(host, date(2026, 12, 7))
+    host.show()
+    assert edit.text() == "Mon, 7 Dec 2026" and edit.displayFormat() == "ddd, d MMM yyyy"
+    assert _calendar_shows_everything(edit, qtbot) == []

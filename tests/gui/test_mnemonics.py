@@ -206,3 +206,57 @@ def test_every_question_has_a_letter_per_answer(qtbot) -> None:
     assert sorted(letters) == ["c", "k"]
     qtbot.keyClick(box, Qt.Key.Key_C)
     qtbot.waitUntil(lambda: answered == ["yes"])
+
+
+def _menu_clashes(menu) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    seen: dict[str, list[str]] = defaultdict(list)
+    for action in menu.actions():
+        match = MNEMONIC.search(action.text().replace("&&", ""))
+        if match and action.isVisible():
+            seen[match.group(1).lower()].append(action.text())
+        elif action.text() and not action.isSeparator():
+            seen["(none)"].append(action.text())
+    return {letter: texts for letter, texts in seen.items() if len(texts) > 1 or letter == "(none)"}
+
+
+def test_the_books_menus_and_repeat_dialog_have_one_letter_each(qtbot, sqlite_clinic) -> None:
+    from datetime import time, timedelta
+
+    from hms_desktop.services.actor import SYSTEM
+    from hms_desktop.services.scheduling import booking, series
+    from hms_desktop.ui.booking.book.repeat_dialog import RepeatDialog
+    from hms_desktop.ui.booking.book.view import BookView
+    from hms_desktop.ui.common.operations import Operations
+    from tests import factories as f
+
+    w = f.world(sqlite_clinic)
+    booking.book(sqlite_clinic, SYSTEM, patient_id=w.patient_id, doctor_id=w.doctor_id,
+                 day=w.day, at="09:00")  # fmt: skip
+    series.book_series(sqlite_clinic, SYSTEM, patient_id=w.other_patient_id,
+                       doctor_id=w.doctor_id, dates=[w.day, w.day + timedelta(weeks=1)],
+                       at="10:00")  # fmt: skip
+    ops = Operations()
+    view = BookView(sqlite_clinic, f.RECEPTION, ops)
+    qtbot.addWidget(view)
+    try:
+        with qtbot.waitSignal(view.loaded, timeout=20_000):
+            view.set_date(w.day)
+        m = view.model
+        found = {}
+        for at in (time(9, 0), time(10, 0), time(11, 0)):  # a visit, a series' visit, free
+            menu = view.acts.context_menu(m.row_for(at), 0)
+            found[f"menu {at}"] = _menu_clashes(menu)
+            menu.deleteLater()
+        block = m.cell(m.row_for(time(9, 0)), 0).block
+        assert block is not None
+        dialog = RepeatDialog(sqlite_clinic, f.RECEPTION, block, w.day)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        found["repeat"] = clashes(dialog)
+        shown = [b for b in dialog.findChildren(QAbstractButton) if b.isVisibleTo(dialog)]
+        labelled = [b.text() for b in shown if b.text()]
+        assert all("&" in t for t in labelled if t != "Cancel"), labelled
+        assert {name: c for name, c in found.items() if c} == {}
+    finally:
+        qtbot.waitUntil(lambda: not ops.busy, timeout=20_000)
+        assert ops.shutdown()

@@ -198,7 +198,7 @@ def test_slot_taken_meanwhile_keeps_the_form_and_refreshes_slots(
 
     assert dialog.isVisible()
     assert dialog.slot_error.isVisible()
-    assert "was just taken" in dialog.slot_error.text()
+    assert "already has a visit" in dialog.slot_error.text()
     assert "Choose another free slot" in dialog.slot_error.text()
     assert dialog.reason.toPlainText() == "Knee pain again"
     assert dialog.visit_type.currentData() == "follow_up"
@@ -501,7 +501,7 @@ def test_a_slot_the_dialog_found_gone_is_not_offered_behind_it_any_more(
     )
     with qtbot.waitSignal(dialog.slots_loaded, timeout=WAIT):
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    assert "was just taken" in dialog.slot_error.text()
+    assert "already has a visit" in dialog.slot_error.text()
     assert slot in tab.browser.slot_picker.slots()  # the list behind still offers it
     dialog.reject()  # the receptionist gives up on this one
     qtbot.waitUntil(lambda: slot not in tab.browser.slot_picker.slots(), timeout=WAIT)

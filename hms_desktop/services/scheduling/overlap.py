@@ -80,9 +80,9 @@ def clash_error(
     for other, doctor_name, _ in found:
         if other.doctor_id == doctor_id and not overbooked:
             return SlotTakenError(
-                f"That time was just taken: {start:%H:%M}-{end:%H:%M} on {day_words(day)} "
-                f"overlaps {doctor_name} at {other.start_time:%H:%M} (booked until "
-                f"{other.end_time:%H:%M}). Choose another free slot.",
+                f"{doctor_name} already has a visit at {other.start_time:%H:%M}-"
+                f"{other.end_time:%H:%M} on {day_words(day)} ({start:%H:%M}-{end:%H:%M} "
+                "overlaps it). Choose another free slot.",
                 field="time",
             )
     for other, doctor_name, patient_name in found:

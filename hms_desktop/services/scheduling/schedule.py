@@ -17,7 +17,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.files.spreadsheet_safety import csv_text
 from hms_desktop.services.scheduling.book import day_book
-from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS
+from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS, day_words
 
 CSV_HEADERS = ("Doctor", "Department", "Start", "End", "Patient", "Visit Type", "Status", "Reason")
 
@@ -73,7 +73,7 @@ def schedule_html(clinic: Clinic, day: date, rows: Sequence[ScheduleRow]) -> str
         "table{border-collapse:collapse;width:100%} td,th{border:1px solid #888;padding:3px}"
         "</style></head><body>",
         f"<h1>{e(clinic_name(clinic))}</h1>",
-        f"<p>Schedule for {day:%A %d %B %Y} ({day.isoformat()})</p>",
+        f"<p>Schedule for {e(day_words(day))}</p>",
     ]
     if not rows:
         parts.append("<p>No visits.</p>")
@@ -83,10 +83,12 @@ def schedule_html(clinic: Clinic, day: date, rows: Sequence[ScheduleRow]) -> str
             if doctor is not None:
                 parts.append("</table>")
             doctor = r.doctor
+            # The heading rows repeat at the top of each page the table runs onto.
             parts.append(
-                f"<h2>{e(r.doctor)} ({e(r.department)})</h2><table>"
+                "<br/><table><thead><tr><th colspan='5' align='left' "
+                f"style='font-size:12pt;border:none'>{e(r.doctor)} ({e(r.department)})</th></tr>"
                 "<tr><th>Time</th><th>Patient</th><th>Visit type</th><th>Status</th>"
-                "<th>Reason</th></tr>"
+                "<th>Reason</th></tr></thead>"
             )
         parts.append(
             f"<tr><td>{r.start:%H:%M}-{r.end:%H:%M}</td><td>{e(r.patient)}</td>"

@@ -17,7 +17,6 @@ from PySide6.QtCore import QDate, QItemSelection, Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -37,7 +36,7 @@ from hms_desktop.services.views import Slot as FreeSlot
 from hms_desktop.ui.admin.admin_pages import ListPage
 from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
-from hms_desktop.ui.common.dates import picker_format, time_text, when_text
+from hms_desktop.ui.common.dates import date_edit, time_text, when_text
 from hms_desktop.ui.common.forms import SearchBox, ServiceForm
 from hms_desktop.ui.common.layout import fit_key_columns, show_after
 from hms_desktop.ui.common.messages import show_error
@@ -119,11 +118,9 @@ class AppointmentsPage(ListPage):
         self.period = QComboBox(self)
         self.period.addItems(PERIODS)
         self.period.setToolTip("Which appointments to list")
-        self.date_from = QDateEdit(_qdate(today), self)
-        self.date_to = QDateEdit(_qdate(today + timedelta(days=7)), self)
+        self.date_from = date_edit(self, today)
+        self.date_to = date_edit(self, today + timedelta(days=7))
         for edit in (self.date_from, self.date_to):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat(picker_format())
             edit.setEnabled(False)
         self.doctor = QComboBox(self)
         self.doctor.addItem("All doctors", None)
@@ -372,9 +369,7 @@ class RescheduleDialog(ServiceForm):
         if self.doctor.findData(appointment.doctor_id) < 0:
             self.doctor.addItem(appointment.doctor, appointment.doctor_id)
         self.doctor.setCurrentIndex(self.doctor.findData(appointment.doctor_id))
-        self.day = QDateEdit(self)
-        self.day.setCalendarPopup(True)
-        self.day.setDisplayFormat(picker_format())
+        self.day = date_edit(self)
         days = availability.horizon(clinic)
         self.day.setDateRange(_qdate(days[0]), _qdate(days[-1]))
         self.day.setDate(_qdate(max(days[0], min(appointment.date, days[-1]))))

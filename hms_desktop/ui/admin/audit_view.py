@@ -15,7 +15,6 @@ from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QGridLayout,
     QLabel,
     QLineEdit,
@@ -28,7 +27,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.safety import audit
 from hms_desktop.services.safety.audit import AuditRow
-from hms_desktop.ui.common.dates import moment_text
+from hms_desktop.ui.common.dates import date_edit, moment_text
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, muted_label, title_label
 from hms_desktop.ui.common.operations import OpContext, Operations, user_message
 from hms_desktop.ui.common.table_models import Column, RowTableModel
@@ -119,15 +118,13 @@ class AuditLogView(QWidget):
         for label, prefix in ACTION_CHOICES:
             self.action_box.addItem(label, prefix)
         self.dates_box = QCheckBox("&Between", self)
-        self.date_from = QDateEdit(self)
-        self.date_to = QDateEdit(self)
+        self.date_from = date_edit(self)
+        self.date_to = date_edit(self)
         # The service reads these as clinic-local days, so "today" is the clinic's too
         # (this PC's calendar may be on another day near midnight).
         clinic_today = clinic.today()
         today = QDate(clinic_today.year, clinic_today.month, clinic_today.day)
         for edit, start in ((self.date_from, today.addDays(-30)), (self.date_to, today)):
-            edit.setCalendarPopup(True)
-            edit.setDisplayFormat("yyyy-MM-dd")
             edit.setDate(start)
             edit.setEnabled(False)
             edit.setMinimumWidth(130)

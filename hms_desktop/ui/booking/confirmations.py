@@ -16,7 +16,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import undo
 from hms_desktop.services.views import AppointmentRow
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
-from hms_desktop.ui.common.dates import when_text
+from hms_desktop.ui.common.dates import day_text, time_text, when_text
 from hms_desktop.ui.common.messages import field_message
 from hms_desktop.ui.common.operations import Operations
 
@@ -56,6 +56,26 @@ class VisitConfirmations:
             f"Booked {patient} with {doctor}, {when}.",
             lambda: undo.undo_booking(clinic, actor, appointment_id),
             f"Undone: the booking of {patient} with {doctor}, {when}, is taken back.",
+        )
+
+    def series_booked(
+        self, ids: tuple[int, ...], days: list[date], patient: str, doctor: str, at: time
+    ) -> None:
+        """A visit's repeats were booked; Undo cancels all of them (audited as undos)."""
+        today = self._clinic.today()
+        listed = ", ".join(day_text(d, today) for d in days)
+        visits = "visit" if len(ids) == 1 else "visits"
+        clinic, actor = self._clinic, self._actor
+
+        def cancel_all() -> None:
+            for appointment_id in ids:
+                undo.undo_booking(clinic, actor, appointment_id)
+
+        self._say(
+            f"Booked {len(ids)} more {visits} for {patient} with {doctor} at {time_text(at)}: "
+            f"{listed}.",
+            cancel_all,
+            f"Undone: the {len(ids)} repeat {visits} of {patient} with {doctor} are cancelled.",
         )
 
     def moved(self, row: AppointmentRow, patient: str, doctor: str, day: date, at: time) -> None:

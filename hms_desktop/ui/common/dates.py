@@ -16,6 +16,8 @@ import re
 from datetime import date, datetime, time
 
 from PySide6.QtCore import QDate, QLocale, QTime
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QCalendarWidget, QDateEdit, QWidget
 
 
 def _locale() -> QLocale:
@@ -102,15 +104,52 @@ def qdate(day: date) -> QDate:
 
 
 def picker_format() -> str:
-    """The display format for date pickers: the locale's short date with a 4-digit year."""
-    fmt = _locale().dateFormat(QLocale.FormatType.ShortFormat)
-    return fmt if "yyyy" in fmt else fmt.replace("yy", "yyyy")
+    """The display format for date pickers: the medium style ("Mon, 15 Jun 2026"), whose
+    sections (weekday, day, short month name, year) stay typeable in a QDateEdit."""
+    return _medium_format(_locale(), weekday=True, year=True)
+
+
+def fit_calendar(calendar: QCalendarWidget) -> None:
+    """Size a calendar so every weekday name, every date and the last week show whole
+    (its own size hint leaves them "…" or clipped with larger fonts)."""
+    metrics = calendar.fontMetrics()
+    bold = QFont(calendar.font())
+    bold.setBold(True)  # headers and today are bold
+    wide = QFontMetrics(bold)
+    locale = calendar.locale()
+    names = [locale.dayName(d, QLocale.FormatType.ShortFormat) for d in range(1, 8)]
+    cell = max([wide.horizontalAdvance(n) for n in names] + [wide.horizontalAdvance("00")])
+    cell += 2 * metrics.averageCharWidth() + 4
+    columns = 7 + (
+        calendar.verticalHeaderFormat() != QCalendarWidget.VerticalHeaderFormat.NoVerticalHeader
+    )
+    row = wide.height() + 8
+    navigation = calendar.findChild(QWidget, "qt_calendar_navigationbar")
+    top = navigation.sizeHint().height() if navigation is not None else wide.height() + 12
+    hint = calendar.sizeHint()
+    calendar.setMinimumSize(
+        max(hint.width(), columns * cell + 8), max(hint.height(), top + 7 * row + 8)
+    )
+
+
+def date_edit(parent: QWidget | None = None, day: date | None = None) -> QDateEdit:
+    """A date picker as every screen has it: the medium style, typeable, with a
+    calendar popup wide and tall enough for its names and weeks."""
+    edit = QDateEdit(parent)
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat(picker_format())
+    if day is not None:
+        edit.setDate(qdate(day))
+    fit_calendar(edit.calendarWidget())
+    return edit
 
 
 __all__ = [
     "birth_text",
+    "date_edit",
     "day_text",
     "file_date",
+    "fit_calendar",
     "moment_text",
     "picker_format",
     "qdate",

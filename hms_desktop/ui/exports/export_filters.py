@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QDateEdit, QFormLayout, QWidget
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import departments, doctors
 from hms_desktop.services.scheduling.booking import STATUS_LABELS, AppointmentFilter
+from hms_desktop.ui.common.dates import date_edit
 from hms_desktop.ui.common.operations import OpContext, Operations, user_message
 
 
@@ -91,10 +92,7 @@ class AppointmentFilterFields:
         ]
 
     def _date_edit(self, parent: QWidget, day: date) -> QDateEdit:
-        edit = QDateEdit(to_qdate(day), parent)
-        edit.setCalendarPopup(True)
-        edit.setDisplayFormat("yyyy-MM-dd")
-        return edit
+        return date_edit(parent, day)
 
     def load_choices(self) -> None:
         """Fetch the doctors and departments off the UI thread, then fill the lists."""

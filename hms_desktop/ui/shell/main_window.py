@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
             if self.admin_tab is not None:
                 bridge.event_received.connect(self.admin_tab.on_job_event)
         self.tabs.currentChanged.connect(self._sync_shortcuts)
+        self.tabs.currentChanged.connect(self._focus_shown_tab)
         self._sync_shortcuts()
         self.ops.busy_changed.connect(self._on_busy)
 
@@ -154,6 +155,14 @@ class MainWindow(QMainWindow):
             action.setShortcut(QKeySequence() if on_patient_tab else QKeySequence(keys))
         for tab, menu in self._tab_menus:
             menu.menuAction().setVisible(self.tabs.currentWidget() is tab)
+
+    @Slot()
+    def _focus_shown_tab(self) -> None:
+        # A tab shown by its shortcut or a click gets the keyboard where it works
+        # (the book: its grid's current cell), not the tab bar.
+        focus_first = getattr(self.tabs.currentWidget(), "focus_first", None)
+        if callable(focus_first):
+            focus_first()
 
     def tab_names(self) -> list[str]:
         return [self.tabs.tabText(i) for i in range(self.tabs.count())]

@@ -3,9 +3,11 @@
 Every change goes through the booking service, which owns the rules: a refused move
 leaves the block where it was and the message says why. What went through is said on
 the view's confirmation bar (patient, doctor, day and time) with Undo, until the next
-action; a refusal clears it, so the bar never speaks of something that did not happen.
-A visit of a series can be moved or cancelled alone or with all its later visits; the
-later ones' conflicts are listed before anything changes.
+action; a refused booking or cancel clears it, so the bar never speaks of something
+that did not happen. A refused move keeps the bar (the last change's Undo still
+stands) and says why on the message line. A visit of a series can be moved or
+cancelled alone or with all its later visits; the later ones' conflicts are listed
+before anything changes.
 """
 
 from __future__ import annotations
@@ -18,17 +20,17 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QMenu, QMessageBox
 
 from hms_desktop.errors import HmsError
+from hms_desktop.services.people import doctors
 from hms_desktop.services.scheduling import book, booking, series
 from hms_desktop.services.scheduling.availability import last_bookable_day
 from hms_desktop.services.scheduling.book import Block
-from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS, PatientRow
+from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS, AppointmentRow, PatientRow
+from hms_desktop.ui.booking.book import menu
 from hms_desktop.ui.booking.book.dialogs import (
     PatientChoice,
     ask_series_cancel,
-    day_schedule_html,
-    print_html,
     show_conflicts,
-    write_pdf,
+    visit_details,
 )
 from hms_desktop.ui.booking.book.repeat_dialog import RepeatDialog
 from hms_desktop.ui.common.dates import day_text, time_text, when_text
@@ -60,6 +62,7 @@ class BookActs:
     def activate(self, row: int, column: int) -> None:
         """Enter: move the visit being moved here, open a visit, or book free time."""
         view = self.view
+        view.next_action()
         cell = view.model.cell(row, column)
         if self.moving is not None:
             block, and_later = self.moving
@@ -67,7 +70,7 @@ class BookActs:
             view.stop_moving_action.setEnabled(False)
             self.move_block(block, row, column, and_later=and_later)
         elif cell.block is not None:
-            self.open_visit(cell.block)
+            self.open_visit(cell.block, column)
         elif cell.kind == "free" and view.own_doctor_id is None:
             self.book_free(row, column)
         elif cell.kind == "free":
@@ -125,14 +128,28 @@ class BookActs:
         view.load(select=(doctor.doctor_id, day, cell.slot))
         view.visits_changed.emit()
 
-    def open_visit(self, block: Block) -> None:
-        self.view.appointment_opened.emit(block.appointment_id)
-        self.view.say(
-            f"Visit {block.appointment_id}: {time_text(block.start)}-{time_text(block.end)} "
-            f"{block.patient}, {VISIT_LABELS.get(block.visit_type, block.visit_type)}, "
-            f"{STATUS_LABELS.get(block.status, block.status).lower()}"
-            + (f" ({block.reason})" if block.reason else "")
+    def open_visit(self, block: Block, column: int | None = None) -> None:
+        """Say the visit's details: on the front desk's book in a small read-only box
+        (patient, doctor, day and time, type, status, reason), on a doctor's in the line."""
+        view = self.view
+        view.appointment_opened.emit(block.appointment_id)
+        index = view.table.currentIndex()
+        column = column if column is not None else max(index.column(), 0)
+        doctor = view.model.column_doctor(column).doctor if view.model.columnCount() else ""
+        day = view.model.column_day(column) if view.model.columnCount() else view.day
+        kind = VISIT_LABELS.get(block.visit_type, block.visit_type)
+        status = STATUS_LABELS.get(block.status, block.status)
+        when = (
+            f"{day_text(day, view.clinic.today())}, {time_text(block.start)}-{time_text(block.end)}"
         )
+        view.say(f"{block.patient} with {doctor}, {when}: {kind}, {status.lower()}"
+                 + (f" ({block.reason})" if block.reason else ""))  # fmt: skip
+        if view.own_doctor_id is not None:
+            return
+        self.active_dialog = visit_details(
+            view, [("Patient", block.patient), ("Doctor", doctor), ("When", when),
+                   ("Visit type", kind), ("Status", status), ("Reason", block.reason or "—")],
+        )  # fmt: skip
 
     # --- cancelling ---------------------------------------------------------------------
     def on_delete(self, row: int, column: int) -> None:
@@ -219,7 +236,15 @@ class BookActs:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
         def booked(ids: tuple[int, ...]) -> None:
-            view.confirmations.done(f"Booked {len(ids)} more visit(s) of {block.patient}.")
+            try:
+                rows = [booking.get_appointment(view.clinic, view.actor, i) for i in ids]
+            except HmsError as err:
+                view.say(user_message(err))
+                rows = []
+            if rows:
+                view.confirmations.series_booked(
+                    ids, [r.date for r in rows], block.patient, rows[0].doctor, block.start
+                )
             view.changed_here()
 
         dialog.booked.connect(booked)
@@ -246,14 +271,13 @@ class BookActs:
         """Move ``block`` (and with ``and_later`` its series' later visits by the same
         shift) to the cell; a refusal leaves everything where it was and says why."""
         view = self.view
-        view.confirmations.clear()
         cell = view.model.cell(row, column)
         doctor, day = view.model.column_doctor(column), view.model.column_day(column)
         at = cell.slot if cell.kind == "free" and cell.slot else view.model.row_time(row)
         try:
             before = booking.get_appointment(view.clinic, view.actor, block.appointment_id)
             if and_later:
-                return self._move_later(block, before.doctor_id, doctor.doctor_id, day, at)
+                return self._move_later(block, before, doctor.doctor_id, day, at)
             booking.reschedule(view.clinic, view.actor, block.appointment_id, day=day, at=at,
                                doctor_id=doctor.doctor_id)  # fmt: skip
         except HmsError as err:
@@ -266,8 +290,10 @@ class BookActs:
         view.visits_changed.emit()
         return True
 
-    def _move_later(self, block: Block, doctor_id: int, target: int, day: date, at: time) -> bool:
-        view = self.view
+    def _move_later(
+        self, block: Block, before: AppointmentRow, target: int, day: date, at: time
+    ) -> bool:
+        view, doctor_id = self.view, before.doctor_id
         if target != doctor_id:
             view.say("Not moved: a series stays with its doctor; choose a time in their column.")
             return False
@@ -284,9 +310,18 @@ class BookActs:
             view.load()
             return False
         view.message.clear()
+        today = view.clinic.today()
+        shift = (day - before.date).days
+        later = (
+            f"at {time_text(at)} too"
+            if shift == 0
+            else f"{abs(shift)} day{'s' if abs(shift) != 1 else ''} "
+            f"{'later' if shift > 0 else 'earlier'}, at {time_text(at)}"
+        )
         view.confirmations.done(
-            f"Moved {block.patient}'s visit and the later ones of the series to "
-            f"{time_text(at)}, from {when_text(day, at, view.clinic.today())}."
+            f"Moved {block.patient}'s visit with {before.doctor} from "
+            f"{when_text(before.date, before.time, today)} to {when_text(day, at, today)}; "
+            f"the later ones of the series are {later}."
         )
         view.load(select=(doctor_id, day, at))
         view.visits_changed.emit()
@@ -331,87 +366,26 @@ class BookActs:
             controls.week.blockSignals(True)
             controls.week.setChecked(False)
             controls.week.blockSignals(False)
-        view.say(f"Next free: {when_text(found.date, found.time)}.")
+        try:
+            who = doctors.get_doctor(view.clinic, found.doctor_id).full_name
+        except HmsError:
+            who = ""
+        with_whom = f" with {who}" if who else ""
+        view.say(f"Next free{with_whom}: {when_text(found.date, found.time)}.")
         view.go_to(found.doctor_id, found.date, found.time)
         view.table.setFocus()
 
     # --- menu and printing --------------------------------------------------------------
     def context_menu(self, row: int, column: int) -> QMenu:
-        """Book, open, move, cancel, no-show and print for the cell; a series' visit can
-        be moved or cancelled with its later visits."""
-        view = self.view
-        cell = view.model.cell(row, column)
-        menu = QMenu(view)
-        block = cell.block
-        if self.extra_actions:
-            for action in self.extra_actions:
-                menu.addAction(action)
-            menu.addSeparator()
-        desk = view.own_doctor_id is None
-        if desk:
-            menu.addAction("&Book here…", lambda: self.book_free(row, column)).setEnabled(
-                cell.kind == "free"
-            )
-        if block is not None:
-            menu.addAction("&Open", lambda: self.open_visit(block))
-        if block is not None and desk and block.series_id is None:
-            menu.addAction("&Reschedule…", lambda: self.start_moving(block))
-            menu.addAction("&Cancel…", lambda: self.cancel_visit(block))
-            menu.addAction("&No-show", lambda: self.mark_no_show(block))
-            menu.addAction("Re&peat…", lambda: self.repeat(block, column))
-        elif block is not None and desk:
-            menu.addAction("&Move this visit…", lambda: self.start_moving(block))
-            menu.addAction(
-                "Move this and all &later…", lambda: self.start_moving(block, and_later=True)
-            )
-            menu.addAction("&Cancel this visit…", lambda: self.cancel(block, and_later=False))
-            menu.addAction("Cancel this and all la&ter…", lambda: self.cancel_later(block))
-            menu.addAction("&No-show", lambda: self.mark_no_show(block))
-        menu.addSeparator()
-        doctor = view.model.column_doctor(column)
-        if desk:
-            menu.addAction(
-                f"&Print {doctor.doctor}'s day…", lambda: self.print_day([doctor.doctor_id])
-            )
-            menu.addAction("Print the &whole day…", lambda: self.print_day(None))
-        else:
-            menu.addAction("&Print the day…", lambda: self.print_day(None))
-        return menu
+        """The cell's menu (see :func:`.menu.context_menu`)."""
+        return menu.context_menu(self, row, column)
 
     def on_context_menu(self, pos: QPoint) -> None:
-        table = self.view.table
-        index = table.indexAt(pos)
-        if index.isValid():
-            table.setCurrentIndex(index)
-            menu = self.context_menu(index.row(), index.column())
-            menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-            menu.popup(table.viewport().mapToGlobal(pos))
-
-    def schedule_day(self) -> date:
-        """The day printed: the one under the cursor (a week shows seven)."""
-        view = self.view
-        index = view.table.currentIndex()
-        if view.model.week and index.isValid():
-            return view.model.column_day(index.column())
-        return view.day
-
-    def schedule_html(self, doctor_ids: list[int] | None) -> str:
-        view = self.view
-        own = [view.own_doctor_id] if view.own_doctor_id is not None else None
-        return day_schedule_html(view.clinic, view.actor, self.schedule_day(), doctor_ids or own)
+        menu.on_context_menu(self, pos)
 
     def save_pdf(self, path: Path, doctor_ids: list[int] | None = None) -> None:
-        """The shown day's schedule as a PDF (one doctor, or every doctor)."""
-        write_pdf(self.schedule_html(doctor_ids), path, title=f"Schedule {self.schedule_day()}")
+        """The printed day's schedule as a PDF (see :class:`~.printing.BookPrinting`)."""
+        self.view.printing.save_pdf(path, doctor_ids)
 
     def print_day(self, doctor_ids: list[int] | None) -> None:
-        """Print (or, with the dialog's printer choice, save as PDF) the day's schedule."""
-        view = self.view
-        day = self.schedule_day()
-        try:
-            html = self.schedule_html(doctor_ids)
-        except HmsError as err:
-            view.say(user_message(err))
-            return
-        if print_html(view, html, f"Print the schedule of {day_text(day)}"):
-            view.say(f"Printed the schedule of {day_text(day)}.")
+        self.view.printing.print_day(doctor_ids)

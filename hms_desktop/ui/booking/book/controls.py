@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from PySide6.QtCore import QDate, QTime
+from PySide6.QtCore import QTime
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from hms_desktop.services.views import DepartmentRow
-from hms_desktop.ui.common.dates import picker_format
+from hms_desktop.ui.common.dates import date_edit
 from hms_desktop.ui.common.layout import SPACING
 
 
@@ -54,10 +53,7 @@ class BookControls(QWidget):
         self.prev_button = QPushButton("◀ Previ&ous", self)
         self.today_button = QPushButton("To&day", self)
         self.next_button = QPushButton("&Next ▶", self)
-        self.date_edit = QDateEdit(self)
-        self.date_edit.setCalendarPopup(True)
-        self.date_edit.setDisplayFormat(f"ddd {picker_format()}")
-        self.date_edit.setDate(QDate(day.year, day.month, day.day))
+        self.date_edit = date_edit(self, day)
         self.department = QComboBox(self)
         self.department.setAccessibleName("Department")
         self.department.addItem("All departments", None)

@@ -10,11 +10,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, Qt
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QMessageBox,
     QVBoxLayout,
     QWidget,
@@ -45,7 +43,7 @@ class PatientChoice(QDialog):
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
         self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok.setText("Book for this patient")
+        self.ok.setText("&Choose patient")
         self.ok.setEnabled(False)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -99,27 +97,6 @@ def write_pdf(html: str, path: Path, *, title: str) -> None:
         raise
 
 
-def print_html(parent: QWidget, html: str, title: str) -> bool:
-    """Ask for a printer (the dialog offers PDF too) and print ``html``; False if cancelled."""
-    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
-    dialog = QPrintDialog(printer, parent)
-    dialog.setWindowTitle(title)
-    if dialog.exec() != QDialog.DialogCode.Accepted:
-        return False
-    pdf = printer.outputFormat() == QPrinter.OutputFormat.PdfFormat
-    if pdf and not printer.outputFileName():
-        name, _ = QFileDialog.getSaveFileName(
-            parent, "Save schedule", "schedule.pdf", "PDF (*.pdf)"
-        )
-        if not name:
-            return False
-        printer.setOutputFileName(name)
-    document = QTextDocument()
-    document.setHtml(html)
-    document.print_(printer)
-    return True
-
-
 def ask_series_cancel(parent: QWidget, text: str, on_yes: Callable[[bool], None]) -> QMessageBox:
     """Cancel one visit of a series or it and the later ones; ``on_yes(and_later)``."""
     box = QMessageBox(QMessageBox.Icon.Warning, "Cancel visit", text, parent=parent)
@@ -154,6 +131,18 @@ def show_conflicts(parent: QWidget, text: str, rows: list[tuple[str, str]]) -> Q
     box = QMessageBox(QMessageBox.Icon.Information, "Not moved", f"{text}\n\n{listed}",
                       parent=parent)  # fmt: skip
     box.setObjectName("bookConflicts")
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+    return box
+
+
+def visit_details(parent: QWidget, rows: list[tuple[str, str]]) -> QMessageBox:
+    """A visit's details, read-only, in a small box (Enter or Esc closes it)."""
+    text = "\n".join(f"{label}: {value}" for label, value in rows)
+    box = QMessageBox(QMessageBox.Icon.NoIcon, "Visit", text, parent=parent)
+    box.setObjectName("bookVisitDetails")
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    box.setStandardButtons(QMessageBox.StandardButton.Close)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
@@ -27,8 +28,13 @@ from PySide6.QtWidgets import (
 from hms_desktop import config
 from hms_desktop.errors import HmsError
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people import doctors
 from hms_desktop.services.views import DoctorRow
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
+from hms_desktop.ui.common.operations import user_message
+
+if TYPE_CHECKING:
+    from hms_desktop.ui.booking.book.view import BookView
 
 log = logging.getLogger(__name__)
 
@@ -165,3 +171,31 @@ class DoctorPicker(QDialog):
             if self.list.item(i).checkState() == Qt.CheckState.Checked
         ]
         return ids or None
+
+
+def choose_for(view: BookView) -> None:
+    """Ask which doctors to show (the list is read off the UI thread first)."""
+    clinic = view.clinic
+    view.ops.run(
+        lambda _ctx: doctors.list_doctors(clinic),
+        label="Load doctors",
+        on_success=lambda rows: _open(view, rows),
+        on_failure=lambda err: view.say(user_message(err)),
+    )
+
+
+def _open(view: BookView, rows: list[DoctorRow]) -> None:
+    dialog = DoctorPicker(rows, view.doctor_ids, view)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    view.doctor_picker = dialog
+
+    def done(result: int) -> None:
+        view.doctor_picker = None
+        if result == QDialog.DialogCode.Accepted:
+            chosen = dialog.chosen()
+            remember_doctors(view.clinic, chosen)
+            view.set_doctors(chosen)
+        view.table.setFocus()
+
+    dialog.finished.connect(done)
+    dialog.open()

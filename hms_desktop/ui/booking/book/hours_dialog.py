@@ -9,10 +9,10 @@ stays.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -28,8 +28,12 @@ from hms_desktop.errors import HmsError, ValidationError
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import hours
+from hms_desktop.ui.common.dates import date_edit
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import user_message
+
+if TYPE_CHECKING:
+    from hms_desktop.ui.booking.book.view import BookView
 
 DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -81,11 +85,7 @@ class HoursDialog(QDialog):
             self.days.append(edit)
         self._saved_text = [e.text() for e in self.days]
         today = clinic.today()
-        self.leave_from, self.leave_to = QDateEdit(self), QDateEdit(self)
-        for picker in (self.leave_from, self.leave_to):
-            picker.setCalendarPopup(True)
-            picker.setDisplayFormat("yyyy-MM-dd")
-            picker.setDate(QDate(today.year, today.month, today.day))
+        self.leave_from, self.leave_to = date_edit(self, today), date_edit(self, today)
         self.leave_reason = QLineEdit(self)
         self.leave_reason.setPlaceholderText("leave, holiday, conference…")
         self.leave_button = QPushButton("Add leave", self)
@@ -153,3 +153,18 @@ class HoursDialog(QDialog):
         self.leave_to.setDate(self.leave_from.date())
         self._show_upcoming()
         self.saved.emit()
+
+
+def edit_hours_for(view: BookView) -> HoursDialog | None:
+    """The weekly hours and leave of the chosen doctor (or the doctor's own)."""
+    doctor_id = view.week_doctor()
+    if doctor_id is None:
+        view.say("No doctor is shown.")
+        return None
+    names = {view.model.column_doctor(c).doctor_id: view.model.column_doctor(c).doctor
+             for c in range(view.model.columnCount())}  # fmt: skip
+    dialog = HoursDialog(view.clinic, view.actor, doctor_id, names.get(doctor_id, ""), view)
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.saved.connect(view.load)
+    dialog.open()
+    return dialog

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -28,6 +27,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import series
 from hms_desktop.services.scheduling.book import Block
+from hms_desktop.ui.common.dates import date_edit, day_text, when_text
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import user_message
 
@@ -49,29 +49,26 @@ class RepeatDialog(QDialog):
         self.repeat.addItem("Monthly", "monthly")
         self.every = QSpinBox(self)
         self.every.setRange(1, 12)
+        self.every.setSuffix(" weeks")
         self.by_count, self.by_until = (
-            QRadioButton("Visits in all", self),
-            QRadioButton("Until", self),
+            QRadioButton("&Number of visits (including this one)", self),
+            QRadioButton("Repeat &until", self),
         )
         self.by_count.setChecked(True)
         self.count = QSpinBox(self)
         self.count.setRange(2, series.MAX_OCCURRENCES)
         self.count.setValue(4)
-        self.until = QDateEdit(self)
-        self.until.setCalendarPopup(True)
-        self.until.setDisplayFormat("yyyy-MM-dd")
-        later = day + timedelta(weeks=8)
-        self.until.setDate(QDate(later.year, later.month, later.day))
+        self.until = date_edit(self, day + timedelta(weeks=8))
         form = QFormLayout()
-        form.addRow("Repeat", self.repeat)
-        form.addRow("Every (weeks or months)", self.every)
+        form.addRow("&Repeat", self.repeat)
+        form.addRow("Repeat &every", self.every)
         form.addRow(self.by_count, self.count)
         form.addRow(self.by_until, self.until)
-        self.conflicts = QLabel(f"From {day:%a %Y-%m-%d} {block.start:%H:%M}.", self)
+        self.conflicts = QLabel(f"The first visit: {when_text(day, block.start)}.", self)
         self.conflicts.setObjectName("repeatConflicts")
         self.conflicts.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel, self)
-        self.book_button = self.buttons.addButton("Book", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.book_button = self.buttons.addButton("&Book", QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.book)
         self.buttons.rejected.connect(self.reject)
         self._book_the_rest = False
@@ -88,7 +85,8 @@ class RepeatDialog(QDialog):
     def _changed(self, *_args: object) -> None:
         # Another repeat: its dates are checked afresh before anything is booked.
         self._book_the_rest = False
-        self.book_button.setText("Book")
+        self.book_button.setText("&Book")
+        self.every.setSuffix(" weeks" if self.repeat.currentData() == "weekly" else " months")
 
     def book(self) -> None:
         """Check every date; book them all, or (asked again) the ones that are free."""
@@ -104,11 +102,11 @@ class RepeatDialog(QDialog):
         except HmsError as err:
             self.conflicts.setText(user_message(err))
             return
-        listed = "\n".join(f"{c.date:%a %Y-%m-%d}: {c.reason}" for c in result.conflicts)
+        listed = "\n".join(f"{day_text(c.date)}: {c.reason}" for c in result.conflicts)
         if not result.booked and result.conflicts and not self._book_the_rest:
             self._book_the_rest = True
             self.conflicts.setText(f"These dates cannot be booked:\n{listed}")
-            self.book_button.setText("Book the others")
+            self.book_button.setText("&Book the others")
             return
         self.booked.emit(result.booked)
         self.accept()

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
+from PySide6.QtCore import (
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    QPoint,
+    QRect,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QColor,
+    QContextMenuEvent,
     QKeyEvent,
     QMouseEvent,
     QPainter,
     QPaintEvent,
+    QPalette,
     QPen,
     QResizeEvent,
 )
@@ -23,6 +33,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QHeaderView,
+    QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -39,23 +50,49 @@ DAY_COLUMN, WEEK_COLUMN = 180, 160
 
 
 class BookDelegate(QStyledItemDelegate):
-    """A visit's text drops its reason, then its visit type, rather than being cut off
-    mid-word (the tooltip keeps all of it)."""
+    """A visit shows its name and visit type whenever they fit, then its reason; parts
+    that do not fit are dropped whole (the reason first, then the type), never cut to
+    "…" (the tooltip keeps all of it).
+
+    "Fits" is measured as the style lays the text out: its text rectangle less the text
+    margins, wrapped at words into as many lines as the cell's height holds. A part
+    wrapped onto a line below the cell would otherwise show as "Name · …".
+    """
 
     def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
         super().initStyleOption(option, index)
+        # The cell keeps its own colour (free, visit, closed); the table frames the cursor.
+        option.state &= ~(QStyle.StateFlag.State_Selected | QStyle.StateFlag.State_HasFocus)
         text = option.text
         if not text:
             return
-        room = option.rect.width() - 12
-        metrics = option.fontMetrics
         parts = text.split(" · ")
-        for n in range(len(parts), 0, -1):
+        for n in range(len(parts), 1, -1):
             shorter = " · ".join(parts[:n])
-            if metrics.horizontalAdvance(shorter) <= room:
+            if self._fits(option, shorter):
                 option.text = shorter
                 return
         option.text = parts[0]
+
+    def _fits(self, option: QStyleOptionViewItem, text: str) -> bool:
+        widget = option.widget
+        style = widget.style() if widget is not None else QApplication.style()
+        margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
+        probe = QStyleOptionViewItem(option)
+        probe.text = text
+        area = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, probe, widget)
+        room = area.width() - 2 * margin - 2  # a little slack for rounding
+        metrics = option.fontMetrics
+        if room <= 0:
+            return False
+        lines = max(1, area.height() // max(1, metrics.lineSpacing()))
+        needed = metrics.boundingRect(
+            QRect(0, 0, room, 100_000), int(Qt.TextFlag.TextWordWrap), text
+        )
+        # A line's box can be a pixel taller than the line spacing: count lines, rounded.
+        spacing = max(1, metrics.lineSpacing())
+        needed_lines = max(1, (needed.height() + spacing // 2) // spacing)
+        return needed.width() <= room and needed_lines <= lines
 
 
 class BookTable(QTableView):
@@ -88,6 +125,9 @@ class BookTable(QTableView):
         self._press: tuple[QPoint, QModelIndex, Block] | None = None
         #: The cell a visit is being dragged over (row, column), or None.
         self.drag_target: tuple[int, int] | None = None
+        #: Whether the cell dragged over is free (or the visit's own): a blue dashed
+        #: outline; a taken or closed cell gets a red one and the forbidden cursor.
+        self.drop_allowed = True
 
     def fit_columns(self) -> None:
         """Columns share the width when they fit at their least; else they keep it and
@@ -124,8 +164,7 @@ class BookTable(QTableView):
             event.key() == Qt.Key.Key_F10 and event.modifiers() & Qt.KeyboardModifier.ShiftModifier
         )
         if index.isValid() and menu_key:
-            # The menu key and Shift+F10 open the cell's menu where the cursor is.
-            self.customContextMenuRequested.emit(self.visualRect(index).center())
+            self.open_current_menu()
             event.accept()
             return
         if index.isValid() and event.key() == Qt.Key.Key_Delete:
@@ -133,6 +172,27 @@ class BookTable(QTableView):
             event.accept()
             return
         super().keyPressEvent(event)
+
+    def open_current_menu(self) -> None:
+        """The menu key and Shift+F10 open the menu of the cell under the cursor, placed
+        on that cell (the signal's point is in the viewport's coordinates)."""
+        index = self.currentIndex()
+        if index.isValid():
+            self.customContextMenuRequested.emit(self.visualRect(index).center())
+
+    def event(self, event: QEvent) -> bool:
+        # On X11 the menu key arrives first as a keyboard context-menu event whose point
+        # is in the view's coordinates (header included): it would name the cell a row
+        # below. A keyboard request always means the cell under the cursor.
+        if (
+            event.type() == QEvent.Type.ContextMenu
+            and isinstance(event, QContextMenuEvent)
+            and event.reason() == QContextMenuEvent.Reason.Keyboard
+        ):
+            self.open_current_menu()
+            event.accept()
+            return True
+        return super().event(event)
 
     # --- dragging a visit ---------------------------------------------------------------
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -153,9 +213,26 @@ class BookTable(QTableView):
         if (pos - start).manhattanLength() >= QApplication.startDragDistance():
             index = self.indexAt(pos)
             self.drag_target = (index.row(), index.column()) if index.isValid() else None
-            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            self.drop_allowed = index.isValid() and self._can_drop(index.row(), index.column())
+            self.viewport().setCursor(
+                Qt.CursorShape.ClosedHandCursor
+                if self.drop_allowed
+                else Qt.CursorShape.ForbiddenCursor
+            )
             self.viewport().update()
         event.accept()
+
+    def _can_drop(self, row: int, column: int) -> bool:
+        """Free time, or the dragged visit's own cells (the service still decides)."""
+        cell = self._model.cell(row, column)
+        if cell.kind == "free":
+            return True
+        dragged = self._press[2] if self._press is not None else None
+        return (
+            dragged is not None
+            and cell.block is not None
+            and (cell.block.appointment_id == dragged.appointment_id)
+        )
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         press, target = self._press, self.drag_target
@@ -178,9 +255,13 @@ class BookTable(QTableView):
         super().paintEvent(event)
         painter = QPainter(self.viewport())
         try:
+            self._paint_cursor(painter)
             if self.drag_target is not None:
                 rect = self.visualRect(self._model.index(*self.drag_target))
-                painter.setPen(QPen(QColor("#1f77b4"), 2, Qt.PenStyle.DashLine))
+                if self.drop_allowed:
+                    painter.setPen(QPen(QColor("#1f77b4"), 2, Qt.PenStyle.DashLine))
+                else:
+                    painter.setPen(QPen(NOW_LINE, 3))
                 painter.drawRect(rect.adjusted(1, 1, -1, -1))
             y = self.now_line_y()
             if y is not None:
@@ -188,6 +269,20 @@ class BookTable(QTableView):
                 painter.drawLine(0, y, self.viewport().width(), y)
         finally:
             painter.end()
+
+    def _paint_cursor(self, painter: QPainter) -> None:
+        """The current cell: a 2px frame in the palette's highlight, lined inside with the
+        base colour so it reads on a blue visit as on white free time."""
+        index = self.currentIndex()
+        if not index.isValid():
+            return
+        rect = self.visualRect(index)
+        # The application's palette: the style sheet gives a table a pale selection colour.
+        palette = QApplication.palette()
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.Highlight), 2))
+        painter.drawRect(rect.adjusted(1, 1, -1, -1))
+        painter.setPen(QPen(palette.color(QPalette.ColorRole.Base), 1))
+        painter.drawRect(rect.adjusted(2, 2, -3, -3))
 
     def now_line_y(self) -> int | None:
         """Where the current-time line is drawn (viewport y), or None (for tests)."""

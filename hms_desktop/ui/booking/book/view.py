@@ -17,24 +17,24 @@ from datetime import date, time, timedelta
 
 from PySide6.QtCore import QDate, QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QDialog, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clinic_settings import service as clinic_service
-from hms_desktop.services.people import departments, doctors
+from hms_desktop.services.people import departments
 from hms_desktop.services.scheduling.book import Block, DayBook
-from hms_desktop.services.views import DoctorRow
 from hms_desktop.ui.booking.book.acts import BookActs
 from hms_desktop.ui.booking.book.controls import BookControls
 from hms_desktop.ui.booking.book.doctor_picker import (
     DoctorPicker,
+    choose_for,
     chosen_text,
-    remember_doctors,
     remembered_doctors,
 )
-from hms_desktop.ui.booking.book.hours_dialog import HoursDialog
+from hms_desktop.ui.booking.book.hours_dialog import HoursDialog, edit_hours_for
 from hms_desktop.ui.booking.book.model import BookModel
+from hms_desktop.ui.booking.book.printing import BookPrinting
 from hms_desktop.ui.booking.book.request import BookRequest, CellKey, read_books
 from hms_desktop.ui.booking.book.table import BookTable
 from hms_desktop.ui.booking.confirmations import VisitConfirmations
@@ -92,6 +92,7 @@ class BookView(QWidget):
         self.model = BookModel(self)
         self.table = BookTable(self.model, self)
         self.acts = BookActs(self)
+        self.printing = BookPrinting(self)
         self._build()
         self.load()
 
@@ -137,9 +138,9 @@ class BookView(QWidget):
         c.next_button.clicked.connect(lambda: self.set_date(self.day + timedelta(days=1)))
         c.today_button.clicked.connect(lambda: self.set_date(self.clinic.today()))
         c.date_edit.dateChanged.connect(lambda d: self.set_date(d.toPython()))
-        c.department.currentIndexChanged.connect(lambda _i: self.load())
+        c.department.currentIndexChanged.connect(lambda _i: self.show_other())
         c.doctors_button.clicked.connect(self.choose_doctors)
-        c.week.toggled.connect(lambda _on: self.load())
+        c.week.toggled.connect(lambda _on: self.show_other())
         c.patient_button.clicked.connect(lambda: self.acts.ask_patient(None))
         c.next_free_button.clicked.connect(self.acts.find_next_free)
         c.print_button.clicked.connect(lambda: self.acts.print_day(None))
@@ -169,6 +170,13 @@ class BookView(QWidget):
                 action.setEnabled(False)
         self.setFocusProxy(self.table)
 
+    def focus_first(self) -> None:
+        """The keyboard on the grid's current cell (the window calls it when the tab is
+        shown, so the arrows move in the book at once)."""
+        if not self.table.currentIndex().isValid() and self.model.rowCount():
+            self.table.setCurrentIndex(self.model.index(0, 0))
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
     def hide_dates(self) -> None:
         """The owner chooses the dates (:meth:`show_span`); Alt+Left/Right ask it to."""
         self._dates_outside = True
@@ -183,6 +191,7 @@ class BookView(QWidget):
             return
         if day != self.day:
             self.day = day
+            self.confirmations.clear()  # another day: the bar spoke of the last one
             self.controls.date_edit.blockSignals(True)
             self.controls.date_edit.setDate(QDate(day.year, day.month, day.day))
             self.controls.date_edit.blockSignals(False)
@@ -190,6 +199,8 @@ class BookView(QWidget):
 
     def show_span(self, first: date, days: int) -> None:
         """One day (``days`` 1) or one doctor's ``days`` dates from ``first``."""
+        if (first, days) != (self.day, self.span[1] if self.span else 1):
+            self.confirmations.clear()
         self.day = first
         self.span = (first, days) if days > 1 else None
         self.controls.date_edit.blockSignals(True)
@@ -208,33 +219,21 @@ class BookView(QWidget):
         """Show only these doctors (None: every doctor, or the chosen department's)."""
         self.doctor_ids = list(doctor_ids) if doctor_ids else None
         self.controls.doctors_button.setText(chosen_text(self.doctor_ids))
+        self.show_other()
+
+    def show_other(self) -> None:
+        """Other doctors, department or week: the bar's last change is behind."""
+        self.confirmations.clear()
         self.load()
 
+    def next_action(self) -> None:
+        """An action in the book starts: a bar without Undo ("Undone: …") is stale."""
+        if not self.confirmation.can_undo():
+            self.confirmations.clear()
+
     def choose_doctors(self) -> None:
-        """Ask which doctors to show (the list is read off the UI thread first)."""
-        clinic = self.clinic
-        self.ops.run(
-            lambda _ctx: doctors.list_doctors(clinic),
-            label="Load doctors",
-            on_success=self._open_doctor_picker,
-            on_failure=lambda err: self.say(user_message(err)),
-        )
-
-    def _open_doctor_picker(self, rows: list[DoctorRow]) -> None:
-        dialog = DoctorPicker(rows, self.doctor_ids, self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self.doctor_picker = dialog
-
-        def done(result: int) -> None:
-            self.doctor_picker = None
-            if result == QDialog.DialogCode.Accepted:
-                chosen = dialog.chosen()
-                remember_doctors(self.clinic, chosen)
-                self.set_doctors(chosen)
-            self.table.setFocus()
-
-        dialog.finished.connect(done)
-        dialog.open()
+        """Ask which doctors to show (see :func:`.doctor_picker.choose_for`)."""
+        choose_for(self)
 
     def week_doctor(self) -> int | None:
         if self.own_doctor_id is not None:
@@ -313,6 +312,10 @@ class BookView(QWidget):
         had_index = self.table.currentIndex()
         fallback = (had_index.row(), had_index.column()) if had_index.isValid() else (-1, 0)
         self.model.set_books(books, week=request.week_doctor is not None)
+        # The week's doctor is named where the week was asked for (the headers are dates).
+        shown = self.model.column_doctor(0).doctor if self.model.columnCount() else ""
+        week_of = shown if self.model.week and self.span is None else "one doctor"
+        self.controls.week.setText(f"&Week of {week_of}")
         self.table.apply_spans()
         self.table.fit_columns()
         now = self.clinic.now().replace(tzinfo=None)
@@ -392,14 +395,4 @@ class BookView(QWidget):
 
     def edit_hours(self) -> HoursDialog | None:
         """The weekly hours and leave of the chosen doctor (or the doctor's own)."""
-        doctor_id = self.week_doctor()
-        if doctor_id is None:
-            self.say("No doctor is shown.")
-            return None
-        names = {self.model.column_doctor(c).doctor_id: self.model.column_doctor(c).doctor
-                 for c in range(self.model.columnCount())}  # fmt: skip
-        dialog = HoursDialog(self.clinic, self.actor, doctor_id, names.get(doctor_id, ""), self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.saved.connect(self.load)
-        dialog.open()
-        return dialog
+        return edit_hours_for(self)
