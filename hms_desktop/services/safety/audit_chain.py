@@ -25,9 +25,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from hms_desktop.db import changes
 from hms_desktop.db.engine import Database
 from hms_desktop.db.models import AuditEntry
 
@@ -88,24 +89,44 @@ def _hash_of(entry: AuditEntry) -> str:
     )
 
 
+#: The chain's newest entry, and the insert of the next (Core statements, compiled once:
+#: the hot path of every audited write, kept short because the chain is locked meanwhile).
+_HEAD = select(AuditEntry.seq, AuditEntry.row_hash).order_by(AuditEntry.seq.desc()).limit(1)
+_INSERT = insert(AuditEntry).returning(AuditEntry.id)
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
 def append(session: Session, entry: AuditEntry) -> None:
     """Give ``entry`` the next number and its hash, and add it to the caller's transaction.
 
     The chain stays locked until that transaction ends, so keep audit writes late in
-    long transactions.
+    long transactions. ``entry`` is written with a Core insert (it is not added to the
+    session); it gets its ``id``, ``seq``, ``prev_hash`` and ``row_hash``.
     """
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
-    # Autoflush puts this transaction's earlier entries in before the last one is read.
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.row_hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    # Earlier ORM changes of this transaction go in first (an entry of theirs included).
+    session.flush()
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK, {"key": _CHAIN_LOCK_KEY})
+    last = conn.execute(_HEAD).first()
     entry.seq = (last.seq if last is not None else 0) + 1
     entry.prev_hash = last.row_hash if last is not None else ""
     entry.row_hash = _hash_of(entry)
-    session.add(entry)
-    session.flush([entry])
+    values = {
+        "at": entry.at,
+        "actor_user_id": entry.actor_user_id,
+        "actor": entry.actor,
+        "action": entry.action,
+        "entity": entry.entity,
+        "entity_id": entry.entity_id,
+        "patient_id": entry.patient_id,
+        "details": entry.details,
+        "seq": entry.seq,
+        "prev_hash": entry.prev_hash,
+        "row_hash": entry.row_hash,
+    }
+    entry.id = conn.execute(_INSERT, values).scalar_one()
+    changes.record(session, AuditEntry.__tablename__, [entry.id])
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import Connection, String, bindparam, delete, literal, select
 from sqlalchemy.orm import Session
 
 from hms_desktop.db.models import (
@@ -157,12 +157,47 @@ def fits(windows: Sequence[Window], at: time, end: time | None = None) -> bool:
     )
 
 
+#: One doctor's hours on one date in one statement: the weekday's weekly windows and
+#: the date's exceptions (``kind`` ``weekly`` for the former).
+_ONE_DAY = (
+    select(
+        WeeklyHours.start_time,
+        WeeklyHours.end_time,
+        WeeklyHours.slot_minutes,
+        literal("weekly", String(16)).label("kind"),
+    )
+    .where(WeeklyHours.doctor_id == bindparam("doctor"), WeeklyHours.weekday == bindparam("wd"))
+    .union_all(
+        select(
+            Availability.start_time,
+            Availability.end_time,
+            Availability.slot_minutes,
+            Availability.kind,
+        ).where(Availability.doctor_id == bindparam("doctor"), Availability.day == bindparam("day"))
+    )
+)
+
+
+def day_windows(session: Session | Connection, doctor_id: int, day: date) -> list[Window]:
+    """The doctor's hours on ``day`` (as :func:`windows_by_day`, in one indexed query)."""
+    weekly: list[Window] = []
+    dated: list[Window] = []
+    off = False
+    params = {"doctor": doctor_id, "wd": day.weekday(), "day": day}
+    for start, end, minutes, kind in session.execute(_ONE_DAY, params):
+        if kind == "off":
+            off = True
+        else:
+            (weekly if kind == "weekly" else dated).append(Window(start, end, minutes))
+    return sorted(dated if off else weekly + dated)
+
+
 def offers_slot(
     session: Session, doctor_id: int, day: date, at: time, end: time | None = None
 ) -> bool:
     """True when the doctor's hours on ``day`` hold a visit from ``at`` to ``end``
     (starting on a window's own grid)."""
-    return fits(windows_by_day(session, [doctor_id], day, day).get((doctor_id, day), []), at, end)
+    return fits(day_windows(session, doctor_id, day), at, end)
 
 
 def clean_windows(
