@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from hms_desktop import APP_ID
 from hms_desktop.db import changes
+from hms_desktop.db.engine import inserted_id
 from hms_desktop.db.models import Appointment, Department, Doctor, OutboxMessage, Patient
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.messaging.email_delivery import sender_address
@@ -287,7 +288,7 @@ class Recipient:
     reminders_opt_out: bool
 
 
-_OUTBOX_INSERT = insert(OutboxMessage).returning(OutboxMessage.id)
+_OUTBOX_INSERT = insert(OutboxMessage)
 
 
 def queue_confirmation(
@@ -311,7 +312,7 @@ def queue_confirmation(
         clinic, CONFIRMATION, appointment_id, patient.patient_id, doctor[0], address,
         (patient.full_name, doctor[1]), day, at,
     )  # fmt: skip
-    new_id = session.connection().execute(_OUTBOX_INSERT, row).scalar_one()
+    new_id = inserted_id(session.connection().execute(_OUTBOX_INSERT, row))
     changes.record(session, OutboxMessage.__tablename__, [new_id])
     return True
 

@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, String, bindparam, delete, literal, select
 from sqlalchemy.orm import Session
@@ -157,9 +158,10 @@ def fits(windows: Sequence[Window], at: time, end: time | None = None) -> bool:
     )
 
 
-#: One doctor's hours on one date in one statement: the weekday's weekly windows and
-#: the date's exceptions (``kind`` ``weekly`` for the former).
-_ONE_DAY = (
+#: One doctor's hours on one date in one statement (parameters ``doctor``, ``wd`` its
+#: weekday, ``day``): the weekday's weekly windows (``kind`` ``weekly``) and the date's
+#: exceptions. Rows for :func:`windows_from`.
+DAY_HOURS = (
     select(
         WeeklyHours.start_time,
         WeeklyHours.end_time,
@@ -178,18 +180,25 @@ _ONE_DAY = (
 )
 
 
-def day_windows(session: Session | Connection, doctor_id: int, day: date) -> list[Window]:
-    """The doctor's hours on ``day`` (as :func:`windows_by_day`, in one indexed query)."""
+def windows_from(rows: Iterable[Sequence[Any]]) -> list[Window]:
+    """The hours on a date from :data:`DAY_HOURS` rows ``(start, end, minutes, kind)``, as
+    :func:`windows_by_day` gives them (rows of an outer join without hours are skipped)."""
     weekly: list[Window] = []
     dated: list[Window] = []
     off = False
-    params = {"doctor": doctor_id, "wd": day.weekday(), "day": day}
-    for start, end, minutes, kind in session.execute(_ONE_DAY, params):
+    for start, end, minutes, kind in rows:
         if kind == "off":
             off = True
-        else:
+        elif kind is not None:
             (weekly if kind == "weekly" else dated).append(Window(start, end, minutes))
     return sorted(dated if off else weekly + dated)
+
+
+def day_windows(session: Session | Connection, doctor_id: int, day: date) -> list[Window]:
+    """The doctor's hours on ``day`` (as :func:`windows_by_day`, in one indexed query)."""
+    return windows_from(
+        session.execute(DAY_HOURS, {"doctor": doctor_id, "wd": day.weekday(), "day": day})
+    )
 
 
 def offers_slot(

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import bindparam, exists, insert, select, update
+from sqlalchemy import Select, bindparam, exists, insert, select, true, update
 from sqlalchemy.orm import Session
 
 from hms_desktop.db import changes
+from hms_desktop.db.engine import inserted_id
 from hms_desktop.db.models import (
     Appointment,
     Doctor,
@@ -42,9 +43,15 @@ from hms_desktop.services.people.validation import (
     parse_day,
     parse_time,
 )
-from hms_desktop.services.safety import audit
+from hms_desktop.services.safety import audit, audit_chain
 from hms_desktop.services.scheduling import listing, overlap
-from hms_desktop.services.scheduling.availability import Window, day_windows, fits
+from hms_desktop.services.scheduling.availability import (
+    DAY_HOURS,
+    Window,
+    day_windows,
+    fits,
+    windows_from,
+)
 from hms_desktop.services.scheduling.listing import AppointmentFilter as AppointmentFilter
 from hms_desktop.services.scheduling.listing import appointments_statement as appointments_statement
 from hms_desktop.services.scheduling.listing import count_appointments as count_appointments
@@ -189,29 +196,60 @@ def _hold_doctor(session: Session, doctor_id: int) -> None:
     session.execute(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update(read=True))
 
 
-#: What a booking reads in its transaction, in one statement: the doctor (row held shared
-#: until commit, as :func:`_hold_doctor`), the patient (flags, and where a confirmation
-#: goes) and the visit type's length (NULL for an unknown type).
-_PARTIES = (
-    select(
-        Doctor.full_name,
-        Doctor.blacklisted,
-        Patient.full_name,
-        Patient.blacklisted,
-        Patient.email,
-        Patient.reminders_opt_out,
-        select(VisitType.minutes)
-        .where(VisitType.name == bindparam("visit_type"))
-        .scalar_subquery(),
+#: The hours of the day asked for, joined to the row below (no hours: one row of NULLs).
+_HOURS = DAY_HOURS.subquery("hours")
+
+
+def _booking_read(*, serialized: bool) -> Select[Any]:
+    """What a booking reads in its transaction, in one statement: the doctor (row held
+    shared until commit, as :func:`_hold_doctor`), the patient (flags, and where a
+    confirmation goes), the visit type's length (NULL for an unknown type); parameters
+    ``doctor``, ``patient``, ``visit_type``.
+
+    ``serialized`` (SQLite, whose write transaction holds the only write lock from its
+    start): also the audit chain's head, and one row per window of the doctor's hours on
+    the day (parameters ``wd``, ``day``). On PostgreSQL the hours are read by a statement
+    of their own after this one: a statement's snapshot is taken before it waits for the
+    doctor's row, so hours changed by the transaction it waited for would be missed.
+    """
+    extra = (
+        (
+            audit_chain.HEAD_SEQ,
+            audit_chain.HEAD_HASH,
+            _HOURS.c.start_time,
+            _HOURS.c.end_time,
+            _HOURS.c.slot_minutes,
+            _HOURS.c.kind,
+        )
+        if serialized
+        else ()
     )
-    .select_from(Doctor)
-    .join(Patient, Patient.id == bindparam("patient"))
-    .where(Doctor.id == bindparam("doctor"))
-    .with_for_update(read=True, of=Doctor)
-)
+    stmt = (
+        select(
+            Doctor.full_name,
+            Doctor.blacklisted,
+            Patient.full_name,
+            Patient.blacklisted,
+            Patient.email,
+            Patient.reminders_opt_out,
+            select(VisitType.minutes)
+            .where(VisitType.name == bindparam("visit_type"))
+            .scalar_subquery(),
+            *extra,
+        )
+        .select_from(Doctor)
+        .join(Patient, Patient.id == bindparam("patient"))
+    )
+    if serialized:
+        stmt = stmt.outerjoin(_HOURS, true())
+    return stmt.where(Doctor.id == bindparam("doctor")).with_for_update(read=True, of=Doctor)
+
+
+_READ = _booking_read(serialized=False)
+_READ_SERIALIZED = _booking_read(serialized=True)
 
 #: The new visit (Core: one statement, its id back from the database).
-_INSERT = insert(Appointment).returning(Appointment.id)
+_INSERT = insert(Appointment)
 _START_SERIES = (
     update(Appointment)
     .where(Appointment.id == bindparam("new_id"))
@@ -296,8 +334,13 @@ def book(
     try:
         with clinic.db.write() as session:
             conn = session.connection()
-            params = {"doctor": doctor_id, "patient": patient_id, "visit_type": visit_type}
-            row = conn.execute(_PARTIES, params).first()
+            serialized = audit_chain.head_known_early(session)
+            params = {
+                "doctor": doctor_id, "patient": patient_id, "visit_type": visit_type,
+                "wd": the_day.weekday(), "day": the_day,
+            }  # fmt: skip
+            rows = conn.execute(_READ_SERIALIZED if serialized else _READ, params).all()
+            row = rows[0] if rows else None
             length = minutes or (
                 row[6] if row is not None and row[6] else _visit_minutes(session, visit_type)
             )
@@ -306,7 +349,10 @@ def book(
                 raise _missing(session, doctor_id, patient_id)
             doctor = _Who(doctor_id, row[0], bool(row[1]))
             patient = _Who(patient_id, row[2], bool(row[3]))
-            windows = day_windows(conn, doctor_id, the_day)
+            if serialized:
+                windows = windows_from(r[-4:] for r in rows)
+            else:  # read now that the doctor's row is held (see _booking_read)
+                windows = day_windows(conn, doctor_id, the_day)
             # The overlap is the database's to refuse (the same rule, and it is the one
             # that holds when desks race): no clash query while every writer waits.
             _refuse(clinic, doctor, patient, the_day, the_time, end, windows)
@@ -322,7 +368,7 @@ def book(
                 "series_id": series_id if series_id != -1 else None,
             }
             with overlap.refused_as_overlap():
-                new_id = int(conn.execute(_INSERT, visit).scalar_one())
+                new_id = inserted_id(conn.execute(_INSERT, visit))
             if series_id == -1:
                 conn.execute(_START_SERIES, {"new_id": new_id})
             changes.record(session, Appointment.__tablename__, [new_id])
@@ -331,8 +377,7 @@ def book(
                 session, clinic, new_id, recipient, (doctor_id, row[0]), the_day, the_time
             )
             # Last: on PostgreSQL the audit chain stays locked from here to the commit.
-            audit.record(
-                session,
+            entry = audit.entry(
                 actor,
                 "appointment.book",
                 "appointment",
@@ -343,6 +388,8 @@ def book(
                 time=the_time.strftime("%H:%M"),
                 end=end.strftime("%H:%M"),
             )
+            head = (row[7] or 0, row[8] or "") if serialized else None
+            audit_chain.append(session, entry, head=head)
     except overlap.OverlapError:
         overlap.raise_overlap(clinic, doctor_id, patient_id, the_day, the_time, end)
     clinic.changes.notify("appointments")
