@@ -274,7 +274,7 @@ def _desk_ours(
         out.put(result)
 
 
-def _floor_rows(desk: int, desks: int, plan: Plan) -> Any:
+def floor_rows(desk: int, desks: int, plan: Plan) -> Any:
     """Desk ``desk``'s rows: times nobody else takes (desks interleave over every slot)."""
     base = NOW.date() + timedelta(days=FLOOR_DAYS_AHEAD)
     doctors, patients = plan.doctor_ids, plan.patient_ids
@@ -297,7 +297,7 @@ _FLOOR_SQL = (
 )
 
 
-def _floor_connect(url: str) -> tuple[Any, str, bool]:
+def floor_connect(url: str) -> tuple[Any, str, bool]:
     """A raw DB-API connection in autocommit (one transaction per statement)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -328,8 +328,8 @@ def _desk_floor(
 ) -> None:
     """The floor: the bare INSERT of an appointment row, one transaction each."""
     result = DeskResult(desk)
-    conn, sql, is_sqlite = _floor_connect(url)
-    rows = _floor_rows(desk, desks, plan)
+    conn, sql, is_sqlite = floor_connect(url)
+    rows = floor_rows(desk, desks, plan)
     try:
         ready.wait(120)
         started = time.perf_counter()
@@ -364,12 +364,15 @@ def _load() -> float:
     return os.getloadavg()[0]
 
 
-def run(url: str, kind: str, *, desks: int, seconds: float, plan: Plan) -> RunResult:
-    """``desks`` processes doing ``kind`` (``ours`` or ``floor``) for ``seconds``, together.
+def run(
+    url: str, kind: str, *, desks: int, seconds: float, plan: Plan, target: Any = None
+) -> RunResult:
+    """``desks`` processes doing ``kind`` (``ours`` or ``floor``; another kind names its
+    ``target``, a desk function) for ``seconds``, together.
 
     For ours, the free times are listed (untimed) and dealt out first.
     """
-    target = {"ours": _desk_ours, "floor": _desk_floor}[kind]
+    target = target or {"ours": _desk_ours, "floor": _desk_floor}[kind]
     lists: list[list[FreeTime]] = [[] for _ in range(desks)]
     if kind == "ours":
         clinic = open_desk_clinic(url)
@@ -570,7 +573,10 @@ def summary_table(results: list[tuple[RunResult, Check | None]]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     pairs = [(results[i], results[i + 1]) for i in range(0, len(results), 2)]
-    for n, ((ours, verdict), (floor, _)) in enumerate(pairs, 1):
+    rounds: Counter[str] = Counter()
+    for (ours, verdict), (floor, _) in pairs:
+        rounds[ours.database] += 1
+        n = rounds[ours.database]
         ratio = ours.per_second / floor.per_second if floor.per_second else float("nan")
         errors = ", ".join(f"{k} {v}" for k, v in sorted(ours.errors.items())) or "none"
         met = ratio >= 0.5 and not ours.defects and verdict is not None and verdict.ok
