@@ -328,8 +328,10 @@ def book(
         raise ValidationError("A visit lasts 5 to 480 minutes.", field="minutes")
     # Everything below runs while other writers wait (SQLite: the whole transaction,
     # BEGIN IMMEDIATE; PostgreSQL: the doctor's row, the day's counter, the audit chain),
-    # so it is Core statements, compiled once: what the checks read, in one statement and
-    # the hours in another, then the visit, its confirmation, its audit entry.
+    # so it is Core statements, compiled once: what the checks read (SQLite: one statement;
+    # PostgreSQL: the hours in a second one, see _booking_read), then the visit, its
+    # confirmation and its audit entry. Every check is made in here, none is trusted from
+    # an earlier read: hours or a blacklisting changed meanwhile are seen.
     end = the_time
     try:
         with clinic.db.write() as session:
