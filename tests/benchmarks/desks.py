@@ -57,6 +57,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clinic_settings import service as clinic_settings
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
+from hms_desktop.services.safety import audit_chain
 from hms_desktop.services.scheduling import availability, booking
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -443,6 +444,10 @@ class Check:
     booked_rows: int
     reported: int
     missing_ids: int
+    #: ``appointment.book`` audit entries of the new visits (one per booking).
+    audit_entries: int = 0
+    #: What ``hms audit verify`` says of the whole chain after the run.
+    audit_chain: str = "ok"
 
     @property
     def ok(self) -> bool:
@@ -451,6 +456,8 @@ class Check:
             and self.patient_overlaps == 0
             and self.booked_rows == self.reported
             and self.missing_ids == 0
+            and self.audit_entries == self.reported
+            and self.audit_chain.startswith("ok")
         )
 
 
@@ -474,7 +481,8 @@ def overlaps(conn: Connection, after_id: int) -> tuple[int, int]:
 
 
 def check(url: str, after_id: int, result: RunResult) -> Check:
-    """Overlaps among live visits booked after ``after_id``, and the rows against the report."""
+    """Overlaps among live visits booked after ``after_id``, the rows and their audit entries
+    against the report, and the audit chain (desks appending at once must not fork it)."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
@@ -485,14 +493,28 @@ def check(url: str, after_id: int, result: RunResult) -> Check:
                     {"after": after_id},
                 )
             )
+            entries = conn.scalar(
+                text(
+                    "SELECT count(*) FROM audit_log WHERE action = 'appointment.book' "
+                    "AND entity_id > :after"
+                ),
+                {"after": after_id},
+            )
     finally:
         engine.dispose()
+    db = Database(url)
+    try:
+        chain = audit_chain.verify(db).message
+    finally:
+        db.dispose()
     return Check(
         doctor_overlaps=doctor,
         patient_overlaps=patient,
         booked_rows=len(rows),
         reported=result.done,
         missing_ids=len(set(result.ids) - rows),
+        audit_entries=int(entries or 0),
+        audit_chain=chain,
     )
 
 
@@ -559,7 +581,8 @@ def describe(r: RunResult, verdict: Check | None) -> str:
         line += (
             f"\n           check: doctor overlaps {verdict.doctor_overlaps}, patient overlaps "
             f"{verdict.patient_overlaps}, booked rows {verdict.booked_rows} vs reported "
-            f"{verdict.reported}, missing ids {verdict.missing_ids}"
+            f"{verdict.reported}, missing ids {verdict.missing_ids}, audit entries "
+            f"{verdict.audit_entries}, audit chain {verdict.audit_chain}"
         )
     for kind, tb in r.tracebacks.items():
         line += f"\n--- first {kind!r}:\n{tb}"
