@@ -82,6 +82,8 @@ class Settings:
     export_dir: str = ""
     #: The CSV delimiter chosen on this PC ("," ";" or tab); empty: from the PC's locale.
     csv_delimiter: str = ""
+    #: The doctors the appointment book shows on this PC ("3,5,8"); empty: every doctor.
+    book_doctors: str = ""
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)

@@ -158,6 +158,11 @@ def search_key(length: int) -> String:
 
 class Patient(Base):
     __tablename__ = "patients"
+    __table_args__ = (
+        # A surname prefix's patients in name order without reading their rows: the
+        # search's surname way on PostgreSQL (migration 0014).
+        Index("ix_patients_surname_name_id", "surname_key", "name_key", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), unique=True)
@@ -165,9 +170,8 @@ class Patient(Base):
     #: Lower-cased, accent-folded name for prefix search (indexed).
     name_key: Mapped[str] = mapped_column(search_key(120), index=True)
     #: The folded last word of the name, so "smi" finds "Anna Smith" too.
-    surname_key: Mapped[str] = mapped_column(
-        search_key(120), index=True, default="", server_default=""
-    )
+    #: (Indexed with the name: ix_patients_surname_name_id.)
+    surname_key: Mapped[str] = mapped_column(search_key(120), default="", server_default="")
     date_of_birth: Mapped[date | None] = mapped_column(Date)
     gender: Mapped[str] = mapped_column(String(16), default="", server_default="")
     phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
@@ -307,6 +311,31 @@ class Appointment(Base):
     doctor: Mapped[Doctor] = relationship()
     patient: Mapped[Patient] = relationship()
     treatment: Mapped[Treatment | None] = relationship(back_populates="appointment", uselist=False)
+
+
+class AppointmentCount(Base):
+    """How many appointments one day has in one status (migration 0014).
+
+    Written only by the database's triggers on ``appointments`` (every insert, update
+    and delete, bulk ones included), so the dashboard's totals read one small row per
+    day and status instead of counting every appointment since the clinic began.
+    """
+
+    __tablename__ = "appointment_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class TableCount(Base):
+    """How many rows a table holds, kept by the database's triggers (migration 0014):
+    ``patients`` (a count(*) of half a million patients took 100 ms on PostgreSQL)."""
+
+    __tablename__ = "table_counts"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
 
 class ClinicSetting(Base):

@@ -170,7 +170,19 @@ def refusal(actor: Actor, visit: VisitFacts, action: str, now: datetime) -> str:
         return "Only the doctor or the front desk can close a visit."
     if not may_close(visit.day, now):
         return f"The visit is on {day_words(visit.day)}; it can be closed from that day on."
+    if action == "no_show" and not begun:
+        # Nobody is missing before the time they were due.
+        return (
+            f"The visit starts at {visit.start:%H:%M}; a no-show can be recorded once that "
+            "time has passed."
+        )
     return ""
+
+
+def may_mark_no_show(actor: Actor, visit: VisitFacts, now: datetime) -> bool:
+    """True when a screen may offer "No-show" for the visit: it is booked, the actor may
+    close it, and its start time has passed (in the clinic's zone, DST-safe)."""
+    return not refusal(actor, visit, "no_show", now)
 
 
 def row_actions(actor: Actor, row: AppointmentRow | None, now: datetime) -> frozenset[str]:
@@ -211,6 +223,7 @@ __all__ = [
     "instant",
     "is_party",
     "may_close",
+    "may_mark_no_show",
     "not_begun_clause",
     "refusal",
     "require_action",

@@ -29,15 +29,16 @@ def _rss_mb() -> float:
 
 def book_probe(db: str, days: int) -> dict[str, float]:
     """Run in a child process: page the book of 50 doctors through ``days`` dates."""
+    from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
     from hms_desktop.services.actor import SYSTEM
-    from hms_desktop.ui.booking.book_view import BookView
+    from hms_desktop.ui.booking.book.view import BookView
     from hms_desktop.ui.common.operations import Operations
     from tests.benchmarks.clinic_builder import NOW, open_clinic_at
 
     app = QApplication([])
-    clinic = open_clinic_at(Path(db))
+    clinic = open_clinic_at(db)
     ops = Operations()
     view = BookView(clinic, SYSTEM, ops)
     from sqlalchemy import select
@@ -46,7 +47,11 @@ def book_probe(db: str, days: int) -> dict[str, float]:
 
     with clinic.db.read() as session:
         ids = list(session.scalars(select(Doctor.id).order_by(Doctor.id).limit(BOOK_DOCTORS)))
+    # The book reads on a worker thread: a date change is done when ``loaded`` arrives.
+    arrived = QEventLoop()
+    view.loaded.connect(arrived.quit)
     view.set_doctors(ids)
+    arrived.exec()
     view.resize(1600, 900)
     view.show()
     app.processEvents()
@@ -57,6 +62,7 @@ def book_probe(db: str, days: int) -> dict[str, float]:
         day = NOW.date() + timedelta(days=i)
         start = time.perf_counter()
         view.set_date(day)
+        arrived.exec()
         view.table.viewport().repaint()  # painted, not only scheduled
         view.table.horizontalHeader().viewport().repaint()
         samples.append((time.perf_counter() - start) * 1e3)
@@ -78,7 +84,7 @@ def book_probe(db: str, days: int) -> dict[str, float]:
     }
 
 
-def bench_next_free(db_path: Path, runs: int) -> dict[str, Any]:
+def bench_next_free(db_path: Path | str, runs: int) -> dict[str, Any]:
     """Median next free time per doctor and department from now, and the worst case: a
     doctor on leave for all but the last days of the horizon (read on a copy)."""
     from sqlalchemy import select
@@ -122,8 +128,8 @@ def bench_next_free(db_path: Path, runs: int) -> dict[str, Any]:
     }
 
 
-def bench_book(db_path: Path, scale: Scale) -> list[Result]:
-    days = DAYS if scale.name == "full" else 7
+def bench_book(db_path: Path | str, scale: Scale) -> list[Result]:
+    days = 7 if scale.name.startswith("smoke") else DAYS
     r = probe("book", str(db_path), str(days))
     growth = r["rss_end_mb"] - r["rss_after_10_days_mb"]
     return [
@@ -150,7 +156,7 @@ def bench_book(db_path: Path, scale: Scale) -> list[Result]:
     ]
 
 
-def bench_free(db_path: Path, scale: Scale) -> list[Result]:
+def bench_free(db_path: Path | str, scale: Scale) -> list[Result]:
     r = bench_next_free(db_path, scale.runs)
     worst = max(r["doctor_ms"], r["department_ms"], r["worst_ms"])
     return [

@@ -41,7 +41,7 @@ def table(db: str) -> dict[str, float]:
     from tests.benchmarks.clinic_builder import open_clinic_at
 
     app = QApplication([])
-    clinic = open_clinic_at(Path(db))
+    clinic = open_clinic_at(db)
     rss_before = _rss_mb()
     results = {}
     for label, flt in (
@@ -89,7 +89,7 @@ def export_gap(db: str, rows: int) -> dict[str, float]:
     from tests.benchmarks.clinic_builder import open_clinic_at
 
     app = QApplication([])
-    clinic = open_clinic_at(Path(db))
+    clinic = open_clinic_at(db)
     ops = Operations()
     target = Path(tempfile.mkdtemp()) / "appointments.xlsx"
     clock = QElapsedTimer()

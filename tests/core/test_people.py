@@ -252,12 +252,12 @@ def test_a_phone_number_is_found_by_its_start_its_end_or_as_dialled_at_home(
 @pytest.mark.parametrize(
     ("query", "indexes"),
     [
-        ("jose", {"ix_patients_name_key", "ix_patients_surname_key"}),
+        ("jose", {"ix_patients_name_key", "ix_patients_surname_name_id"}),
         (
             "0305",
             {
                 "ix_patients_name_key",
-                "ix_patients_surname_key",
+                "ix_patients_surname_name_id",
                 "ix_patients_phone_key",
                 "ix_patients_phone_rev_key",
             },
@@ -266,7 +266,9 @@ def test_a_phone_number_is_found_by_its_start_its_end_or_as_dialled_at_home(
 )
 def test_patient_search_is_served_by_indexes(clinic: Clinic, query: str, indexes: set[str]) -> None:
     """Search as you type stays fast on 100k patients only if no query scans the table."""
-    stmt = patients.search_statement(query).limit(50)
+    # The shape search_patients uses: one OR on SQLite, one query per way on PostgreSQL.
+    top = None if clinic.db.is_sqlite else 50
+    stmt = patients.search_statement(query, top=top).limit(50)
     sql = str(stmt.compile(clinic.db.engine, compile_kwargs={"literal_binds": True}))
     with clinic.db.read() as session:
         if clinic.db.is_sqlite:

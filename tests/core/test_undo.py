@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import datetime, time
 
 import pytest
+from sqlalchemy import select, update
 
+from hms_desktop.db.models import OutboxMessage
 from hms_desktop.errors import (
     ConflictError,
+    NotFoundError,
     PermissionDeniedError,
     SlotTakenError,
     ValidationError,
@@ -34,19 +37,65 @@ def _status(clinic: Clinic, appointment_id: int) -> str:
     return booking.get_appointment(clinic, SYSTEM, appointment_id).status
 
 
-def test_undo_of_a_booking_cancels_it_and_the_audit_says_it_was_an_undo(
+def _outbox(clinic: Clinic, appointment_id: int) -> list[tuple[str, str]]:
+    with clinic.db.read() as session:
+        return [
+            (m.kind, m.status)
+            for m in session.scalars(
+                select(OutboxMessage).where(OutboxMessage.appointment_id == appointment_id)
+            )
+        ]
+
+
+def test_undo_of_a_fresh_booking_leaves_no_visit_and_withdraws_its_confirmation(
     clinic: Clinic, world: f.World
 ) -> None:
+    f.set_settings(clinic, send_booking_confirmation=True)
     appt = _book(world, "09:00")
-    undo.undo_booking(clinic, f.RECEPTION, appt)
-    assert _status(clinic, appt) == "cancelled"
+    assert _outbox(clinic, appt) == [("booking_confirmation", "pending")]
+    assert undo.undo_booking(clinic, f.RECEPTION, appt) is True
+    with pytest.raises(NotFoundError):
+        booking.get_appointment(clinic, SYSTEM, appt)
+    # Nothing on the patient's record, no cancellation counted, no email going out.
+    mine = booking.AppointmentFilter(patient_id=world.patient_id)
+    assert booking.list_appointments(clinic, SYSTEM, mine) == []
+    assert booking.count_appointments(clinic, SYSTEM, booking.AppointmentFilter(
+        statuses=("cancelled",))) == 0  # fmt: skip
+    assert _outbox(clinic, appt) == []
+    # The audit log keeps the history: booked, then taken back.
+    entries = audit.list_entries(clinic, ADMIN, action_prefix="appointment.")
+    assert sorted(e.action for e in entries if e.entity_id == appt) == [
+        "appointment.book",
+        "appointment.undo_book",
+    ]
+    with pytest.raises(NotFoundError):
+        undo.undo_booking(clinic, f.RECEPTION, appt)  # twice: it is gone
     # The slot is free again: another patient books it.
     _book(world, "09:00", patient=world.other_patient_id)
+
+
+def test_undo_of_a_booking_already_told_or_changed_cancels_it_as_an_undo(
+    clinic: Clinic, world: f.World
+) -> None:
+    f.set_settings(clinic, send_booking_confirmation=True)
+    told = _book(world, "09:00")
+    with clinic.db.write() as session:  # the worker sent the confirmation meanwhile
+        session.execute(
+            update(OutboxMessage).where(OutboxMessage.appointment_id == told).values(status="sent")
+        )
+    assert undo.undo_booking(clinic, f.RECEPTION, told) is False
+    assert _status(clinic, told) == "cancelled"
+    assert ("appointment_cancel", "pending") in _outbox(clinic, told)  # as any cancel
     entries = audit.list_entries(clinic, ADMIN, action_prefix="appointment.")
     cancel = next(e for e in entries if e.action == "appointment.cancelled")
-    assert cancel.entity_id == appt and undo.UNDO_BOOKING_NOTE in cancel.details
+    assert cancel.entity_id == told and undo.UNDO_BOOKING_NOTE in cancel.details
+
+    moved = _book(world, "10:00")
+    booking.reschedule(clinic, f.RECEPTION, moved, day=world.day, at="11:00")
+    assert undo.undo_booking(clinic, f.RECEPTION, moved) is False
+    assert _status(clinic, moved) == "cancelled"
     with pytest.raises(ConflictError):
-        undo.undo_booking(clinic, f.RECEPTION, appt)  # twice: it is not booked any more
+        undo.undo_booking(clinic, f.RECEPTION, moved)  # twice: it is not booked any more
 
 
 def test_undo_of_a_cancel_books_the_same_visit_again_only_while_the_time_is_free(
@@ -119,3 +168,34 @@ def test_undo_of_mark_completed_until_a_treatment_is_recorded(
     assert _status(clinic, appt) == "completed"
     with pytest.raises(PermissionDeniedError, match="reopen"):
         undo.undo_complete(clinic, f.doctor_actor(world.other_doctor_id), appt)
+
+
+def test_no_show_only_after_the_start_and_undo_reopens_it(
+    clinic: Clinic, world: f.World, clock: FakeClock
+) -> None:
+    from hms_desktop.services import policy
+
+    appt = _book(world, "10:00")
+    doctor = f.doctor_actor(world.doctor_id)
+    row = booking.get_appointment(clinic, SYSTEM, appt)
+    facts = policy.VisitFacts(row.doctor_id, row.patient_id, row.date, row.time, row.status)
+    clock.set(datetime.combine(world.day, time(4, 40), tzinfo=clock.tz))  # that morning
+    assert not policy.may_mark_no_show(doctor, facts, clinic.now())
+    assert "no_show" not in policy.row_actions(f.RECEPTION, row, clinic.now())
+    for who in (doctor, f.RECEPTION):
+        with pytest.raises(ValidationError, match="starts at 10:00; a no-show can be recorded"):
+            booking.set_status(clinic, who, appt, "no_show")
+    assert _status(clinic, appt) == "booked"
+
+    clock.set(datetime.combine(world.day, time(10, 0), tzinfo=clock.tz))  # due now
+    assert policy.may_mark_no_show(doctor, facts, clinic.now())
+    booking.set_status(clinic, doctor, appt, "no_show")
+    undo.undo_no_show(clinic, doctor, appt)  # the patient came after all
+    assert _status(clinic, appt) == "booked"
+    reopened = audit.list_entries(clinic, ADMIN, action_prefix="appointment.reopen")
+    assert [e.entity_id for e in reopened] == [appt]
+    with pytest.raises(ConflictError, match="only a no-show visit"):
+        undo.undo_no_show(clinic, doctor, appt)
+    booking.set_status(clinic, doctor, appt, "no_show")
+    with pytest.raises(PermissionDeniedError):
+        undo.undo_no_show(clinic, f.doctor_actor(world.other_doctor_id), appt)

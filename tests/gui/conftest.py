@@ -42,9 +42,12 @@ def _no_leftover_threads_or_windows(
     running = []
     for thread in started:
         try:
-            if thread.isRunning():
+            # A worker whose outcome was delivered may still be returning from run(): it
+            # gets a moment to end. One still running after that is left over (and the
+            # wait keeps the run from crashing by destroying it live).
+            if thread.isRunning() and not thread.wait(2_000):
                 running.append(repr(thread))
-                thread.wait(10_000)  # fail, but do not crash the run by destroying it live
+                thread.wait(10_000)
         except RuntimeError:  # already deleted by Qt: it had finished
             continue
     windows = [

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import time, timedelta
 from pathlib import Path
 
-import pytest
 from pypdf import PdfReader
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
@@ -16,56 +14,17 @@ from pytestqt.qtbot import QtBot
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import booking, hours
-from hms_desktop.ui.booking.book_model import KIND_ROLE
-from hms_desktop.ui.booking.book_view import BookView
+from hms_desktop.ui.booking.book.model import KIND_ROLE
+from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.common.operations import Operations
 from tests import factories as f
+from tests.gui.book_support import WAIT, ops, view, world
+from tests.gui.book_support import book_at as _book
+from tests.gui.book_support import center as _center
+from tests.gui.book_support import drag as _drag
+from tests.gui.book_support import reload as _reload
 
-WAIT = 10_000
-
-
-@pytest.fixture
-def ops(qtbot: QtBot, sqlite_clinic: Clinic) -> Iterator[Operations]:
-    helper = Operations()
-    yield helper
-    qtbot.waitUntil(lambda: not helper.busy, timeout=WAIT)
-    assert helper.shutdown()
-
-
-@pytest.fixture
-def world(sqlite_clinic: Clinic) -> f.World:
-    return f.world(sqlite_clinic)
-
-
-@pytest.fixture
-def view(qtbot: QtBot, sqlite_clinic: Clinic, ops: Operations, world: f.World) -> BookView:
-    widget = BookView(sqlite_clinic, f.RECEPTION, ops)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    widget.controls.next_button.click()  # tomorrow: both doctors 09:00-12:00
-    assert widget.day == world.day
-    return widget
-
-
-def _book(clinic: Clinic, w: f.World, at: str, patient: int, doctor: int | None = None) -> int:
-    return booking.book(
-        clinic, SYSTEM, patient_id=patient, doctor_id=doctor or w.doctor_id, day=w.day, at=at,
-        reason="Knee",
-    )  # fmt: skip
-
-
-def _center(view: BookView, row: int, column: int) -> QPoint:
-    return view.table.visualRect(view.model.index(row, column)).center()
-
-
-def _drag(view: BookView, start: QPoint, end: QPoint) -> None:
-    port = view.table.viewport()
-    QTest.mousePress(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
-    QTest.mouseMove(port, QPoint((start.x() + end.x()) // 2, (start.y() + end.y()) // 2))
-    QTest.mouseMove(port, end)
-    QTest.mouseRelease(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+__all__ = ["ops", "view", "world"]
 
 
 def _pdf_text(path: Path) -> str:
@@ -74,22 +33,22 @@ def _pdf_text(path: Path) -> str:
 
 
 def test_the_model_passes_qtmodeltester(
-    qtmodeltester, view: BookView, sqlite_clinic: Clinic, world: f.World
+    qtbot: QtBot, qtmodeltester, view: BookView, sqlite_clinic: Clinic, world: f.World
 ) -> None:
     _book(sqlite_clinic, world, "09:30", world.patient_id)
-    view.load()
+    _reload(qtbot, view)
     assert view.model.columnCount() == 2 and view.model.rowCount() == 20  # 08:00-18:00
     qtmodeltester.check(view.model, force_py=True)
-    view.controls.week.setChecked(True)
+    _reload(qtbot, view, lambda: view.controls.week.setChecked(True))
     assert view.model.columnCount() == 7
     qtmodeltester.check(view.model, force_py=True)
 
 
 def test_the_day_shows_visits_free_and_unavailable_time(
-    view: BookView, sqlite_clinic: Clinic, world: f.World
+    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
 ) -> None:
     _book(sqlite_clinic, world, "09:30", world.patient_id)
-    view.load()
+    _reload(qtbot, view)
     m = view.model
     assert [m.headerData(c, Qt.Orientation.Horizontal) for c in range(2)] == [
         "Dr. Ada Lovelace",
@@ -101,9 +60,9 @@ def test_the_day_shows_visits_free_and_unavailable_time(
     assert kinds[m.row_for(time(8, 0))] == "off" and kinds[m.row_for(time(9, 0))] == "free"
     assert kinds[row] == "visit" and kinds[m.row_for(time(12, 0))] == "off"
     assert view.table.now_line_y() is None  # not today
-    view.controls.today_button.click()
+    _reload(qtbot, view, view.controls.today_button.click)
     hours.set_weekly(sqlite_clinic, SYSTEM, world.doctor_id, "mon", [("08:00", "12:00")])
-    view.load()
+    _reload(qtbot, view)
     assert view.table.now_line_y() == view.table.rowViewportPosition(m.row_for(time(9, 0)))
 
 
@@ -116,13 +75,14 @@ def test_book_from_the_day_view_by_keyboard(
     QTest.keyClick(view.table, Qt.Key.Key_Left)  # Dr. Lovelace, 09:30
     assert view.table.currentIndex().column() == 0
     QTest.keyClick(view.table, Qt.Key.Key_Return)  # no patient chosen: the finder asks
-    dialog = view.patient_dialog
+    dialog = view.acts.patient_dialog
     assert dialog is not None and dialog.isVisible()
     QTest.keyClicks(dialog.picker.search, "Jose")
     QTest.keyClick(dialog.picker.search, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: dialog.chosen is not None, timeout=WAIT)
-    QTest.keyClick(dialog.picker.results.view, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: view.patient_dialog is None, timeout=WAIT)
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        QTest.keyClick(dialog.picker.results.view, Qt.Key.Key_Return)
+    assert view.acts.patient_dialog is None
     [appt] = booking.list_appointments(sqlite_clinic, SYSTEM)
     assert (appt.patient_id, appt.doctor_id, appt.date, appt.time) == (
         world.patient_id, world.doctor_id, world.day, time(9, 30)
@@ -130,7 +90,8 @@ def test_book_from_the_day_view_by_keyboard(
     assert view.model.index(view.model.row_for(time(9, 30)), 0).data().startswith("José Núñez")
     # The patient stays chosen: Down (10:00), Enter books straight away.
     QTest.keyClick(view.table, Qt.Key.Key_Down)
-    QTest.keyClick(view.table, Qt.Key.Key_Return)
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        QTest.keyClick(view.table, Qt.Key.Key_Return)
     assert [a.time for a in booking.list_appointments(sqlite_clinic, SYSTEM)] == [
         time(9, 30), time(10, 0)
     ]  # fmt: skip
@@ -140,29 +101,27 @@ def test_book_from_the_day_view_by_keyboard(
     assert opened.args == [appt.id + 1]
     QTest.keyClick(view.table, Qt.Key.Key_Delete)
     [box] = [b for b in view.findChildren(QMessageBox) if b.isVisible()]
-    [yes] = [b for b in box.buttons() if b.text() == "Cancel visit"]
-    yes.click()
-    qtbot.waitUntil(
-        lambda: booking.get_appointment(sqlite_clinic, SYSTEM, appt.id + 1).status == "cancelled",
-        timeout=WAIT,
-    )
+    [yes] = [b for b in box.buttons() if b.text().replace("&", "") == "Cancel visit"]
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        yes.click()
+    assert booking.get_appointment(sqlite_clinic, SYSTEM, appt.id + 1).status == "cancelled"
     assert view.model.index(view.model.row_for(time(10, 0)), 0).data(KIND_ROLE) == "free"
 
 
 def test_a_drag_refused_when_taken_and_one_accepted(
-    view: BookView, sqlite_clinic: Clinic, world: f.World
+    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
 ) -> None:
     moving = _book(sqlite_clinic, world, "09:00", world.patient_id)
     _book(sqlite_clinic, world, "10:00", world.other_patient_id)
-    view.load()
+    _reload(qtbot, view)
     m = view.model
     nine, ten, eleven = (m.row_for(time(h, 0)) for h in (9, 10, 11))
-    _drag(view, _center(view, nine, 0), _center(view, ten, 0))
+    _reload(qtbot, view, lambda: _drag(view, _center(view, nine, 0), _center(view, ten, 0)))
     assert "taken" in view.message.text() and view.message.text().startswith("Not moved")
     moved = booking.get_appointment(sqlite_clinic, SYSTEM, moving)
     assert (moved.doctor_id, moved.time) == (world.doctor_id, time(9, 0))
     assert m.index(nine, 0).data().startswith("José Núñez")  # the block is back
-    _drag(view, _center(view, nine, 0), _center(view, eleven, 1))
+    _reload(qtbot, view, lambda: _drag(view, _center(view, nine, 0), _center(view, eleven, 1)))
     moved = booking.get_appointment(sqlite_clinic, SYSTEM, moving)
     assert (moved.doctor_id, moved.time) == (world.other_doctor_id, time(11, 0))
     assert m.index(nine, 0).data(KIND_ROLE) == "free"
@@ -175,23 +134,26 @@ def test_ctrl_g_lands_on_the_first_free_time(
 ) -> None:
     for at, patient in (("09:00", world.patient_id), ("09:30", world.other_patient_id)):
         _book(sqlite_clinic, world, at, patient)
-    view.controls.today_button.click()  # no hours today: the next free time is tomorrow
+    # no hours today: the next free time is tomorrow
+    _reload(qtbot, view, view.controls.today_button.click)
     view.table.setFocus()
     view.table.setCurrentIndex(view.model.index(0, 0))
-    QTest.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        QTest.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
     assert view.day == world.day
     index = view.table.currentIndex()
     assert (index.column(), view.model.row_time(index.row())) == (0, time(10, 0))
     # The department: Dr. Turing's 09:00 comes first.
     view.controls.scope.setCurrentIndex(1)
-    view.controls.today_button.click()
-    QTest.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    _reload(qtbot, view, view.controls.today_button.click)
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        QTest.keyClick(view.table, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
     index = view.table.currentIndex()
     assert (index.column(), view.model.row_time(index.row())) == (1, time(9, 0))
 
 
 def test_the_schedule_pdf_lists_exactly_the_days_live_visits(
-    tmp_path: Path, view: BookView, sqlite_clinic: Clinic, world: f.World
+    qtbot: QtBot, tmp_path: Path, view: BookView, sqlite_clinic: Clinic, world: f.World
 ) -> None:
     _book(sqlite_clinic, world, "09:00", world.patient_id)
     _book(sqlite_clinic, world, "10:30", world.other_patient_id, world.other_doctor_id)
@@ -201,26 +163,26 @@ def test_the_schedule_pdf_lists_exactly_the_days_live_visits(
     f.open_day(sqlite_clinic, world.doctor_id, world.day + timedelta(days=1))
     booking.book(sqlite_clinic, SYSTEM, patient_id=later, doctor_id=world.doctor_id,
                  day=world.day + timedelta(days=1), at="09:00")  # fmt: skip
-    view.load()
+    _reload(qtbot, view)
     path = tmp_path / "schedule.pdf"
-    view.save_pdf(path)
+    view.acts.save_pdf(path)
     text = _pdf_text(path)
     assert world.day.isoformat() in text and "HMS Desktop clinic" in text
     assert "José Núñez" in text and "Anna Smith" in text and "Consultation" in text
     assert "09:00-09:30" in text and "10:30-11:00" in text
     assert "Zoe" not in text and "Otto" not in text and text.count("Booked") == 2
     one = tmp_path / "one.pdf"
-    view.save_pdf(one, [world.other_doctor_id])
+    view.acts.save_pdf(one, [world.other_doctor_id])
     text = _pdf_text(one)
     assert "Anna Smith" in text and "José" not in text
 
 
 def test_the_context_menu_offers_book_open_reschedule_cancel_no_show_print(
-    view: BookView, sqlite_clinic: Clinic, world: f.World
+    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
 ) -> None:
     _book(sqlite_clinic, world, "09:00", world.patient_id)
-    view.load()
-    menu = view.context_menu(view.model.row_for(time(9, 0)), 0)
+    _reload(qtbot, view)
+    menu = view.acts.context_menu(view.model.row_for(time(9, 0)), 0)
     texts = [a.text() for a in menu.actions() if a.text()]
     assert texts == [
         "&Book here…", "&Open", "&Reschedule…", "&Cancel…", "&No-show", "Re&peat…",
@@ -232,7 +194,8 @@ def test_the_context_menu_offers_book_open_reschedule_cancel_no_show_print(
     reschedule.trigger()
     view.table.setFocus()
     view.table.setCurrentIndex(view.model.index(view.model.row_for(time(11, 30)), 0))
-    QTest.keyClick(view.table, Qt.Key.Key_Return)
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        QTest.keyClick(view.table, Qt.Key.Key_Return)
     [appt] = booking.list_appointments(sqlite_clinic, SYSTEM)
     assert appt.time == time(11, 30)
     menu.deleteLater()
@@ -248,18 +211,26 @@ def test_the_doctor_tab_shows_the_doctors_own_book_day_or_week(
     tab = DoctorTab(sqlite_clinic, f.doctor_actor(world.doctor_id), ops)
     qtbot.addWidget(tab)
     tab.show()
-    tab.pages.setCurrentWidget(tab.book.parentWidget())
-    assert tab.pages.tabText(tab.pages.currentIndex()) == "Boo&k"
+    # The book is the Appointments page itself: no list of visits beside it.
+    assert tab.pages.currentWidget().isAncestorOf(tab.book)
+    assert tab.pages.tabText(tab.pages.currentIndex()) == "&Appointments"
+    assert [tab.pages.tabText(i) for i in range(tab.pages.count())] == [
+        "&Appointments", "Patient histor&y", "Availa&bility", "My re&ports",
+    ]  # fmt: skip
     book = tab.book
     assert not book.controls.patient_button.isVisible()
-    book.set_date(world.day)
+    assert not book.controls.date_edit.isVisible()  # the tab's Today/Tomorrow/7 days/Day
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(tab.days.tomorrow_button, Qt.MouseButton.LeftButton)
     assert book.model.columnCount() == 1
     assert book.model.index(book.model.row_for(time(9, 0)), 0).data().startswith("José Núñez")
-    book.controls.week.setChecked(True)
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(tab.week_button, Qt.MouseButton.LeftButton)
     assert book.model.columnCount() == 7 and book.model.week
-    assert book.model.column_day(0).weekday() == 0
+    assert book.model.column_day(0) == sqlite_clinic.today()  # the next 7 days, from today
+    book.select(world.doctor_id, world.day, time(9, 0))
     path = tmp_path / "mine.pdf"
-    book.save_pdf(path)
+    book.acts.save_pdf(path)  # the day under the cursor
     text = _pdf_text(path)
     assert "José Núñez" in text and "Anna Smith" not in text
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
@@ -309,17 +280,17 @@ def test_repeat_a_visit_lists_the_conflict_then_books_the_others(
     taken = world.day + timedelta(weeks=2)
     booking.book(sqlite_clinic, SYSTEM, patient_id=world.other_patient_id,
                  doctor_id=world.doctor_id, day=taken, at="10:00")  # fmt: skip
-    view.load()
+    _reload(qtbot, view)
     row = view.model.row_for(time(10, 0))
     block = view.model.cell(row, 0).block
     assert block is not None
-    dialog = view.repeat(block, 0)
+    dialog = view.acts.repeat(block, 0)
     dialog.count.setValue(4)
     dialog.book_button.click()
     assert dialog.isVisible() and str(taken) in dialog.conflicts.text()
     assert len(booking.list_appointments(sqlite_clinic, SYSTEM)) == 2  # nothing booked yet
     assert dialog.book_button.text() == "Book the others"
-    with qtbot.waitSignal(dialog.booked, timeout=WAIT) as done:
+    with qtbot.waitSignal(dialog.booked, timeout=WAIT) as done, qtbot.waitSignal(view.loaded):
         dialog.book_button.click()
     assert len(done.args[0]) == 2
     mine = booking.list_appointments(
@@ -327,3 +298,22 @@ def test_repeat_a_visit_lists_the_conflict_then_books_the_others(
     )
     assert [a.date for a in mine] == [world.day + timedelta(weeks=w) for w in (0, 1, 3)]
     assert view.model.cell(row, 0).block.series_id == first  # type: ignore[union-attr]
+
+
+def test_a_narrow_column_drops_the_reason_then_the_visit_type_never_the_name(
+    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    _book(sqlite_clinic, world, "09:00", world.patient_id)
+    _reload(qtbot, view)
+    index = view.model.index(view.model.row_for(time(9, 0)), 0)
+    delegate = view.table.itemDelegate()
+    shown = []
+    for width in (600, 200, 60):
+        option = QStyleOptionViewItem()
+        option.rect.setWidth(width)  # type: ignore[attr-defined]
+        option.fontMetrics = view.table.fontMetrics()  # type: ignore[attr-defined]
+        delegate.initStyleOption(option, index)  # type: ignore[attr-defined]
+        shown.append(option.text)  # type: ignore[attr-defined]
+    assert shown == ["José Núñez · Consultation · Knee", "José Núñez · Consultation", "José Núñez"]

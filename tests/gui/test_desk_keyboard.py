@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
+from hms_desktop.errors import NotFoundError
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
@@ -230,8 +231,15 @@ def test_undo_of_a_booking_from_the_confirmation(
     qtbot.waitUntil(lambda: bar.text().startswith("Undone:"), timeout=WAIT)
     assert not bar.undo_button.isVisible()
     assert everyone_booked(clinic) == []
-    appt = booking.get_appointment(clinic, SYSTEM, booked.args[0])
-    assert appt.status == "cancelled"
+    # Taken back entirely: nothing on Anna's record, not even a cancelled visit.
+    with pytest.raises(NotFoundError):
+        booking.get_appointment(clinic, SYSTEM, booked.args[0])
+    assert (
+        booking.list_appointments(
+            clinic, SYSTEM, AppointmentFilter(patient_id=world.other_patient_id)
+        )
+        == []
+    )
     qtbot.waitUntil(lambda: slot in tab.browser.slot_picker.slots(), timeout=WAIT)
 
 

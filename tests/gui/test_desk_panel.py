@@ -127,3 +127,90 @@ def test_a_doctor_sees_only_the_waiting_room(qtbot, sqlite_clinic: Clinic, ops: 
     panel = _panel(qtbot, sqlite_clinic, ops, f.doctor_actor(world.doctor_id))
     assert panel.waiting.isVisible() and not panel.expected.isVisible()
     assert not panel.offers.isVisible() and not panel.walk_in_button.isVisible()
+
+
+def _dialog(qtbot, panel: DeskPanel):
+    from hms_desktop.ui.booking.waitlist_dialogs import WaitlistRequestDialog
+
+    qtbot.mouseClick(panel.add_request_button, Qt.MouseButton.LeftButton)
+    dialog = next(
+        w
+        for w in QApplication.topLevelWidgets()
+        if isinstance(w, WaitlistRequestDialog) and w.isVisible()
+    )
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.doctor.count() > 0, timeout=WAIT)
+    return dialog
+
+
+def test_the_waitlist_dialog_adds_nobody_until_patient_and_doctor_are_chosen(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    for name in ("Tereza Novotná", "Jan Novotný", "Petra Novotná"):
+        f.patient(sqlite_clinic, name)
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    dialog = _dialog(qtbot, panel)
+    picker = dialog.picker
+    # Nothing is searched before typing: the list must not claim it is searching.
+    assert picker.model.rowCount() == 0
+    assert "Searching" not in picker.results.empty_label.text()
+    assert dialog.doctor.currentIndex() == -1 and dialog.doctor.currentData() is None
+
+    qtbot.keyClicks(picker.search, "novotn")
+    qtbot.waitUntil(lambda: picker.model.rowCount() == 3 and not picker.search_pending())
+    qtbot.keyClick(picker.search, Qt.Key.Key_Return)  # Enter in the field: to the results
+    assert dialog.isVisible() and dialog.patient is None
+    assert QApplication.focusWidget() is picker.results.view
+    assert waitlist.list_entries(sqlite_clinic, f.RECEPTION) == []
+
+    qtbot.keyClick(picker.results.view, Qt.Key.Key_Down)
+    qtbot.keyClick(picker.results.view, Qt.Key.Key_Return)  # Enter on a result: chosen
+    assert dialog.isVisible() and dialog.patient is not None
+    assert dialog.patient.full_name == picker.model.rows[1].full_name
+    assert not dialog.ok.isEnabled()  # no doctor chosen yet
+    assert QApplication.focusWidget() is dialog.doctor
+    qtbot.keyClick(dialog.doctor, Qt.Key.Key_Return)
+    assert dialog.isVisible() and waitlist.list_entries(sqlite_clinic, f.RECEPTION) == []
+
+    index = dialog.doctor.findText("Dr. Alan Turing", Qt.MatchFlag.MatchStartsWith)
+    assert index >= 0 and dialog.doctor.itemData(index) == ("doctor", world.other_doctor_id)
+    dialog.doctor.setCurrentIndex(index)
+    assert dialog.ok.isEnabled()
+    qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT)
+    [entry] = waitlist.list_entries(sqlite_clinic, f.RECEPTION)
+    assert entry.patient == dialog.patient.full_name
+    assert entry.doctor == "Dr. Alan Turing"
+
+
+def test_enter_enter_checks_in_two_in_a_row_and_expected_gets_the_room(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today)
+    for at in ("10:00", "10:30", "11:00"):
+        booking.book(
+            sqlite_clinic, f.RECEPTION, patient_id=f.patient(sqlite_clinic),
+            doctor_id=world.doctor_id, day=today, at=at,
+        )  # fmt: skip
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    panel.resize(1024, 700)  # the desk's tab in a 1024x768 window
+    qtbot.waitUntil(lambda: panel.expected.height() > 0)
+    # The morning's busiest list is the tallest one.
+    assert panel.expected.height() >= 1.5 * panel.waiting.height()
+    assert panel.expected.height() >= 1.5 * panel.offers.height()
+
+    view = panel.expected.view
+    rect = view.visualRect(view.model().index(0, 0))
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert view.currentIndex().row() == 0 and view.hasFocus()
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(panel.waiting_model.rows) == 1, timeout=WAIT)
+    assert view.currentIndex().isValid()  # the next patient is current
+    assert panel.expected_model.rows[view.currentIndex().row()].time == time(10, 30)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(panel.waiting_model.rows) == 2, timeout=WAIT)
+    assert [r.time for r in panel.expected_model.rows] == [time(11, 0)]
+    assert view.currentIndex().row() == 0

@@ -16,6 +16,7 @@ from PySide6.QtCore import QPoint, Qt, QTime
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
+    QMenu,
     QMessageBox,
     QTableView,
     QWidget,
@@ -28,6 +29,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.records import records
 from hms_desktop.services.scheduling import availability, booking
+from hms_desktop.services.views import AppointmentRow
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.doctor.doctor_tab import DoctorTab
 from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
@@ -82,7 +84,8 @@ def make_tab(qtbot: QtBot, clinic: Clinic, actor: Actor, ops: Operations) -> Doc
     qtbot.addWidget(tab)
     tab.resize(1280, 800)
     tab.show()
-    qtbot.waitUntil(lambda: tab.model.rowCount() > 0, timeout=WAIT)
+    qtbot.waitUntil(lambda: bool(tab.rows and tab.book.model.blocks()), timeout=WAIT)
+    qtbot.waitUntil(lambda: not tab.book.is_loading(), timeout=WAIT)
     return tab
 
 
@@ -99,8 +102,23 @@ def button_for(widget: QWidget, text: str) -> QAbstractButton:
     raise AssertionError(f"no visible button {text!r}")
 
 
-def row_for(tab: DoctorTab, patient_id: int) -> int:
-    return next(i for i, r in enumerate(tab.model.rows) if r.patient_id == patient_id)
+def visit_of(tab: DoctorTab, patient_id: int) -> AppointmentRow:
+    """The shown days' visit of a patient (as last read)."""
+    return next(r for r in tab.rows if r.patient_id == patient_id)
+
+
+def click_visit(qtbot: QtBot, tab: DoctorTab, patient_id: int | None = None, *, day=None) -> None:
+    """A click on the patient's (or the day's first) visit in the doctor's book."""
+    model = tab.book.model
+    for on, _doctor, block in model.blocks():
+        if (patient_id is None or block.patient_id == patient_id) and day in (None, on):
+            column = next(c for c in range(model.columnCount()) if model.column_day(c) == on)
+            rect = tab.book.table.visualRect(model.index(model.row_for(block.start), column))
+            qtbot.mouseClick(
+                tab.book.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center()
+            )
+            return
+    raise AssertionError(f"no visit of patient {patient_id} in the book")
 
 
 def mark_completed(qtbot: QtBot, tab: DoctorTab) -> None:
@@ -108,7 +126,9 @@ def mark_completed(qtbot: QtBot, tab: DoctorTab) -> None:
     qtbot.mouseClick(button_for(tab, "Mark completed"), Qt.MouseButton.LeftButton)
     box = tab.active_dialog
     assert isinstance(box, QMessageBox) and box.isVisible()
-    yes = next(b for b in box.buttons() if b.text() in ("Mark completed", "Close early"))
+    yes = next(
+        b for b in box.buttons() if b.text().replace("&", "") in ("Mark completed", "Close early")
+    )
     qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)
 
 
@@ -118,20 +138,19 @@ def test_doctor_completes_a_visit_and_records_a_treatment(
     clinic = sqlite_clinic
     tab = make_tab(qtbot, clinic, doctor(world), ops)
     assert tab.showing_today()
-    assert [(r.time, r.patient) for r in tab.model.rows] == [
+    assert [(r.time, r.patient) for r in tab.rows] == [
         (time(10, 0), "José Núñez"),
         (time(11, 0), "Anna Smith"),
     ]
-    qtmodeltester.check(tab.model)  # type: ignore[attr-defined]
+    qtmodeltester.check(tab.book.model, force_py=True)  # type: ignore[attr-defined]
 
-    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    click_visit(qtbot, tab, world.patient_id)
     assert not tab.treatment_action.isEnabled()  # only a completed visit gets a treatment
     with qtbot.waitSignal(tab.appointment_changed, timeout=WAIT):
         mark_completed(qtbot, tab)
-    qtbot.waitUntil(
-        lambda: tab.model.rows[row_for(tab, world.patient_id)].status == "completed", timeout=WAIT
-    )
+    qtbot.waitUntil(lambda: visit_of(tab, world.patient_id).status == "completed", timeout=WAIT)
     assert tab.treatment_action.isEnabled()
+    assert tab.confirmation.can_undo()  # Mark completed can be taken back, for now
 
     qtbot.mouseClick(button_for(tab, "Record treatment"), Qt.MouseButton.LeftButton)
     dialog = tab.active_dialog
@@ -145,12 +164,13 @@ def test_doctor_completes_a_visit_and_records_a_treatment(
     assert dialog.save_button.isEnabled()
     with qtbot.waitSignal(dialog.saved, timeout=WAIT):
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(
-        lambda: tab.model.rows[row_for(tab, world.patient_id)].has_treatment, timeout=WAIT
-    )
+    qtbot.waitUntil(lambda: visit_of(tab, world.patient_id).has_treatment, timeout=WAIT)
+    # With a treatment recorded the visit stays completed: no Undo that would be refused.
+    assert not tab.confirmation.can_undo() and not tab.confirmation.undo_button.isVisible()
+    assert "Treatment saved for José Núñez" in tab.confirmation.text()
 
     # The Doctor tab's history of that patient shows it.
-    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    click_visit(qtbot, tab, world.patient_id)
     with qtbot.waitSignal(tab.history.loaded, timeout=WAIT):
         qtbot.mouseClick(button_for(tab, "Patient history"), Qt.MouseButton.LeftButton)
     assert tab.pages.currentIndex() == 1
@@ -162,7 +182,7 @@ def test_doctor_completes_a_visit_and_records_a_treatment(
 
     # Editing: the dialog opens filled in; the change reaches the history.
     tab.pages.setCurrentIndex(0)
-    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    click_visit(qtbot, tab, world.patient_id)
     assert tab.treatment_action.text().replace("&", "") == "Edit treatment…"
     qtbot.mouseClick(button_for(tab, "Edit treatment"), Qt.MouseButton.LeftButton)
     dialog = tab.active_dialog
@@ -193,32 +213,59 @@ def test_doctor_completes_a_visit_and_records_a_treatment(
 
 
 def test_cancel_and_no_show_ask_first(
-    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations, clock: FakeClock
 ) -> None:
     clinic = sqlite_clinic
     tab = make_tab(qtbot, clinic, doctor(world), ops)
 
-    click_row(qtbot, tab.table.view, row_for(tab, world.other_patient_id))
+    # At 09:00 nobody is missing from an 11:00 visit: no-show is not offered yet.
+    click_visit(qtbot, tab, world.other_patient_id)
+    assert not tab.no_show_action.isEnabled()
+    assert not button_for(tab, "Mark no-show").isEnabled()
+    qtbot.keyClick(tab.book.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier
+                   | Qt.KeyboardModifier.ShiftModifier)  # fmt: skip
+    assert tab.active_dialog is None
+    clock.set(datetime.combine(clinic.today(), time(11, 5), tzinfo=clock.tz))
+    tab._tick.timeout.emit()  # the half-minute look at the clock, without moving
+    assert tab.no_show_action.isEnabled()
+
     qtbot.mouseClick(button_for(tab, "Mark no-show"), Qt.MouseButton.LeftButton)
     box = tab.active_dialog
     assert isinstance(box, QMessageBox)
-    assert box.defaultButton().text() == "Keep it"  # Enter must not destroy anything
+    assert box.defaultButton().text() == "&Keep it"  # Enter must not destroy anything
     qtbot.keyClick(box, Qt.Key.Key_Escape)
-    assert tab.model.rows[row_for(tab, world.other_patient_id)].status == "booked"
+    assert visit_of(tab, world.other_patient_id).status == "booked"
 
+    qtbot.mouseClick(button_for(tab, "Mark no-show"), Qt.MouseButton.LeftButton)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox)
+    assert "cannot be undone" not in box.text()
+    # The question names who, with whom and when; Alt+M answers it.
+    assert "Anna Smith's visit with Dr. Ada Lovelace, Today, Mon, 15 Jun at 11:00" in box.text()
+    assert sorted(b.text() for b in box.buttons()) == ["&Keep it", "&Mark no-show"]
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(button_for(box, "Mark no-show"), Qt.MouseButton.LeftButton)
+    assert visit_of(tab, world.other_patient_id).status == "no_show"
+    # The patient turns up after all: Undo books the visit again.
+    assert tab.confirmation.can_undo() and "no-show" in tab.confirmation.text()
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(tab.confirmation.undo_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: visit_of(tab, world.other_patient_id).status == "booked")
+    click_visit(qtbot, tab, world.other_patient_id)
     qtbot.mouseClick(button_for(tab, "Mark no-show"), Qt.MouseButton.LeftButton)
     box = tab.active_dialog
     assert isinstance(box, QMessageBox)
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         qtbot.mouseClick(button_for(box, "Mark no-show"), Qt.MouseButton.LeftButton)
-    assert tab.model.rows[row_for(tab, world.other_patient_id)].status == "no_show"
+    assert visit_of(tab, world.other_patient_id).status == "no_show"
 
-    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    click_visit(qtbot, tab, world.patient_id)
     qtbot.mouseClick(button_for(tab, "Cancel appointment"), Qt.MouseButton.LeftButton)
     box = tab.active_dialog
     assert isinstance(box, QMessageBox)
+    assert "José Núñez's visit with Dr. Ada Lovelace, Today, Mon, 15 Jun at 10:00" in box.text()
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
-        qtbot.mouseClick(button_for(box, "Cancel appointment"), Qt.MouseButton.LeftButton)
+        qtbot.keyClick(box, Qt.Key.Key_C)  # its letter answers it (one key, not Left, Enter)
     statuses = {
         a.patient_id: a.status
         for a in booking.list_appointments(
@@ -233,10 +280,11 @@ def test_cancel_and_no_show_ask_first(
     # The next 7 days: tomorrow's visit is listed, and cannot be completed before its day.
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         qtbot.mouseClick(tab.week_button, Qt.MouseButton.LeftButton)
-    assert not tab.table.view.isColumnHidden(0)
-    tomorrow = [i for i, r in enumerate(tab.model.rows) if r.date == world.day]
+    assert tab.book.model.columnCount() == 7  # the book shows the seven days
+    tomorrow = [r for r in tab.rows if r.date == world.day]
     assert len(tomorrow) == 1
-    click_row(qtbot, tab.table.view, tomorrow[0])
+    click_visit(qtbot, tab, day=world.day)
+    assert tab.selected_appointment() == tomorrow[0]
     assert tab.cancel_action.isEnabled() and not tab.complete_action.isEnabled()
 
 
@@ -249,8 +297,8 @@ def test_empty_day_says_so(qtbot: QtBot, sqlite_clinic: Clinic, ops: Operations)
     qtbot.addWidget(tab)
     tab.show()
     qtbot.waitUntil(lambda: tab.subtitle.text().startswith("Dermatology"), timeout=WAIT)
-    assert tab.table.is_showing_empty_state()
-    assert tab.table.empty_label.text() == "No appointments today."
+    assert tab.rows == [] and not tab.book.model.blocks()
+    assert tab.summary.text() == "No appointments today."
     assert not any(a.isEnabled() for a in (tab.complete_action, tab.cancel_action))
     # A hidden tab's shortcuts go quiet (even if the window lists them in a menu).
     tab.hide()
@@ -343,10 +391,10 @@ def test_treatment_dialog_shows_service_refusal_and_keeps_input(
     )
     assert today_visit
     tab = make_tab(qtbot, clinic, doctor(world), ops)
-    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    click_visit(qtbot, tab, world.patient_id)
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         mark_completed(qtbot, tab)
-    visit = tab.model.rows[row_for(tab, world.patient_id)]
+    visit = visit_of(tab, world.patient_id)
     assert visit.status == "completed"
 
     turing = Actor(None, "turing", "doctor", doctor_id=world.other_doctor_id)
@@ -367,14 +415,14 @@ def test_treatment_dialog_shows_service_refusal_and_keeps_input(
     question = dialog.discard_question
     assert question is not None and question.isVisible()
     assert "not saved" in question.text()
-    keep = next(b for b in question.buttons() if b.text() == "Keep editing")
+    keep = next(b for b in question.buttons() if b.text().replace("&", "") == "Keep editing")
     assert question.defaultButton() is keep  # Enter must not throw the text away
     qtbot.mouseClick(keep, Qt.MouseButton.LeftButton)
     assert dialog.isVisible() and dialog.fields["diagnosis"].toPlainText() == "Migraine"
     dialog.reject()
     question = dialog.discard_question
     assert question is not None
-    discard = next(b for b in question.buttons() if b.text() == "Discard")
+    discard = next(b for b in question.buttons() if b.text().replace("&", "") == "Discard")
     qtbot.mouseClick(discard, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT)
 
@@ -393,7 +441,7 @@ def test_keyboard_only_close_visit_record_treatment_and_open_history(
     for _ in range(6):
         qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         order.append(QApplication.focusWidget())
-    assert order[0] is tab.table.view
+    assert order[0] is tab.book.table
     assert [w.text().replace("&", "") for w in order[1:]] == [
         "Mark completed",
         "Mark no-show",
@@ -401,15 +449,15 @@ def test_keyboard_only_close_visit_record_treatment_and_open_history(
         "Patient history",  # Record treatment is skipped: the visit is not completed yet
         "Today",
     ]
-    tab.table.view.setFocus()
+    tab.book.table.setFocus()
     assert tab.selected_appointment() is not None  # the first visit to close is preselected
     assert tab.selected_appointment().patient_id == world.patient_id  # type: ignore[union-attr]
     qtbot.keySequence(tab, "Ctrl+Shift+C")  # asks first; the visit has begun: Enter says yes
     box = tab.active_dialog
-    assert isinstance(box, QMessageBox) and box.defaultButton().text() == "Mark completed"
+    assert isinstance(box, QMessageBox) and box.defaultButton().text() == "&Mark completed"
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         qtbot.keyClick(box, Qt.Key.Key_Return)
-    assert tab.model.rows[0].status == "completed"
+    assert tab.rows[0].status == "completed"
     tab.activateWindow()  # the offscreen platform does not hand focus back by itself
     qtbot.waitUntil(lambda: QApplication.activeWindow() is tab, timeout=WAIT)
     qtbot.keySequence(tab, "Ctrl+T")
@@ -453,7 +501,7 @@ def test_history_export_action_opens_the_export_dialog(
 
     tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
     assert not tab.history.export_action.isEnabled()  # no patient chosen yet
-    click_row(qtbot, tab.table.view, row_for(tab, world.other_patient_id))
+    click_visit(qtbot, tab, world.other_patient_id)
     with qtbot.waitSignal(tab.history.loaded, timeout=WAIT):
         qtbot.mouseClick(button_for(tab, "Patient history"), Qt.MouseButton.LeftButton)
     assert tab.history.table.empty_label.text() == "No treatments recorded for this patient yet."
@@ -474,55 +522,106 @@ def test_my_reports_section_embeds_the_reports_list(
     assert tab.pages.tabText(3).replace("&", "") == "My reports"
 
 
-def test_sorting_by_a_column_keeps_actions_on_the_clicked_visit(
-    qtbot: QtBot, qtmodeltester: object, sqlite_clinic: Clinic, world: f.World, ops: Operations
+def test_the_books_menu_and_keys_act_on_the_visit_under_the_cursor(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
 ) -> None:
+    """The list's column sorting is gone with the list; what it guarded stays: the
+    actions act on the visit the doctor clicked, also after the book reads again."""
+    clock.set(datetime.combine(sqlite_clinic.today(), time(11, 5), tzinfo=clock.tz))
     tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
-    view = tab.table.view
-    header = view.horizontalHeader()
-    patient_column = 2
-    rect = header.sectionViewportPosition(patient_column) + 5
-    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(rect, 5))
-    shown = [view.model().index(r, patient_column).data() for r in range(view.model().rowCount())]
-    assert shown == sorted(shown, key=str.casefold) and shown[0] == "Anna Smith"
-    assert [r.patient for r in tab.model.rows] == ["José Núñez", "Anna Smith"]  # source untouched
-    qtmodeltester.check(view.model())  # type: ignore[attr-defined]
-    click_row(qtbot, view, 0)  # the top row on screen: Anna's visit, second in the source
+    tab.activateWindow()
+    qtbot.waitActive(tab)
+    click_visit(qtbot, tab, world.other_patient_id)  # Anna, the second visit
     selected = tab.selected_appointment()
     assert selected is not None and selected.patient_id == world.other_patient_id
+    # The menu key opens the book's menu with the doctor's actions first.
+    qtbot.keyClick(tab.book.table, Qt.Key.Key_Menu)
+    qtbot.waitUntil(lambda: isinstance(QApplication.activePopupWidget(), QMenu), timeout=WAIT)
+    menu = QApplication.activePopupWidget()
+    assert isinstance(menu, QMenu)
+    texts = [a.text().replace("&", "") for a in menu.actions() if a.text()]
+    assert texts == [
+        "Mark completed", "Mark no-show", "Cancel appointment…", "Record treatment…",
+        "Patient history", "Open", "Print the day…",
+    ]  # fmt: skip
+    qtbot.keyClick(menu, Qt.Key.Key_C)  # Mark &completed: it asks first
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox) and "Anna Smith" in box.text()
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
-        mark_completed(qtbot, tab)
-    status = {r.patient_id: r.status for r in tab.model.rows}
+        qtbot.mouseClick(button_for(box, "Mark completed"), Qt.MouseButton.LeftButton)
+    status = {r.patient_id: r.status for r in tab.rows}
     assert status == {world.other_patient_id: "completed", world.patient_id: "booked"}
+    assert tab.selected_appointment().patient_id == world.other_patient_id  # type: ignore[union-attr]
+    assert (
+        "Anna Smith's visit, Today, Mon, 15 Jun at 11:00, is completed" in tab.confirmation.text()
+    )
+    # Enter on the completed visit records its treatment.
+    tab.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is tab, timeout=WAIT)
+    qtbot.keyClick(tab.book.table, Qt.Key.Key_Return)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, TreatmentDialog) and dialog.isVisible()
+    qtbot.waitUntil(lambda: dialog.fields["symptoms"].isEnabled(), timeout=WAIT)
+    dialog.reject()
+    # Delete on José's visit asks to cancel it.
+    click_visit(qtbot, tab, world.patient_id)
+    qtbot.keyClick(tab.book.table, Qt.Key.Key_Delete)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox) and "Cancel José Núñez's visit" in box.text()
+    qtbot.keyClick(box, Qt.Key.Key_Escape)
+
+
+def test_alt_arrows_step_a_day_or_seven_days_in_the_doctors_book(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    today = sqlite_clinic.today()
+    tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
+    tab.activateWindow()
+    qtbot.waitActive(tab)
+    tab.book.table.setFocus()
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.keyClick(tab.book.table, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    assert tab.days.span() == (world.day, world.day) and not tab.showing_today()
+    assert [b.patient for _d, _i, b in tab.book.model.blocks()] == ["José Núñez"]
+    assert tab.days.date_edit.date().toPython() == world.day
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(tab.week_button, Qt.MouseButton.LeftButton)
+    assert tab.book.model.column_day(0) == today and tab.book.model.columnCount() == 7
+    tab.book.table.setFocus()
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.keyClick(tab.book.table, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)
+    week = today + timedelta(days=7)
+    assert tab.days.span() == (week, week + timedelta(days=6))
+    assert tab.book.model.column_day(0) == week and tab.range_title.text().startswith("Mon, 22 Jun")
+    assert tab.summary.text() == "No appointments from Mon, 22 Jun 2026 to Sun, 28 Jun 2026."
 
 
 def test_enter_on_a_booked_visit_asks_before_completing_it(
     qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
 ) -> None:
     tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
-    row = row_for(tab, world.patient_id)
-    click_row(qtbot, tab.table.view, row)
-    qtbot.keyClick(tab.table.view, Qt.Key.Key_Return)  # easily pressed by mistake
+    click_visit(qtbot, tab, world.patient_id)
+    qtbot.keyClick(tab.book.table, Qt.Key.Key_Return)  # easily pressed by mistake
     box = tab.active_dialog
     assert isinstance(box, QMessageBox) and box.isVisible()
     assert "as completed" in box.text()
-    assert box.defaultButton().text() == "Keep it"
+    assert box.defaultButton().text() == "&Keep it"
     qtbot.keyClick(box, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
-    assert tab.model.rows[row_for(tab, world.patient_id)].status == "booked"
-    qtbot.keyClick(tab.table.view, Qt.Key.Key_Return)
+    assert visit_of(tab, world.patient_id).status == "booked"
+    qtbot.keyClick(tab.book.table, Qt.Key.Key_Return)
     box = tab.active_dialog
     assert isinstance(box, QMessageBox)
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         qtbot.mouseClick(button_for(box, "Close early"), Qt.MouseButton.LeftButton)
-    assert tab.model.rows[row_for(tab, world.patient_id)].status == "completed"
+    assert visit_of(tab, world.patient_id).status == "completed"
 
 
 def test_a_visit_changed_elsewhere_is_shown_as_it_is_and_the_message_goes_later(
     qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
 ) -> None:
     tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
-    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    click_visit(qtbot, tab, world.patient_id)
     visit = tab.selected_appointment()
     assert visit is not None
     # Another front-desk PC cancels it; this window hears nothing of it.
@@ -530,12 +629,12 @@ def test_a_visit_changed_elsewhere_is_shown_as_it_is_and_the_message_goes_later(
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         mark_completed(qtbot, tab)
     qtbot.waitUntil(
-        lambda: tab.model.rows[row_for(tab, world.patient_id)].status == "cancelled",
+        lambda: visit_of(tab, world.patient_id).status == "cancelled",
         timeout=WAIT,
     )
     assert tab.error.isVisible() and "cancelled already" in tab.error.text()
     assert not tab.complete_action.isEnabled()  # the row as it is now
-    click_row(qtbot, tab.table.view, row_for(tab, world.other_patient_id))
+    click_visit(qtbot, tab, world.other_patient_id)
     assert not tab.error.isVisible()  # moving on to another visit clears it
 
 
@@ -579,14 +678,14 @@ def test_mark_completed_before_the_start_is_an_early_close_that_can_be_undone(
 ) -> None:
     clinic = sqlite_clinic  # 09:00; José's visit is at 10:00
     tab = make_tab(qtbot, clinic, doctor(world), ops)
-    click_row(qtbot, tab.table.view, row_for(tab, world.patient_id))
+    click_visit(qtbot, tab, world.patient_id)
     qtbot.mouseClick(button_for(tab, "Mark completed"), Qt.MouseButton.LeftButton)
     box = tab.active_dialog
     assert isinstance(box, QMessageBox)
-    assert "has not begun yet" in box.text() and box.defaultButton().text() == "Keep it"
+    assert "has not begun yet" in box.text() and box.defaultButton().text() == "&Keep it"
     qtbot.keyClick(box, Qt.Key.Key_Return)  # Enter keeps it: refused without the yes
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
-    assert tab.model.rows[row_for(tab, world.patient_id)].status == "booked"
+    assert visit_of(tab, world.patient_id).status == "booked"
     visit = tab.selected_appointment()
     assert visit is not None
     with pytest.raises(ValidationError, match="has not begun yet"):
@@ -594,7 +693,7 @@ def test_mark_completed_before_the_start_is_an_early_close_that_can_be_undone(
 
     mark_completed(qtbot, tab)  # "Close early"
     qtbot.waitUntil(
-        lambda: tab.model.rows[row_for(tab, world.patient_id)].status == "completed",
+        lambda: visit_of(tab, world.patient_id).status == "completed",
         timeout=WAIT,
     )
     bar = tab.confirmation
@@ -602,7 +701,7 @@ def test_mark_completed_before_the_start_is_an_early_close_that_can_be_undone(
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         qtbot.mouseClick(bar.undo_button, Qt.MouseButton.LeftButton)
     assert bar.text().startswith("Undone:")
-    assert tab.model.rows[row_for(tab, world.patient_id)].status == "booked"
+    assert visit_of(tab, world.patient_id).status == "booked"
 
 
 def test_tomorrow_the_next_7_days_and_a_picked_day(
@@ -619,24 +718,24 @@ def test_tomorrow_the_next_7_days_and_a_picked_day(
     clock.set(datetime.combine(clinic.today() - timedelta(days=1), time(8, 0), tzinfo=clock.tz))
     assert clinic.today().weekday() == 6
     tab = make_tab_empty_ok(qtbot, clinic, doctor(world), ops)
-    assert tab.table.empty_label.text() == "No appointments today."
+    assert tab.summary.text() == "No appointments today."
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         qtbot.mouseClick(tab.days.tomorrow_button, Qt.MouseButton.LeftButton)
-    assert [(r.time, r.patient) for r in tab.model.rows] == [
+    assert [(r.time, r.patient) for r in tab.rows] == [
         (time(10, 0), "José Núñez"),
         (time(11, 0), "Anna Smith"),
     ]
     assert tab.range_title.text().startswith("Tomorrow")
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         qtbot.mouseClick(tab.week_button, Qt.MouseButton.LeftButton)
-    assert len(tab.model.rows) == 3 and not tab.table.view.isColumnHidden(0)  # + Tuesday's
+    assert len(tab.rows) == 3 and tab.book.model.columnCount() == 7  # + Tuesday's
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         tab.show_day(in_6_days)
-    assert [(r.date, r.time) for r in tab.model.rows] == [(in_6_days, time(9, 30))]
+    assert [(r.date, r.time) for r in tab.rows] == [(in_6_days, time(9, 30))]
     assert not any(b.isChecked() for b in (tab.today_button, tab.week_button))
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         qtbot.keySequence(tab, "Ctrl+Shift+D")
-    assert tab.showing_today() and tab.table.is_showing_empty_state()
+    assert tab.showing_today() and tab.summary.text() == "No appointments today."
 
 
 def make_tab_empty_ok(qtbot: QtBot, clinic: Clinic, actor: Actor, ops: Operations) -> DoctorTab:
@@ -692,3 +791,35 @@ def test_availability_times_are_typed_layout_stays_and_revert_clears_unsaved(
     assert editor.status_label.text() == "Unsaved changes."
     qtbot.mouseClick(editor.revert_button, Qt.MouseButton.LeftButton)
     assert not editor.is_dirty() and editor.status_label.text() == ""
+
+
+def test_the_line_under_the_book_follows_the_cursor_and_the_status(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
+    line = tab.book.message
+    tab.book.table.setFocus()
+    qtbot.waitUntil(lambda: "José Núñez" in line.text(), timeout=WAIT)  # the first to close
+    qtbot.keyClick(tab.book.table, Qt.Key.Key_Return)  # opens it (asks to close early)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox)
+    qtbot.keyClick(box, Qt.Key.Key_Escape)
+    assert "José Núñez" in line.text() and "booked" in line.text()
+    assert f"Visit {visit_of(tab, world.patient_id).id}" not in line.text()  # no internal id
+
+    for _ in range(12):  # down the day to Anna's visit at 11:00
+        qtbot.keyClick(tab.book.table, Qt.Key.Key_Down)
+        row = tab.selected_appointment()
+        if row is not None and row.patient_id == world.other_patient_id:
+            break
+    assert "Anna Smith" in line.text() and "José" not in line.text()
+    assert "11:00" in line.text() and "Check-up" in line.text()
+
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        mark_completed(qtbot, tab)
+    qtbot.waitUntil(lambda: "completed" in line.text(), timeout=WAIT)
+    assert "Anna Smith" in line.text() and "booked" not in line.text()
+
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(tab.days.tomorrow_button, Qt.MouseButton.LeftButton)
+    assert "Tomorrow" in line.text() and "09:00" in line.text() and "Anna" not in line.text()

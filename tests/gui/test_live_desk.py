@@ -61,7 +61,7 @@ def test_a_booking_on_another_pc_appears_in_the_open_list_without_f5(
 def test_a_booking_on_another_pc_reaches_the_open_day_view_within_a_second(
     qtbot, pg_clinic: Clinic
 ) -> None:
-    from hms_desktop.ui.booking.book_view import BookView
+    from hms_desktop.ui.booking.book.view import BookView
 
     world = f.world(pg_clinic)
     ops = Operations()

@@ -181,3 +181,28 @@ def test_no_dialog_has_two_mnemonics_on_one_letter(qtbot, sqlite_clinic) -> None
         assert ops.shutdown()
         stats.close()
     assert {name: c for name, c in found.items() if c} == {}
+
+
+def test_every_question_has_a_letter_per_answer(qtbot) -> None:
+    """Cancel visit / Keep it (and any yes/no the app asks) answer with one letter each."""
+    from PySide6.QtCore import Qt
+
+    from hms_desktop.ui.common.messages import confirm, with_mnemonics
+
+    assert with_mnemonics(["Cancel visit", "Keep it"]) == ["&Cancel visit", "&Keep it"]
+    assert with_mnemonics(["Mark no-show", "Keep it"]) == ["&Mark no-show", "&Keep it"]
+    assert with_mnemonics(["Cancel", "Close"]) == ["&Cancel", "C&lose"]
+    assert with_mnemonics(["&Book", "Not now"]) == ["&Book", "&Not now"]
+    assert with_mnemonics(["Keep", "Keep it"]) == ["&Keep", "Keep &it"]
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.show()
+    answered: list[str] = []
+    box = confirm(parent, "Cancel visit", "Cancel?", lambda: answered.append("yes"),
+                  yes_text="Cancel visit")  # fmt: skip
+    qtbot.waitExposed(box)
+    letters = [MNEMONIC.search(b.text()).group(1).lower() for b in box.buttons()]
+    assert sorted(letters) == ["c", "k"]
+    qtbot.keyClick(box, Qt.Key.Key_C)
+    qtbot.waitUntil(lambda: answered == ["yes"])

@@ -197,14 +197,14 @@ def test_doctor_and_patient_tab_screenshots(
     qtbot.addWidget(doctor_tab)
     doctor_tab.resize(*SIZE)
     doctor_tab.show()
-    qtbot.waitUntil(lambda: doctor_tab.model.rowCount() >= 6, timeout=WAIT)
-    doctor_tab.table.select_row(4)
+    qtbot.waitUntil(lambda: len(doctor_tab.rows) >= 6, timeout=WAIT)
     qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
-    assert {r.status for r in doctor_tab.model.rows} == {"completed", "no_show", "booked"}
+    assert doctor_tab.select_appointment(doctor_tab.rows[4].id)
+    assert {r.status for r in doctor_tab.rows} == {"completed", "no_show", "booked"}
     assert doctor_tab.size().toTuple() == SIZE
     assert save(doctor_tab, "doctor_tab.png").stat().st_size > 20_000
 
-    doctor_tab.table.select_row(0)
+    assert doctor_tab.select_appointment(doctor_tab.rows[0].id)
     doctor_tab.show_history()
     qtbot.waitUntil(lambda: doctor_tab.history.model.rowCount() >= 3, timeout=WAIT)
     save(doctor_tab, "doctor_tab_history.png")

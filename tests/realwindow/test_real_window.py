@@ -140,5 +140,6 @@ def test_every_screen_reads_whole_in_a_real_window(size: tuple[int, int], tmp_pa
         f"at {width}x{height}:\n{done.stdout[-12000:]}{done.stderr[-3000:]}"
     )
     assert " passed" in done.stdout and "skipped" not in done.stdout, done.stdout[-2000:]
-    for name in ("login", "admin", "admin_appointments", "doctor", "patient", "booking_dialog"):
+    for name in ("login", "admin", "admin_appointments", "doctor", "doctor_week", "book_day",
+                 "patient", "booking_dialog"):  # fmt: skip
         assert (shots / f"{name}.png").stat().st_size > 10_000, name

@@ -25,7 +25,7 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
-from hms_desktop.services.people import accounts, departments
+from hms_desktop.services.people import accounts, departments, doctors
 from hms_desktop.services.records.stats import StatsService
 from hms_desktop.services.scheduling import availability, booking, patient_flow, waitlist
 from hms_desktop.ui.admin.doctor_form import DoctorFormDialog
@@ -200,9 +200,16 @@ def test_doctor_tab_pages(tour: Tour, demo: Demo) -> None:
     stats = StatsService(clinic)
     shell, window, ops = _signed_in(tour, clinic, summary, "doctor", stats)
     tab = window.doctor_tab
-    tour.wait(lambda: tab.model.rowCount() > 0 and not window.ops.busy)
-    tour.look(shell, "doctor", "Doctor > Appointments")
-    tab.table.select_row(0)
+    tour.wait(lambda: tab.rows and tab.book.model.blocks() and not window.ops.busy)
+    tour.look(shell, "doctor", "Doctor > Appointments (today's book)")
+    # The doctor's own book over the next 7 days: the README's week view.
+    tab.week_button.click()
+    tour.wait(lambda: tab.book.model.columnCount() == 7 and not window.ops.busy)
+    tour.wait(lambda: not tab.book.is_loading() and tab.book.model.blocks())
+    tour.look(shell, "doctor_week", "Doctor > Appointments (next 7 days)")
+    tab.today_button.click()
+    tour.wait(lambda: tab.book.model.columnCount() == 1 and not window.ops.busy)
+    assert tab.select_appointment(tab.rows[0].id)
     for number, name in enumerate(("history", "availability", "reports"), 1):
         if name == "history":
             tab.show_history()
@@ -210,6 +217,28 @@ def test_doctor_tab_pages(tour: Tour, demo: Demo) -> None:
             tab.pages.setCurrentIndex(number)
         tour.wait(lambda: not window.ops.busy)
         tour.look(shell, f"doctor_{name}", f"Doctor > {name}")
+    _close(tour, shell, window, ops)
+    stats.close()
+    tour.verdict()
+
+
+def test_book_day_of_a_department(tour: Tour, demo: Demo) -> None:
+    """The receptionist's book: one department's doctors side by side, tomorrow."""
+    clinic, summary = demo
+    stats = StatsService(clinic)
+    shell, window, ops = _signed_in(tour, clinic, summary, "receptionist", stats)
+    window.tabs.setCurrentWidget(window.book_tab)
+    book = window.book_tab
+    tour.wait(lambda: not window.ops.busy)
+    sizes = {
+        i: len(doctors.list_doctors(clinic, department_id=book.controls.department.itemData(i)))
+        for i in range(1, book.controls.department.count())
+    }
+    book.controls.department.setCurrentIndex(max(sizes, key=lambda i: sizes[i]))
+    book.set_date(clinic.today() + timedelta(days=1))
+    tour.wait(lambda: not window.ops.busy and not book.is_loading() and book.model.blocks())
+    book.table.setFocus()
+    tour.look(shell, "book_day", "Book (a department's day)")
     _close(tour, shell, window, ops)
     stats.close()
     tour.verdict()

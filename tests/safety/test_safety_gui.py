@@ -187,7 +187,9 @@ def test_backup_now_and_restore_from_the_menu(
     question = restore_from(window, busy_clinic, SYSTEM, ops, target, on_restored=restored.append)
     assert isinstance(question, QMessageBox)
     question.grab().save(str(SHOTS / "restore_question.png"))
-    restore_button = next(b for b in question.findChildren(QPushButton) if b.text() == "Restore")
+    restore_button = next(
+        b for b in question.findChildren(QPushButton) if b.text().replace("&", "") == "Restore"
+    )
     restore_button.click()
     qtbot.waitUntil(lambda: bool(restored), timeout=15_000)
     result = restored[0]

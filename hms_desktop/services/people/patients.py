@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from hms_desktop.db.models import Patient, User
@@ -190,8 +190,20 @@ def _prefix_range(column: object, prefix: str) -> object:
     return (column >= prefix) & (column < upper)  # type: ignore[operator]
 
 
-def search_statement(text: str, *, include_blacklisted: bool = True) -> Select[tuple[Patient]]:
-    """Patients whose id is ``text``, whose name or surname starts with it, or phone digits do."""
+def search_statement(
+    text: str, *, include_blacklisted: bool = True, top: int | None = None
+) -> Select[tuple[Patient]]:
+    """Patients whose id is ``text``, whose name or surname starts with it, or phone digits do.
+
+    Without ``top``: one ``OR`` of the ways (SQLite serves it by each way's index).
+    With ``top`` (the page's end, offset + limit; PostgreSQL), each way is its own
+    query keeping its first ``top`` patients in name order, and the patients are
+    those ids: PostgreSQL plans the one ``OR`` as a walk of the name index in order,
+    filtering every row (a Cyrillic surname prefix, sorting last, read the whole
+    index: 174 ms at 100,000 patients, 1.5 s at 500,000). The name way reads ``top``
+    index entries; the surname way its prefix's entries of
+    ``ix_patients_surname_name_id`` alone.
+    """
     query = fold(search_text(text))[:KEY_LENGTH]
     stmt = select(Patient)
     if not include_blacklisted:
@@ -209,7 +221,22 @@ def search_statement(text: str, *, include_blacklisted: bool = True) -> Select[t
         local = digits.lstrip("0")
         if len(local) >= 3:
             conditions.append(_prefix_range(Patient.phone_rev_key, local[::-1]))
-    return stmt.where(or_(*conditions)).order_by(Patient.name_key, Patient.id)  # type: ignore[arg-type]
+    if top is None:
+        return stmt.where(or_(*conditions)).order_by(Patient.name_key, Patient.id)  # type: ignore[arg-type]
+    ways: list[Select[tuple[int]]] = []
+    for n, condition in enumerate(conditions):
+        matched = select(Patient.id, Patient.name_key).where(condition)  # type: ignore[arg-type]
+        if not include_blacklisted:
+            matched = matched.where(Patient.blacklisted.is_(False))
+        if n:
+            # Read by this way's own index: PostgreSQL would otherwise walk the name
+            # index in order and filter every row (OFFSET 0 keeps the ORDER BY out).
+            matched = matched.offset(0)
+        inner = matched.subquery()
+        # A compound query's members take no LIMIT of their own on SQLite: a subquery.
+        first = select(inner.c.id).order_by(inner.c.name_key, inner.c.id).limit(top).subquery()
+        ways.append(select(first.c.id))
+    return stmt.where(Patient.id.in_(union_all(*ways))).order_by(Patient.name_key, Patient.id)
 
 
 def search_patients(
@@ -217,6 +244,10 @@ def search_patients(
 ) -> list[PatientRow]:
     """Search as you type: by id, name or surname prefix, or phone digits. Staff only."""
     require_staff(actor, "search patients")
-    stmt = search_statement(text).limit(max(1, min(limit, 1000))).offset(max(0, offset))
+    limit, offset = max(1, min(limit, 1000)), max(0, offset)
+    # SQLite's planner serves the one OR by both indexes and stops early (its own
+    # shape is faster there); PostgreSQL takes the ways one by one (search_statement).
+    top = None if clinic.db.is_sqlite else offset + limit
+    stmt = search_statement(text, top=top).limit(limit).offset(offset)
     with clinic.db.read() as session:
         return [_row(p) for p in session.scalars(stmt)]

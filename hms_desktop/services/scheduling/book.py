@@ -213,10 +213,22 @@ def day_book(
 def week_books(clinic: Clinic, actor: Actor, doctor_id: int, day: date | str) -> list[DayBook]:
     """One doctor's week (Monday to Sunday) around ``day``, a :class:`DayBook` per date."""
     the_day = parse_day(day)
-    monday = the_day - timedelta(days=the_day.weekday())
+    return days_books(clinic, actor, doctor_id, the_day - timedelta(days=the_day.weekday()))
+
+
+def days_books(
+    clinic: Clinic, actor: Actor, doctor_id: int, first: date | str, days: int = 7
+) -> list[DayBook]:
+    """One doctor's ``days`` dates from ``first`` (e.g. the next 7 days), a :class:`DayBook`
+    per date.
+
+    Raises:
+        PermissionDeniedError, ValidationError: as :func:`day_book`.
+    """
+    start = parse_day(first)
     return [
-        day_book(clinic, actor, monday + timedelta(days=i), doctor_ids=[doctor_id])
-        for i in range(7)
+        day_book(clinic, actor, start + timedelta(days=i), doctor_ids=[doctor_id])
+        for i in range(days)
     ]
 
 

@@ -473,8 +473,8 @@ def set_status(
 
     Raises:
         ValidationError: an unknown status, closing before the visit's day, a patient
-            cancelling a visit that has begun, or completing before the visit's start
-            without ``early_close``.
+            cancelling a visit that has begun, completing before the visit's start
+            without ``early_close``, or a no-show before the visit's start.
         ConflictError: the appointment is not booked any more.
         PermissionDeniedError: a patient marking anything but a cancel; another doctor's patient.
     """
@@ -491,9 +491,10 @@ def set_status(
                 f"This appointment is {STATUS_LABELS[appt.status].lower()} already; only a booked "
                 "appointment can change."
             )
-        policy.require_action(actor, facts, action, clinic.now())
-        if status == "no_show" and appt.arrived_at is not None:
+        if status == "no_show" and appt.arrived_at is not None and policy.is_party(actor, facts):
+            # Said first: "here" answers it, whatever the clock says.
             raise ConflictError("The patient checked in: the visit cannot be a no-show.")
+        policy.require_action(actor, facts, action, clinic.now())
         if status == "completed" and not early_close:
             _refuse_early_close(clinic, appt)
         appt.status = status
@@ -542,15 +543,29 @@ def reopen_completed(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
             (then it stays completed: the record belongs to a visit that happened).
         PermissionDeniedError: a patient, or another doctor's visit.
     """
+    _reopen(clinic, actor, appointment_id, "completed")
+
+
+def reopen_no_show(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
+    """Undo "Mark no-show" (the patient came after all): the visit is booked again.
+
+    Raises:
+        ConflictError: the visit is not a no-show.
+        PermissionDeniedError: a patient, or another doctor's visit.
+    """
+    _reopen(clinic, actor, appointment_id, "no_show")
+
+
+def _reopen(clinic: Clinic, actor: Actor, appointment_id: int, was: str) -> None:
     with clinic.db.write() as session:
         appt = _load(session, appointment_id, lock=True)
         _may_change(actor, appt, "reopen")
         if actor.role == "patient":
             raise PermissionDeniedError("Only the doctor or the front desk can reopen a visit.")
-        if appt.status != "completed":
+        if appt.status != was:
             raise ConflictError(
-                f"This appointment is {STATUS_LABELS[appt.status].lower()}; only a completed "
-                "visit can be reopened."
+                f"This appointment is {STATUS_LABELS[appt.status].lower()}; only a "
+                f"{STATUS_LABELS[was].lower()} visit can be reopened here."
             )
         if session.scalar(select(exists().where(Treatment.appointment_id == appt.id))):
             raise ConflictError(
@@ -561,7 +576,7 @@ def reopen_completed(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
         appt.status_changed_at = utcnow()
         audit.record(
             session, actor, "appointment.reopen", "appointment", appt.id,
-            patient_id=appt.patient_id,
+            patient_id=appt.patient_id, **({"was": was} if was != "completed" else {}),
         )  # fmt: skip
     clinic.changes.notify("appointments")
 

@@ -1,4 +1,4 @@
-"""What a booking, move, cancel or "Mark completed" did, in words, with its Undo.
+"""What a booking, move, cancel, "Mark completed" or no-show did, in words, with its Undo.
 
 One place writes these sentences and wires their Undo to ``services.scheduling.undo``,
 for the Patient tab, the Doctor tab and Admin > Appointments alike. The sentence
@@ -49,13 +49,13 @@ class VisitConfirmations:
         self.bar.clear()
 
     def booked(self, appointment_id: int, patient: str, doctor: str, day: date, at: time) -> None:
-        """A booking was made; Undo cancels it (audited as an undo)."""
+        """A booking was made; Undo takes it back (see :func:`undo.undo_booking`)."""
         when = self._when(day, at)
         clinic, actor = self._clinic, self._actor
         self._say(
             f"Booked {patient} with {doctor}, {when}.",
             lambda: undo.undo_booking(clinic, actor, appointment_id),
-            f"Undone: the booking of {patient} with {doctor}, {when}, is cancelled.",
+            f"Undone: the booking of {patient} with {doctor}, {when}, is taken back.",
         )
 
     def moved(self, row: AppointmentRow, patient: str, doctor: str, day: date, at: time) -> None:
@@ -92,8 +92,18 @@ class VisitConfirmations:
             f"Undone: {row.patient}'s visit, {when}, is booked again.",
         )
 
+    def no_show(self, row: AppointmentRow) -> None:
+        """``row`` was marked a no-show; Undo reopens it (the patient came after all)."""
+        when = self._when(row.date, row.time)
+        clinic, actor = self._clinic, self._actor
+        self._say(
+            f"{row.patient}'s visit, {when}, is marked a no-show.",
+            lambda: undo.undo_no_show(clinic, actor, row.id),
+            f"Undone: {row.patient}'s visit, {when}, is booked again.",
+        )
+
     def done(self, text: str) -> None:
-        """A change without Undo (e.g. a no-show)."""
+        """A change without Undo."""
         self.bar.show_done(text)
         self._said(text)
 

@@ -203,6 +203,7 @@ class DeskPanel(QWidget):
             # One above the other, each the window's full width: every name stays whole
             # at 1024 pixels (side by side, the doctors' names were cut).
             sections = QSplitter(Qt.Orientation.Vertical, self)
+            sections.setChildrenCollapsible(False)
             sections.addWidget(self._section("Expected today", self.expected, self.check_in_button))
             sections.addWidget(waiting)
             sections.addWidget(
@@ -214,6 +215,11 @@ class DeskPanel(QWidget):
                     self.remove_request_button,
                 )
             )
+            # Expected today is the busiest list in the morning: it gets half the height
+            # (the splitter lets the desk give the others more later in the day).
+            for i, share in enumerate((2, 1, 1)):
+                sections.setStretchFactor(i, share)
+            sections.setSizes([400, 200, 200])
             layout.addWidget(sections, 1)
         layout.addWidget(self.note)
 
@@ -236,9 +242,9 @@ class DeskPanel(QWidget):
 
     def _on_loaded(self, result: tuple[list[AppointmentRow], list[WaitingRow], list[Any]]) -> None:
         expected, waiting, offers = result
-        self.expected_model.set_rows(expected)
-        self.waiting_model.set_rows(waiting)
-        self.offers_model.set_rows(offers)
+        _keep_current(self.expected, self.expected_model, expected, lambda r: r.id)
+        _keep_current(self.waiting, self.waiting_model, waiting, lambda r: r.appointment_id)
+        _keep_current(self.offers, self.offers_model, offers, lambda o: o.request.id)
 
     def on_changes(self, topics: frozenset[str]) -> None:
         """Data changed here or on another PC: reload when it concerns the desk."""
@@ -361,3 +367,18 @@ class DeskPanel(QWidget):
         proxy = table.proxy
         source = proxy.mapToSource(index) if proxy is not None else index
         return model.row_at(source.row())
+
+
+def _keep_current(
+    table: EmptyStateTable, model: RowTableModel[Any], rows: list[Any], key: Callable[[Any], int]
+) -> None:
+    """Show ``rows`` with the keyboard's row kept: the same entry if it is still listed,
+    else the one that took its place (the next patient after a check-in), so Enter,
+    Enter checks in two in a row."""
+    at = table.current_row()
+    was = model.row_at(at) if at >= 0 else None
+    model.set_rows(rows)
+    if was is None or not rows:
+        return
+    keys = [key(r) for r in rows]
+    table.select_row(keys.index(key(was)) if key(was) in keys else min(at, len(rows) - 1))

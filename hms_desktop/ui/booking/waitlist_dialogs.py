@@ -1,15 +1,18 @@
 """Dialogs of the desk panel: a walk-in, and a request for an earlier time (the waitlist).
 
-Both choose the patient with the shared finder (Enter or a click, never type-ahead)
-and a doctor (or a department) from lists loaded in the background. The service
-checks every field; its message shows in the dialog and the input is kept.
+Both choose the patient with the shared finder (Enter on a result or a click, never
+type-ahead; Enter in the search field only moves to the first result) and a doctor (or
+a department) from lists loaded in the background, with nothing chosen until the person
+chooses. Enter inside the finder never saves the dialog. The service checks every
+field; its message shows in the dialog and the input is kept.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QDate, Signal
+from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -50,9 +53,10 @@ class _DeskDialog(QDialog):
         self.setWindowTitle(title)
         self.clinic, self.actor, self.ops = clinic, actor, ops
         self.patient: PatientRow | None = None
-        self.picker = PatientPicker(clinic, actor, ops, self)
+        self.picker = PatientPicker(clinic, actor, ops, self, enter_takes_first=False)
         self.picker.patient_chosen.connect(self._on_patient)
-        self.chosen = QLabel("No patient chosen yet.", self)
+        self.picker.choice_dropped.connect(self._on_patient_dropped)
+        self.chosen = QLabel("No patient chosen yet: Enter or a click on a result.", self)
         self.form = QFormLayout()
         self.error = QLabel(self)
         self.error.setObjectName("fieldError")
@@ -74,7 +78,11 @@ class _DeskDialog(QDialog):
         self.resize(560, 560)
         self.doctor = QComboBox(self)
         self.doctor.setAccessibleName("Doctor")
+        # No silent default: the first doctor of the list is nobody's choice.
+        self.doctor.setPlaceholderText("Choose a doctor…")
+        self.doctor.currentIndexChanged.connect(self._update_ok)
         self._load_doctors()
+        self.picker.setFocus()
 
     def _load_doctors(self) -> None:
         clinic = self.clinic
@@ -89,14 +97,44 @@ class _DeskDialog(QDialog):
         for d in doctor_rows:
             if not d.blacklisted:
                 self.doctor.addItem(f"{d.full_name} ({d.department})", ("doctor", d.id))
+        self.doctor.setCurrentIndex(-1)
 
-    def _on_patient(self, patient: PatientRow) -> None:
+    def _on_patient(self, patient: PatientRow, _from_search_field: bool = False) -> None:
         self.patient = patient
         self.chosen.setText(f"Patient: {patient.full_name} (#{patient.id})")
-        self.ok.setEnabled(True)
+        self._update_ok()
+        # On to the next thing to choose.
+        self.doctor.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _on_patient_dropped(self) -> None:
+        self.patient = None
+        self.chosen.setText("No patient chosen yet: Enter or a click on a result.")
+        self._update_ok()
+
+    def _update_ok(self) -> None:
+        self.ok.setEnabled(self.patient is not None and self.doctor.currentData() is not None)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # Enter in the finder searches or chooses a patient; it never saves the dialog
+        # (QDialog would press the default button with whatever is filled in).
+        focus = self.focusWidget()
+        if (
+            event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and focus is not None
+            and self.picker.isAncestorOf(focus)
+        ):
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     def on_save(self) -> None:
         raise NotImplementedError
+
+    def missing(self) -> str:
+        """What is still to choose, in one line."""
+        if self.patient is None:
+            return "Choose the patient: type a name, then Enter or a click on a result."
+        return "Choose a doctor (or a department) in the list."
 
     def _run(self, label: str, fn: Any, said: Any) -> None:
         self.ok.setEnabled(False)
@@ -104,7 +142,7 @@ class _DeskDialog(QDialog):
 
         def failed(err: BaseException) -> None:
             self.error.setText(user_message(err))
-            self.ok.setEnabled(True)
+            self._update_ok()
 
         def done(value: Any) -> None:
             self.saved.emit(said(value))
@@ -128,6 +166,7 @@ class WalkInDialog(_DeskDialog):
     def on_save(self) -> None:
         data = self.doctor.currentData()
         if self.patient is None or data is None:
+            self.error.setText(self.missing())
             return
         clinic, actor, patient = self.clinic, self.actor, self.patient
         doctor_id, reason = data[1], self.reason.text()
@@ -152,6 +191,7 @@ class WaitlistRequestDialog(_DeskDialog):
         self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
     ) -> None:
         super().__init__("Add to the waitlist", clinic, actor, ops, parent)
+        self.doctor.setPlaceholderText("Choose a doctor or a department…")
         self.days = [QCheckBox(name, self) for name in DAY_NAMES]
         days_row = QHBoxLayout()
         for box in self.days:
@@ -178,10 +218,12 @@ class WaitlistRequestDialog(_DeskDialog):
         super()._on_doctors(result)
         for dept in result[1]:
             self.doctor.addItem(f"Any doctor of {dept.name}", ("department", dept.id))
+        self.doctor.setCurrentIndex(-1)
 
     def on_save(self) -> None:
         data = self.doctor.currentData()
         if self.patient is None or data is None:
+            self.error.setText(self.missing())
             return
         clinic, actor, patient = self.clinic, self.actor, self.patient
         kind, target = data

@@ -85,6 +85,12 @@ def short_day_text(day: date) -> str:
     return locale.toString(qdate(day), _medium_format(locale, weekday=False, year=False))
 
 
+def week_day_text(day: date) -> str:
+    """ "Mon, 15 Jun": a day heading a column of a week (no year: the title says it)."""
+    locale = _locale()
+    return locale.toString(qdate(day), _medium_format(locale, weekday=True, year=False))
+
+
 def file_date(day: date) -> str:
     """``2026-06-15``: a date inside a file name (see the module docstring)."""
     return day.isoformat()
@@ -110,5 +116,6 @@ __all__ = [
     "qdate",
     "short_day_text",
     "time_text",
+    "week_day_text",
     "when_text",
 ]

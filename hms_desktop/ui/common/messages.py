@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from PySide6.QtCore import (
@@ -17,6 +18,9 @@ from hms_desktop.errors import HmsError
 from hms_desktop.ui.common.operations import user_message
 
 log = logging.getLogger(__name__)
+
+#: An Alt+letter in a button's text ("&&" is a literal ampersand, removed first).
+_MNEMONIC = re.compile(r"&([^&\s])")
 
 
 def show_error(parent: QWidget | None, title: str, err: BaseException) -> None:
@@ -46,12 +50,15 @@ def confirm(
     """Ask before something that cannot be undone; ``on_yes`` runs only on Yes.
 
     Enter answers No, unless ``yes_is_default`` (for what can be undone afterwards).
+    Each button gets an Alt+letter of its own (:func:`with_mnemonics`), so the answer
+    is one key, not arrows and Enter.
 
     The box is window-modal and opened without blocking (``open``), so the event
     loop and any running background work carry on while it is shown.
     """
     box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton)
     box.setParent(parent, box.windowFlags())
+    yes_text, no_text = with_mnemonics([yes_text, no_text])
     yes = box.addButton(yes_text, QMessageBox.ButtonRole.DestructiveRole)
     no = box.addButton(no_text, QMessageBox.ButtonRole.RejectRole)
     box.setDefaultButton(yes if yes_is_default else no)  # Enter must not destroy anything
@@ -65,6 +72,29 @@ def confirm(
     box.finished.connect(finished)
     box.open()
     return box
+
+
+def with_mnemonics(texts: list[str]) -> list[str]:
+    """The button texts with an Alt+letter each, no two alike.
+
+    A text that has one (``"&Book"``) keeps it; the others take the first letter of a
+    word not yet taken, else any letter not yet taken, else none.
+    """
+    taken = {m.group(1).lower() for t in texts if (m := _MNEMONIC.search(t.replace("&&", "")))}
+    out: list[str] = []
+    for text in texts:
+        if _MNEMONIC.search(text.replace("&&", "")):
+            out.append(text)
+            continue
+        starts = [i for i, c in enumerate(text) if c.isalnum() and (i == 0 or text[i - 1] == " ")]
+        others = [i for i, c in enumerate(text) if c.isalnum() and i not in starts]
+        at = next((i for i in starts + others if text[i].lower() not in taken), None)
+        if at is None:
+            out.append(text)
+            continue
+        taken.add(text[at].lower())
+        out.append(f"{text[:at]}&{text[at:]}")
+    return out
 
 
 def field_message(err: BaseException) -> tuple[str | None, str]:

@@ -19,6 +19,7 @@ from hms_desktop.ui.common.table_models import Column, RowTableModel
 #: Typing pauses this long before a search runs, so fast typists cause one query, not ten.
 SEARCH_DELAY_MS = 200
 RESULT_LIMIT = 50
+TYPE_TO_SEARCH = "Type a name, ID or phone number to find a patient."
 
 
 def patient_columns() -> list[Column[PatientRow]]:
@@ -43,8 +44,10 @@ def patient_columns() -> list[Column[PatientRow]]:
 class PatientPicker(QWidget):
     """A search field over a result list.
 
-    Choosing is explicit: Enter in the field takes the first result, Enter or a click on
-    a row takes that row; arrow keys only move the highlight. Letters typed while the
+    Choosing is explicit: Enter in the field takes the first result (with
+    ``enter_takes_first=False``, as in a dialog with more to fill in, it only moves to
+    the first result), Enter or a click on a row takes that row; arrow keys only move
+    the highlight. Letters typed while the
     list has the focus go on into the search field (no type-ahead in the list, which
     would silently switch to whichever name starts with them).
     """
@@ -57,10 +60,17 @@ class PatientPicker(QWidget):
     results_shown = Signal()
 
     def __init__(
-        self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
+        self,
+        clinic: Clinic,
+        actor: Actor,
+        ops: Operations,
+        parent: QWidget | None = None,
+        *,
+        enter_takes_first: bool = True,
     ) -> None:
         super().__init__(parent)
         self._clinic, self._actor, self._ops = clinic, actor, ops
+        self._enter_takes_first = enter_takes_first
         self._generation = 0
         #: The search whose results are on screen (behind ``_generation`` while one runs).
         self._shown_generation = 0
@@ -73,10 +83,11 @@ class PatientPicker(QWidget):
         self.search.setAccessibleName("Find patient")
         self.search.textChanged.connect(self._on_text_changed)
         self.search.textEdited.connect(lambda _text: self.choice_dropped.emit())
-        self.search.returnPressed.connect(self._choose_first)
+        self.search.returnPressed.connect(self._on_enter_in_field)
         self.search.installEventFilter(self)
         self.model: RowTableModel[PatientRow] = RowTableModel(patient_columns(), self)
-        self.results = EmptyStateTable(self.model, "Searching…", self)
+        # Nothing is searched until the person types (or the owner runs a search).
+        self.results = EmptyStateTable(self.model, TYPE_TO_SEARCH, self)
         self.results.view.setAccessibleName("Patients found")
         self.results.stretch_column(0)
         self.results.set_column_widths({1: 64, 2: 56})
@@ -105,6 +116,7 @@ class PatientPicker(QWidget):
         self._generation += 1
         generation = self._generation
         clinic, actor, text = self._clinic, self._actor, self.search.text()
+        self.results.set_empty_text("Searching…")  # true now: a search is running
         self._ops.run(
             lambda ctx: (
                 generation,
@@ -175,6 +187,12 @@ class PatientPicker(QWidget):
         if self._timer.isActive():
             self.run_search()
         return True
+
+    def _on_enter_in_field(self) -> None:
+        if self._enter_takes_first:
+            self._choose_first()
+        else:
+            self._highlight_first()
 
     def _choose_first(self) -> None:
         if self._wait_for_answer("choose") or not self.model.rowCount():

@@ -1,4 +1,5 @@
-"""Which days the Doctor tab lists: today, tomorrow, the next 7 days, or any picked date.
+"""Which days the Doctor tab's book shows: today, tomorrow, the next 7 days, or any
+picked date (and, stepping on from a week, any 7 days).
 
 "This week" was Monday to Sunday: on a Sunday it showed the past week and never
 tomorrow's visits. The next 7 days always start today.
@@ -16,6 +17,8 @@ from hms_desktop.ui.common.dates import day_text, picker_format, qdate
 from hms_desktop.ui.common.layout import SPACING
 
 TODAY, TOMORROW, NEXT_7_DAYS, PICKED = "today", "tomorrow", "next_7_days", "picked"
+#: Seven days from a date reached by stepping on from a week (Alt+Left/Right in the book).
+PICKED_WEEK = "picked_week"
 #: How many days "the next 7 days" covers (today included).
 WEEK_DAYS = 7
 
@@ -29,6 +32,7 @@ class DayRange(QWidget):
         super().__init__(parent)
         self._today = today
         self._mode = TODAY
+        self._week_from = today()
         self.today_button = QPushButton("&Today", self)
         self.tomorrow_button = QPushButton("Tomo&rrow", self)
         self.week_button = QPushButton("Ne&xt 7 days", self)
@@ -64,7 +68,7 @@ class DayRange(QWidget):
 
     @property
     def mode(self) -> str:
-        """One of TODAY, TOMORROW, NEXT_7_DAYS, PICKED."""
+        """One of TODAY, TOMORROW, NEXT_7_DAYS, PICKED, PICKED_WEEK."""
         return self._mode
 
     def set_mode(self, mode: str) -> None:
@@ -84,6 +88,20 @@ class DayRange(QWidget):
         if self._mode != PICKED:
             self.set_mode(PICKED)
 
+    def shift(self, step: int) -> None:
+        """A day (or, while a week is shown, seven days) earlier or later."""
+        first, last = self.span()
+        if first == last:
+            self.show_day(first + timedelta(days=step))
+            return
+        self._week_from = first + timedelta(days=step * WEEK_DAYS)
+        self._mode = PICKED_WEEK
+        self.date_edit.blockSignals(True)
+        self.date_edit.setDate(qdate(self._week_from))
+        self.date_edit.blockSignals(False)
+        self._sync_buttons()
+        self.changed.emit()
+
     def _sync_buttons(self) -> None:
         # No toggle is checked for a picked day: exclusivity would keep one on.
         self._group.setExclusive(False)
@@ -98,6 +116,8 @@ class DayRange(QWidget):
             return today + timedelta(days=1), today + timedelta(days=1)
         if self._mode == NEXT_7_DAYS:
             return today, today + timedelta(days=WEEK_DAYS - 1)
+        if self._mode == PICKED_WEEK:
+            return self._week_from, self._week_from + timedelta(days=WEEK_DAYS - 1)
         if self._mode == PICKED:
             picked = self.date_edit.date().toPython()
             assert isinstance(picked, date)
@@ -112,15 +132,19 @@ class DayRange(QWidget):
     def title(self) -> str:
         """ "Today, Mon 15 Jun", "Next 7 days: Mon 15 Jun – Sun 21 Jun", ..."""
         first, last = self.span()
-        if first != last:
+        if first != last and self._mode == NEXT_7_DAYS:
             return f"Next 7 days: {day_text(first)} – {day_text(last)}"
+        if first != last:
+            return f"{day_text(first)} – {day_text(last)}"
         return day_text(first, self._today())
 
     def empty_text(self) -> str:
         """What the list says when it is empty."""
         first, last = self.span()
-        if first != last:
+        if first != last and self._mode == NEXT_7_DAYS:
             return "No appointments in the next 7 days."
+        if first != last:
+            return f"No appointments from {day_text(first)} to {day_text(last)}."
         today = self._today()
         if first == today:
             return "No appointments today."

@@ -1,7 +1,13 @@
-"""The Doctor tab: the day's and week's visits, closing them, treatments, history, availability.
+"""The Doctor tab: the doctor's own book (a day or seven days, any date), closing visits,
+treatments, history, availability.
 
-Everything that reads or writes the database goes through ``Operations`` and
-comes back by signal; the tab only arranges widgets and reacts.
+The book takes the place of the lists of today's and the week's visits: Today,
+Tomorrow, the next 7 days and the date picker choose what it shows, Alt+Left/Right
+step on. What the doctor does to the visit under the book's cursor (Mark completed,
+no-show, cancel, record the treatment, open the history) is on the buttons, the
+shortcuts and the book's context menu. Everything that reads or writes the database
+goes through ``Operations`` and comes back by signal; the tab only arranges widgets
+and reacts.
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ import itertools
 from collections.abc import Callable
 from datetime import date
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -25,17 +31,13 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import doctors
 from hms_desktop.services.scheduling import booking
 from hms_desktop.services.scheduling.booking import STATUS_LABELS, AppointmentFilter
-from hms_desktop.services.views import AppointmentRow, DoctorRow
-from hms_desktop.ui.booking.book_view import BookView
-from hms_desktop.ui.booking.confirmations import VisitConfirmations
-from hms_desktop.ui.common.appointment_columns import doctor_columns
-from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
-from hms_desktop.ui.common.dates import day_text, when_text
+from hms_desktop.services.views import VISIT_LABELS, AppointmentRow, DoctorRow
+from hms_desktop.ui.booking.book.view import BookView
+from hms_desktop.ui.common.dates import day_text, time_text, when_text
 from hms_desktop.ui.common.forms import ErrorLabel
 from hms_desktop.ui.common.layout import (
     PAGE_MARGIN,
     SPACING,
-    EmptyStateTable,
     action_button,
     make_action,
     muted_label,
@@ -44,7 +46,6 @@ from hms_desktop.ui.common.layout import (
 )
 from hms_desktop.ui.common.messages import confirm, field_message
 from hms_desktop.ui.common.operations import Operations
-from hms_desktop.ui.common.table_models import RowTableModel
 from hms_desktop.ui.doctor.availability_editor import AvailabilityEditor
 from hms_desktop.ui.doctor.day_range import NEXT_7_DAYS, TODAY, TOMORROW, DayRange
 from hms_desktop.ui.doctor.my_reports import MyReportsWidget
@@ -55,7 +56,7 @@ from hms_desktop.ui.records.history_view import HistoryView
 class DoctorTab(QWidget):
     """A doctor's working view. ``refresh()`` reloads; ``actions()`` lists the shortcuts."""
 
-    #: The appointment list finished loading.
+    #: The visits of the shown days and the book finished loading.
     appointments_loaded = Signal()
     #: A visit changed status or got a treatment (the shell may refresh other views).
     appointment_changed = Signal(int)
@@ -76,27 +77,21 @@ class DoctorTab(QWidget):
         self.subtitle = muted_label("", self)
         self.pages = QTabWidget(self)
         self.pages.setDocumentMode(True)
-        self.model: RowTableModel[AppointmentRow] = RowTableModel(doctor_columns(), self)
-        self.table = EmptyStateTable(self.model, "No appointments today.", self, sortable=True)
-        self.table.view.setAccessibleName("Appointments")
-        self.table.set_column_widths({0: 130, 1: 64, 2: 200, 3: 120, 4: 110, 5: 110})
-        self.table.view.selectionModel().selectionChanged.connect(self._update_actions)
-        self.table.activated.connect(lambda _index: self._on_activated())
+        #: The visits of the shown days (every status), for the actions and the summary.
+        self.rows: list[AppointmentRow] = []
+        self._rows_ready = self._book_ready = False
+        #: The range was just chosen: the cursor goes to the first visit to close.
+        self._fresh_range = True
         self.history = HistoryView(clinic, actor, ops, self)
         self.error = ErrorLabel(self)
         #: The visit the shown error is about (it goes when another is selected).
         self._error_for: AppointmentRow | None = None
+        #: The description of the visit under the cursor last put under the book.
+        self._described = ""
+        #: The book just opened a visit: its next sentence is replaced by the description.
+        self._opened = False
         self.summary = muted_label("", self)
-        self.confirmation = ConfirmationBar(self)
-        self.addAction(self.confirmation.undo_action)
-        self.confirmations = VisitConfirmations(
-            self.confirmation,
-            clinic,
-            actor,
-            ops,
-            said=self.status_message.emit,
-            changed=self._on_undone,
-        )
+        self.summary.setObjectName("emptyState")
         self._build_actions()
 
         if self._doctor_id is None:
@@ -105,28 +100,31 @@ class DoctorTab(QWidget):
             layout = QVBoxLayout(self)
             layout.setContentsMargins(PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN)
             layout.addWidget(muted_label("This tab is for doctors' accounts.", self))
+            self._update_actions()
             return
         self.availability = AvailabilityEditor(clinic, actor, ops, self._doctor_id, self)
         self.reports = MyReportsWidget(clinic, actor, ops, self)
-        # The doctor's own appointment book (day or week, any date; prints the day).
-        self.book = BookView(clinic, actor, ops, self, own_doctor_id=self._doctor_id)
-        self.book.status_message.connect(self.status_message)
-
         self.pages.addTab(self._appointments_page(), "&Appointments")
         self.pages.addTab(padded_page(self.history, self), "Patient histor&y")
         self.pages.addTab(padded_page(self.availability, self), "Availa&bility")
         self.pages.addTab(padded_page(self.reports, self), "My re&ports")
-        self.pages.addTab(padded_page(self.book, self), "Boo&k")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN)
         layout.setSpacing(SPACING)
         layout.addWidget(self.title)
         layout.addWidget(self.subtitle)
         layout.addWidget(self.pages, 1)
-        # Keyboard order after the page tabs: the table, its actions left to right, the range.
+        # Keyboard order after the page tabs: the book, its actions left to right, the range.
         # Set once everything is laid out: re-parenting into pages reorders the chain.
         for first, second in itertools.pairwise(self._focus_chain):
             QWidget.setTabOrder(first, second)
+        self._update_actions()
+        # The clock decides some actions (no-show from the visit's start on): look again
+        # every half minute, not only when the cursor moves.
+        self._tick = QTimer(self)
+        self._tick.setInterval(30_000)
+        self._tick.timeout.connect(self._update_actions)
+        self._tick.start()
         self._set_range(TODAY)
         self.refresh()
 
@@ -171,12 +169,35 @@ class DoctorTab(QWidget):
         self.history_action = make(
             "&Patient history", "Ctrl+H", self.show_history, "The selected patient's full history"
         )
-        self._update_actions()
 
     def _appointments_page(self) -> QWidget:
         page = QWidget(self)
+        # The doctor's own book (a day or seven days, any date; prints the day).
+        self.book = BookView(self._clinic, self._actor, self._ops, page,
+                             own_doctor_id=self._doctor_id)  # fmt: skip
+        self.book.hide_dates()
+        self.book.controls.hours_button.hide()  # the Availability page has them
+        self.book.controls.print_button.setText("Print th&e day…")  # Alt+R is Tomorrow here
+        self.book.status_message.connect(self._on_book_said)
+        self.book.current_changed.connect(self._on_current_changed)
+        self.book.appointment_opened.connect(self._on_opened)
+        self.book.visits_changed.connect(self._load_appointments)
+        self.book.table.delete_requested.connect(lambda _r, _c: self.cancel_appointment())
+        self.book.loaded.connect(self._on_book_loaded)
+        self.book.acts.extra_actions = [
+            self.complete_action,
+            self.no_show_action,
+            self.cancel_action,
+            self.treatment_action,
+            self.history_action,
+        ]
+        #: What the last Mark completed or cancel did, with Undo (the book's own bar).
+        self.confirmation = self.book.confirmation
+        self.confirmations = self.book.confirmations
         self.days = DayRange(self._clinic.today, page)
         self.days.changed.connect(self._on_range_changed)
+        self.book.shift_requested.connect(self.days.shift)
+        self.book.date_chosen.connect(self.days.show_day)
         self.today_button, self.week_button = self.days.today_button, self.days.week_button
         # The shared style sheet has no "checked" look; the range toggle needs one.
         page.setStyleSheet(
@@ -191,10 +212,10 @@ class DoctorTab(QWidget):
 
         buttons = QHBoxLayout()
         buttons.setSpacing(SPACING)
-        chain: list[QWidget] = [self.table.view]
+        chain: list[QWidget] = [self.book.table]
         for action in self.actions():
             if action in (self.today_action, self.tomorrow_action, self.week_action):
-                continue  # reached by the buttons above the table
+                continue  # reached by the buttons above the book
             if action is self.treatment_action:
                 buttons.addStretch(1)
             chain.append(action_button(action, page))
@@ -205,16 +226,20 @@ class DoctorTab(QWidget):
             self.days.tomorrow_button,
             self.week_button,
             self.days.date_edit,
+            self.book.controls.print_button,
         ]
+
+        # Printing sits with the other buttons: the book's own row would hold it alone.
+        buttons.addWidget(self.book.controls.print_button)
+        self.book.controls.hide()
 
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, PAGE_MARGIN, 0, 0)
         layout.setSpacing(SPACING)
         layout.addLayout(top)
         layout.addWidget(self.summary)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.book, 1)
         layout.addWidget(self.error)
-        layout.addWidget(self.confirmation)
         layout.addLayout(buttons)
         return page
 
@@ -251,24 +276,33 @@ class DoctorTab(QWidget):
         """
         if self._doctor_id is None:
             return
-        if topics & {"appointments", "treatments", "patients"}:
+        if topics & {"appointments", "treatments", "patients", "availability"}:
             self._load_appointments()
         if topics & {"treatments", "patients"}:
             self.history.refresh()
         if "availability" in topics and self.availability and not self.availability.is_dirty():
             self.availability.refresh()
-        self.book.on_changes(topics)
 
     def selected_appointment(self) -> AppointmentRow | None:
-        """The selected visit, or None."""
-        return self.model.row_at(self.table.selected_row())
+        """The visit under the book's cursor, or None (free time, or not read yet)."""
+        if self._doctor_id is None:
+            return None
+        block = self.book.current_block()
+        if block is None:
+            return None
+        return next((r for r in self.rows if r.id == block.appointment_id), None)
+
+    def select_appointment(self, appointment_id: int) -> bool:
+        """Put the book's cursor on a visit (False when it is not shown)."""
+        row = next((r for r in self.rows if r.id == appointment_id), None)
+        return row is not None and self.book.select(row.doctor_id, row.date, row.time)
 
     def showing_today(self) -> bool:
-        """True while today's list is shown."""
+        """True while today is shown."""
         return self.days.mode == TODAY
 
     def show_day(self, day: date) -> None:
-        """List the visits of ``day`` (as picking it in the date picker does)."""
+        """Show the visits of ``day`` (as picking it in the date picker does)."""
         self.days.show_day(day)
 
     # --- loading -------------------------------------------------------------------------------
@@ -280,17 +314,24 @@ class DoctorTab(QWidget):
     def _on_range_changed(self) -> None:
         self.error.clear_message()
         self._error_for = None
-        self.table.view.setColumnHidden(0, self.days.single_day())
         self.pages.setCurrentIndex(0)
-        self._load_appointments()
+        self._fresh_range = True
+        first, last = self.days.span()
+        self.book.show_span(first, (last - first).days + 1)
+        self._load_rows()
 
     def _load_appointments(self) -> None:
+        """Read the shown days' visits and the book again (the cursor stays on its cell)."""
+        self.book.load()
+        self._load_rows()
+
+    def _load_rows(self) -> None:
         clinic, actor, doctor_id = self._clinic, self._actor, self._doctor_id
         start, end = self.days.span()
         self.range_title.setText(self.days.title())
-        self.table.set_empty_text(self.days.empty_text())
         self._generation += 1
         generation = self._generation
+        self._rows_ready = self._book_ready = False
         flt = AppointmentFilter(date_from=start, date_to=end, doctor_id=doctor_id)
 
         def work(_ctx: object) -> tuple[int, DoctorRow | None, list[AppointmentRow]]:
@@ -304,6 +345,12 @@ class DoctorTab(QWidget):
             on_failure=self._on_failed,
         )
 
+    def _on_book_loaded(self) -> None:
+        if self.book.is_loading():
+            return  # a newer read of the book is on its way
+        self._book_ready = True
+        self._finish_load()
+
     def _on_appointments(self, result: tuple[int, DoctorRow | None, list[AppointmentRow]]) -> None:
         generation, me, rows = result
         if generation != self._generation:
@@ -312,25 +359,71 @@ class DoctorTab(QWidget):
         if me is not None:
             self.title.setText(me.full_name)
             self.subtitle.setText(f"{me.department} · {day_text(today)}")
-        keep = self.selected_appointment()
-        self.model.set_rows(rows)
+        self.rows = rows
         counts = {s: sum(r.status == s for r in rows) for s in STATUS_LABELS}
         parts = [f"{n} {STATUS_LABELS[s].lower()}" for s, n in counts.items() if n]
         self.summary.setText(
             f"{len(rows)} appointment{'s' if len(rows) != 1 else ''}"
             + (": " + ", ".join(parts) if parts else "")
+            if rows
+            else self.days.empty_text()
         )
-        kept = keep is not None and any(r.id == keep.id for r in rows)
-        for i, row in enumerate(rows):
-            # Keep the doctor's place; on a first load start at the next visit to close,
-            # so the keyboard shortcuts act on something sensible at once.
-            if (kept and keep is not None and row.id == keep.id) or (
-                not kept and row.status == "booked"
-            ):
-                self.table.select_row(i)
-                break
+        self._rows_ready = True
+        self._finish_load()
+
+    def _finish_load(self) -> None:
+        if not (self._rows_ready and self._book_ready):
+            return
+        if self._fresh_range:
+            # A range just chosen starts at the next visit to close, so the keyboard
+            # shortcuts act on something sensible at once.
+            self._fresh_range = False
+            first = next((r for r in self.rows if r.status == "booked"), None)
+            if first is not None:
+                self.book.select(first.doctor_id, first.date, first.time)
         self._update_actions()
+        # The line under the book says what the visit is now (e.g. completed after Mark
+        # completed), unless it holds something else the book said.
+        if self.book.message.text() in ("", self._described):
+            self._describe_current()
         self.appointments_loaded.emit()
+
+    # --- the line under the book: the visit under the cursor --------------------------------
+    def describe(self, row: AppointmentRow) -> str:
+        """The visit as a doctor reads it: time, patient, type, status (no internal id)."""
+        span = time_text(row.time) + (f"–{time_text(row.end_time)}" if row.end_time else "")
+        text = (
+            f"{day_text(row.date, self._clinic.today())}, {span}: {row.patient}, "
+            f"{VISIT_LABELS.get(row.visit_type, row.visit_type)}, "
+            f"{STATUS_LABELS.get(row.status, row.status).lower()}"
+        )
+        return text + (f" ({row.reason})" if row.reason else "")
+
+    def _describe_current(self) -> None:
+        row = self.selected_appointment()
+        self._described = self.describe(row) if row is not None else ""
+        self.book.message.setText(self._described)
+
+    def _on_current_changed(self) -> None:
+        self._update_actions()
+        self._describe_current()  # moving on: what the line said was about another cell
+
+    def _on_opened(self, _appointment_id: int) -> None:
+        # The book says which visit was opened next (with its internal id): the tab says
+        # it in its own words instead.
+        self._opened = True
+        self._on_activated()
+        QTimer.singleShot(0, self._forget_opened)  # only what it says at once is about it
+
+    def _forget_opened(self) -> None:
+        self._opened = False
+
+    def _on_book_said(self, text: str) -> None:
+        if self._opened:
+            self._opened = False
+            self._describe_current()
+            text = self._described
+        self.status_message.emit(text)
 
     def _on_failed(self, err: BaseException) -> None:
         self.error.show_message(field_message(err)[1])
@@ -347,7 +440,8 @@ class DoctorTab(QWidget):
         row = self.selected_appointment()
         # A message about one visit goes once the doctor moves on to another.
         about = self._error_for
-        if about is not None and (row is None or row.id != about.id):
+        # (Free time under the cursor keeps it: a visit cancelled elsewhere leaves the book.)
+        if about is not None and row is not None and row.id != about.id:
             self._error_for = None
             self.error.clear_message()
         allowed = policy.row_actions(self._actor, row, self._clinic.now())
@@ -407,13 +501,16 @@ class DoctorTab(QWidget):
 
     def mark_no_show(self) -> None:
         """Ask, then mark the selected booked visit as a no-show."""
+        self._update_actions()  # the clock moves on while the cursor stays
         row = self.selected_appointment()
         if row is None or not self.no_show_action.isEnabled():
             return
+        when = when_text(row.date, row.time, self._clinic.today())
         self.active_dialog = confirm(
             self,
             "Mark as no-show",
-            f"Mark {row.patient}'s visit at {row.time:%H:%M} as a no-show? This cannot be undone.",
+            f"Mark {row.patient}'s visit with {row.doctor}, {when}, as a no-show? Undo stays "
+            "offered until your next action.",
             lambda: self._set_status(row, "no_show"),
             yes_text="Mark no-show",
         )
@@ -426,8 +523,9 @@ class DoctorTab(QWidget):
         self.active_dialog = confirm(
             self,
             "Cancel appointment",
-            f"Cancel {row.patient}'s visit, {when_text(row.date, row.time, self._clinic.today())}?"
-            " The slot becomes free for others.",
+            f"Cancel {row.patient}'s visit with {row.doctor}, "
+            f"{when_text(row.date, row.time, self._clinic.today())}? The slot becomes free for "
+            "others.",
             lambda: self._set_status(row, "cancelled"),
             yes_text="Cancel appointment",
         )
@@ -454,14 +552,8 @@ class DoctorTab(QWidget):
         elif status == "cancelled":
             self.confirmations.cancelled(row)
         else:
-            when = when_text(row.date, row.time, self._clinic.today())
-            self.confirmations.done(
-                f"{row.patient}'s visit, {when}, is {STATUS_LABELS[status].lower()}."
-            )
+            self.confirmations.no_show(row)
         self.appointment_changed.emit(row.id)
-        self._load_appointments()
-
-    def _on_undone(self) -> None:
         self._load_appointments()
 
     def record_treatment(self) -> None:
@@ -476,7 +568,10 @@ class DoctorTab(QWidget):
         dialog.open()
 
     def _on_treatment_saved(self, row: AppointmentRow) -> None:
-        self.status_message.emit(f"Treatment saved for {row.patient}.")
+        # The next action ends the last one's Undo; and with a treatment recorded the
+        # visit stays completed, so an Undo of Mark completed would only be refused.
+        when = when_text(row.date, row.time, self._clinic.today())
+        self.confirmations.done(f"Treatment saved for {row.patient}'s visit, {when}.")
         self.appointment_changed.emit(row.id)
         self._load_appointments()
         if self.history.patient_id == row.patient_id:

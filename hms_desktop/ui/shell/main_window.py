@@ -120,7 +120,7 @@ class MainWindow(QMainWindow):
             self.admin_tab.status_message.connect(self.show_message)
             return self.admin_tab
         if name == "Book":
-            from hms_desktop.ui.booking.book_view import BookView
+            from hms_desktop.ui.booking.book.view import BookView
 
             self.book_tab = BookView(self.clinic, self.actor, self.ops, self)
             self.book_tab.status_message.connect(self.show_message)

@@ -146,3 +146,14 @@ def day_schedule_html(clinic: Clinic, actor: Actor, day: date, doctor_ids: list[
     """
     rows = schedule.schedule_rows(clinic, actor, day, doctor_ids)
     return schedule.schedule_html(clinic, day, rows)
+
+
+def show_conflicts(parent: QWidget, text: str, rows: list[tuple[str, str]]) -> QMessageBox:
+    """Say that nothing changed and list each (when, why) that stood in the way."""
+    listed = "\n".join(f"{when}: {why}" for when, why in rows)
+    box = QMessageBox(QMessageBox.Icon.Information, "Not moved", f"{text}\n\n{listed}",
+                      parent=parent)  # fmt: skip
+    box.setObjectName("bookConflicts")
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+    return box

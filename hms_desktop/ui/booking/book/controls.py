@@ -19,11 +19,27 @@ from PySide6.QtWidgets import (
 )
 
 from hms_desktop.services.views import DepartmentRow
+from hms_desktop.ui.common.dates import picker_format
 from hms_desktop.ui.common.layout import SPACING
 
 
 class BookControls(QWidget):
-    """Plain widgets; :class:`~.book_view.BookView` connects them."""
+    """Plain widgets; :class:`~.view.BookView` connects them."""
+
+    def hide_booking(self) -> None:
+        """A doctor's own book: the front desk books, so no patient, visit type or search."""
+        for widget in (self.patient_label, self.patient_button, self.visit_type,
+                       self.next_free_button, self.scope, self.between, self.between_from,
+                       self.between_to):  # fmt: skip
+            widget.hide()
+        self._who.hide()
+        self._find.hide()
+
+    def hide_dates(self) -> None:
+        """The day and the week are chosen elsewhere (the Doctor tab's own buttons)."""
+        for widget in (self.prev_button, self.today_button, self.next_button, self.date_edit,
+                       self.week):  # fmt: skip
+            widget.hide()
 
     def __init__(
         self,
@@ -40,7 +56,7 @@ class BookControls(QWidget):
         self.next_button = QPushButton("&Next ▶", self)
         self.date_edit = QDateEdit(self)
         self.date_edit.setCalendarPopup(True)
-        self.date_edit.setDisplayFormat("ddd yyyy-MM-dd")
+        self.date_edit.setDisplayFormat(f"ddd {picker_format()}")
         self.date_edit.setDate(QDate(day.year, day.month, day.day))
         self.department = QComboBox(self)
         self.department.setAccessibleName("Department")
@@ -49,7 +65,13 @@ class BookControls(QWidget):
             self.department.addItem(d.name, d.id)
         if department_rows is None:
             self.department.hide()
+        #: Which doctors are shown (a chosen set, remembered on this PC).
+        self.doctors_button = QPushButton("Do&ctors: all", self)
+        self.doctors_button.setToolTip("Show a chosen set of doctors")
+        if department_rows is None:
+            self.doctors_button.hide()
         self.week = QCheckBox("&Week of one doctor", self)
+        self.week.setToolTip("The week of the doctor under the cursor")
         self.patient_label = QLabel("Patient: none chosen", self)
         self.patient_button = QPushButton("Choose p&atient…", self)
         self.visit_type = QComboBox(self)
@@ -73,25 +95,34 @@ class BookControls(QWidget):
 
         top = QHBoxLayout()
         top.setContentsMargins(0, 0, 0, 0)
+        # Three rows, so that nothing is squeezed in a 1024-pixel window: the day, whose
+        # book, then what to book and the next free time. A row with nothing shown (a
+        # doctor's own book) takes no room.
         for w in (self.prev_button, self.today_button, self.next_button, self.date_edit,
-                  self.department, self.week):  # fmt: skip
+                  self.week):  # fmt: skip
             top.addWidget(w)
         top.addStretch(1)
         top.addWidget(self.hours_button)
         top.addWidget(self.print_button)
-        second = QHBoxLayout()
-        second.setContentsMargins(0, 0, 0, 0)
-        second.addWidget(self.patient_label)
-        second.addWidget(self.patient_button)
-        second.addWidget(self.visit_type)
-        second.addWidget(self.next_free_button)
-        second.addWidget(self.scope)
-        second.addWidget(self.between)
-        second.addWidget(self.between_from)
-        second.addWidget(self.between_to)
-        second.addStretch(1)
+        self._who = QWidget(self)
+        who = QHBoxLayout(self._who)
+        who.setContentsMargins(0, 0, 0, 0)
+        who.addWidget(self.department)
+        who.addWidget(self.doctors_button)
+        who.addSpacing(SPACING * 2)
+        who.addWidget(self.patient_label)
+        who.addWidget(self.patient_button)
+        who.addStretch(1)
+        self._find = QWidget(self)
+        find = QHBoxLayout(self._find)
+        find.setContentsMargins(0, 0, 0, 0)
+        for finding in (self.visit_type, self.next_free_button, self.scope, self.between,
+                        self.between_from, self.between_to):  # fmt: skip
+            find.addWidget(finding)
+        find.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(SPACING)
         layout.addLayout(top)
-        layout.addLayout(second)
+        layout.addWidget(self._who)
+        layout.addWidget(self._find)

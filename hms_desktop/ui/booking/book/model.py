@@ -14,7 +14,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from hms_desktop.services.scheduling.book import Block, BookColumn, DayBook
 from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS
-from hms_desktop.ui.common.dates import day_text
+from hms_desktop.ui.common.dates import week_day_text
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -88,13 +88,15 @@ class BookModel(QAbstractTableModel):
             self._rows = max(0, -(-(end - self._start) // self._step))
         else:
             self._rows = 0
-        self._cells = [self._column_cells(c) for _, c in self._columns]
+        self._cells = [self._column_cells(c, brief=week) for _, c in self._columns]
         self.endResetModel()
 
     def _row_of(self, t: time) -> int:
         return (_minutes(t) - self._start) // self._step
 
-    def _column_cells(self, column: BookColumn) -> list[BookCell]:
+    def _column_cells(self, column: BookColumn, *, brief: bool = False) -> list[BookCell]:
+        """``brief``: the patient's name alone (a week's seven columns are narrow; the
+        tooltip and the accessible text say the rest)."""
         cells = [_OFF] * self._rows
         last = self._rows - 1
         for free in column.free:
@@ -110,7 +112,9 @@ class BookModel(QAbstractTableModel):
             first, end_row = self._row_of(block.start), self._row_of_end(block)
             brush = _BRUSHES.get(block.status, _BRUSHES["booked"])
             parts = [block.patient, VISIT_LABELS.get(block.visit_type, block.visit_type)]
-            if block.reason:
+            if brief:
+                parts = parts[:1]
+            elif block.reason:
                 parts.append(block.reason)
             head = BookCell("visit", block, True, text=" · ".join(parts), brush=brush)
             rest = BookCell("visit", block, False, brush=brush)
@@ -217,7 +221,7 @@ class BookModel(QAbstractTableModel):
         if not 0 <= section < len(self._columns):
             return None
         day, column = self._columns[section]
-        return day_text(day) if self.week else column.doctor
+        return week_day_text(day) if self.week else column.doctor
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags

@@ -9,18 +9,57 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QModelIndex, QPoint, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
-from PySide6.QtWidgets import QAbstractItemView, QApplication, QTableView, QWidget
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
+from PySide6.QtGui import (
+    QColor,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHeaderView,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QWidget,
+)
 
 from hms_desktop.services.scheduling.book import Block
-from hms_desktop.ui.booking.book_model import BLOCK_ROLE, BookModel
+from hms_desktop.ui.booking.book.model import BLOCK_ROLE, BookModel
 
+Index = QModelIndex | QPersistentModelIndex
 NOW_LINE = QColor("#d62728")
+#: The least width of a doctor's column (a day) and of a date's column (a week).
+DAY_COLUMN, WEEK_COLUMN = 180, 160
+
+
+class BookDelegate(QStyledItemDelegate):
+    """A visit's text drops its reason, then its visit type, rather than being cut off
+    mid-word (the tooltip keeps all of it)."""
+
+    def initStyleOption(self, option: QStyleOptionViewItem, index: Index) -> None:
+        super().initStyleOption(option, index)
+        text = option.text
+        if not text:
+            return
+        room = option.rect.width() - 12
+        metrics = option.fontMetrics
+        parts = text.split(" · ")
+        for n in range(len(parts), 0, -1):
+            shorter = " · ".join(parts[:n])
+            if metrics.horizontalAdvance(shorter) <= room:
+                option.text = shorter
+                return
+        option.text = parts[0]
 
 
 class BookTable(QTableView):
-    """Emits what the person asked for; :class:`~.book_view.BookView` acts on it."""
+    """Emits what the person asked for; :class:`~.view.BookView` acts on it."""
 
     #: Enter on a cell (row, column).
     cell_activated = Signal(int, int)
@@ -33,20 +72,41 @@ class BookTable(QTableView):
         super().__init__(parent)
         self.setModel(model)
         self._model = model
+        self.setItemDelegate(BookDelegate(self))
         self.setObjectName("appointmentBook")
         self.setAccessibleName("Appointment book")
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setWordWrap(True)
+        self.setTabKeyNavigation(False)  # arrows move in the book; Tab leaves it
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.verticalHeader().setDefaultSectionSize(28)
-        self.horizontalHeader().setDefaultSectionSize(180)
+        self.horizontalHeader().setDefaultSectionSize(DAY_COLUMN)
         self.horizontalHeader().setMinimumSectionSize(120)
         #: The current time (clinic zone, naive) while the shown day is today, else None.
         self.now: datetime | None = None
         self._press: tuple[QPoint, QModelIndex, Block] | None = None
         #: The cell a visit is being dragged over (row, column), or None.
         self.drag_target: tuple[int, int] | None = None
+
+    def fit_columns(self) -> None:
+        """Columns share the width when they fit at their least; else they keep it and
+        the book scrolls sideways (a visit's text is never squeezed to nothing)."""
+        columns = self._model.columnCount()
+        least = WEEK_COLUMN if self._model.week else DAY_COLUMN
+        header = self.horizontalHeader()
+        fits = columns and columns * least <= self.viewport().width()
+        mode = QHeaderView.ResizeMode.Stretch if fits else QHeaderView.ResizeMode.Interactive
+        if header.sectionResizeMode(0) != mode or not fits:
+            header.setSectionResizeMode(mode)
+            if not fits:
+                header.setDefaultSectionSize(least)
+                for column in range(columns):
+                    header.resizeSection(column, least)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit_columns()
 
     def apply_spans(self) -> None:
         self.clearSpans()
@@ -58,6 +118,14 @@ class BookTable(QTableView):
         index = self.currentIndex()
         if index.isValid() and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self.cell_activated.emit(index.row(), index.column())
+            event.accept()
+            return
+        menu_key = event.key() == Qt.Key.Key_Menu or (
+            event.key() == Qt.Key.Key_F10 and event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+        )
+        if index.isValid() and menu_key:
+            # The menu key and Shift+F10 open the cell's menu where the cursor is.
+            self.customContextMenuRequested.emit(self.visualRect(index).center())
             event.accept()
             return
         if index.isValid() and event.key() == Qt.Key.Key_Delete:

@@ -1,0 +1,417 @@
+"""What a person does on a cell of the book: book, open, move, cancel, no-show, repeat.
+
+Every change goes through the booking service, which owns the rules: a refused move
+leaves the block where it was and the message says why. What went through is said on
+the view's confirmation bar (patient, doctor, day and time) with Undo, until the next
+action; a refusal clears it, so the bar never speaks of something that did not happen.
+A visit of a series can be moved or cancelled alone or with all its later visits; the
+later ones' conflicts are listed before anything changes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QDialog, QMenu, QMessageBox
+
+from hms_desktop.errors import HmsError
+from hms_desktop.services.scheduling import book, booking, series
+from hms_desktop.services.scheduling.availability import last_bookable_day
+from hms_desktop.services.scheduling.book import Block
+from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS, PatientRow
+from hms_desktop.ui.booking.book.dialogs import (
+    PatientChoice,
+    ask_series_cancel,
+    day_schedule_html,
+    print_html,
+    show_conflicts,
+    write_pdf,
+)
+from hms_desktop.ui.booking.book.repeat_dialog import RepeatDialog
+from hms_desktop.ui.common.dates import day_text, time_text, when_text
+from hms_desktop.ui.common.messages import confirm
+from hms_desktop.ui.common.operations import user_message
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from hms_desktop.ui.booking.book.view import BookView
+
+
+class BookActs:
+    """The book's actions on cells; owned by a :class:`~.view.BookView`."""
+
+    def __init__(self, view: BookView) -> None:
+        self.view = view
+        self.patient: PatientRow | None = None
+        #: The visit being moved from the menu (Enter on a cell moves it there), and
+        #: whether its later visits in the series go along.
+        self.moving: tuple[Block, bool] | None = None
+        self.patient_dialog: PatientChoice | None = None
+        #: The question or list shown last (tests answer it; one at a time).
+        self.active_dialog: QDialog | None = None
+        #: Actions of the owner listed first in the menu (the Doctor tab's).
+        self.extra_actions: list[QAction] = []
+
+    # --- Enter on a cell ----------------------------------------------------------------
+    def activate(self, row: int, column: int) -> None:
+        """Enter: move the visit being moved here, open a visit, or book free time."""
+        view = self.view
+        cell = view.model.cell(row, column)
+        if self.moving is not None:
+            block, and_later = self.moving
+            self.moving = None
+            view.stop_moving_action.setEnabled(False)
+            self.move_block(block, row, column, and_later=and_later)
+        elif cell.block is not None:
+            self.open_visit(cell.block)
+        elif cell.kind == "free" and view.own_doctor_id is None:
+            self.book_free(row, column)
+        elif cell.kind == "free":
+            view.say("Free time: the front desk books it.")
+        else:
+            doctor = view.model.column_doctor(column).doctor
+            view.say(f"{doctor} does not see patients at {time_text(view.model.row_time(row))}.")
+
+    def set_patient(self, row: PatientRow | None) -> None:
+        self.patient = row
+        self.view.controls.patient_label.setText(
+            f"Patient: {row.full_name} ({row.id})" if row else "Patient: none chosen"
+        )
+
+    def ask_patient(self, then_book: tuple[int, int] | None) -> None:
+        """Ask with the finder; then book the cell ``then_book`` (row, column) if given."""
+        view = self.view
+        dialog = PatientChoice(view.clinic, view.actor, view.ops, view)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.patient_dialog = dialog
+
+        def done(result: int) -> None:
+            self.patient_dialog = None
+            if result == QDialog.DialogCode.Accepted and dialog.chosen is not None:
+                self.set_patient(dialog.chosen)
+                if then_book is not None:
+                    self.book_free(*then_book)
+
+        dialog.finished.connect(done)
+        dialog.open()
+
+    # --- booking and opening ------------------------------------------------------------
+    def book_free(self, row: int, column: int) -> None:
+        view = self.view
+        cell = view.model.cell(row, column)
+        if cell.kind != "free" or cell.slot is None:
+            view.say("Choose free time to book.")
+            return
+        if self.patient is None:
+            self.ask_patient((row, column))
+            return
+        view.confirmations.clear()  # the next action: the last one's Undo is over
+        doctor, day = view.model.column_doctor(column), view.model.column_day(column)
+        try:
+            new_id = booking.book(
+                view.clinic, view.actor, patient_id=self.patient.id, doctor_id=doctor.doctor_id,
+                day=day, at=cell.slot, visit_type=view.controls.visit_type.currentData(),
+            )  # fmt: skip
+        except HmsError as err:
+            view.say(user_message(err))
+            view.load()
+            return
+        view.message.clear()
+        view.confirmations.booked(new_id, self.patient.full_name, doctor.doctor, day, cell.slot)
+        view.load(select=(doctor.doctor_id, day, cell.slot))
+        view.visits_changed.emit()
+
+    def open_visit(self, block: Block) -> None:
+        self.view.appointment_opened.emit(block.appointment_id)
+        self.view.say(
+            f"Visit {block.appointment_id}: {time_text(block.start)}-{time_text(block.end)} "
+            f"{block.patient}, {VISIT_LABELS.get(block.visit_type, block.visit_type)}, "
+            f"{STATUS_LABELS.get(block.status, block.status).lower()}"
+            + (f" ({block.reason})" if block.reason else "")
+        )
+
+    # --- cancelling ---------------------------------------------------------------------
+    def on_delete(self, row: int, column: int) -> None:
+        block = self.view.model.cell(row, column).block
+        if block is not None and self.view.own_doctor_id is None:
+            self.cancel_visit(block)
+
+    def cancel_visit(self, block: Block) -> QMessageBox:
+        """Ask first; a series asks whether its later visits go too."""
+        view = self.view
+        text = f"Cancel {block.patient}'s visit at {time_text(block.start)}?"
+        if block.series_id is None:
+            box = confirm(view, "Cancel visit", text, lambda: self.cancel(block, and_later=False),
+                          yes_text="Cancel visit")  # fmt: skip
+        else:
+            box = ask_series_cancel(
+                view, text, lambda and_later: self.cancel(block, and_later=and_later)
+            )
+        self.active_dialog = box
+        return box
+
+    def cancel_later(self, block: Block) -> QMessageBox | None:
+        """Cancel this visit and the later ones of its series: they are listed first."""
+        view = self.view
+        try:
+            rows = [
+                booking.get_appointment(view.clinic, view.actor, i)
+                for i in series.later_occurrences(view.clinic, block.appointment_id)
+            ]
+        except HmsError as err:
+            view.say(user_message(err))
+            return None
+        listed = "\n".join(when_text(r.date, r.time) for r in rows)
+        box = confirm(
+            view,
+            "Cancel visits",
+            f"Cancel these {len(rows)} visits of {block.patient}?\n{listed}",
+            lambda: self.cancel(block, and_later=True),
+            yes_text=f"Cancel {len(rows)} visits",
+        )
+        self.active_dialog = box
+        return box
+
+    def cancel(self, block: Block, *, and_later: bool) -> None:
+        view = self.view
+        view.confirmations.clear()
+        try:
+            before = booking.get_appointment(view.clinic, view.actor, block.appointment_id)
+            ids = series.cancel_occurrences(
+                view.clinic, view.actor, block.appointment_id, and_later=and_later
+            )
+        except HmsError as err:
+            view.say(user_message(err))
+            view.load()
+            return
+        view.message.clear()
+        if len(ids) == 1:
+            view.confirmations.cancelled(before, block.patient)
+        else:
+            view.confirmations.done(
+                f"Cancelled {len(ids)} visits of {block.patient} with {before.doctor}, "
+                f"from {when_text(before.date, before.time, view.clinic.today())}."
+            )
+        view.changed_here()
+
+    def mark_no_show(self, block: Block) -> None:
+        view = self.view
+        view.confirmations.clear()
+        try:
+            booking.set_status(view.clinic, view.actor, block.appointment_id, "no_show")
+        except HmsError as err:
+            view.say(user_message(err))
+            view.load()
+            return
+        view.message.clear()
+        view.confirmations.done(f"{block.patient} did not come ({time_text(block.start)}).")
+        view.changed_here()
+
+    def repeat(self, block: Block, column: int) -> RepeatDialog:
+        """Make the visit the first of a weekly or monthly series (conflicts listed first)."""
+        view = self.view
+        view.confirmations.clear()
+        dialog = RepeatDialog(view.clinic, view.actor, block, view.model.column_day(column), view)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def booked(ids: tuple[int, ...]) -> None:
+            view.confirmations.done(f"Booked {len(ids)} more visit(s) of {block.patient}.")
+            view.changed_here()
+
+        dialog.booked.connect(booked)
+        dialog.open()
+        return dialog
+
+    # --- moving -------------------------------------------------------------------------
+    def start_moving(self, block: Block, *, and_later: bool = False) -> None:
+        self.moving = (block, and_later)
+        self.view.stop_moving_action.setEnabled(True)
+        which = "and its later visits " if and_later else ""
+        self.view.say(
+            f"Choose the new time for {block.patient}'s visit {which}and press Enter "
+            "(Esc: keep it)."
+        )
+
+    def stop_moving(self) -> None:
+        self.view.stop_moving_action.setEnabled(False)
+        if self.moving is not None:
+            self.moving = None
+            self.view.say("The visit stays where it was.")
+
+    def move_block(self, block: Block, row: int, column: int, *, and_later: bool = False) -> bool:
+        """Move ``block`` (and with ``and_later`` its series' later visits by the same
+        shift) to the cell; a refusal leaves everything where it was and says why."""
+        view = self.view
+        view.confirmations.clear()
+        cell = view.model.cell(row, column)
+        doctor, day = view.model.column_doctor(column), view.model.column_day(column)
+        at = cell.slot if cell.kind == "free" and cell.slot else view.model.row_time(row)
+        try:
+            before = booking.get_appointment(view.clinic, view.actor, block.appointment_id)
+            if and_later:
+                return self._move_later(block, before.doctor_id, doctor.doctor_id, day, at)
+            booking.reschedule(view.clinic, view.actor, block.appointment_id, day=day, at=at,
+                               doctor_id=doctor.doctor_id)  # fmt: skip
+        except HmsError as err:
+            view.say(f"Not moved: {user_message(err)}")
+            view.load()
+            return False
+        view.message.clear()
+        view.confirmations.moved(before, block.patient, doctor.doctor, day, at)
+        view.load(select=(doctor.doctor_id, day, at))
+        view.visits_changed.emit()
+        return True
+
+    def _move_later(self, block: Block, doctor_id: int, target: int, day: date, at: time) -> bool:
+        view = self.view
+        if target != doctor_id:
+            view.say("Not moved: a series stays with its doctor; choose a time in their column.")
+            return False
+        conflicts = series.move_occurrences(
+            view.clinic, view.actor, block.appointment_id, day=day, at=at, and_later=True
+        )
+        if conflicts:
+            self.active_dialog = show_conflicts(
+                view,
+                f"Nothing was moved: these visits of {block.patient} cannot go to {time_text(at)}.",
+                [(when_text(c.date, c.time), c.reason) for c in conflicts],
+            )
+            view.say(f"Not moved: {len(conflicts)} of the visits cannot go there.")
+            view.load()
+            return False
+        view.message.clear()
+        view.confirmations.done(
+            f"Moved {block.patient}'s visit and the later ones of the series to "
+            f"{time_text(at)}, from {when_text(day, at, view.clinic.today())}."
+        )
+        view.load(select=(doctor_id, day, at))
+        view.visits_changed.emit()
+        return True
+
+    def on_dropped(self, block: Block, _r: int, _c: int, row: int, column: int) -> None:
+        self.move_block(block, row, column)
+
+    # --- next free time -----------------------------------------------------------------
+    def find_next_free(self) -> None:
+        """Ctrl+G: the first free time from the shown day, for the current doctor or the
+        department, the visit type's length and (optionally) a time of day; go there."""
+        view, controls = self.view, self.view.controls
+        index = view.table.currentIndex()
+        if not view.model.columnCount():
+            view.say("No doctor is shown.")
+            return
+        doctor = view.model.column_doctor(index.column() if index.isValid() else 0)
+        by_department = controls.scope.currentData() == "department" and view.own_doctor_id is None
+        between = None
+        if controls.between.isChecked():
+            between = (
+                controls.between_from.time().toPython(),
+                controls.between_to.time().toPython(),
+            )
+        try:
+            found = book.next_free(
+                view.clinic,
+                doctor_id=None if by_department else doctor.doctor_id,
+                department_id=doctor.department_id if by_department else None,
+                after=view.day,
+                visit_type=controls.visit_type.currentData(),
+                between=between,  # type: ignore[arg-type]
+            )
+        except HmsError as err:
+            view.say(user_message(err))
+            return
+        if found is None:
+            view.say(f"No free time up to {day_text(last_bookable_day(view.clinic))}.")
+            return
+        if controls.week.isChecked() and view.own_doctor_id is None and by_department:
+            controls.week.blockSignals(True)
+            controls.week.setChecked(False)
+            controls.week.blockSignals(False)
+        view.say(f"Next free: {when_text(found.date, found.time)}.")
+        view.go_to(found.doctor_id, found.date, found.time)
+        view.table.setFocus()
+
+    # --- menu and printing --------------------------------------------------------------
+    def context_menu(self, row: int, column: int) -> QMenu:
+        """Book, open, move, cancel, no-show and print for the cell; a series' visit can
+        be moved or cancelled with its later visits."""
+        view = self.view
+        cell = view.model.cell(row, column)
+        menu = QMenu(view)
+        block = cell.block
+        if self.extra_actions:
+            for action in self.extra_actions:
+                menu.addAction(action)
+            menu.addSeparator()
+        desk = view.own_doctor_id is None
+        if desk:
+            menu.addAction("&Book here…", lambda: self.book_free(row, column)).setEnabled(
+                cell.kind == "free"
+            )
+        if block is not None:
+            menu.addAction("&Open", lambda: self.open_visit(block))
+        if block is not None and desk and block.series_id is None:
+            menu.addAction("&Reschedule…", lambda: self.start_moving(block))
+            menu.addAction("&Cancel…", lambda: self.cancel_visit(block))
+            menu.addAction("&No-show", lambda: self.mark_no_show(block))
+            menu.addAction("Re&peat…", lambda: self.repeat(block, column))
+        elif block is not None and desk:
+            menu.addAction("&Move this visit…", lambda: self.start_moving(block))
+            menu.addAction(
+                "Move this and all &later…", lambda: self.start_moving(block, and_later=True)
+            )
+            menu.addAction("&Cancel this visit…", lambda: self.cancel(block, and_later=False))
+            menu.addAction("Cancel this and all la&ter…", lambda: self.cancel_later(block))
+            menu.addAction("&No-show", lambda: self.mark_no_show(block))
+        menu.addSeparator()
+        doctor = view.model.column_doctor(column)
+        if desk:
+            menu.addAction(
+                f"&Print {doctor.doctor}'s day…", lambda: self.print_day([doctor.doctor_id])
+            )
+            menu.addAction("Print the &whole day…", lambda: self.print_day(None))
+        else:
+            menu.addAction("&Print the day…", lambda: self.print_day(None))
+        return menu
+
+    def on_context_menu(self, pos: QPoint) -> None:
+        table = self.view.table
+        index = table.indexAt(pos)
+        if index.isValid():
+            table.setCurrentIndex(index)
+            menu = self.context_menu(index.row(), index.column())
+            menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            menu.popup(table.viewport().mapToGlobal(pos))
+
+    def schedule_day(self) -> date:
+        """The day printed: the one under the cursor (a week shows seven)."""
+        view = self.view
+        index = view.table.currentIndex()
+        if view.model.week and index.isValid():
+            return view.model.column_day(index.column())
+        return view.day
+
+    def schedule_html(self, doctor_ids: list[int] | None) -> str:
+        view = self.view
+        own = [view.own_doctor_id] if view.own_doctor_id is not None else None
+        return day_schedule_html(view.clinic, view.actor, self.schedule_day(), doctor_ids or own)
+
+    def save_pdf(self, path: Path, doctor_ids: list[int] | None = None) -> None:
+        """The shown day's schedule as a PDF (one doctor, or every doctor)."""
+        write_pdf(self.schedule_html(doctor_ids), path, title=f"Schedule {self.schedule_day()}")
+
+    def print_day(self, doctor_ids: list[int] | None) -> None:
+        """Print (or, with the dialog's printer choice, save as PDF) the day's schedule."""
+        view = self.view
+        day = self.schedule_day()
+        try:
+            html = self.schedule_html(doctor_ids)
+        except HmsError as err:
+            view.say(user_message(err))
+            return
+        if print_html(view, html, f"Print the schedule of {day_text(day)}"):
+            view.say(f"Printed the schedule of {day_text(day)}.")

@@ -1,0 +1,70 @@
+"""What the appointment book's tests share: a book of two doctors tomorrow, real events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
+
+from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.scheduling import booking
+from hms_desktop.ui.booking.book.view import BookView
+from hms_desktop.ui.common.operations import Operations
+from tests import factories as f
+
+WAIT = 10_000
+
+
+@pytest.fixture
+def ops(qtbot: QtBot, sqlite_clinic: Clinic) -> Iterator[Operations]:
+    helper = Operations()
+    yield helper
+    qtbot.waitUntil(lambda: not helper.busy, timeout=WAIT)
+    assert helper.shutdown()
+
+
+@pytest.fixture
+def world(sqlite_clinic: Clinic) -> f.World:
+    return f.world(sqlite_clinic)
+
+
+@pytest.fixture
+def view(qtbot: QtBot, sqlite_clinic: Clinic, ops: Operations, world: f.World) -> BookView:
+    widget = BookView(sqlite_clinic, f.RECEPTION, ops)
+    qtbot.addWidget(widget)
+    widget.resize(1100, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    with qtbot.waitSignal(widget.loaded, timeout=WAIT):
+        widget.controls.next_button.click()  # tomorrow: both doctors 09:00-12:00
+    assert widget.day == world.day
+    return widget
+
+
+def reload(qtbot: QtBot, view: BookView, change: Callable[[], object] | None = None) -> None:
+    """Do ``change`` (or reload) and wait until the book shows what it read."""
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        (change or view.load)()
+
+
+def book_at(clinic: Clinic, w: f.World, at: str, patient: int, doctor: int | None = None) -> int:
+    return booking.book(
+        clinic, SYSTEM, patient_id=patient, doctor_id=doctor or w.doctor_id, day=w.day, at=at,
+        reason="Knee",
+    )  # fmt: skip
+
+
+def center(view: BookView, row: int, column: int) -> QPoint:
+    return view.table.visualRect(view.model.index(row, column)).center()
+
+
+def drag(view: BookView, start: QPoint, end: QPoint) -> None:
+    port = view.table.viewport()
+    QTest.mousePress(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    QTest.mouseMove(port, QPoint((start.x() + end.x()) // 2, (start.y() + end.y()) // 2))
+    QTest.mouseMove(port, end)
+    QTest.mouseRelease(port, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
