@@ -90,7 +90,7 @@ def test_counts_follow_book_cancel_move_complete_and_delete(
         (world.day, "cancelled"): 1,
         (later, "booked"): 1,
     }
-    clock.advance(days=2)  # the visit of "later" is over: the desk marks a no-show
+    clock.advance(days=2, hours=2)  # the visit of "later" has begun: a no-show
     booking.set_status(clinic, f.RECEPTION, ids[3], "no_show")
     _assert_true(clinic)
     # Writes outside the services: the ORM, then bulk statements.
