@@ -89,12 +89,34 @@ Sink = Callable[[list[ChangeEvent]], None]
 _PENDING = "hms_pending_changes"
 
 # Sent inside the committing transaction: PostgreSQL delivers it at COMMIT, or never.
-# The server builds the payload, so "at" is the database clock, as the ledger's is.
+# The server builds the payloads, so "at" is the database clock, as the ledger's is.
+# One statement for all of a transaction's events, in their order (one round trip
+# while a booking holds the audit chain's lock).
 _NOTIFY = text(
     "SELECT pg_notify(:prefix || current_schema(), json_build_object("
-    "'k', CAST(:k AS text), 'ids', CAST(:ids AS json), 'o', CAST(:o AS text), "
-    "'at', clock_timestamp())::text)"
+    "'k', e.v ->> 'k', 'ids', e.v -> 'ids', 'o', CAST(:o AS text), 'at', clock_timestamp()"
+    ")::text) FROM json_array_elements(CAST(:events AS json)) WITH ORDINALITY AS e(v, n) "
+    "ORDER BY e.n"
 )
+
+
+def _pending(session: Session) -> dict[str, set[int] | None]:
+    pending: dict[str, set[int] | None] = session.info.setdefault(_PENDING, {})
+    return pending
+
+
+def record(session: Session, table: str, ids: Iterable[int] | None) -> None:
+    """Count rows of ``table`` as changed by the session's transaction (``None``: which
+    rows is unknown). Writes through SQLAlchemy Core (``insert()`` on a connection) call
+    this; ORM flushes and ORM ``update()``/``delete()`` are recorded without it."""
+    pending = _pending(session)
+    topic = topic_of(table)
+    if ids is None:
+        pending[topic] = None
+        return
+    known = pending.setdefault(topic, set())
+    if known is not None:
+        known.update(ids)
 
 
 class ChangeRecorder:
@@ -121,34 +143,19 @@ class ChangeRecorder:
         return lambda: self._sinks.remove(sink) if sink in self._sinks else None
 
     # --- collecting ---------------------------------------------------------------
-    @staticmethod
-    def _pending(session: Session) -> dict[str, set[int] | None]:
-        pending: dict[str, set[int] | None] = session.info.setdefault(_PENDING, {})
-        return pending
-
-    def _add(self, session: Session, table: str, ids: Iterable[int] | None) -> None:
-        pending = self._pending(session)
-        topic = topic_of(table)
-        if ids is None:
-            pending[topic] = None
-            return
-        known = pending.setdefault(topic, set())
-        if known is not None:
-            known.update(ids)
-
     def _after_flush(self, session: Session, _context: Any) -> None:
         for obj in (*session.new, *session.dirty, *session.deleted):
             table = getattr(obj, "__tablename__", None)
             if table is None:
                 continue
             ident = getattr(obj, "id", None)
-            self._add(session, table, [ident] if isinstance(ident, int) else None)
+            record(session, table, [ident] if isinstance(ident, int) else None)
 
     def _on_execute(self, state: ORMExecuteState) -> None:
         statement = state.statement
         if isinstance(statement, Update | Delete):
             table = statement.table
-            self._add(state.session, getattr(table, "name", str(table)), None)
+            record(state.session, getattr(table, "name", str(table)), None)
 
     # --- sending --------------------------------------------------------------------
     def _events(self, session: Session) -> list[ChangeEvent]:
@@ -166,11 +173,13 @@ class ChangeRecorder:
         if not self._notify:
             return
         session.flush()  # what is still pending is part of this commit too
-        for change in self._events(session):
-            ids = json.dumps(list(change.ids)) if change.ids is not None else "null"
-            session.execute(
-                _NOTIFY,
-                {"prefix": CHANNEL_PREFIX, "k": change.topic, "ids": ids, "o": change.origin},
+        events = [
+            {"k": change.topic, "ids": list(change.ids) if change.ids is not None else None}
+            for change in self._events(session)
+        ]
+        if events:
+            session.connection().execute(
+                _NOTIFY, {"prefix": CHANNEL_PREFIX, "o": self.origin, "events": json.dumps(events)}
             )
 
     def _after_commit(self, session: Session) -> None:

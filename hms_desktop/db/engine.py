@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, exc, make_url
+from sqlalchemy import CursorResult, Engine, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hms_desktop import file_safety
@@ -279,6 +279,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The id a single-row Core ``insert()`` gave its row: SQLite's last row id (a
+    ``RETURNING`` costs SQLite more than the insert's own index updates), PostgreSQL's
+    implicit ``RETURNING``."""
+    key = result.inserted_primary_key
+    if key is None or key[0] is None:
+        raise RuntimeError("the insert reported no id")
+    return int(key[0])
 
 
 def read_only_message(db: Database) -> str:

@@ -6,10 +6,14 @@ few weeks of visits) on one SQLite file (WAL) and in a fresh schema of the Postg
 server at ``HMS_TEST_DATABASE_URL``, then runs, back to back and alternating:
 
 * **ours**: N processes ("desks"), each opening the clinic as the application does
-  and acting as a receptionist. A desk asks for the next free time of a doctor or of a
-  department (:func:`book.next_free`, what the desk's Enter does) and books it with
-  :func:`booking.book` for a new patient, again and again. Desks asking for the same
-  department race for the same time, as at a real front desk.
+  and acting as a receptionist. Before the clock starts, the free times are listed as
+  the booking screen lists them (:func:`availability.free_slots_by_department`, every
+  department, earliest first) and dealt out to the desks interleaved: desk ``d`` gets
+  every N-th time from the ``d``-th on, and every :data:`SHARED_EVERY`-th time goes to
+  the next desk too, so the desks mostly book different times but some race for the
+  same one. The timed loop only books (:func:`booking.book`, the desk's next time for
+  the next patient of its own queue); finding the next free time has its own benchmark
+  (``python -m tests.benchmarks --only next-free``).
 * **floor**: the same N processes doing only the bare INSERT of an appointment row
   (raw ``sqlite3`` / raw psycopg, one transaction per row, no checks) into times no one
   else takes.
@@ -26,7 +30,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import random
 import sqlite3
 import sys
 import tempfile
@@ -35,7 +38,7 @@ import traceback
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
@@ -54,8 +57,8 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clinic_settings import service as clinic_settings
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
-from hms_desktop.services.scheduling import book as day_book
-from hms_desktop.services.scheduling import booking
+from hms_desktop.services.safety import audit_chain
+from hms_desktop.services.scheduling import availability, booking
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TZ = ZoneInfo("Europe/Berlin")
@@ -69,6 +72,8 @@ ALLOWED = (TAKEN, TAKEN_PATIENT)
 #: Floor rows go this far ahead, past every booking the desks can make.
 FLOOR_DAYS_AHEAD = 400
 FLOOR_SLOTS_A_DAY = 20
+#: Every this-many-th free time is given to two desks (a race one of them loses).
+SHARED_EVERY = 16
 ANALYZED = "appointments, availability, weekly_hours, doctors, patients, departments"
 
 
@@ -192,15 +197,52 @@ def plan_of(url: str) -> Plan:
     return Plan(sorted(doctors), [d for d in departments if d is not None], patients)
 
 
+#: A free time as the desks carry it: (doctor id, date, start).
+FreeTime = tuple[int, date, dtime]
+
+
+def free_times(clinic: Clinic, plan: Plan) -> list[FreeTime]:
+    """Every free time of the clinic as the booking screen lists them, earliest first."""
+    found = [
+        (slot.doctor_id, slot.date, slot.time)
+        for department_id in plan.department_ids
+        for slot in availability.free_slots_by_department(clinic, department_id)
+    ]
+    return sorted(found, key=lambda s: (s[1], s[2], s[0]))
+
+
+def desk_lists(times: list[FreeTime], desks: int) -> list[list[FreeTime]]:
+    """Deal ``times`` out to ``desks``: desk d gets every desks-th time from the d-th; every
+    :data:`SHARED_EVERY`-th time also goes to the next desk, so some races happen."""
+    lists: list[list[FreeTime]] = [[] for _ in range(desks)]
+    for i, slot in enumerate(times):
+        lists[i % desks].append(slot)
+        if desks > 1 and i % SHARED_EVERY == 0:
+            lists[(i + 1) % desks].append(slot)
+    return lists
+
+
+def book_slot(clinic: Clinic, actor: Actor, slot: FreeTime, patient_id: int) -> int:
+    """Book ``slot`` for ``patient_id`` as the desk's screen does (a consultation)."""
+    doctor_id, day, at = slot
+    return booking.book(clinic, actor, patient_id=patient_id, doctor_id=doctor_id, day=day, at=at)
+
+
 # --- one desk -----------------------------------------------------------------------------
 
 
 def _desk_ours(
-    url: str, desk: int, desks: int, plan: Plan, seconds: float, ready: Barrier, out: Queue[Any]
+    url: str,
+    desk: int,
+    desks: int,
+    plan: Plan,
+    seconds: float,
+    ready: Barrier,
+    out: Queue[Any],
+    mine: list[FreeTime],
 ) -> None:
-    """A receptionist's process: find the next free time, book it, again until time is up."""
+    """A receptionist's process: book the next time of its list, again until time is up."""
     result = DeskResult(desk)
-    rng = random.Random(desk)
     clinic = open_desk_clinic(url)
     actor = Actor(user_id=None, username=f"desk{desk + 1}", role="receptionist")
     # Each desk serves its own queue of patients (a patient stands at one desk).
@@ -211,22 +253,14 @@ def _desk_ours(
         started = time.perf_counter()
         turn = 0
         while time.perf_counter() - started < seconds:
-            patient_id = patients[turn % len(patients)]
+            if turn >= len(mine):
+                result.errors["list used up"] += 1
+                break
+            slot, patient_id = mine[turn], patients[turn % len(patients)]
             turn += 1
+            t0 = time.perf_counter()
             try:
-                # Half the callers want a doctor, half any doctor of a department.
-                if rng.random() < 0.5:
-                    slot = day_book.next_free(clinic, doctor_id=rng.choice(plan.doctor_ids))
-                else:
-                    slot = day_book.next_free(clinic, department_id=rng.choice(plan.department_ids))
-                if slot is None:
-                    result.errors["nothing free"] += 1
-                    continue
-                t0 = time.perf_counter()
-                new_id = booking.book(
-                    clinic, actor, patient_id=patient_id, doctor_id=slot.doctor_id,
-                    day=slot.date, at=slot.time,
-                )  # fmt: skip
+                new_id = book_slot(clinic, actor, slot, patient_id)
                 result.latencies.append(time.perf_counter() - t0)
                 result.ids.append(new_id)
                 result.done += 1
@@ -241,7 +275,7 @@ def _desk_ours(
         out.put(result)
 
 
-def _floor_rows(desk: int, desks: int, plan: Plan) -> Any:
+def floor_rows(desk: int, desks: int, plan: Plan) -> Any:
     """Desk ``desk``'s rows: times nobody else takes (desks interleave over every slot)."""
     base = NOW.date() + timedelta(days=FLOOR_DAYS_AHEAD)
     doctors, patients = plan.doctor_ids, plan.patient_ids
@@ -264,7 +298,7 @@ _FLOOR_SQL = (
 )
 
 
-def _floor_connect(url: str) -> tuple[Any, str, bool]:
+def floor_connect(url: str) -> tuple[Any, str, bool]:
     """A raw DB-API connection in autocommit (one transaction per statement)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -284,12 +318,19 @@ def _floor_connect(url: str) -> tuple[Any, str, bool]:
 
 
 def _desk_floor(
-    url: str, desk: int, desks: int, plan: Plan, seconds: float, ready: Barrier, out: Queue[Any]
+    url: str,
+    desk: int,
+    desks: int,
+    plan: Plan,
+    seconds: float,
+    ready: Barrier,
+    out: Queue[Any],
+    _mine: list[FreeTime],
 ) -> None:
     """The floor: the bare INSERT of an appointment row, one transaction each."""
     result = DeskResult(desk)
-    conn, sql, is_sqlite = _floor_connect(url)
-    rows = _floor_rows(desk, desks, plan)
+    conn, sql, is_sqlite = floor_connect(url)
+    rows = floor_rows(desk, desks, plan)
     try:
         ready.wait(120)
         started = time.perf_counter()
@@ -324,15 +365,30 @@ def _load() -> float:
     return os.getloadavg()[0]
 
 
-def run(url: str, kind: str, *, desks: int, seconds: float, plan: Plan) -> RunResult:
-    """``desks`` processes doing ``kind`` (``ours`` or ``floor``) for ``seconds``, together."""
-    target = {"ours": _desk_ours, "floor": _desk_floor}[kind]
+def run(
+    url: str, kind: str, *, desks: int, seconds: float, plan: Plan, target: Any = None
+) -> RunResult:
+    """``desks`` processes doing ``kind`` (``ours`` or ``floor``; another kind names its
+    ``target``, a desk function) for ``seconds``, together.
+
+    For ours, the free times are listed (untimed) and dealt out first.
+    """
+    target = target or {"ours": _desk_ours, "floor": _desk_floor}[kind]
+    lists: list[list[FreeTime]] = [[] for _ in range(desks)]
+    if kind == "ours":
+        clinic = open_desk_clinic(url)
+        try:
+            lists = desk_lists(free_times(clinic, plan), desks)
+        finally:
+            clinic.close()
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Barrier(desks)
     out: Queue[DeskResult] = ctx.Queue()
     load_before = _load()
     procs = [
-        ctx.Process(target=target, args=(url, i, desks, plan, seconds, ready, out), daemon=True)
+        ctx.Process(
+            target=target, args=(url, i, desks, plan, seconds, ready, out, lists[i]), daemon=True
+        )
         for i in range(desks)
     ]
     for proc in procs:
@@ -388,6 +444,10 @@ class Check:
     booked_rows: int
     reported: int
     missing_ids: int
+    #: ``appointment.book`` audit entries of the new visits (one per booking).
+    audit_entries: int = 0
+    #: What ``hms audit verify`` says of the whole chain after the run.
+    audit_chain: str = "ok"
 
     @property
     def ok(self) -> bool:
@@ -396,6 +456,8 @@ class Check:
             and self.patient_overlaps == 0
             and self.booked_rows == self.reported
             and self.missing_ids == 0
+            and self.audit_entries == self.reported
+            and self.audit_chain.startswith("ok")
         )
 
 
@@ -419,7 +481,8 @@ def overlaps(conn: Connection, after_id: int) -> tuple[int, int]:
 
 
 def check(url: str, after_id: int, result: RunResult) -> Check:
-    """Overlaps among live visits booked after ``after_id``, and the rows against the report."""
+    """Overlaps among live visits booked after ``after_id``, the rows and their audit entries
+    against the report, and the audit chain (desks appending at once must not fork it)."""
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
@@ -430,14 +493,28 @@ def check(url: str, after_id: int, result: RunResult) -> Check:
                     {"after": after_id},
                 )
             )
+            entries = conn.scalar(
+                text(
+                    "SELECT count(*) FROM audit_log WHERE action = 'appointment.book' "
+                    "AND entity_id > :after"
+                ),
+                {"after": after_id},
+            )
     finally:
         engine.dispose()
+    db = Database(url)
+    try:
+        chain = audit_chain.verify(db).message
+    finally:
+        db.dispose()
     return Check(
         doctor_overlaps=doctor,
         patient_overlaps=patient,
         booked_rows=len(rows),
         reported=result.done,
         missing_ids=len(set(result.ids) - rows),
+        audit_entries=int(entries or 0),
+        audit_chain=chain,
     )
 
 
@@ -504,7 +581,8 @@ def describe(r: RunResult, verdict: Check | None) -> str:
         line += (
             f"\n           check: doctor overlaps {verdict.doctor_overlaps}, patient overlaps "
             f"{verdict.patient_overlaps}, booked rows {verdict.booked_rows} vs reported "
-            f"{verdict.reported}, missing ids {verdict.missing_ids}"
+            f"{verdict.reported}, missing ids {verdict.missing_ids}, audit entries "
+            f"{verdict.audit_entries}, audit chain {verdict.audit_chain}"
         )
     for kind, tb in r.tracebacks.items():
         line += f"\n--- first {kind!r}:\n{tb}"
@@ -518,7 +596,10 @@ def summary_table(results: list[tuple[RunResult, Check | None]]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     pairs = [(results[i], results[i + 1]) for i in range(0, len(results), 2)]
-    for n, ((ours, verdict), (floor, _)) in enumerate(pairs, 1):
+    rounds: Counter[str] = Counter()
+    for (ours, verdict), (floor, _) in pairs:
+        rounds[ours.database] += 1
+        n = rounds[ours.database]
         ratio = ours.per_second / floor.per_second if floor.per_second else float("nan")
         errors = ", ".join(f"{k} {v}" for k, v in sorted(ours.errors.items())) or "none"
         met = ratio >= 0.5 and not ours.defects and verdict is not None and verdict.ok

@@ -31,6 +31,9 @@ def test_three_desks_book_at_once_and_see_only_taken(database_url: str) -> None:
     assert verdict.doctor_overlaps == 0 and verdict.patient_overlaps == 0
     assert verdict.booked_rows == ours.done == len(ours.ids)
     assert verdict.missing_ids == 0
+    # One audit entry per booking, and the chain the desks appended to at once holds.
+    assert verdict.audit_entries == ours.done
+    assert verdict.audit_chain.startswith("ok"), verdict.audit_chain
     assert len(ours.latencies) == ours.done
     assert floor.done > 0 and not floor.errors, desks.describe(floor, None)
     # The floor's rows were removed again: only the desks' bookings are left after the run.

@@ -21,10 +21,12 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from icalendar import Calendar, Event, vCalAddress, vText
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from hms_desktop import APP_ID
+from hms_desktop.db import changes
+from hms_desktop.db.engine import inserted_id
 from hms_desktop.db.models import Appointment, Department, Doctor, OutboxMessage, Patient
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.messaging.email_delivery import sender_address
@@ -198,6 +200,46 @@ def _message_text(kind: str, patient: str, doctor: str, day: date, at: time) -> 
     return subject[:255], body
 
 
+def _sends(clinic: Clinic, kind: str, day: date, at: time) -> bool:
+    """Whether a message of ``kind`` goes out for a visit at ``day`` ``at`` at all (the
+    clinic sends confirmations, the visit has not begun); the patient is asked after."""
+    if kind == CONFIRMATION and not confirmation_enabled(clinic):
+        return False
+    local_now = clinic.now().astimezone(clinic.settings.tz).replace(tzinfo=None)
+    return datetime.combine(day, at) > local_now
+
+
+def _message_row(
+    clinic: Clinic,
+    kind: str,
+    appointment_id: int,
+    patient_id: int,
+    doctor_id: int,
+    address: str,
+    names: tuple[str, str],
+    day: date,
+    at: time,
+) -> dict[str, Any]:
+    """The outbox row of a calendar message (``names``: the patient's and the doctor's)."""
+    subject, body = _message_text(kind, names[0], names[1], day, at)
+    now = clinic.now()
+    return {
+        "kind": kind,
+        "appointment_id": appointment_id,
+        "target_day": None,  # the reminders' (kind, appointment, day) key does not apply
+        "patient_id": patient_id,
+        "doctor_id": doctor_id,
+        "recipient": address,
+        "subject": subject,
+        "body": body,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "last_error": "",
+        "created_at": now,
+    }
+
+
 def queue_change(session: Session, clinic: Clinic, appt: Appointment, kind: str) -> bool:
     """Queue a confirmation, update or cancel for ``appt`` in the caller's transaction.
 
@@ -211,10 +253,7 @@ def queue_change(session: Session, clinic: Clinic, appt: Appointment, kind: str)
         raise ValueError(f"not a calendar message kind: {kind}")
     if kind != CONFIRMATION:
         appt.calendar_sequence = (appt.calendar_sequence or 0) + 1
-    if kind == CONFIRMATION and not confirmation_enabled(clinic):
-        return False
-    local_now = clinic.now().astimezone(clinic.settings.tz).replace(tzinfo=None)
-    if datetime.combine(appt.day, appt.start_time) <= local_now:
+    if not _sends(clinic, kind, appt.day, appt.start_time):
         return False
     patient = session.get_one(Patient, appt.patient_id)
     address = patient.email.strip()
@@ -231,27 +270,50 @@ def queue_change(session: Session, clinic: Clinic, appt: Appointment, kind: str)
         .execution_options(synchronize_session=False)
     )
     doctor = session.get_one(Doctor, appt.doctor_id)
-    subject, body = _message_text(
-        kind, patient.full_name, doctor.full_name, appt.day, appt.start_time
+    names = (patient.full_name, doctor.full_name)
+    row = _message_row(
+        clinic, kind, appt.id, patient.id, doctor.id, address, names, appt.day, appt.start_time
     )
-    now = clinic.now()
-    session.add(
-        OutboxMessage(
-            kind=kind,
-            appointment_id=appt.id,
-            target_day=None,  # the reminders' (kind, appointment, day) key does not apply
-            patient_id=patient.id,
-            doctor_id=doctor.id,
-            recipient=address,
-            subject=subject,
-            body=body,
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            last_error="",
-            created_at=now,
-        )
-    )
+    session.add(OutboxMessage(**row))
+    return True
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """What a confirmation needs of the patient, read in the booking's transaction."""
+
+    patient_id: int
+    full_name: str
+    email: str
+    reminders_opt_out: bool
+
+
+_OUTBOX_INSERT = insert(OutboxMessage)
+
+
+def queue_confirmation(
+    session: Session,
+    clinic: Clinic,
+    appointment_id: int,
+    patient: Recipient,
+    doctor: tuple[int, str],
+    day: date,
+    at: time,
+) -> bool:
+    """:func:`queue_change` with :data:`CONFIRMATION` for a visit just inserted (one Core
+    insert; a new visit has no earlier message to supersede). ``doctor``: id and name.
+
+    Returns whether a message was queued.
+    """
+    address = patient.email.strip()
+    if not _sends(clinic, CONFIRMATION, day, at) or patient.reminders_opt_out or not address:
+        return False
+    row = _message_row(
+        clinic, CONFIRMATION, appointment_id, patient.patient_id, doctor[0], address,
+        (patient.full_name, doctor[1]), day, at,
+    )  # fmt: skip
+    new_id = inserted_id(session.connection().execute(_OUTBOX_INSERT, row))
+    changes.record(session, OutboxMessage.__tablename__, [new_id])
     return True
 
 

@@ -18,6 +18,29 @@ from hms_desktop.services.people.validation import search_text
 from hms_desktop.services.safety import audit_chain
 
 
+def entry(
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    *,
+    patient_id: int | None = None,
+    **details: Any,
+) -> AuditEntry:
+    """An entry not yet written (:func:`record` writes one; a hot path may build it before
+    its transaction and append it with :func:`audit_chain.append`)."""
+    return AuditEntry(
+        at=utcnow(),
+        actor_user_id=actor.user_id,
+        actor=actor.username,
+        action=action,
+        entity=entity,
+        entity_id=entity_id,
+        patient_id=patient_id,
+        details=json.dumps(details, default=str, sort_keys=True) if details else "",
+    )
+
+
 def record(
     session: Session,
     actor: Actor,
@@ -34,17 +57,7 @@ def record(
     for other writers until the caller's transaction ends.
     """
     audit_chain.append(
-        session,
-        AuditEntry(
-            at=utcnow(),
-            actor_user_id=actor.user_id,
-            actor=actor.username,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            patient_id=patient_id,
-            details=json.dumps(details, default=str, sort_keys=True) if details else "",
-        ),
+        session, entry(actor, action, entity, entity_id, patient_id=patient_id, **details)
     )
 
 

@@ -25,10 +25,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
-from hms_desktop.db.engine import Database
+from hms_desktop.db import changes
+from hms_desktop.db.engine import Database, inserted_id
 from hms_desktop.db.models import AuditEntry
 
 #: PostgreSQL advisory lock key of the audit chain (any constant; "HMSAUDIT" in ASCII).
@@ -88,24 +89,64 @@ def _hash_of(entry: AuditEntry) -> str:
     )
 
 
-def append(session: Session, entry: AuditEntry) -> None:
+#: The chain's newest entry, and the insert of the next (Core statements, compiled once:
+#: the hot path of every audited write, kept short because the chain is locked meanwhile).
+_HEAD = select(AuditEntry.seq, AuditEntry.row_hash).order_by(AuditEntry.seq.desc()).limit(1)
+_INSERT = insert(AuditEntry)
+_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+#: The head as columns of another statement (see :func:`head_known_early`).
+HEAD_SEQ = select(AuditEntry.seq).order_by(AuditEntry.seq.desc()).limit(1).scalar_subquery()
+HEAD_HASH = select(AuditEntry.row_hash).order_by(AuditEntry.seq.desc()).limit(1).scalar_subquery()
+
+
+def head_known_early(session: Session) -> bool:
+    """Whether the chain's head, read anywhere in this write transaction, is still the head
+    when the entry goes in. SQLite: yes, the transaction holds the database's one write
+    lock from its ``BEGIN IMMEDIATE``. PostgreSQL: no, only a read after the chain's lock.
+    """
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def append(session: Session, entry: AuditEntry, *, head: tuple[int, str] | None = None) -> None:
     """Give ``entry`` the next number and its hash, and add it to the caller's transaction.
 
     The chain stays locked until that transaction ends, so keep audit writes late in
-    long transactions.
+    long transactions. ``entry`` is written with a Core insert (it is not added to the
+    session); it gets its ``id``, ``seq``, ``prev_hash`` and ``row_hash``.
+
+    Args:
+        head: the chain's newest ``(seq, row_hash)`` (``(0, "")``: none), read earlier in
+            this transaction with :data:`HEAD_SEQ` and :data:`HEAD_HASH`, where
+            :func:`head_known_early` says so; ignored elsewhere.
     """
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
-    # Autoflush puts this transaction's earlier entries in before the last one is read.
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.row_hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
-    entry.seq = (last.seq if last is not None else 0) + 1
-    entry.prev_hash = last.row_hash if last is not None else ""
+    # Earlier ORM changes of this transaction go in first (an entry of theirs included).
+    session.flush()
+    conn = session.connection()
+    if head is None or conn.dialect.name != "sqlite":
+        if conn.dialect.name == "postgresql":
+            conn.execute(_LOCK, {"key": _CHAIN_LOCK_KEY})
+        last = conn.execute(_HEAD).first()
+        head = (last.seq, last.row_hash) if last is not None else (0, "")
+    entry.seq = head[0] + 1
+    entry.prev_hash = head[1]
     entry.row_hash = _hash_of(entry)
-    session.add(entry)
-    session.flush([entry])
+    values = {
+        "at": entry.at,
+        "actor_user_id": entry.actor_user_id,
+        "actor": entry.actor,
+        "action": entry.action,
+        "entity": entry.entity,
+        "entity_id": entry.entity_id,
+        "patient_id": entry.patient_id,
+        "details": entry.details,
+        "seq": entry.seq,
+        "prev_hash": entry.prev_hash,
+        "row_hash": entry.row_hash,
+    }
+    entry.id = inserted_id(conn.execute(_INSERT, values))
+    changes.record(session, AuditEntry.__tablename__, [entry.id])
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,16 @@ so two PCs racing for overlapping times get exactly one success and one
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import exists, select
+from sqlalchemy import Select, bindparam, exists, insert, select, true, update
 from sqlalchemy.orm import Session
 
+from hms_desktop.db import changes
+from hms_desktop.db.engine import inserted_id
 from hms_desktop.db.models import (
     Appointment,
     Doctor,
@@ -40,9 +43,15 @@ from hms_desktop.services.people.validation import (
     parse_day,
     parse_time,
 )
-from hms_desktop.services.safety import audit
+from hms_desktop.services.safety import audit, audit_chain
 from hms_desktop.services.scheduling import listing, overlap
-from hms_desktop.services.scheduling.availability import offers_slot
+from hms_desktop.services.scheduling.availability import (
+    DAY_HOURS,
+    Window,
+    day_windows,
+    fits,
+    windows_from,
+)
 from hms_desktop.services.scheduling.listing import AppointmentFilter as AppointmentFilter
 from hms_desktop.services.scheduling.listing import appointments_statement as appointments_statement
 from hms_desktop.services.scheduling.listing import count_appointments as count_appointments
@@ -90,21 +99,18 @@ class _Who:
     blacklisted: bool
 
 
-def _check_slot(
-    session: Session,
+def _refuse(
     clinic: Clinic,
     doctor: _Party,
     patient: _Party,
     day: date,
     at: time,
     end: time,
-    *,
-    ignore_id: int | None = None,
-    clash: bool = True,
+    windows: Sequence[Window],
 ) -> None:
-    """Raise what keeps the visit out of this time; ``clash=False`` leaves the overlap
-    to the database (a booking: its constraint refuses it, :func:`overlap.raise_overlap`
-    names the visit that won)."""
+    """Raise what keeps the visit out of this time, but an overlap: blacklisting, a time
+    in the past, in a DST gap or beyond the horizon, or outside the doctor's ``windows``
+    (their hours on ``day``)."""
     if doctor.blacklisted:
         raise ValidationError(
             f"{doctor.full_name} is not taking bookings (blacklisted). Choose another doctor.",
@@ -128,14 +134,27 @@ def _check_slot(
             f"Visits can be booked up to {horizon_days} days ahead; choose an earlier day.",
             field="date",
         )
-    if not offers_slot(session, doctor.id, day, at, end):
+    if not fits(windows, at, end):
         raise ValidationError(
             f"{doctor.full_name} does not see patients on {day_words(day)} at {at:%H:%M}"
             f"-{end:%H:%M}. Choose one of the free slots.",
             field="time",
         )
-    if not clash:
-        return
+
+
+def _check_slot(
+    session: Session,
+    clinic: Clinic,
+    doctor: _Party,
+    patient: _Party,
+    day: date,
+    at: time,
+    end: time,
+    *,
+    ignore_id: int | None = None,
+) -> None:
+    """Raise what keeps the visit out of this time, an overlap with another visit included."""
+    _refuse(clinic, doctor, patient, day, at, end, day_windows(session, doctor.id, day))
     found = overlap.clash_error(session, doctor.id, patient.id, day, at, end, ignore_id)
     if found is not None:
         raise found
@@ -177,26 +196,72 @@ def _hold_doctor(session: Session, doctor_id: int) -> None:
     session.execute(select(Doctor.id).where(Doctor.id == doctor_id).with_for_update(read=True))
 
 
-def _hold_parties(session: Session, doctor_id: int, patient_id: int) -> tuple[_Who, _Who]:
-    """The doctor (row held shared until commit, as :func:`_hold_doctor`) and the patient:
-    the three columns the checks read, not whole rows.
+#: The hours of the day asked for, joined to the row below (no hours: one row of NULLs).
+_HOURS = DAY_HOURS.subquery("hours")
 
-    Raises:
-        NotFoundError: no such doctor or patient.
+
+def _booking_read(*, serialized: bool) -> Select[Any]:
+    """What a booking reads in its transaction, in one statement: the doctor (row held
+    shared until commit, as :func:`_hold_doctor`), the patient (flags, and where a
+    confirmation goes), the visit type's length (NULL for an unknown type); parameters
+    ``doctor``, ``patient``, ``visit_type``.
+
+    ``serialized`` (SQLite, whose write transaction holds the only write lock from its
+    start): also the audit chain's head, and one row per window of the doctor's hours on
+    the day (parameters ``wd``, ``day``). On PostgreSQL the hours are read by a statement
+    of their own after this one: a statement's snapshot is taken before it waits for the
+    doctor's row, so hours changed by the transaction it waited for would be missed.
     """
-    row = session.execute(
-        select(Doctor.full_name, Doctor.blacklisted)
-        .where(Doctor.id == doctor_id)
-        .with_for_update(read=True)
-    ).first()
-    if row is None:
-        raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
-    who = session.execute(
-        select(Patient.full_name, Patient.blacklisted).where(Patient.id == patient_id)
-    ).first()
-    if who is None:
-        raise NotFoundError(f"There is no patient with id {patient_id}.", field="patient_id")
-    return _Who(doctor_id, row[0], bool(row[1])), _Who(patient_id, who[0], bool(who[1]))
+    extra = (
+        (
+            audit_chain.HEAD_SEQ,
+            audit_chain.HEAD_HASH,
+            _HOURS.c.start_time,
+            _HOURS.c.end_time,
+            _HOURS.c.slot_minutes,
+            _HOURS.c.kind,
+        )
+        if serialized
+        else ()
+    )
+    stmt = (
+        select(
+            Doctor.full_name,
+            Doctor.blacklisted,
+            Patient.full_name,
+            Patient.blacklisted,
+            Patient.email,
+            Patient.reminders_opt_out,
+            select(VisitType.minutes)
+            .where(VisitType.name == bindparam("visit_type"))
+            .scalar_subquery(),
+            *extra,
+        )
+        .select_from(Doctor)
+        .join(Patient, Patient.id == bindparam("patient"))
+    )
+    if serialized:
+        stmt = stmt.outerjoin(_HOURS, true())
+    return stmt.where(Doctor.id == bindparam("doctor")).with_for_update(read=True, of=Doctor)
+
+
+_READ = _booking_read(serialized=False)
+_READ_SERIALIZED = _booking_read(serialized=True)
+
+#: The new visit (Core: one statement, its id back from the database).
+_INSERT = insert(Appointment)
+_START_SERIES = (
+    update(Appointment)
+    .where(Appointment.id == bindparam("new_id"))
+    .values(series_id=bindparam("new_id"))
+)
+
+
+def _missing(session: Session, doctor_id: int, patient_id: int) -> NotFoundError:
+    """Which of the doctor and the patient is not there (the doctor is asked first)."""
+    if session.get(Doctor, doctor_id) is None:
+        return NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
+    return NotFoundError(f"There is no patient with id {patient_id}.", field="patient_id")
 
 
 def _load(session: Session, appointment_id: int, *, lock: bool = False) -> Appointment:
@@ -261,44 +326,72 @@ def book(
     reason = clean_text(reason, "reason", max_len=1000)
     if minutes is not None and not 5 <= minutes <= 480:
         raise ValidationError("A visit lasts 5 to 480 minutes.", field="minutes")
+    # Everything below runs while other writers wait (SQLite: the whole transaction,
+    # BEGIN IMMEDIATE; PostgreSQL: the doctor's row, the day's counter, the audit chain),
+    # so it is Core statements, compiled once: what the checks read (SQLite: one statement;
+    # PostgreSQL: the hours in a second one, see _booking_read), then the visit, its
+    # confirmation and its audit entry. Every check is made in here, none is trusted from
+    # an earlier read: hours or a blacklisting changed meanwhile are seen.
     end = the_time
     try:
         with clinic.db.write() as session:
-            length = minutes or _visit_minutes(session, visit_type)
+            conn = session.connection()
+            serialized = audit_chain.head_known_early(session)
+            params = {
+                "doctor": doctor_id, "patient": patient_id, "visit_type": visit_type,
+                "wd": the_day.weekday(), "day": the_day,
+            }  # fmt: skip
+            rows = conn.execute(_READ_SERIALIZED if serialized else _READ, params).all()
+            row = rows[0] if rows else None
+            length = minutes or (
+                row[6] if row is not None and row[6] else _visit_minutes(session, visit_type)
+            )
             end = _end_of(the_day, the_time, length)
-            doctor, patient = _hold_parties(session, doctor_id, patient_id)
+            if row is None:
+                raise _missing(session, doctor_id, patient_id)
+            doctor = _Who(doctor_id, row[0], bool(row[1]))
+            patient = _Who(patient_id, row[2], bool(row[3]))
+            if serialized:
+                windows = windows_from(r[-4:] for r in rows)
+            else:  # read now that the doctor's row is held (see _booking_read)
+                windows = day_windows(conn, doctor_id, the_day)
             # The overlap is the database's to refuse (the same rule, and it is the one
             # that holds when desks race): no clash query while every writer waits.
-            _check_slot(session, clinic, doctor, patient, the_day, the_time, end, clash=False)
-            appt = Appointment(
-                doctor_id=doctor_id,
-                patient_id=patient_id,
-                day=the_day,
-                start_time=the_time,
-                end_time=end,
-                visit_type=visit_type,
-                reason=reason,
-                status="booked",
-                series_id=series_id if series_id != -1 else None,
-            )
-            session.add(appt)
-            overlap.flush_or_overlap(session)
+            _refuse(clinic, doctor, patient, the_day, the_time, end, windows)
+            visit = {
+                "doctor_id": doctor_id,
+                "patient_id": patient_id,
+                "day": the_day,
+                "start_time": the_time,
+                "end_time": end,
+                "visit_type": visit_type,
+                "reason": reason,
+                "status": "booked",
+                "series_id": series_id if series_id != -1 else None,
+            }
+            with overlap.refused_as_overlap():
+                new_id = inserted_id(conn.execute(_INSERT, visit))
             if series_id == -1:
-                appt.series_id = appt.id
-            audit.record(
-                session,
+                conn.execute(_START_SERIES, {"new_id": new_id})
+            changes.record(session, Appointment.__tablename__, [new_id])
+            recipient = calendar_invite.Recipient(patient_id, row[2], row[4], bool(row[5]))
+            calendar_invite.queue_confirmation(
+                session, clinic, new_id, recipient, (doctor_id, row[0]), the_day, the_time
+            )
+            # Last: on PostgreSQL the audit chain stays locked from here to the commit.
+            entry = audit.entry(
                 actor,
                 "appointment.book",
                 "appointment",
-                appt.id,
+                new_id,
                 patient_id=patient_id,
                 doctor_id=doctor_id,
                 day=the_day,
                 time=the_time.strftime("%H:%M"),
                 end=end.strftime("%H:%M"),
             )
-            calendar_invite.queue_change(session, clinic, appt, calendar_invite.CONFIRMATION)
-            new_id = appt.id
+            head = (row[7] or 0, row[8] or "") if serialized else None
+            audit_chain.append(session, entry, head=head)
     except overlap.OverlapError:
         overlap.raise_overlap(clinic, doctor_id, patient_id, the_day, the_time, end)
     clinic.changes.notify("appointments")

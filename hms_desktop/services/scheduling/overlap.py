@@ -8,6 +8,8 @@ on one day whose [start, end) times intersect. The booking service checks with
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, time
 from typing import Any
 
@@ -95,28 +97,36 @@ def clash_error(
     return None
 
 
-def flush_or_overlap(session: Session) -> None:
-    """Flush; an overlap refused by the database means another PC won the race."""
+#: How each database names its overlap guard in the refusal: PostgreSQL names the index
+#: or exclusion constraint; SQLite lists the indexed columns or gives the trigger's message.
+_OVERLAP_MARKS = (
+    "uq_appointments_patient_live_slot",
+    "uq_appointments_doctor_live_slot",
+    "ex_appointments_doctor_overlap",
+    "ex_appointments_patient_overlap",
+    "appointments.patient_id",
+    "appointments.doctor_id",
+    "overlaps a live appointment",
+)
+
+
+@contextmanager
+def refused_as_overlap() -> Iterator[None]:
+    """Around a write of appointments: the database refusing an overlap raises
+    :class:`OverlapError` (another PC won the race); any other refusal is a bug."""
     try:
-        session.flush()
+        yield
     except IntegrityError as err:
         message = str(err.orig)
-        # PostgreSQL names the index or exclusion constraint; SQLite lists the indexed
-        # columns or gives the trigger's message.
-        if any(
-            mark in message
-            for mark in (
-                "uq_appointments_patient_live_slot",
-                "uq_appointments_doctor_live_slot",
-                "ex_appointments_doctor_overlap",
-                "ex_appointments_patient_overlap",
-                "appointments.patient_id",
-                "appointments.doctor_id",
-                "overlaps a live appointment",
-            )
-        ):
+        if any(mark in message for mark in _OVERLAP_MARKS):
             raise OverlapError() from None
-        raise  # any other constraint is a bug, not a taken slot
+        raise
+
+
+def flush_or_overlap(session: Session) -> None:
+    """Flush; an overlap refused by the database means another PC won the race."""
+    with refused_as_overlap():
+        session.flush()
 
 
 def raise_overlap(
