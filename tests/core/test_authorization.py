@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -213,6 +213,25 @@ def _booking(c: Ctx) -> int:
     return c.fresh_booking()
 
 
+def _begun_booking(c: Ctx) -> tuple[int, datetime]:
+    """A visit of today whose start has passed (a no-show is recorded only then); the
+    clock goes back after the call, so the other operations' slots stay ahead."""
+    appt = c.fresh_booking(today=True)
+    row = booking.get_appointment(c.clinic, SYSTEM, appt)
+    clock = c.clinic.clock
+    was = clock.now()
+    clock.set(datetime.combine(row.date, row.time, clock.tz) + timedelta(minutes=1))
+    return appt, was
+
+
+def _mark_no_show(c: Ctx, actor: Actor, target: object) -> None:
+    appt, was = target  # type: ignore[misc]
+    try:
+        booking.set_status(c.clinic, actor, appt, "no_show")
+    finally:
+        c.clinic.clock.set(was)
+
+
 #: operation -> (prepare a fresh target before the call, the call on that target)
 OPERATIONS: dict[str, tuple[Prepare, Run]] = {
     "list_appointments": (_none, _list),
@@ -235,10 +254,7 @@ OPERATIONS: dict[str, tuple[Prepare, Run]] = {
         _today_booking,
         lambda c, a, appt: booking.complete(c.clinic, a, appt, early_close=True),
     ),
-    "mark_no_show": (
-        _today_booking,
-        lambda c, a, appt: booking.set_status(c.clinic, a, appt, "no_show"),
-    ),
+    "mark_no_show": (_begun_booking, _mark_no_show),
     "record_treatment": (
         lambda c: c.fresh_completed(),
         lambda c, a, appt: records.record_treatment(

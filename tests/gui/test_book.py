@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -210,6 +210,16 @@ def test_the_context_menu_offers_book_open_reschedule_cancel_no_show_print(
         "&Print Dr. Ada Lovelace's day…", "Print the &whole day…",
     ]  # fmt: skip
     assert not menu.actions()[0].isEnabled()
+    # Tomorrow's visit has not begun: no no-show yet (the policy's rule, as the service's).
+    [no_show] = [a for a in menu.actions() if a.text() == "&No-show"]
+    assert not no_show.isEnabled()
+    clock = sqlite_clinic.clock
+    was = clock.now()
+    clock.set(datetime.combine(world.day, time(9, 1), clock.tz))
+    begun = view.acts.context_menu(view.model.row_for(time(9, 0)), 0)
+    assert next(a for a in begun.actions() if a.text() == "&No-show").isEnabled()
+    begun.deleteLater()
+    clock.set(was)
     # Reschedule from the menu: choose the new cell, Enter moves it there.
     [reschedule] = [a for a in menu.actions() if a.text() == "&Reschedule…"]
     reschedule.trigger()

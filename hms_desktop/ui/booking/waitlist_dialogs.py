@@ -9,14 +9,14 @@ field; its message shows in the dialog and the input is kept.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -33,7 +33,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import departments, doctors
 from hms_desktop.services.scheduling import patient_flow, waitlist
 from hms_desktop.services.views import PatientRow
-from hms_desktop.ui.common.dates import time_text
+from hms_desktop.ui.common.dates import date_edit, time_text
 from hms_desktop.ui.common.operations import Operations, user_message
 from hms_desktop.ui.common.patient_picker import PatientPicker
 
@@ -198,9 +198,8 @@ class WaitlistRequestDialog(_DeskDialog):
             days_row.addWidget(box)
         self.between = QLineEdit(self)
         self.between.setPlaceholderText("e.g. 09:00-12:00 (empty: any time)")
-        self.until = QDateEdit(self)
-        self.until.setCalendarPopup(True)
-        self.until.setDate(QDate.currentDate().addDays(30))
+        # A month from the clinic's today (not this PC's calendar date).
+        self.until = date_edit(self, clinic.today() + timedelta(days=30))
         self.minutes = QSpinBox(self)
         self.minutes.setRange(5, 480)
         self.minutes.setSingleStep(5)

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from datetime import date, timedelta
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QButtonGroup, QDateEdit, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from hms_desktop.ui.common.dates import day_text, picker_format, qdate
+from hms_desktop.ui.common.dates import date_edit, day_text, qdate
 from hms_desktop.ui.common.layout import SPACING
 
 TODAY, TOMORROW, NEXT_7_DAYS, PICKED = "today", "tomorrow", "next_7_days", "picked"
@@ -41,11 +41,8 @@ class DayRange(QWidget):
             button.setCheckable(True)
             self._group.addButton(button)
             button.clicked.connect(lambda _c=False, m=mode: self.set_mode(m))
-        self.date_edit = QDateEdit(self)
-        self.date_edit.setCalendarPopup(True)
-        self.date_edit.setDisplayFormat(picker_format())
+        self.date_edit = date_edit(self, today())
         self.date_edit.setAccessibleName("Show the day")
-        self.date_edit.setDate(qdate(today()))
         self.date_edit.dateChanged.connect(lambda _d: self.set_mode(PICKED))
         day_label = QLabel("&Day:", self)
         day_label.setBuddy(self.date_edit)

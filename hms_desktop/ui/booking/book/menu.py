@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QMenu
 
+from hms_desktop.services import policy
+
 if TYPE_CHECKING:
     from hms_desktop.ui.booking.book.acts import BookActs
 
@@ -45,6 +47,15 @@ def context_menu(acts: BookActs, row: int, column: int) -> QMenu:
         menu.addAction("&No-show", lambda: acts.mark_no_show(block))
     menu.addSeparator()
     doctor = view.model.column_doctor(column)
+    if block is not None:
+        # Offered only once the visit has begun (the rule is the policy's, as the service's).
+        facts = policy.VisitFacts(
+            doctor.doctor_id, block.patient_id, view.model.column_day(column), block.start,
+            block.status,
+        )  # fmt: skip
+        for action in menu.actions():
+            if action.text() == "&No-show":
+                action.setEnabled(policy.may_mark_no_show(view.actor, facts, view.clinic.now()))
     if desk:
         menu.addAction(f"&Print {doctor.doctor}'s day…", lambda: acts.print_day([doctor.doctor_id]))
         menu.addAction("Print the &whole day…", lambda: acts.print_day(None))
