@@ -35,7 +35,6 @@ import sys
 import tempfile
 import time
 import traceback
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -59,6 +58,7 @@ from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
 from hms_desktop.services.safety import audit_chain
 from hms_desktop.services.scheduling import availability, booking
+from tests.benchmarks.live_latency import drop_schema, fresh_schema_url
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TZ = ZoneInfo("Europe/Berlin")
@@ -531,20 +531,12 @@ def remove_floor_rows(url: str, after_id: int) -> None:
 
 
 def pg_schema(base: str) -> tuple[str, str]:
-    schema = f"hms_bench_desks_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    engine = create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine.dispose()
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}", schema
+    """A fresh schema of the server for one run: (its URL, its name)."""
+    return fresh_schema_url(base, "desks")
 
 
 def drop_pg_schema(base: str, schema: str) -> None:
-    engine = create_engine(base)
-    with engine.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    engine.dispose()
+    drop_schema(base, schema)
 
 
 def measure(

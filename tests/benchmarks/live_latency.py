@@ -171,8 +171,9 @@ def _listen_while_booked(
     return [at - change.at.timestamp() for at, change in heard]
 
 
-def fresh_schema_url(base: str) -> tuple[str, str]:
-    schema = f"hms_bench_live_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+def fresh_schema_url(base: str, kind: str = "live") -> tuple[str, str]:
+    """A new schema ``hms_bench_<kind>_...`` on the server: (its URL, its name)."""
+    schema = f"hms_bench_{kind}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
     engine = create_engine(base)
     with engine.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))

@@ -16,52 +16,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF
 from PySide6.QtGui import (
     QGuiApplication,
     QPagedPaintDevice,
-    QPageLayout,
-    QPageSize,
-    QPdfWriter,
     QTextDocument,
 )
 
 from hms_desktop.errors import HmsError
-from hms_desktop.services.files.atomic_file import partial_file, regular_target
 from hms_desktop.ui.doctor.report_pages import paint_report, parse_report
-
-#: Enough for crisp text; higher only makes the file bigger.
-PDF_DPI = 300
-
-
-def _pdf_writer(path: Path, title: str) -> QPdfWriter:
-    writer = QPdfWriter(str(path))
-    writer.setResolution(PDF_DPI)
-    writer.setTitle(title)
-    writer.setCreator("HMS Desktop")
-    writer.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4),
-            QPageLayout.Orientation.Portrait,
-            QMarginsF(15, 15, 15, 15),
-            QPageLayout.Unit.Millimeter,
-        )
-    )
-    return writer
-
-
-def _write_atomically(path: Path, paint: Callable[[QPdfWriter], object], title: str) -> None:
-    path = regular_target(path)
-    with partial_file(path, ".pdf") as tmp:
-        writer = _pdf_writer(tmp, title)
-        paint(writer)
-        del writer  # the PDF trailer is written when the writer goes away
-        if tmp.stat().st_size == 0 or not tmp.read_bytes()[:5] == b"%PDF-":
-            raise OSError(f"Qt wrote no PDF to {tmp}")
-        os.replace(tmp, path)
+from hms_desktop.ui.exports.history_pdf import write_pdf_atomically
 
 
 def print_report(html: str, device: QPagedPaintDevice, *, title: str = "") -> None:
@@ -83,7 +49,7 @@ def write_pdf(html: str, path: Path, *, title: str = "") -> None:
         OSError: the folder is missing or not writable.
         ValidationError: ``path`` is a folder or a device.
     """
-    _write_atomically(Path(path), lambda writer: print_report(html, writer, title=title), title)
+    write_pdf_atomically(Path(path), lambda writer: print_report(html, writer, title=title), title)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -14,7 +14,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QMarginsF, QRectF, QSizeF, Qt
@@ -28,6 +28,7 @@ from PySide6.QtGui import (
     QTextDocument,
 )
 
+from hms_desktop.services.files.atomic_file import partial_file, regular_target
 from hms_desktop.services.files.history_pdf import PrintableHistory
 
 #: Enough for crisp text; higher only makes the file bigger.
@@ -36,24 +37,51 @@ PDF_DPI = 300
 BAND_PT = 22
 
 
+def a4_pdf_writer(
+    path: Path, title: str, *, margin_mm: tuple[float, float] = (15, 15)
+) -> QPdfWriter:
+    """An A4 portrait PDF writer at ``PDF_DPI``, ``margin_mm`` = (sides, top and bottom):
+    every PDF the application writes (histories, reports, day schedules) is set up here."""
+    writer = QPdfWriter(str(path))
+    writer.setResolution(PDF_DPI)
+    writer.setTitle(title)
+    writer.setCreator("HMS Desktop")
+    side, edge = margin_mm
+    writer.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(side, edge, side, edge),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
+    return writer
+
+
+def write_pdf_atomically(path: Path, paint: Callable[[QPdfWriter], object], title: str) -> None:
+    """Paint an A4 PDF into a partial file beside ``path``, check it is a PDF, then move it
+    into place: a failure leaves no file, and never half a file.
+
+    Raises:
+        OSError: the folder cannot be written, or Qt wrote no PDF.
+    """
+    path = regular_target(path)
+    with partial_file(path, ".pdf") as tmp:
+        writer = a4_pdf_writer(tmp, title)
+        paint(writer)
+        del writer  # the PDF trailer is written when the writer goes away
+        if tmp.stat().st_size == 0 or not tmp.read_bytes()[:5] == b"%PDF-":
+            raise OSError(f"Qt wrote no PDF to {tmp}")
+        os.replace(tmp, path)
+
+
 def write_history_pdf(history: PrintableHistory, path: Path) -> None:
     """Write ``history`` as a PDF at ``path`` (needs a QGuiApplication).
 
     Raises:
         OSError: the PDF could not be written.
     """
-    writer = QPdfWriter(str(path))
-    writer.setResolution(PDF_DPI)
-    writer.setTitle(history.title)
-    writer.setCreator("HMS Desktop")
-    writer.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4),
-            QPageLayout.Orientation.Portrait,
-            QMarginsF(15, 12, 15, 12),
-            QPageLayout.Unit.Millimeter,
-        )
-    )
+    writer = a4_pdf_writer(path, history.title, margin_mm=(15, 12))
     page = writer.pageLayout().paintRectPixels(PDF_DPI)
     band = BAND_PT * PDF_DPI / 72
     body_height = page.height() - 2 * band

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import QMarginsF, Qt
-from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -25,6 +23,7 @@ from hms_desktop.services.views import PatientRow
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.common.patient_picker import PatientPicker
+from hms_desktop.ui.exports.history_pdf import write_pdf_atomically
 
 
 class PatientChoice(QDialog):
@@ -74,27 +73,7 @@ def write_pdf(html: str, path: Path, *, title: str) -> None:
     """
     document = QTextDocument()
     document.setHtml(html)
-    fd, tmp_name = tempfile.mkstemp(prefix=".schedule-", suffix=".pdf", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        writer = QPdfWriter(str(tmp))
-        writer.setTitle(title)
-        writer.setCreator("HMS Desktop")
-        writer.setPageLayout(
-            QPageLayout(
-                QPageSize(QPageSize.PageSizeId.A4),
-                QPageLayout.Orientation.Portrait,
-                QMarginsF(15, 15, 15, 15),
-                QPageLayout.Unit.Millimeter,
-            )
-        )
-        document.print_(writer)
-        del writer  # flushes and closes the file
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_pdf_atomically(path, document.print_, title)
 
 
 def ask_series_cancel(parent: QWidget, text: str, on_yes: Callable[[bool], None]) -> QMessageBox:
