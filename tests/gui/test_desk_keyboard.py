@@ -286,3 +286,25 @@ def test_page_shortcuts_match_the_pages_each_role_has_and_the_readme_says_so(
     readme = " ".join((Path(__file__).parents[2] / "README.md").read_text("utf-8").split())
     assert "Alt+1…6 the Admin pages" in readme
     assert "for an administrator, Alt+7 the Audit log and Alt+8 Users" in readme
+
+
+def test_ctrl_number_to_the_desk_then_enter_checks_in(
+    qtbot: QtBot, sqlite_clinic: Clinic, open_window: Callable[[], MainWindow]
+) -> None:
+    """The Desk tab by its shortcut puts the keyboard on Expected today: Enter checks in."""
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today, "10:00", "12:00")
+    visit = booking.book(
+        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=today, at="10:00",
+    )  # fmt: skip
+    win = open_window()
+    number = win.tab_names().index("Desk") + 1
+    qtbot.keyClick(focused(), getattr(Qt.Key, f"Key_{number}"), Qt.KeyboardModifier.ControlModifier)
+    desk = win.desk_tab
+    assert win.tabs.currentWidget() is desk
+    qtbot.waitUntil(lambda: desk.expected.view.currentIndex().isValid(), timeout=WAIT)
+    assert focused() is desk.expected.view
+    press(qtbot, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: [r.appointment_id for r in desk.waiting_model.rows] == [visit])

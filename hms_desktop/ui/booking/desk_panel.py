@@ -223,6 +223,16 @@ class DeskPanel(QWidget):
             layout.addWidget(sections, 1)
         layout.addWidget(self.note)
 
+    def focus_first(self) -> None:
+        """The keyboard on the busiest list's current row (the window calls it when the tab
+        is shown, so Enter checks in at once): expected patients, or for a doctor the
+        waiting room."""
+        table = self.waiting if self.for_doctor else self.expected
+        view = table.view
+        if not view.currentIndex().isValid() and view.model().rowCount():
+            view.setCurrentIndex(view.model().index(0, 0))
+        view.setFocus(Qt.FocusReason.OtherFocusReason)
+
     # --- loading ------------------------------------------------------------------------
     def refresh(self) -> None:
         """Reload the lists from the services (in the background)."""
@@ -378,7 +388,11 @@ def _keep_current(
     at = table.current_row()
     was = model.row_at(at) if at >= 0 else None
     model.set_rows(rows)
-    if was is None or not rows:
+    if not rows:
+        return
+    if was is None:
+        if table.view.hasFocus():  # the keyboard is on the list: Enter acts on its first row
+            table.select_row(0)
         return
     keys = [key(r) for r in rows]
     table.select_row(keys.index(key(was)) if key(was) in keys else min(at, len(rows) - 1))
