@@ -8,7 +8,7 @@ from pathlib import Path
 from pypdf import PdfReader
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from hms_desktop.services.actor import SYSTEM
@@ -260,6 +260,8 @@ def test_the_doctor_tab_shows_the_doctors_own_book_day_or_week(
     assert book.model.columnCount() == 7 and book.model.week
     assert book.model.column_day(0) == sqlite_clinic.today()  # the next 7 days, from today
     book.select(world.doctor_id, world.day, time(9, 0))
+    tab.focus_first()  # what the window does when the tab is shown: keys go to the book
+    assert QApplication.focusWidget() is book.table
     path = tmp_path / "mine.pdf"
     book.acts.save_pdf(path)  # the day under the cursor
     text = _pdf_text(path)

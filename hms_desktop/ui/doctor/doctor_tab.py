@@ -257,6 +257,12 @@ class DoctorTab(QWidget):
             self.history_action,
         ]
 
+    def focus_first(self) -> None:
+        """On the Appointments page, the keyboard on the book's current cell (the window
+        calls it when the tab is shown)."""
+        if self.pages.currentIndex() == 0:
+            self.book.focus_first()
+
     def refresh(self) -> None:
         """Reload the appointments, the availability (unless being edited) and the history."""
         if self._doctor_id is None:
