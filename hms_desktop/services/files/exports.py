@@ -293,7 +293,7 @@ def _run(
     except BaseException as err:
         if rows is not None:
             rows.close()  # ends the generator's read session now, not at garbage collection
-        _audit_failure(log_outcome, err)
+        audit_failure(log_outcome, err)
         if isinstance(err, OSError):
             raise ExportError(_os_error_message(err, path)) from err
         raise
@@ -359,7 +359,9 @@ def write_rows(
         report(table.rows, total, False)
 
 
-def _audit_failure(log_outcome: Callable[..., None], err: BaseException) -> None:
+def audit_failure(log_outcome: Callable[..., None], err: BaseException) -> None:
+    """Audit an export that did not finish (cancelled, refused, failed), never hiding
+    ``err`` behind an audit error; the exports of tables and of whole records share it."""
     if isinstance(err, DatabaseUnavailableError):
         # The database is what failed (locked, gone): writing the audit row would wait
         # for the same lock again, and fail the same way. The log keeps the event.

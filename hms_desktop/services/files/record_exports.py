@@ -9,7 +9,6 @@ passes the renderer (the window its own, the command line a child process).
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import time
 from collections.abc import Callable
@@ -17,23 +16,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from hms_desktop.errors import (
-    DatabaseUnavailableError,
-    OperationCancelledError,
-    PermissionDeniedError,
     ValidationError,
 )
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.files.atomic_file import AtomicFile
-from hms_desktop.services.files.exports import ExportError, ExportResult
+from hms_desktop.services.files.exports import ExportError, ExportResult, audit_failure
 from hms_desktop.services.files.fhir_export import build_bundle, bundle_json
 from hms_desktop.services.files.history_data import PatientRecord, load_record
 from hms_desktop.services.files.history_pdf import PrintableHistory, history_document
 from hms_desktop.services.files.placement import place
 from hms_desktop.services.messaging.calendar_invite import clinic_identity
 from hms_desktop.services.safety import audit
-
-log = logging.getLogger(__name__)
 
 DocumentFormat = Literal["fhir", "pdf"]
 DOCUMENT_FORMATS: tuple[DocumentFormat, ...] = ("fhir", "pdf")
@@ -111,7 +105,7 @@ def export_record(
             placed.path.unlink(missing_ok=True)  # an export the log cannot record is not kept
             raise
     except BaseException as err:
-        _audit_failure(log_outcome, err)
+        audit_failure(log_outcome, err)
         if isinstance(err, OSError):
             raise ExportError(f"Could not write {path}: {err.strerror or err}.") from err
         raise
@@ -152,19 +146,3 @@ def _content(
         raise ExportError("The PDF renderer wrote no PDF.")
     visits = record.visits if all_visits else record.treated_visits
     return data, len(visits)
-
-
-def _audit_failure(log_outcome: Callable[..., None], err: BaseException) -> None:
-    if isinstance(err, DatabaseUnavailableError):
-        log.warning("export failed and could not be audited: %s", err)
-        return
-    if isinstance(err, OperationCancelledError):
-        outcome, extra = "cancelled", {}
-    elif isinstance(err, PermissionDeniedError):
-        outcome, extra = "refused", {"error": str(err)}
-    else:
-        outcome, extra = "failed", {"error": f"{type(err).__name__}: {err}"[:300]}
-    try:
-        log_outcome(outcome, **extra)
-    except Exception as audit_err:  # never hide the original error behind this one
-        log.warning("could not audit the %s export: %s", outcome, audit_err)
