@@ -74,7 +74,7 @@ def test_an_export_that_failed_on_the_database_does_not_wait_on_it_again(
 ) -> None:
     attempts: list[str] = []
     with caplog.at_level(logging.WARNING, logger="hms_desktop.services.files.exports"):
-        exports._audit_failure(
+        exports.audit_failure(
             lambda outcome, **_: attempts.append(outcome),
             DatabaseUnavailableError("The clinic database is busy."),
         )
