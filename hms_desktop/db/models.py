@@ -159,8 +159,8 @@ def search_key(length: int) -> String:
 class Patient(Base):
     __tablename__ = "patients"
     __table_args__ = (
-        # A surname prefix's patients in name order without reading their rows: the
-        # search's surname way on PostgreSQL (migration 0014).
+        # A surname prefix's patients in surname, name order, read from the prefix on
+        # and stopped at the page's end: the search's surname way (migration 0014).
         Index("ix_patients_surname_name_id", "surname_key", "name_key", "id"),
     )
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, or_, select, union_all
+from sqlalchemy import Select, not_, select
 from sqlalchemy.orm import Session
 
 from hms_desktop.db.models import Patient, User
@@ -190,64 +191,73 @@ def _prefix_range(column: object, prefix: str) -> object:
     return (column >= prefix) & (column < upper)  # type: ignore[operator]
 
 
-def search_statement(
-    text: str, *, include_blacklisted: bool = True, top: int | None = None
-) -> Select[tuple[Patient]]:
-    """Patients whose id is ``text``, whose name or surname starts with it, or phone digits do.
+def search_ways(text: str, *, include_blacklisted: bool = True) -> list[Select[tuple[Patient]]]:
+    """The ways ``text`` finds patients, best first, each in its own index's order.
 
-    Without ``top``: one ``OR`` of the ways (SQLite serves it by each way's index).
-    With ``top`` (the page's end, offset + limit; PostgreSQL), each way is its own
-    query keeping its first ``top`` patients in name order, and the patients are
-    those ids: PostgreSQL plans the one ``OR`` as a walk of the name index in order,
-    filtering every row (a Cyrillic surname prefix, sorting last, read the whole
-    index: 174 ms at 100,000 patients, 1.5 s at 500,000). The name way reads ``top``
-    index entries; the surname way its prefix's entries of
-    ``ix_patients_surname_name_id`` alone.
+    An id typed in full, then names that start with it (in name order), then surnames
+    (in surname order), then phone numbers by their start and by their end. A patient
+    is found by the first way that finds them: each way leaves out what the ways
+    before it found. Each way reads its own index from the prefix on and stops at the
+    page's end, so a keystroke costs the same in a clinic of 10,000 or 500,000
+    patients: one global name order over every way would have to read every patient
+    whose surname starts with "s" to know which 50 come first by name.
     """
     query = fold(search_text(text))[:KEY_LENGTH]
-    stmt = select(Patient)
+    base = select(Patient)
     if not include_blacklisted:
-        stmt = stmt.where(Patient.blacklisted.is_(False))
+        base = base.where(Patient.blacklisted.is_(False))
     if not query:
-        return stmt.order_by(Patient.name_key, Patient.id)
-    conditions = [_prefix_range(Patient.name_key, query), _prefix_range(Patient.surname_key, query)]
+        return [base.order_by(Patient.name_key, Patient.id)]
+    ways: list[tuple[Any, tuple[Any, ...]]] = []
+    if query.isascii() and query.isdigit() and len(query) < 10:  # "²" is not to int()
+        ways.append((Patient.id == int(query), ()))
+    ways.append((_prefix_range(Patient.name_key, query), (Patient.name_key, Patient.id)))
+    ways.append(
+        (
+            _prefix_range(Patient.surname_key, query),
+            (Patient.surname_key, Patient.name_key, Patient.id),
+        )
+    )
     digits = phone_digits(query)
-    if query.isascii() and query.isdigit():  # "²" is a digit to isdigit(), not to int()
-        conditions.append(Patient.id == int(query) if len(query) < 10 else Patient.id == -1)
     if len(digits) >= 3 and all(ch.isdigit() or ch in _PHONE_PUNCTUATION for ch in query):
-        conditions.append(_prefix_range(Patient.phone_key, digits))
+        ways.append((_prefix_range(Patient.phone_key, digits), (Patient.phone_key, Patient.id)))
         # The end of the number: "6206524", or "0175 6206524" said without the country
         # code (the trunk 0 dropped) both find "+49 175 6206524".
         local = digits.lstrip("0")
         if len(local) >= 3:
-            conditions.append(_prefix_range(Patient.phone_rev_key, local[::-1]))
-    if top is None:
-        return stmt.where(or_(*conditions)).order_by(Patient.name_key, Patient.id)  # type: ignore[arg-type]
-    ways: list[Select[tuple[int]]] = []
-    for n, condition in enumerate(conditions):
-        matched = select(Patient.id, Patient.name_key).where(condition)  # type: ignore[arg-type]
-        if not include_blacklisted:
-            matched = matched.where(Patient.blacklisted.is_(False))
-        if n:
-            # Read by this way's own index: PostgreSQL would otherwise walk the name
-            # index in order and filter every row (OFFSET 0 keeps the ORDER BY out).
-            matched = matched.offset(0)
-        inner = matched.subquery()
-        # A compound query's members take no LIMIT of their own on SQLite: a subquery.
-        first = select(inner.c.id).order_by(inner.c.name_key, inner.c.id).limit(top).subquery()
-        ways.append(select(first.c.id))
-    return stmt.where(Patient.id.in_(union_all(*ways))).order_by(Patient.name_key, Patient.id)
+            ways.append(
+                (
+                    _prefix_range(Patient.phone_rev_key, local[::-1]),
+                    (Patient.phone_rev_key, Patient.id),
+                )
+            )
+    statements = []
+    for n, (condition, order) in enumerate(ways):
+        earlier = [not_(c) for c, _ in ways[:n]]
+        statements.append(base.where(condition, *earlier).order_by(*order))
+    return statements
 
 
 def search_patients(
     clinic: Clinic, actor: Actor, text: str = "", *, limit: int = 50, offset: int = 0
 ) -> list[PatientRow]:
-    """Search as you type: by id, name or surname prefix, or phone digits. Staff only."""
+    """Search as you type: by id, name or surname prefix, or phone digits. Staff only.
+
+    The ways (:func:`search_ways`) one after another, each asked for no more than the
+    page still needs: the first page of a common prefix is one indexed query.
+    """
     require_staff(actor, "search patients")
     limit, offset = max(1, min(limit, 1000)), max(0, offset)
-    # SQLite's planner serves the one OR by both indexes and stops early (its own
-    # shape is faster there); PostgreSQL takes the ways one by one (search_statement).
-    top = None if clinic.db.is_sqlite else offset + limit
-    stmt = search_statement(text, top=top).limit(limit).offset(offset)
+    found: list[PatientRow] = []
     with clinic.db.read() as session:
-        return [_row(p) for p in session.scalars(stmt)]
+        for way in search_ways(text):
+            wanted = offset + limit - len(found)
+            rows = session.scalars(way.limit(wanted)).all()
+            if len(rows) <= offset:  # this way's patients all come before the page
+                offset -= len(rows)
+                continue
+            found += [_row(p) for p in rows[offset:]]
+            offset = 0
+            if len(found) >= limit:
+                break
+    return found[:limit]

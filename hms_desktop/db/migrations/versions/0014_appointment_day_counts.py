@@ -142,8 +142,8 @@ def upgrade() -> None:
         "INSERT INTO appointment_counts (day, status, n) "
         "SELECT day, status, count(*) FROM appointments GROUP BY day, status"
     )
-    # The patient search's surname way (services/people/patients.search_statement) reads
-    # a prefix's names from this index alone, however many patients the clinic has.
+    # The patient search's surname way (services/people/patients.search_ways) reads
+    # a prefix's patients in order from this index, however many patients the clinic has.
     # It serves every range of the surname alone too: the surname's own index goes.
     op.create_index("ix_patients_surname_name_id", "patients", ["surname_key", "name_key", "id"])
     op.drop_index("ix_patients_surname_key", table_name="patients")
