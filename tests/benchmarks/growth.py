@@ -34,6 +34,8 @@ from tests.benchmarks.harness import (
 )
 
 RUNS = 7
+#: Runs of the paths that take a millisecond or two.
+FAST_RUNS = 25
 
 
 @dataclass
@@ -72,8 +74,10 @@ def measure(small: Target, big: Target) -> list[Growth]:
     s, b = clinics["small"], clinics["big"]
     out: list[Growth] = []
 
-    def pair(big_fn: Callable[[], Any], small_fn: Callable[[], Any]) -> tuple[float, float]:
-        return median_pair(big_fn, small_fn, RUNS)
+    def pair(
+        big_fn: Callable[[], Any], small_fn: Callable[[], Any], runs: int = RUNS
+    ) -> tuple[float, float]:
+        return median_pair(big_fn, small_fn, runs)
 
     # Whole clinic: the dashboard's fresh figures (totals from the kept counts).
     big_t, small_t = pair(lambda: compute_stats(b), lambda: compute_stats(s))
@@ -91,7 +95,8 @@ def measure(small: Target, big: Target) -> list[Growth]:
                 )
             ).all()
 
-    big_t, small_t = pair(lambda: todays(b), lambda: todays(s))
+    # A millisecond path: one other process's time slice is a whole run, so more runs.
+    big_t, small_t = pair(lambda: todays(b), lambda: todays(s), FAST_RUNS)
     out.append(Growth("today's figures (kept counts of the day)", small_t * 1e3, big_t * 1e3, 1.2))
     # The book's day view (its data: a column per doctor, 50 doctors), over 10 dates.
     with s.db.read() as session:
@@ -169,7 +174,7 @@ def measure(small: Target, big: Target) -> list[Growth]:
         p: median_pair(
             lambda p=p: patients.search_patients(b, SYSTEM, p),
             lambda p=p: patients.search_patients(s, SYSTEM, p),
-            3,
+            5,
         )
         for p in prefixes
     }
@@ -180,7 +185,8 @@ def measure(small: Target, big: Target) -> list[Growth]:
             small_t * 1e3,
             big_t * 1e3,
             1.2,
-            "5x the patients (100,000 -> 500,000): a one-letter surname has 5x the matches",
+            "5x the patients (100,000 -> 500,000); each way of the search reads its own index "
+            "from the prefix on and stops at the page's end (services/people/patients.search_ways)",
         )
     )
     longer = [v for p, v in by_prefix.items() if len(p) >= 3]
