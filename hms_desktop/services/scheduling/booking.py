@@ -478,40 +478,65 @@ def set_status(
         ConflictError: the appointment is not booked any more.
         PermissionDeniedError: a patient marking anything but a cancel; another doctor's patient.
     """
+    _action_for(status)  # an unknown status is refused before any transaction
+    with clinic.db.write() as session:
+        appt = _load(session, appointment_id, lock=True)
+        change_status(session, clinic, actor, appt, status, early_close=early_close, note=note)
+    clinic.changes.notify("appointments")
+
+
+def _action_for(status: str) -> str:
+    """The :mod:`policy` action that gives a visit ``status``."""
     if status not in FINAL_STATUSES:
         raise ValidationError(
             "An appointment can become completed, cancelled or no-show.", field="status"
         )
-    action = {"cancelled": "cancel", "completed": "complete", "no_show": "no_show"}[status]
-    with clinic.db.write() as session:
-        appt = _load(session, appointment_id, lock=True)
-        facts = _facts(appt)
-        if appt.status != "booked" and policy.is_party(actor, facts):
-            raise ConflictError(
-                f"This appointment is {STATUS_LABELS[appt.status].lower()} already; only a booked "
-                "appointment can change."
-            )
-        if status == "no_show" and appt.arrived_at is not None and policy.is_party(actor, facts):
-            # Said first: "here" answers it, whatever the clock says.
-            raise ConflictError("The patient checked in: the visit cannot be a no-show.")
-        policy.require_action(actor, facts, action, clinic.now())
-        if status == "completed" and not early_close:
-            _refuse_early_close(clinic, appt)
-        appt.status = status
-        appt.status_changed_at = utcnow()
-        audit.record(
-            session,
-            actor,
-            f"appointment.{status}",
-            "appointment",
-            appt.id,
-            patient_id=appt.patient_id,
-            **({"early_close": True} if status == "completed" and early_close else {}),
-            **({"note": note} if note else {}),
+    return {"cancelled": "cancel", "completed": "complete", "no_show": "no_show"}[status]
+
+
+def change_status(
+    session: Session,
+    clinic: Clinic,
+    actor: Actor,
+    appt: Appointment,
+    status: str,
+    *,
+    early_close: bool = False,
+    note: str = "",
+) -> None:
+    """:func:`set_status` in the caller's write transaction, on a visit the caller loaded
+    and locked (e.g. an undo that takes back several visits at once, all or none). The
+    caller tells :attr:`Clinic.changes` after its commit.
+
+    Raises: as :func:`set_status`.
+    """
+    action = _action_for(status)
+    facts = _facts(appt)
+    if appt.status != "booked" and policy.is_party(actor, facts):
+        raise ConflictError(
+            f"This appointment is {STATUS_LABELS[appt.status].lower()} already; only a booked "
+            "appointment can change."
         )
-        if status == "cancelled":
-            calendar_invite.queue_change(session, clinic, appt, calendar_invite.CANCELLATION)
-    clinic.changes.notify("appointments")
+    if status == "no_show" and appt.arrived_at is not None and policy.is_party(actor, facts):
+        # Said first: "here" answers it, whatever the clock says.
+        raise ConflictError("The patient checked in: the visit cannot be a no-show.")
+    policy.require_action(actor, facts, action, clinic.now())
+    if status == "completed" and not early_close:
+        _refuse_early_close(clinic, appt)
+    appt.status = status
+    appt.status_changed_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        f"appointment.{status}",
+        "appointment",
+        appt.id,
+        patient_id=appt.patient_id,
+        **({"early_close": True} if status == "completed" and early_close else {}),
+        **({"note": note} if note else {}),
+    )
+    if status == "cancelled":
+        calendar_invite.queue_change(session, clinic, appt, calendar_invite.CANCELLATION)
 
 
 def _refuse_early_close(clinic: Clinic, appt: Appointment) -> None:
