@@ -304,13 +304,16 @@ def book(
     reason: str = "",
     minutes: int | None = None,
     series_id: int | None = None,
+    arrived_at: datetime | None = None,
 ) -> int:
     """Book a free time. Returns the new appointment's id.
 
     The visit lasts ``minutes``, by default the visit type's length, and must fit in
     the doctor's availability. ``series_id`` makes the visit an occurrence of a
     recurring series (see :mod:`.series`); ``-1`` starts a new series named after
-    this visit's id.
+    this visit's id. ``arrived_at`` (front desk only): the patient is here already, a
+    walk-in (see :func:`.patient_flow.walk_in`); the visit is created checked in at that
+    moment and audited as "appointment.walk_in" too, in the same transaction.
 
     Raises:
         ValidationError: past time, a time in a DST gap, beyond the booking horizon, not
@@ -322,6 +325,8 @@ def book(
     if actor.role == "doctor":
         raise PermissionDeniedError("Doctors do not book appointments; ask the front desk.")
     policy.require_patient_self_or_staff(actor, patient_id, "book appointments")
+    if arrived_at is not None:
+        policy.require_staff(actor, "register a walk-in")
     the_day, the_time = parse_day(day), parse_time(at)
     reason = clean_text(reason, "reason", max_len=1000)
     if minutes is not None and not 5 <= minutes <= 480:
@@ -369,6 +374,8 @@ def book(
                 "status": "booked",
                 "series_id": series_id if series_id != -1 else None,
             }
+            if arrived_at is not None:
+                visit["arrived_at"] = arrived_at
             with overlap.refused_as_overlap():
                 new_id = inserted_id(conn.execute(_INSERT, visit))
             if series_id == -1:
@@ -392,6 +399,11 @@ def book(
             )
             head = (row[7] or 0, row[8] or "") if serialized else None
             audit_chain.append(session, entry, head=head)
+            if arrived_at is not None:
+                arrival = audit.entry(
+                    actor, "appointment.walk_in", "appointment", new_id, patient_id=patient_id
+                )
+                audit_chain.append(session, arrival, head=(entry.seq, entry.row_hash))
     except overlap.OverlapError:
         overlap.raise_overlap(clinic, doctor_id, patient_id, the_day, the_time, end)
     clinic.changes.notify("appointments")
