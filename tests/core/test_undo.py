@@ -275,8 +275,8 @@ def test_undo_of_a_repeat_one_visit_of_which_changed_meanwhile_undoes_nothing(
         undo.undo_repeat(clinic, f.RECEPTION, repeats)
     # One line: which visit, why, and that nothing was done.
     assert str(refused.value) == (
-        f"The visit on {second_week:%a %-d %b %Y} at 10:00 is cancelled already (it changed "
-        "meanwhile), so none of the 3 repeat visits was taken back."
+        f"The visit on {second_week:%a %-d %b %Y} at 10:00 was cancelled meanwhile, "
+        "so none of the 3 repeat visits was taken back."
     )
     assert "\n" not in str(refused.value)
     # Nothing changed: the others stay booked, no audit entry, no message.

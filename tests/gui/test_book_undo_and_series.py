@@ -294,8 +294,8 @@ def test_a_repeats_undo_refused_for_one_changed_visit_says_which_and_undoes_noth
         QTest.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     # One line: which visit, why, and that nothing was taken back.
     assert view.confirmation.text() == (
-        f"Could not undo: The visit on {day_words(last_week)} at 10:00 is cancelled already "
-        "(it changed meanwhile), so none of the 2 repeat visits was taken back."
+        f"Could not undo: The visit on {day_words(last_week)} at 10:00 was cancelled "
+        "meanwhile, so none of the 2 repeat visits was taken back."
     )
     assert not view.confirmation.can_undo()
     mine = booking.AppointmentFilter(patient_id=world.patient_id, statuses=("booked",))
