@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, time, timedelta
+from typing import Any
 
 import pytest
+from sqlalchemy import event, func, select
 
+from hms_desktop.db.models import Appointment, AuditEntry, OutboxMessage
 from hms_desktop.errors import (
     ConflictError,
     NotFoundError,
@@ -17,6 +21,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.scheduling import booking, patient_flow, waitlist
 from tests import factories as f
+from tests import faults
 
 
 def _today_world(clinic: Clinic) -> f.World:
@@ -158,6 +163,86 @@ def test_walk_in_takes_free_time_else_is_overbooked_with_a_reason(
         )
     # Undoing an overbooked walk-in's check-in withdraws it.
     assert patient_flow.undo_step(clinic, f.RECEPTION, extra.appointment_id) == "cancelled"
+
+
+def _commits(clinic: Clinic, work: Callable[[], Any]) -> tuple[Any, int]:
+    """What ``work`` returns, and how many transactions it committed."""
+    seen: list[object] = []
+
+    def count(_conn: object) -> None:
+        seen.append(_conn)
+
+    event.listen(clinic.db.engine, "commit", count)
+    try:
+        return work(), len(seen)
+    finally:
+        event.remove(clinic.db.engine, "commit", count)
+
+
+def _rows(clinic: Clinic) -> tuple[int, int, int]:
+    """How many appointments, audit entries and outbox messages there are."""
+    with clinic.db.read() as session:
+        return tuple(  # type: ignore[return-value]
+            int(session.scalar(select(func.count()).select_from(t)) or 0)
+            for t in (Appointment, AuditEntry, OutboxMessage)
+        )
+
+
+def test_a_walk_in_in_free_time_is_booked_and_checked_in_in_one_transaction(
+    clinic: Clinic, clock: FakeClock
+) -> None:
+    world = _today_world(clinic)
+    f.set_settings(clinic, send_booking_confirmation=True)
+    clock.advance(minutes=10)  # 09:10: 09:30 is free
+    seen, commits = _commits(
+        clinic,
+        lambda: patient_flow.walk_in(
+            clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id
+        ),
+    )
+    assert commits == 1
+    assert (seen.start, seen.overbooked) == (time(9, 30), False)
+    assert _status(clinic, seen.appointment_id) == "arrived"
+    [waiting] = patient_flow.waiting_room(clinic, f.RECEPTION)
+    assert waiting.arrived_at == clock.now().astimezone(UTC)
+    with clinic.db.read() as session:
+        actions = session.scalars(
+            select(AuditEntry.action)
+            .where(AuditEntry.entity == "appointment", AuditEntry.entity_id == seen.appointment_id)
+            .order_by(AuditEntry.seq)
+        ).all()
+    assert actions == ["appointment.book", "appointment.walk_in"]
+    # Only the desk registers a walk-in, also through the booking itself.
+    with pytest.raises(PermissionDeniedError):
+        booking.book(
+            clinic, f.patient_actor(world.other_patient_id), patient_id=world.other_patient_id,
+            doctor_id=world.doctor_id, day=clinic.today(), at="10:00",
+            arrived_at=clock.now().astimezone(UTC),
+        )  # fmt: skip
+
+
+def test_a_walk_in_whose_check_in_fails_is_not_booked_either(
+    clinic: Clinic, clock: FakeClock
+) -> None:
+    world = _today_world(clinic)
+    f.set_settings(clinic, send_booking_confirmation=True)
+    clock.advance(minutes=10)
+    before = _rows(clinic)
+    # The database fails when the walk-in's check-in is written, after its booking.
+    with (
+        faults.failing_write(clinic, "audit_log", "INSERT", "NEW.action = 'appointment.walk_in'"),
+        pytest.raises(faults.FAILED),
+    ):
+        patient_flow.walk_in(
+            clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id
+        )
+    assert _rows(clinic) == before  # no visit, no entry, no confirmation
+    assert patient_flow.waiting_room(clinic, f.RECEPTION) == []
+    # The time is still free: the walk-in goes through now, in the same slot.
+    seen = patient_flow.walk_in(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id
+    )
+    assert (seen.start, _status(clinic, seen.appointment_id)) == (time(9, 30), "arrived")
 
 
 def test_a_cancel_offers_the_fitting_waitlisted_patients_in_rank_order(

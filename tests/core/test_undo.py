@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from hms_desktop.db.models import OutboxMessage
+from hms_desktop.db.models import AuditEntry, OutboxMessage
 from hms_desktop.errors import (
     ConflictError,
     NotFoundError,
@@ -20,8 +20,9 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.records import records
 from hms_desktop.services.safety import audit
-from hms_desktop.services.scheduling import booking, undo
+from hms_desktop.services.scheduling import booking, hours, series, undo
 from tests import factories as f
+from tests import faults
 
 ADMIN = Actor(user_id=None, username="boss", role="admin")
 
@@ -199,3 +200,113 @@ def test_no_show_only_after_the_start_and_undo_reopens_it(
     booking.set_status(clinic, doctor, appt, "no_show")
     with pytest.raises(PermissionDeniedError):
         undo.undo_no_show(clinic, f.doctor_actor(world.other_doctor_id), appt)
+
+
+# --- undo of a repeat: every visit it booked, or none ---------------------------------------
+
+
+def _repeated(w: f.World, count: int = 4) -> tuple[int, tuple[int, ...]]:
+    """A visit at 10:00 repeated weekly (``count`` visits in all): its id and the repeats'."""
+    hours.set_weekly(w.clinic, SYSTEM, w.doctor_id, w.day.strftime("%a").lower(),
+                     [("09:00", "12:00")])  # fmt: skip
+    first = _book(w, "10:00")
+    made = series.repeat_visit(w.clinic, f.RECEPTION, first, "weekly", count=count)
+    assert len(made.booked) == count - 1 and not made.conflicts
+    return first, made.booked
+
+
+def _statuses(clinic: Clinic, ids: tuple[int, ...]) -> list[str]:
+    return [_status(clinic, i) for i in ids]
+
+
+def _audit_count(clinic: Clinic) -> int:
+    with clinic.db.read() as session:
+        return int(session.scalar(select(func.count()).select_from(AuditEntry)) or 0)
+
+
+def _outbox_all(clinic: Clinic) -> list[tuple[int | None, str, str]]:
+    message = OutboxMessage
+    with clinic.db.read() as session:
+        rows = session.execute(
+            select(message.appointment_id, message.kind, message.status).order_by(message.id)
+        )
+        return [(r.appointment_id, r.kind, r.status) for r in rows]
+
+
+def test_undo_of_a_repeat_takes_back_every_visit_it_booked_as_one_undo(
+    clinic: Clinic, world: f.World
+) -> None:
+    f.set_settings(clinic, send_booking_confirmation=True)
+    first, repeats = _repeated(world)
+    before = _audit_count(clinic)
+    done = undo.undo_repeat(clinic, f.RECEPTION, repeats)
+    # A series' visits are cancelled (as a single undo cancels one), the first stays.
+    assert done == undo.RepeatUndone(deleted=(), cancelled=tuple(sorted(repeats)))
+    assert _statuses(clinic, repeats) == ["cancelled"] * 3
+    assert _status(clinic, first) == "booked"
+    for appt in repeats:  # each patient's calendar loses the visit, as with any cancel
+        assert ("appointment_cancel", "pending") in _outbox(clinic, appt)
+    # Each visit's entry as the single undo writes it, and one entry for the whole undo.
+    entries = audit.list_entries(clinic, ADMIN, action_prefix="appointment.")
+    new = [e for e in entries if e.id > before]
+    cancels = [e for e in new if e.action == "appointment.cancelled"]
+    assert sorted(e.entity_id for e in cancels) == sorted(repeats)  # type: ignore[type-var]
+    assert all(undo.UNDO_BOOKING_NOTE in e.details for e in cancels)
+    [whole] = [e for e in new if e.action == "appointment.undo_repeat"]
+    assert whole.entity_id == first and whole.patient_id == world.patient_id
+    assert all(str(i) in whole.details for i in repeats)
+    assert len(new) == len(repeats) + 1
+    with pytest.raises(ConflictError, match="none of the 3 repeat visits"):
+        undo.undo_repeat(clinic, f.RECEPTION, repeats)  # twice: nothing is booked any more
+
+
+def test_undo_of_a_repeat_one_visit_of_which_changed_meanwhile_undoes_nothing(
+    clinic: Clinic, world: f.World
+) -> None:
+    f.set_settings(clinic, send_booking_confirmation=True)
+    first, repeats = _repeated(world)
+    second_week = world.day + timedelta(weeks=2)
+    [changed] = [
+        i for i in repeats if booking.get_appointment(clinic, SYSTEM, i).date == second_week
+    ]
+    booking.cancel(clinic, ADMIN, changed)  # another desk, meanwhile
+    before, outbox = _audit_count(clinic), _outbox_all(clinic)
+    with pytest.raises(ConflictError) as refused:
+        undo.undo_repeat(clinic, f.RECEPTION, repeats)
+    # One line: which visit, why, and that nothing was done.
+    assert str(refused.value) == (
+        f"The visit on {second_week:%a %-d %b %Y} at 10:00 was cancelled meanwhile, "
+        "so none of the 3 repeat visits was taken back."
+    )
+    assert "\n" not in str(refused.value)
+    # Nothing changed: the others stay booked, no audit entry, no message.
+    assert [(i, _status(clinic, i)) for i in sorted(repeats)] == [
+        (i, "cancelled" if i == changed else "booked") for i in sorted(repeats)
+    ]
+    assert _status(clinic, first) == "booked"
+    assert _audit_count(clinic) == before and _outbox_all(clinic) == outbox
+    # The visits that can go still go one by one, as before the repeat's Undo existed.
+    others = tuple(i for i in repeats if i != changed)
+    assert undo.undo_repeat(clinic, f.RECEPTION, others).cancelled == tuple(sorted(others))
+
+
+def test_undo_of_a_repeat_that_fails_midway_leaves_every_visit_booked(
+    clinic: Clinic, world: f.World
+) -> None:
+    f.set_settings(clinic, send_booking_confirmation=True)
+    _first, repeats = _repeated(world)
+    last = max(repeats, key=lambda i: booking.get_appointment(clinic, SYSTEM, i).date)
+    before, outbox = _audit_count(clinic), _outbox_all(clinic)
+    # The database fails on the last visit, after the earlier ones were cancelled in
+    # the same transaction.
+    condition = f"NEW.id = {last} AND NEW.status = 'cancelled'"
+    with (
+        faults.failing_write(clinic, "appointments", "UPDATE", condition),
+        pytest.raises(faults.FAILED),
+    ):
+        undo.undo_repeat(clinic, f.RECEPTION, repeats)
+    assert _statuses(clinic, repeats) == ["booked"] * 3
+    assert _audit_count(clinic) == before and _outbox_all(clinic) == outbox
+    # Nothing stays locked or half-done: the same undo goes through now.
+    assert len(undo.undo_repeat(clinic, f.RECEPTION, repeats).cancelled) == 3
+    assert _statuses(clinic, repeats) == ["cancelled"] * 3

@@ -17,6 +17,7 @@ from hms_desktop import config
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import book, booking, hours, series
+from hms_desktop.services.views import day_words
 from hms_desktop.ui.booking.book.model import KIND_ROLE
 from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.common.change_relay import ChangeRelay
@@ -265,6 +266,43 @@ def test_a_series_visit_moves_or_cancels_with_its_later_ones(
         qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)
     assert [a.date for a in booking.list_appointments(clinic, SYSTEM, mine)] == [world.day]
     assert view.confirmation.text().startswith("Cancelled 2 visits of José Núñez")
+
+
+def test_a_repeats_undo_refused_for_one_changed_visit_says_which_and_undoes_nothing(
+    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    clinic = sqlite_clinic
+    hours.set_weekly(clinic, SYSTEM, world.doctor_id, "tue", [("09:00", "12:00")])
+    book_at(clinic, world, "10:00", world.patient_id)
+    reload(qtbot, view)
+    block = view.model.cell(view.model.row_for(time(10, 0)), 0).block
+    assert block is not None
+    dialog = view.acts.repeat(block, 0)
+    dialog.count.setValue(3)
+    with qtbot.waitSignal(dialog.booked, timeout=WAIT) as made, qtbot.waitSignal(view.loaded):
+        dialog.book_button.click()
+    repeats: tuple[int, ...] = made.args[0]
+    assert len(repeats) == 2 and view.confirmation.can_undo()
+    # Another desk cancels the last of them before this desk's Undo.
+    last_week = world.day + timedelta(weeks=2)
+    [changed] = [i for i in repeats if booking.get_appointment(clinic, SYSTEM, i).date == last_week]
+    booking.cancel(clinic, SYSTEM, changed)
+    view.activateWindow()
+    qtbot.waitUntil(view.isActiveWindow, timeout=WAIT)
+    view.table.setFocus()
+    with qtbot.waitSignal(view.visits_changed, timeout=WAIT):
+        QTest.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    # One line: which visit, why, and that nothing was taken back.
+    assert view.confirmation.text() == (
+        f"Could not undo: The visit on {day_words(last_week)} at 10:00 was cancelled "
+        "meanwhile, so none of the 2 repeat visits was taken back."
+    )
+    assert not view.confirmation.can_undo()
+    mine = booking.AppointmentFilter(patient_id=world.patient_id, statuses=("booked",))
+    assert [a.date for a in booking.list_appointments(clinic, SYSTEM, mine)] == [
+        world.day,
+        world.day + timedelta(weeks=1),
+    ]
 
 
 def test_the_book_is_read_off_the_ui_thread_newest_date_wins_and_keeps_the_cell(

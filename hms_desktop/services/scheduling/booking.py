@@ -304,13 +304,16 @@ def book(
     reason: str = "",
     minutes: int | None = None,
     series_id: int | None = None,
+    arrived_at: datetime | None = None,
 ) -> int:
     """Book a free time. Returns the new appointment's id.
 
     The visit lasts ``minutes``, by default the visit type's length, and must fit in
     the doctor's availability. ``series_id`` makes the visit an occurrence of a
     recurring series (see :mod:`.series`); ``-1`` starts a new series named after
-    this visit's id.
+    this visit's id. ``arrived_at`` (front desk only): the patient is here already, a
+    walk-in (see :func:`.patient_flow.walk_in`); the visit is created checked in at that
+    moment and audited as "appointment.walk_in" too, in the same transaction.
 
     Raises:
         ValidationError: past time, a time in a DST gap, beyond the booking horizon, not
@@ -322,6 +325,8 @@ def book(
     if actor.role == "doctor":
         raise PermissionDeniedError("Doctors do not book appointments; ask the front desk.")
     policy.require_patient_self_or_staff(actor, patient_id, "book appointments")
+    if arrived_at is not None:
+        policy.require_staff(actor, "register a walk-in")
     the_day, the_time = parse_day(day), parse_time(at)
     reason = clean_text(reason, "reason", max_len=1000)
     if minutes is not None and not 5 <= minutes <= 480:
@@ -369,6 +374,8 @@ def book(
                 "status": "booked",
                 "series_id": series_id if series_id != -1 else None,
             }
+            if arrived_at is not None:
+                visit["arrived_at"] = arrived_at
             with overlap.refused_as_overlap():
                 new_id = inserted_id(conn.execute(_INSERT, visit))
             if series_id == -1:
@@ -392,6 +399,11 @@ def book(
             )
             head = (row[7] or 0, row[8] or "") if serialized else None
             audit_chain.append(session, entry, head=head)
+            if arrived_at is not None:
+                arrival = audit.entry(
+                    actor, "appointment.walk_in", "appointment", new_id, patient_id=patient_id
+                )
+                audit_chain.append(session, arrival, head=(entry.seq, entry.row_hash))
     except overlap.OverlapError:
         overlap.raise_overlap(clinic, doctor_id, patient_id, the_day, the_time, end)
     clinic.changes.notify("appointments")
@@ -478,40 +490,65 @@ def set_status(
         ConflictError: the appointment is not booked any more.
         PermissionDeniedError: a patient marking anything but a cancel; another doctor's patient.
     """
+    _action_for(status)  # an unknown status is refused before any transaction
+    with clinic.db.write() as session:
+        appt = _load(session, appointment_id, lock=True)
+        change_status(session, clinic, actor, appt, status, early_close=early_close, note=note)
+    clinic.changes.notify("appointments")
+
+
+def _action_for(status: str) -> str:
+    """The :mod:`policy` action that gives a visit ``status``."""
     if status not in FINAL_STATUSES:
         raise ValidationError(
             "An appointment can become completed, cancelled or no-show.", field="status"
         )
-    action = {"cancelled": "cancel", "completed": "complete", "no_show": "no_show"}[status]
-    with clinic.db.write() as session:
-        appt = _load(session, appointment_id, lock=True)
-        facts = _facts(appt)
-        if appt.status != "booked" and policy.is_party(actor, facts):
-            raise ConflictError(
-                f"This appointment is {STATUS_LABELS[appt.status].lower()} already; only a booked "
-                "appointment can change."
-            )
-        if status == "no_show" and appt.arrived_at is not None and policy.is_party(actor, facts):
-            # Said first: "here" answers it, whatever the clock says.
-            raise ConflictError("The patient checked in: the visit cannot be a no-show.")
-        policy.require_action(actor, facts, action, clinic.now())
-        if status == "completed" and not early_close:
-            _refuse_early_close(clinic, appt)
-        appt.status = status
-        appt.status_changed_at = utcnow()
-        audit.record(
-            session,
-            actor,
-            f"appointment.{status}",
-            "appointment",
-            appt.id,
-            patient_id=appt.patient_id,
-            **({"early_close": True} if status == "completed" and early_close else {}),
-            **({"note": note} if note else {}),
+    return {"cancelled": "cancel", "completed": "complete", "no_show": "no_show"}[status]
+
+
+def change_status(
+    session: Session,
+    clinic: Clinic,
+    actor: Actor,
+    appt: Appointment,
+    status: str,
+    *,
+    early_close: bool = False,
+    note: str = "",
+) -> None:
+    """:func:`set_status` in the caller's write transaction, on a visit the caller loaded
+    and locked (e.g. an undo that takes back several visits at once, all or none). The
+    caller tells :attr:`Clinic.changes` after its commit.
+
+    Raises: as :func:`set_status`.
+    """
+    action = _action_for(status)
+    facts = _facts(appt)
+    if appt.status != "booked" and policy.is_party(actor, facts):
+        raise ConflictError(
+            f"This appointment is {STATUS_LABELS[appt.status].lower()} already; only a booked "
+            "appointment can change."
         )
-        if status == "cancelled":
-            calendar_invite.queue_change(session, clinic, appt, calendar_invite.CANCELLATION)
-    clinic.changes.notify("appointments")
+    if status == "no_show" and appt.arrived_at is not None and policy.is_party(actor, facts):
+        # Said first: "here" answers it, whatever the clock says.
+        raise ConflictError("The patient checked in: the visit cannot be a no-show.")
+    policy.require_action(actor, facts, action, clinic.now())
+    if status == "completed" and not early_close:
+        _refuse_early_close(clinic, appt)
+    appt.status = status
+    appt.status_changed_at = utcnow()
+    audit.record(
+        session,
+        actor,
+        f"appointment.{status}",
+        "appointment",
+        appt.id,
+        patient_id=appt.patient_id,
+        **({"early_close": True} if status == "completed" and early_close else {}),
+        **({"note": note} if note else {}),
+    )
+    if status == "cancelled":
+        calendar_invite.queue_change(session, clinic, appt, calendar_invite.CANCELLATION)
 
 
 def _refuse_early_close(clinic: Clinic, appt: Appointment) -> None:

@@ -173,8 +173,9 @@ def walk_in(
     """A patient without an appointment, here now: a visit created as arrived.
 
     The doctor's free slot that has begun or begins next today is taken when there
-    is one within the next hour; otherwise the visit is an extra one, starting now,
-    marked overbooked, and needs a reason.
+    is one within the next hour (booked and checked in at once: audited as
+    "appointment.book" and "appointment.walk_in", or not at all); otherwise the visit
+    is an extra one, starting now, marked overbooked, and needs a reason.
 
     Raises:
         ValidationError: no free time and no reason given; a blacklisted doctor or patient.
@@ -195,6 +196,7 @@ def walk_in(
     ]
     if free:
         slot = free[0]
+        # One transaction: the booking is made checked in, never booked but not here.
         new_id = booking.book(
             clinic,
             actor,
@@ -204,14 +206,8 @@ def walk_in(
             at=slot.time,
             visit_type=visit_type,
             reason=reason,
+            arrived_at=_utc_now(clinic),
         )
-        with clinic.db.write() as session:
-            appt = _load(session, new_id)
-            appt.arrived_at = _utc_now(clinic)
-            audit.record(
-                session, actor, "appointment.walk_in", "appointment", new_id, patient_id=patient_id
-            )
-        clinic.changes.notify("appointments")
         return WalkIn(new_id, today, slot.time, overbooked=False)
     if not reason:
         raise ValidationError(

@@ -17,13 +17,19 @@ appointment, so every undo is a new, audited change through the ordinary rules:
   withdrawn calendar invitation cannot come back to life under its old UID);
 - a move is undone by moving the visit back, if the old time is still free;
 - "Mark completed" is undone by reopening the visit, until a treatment is recorded;
-- "Mark no-show" is undone by reopening the visit (the patient came after all).
+- "Mark no-show" is undone by reopening the visit (the patient came after all);
+- a repeat (the visits :func:`.series.repeat_visit` booked) is undone in one transaction:
+  each visit is taken back as a booking is (deleted or cancelled, each with its own
+  audit entry), plus one entry "appointment.undo_repeat" naming them all; or, when any
+  one of them cannot be (changed at another desk meanwhile, the database gone), none is.
 
 Each refusal is the ordinary typed error of the underlying rule (slot taken, past, ...).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, time
 
 from sqlalchemy import delete, exists, or_, select
@@ -36,17 +42,24 @@ from hms_desktop.db.models import (
     Treatment,
     WaitlistEntry,
 )
-from hms_desktop.errors import ConflictError, NotFoundError
+from hms_desktop.errors import ConflictError, HmsError, NotFoundError
 from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.safety import audit
 from hms_desktop.services.scheduling import booking
+from hms_desktop.services.views import day_words
 
 UNDO_BOOKING_NOTE = "undo of a booking"
 #: Outbox states of a message that left (or is leaving) the clinic: the patient may
 #: have it, so the visit must stay to be cancelled in their calendar too.
 _GONE_OUT = ("sending", "sent")
+#: What happened to a visit of a repeat that is no longer booked, as a refusal says it.
+_CLOSED_WORDS = {
+    "cancelled": "cancelled",
+    "completed": "marked completed",
+    "no_show": "marked a no-show",
+}
 
 
 def undo_booking(clinic: Clinic, actor: Actor, appointment_id: int) -> bool:
@@ -56,6 +69,7 @@ def undo_booking(clinic: Clinic, actor: Actor, appointment_id: int) -> bool:
     otherwise cancelled, noted as an undo in the audit log (see the module's notes).
 
     Raises:
+        NotFoundError: it no longer exists.
         ConflictError: it is no longer booked (completed, cancelled meanwhile).
         ValidationError, PermissionDeniedError: as :func:`booking.cancel`.
     """
@@ -63,32 +77,115 @@ def undo_booking(clinic: Clinic, actor: Actor, appointment_id: int) -> bool:
         appt = session.get(Appointment, appointment_id, with_for_update=True)
         if appt is None:
             raise NotFoundError("This appointment no longer exists.")
+        _lock_messages(session, [appt.id])
+        deleted = _take_back(session, clinic, actor, appt)
+    clinic.changes.notify("appointments")
+    return deleted
+
+
+@dataclass(frozen=True)
+class RepeatUndone:
+    """What :func:`undo_repeat` did with each visit of the repeat."""
+
+    deleted: tuple[int, ...]
+    cancelled: tuple[int, ...]
+
+
+def undo_repeat(clinic: Clinic, actor: Actor, appointment_ids: Sequence[int]) -> RepeatUndone:
+    """Take back the visits one repeat booked (:func:`.series.repeat_visit`): all of them,
+    in one transaction, or none.
+
+    Each visit goes as :func:`undo_booking` would take it (deleted or cancelled, with
+    the same audit entry); one more entry, "appointment.undo_repeat" on the repeated
+    visit, names them all.
+
+    Raises:
+        NotFoundError, ConflictError, ValidationError, PermissionDeniedError: one of the
+            visits cannot be taken back (e.g. another desk cancelled or completed it
+            meanwhile); the message names that visit and why. Nothing was undone.
+        DatabaseUnavailableError: the database failed on the way; nothing was undone.
+    """
+    ids = sorted(set(appointment_ids))
+    if not ids:
+        return RepeatUndone((), ())
+    with clinic.db.write() as session:
+        # Every visit, then every message of theirs, locked in one statement each and in
+        # id order: two desks undoing overlapping visits wait for each other, never in a
+        # circle (see undo_booking for why the messages).
+        visits = session.scalars(
+            select(Appointment)
+            .where(Appointment.id.in_(ids))
+            .order_by(Appointment.id)
+            .with_for_update()
+        ).all()
+        if len(visits) < len(ids):
+            gone = min(set(ids) - {a.id for a in visits})
+            raise NotFoundError(
+                f"Visit {gone} of the repeat no longer exists, {_none_of(len(ids))}"
+            )
+        _lock_messages(session, ids)
+        deleted: list[int] = []
+        cancelled: list[int] = []
+        for appt in sorted(visits, key=lambda a: (a.day, a.start_time, a.id)):
+            try:
+                took = _take_back(session, clinic, actor, appt)
+            except HmsError as err:
+                raise _blocked(err, appt, len(ids)) from err
+            (deleted if took else cancelled).append(appt.id)
+        first = visits[0]
+        audit.record(
+            session, actor, "appointment.undo_repeat", "appointment",
+            first.series_id if first.series_id is not None else first.id,
+            patient_id=first.patient_id, deleted=deleted, cancelled=cancelled,
+        )  # fmt: skip
+    clinic.changes.notify("appointments")
+    return RepeatUndone(tuple(deleted), tuple(cancelled))
+
+
+def _blocked(err: HmsError, appt: Appointment, count: int) -> HmsError:
+    """``err`` said of one visit of a repeat, as the reason none was taken back."""
+    when = f"{day_words(appt.day)} at {appt.start_time:%H:%M}"
+    if isinstance(err, ConflictError) and appt.status in _CLOSED_WORDS:
+        why = f"was {_CLOSED_WORDS[appt.status]} meanwhile"
+    else:
+        why = f"cannot be taken back ({str(err).rstrip('.')})"
+    return type(err)(f"The visit on {when} {why}, {_none_of(count)}", field=err.field)
+
+
+def _none_of(count: int) -> str:
+    if count == 1:
+        return "so the repeat was not taken back."
+    return f"so none of the {count} repeat visits was taken back."
+
+
+def _lock_messages(session: Session, appointment_ids: Sequence[int]) -> None:
+    """Lock the visits' outbox messages: a sender claiming one now (pending -> sending)
+    waits for this transaction and then finds it gone, or is seen as sending."""
+    session.execute(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.appointment_id.in_(appointment_ids))
+        .order_by(OutboxMessage.id)
+        .with_for_update()
+    ).all()
+
+
+def _take_back(session: Session, clinic: Clinic, actor: Actor, appt: Appointment) -> bool:
+    """Undo one booking in the caller's transaction (the visit and its messages locked):
+    True when it was deleted, False when cancelled (see :func:`undo_booking`)."""
+    if appt.status == "booked" and _untouched(session, appt):
         facts = policy.VisitFacts(
             appt.doctor_id, appt.patient_id, appt.day, appt.start_time, appt.status
         )
-        # Its messages are locked too: a sender claiming one now (pending -> sending)
-        # waits for this transaction and then finds it gone, or is seen as sending.
-        session.execute(
-            select(OutboxMessage.id)
-            .where(OutboxMessage.appointment_id == appt.id)
-            .with_for_update()
-        ).all()
-        if appt.status == "booked" and _untouched(session, appt):
-            policy.require_action(actor, facts, "cancel", clinic.now())
-            audit.record(
-                session, actor, "appointment.undo_book", "appointment", appt.id,
-                patient_id=appt.patient_id, doctor_id=appt.doctor_id, day=appt.day,
-                time=appt.start_time.strftime("%H:%M"),
-            )  # fmt: skip
-            session.execute(delete(Appointment).where(Appointment.id == appt.id))
-            deleted = True
-        else:
-            deleted = False
-    if not deleted:
-        booking.cancel(clinic, actor, appointment_id, note=UNDO_BOOKING_NOTE)
-        return False
-    clinic.changes.notify("appointments")
-    return True
+        policy.require_action(actor, facts, "cancel", clinic.now())
+        audit.record(
+            session, actor, "appointment.undo_book", "appointment", appt.id,
+            patient_id=appt.patient_id, doctor_id=appt.doctor_id, day=appt.day,
+            time=appt.start_time.strftime("%H:%M"),
+        )  # fmt: skip
+        session.execute(delete(Appointment).where(Appointment.id == appt.id))
+        return True
+    booking.change_status(session, clinic, actor, appt, "cancelled", note=UNDO_BOOKING_NOTE)
+    return False
 
 
 def _untouched(session: Session, appt: Appointment) -> bool:

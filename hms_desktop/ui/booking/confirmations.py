@@ -61,20 +61,16 @@ class VisitConfirmations:
     def series_booked(
         self, ids: tuple[int, ...], days: list[date], patient: str, doctor: str, at: time
     ) -> None:
-        """A visit's repeats were booked; Undo cancels all of them (audited as undos)."""
+        """A visit's repeats were booked; Undo cancels all of them or, when one of them
+        changed meanwhile, none (see :func:`undo.undo_repeat`)."""
         today = self._clinic.today()
         listed = ", ".join(day_text(d, today) for d in days)
         visits = "visit" if len(ids) == 1 else "visits"
         clinic, actor = self._clinic, self._actor
-
-        def cancel_all() -> None:
-            for appointment_id in ids:
-                undo.undo_booking(clinic, actor, appointment_id)
-
         self._say(
             f"Booked {len(ids)} more {visits} for {patient} with {doctor} at {time_text(at)}: "
             f"{listed}.",
-            cancel_all,
+            lambda: undo.undo_repeat(clinic, actor, ids),
             f"Undone: the {len(ids)} repeat {visits} of {patient} with {doctor} are cancelled.",
         )
 
