@@ -12,6 +12,8 @@ only to upgrade, or to tell an older schema from a newer one.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The newest migration's revision. A new migration must update it: a test compares it
 #: with Alembic's own head, so a stale value fails the suite rather than skipping it.
-HEAD_REVISION = "0014"
+HEAD_REVISION = "0015"
 #: Alembic's version table (its default name; env.py does not change it).
 VERSION_TABLE = "alembic_version"
 #: PostgreSQL advisory lock held while migrating (any constant; "HMSMIGR" in ASCII).
@@ -128,12 +130,53 @@ def upgrade(db: Database, revision: str = "head") -> SchemaState:
         return state
     from alembic import command
 
-    cfg = alembic_config()
-    # SQLite: BEGIN IMMEDIATE takes the write lock before alembic reads the version,
-    # so the second program waits instead of failing to upgrade a stale read.
-    with translate_errors(db), db.write_engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
-        cfg.attributes["connection"] = conn
+    with _migrating(db) as cfg:
         command.upgrade(cfg, revision)
     return check_schema(db)
+
+
+def downgrade(db: Database, revision: str) -> None:
+    """Take the schema back to ``revision`` (tests, and a support engineer's last resort)."""
+    from alembic import command
+
+    with _migrating(db) as cfg:
+        command.downgrade(cfg, revision)
+
+
+@contextlib.contextmanager
+def _migrating(db: Database) -> Iterator[Config]:
+    """Alembic's configuration with one write transaction to migrate in.
+
+    SQLite: BEGIN IMMEDIATE takes the write lock before alembic reads the version, so
+    the second program waits instead of failing to upgrade a stale read. Foreign keys
+    are off while migrating (SQLite's own advice for changing a table's definition:
+    dropping the old copy of a table would otherwise delete, or cascade to, the rows
+    that refer to it, and renaming would point those references elsewhere) and are
+    checked before the commit instead: a violation rolls the whole migration back.
+    They can only be switched outside a transaction, hence before BEGIN.
+    PostgreSQL: an advisory lock does what BEGIN IMMEDIATE does.
+    """
+    cfg = alembic_config()
+    with translate_errors(db), db.write_engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
+        try:
+            with conn.begin():
+                if not sqlite:
+                    conn.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY}
+                    )
+                cfg.attributes["connection"] = conn
+                yield cfg
+                if sqlite:
+                    broken = conn.execute(text("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise DatabaseUnavailableError(
+                            "The upgrade was undone: it would have left "
+                            f"{len(broken)} rows referring to rows that do not exist "
+                            f"(first: table {broken[0][0]}, row {broken[0][1]})."
+                        )
+        finally:
+            if sqlite:
+                conn.connection.driver_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]

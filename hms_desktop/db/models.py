@@ -269,6 +269,9 @@ class Appointment(Base):
         Index("ix_appointments_day_time_id", "day", "start_time", "id"),
         Index("ix_appointments_doctor_day", "doctor_id", "day"),
         Index("ix_appointments_patient_day", "patient_id", "day"),
+        # An id is never given twice, even after a booking is taken back and deleted:
+        # the audit log and the messages sent name visits by id (migration 0015).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import delete, func, select, text, update
 
 from hms_desktop.db.engine import Database
-from hms_desktop.db.migrate import upgrade
+from hms_desktop.db.migrate import downgrade, upgrade
 from hms_desktop.db.models import Appointment, AppointmentCount, Patient, Treatment
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
@@ -174,17 +174,10 @@ def test_upgrading_to_0014_counts_the_visits_already_there(
 ) -> None:
     """A clinic from before the counts (a restored old backup, an old install) gets them
     from its appointments when it is upgraded, and the downgrade drops them cleanly."""
-    from alembic import command
-
-    from hms_desktop.db.migrate import alembic_config
-
     demo_data.generate(sqlite_clinic, seed=6, doctors=3, patients=60, days_back=10)
     saved = _assert_true(sqlite_clinic)
     db = sqlite_clinic.db
-    cfg = alembic_config()
-    with db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0013")
+    downgrade(db, "0013")
     with db.engine.begin() as conn:
         assert "appointment_counts" not in {
             r[0] for r in conn.execute(text("SELECT name FROM sqlite_master"))

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
-from hms_desktop.db.migrate import check_schema, current_revision, head_revision, upgrade
+from hms_desktop.db.migrate import (
+    check_schema,
+    current_revision,
+    downgrade,
+    head_revision,
+    upgrade,
+)
 from hms_desktop.db.models import Appointment
 from hms_desktop.errors import DatabaseUnavailableError, SlotTakenError
 from hms_desktop.services.actor import SYSTEM, Actor
@@ -316,17 +322,10 @@ def test_two_programs_initialising_one_new_database_at_once(blank_database_url: 
 def test_every_migration_goes_down_and_up_again_with_its_guards(blank_database_url: str) -> None:
     """Down to 0005 and back to the head: each downgrade finds what the next one expects
     (a table copy would have dropped 0006's overlap triggers), and the guards are back."""
-    from alembic import command
-
-    from hms_desktop.db.migrate import alembic_config
-
     db = Database(blank_database_url)
     try:
         assert upgrade(db).current == head_revision()
-        cfg = alembic_config()
-        with db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0005")
+        downgrade(db, "0005")
         assert current_revision(db) == "0005"
         assert upgrade(db).current == head_revision()
         clinic = Clinic(db=db, pc=Settings(database_url=blank_database_url), clock=FakeClock(
@@ -357,18 +356,10 @@ def test_every_migration_goes_down_and_up_again_with_its_guards(blank_database_u
 
 
 def test_0006_downgrades_and_upgrades_again(blank_database_url: str) -> None:
-    from alembic import command
-
-    from hms_desktop.db.engine import translate_errors
-    from hms_desktop.db.migrate import alembic_config
-
     db = Database(blank_database_url)
     try:
         upgrade(db)
-        cfg = alembic_config()
-        with translate_errors(db), db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0005")
+        downgrade(db, "0005")
         insp = inspect(db.engine)
         assert "clinic_settings" not in insp.get_table_names()
         assert "end_time" not in {c["name"] for c in insp.get_columns("appointments")}
@@ -377,5 +368,104 @@ def test_0006_downgrades_and_upgrades_again(blank_database_url: str) -> None:
         assert {"clinic_settings", "visit_types"} <= set(insp.get_table_names())
         with db.read() as session:
             assert session.scalar(text("SELECT count(*) FROM visit_types")) == 5
+    finally:
+        db.dispose()
+
+
+def test_0015_keeps_every_visit_and_guard_and_an_undone_id_is_never_given_again(
+    blank_database_url: str,
+) -> None:
+    """SQLite gave a deleted (undone) booking's id to the next booking; 0015 rebuilds the
+    table with AUTOINCREMENT, keeping the rows, their children, indexes and triggers."""
+    from hms_desktop.services.scheduling import undo
+
+    db = Database(blank_database_url)
+    try:
+        upgrade(db)
+        downgrade(db, "0014")
+        clock = FakeClock(datetime(2026, 6, 15, 9, 0, tzinfo=ZoneInfo("Europe/Berlin")))
+        clinic = Clinic(db=db, pc=Settings(database_url=blank_database_url), clock=clock)
+        world = f.world(clinic)
+        kept = booking.book(
+            clinic, SYSTEM, patient_id=world.patient_id, doctor_id=world.doctor_id,
+            day=world.day, at="09:00",
+        )  # fmt: skip
+        undone = booking.book(
+            clinic, SYSTEM, patient_id=world.other_patient_id, doctor_id=world.doctor_id,
+            day=world.day, at="10:00",
+        )  # fmt: skip
+        assert undo.undo_booking(clinic, SYSTEM, undone) is True  # deleted: nothing else happened
+        clock.advance(timedelta(days=1, hours=3))  # the 09:00 visit is over: its treatment
+        booking.set_status(clinic, f.doctor_actor(world.doctor_id), kept, "completed")
+        records.record_treatment(
+            clinic, f.doctor_actor(world.doctor_id), kept, records.TreatmentForm(diagnosis="Flu")
+        )
+        with db.read() as session:
+            counts_before = session.execute(
+                text("SELECT day, status, n FROM appointment_counts ORDER BY day, status")
+            ).all()
+
+        assert upgrade(db).current == head_revision()
+
+        with db.read() as session:
+            assert (
+                session.execute(
+                    text("SELECT day, status, n FROM appointment_counts ORDER BY day, status")
+                ).all()
+                == counts_before
+            )  # the copy counted nothing twice, the drop removed nothing
+            treated = text("SELECT count(*) FROM treatments WHERE appointment_id = :id")
+            assert session.scalar(treated, {"id": kept}) == 1
+            if db.is_sqlite:
+                assert session.execute(text("PRAGMA foreign_key_check")).all() == []
+                ddl = session.scalar(
+                    text("SELECT sql FROM sqlite_master WHERE name = 'appointments'")
+                )
+                assert "AUTOINCREMENT" in str(ddl)
+        # The next booking does not get the undone visit's id (on SQLite it did): the
+        # upgrade knows it from the audit log.
+        again = booking.book(
+            clinic, SYSTEM, patient_id=world.other_patient_id, doctor_id=world.doctor_id,
+            day=world.day, at="10:30",
+        )  # fmt: skip
+        assert again > undone
+        # And a visit undone now leaves its id unused as well.
+        undone_now = booking.book(
+            clinic, SYSTEM, patient_id=world.patient_id, doctor_id=world.doctor_id,
+            day=world.day, at="11:30",
+        )  # fmt: skip
+        assert undo.undo_booking(clinic, SYSTEM, undone_now) is True
+        last = booking.book(
+            clinic, SYSTEM, patient_id=world.patient_id, doctor_id=world.doctor_id,
+            day=world.day, at="11:30",
+        )  # fmt: skip
+        assert last > undone_now > again
+        # The guards came back with the table: an overlap, and the day's counts kept.
+        with pytest.raises(SlotTakenError):
+            booking.book(
+                clinic, SYSTEM, patient_id=world.patient_id, doctor_id=world.doctor_id,
+                day=world.day, at="10:30",
+            )  # fmt: skip
+        with pytest.raises(DBAPIError, match="overlap"), db.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO appointments (doctor_id, patient_id, day, start_time, end_time, "
+                    "visit_type, reason, status, created_at, updated_at) VALUES "
+                    "(:d, :p, :day, '10:45:00', '11:15:00', 'consultation', '', 'booked', "
+                    "'2026-06-15 07:00:00', '2026-06-15 07:00:00')"
+                ),
+                {"d": world.doctor_id, "p": world.patient_id, "day": world.day},
+            )
+        with db.read() as session:  # the count triggers keep counting after the rebuild
+            kept_counts = session.execute(
+                text("SELECT day, status, n FROM appointment_counts WHERE n <> 0 ORDER BY 1, 2")
+            ).all()
+            counted = session.execute(
+                text(
+                    "SELECT day, status, count(*) FROM appointments GROUP BY day, status "
+                    "ORDER BY 1, 2"
+                )
+            ).all()
+        assert kept_counts == counted and sum(r[2] for r in counted) == 3  # kept, again, last
     finally:
         db.dispose()

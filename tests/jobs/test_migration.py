@@ -8,11 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
-from hms_desktop.db.engine import Database, translate_errors
-from hms_desktop.db.migrate import alembic_config, upgrade
+from hms_desktop.db.engine import Database
+from hms_desktop.db.migrate import downgrade, upgrade
 from tests.conftest import _pg_base_url
 
 
@@ -36,10 +35,7 @@ def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 def _downgrade(db: Database, revision: str) -> None:
-    cfg = alembic_config()
-    with translate_errors(db), db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    downgrade(db, revision)
 
 
 def _shape(db: Database) -> tuple[set[str], set[str]]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
-from hms_desktop.db.engine import Database, translate_errors
-from hms_desktop.db.migrate import alembic_config, upgrade
+from hms_desktop.db.engine import Database
+from hms_desktop.db.migrate import downgrade, upgrade
 from tests.jobs.test_migration import blank_url  # noqa: F401  (fixture: SQLite and PostgreSQL)
 
 _OUTBOX = (
@@ -18,10 +17,7 @@ _OUTBOX = (
 
 
 def _downgrade(db: Database, revision: str) -> None:
-    cfg = alembic_config()
-    with translate_errors(db), db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, revision)
+    downgrade(db, revision)
 
 
 def _columns(db: Database) -> set[str]:
