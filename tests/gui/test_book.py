@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pypdf import PdfReader
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
@@ -363,8 +364,9 @@ def test_a_narrow_column_drops_the_reason_then_the_visit_type_never_the_name(
     metrics = view.table.fontMetrics()
     # Just wide enough for name and type inside the style's text margins (3px a side).
     snug = metrics.horizontalAdvance("José Núñez · Consultation") + 10 + 12  # + padding
+    name_only = metrics.horizontalAdvance("José Núñez") + 10 + 12
     shown = []
-    for width in (600, 200, snug, 60):
+    for width in (600, 200, snug, name_only, 60):
         option = QStyleOptionViewItem()
         view.table.initViewItemOption(option)
         one_line = metrics.lineSpacing() + 6  # a row of one line of text
@@ -379,4 +381,61 @@ def test_a_narrow_column_drops_the_reason_then_the_visit_type_never_the_name(
         "José Núñez · Consultation",
         "José Núñez · Consultation",
         "José Núñez",
+        # Too narrow for the whole name: the first name as an initial, kept on one line.
+        "J.\N{NO-BREAK SPACE}Núñez",
     ]
+
+
+def test_a_name_too_long_for_its_cell_keeps_the_surname_whole() -> None:
+    from hms_desktop.ui.booking.book.table import initialled
+
+    assert initialled("Paweł Wiśniewski") == "P. Wiśniewski"
+    assert initialled("Anna Maria Smith") == "A. M. Smith"
+    assert initialled("Cher") == "Cher"
+
+
+def test_a_narrow_week_heads_its_days_briefly_then_scrolls_never_cutting_a_date(
+    styled: object, qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    # Larger headings ask for more than the window has (as a narrower window would; the
+    # tabs' own controls keep the window wider than the seven days' least).
+    from hms_desktop.ui.booking.book.table import WEEK_COLUMN
+
+    _reload(qtbot, view, lambda: view.controls.week.setChecked(True))
+    model, table = view.model, view.table
+    header = table.horizontalHeader()
+
+    def headings() -> list[str]:
+        return [model.headerData(c, Qt.Orientation.Horizontal) for c in range(7)]
+
+    def needs() -> list[int]:
+        return [header.sectionSizeFromContents(c).width() for c in range(7)]
+
+    def whole() -> bool:
+        return all(need <= header.sectionSize(c) for c, need in enumerate(needs()))
+
+    def fits() -> bool:
+        return table.horizontalScrollBar().maximum() == 0 and (
+            header.sectionPosition(6) + header.sectionSize(6) <= table.viewport().width()
+        )
+
+    assert headings()[0] == "Mon, 15 Jun" and fits() and whole()
+    room, normal = table.viewport().width(), header.font()
+    # "Mon, 15 Jun" grown past a seventh of the width; "Mon 15" still within it.
+    larger = QFont(normal)
+    larger.setPointSizeF(normal.pointSizeF() * 1.1 * room / 7 / max(needs()))
+    header.setFont(larger)
+    table.fit_columns()  # as on the next resize
+    assert model.brief_headers
+    assert headings() == ["Mon 15", "Tue 16", "Wed 17", "Thu 18", "Fri 19", "Sat 20", "Sun 21"]
+    assert fits() and whole() and min(header.sectionSize(c) for c in range(7)) >= WEEK_COLUMN
+    # Even "Mon 15" too wide for a seventh: the days keep what they need and the book scrolls.
+    larger.setPointSizeF(larger.pointSizeF() * 2.5)
+    header.setFont(larger)
+    table.fit_columns()
+    qtbot.waitUntil(lambda: table.horizontalScrollBar().maximum() > 0, timeout=WAIT)
+    assert model.brief_headers and whole() and not fits()
+    header.setFont(normal)
+    table.fit_columns()
+    qtbot.waitUntil(fits, timeout=WAIT)
+    assert headings()[0] == "Mon, 15 Jun" and whole()

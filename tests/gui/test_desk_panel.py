@@ -184,6 +184,50 @@ def test_the_waitlist_dialog_adds_nobody_until_patient_and_doctor_are_chosen(
     assert entry.doctor == "Dr. Alan Turing"
 
 
+def test_the_waitlist_days_say_in_plain_words_that_none_ticked_is_any_day(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    world = f.world(sqlite_clinic)
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    dialog = _dialog(qtbot, panel)
+    label = dialog.form.labelForField(dialog.days_field)
+    assert isinstance(label, QLabel) and label.text() == "Da&ys that suit"
+    assert dialog.days_hint.isVisible()
+    assert dialog.days_hint.text() == "Leave all unticked for any day."
+    assert [b.text() for b in dialog.days] == ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+    # Alt+Y (the label's letter) puts the keyboard on Monday; Tab walks on to Tuesday.
+    with qtbot.waitActive(dialog):
+        dialog.activateWindow()
+    qtbot.keyClick(dialog, Qt.Key.Key_Y, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() is dialog.days[0] and not dialog.days[0].isChecked()
+    # Tab goes box by box, from the doctor to Monday and from Sunday to Between.
+    dialog.doctor.setFocus()
+    walked = []
+    for _ in range(8):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        walked.append(QApplication.focusWidget())
+    assert walked == [*dialog.days, dialog.between]
+    dialog.days[1].setFocus()
+    qtbot.keyClick(dialog.days[1], Qt.Key.Key_Space)
+    dialog.days[3].setChecked(True)
+
+    picker = dialog.picker
+    qtbot.keyClicks(picker.search, "Anna")
+    qtbot.waitUntil(lambda: picker.model.rowCount() == 1 and not picker.search_pending())
+    picker.results.view.setCurrentIndex(picker.model.index(0, 0))
+    qtbot.keyClick(picker.results.view, Qt.Key.Key_Return)
+    index = dialog.doctor.findText("Dr. Ada Lovelace", Qt.MatchFlag.MatchStartsWith)
+    dialog.doctor.setCurrentIndex(index)
+    assert dialog.patient is not None and dialog.ok.isEnabled()
+    qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not dialog.isVisible() or dialog.error.text() != "", timeout=WAIT)
+    assert dialog.error.text() == ""
+    [entry] = waitlist.list_entries(sqlite_clinic, f.RECEPTION)
+    assert entry.doctor_id == world.doctor_id and entry.days == "tue,thu"
+
+
 def test_enter_enter_checks_in_two_in_a_row_and_expected_gets_the_room(
     qtbot, sqlite_clinic: Clinic, ops: Operations
 ) -> None:

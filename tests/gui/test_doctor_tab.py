@@ -35,6 +35,9 @@ from hms_desktop.ui.doctor.doctor_tab import DoctorTab
 from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
 from hms_desktop.ui.patient.patient_tab import PAGE_PAST, PatientTab
 from tests import factories as f
+from tests.gui.conftest import styled
+
+__all__ = ["styled"]
 
 WAIT = 10_000
 
@@ -823,3 +826,50 @@ def test_the_line_under_the_book_follows_the_cursor_and_the_status(
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         qtbot.mouseClick(tab.days.tomorrow_button, Qt.MouseButton.LeftButton)
     assert "Tomorrow" in line.text() and "09:00" in line.text() and "Anna" not in line.text()
+
+
+def _week_problems(tab: DoctorTab) -> list[str]:
+    """What keeps the next 7 days from reading whole in the tab as it is sized now."""
+    table = tab.book.table
+    header, room = table.horizontalHeader(), table.viewport().width()
+    found = []
+    if table.horizontalScrollBar().maximum():
+        found.append("the book scrolls sideways")
+    end = header.sectionPosition(6) + header.sectionSize(6)
+    if end > room:
+        found.append(f"the seventh day ends at {end}px of the {room}px shown")
+    for column in range(7):
+        need, width = header.sectionSizeFromContents(column).width(), header.sectionSize(column)
+        if need > width:
+            title = tab.book.model.headerData(column, Qt.Orientation.Horizontal)
+            found.append(f"{title!r} needs {need}px, has {width}px")
+    return found
+
+
+def test_the_next_7_days_fit_a_1024_px_window_with_whole_date_headings(
+    qtbot: QtBot, styled: QApplication, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    # Maximised on a 1024x768 screen the tab is 1024 px wide. Seven days of 160 px each
+    # used to leave Saturday and Sunday off the right edge and the book scrolling sideways.
+    tab = DoctorTab(sqlite_clinic, doctor(world), ops)
+    qtbot.addWidget(tab)
+    tab.resize(1024, 768)
+    tab.show()
+    qtbot.waitExposed(tab)
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(tab.week_button, Qt.MouseButton.LeftButton)
+    model, table = tab.book.model, tab.book.table
+    assert model.columnCount() == 7 and model.headerData(0, Qt.Orientation.Horizontal) == (
+        "Mon, 15 Jun"
+    )
+    assert _week_problems(tab) == []
+    widths = [table.horizontalHeader().sectionSize(c) for c in range(7)]
+    assert max(widths) - min(widths) <= 1  # the days share the width
+    # The visits stay readable: José's name whole in its 10:00 cell today.
+    today = model.index(model.row_for(time(10, 0)), 0)
+    assert today.data() == "José Núñez"
+
+    # At 1280 px too (and the days share the wider width).
+    tab.resize(1280, 800)
+    qtbot.waitUntil(lambda: table.horizontalHeader().sectionSize(0) > max(widths), timeout=WAIT)
+    assert _week_problems(tab) == []

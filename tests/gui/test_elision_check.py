@@ -10,7 +10,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtWidgets import QApplication, QLabel, QTableView, QVBoxLayout, QWidget
 
 from hms_desktop.ui.common.layout import fit_key_columns
-from tests.realwindow.elision import is_key_column, off_screen, unreadable
+from tests.realwindow.elision import columns_cut_off, is_key_column, off_screen, unreadable
 
 ROWS = [("6157", "2026-12-07", "08:00", "Oliver Fitzgerald-Hughes", "a long reason " * 5)]
 TITLES = ("ID", "Date", "Time", "Patient", "Reason")
@@ -84,6 +84,25 @@ def test_a_key_column_past_the_visible_width_is_reported(qtbot) -> None:
     table.setColumnWidth(4, 10)
     found = unreadable(window)
     assert any("column 'Patient' ends at" in line for line in found), found
+
+
+def test_every_column_past_the_width_or_with_a_cut_heading_is_reported(qtbot) -> None:
+    # Any column (a week's days are no key columns): all side by side, headings whole.
+    _shown, table, _label = _window(qtbot, width=900)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(header.ResizeMode.Stretch)
+    QApplication.processEvents()
+    assert columns_cut_off(table) == []
+    header.setSectionResizeMode(header.ResizeMode.Interactive)
+    for column in range(len(TITLES)):
+        table.setColumnWidth(column, 300)
+    QApplication.processEvents()
+    found = columns_cut_off(table)
+    assert any("scrolls sideways" in line for line in found), found
+    assert any("column 'Reason' ends at" in line for line in found), found
+    header.setMinimumSectionSize(1)
+    table.setColumnWidth(0, 3)
+    assert any("header 'ID' is cut off at 3px" in line for line in columns_cut_off(table))
 
 
 def test_a_window_larger_than_the_screen_is_reported(qtbot) -> None:

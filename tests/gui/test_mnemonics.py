@@ -127,6 +127,7 @@ def _dialogs(clinic, ops, stats):  # type: ignore[no-untyped-def]
     from hms_desktop.ui.admin.doctor_form import DepartmentDialog, DoctorFormDialog
     from hms_desktop.ui.admin.patient_form import PatientFormDialog
     from hms_desktop.ui.booking.booking_dialog import BookingDialog, BookingTarget
+    from hms_desktop.ui.booking.waitlist_dialogs import WaitlistRequestDialog, WalkInDialog
     from hms_desktop.ui.doctor.report_viewer import ReportViewer
     from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
     from hms_desktop.ui.exports.export_dialog import ExportDialog
@@ -153,6 +154,8 @@ def _dialogs(clinic, ops, stats):  # type: ignore[no-untyped-def]
                                         patient_id=patient.id)),
         ("appointments export", ExportDialog(None, clinic, SYSTEM, ops, kind="appointments")),
         ("report", ReportViewer("<h1>Report</h1>", "Monthly report")),
+        ("waitlist request", WaitlistRequestDialog(clinic, SYSTEM, ops)),
+        ("walk-in", WalkInDialog(clinic, SYSTEM, ops)),
         ("first run", FirstRunDialog(clinic, ops)),
         # An administrator's: this PC's settings and the clinic's (the most fields).
         ("settings", SettingsDialog(clinic, Actor(None, "boss", "admin"), stats, ops)),

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import pypdf
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QObject, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 from sqlalchemy import update
 
@@ -26,6 +30,29 @@ from tests.jobs.conftest import SmtpServer, use_smtp
 from tests.jobs.helpers import at, book_on, close_visit
 
 EVIL = "<script>alert('x')</script> & Co"
+
+
+class _Desktop(QObject):
+    """Takes the files the application hands to the desktop (instead of a PDF viewer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened: list[Path] = []
+
+    @Slot(QUrl)
+    def open_url(self, url: QUrl) -> None:
+        self.opened.append(Path(url.toLocalFile()))
+
+
+@contextmanager
+def opened_urls() -> Iterator[list[Path]]:
+    """The local files and folders opened meanwhile (Qt's own hook for file: URLs)."""
+    desktop = _Desktop()
+    QDesktopServices.setUrlHandler("file", desktop, "open_url")
+    try:
+        yield desktop.opened
+    finally:
+        QDesktopServices.unsetUrlHandler("file")
 
 
 def _november(clinic: Clinic, clock: FakeClock) -> dict[str, int]:
@@ -150,27 +177,41 @@ def test_the_report_opens_in_the_viewer_and_saves_a_valid_pdf(
     assert EVIL in text  # shown as text, not run as markup
     viewer.grab().save(str(Path(os.environ.get("SCREENSHOT_DIR", tmp_path)) / "viewer.png"))
 
-    # Save as PDF starts in the export folder (not the process's working folder).
-    asked: list[str] = []
+    # Save as PDF asks nothing: a dated PDF in the PC's export folder, said where, openable.
+    def asked(*_args: object, **_kwargs: object) -> tuple[str, str]:
+        raise AssertionError("Save as PDF asked with a save dialog")
 
-    def save_dialog(_parent: object, _title: str, start: str, _filter: str) -> tuple[str, str]:
-        asked.append(start)
-        return "", ""  # the person cancels
-
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", save_dialog)
-    viewer.on_save_pdf()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", asked)
     export_dir = sqlite_clinic.pc.effective_export_dir
-    assert [Path(a).parent for a in asked] == [export_dir]
-    assert Path(asked[0]).name.startswith("Monthly-report-2026-11")
-
-    pdf = viewer.save_pdf(tmp_path / "november")
-    assert pdf.name == "november.pdf"
-    assert pdf.read_bytes()[:5] == b"%PDF-"
-    reader = pypdf.PdfReader(str(pdf))
+    first = export_dir / "report-2026-11-ada-lovelace.pdf"
+    with opened_urls() as urls:
+        qtbot.mouseClick(viewer.pdf_button, Qt.MouseButton.LeftButton)
+        assert viewer.saved_path == first and first.read_bytes()[:5] == b"%PDF-"
+        assert viewer.status.text() == f"Saved as {first.name} in {export_dir}."
+        assert viewer.open_pdf_button.isVisible() and viewer.open_folder_button.isVisible()
+        qtbot.mouseClick(viewer.open_pdf_button, Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(viewer.open_folder_button, Qt.MouseButton.LeftButton)
+    assert urls == [first, export_dir]
+    reader = pypdf.PdfReader(str(first))
     assert len(reader.pages) >= 1
     extracted = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
     assert "November 2026" in extracted
     assert "Migraine" in extracted
+    # Saved again (Ctrl+S), it never replaces the first.
+    before = first.read_bytes()
+    with qtbot.waitActive(viewer):
+        viewer.activateWindow()
+    qtbot.keySequence(viewer, "Ctrl+S")  # the button's shortcut: an animated click
+    second = export_dir / "report-2026-11-ada-lovelace (2).pdf"
+    qtbot.waitUntil(lambda: viewer.saved_path == second, timeout=10_000)
+    assert second.read_bytes()[:5] == b"%PDF-"
+    assert first.read_bytes() == before
+    assert f"the {first.name} already there is kept" in viewer.status.text()
+    assert sorted(export_dir.iterdir()) == sorted([first, second])
+
+    pdf = viewer.save_pdf(tmp_path / "november")
+    assert pdf.name == "november.pdf"
+    assert pdf.read_bytes()[:5] == b"%PDF-"
     viewer.close()
     ops.shutdown()
 
@@ -251,31 +292,74 @@ def test_double_click_opens_one_viewer_and_a_newer_one_replaces_it(
     ops.shutdown()
 
 
-def test_a_pdf_that_cannot_be_written_says_what_to_do(
-    sqlite_clinic: Clinic, qtbot: QtBot, tmp_path: Path, monkeypatch
-) -> None:
-    from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
-
-    from hms_desktop.ui.doctor.report_viewer import ReportViewer
-
-    viewer = ReportViewer("<h1>Report</h1>", "Monthly report 2026-11 Dr. X")
-    qtbot.addWidget(viewer)
-    viewer.show()
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("a file where a folder should be", encoding="utf-8")
-    target = blocker / "report.pdf"
-    monkeypatch.setattr(
-        QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "PDF files (*.pdf)")
-    )
-    viewer.on_save_pdf()
-    box = next(
+def _error_box() -> QMessageBox:
+    return next(
         w
         for w in QApplication.topLevelWidgets()
         if isinstance(w, QMessageBox) and w.objectName() == "errorMessage" and w.isVisible()
     )
-    assert f"Could not save the report to {target}" in box.text()
-    assert "choose another name or folder" in box.text()
+
+
+def test_a_pdf_that_cannot_be_written_says_what_to_do_and_leaves_nothing(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from hms_desktop.ui.doctor.report_viewer import ReportViewer, report_pdf_name
+
+    # The export folder's place is taken by a file: the folder cannot be made.
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be", encoding="utf-8")
+    target = report_pdf_name(blocker / "exports", "2026-11", "Dr. X Y")
+    viewer = ReportViewer("<h1>Report</h1>", "Monthly report 2026-11 Dr. X Y", pdf_path=target)
+    qtbot.addWidget(viewer)
+    viewer.show()
+    assert viewer.on_save_pdf() is None
+    box = _error_box()
+    assert f"Could not save the report in {target.parent}" in box.text()
+    assert "Choose another export folder under File > Settings" in box.text()
     assert "not your fault" not in box.text()
     box.close()
-    assert not target.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["not-a-folder"]
+    assert not viewer.open_pdf_button.isVisible()
+
+    # Drawn whole, then no free name to put it under: no file, and no partial file left.
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    target = report_pdf_name(folder, "2026-11", "Dr. X Y")
+    taken = [target] + [target.with_name(f"{target.stem} ({n}).pdf") for n in range(2, 100)]
+    for path in taken:
+        path.write_bytes(b"an earlier report")
+    viewer.pdf_path = target
+    assert viewer.on_save_pdf() is None
+    box = _error_box()
+    assert "99 files of that name are there already" in box.text()
+    box.close()
+    assert sorted(folder.iterdir()) == sorted(taken)  # hidden partial files would show here
+    assert all(path.read_bytes() == b"an earlier report" for path in taken)
+    viewer.close()
+
+
+def test_print_without_a_printer_offers_the_dated_pdf_and_says_where_it_went(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from PySide6.QtPrintSupport import QPrinterInfo
+    from PySide6.QtWidgets import QDialog
+
+    from hms_desktop.ui.doctor.report_viewer import ReportViewer, report_pdf_name
+
+    if QPrinterInfo.availablePrinterNames():
+        pytest.skip("a printer is installed here: the dialog would offer it instead of a PDF")
+    target = report_pdf_name(tmp_path / "exports", "2026-11", "Dr. Ada Lovelace")
+    viewer = ReportViewer("<h1>Report of November</h1>", "Monthly report", pdf_path=target)
+    qtbot.addWidget(viewer)
+    viewer.show()
+    with qtbot.waitActive(viewer):
+        viewer.activateWindow()
+    qtbot.keySequence(viewer, "Ctrl+P")  # the button's shortcut: an animated click
+    qtbot.waitUntil(lambda: viewer.print_dialog is not None, timeout=10_000)
+    dialog = viewer.print_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.printer().outputFileName() == str(target)
+    dialog.done(QDialog.DialogCode.Accepted)
+    assert viewer.saved_path == target and target.read_bytes()[:5] == b"%PDF-"
+    assert viewer.status.text() == f"Saved as {target.name} in {target.parent}."
     viewer.close()

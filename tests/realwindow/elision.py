@@ -91,6 +91,27 @@ def _table_problems(view: QTableView) -> list[str]:
     return found
 
 
+def columns_cut_off(view: QTableView) -> list[str]:
+    """Every column of ``view`` (e.g. a week's seven days) within the width it shows, without
+    scrolling sideways, each heading whole."""
+    model, header = view.model(), view.horizontalHeader()
+    room = view.viewport().width()
+    found = []
+    if view.horizontalScrollBar().maximum() > 0:
+        found.append(f"{_where(view)}: scrolls sideways ({room}px shown)")
+    for column in range(model.columnCount()):
+        title = str(model.headerData(column, Qt.Orientation.Horizontal) or "")
+        width = header.sectionSize(column)
+        if header.sectionPosition(column) + width > room:
+            found.append(
+                f"{_where(view)}: column {title!r} ends at "
+                f"{header.sectionPosition(column) + width}px, past the {room}px the table shows"
+            )
+        if header.sectionSizeFromContents(column).width() > width:
+            found.append(f"{_where(view)}: header {title!r} is cut off at {width}px")
+    return found
+
+
 def _list_problems(view: QListView) -> list[str]:
     model = view.model()
     width = view.viewport().width()

@@ -8,7 +8,9 @@ Either way the new export must not be lost: it is kept under a fresh name
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +50,43 @@ def open_elsewhere(target: Path) -> bool:
 def alternative_name(target: Path, attempt: int) -> Path:
     """``history.csv`` -> ``history (2).csv`` for attempt 2, and so on."""
     return target.with_name(f"{target.stem} ({attempt}){target.suffix}")
+
+
+def first_free(target: Path) -> Path:
+    """``target``, or its first alternative name no file has yet ("name (2).pdf"); ``target``
+    itself when all are taken."""
+    if not target.exists():
+        return target
+    for attempt in range(2, MAX_ALTERNATIVES + 1):
+        other = alternative_name(target, attempt)
+        if not other.exists():
+            return other
+    return target
+
+
+def move_as_new(finished: Path, target: Path) -> Path:
+    """Move the ``finished`` file to ``target``, or to its first free alternative name:
+    nothing already there is ever replaced, even a file made a moment ago by another PC.
+    Returns where the file went.
+
+    Raises:
+        FileExistsError: every name is taken.
+        OSError: the move failed otherwise.
+    """
+    for attempt in range(1, MAX_ALTERNATIVES + 1):
+        candidate = target if attempt == 1 else alternative_name(target, attempt)
+        try:
+            if os.name == "nt":
+                os.rename(finished, candidate)  # refuses an existing name on Windows
+            else:
+                os.link(finished, candidate)  # refuses an existing name, atomically
+                finished.unlink()
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(
+        errno.EEXIST, f"{MAX_ALTERNATIVES} files of that name are there already", str(target)
+    )
 
 
 def place(out: AtomicFile) -> Placed:

@@ -34,6 +34,7 @@ from hms_desktop.services.people import departments, doctors
 from hms_desktop.services.scheduling import patient_flow, waitlist
 from hms_desktop.services.views import PatientRow
 from hms_desktop.ui.common.dates import date_edit, time_text
+from hms_desktop.ui.common.layout import muted_label
 from hms_desktop.ui.common.operations import Operations, user_message
 from hms_desktop.ui.common.patient_picker import PatientPicker
 
@@ -192,10 +193,23 @@ class WaitlistRequestDialog(_DeskDialog):
     ) -> None:
         super().__init__("Add to the waitlist", clinic, actor, ops, parent)
         self.doctor.setPlaceholderText("Choose a doctor or a department…")
-        self.days = [QCheckBox(name, self) for name in DAY_NAMES]
+        # The days that suit, ticked; none ticked means any day (said under them, so
+        # nobody ticks all seven to mean "any").
+        self.days_field = QWidget(self)
+        self.days = [QCheckBox(name, self.days_field) for name in DAY_NAMES]
+        # Alt+Y (the row's label) puts the keyboard on Monday without ticking it: the
+        # label's buddy is the row, which takes focus for Monday (Tab still goes box by box).
+        self.days_field.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.days_field.setFocusProxy(self.days[0])
+        self.days_hint = muted_label("Leave all unticked for any day.", self.days_field)
         days_row = QHBoxLayout()
         for box in self.days:
             days_row.addWidget(box)
+        days_row.addStretch(1)
+        days_layout = QVBoxLayout(self.days_field)
+        days_layout.setContentsMargins(0, 0, 0, 0)
+        days_layout.addLayout(days_row)
+        days_layout.addWidget(self.days_hint)
         self.between = QLineEdit(self)
         self.between.setPlaceholderText("e.g. 09:00-12:00 (empty: any time)")
         # A month from the clinic's today (not this PC's calendar date).
@@ -207,7 +221,7 @@ class WaitlistRequestDialog(_DeskDialog):
         self.minutes.setSuffix(" min")
         self.note = QLineEdit(self)
         self.form.addRow("&Doctor", self.doctor)
-        self.form.addRow("Da&ys (none: any)", days_row)
+        self.form.addRow("Da&ys that suit", self.days_field)
         self.form.addRow("&Between", self.between)
         self.form.addRow("&Until", self.until)
         self.form.addRow("&Length", self.minutes)

@@ -93,6 +93,13 @@ def week_day_text(day: date) -> str:
     return locale.toString(qdate(day), _medium_format(locale, weekday=True, year=False))
 
 
+def week_day_brief_text(day: date) -> str:
+    """ "Mon 15": a week's column heading where "Mon, 15 Jun" does not fit (the range's
+    title names the month)."""
+    locale = _locale()
+    return locale.toString(qdate(day), "ddd d")
+
+
 def file_date(day: date) -> str:
     """``2026-06-15``: a date inside a file name (see the module docstring)."""
     return day.isoformat()
@@ -155,6 +162,7 @@ __all__ = [
     "qdate",
     "short_day_text",
     "time_text",
+    "week_day_brief_text",
     "week_day_text",
     "when_text",
 ]

@@ -21,7 +21,7 @@ from hms_desktop.ui.common.layout import heading, make_table
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.common.table_models import Column, RowTableModel
-from hms_desktop.ui.doctor.report_viewer import ReportViewer
+from hms_desktop.ui.doctor.report_viewer import ReportViewer, report_pdf_name
 
 EMPTY_TEXT = (
     "No monthly reports yet. Each doctor's report for a month is made on the 1st of the next month."
@@ -149,7 +149,7 @@ class MyReportsWidget(QWidget):
             html,
             f"Monthly report {row.month} {row.doctor}",
             self,
-            folder=self.clinic.pc.effective_export_dir,
+            pdf_path=report_pdf_name(self.clinic.pc.effective_export_dir, row.month, row.doctor),
         )
         self.viewer.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         viewer = self.viewer

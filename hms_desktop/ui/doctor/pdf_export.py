@@ -42,14 +42,21 @@ def print_report(html: str, device: QPagedPaintDevice, *, title: str = "") -> No
     document.print_(device)
 
 
-def write_pdf(html: str, path: Path, *, title: str = "") -> None:
-    """Render an HTML report to a PDF file (needs a QGuiApplication).
+def write_pdf(html: str, path: Path, *, title: str = "", keep_existing: bool = False) -> Path:
+    """Render an HTML report to a PDF file (needs a QGuiApplication); with
+    ``keep_existing`` a file at ``path`` stays and the PDF takes the first free "(2)" name.
+    Returns where the PDF went.
 
     Raises:
         OSError: the folder is missing or not writable.
         ValidationError: ``path`` is a folder or a device.
     """
-    write_pdf_atomically(Path(path), lambda writer: print_report(html, writer, title=title), title)
+    return write_pdf_atomically(
+        Path(path),
+        lambda writer: print_report(html, writer, title=title),
+        title,
+        keep_existing=keep_existing,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

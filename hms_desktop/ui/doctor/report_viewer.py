@@ -3,23 +3,26 @@
 QtWebEngine is not part of the application, so the report is shown by
 ``QTextBrowser`` and printed by the same ``QTextDocument``; the template keeps to
 the HTML and CSS subset Qt's rich text supports.
+
+Save as PDF asks nothing, as the book's printing does: the PDF goes to the PC's export
+folder under a dated name ("report-2026-11-ada-lovelace.pdf") and never replaces an
+earlier one ("... (2).pdf"); the line under the report says where, with Open PDF and
+Open folder.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 
-from PySide6.QtCore import QSize
-from PySide6.QtGui import QGuiApplication, QKeySequence
-from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication, QKeySequence
+from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrinterInfo
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
+    QHBoxLayout,
     QLabel,
-    QMessageBox,
     QPushButton,
     QTextBrowser,
     QVBoxLayout,
@@ -27,16 +30,18 @@ from PySide6.QtWidgets import (
 )
 
 from hms_desktop.errors import HmsError
+from hms_desktop.services.files.placement import first_free
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.doctor.pdf_export import print_report, write_pdf
+from hms_desktop.ui.exports.history_pdf import dated_pdf_name
 
 log = logging.getLogger(__name__)
 
 
-def suggested_file_name(title: str) -> str:
-    """A file name from a report title: "Monthly report 2026-11 Dr. Ada" -> "Monthly-report-...pdf"."""
-    stem = re.sub(r"[^\w.-]+", "-", title, flags=re.UNICODE).strip("-.") or "report"
-    return f"{stem}.pdf"
+def report_pdf_name(folder: Path, month: str, doctor: str) -> Path:
+    """``folder/report-2026-11-ada-lovelace.pdf``: a monthly report's PDF, named as the
+    book's printed days are ("schedule-2026-12-07-cardiology.pdf")."""
+    return dated_pdf_name(folder, "report", month, doctor.removeprefix("Dr. "))
 
 
 def fit_to_screen(widget: QWidget, width: int, height: int) -> QSize:
@@ -52,13 +57,17 @@ class ReportViewer(QDialog):
     """Shows one report's HTML. Ctrl+P prints, Ctrl+S saves a PDF, Esc closes."""
 
     def __init__(
-        self, html: str, title: str, parent: QWidget | None = None, *, folder: Path | None = None
+        self, html: str, title: str, parent: QWidget | None = None, *, pdf_path: Path | None = None
     ) -> None:
-        """``folder``: where Save as PDF starts (the PC's export folder), not the process's
-        working folder."""
+        """``pdf_path``: where Save as PDF puts the report (see :func:`report_pdf_name`), or
+        its first free "(2)" name; None: no Save as PDF."""
         super().__init__(parent)
         self.setWindowTitle(title)
-        self.folder = folder
+        self.pdf_path = pdf_path
+        #: Where the last Save as PDF went (None: not saved yet).
+        self.saved_path: Path | None = None
+        #: The print dialog while it is open (tests answer it).
+        self.print_dialog: QPrintDialog | None = None
         self.resize(fit_to_screen(self, 860, 900))
         self.title = title
         #: The report as stored: printing lays it out from this, not from the browser's copy.
@@ -69,14 +78,28 @@ class ReportViewer(QDialog):
         self.browser.setHtml(html)
         self.status = QLabel(self)
         self.status.setObjectName("reportStatus")
+        self.status.setWordWrap(True)  # an export folder's path can be long
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.open_pdf_button = QPushButton("&Open PDF", self)
+        self.open_pdf_button.setToolTip("Open the saved PDF")
+        self.open_pdf_button.clicked.connect(lambda: self._open(self.saved_path))
+        self.open_folder_button = QPushButton("Open &folder", self)
+        self.open_folder_button.setToolTip("Open the folder the PDF was saved in")
+        self.open_folder_button.clicked.connect(
+            lambda: self._open(self.saved_path.parent if self.saved_path else None)
+        )
+        for button in (self.open_pdf_button, self.open_folder_button):
+            button.hide()
 
         buttons = QDialogButtonBox(self)
         self.print_button = QPushButton("&Print…", self)
         self.print_button.setShortcut(QKeySequence.StandardKey.Print)
         self.print_button.setToolTip("Print the report (Ctrl+P)")
-        self.pdf_button = QPushButton("Save as P&DF…", self)
+        self.pdf_button = QPushButton("Save as P&DF", self)
         self.pdf_button.setShortcut(QKeySequence.StandardKey.Save)
-        self.pdf_button.setToolTip("Save the report as a PDF file (Ctrl+S)")
+        folder = f" in {pdf_path.parent}" if pdf_path is not None else ""
+        self.pdf_button.setToolTip(f"Save the report as a PDF{folder} (Ctrl+S)")
+        self.pdf_button.setEnabled(pdf_path is not None)
         buttons.addButton(self.print_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.pdf_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(QDialogButtonBox.StandardButton.Close)
@@ -84,9 +107,13 @@ class ReportViewer(QDialog):
         self.print_button.clicked.connect(self.on_print)
         self.pdf_button.clicked.connect(self.on_save_pdf)
 
+        saved = QHBoxLayout()
+        saved.addWidget(self.status, 1)
+        saved.addWidget(self.open_pdf_button)
+        saved.addWidget(self.open_folder_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.browser, 1)
-        layout.addWidget(self.status)
+        layout.addLayout(saved)
         layout.addWidget(buttons)
         self.browser.setFocus()
 
@@ -98,8 +125,10 @@ class ReportViewer(QDialog):
         return self.browser.toPlainText()
 
     # --- actions ---------------------------------------------------------------------------
-    def save_pdf(self, path: Path) -> Path:
-        """Write the report as shown to ``path`` (``.pdf`` added when missing).
+    def save_pdf(self, path: Path, *, keep_existing: bool = False) -> Path:
+        """Write the report as shown to ``path`` (``.pdf`` added when missing); with
+        ``keep_existing`` a file there stays and the PDF takes the first free "(2)" name.
+        Returns where it went.
 
         Raises:
             OSError: the file cannot be written.
@@ -108,53 +137,79 @@ class ReportViewer(QDialog):
         path = Path(path)
         if path.suffix.lower() != ".pdf":
             path = path.with_name(path.name + ".pdf")
-        write_pdf(self.source_html, path, title=self.title)
-        self.status.setText(f"Saved {path}")
-        log.info("report %r saved as %s", self.title, path)
+        saved = write_pdf(self.source_html, path, title=self.title, keep_existing=keep_existing)
+        log.info("report %r saved as %s", self.title, saved)
+        return saved
+
+    def on_save_pdf(self) -> Path | None:
+        """Save as PDF: into the export folder under the report's dated name (a "(2)" name
+        when taken), then say where, with Open PDF and Open folder. A failure says what to
+        do and leaves no file behind."""
+        if self.pdf_path is None:
+            return None
+        return self._save_to(self.pdf_path, keep_existing=True)
+
+    def _save_to(self, target: Path, *, keep_existing: bool) -> Path | None:
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            path = self.save_pdf(target, keep_existing=keep_existing)
+        except HmsError as err:
+            show_error(self, "Save as PDF", err)
+            return None
+        except OSError as err:
+            reason = err.strerror or type(err).__name__
+            log.warning("saving the report in %s failed: %r", target.parent, err)
+            message = (
+                f"Could not save the report in {target.parent} ({reason}). Choose another "
+                "export folder under File > Settings, or ask for this one to be made writable."
+            )
+            show_error(self, "Save as PDF", HmsError(message))
+            return None
+        self.saved_path = path
+        kept = f" (the {target.name} already there is kept)" if path != target else ""
+        self.status.setText(f"Saved as {path.name} in {path.parent}{kept}.")
+        self.status.setToolTip(str(path))
+        for button in (self.open_pdf_button, self.open_folder_button):
+            button.show()
         return path
+
+    def _open(self, path: Path | None) -> None:
+        """Hand ``path`` to the desktop (the PDF viewer, the file manager)."""
+        if path is not None and not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
+            self.status.setText(f"No program opened {path}. Open it from your file manager.")
 
     def print_to(self, printer: QPrinter) -> None:
         print_report(self.source_html, printer, title=self.title)
 
-    def on_save_pdf(self) -> None:
-        suggested = suggested_file_name(self.title)
-        start = str(self.folder / suggested) if self.folder is not None else suggested
-        name, _ = QFileDialog.getSaveFileName(
-            self, "Save report as PDF", start, "PDF files (*.pdf)"
-        )
-        if not name:
-            return
-        path = Path(name)
-        if path.suffix.lower() != ".pdf":
-            # The file dialog asked about the name as typed, not about the .pdf added here.
-            path = path.with_name(path.name + ".pdf")
-            if path.exists():
-                answer = QMessageBox.question(
-                    self,
-                    "Save as PDF",
-                    f"{path.name} already exists in {path.parent}. Replace it?",
-                    QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                    QMessageBox.StandardButton.No,
-                )
-                if answer != QMessageBox.StandardButton.Yes:
-                    return
-        try:
-            self.save_pdf(path)
-        except HmsError as err:
-            show_error(self, "Save as PDF", err)
-        except OSError as err:
-            reason = err.strerror or type(err).__name__
-            log.warning("saving %s failed: %r", path, err)
-            message = (
-                f"Could not save the report to {path} ({reason}). If the file is open in "
-                "another program, close it there, or choose another name or folder."
-            )
-            show_error(self, "Save as PDF", HmsError(message))
-
-    def on_print(self) -> None:
+    def on_print(self) -> QPrintDialog:
+        """Ask for a printer and print. With no printer installed the dialog offers a PDF
+        named as Save as PDF names it; a PDF is written whole or not at all, and the line
+        under the report says where it went."""
         printer = QPrinter(QPrinter.PrinterMode.HighResolution)
         printer.setDocName(self.title)
+        offered = ""
+        if self.pdf_path is not None and not QPrinterInfo.availablePrinterNames():
+            offered = str(first_free(self.pdf_path))
+            printer.setOutputFileName(offered)
         dialog = QPrintDialog(printer, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.print_to(printer)
-            self.status.setText("Sent to the printer.")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.print_dialog = dialog
+
+        def finished(result: int) -> None:
+            self.print_dialog = None
+            if result != QDialog.DialogCode.Accepted:
+                return
+            if printer.outputFormat() != QPrinter.OutputFormat.PdfFormat:
+                self.print_to(printer)
+                self.status.setText("Sent to the printer.")
+                return
+            # A name the person chose replaces what is there (the dialog asked); the name
+            # offered here never does, even if another PC took it meanwhile.
+            chosen = printer.outputFileName()
+            target = Path(chosen) if chosen else self.pdf_path
+            if target is not None:
+                self._save_to(target, keep_existing=chosen in ("", offered))
+
+        dialog.finished.connect(finished)
+        QDialog.open(dialog)  # the print dialog's own open() wants a receiver
+        return dialog

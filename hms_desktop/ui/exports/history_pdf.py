@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ from PySide6.QtGui import (
 
 from hms_desktop.services.files.atomic_file import partial_file, regular_target
 from hms_desktop.services.files.history_pdf import PrintableHistory
+from hms_desktop.services.files.placement import move_as_new
 
 #: Enough for crisp text; higher only makes the file bigger.
 PDF_DPI = 300
@@ -58,21 +60,37 @@ def a4_pdf_writer(
     return writer
 
 
-def write_pdf_atomically(path: Path, paint: Callable[[QPdfWriter], object], title: str) -> None:
+def write_pdf_atomically(
+    path: Path, paint: Callable[[QPdfWriter], object], title: str, *, keep_existing: bool = False
+) -> Path:
     """Paint an A4 PDF into a partial file beside ``path``, check it is a PDF, then move it
-    into place: a failure leaves no file, and never half a file.
+    into place: a failure leaves no file, and never half a file. With ``keep_existing``
+    a file already at ``path`` stays: the PDF goes to the first free "name (2).pdf".
+    Returns where the PDF went.
 
     Raises:
         OSError: the folder cannot be written, or Qt wrote no PDF.
+        ValidationError: ``path`` is a folder or a device (unless ``keep_existing``).
     """
-    path = regular_target(path)
+    path = Path(path).absolute() if keep_existing else regular_target(path)
     with partial_file(path, ".pdf") as tmp:
         writer = a4_pdf_writer(tmp, title)
         paint(writer)
         del writer  # the PDF trailer is written when the writer goes away
         if tmp.stat().st_size == 0 or not tmp.read_bytes()[:5] == b"%PDF-":
             raise OSError(f"Qt wrote no PDF to {tmp}")
+        if keep_existing:
+            return move_as_new(tmp, path)
         os.replace(tmp, path)
+        return path
+
+
+def dated_pdf_name(folder: Path, kind: str, when: str, label: str = "") -> Path:
+    """``folder/schedule-2026-12-07-cardiology.pdf``, ``folder/report-2026-11-ada-lovelace.pdf``:
+    how a PDF made for the person is named in the export folder (``when`` an ISO date or
+    month, ``label`` what it is about, reduced to letters, digits and "-")."""
+    slug = re.sub(r"[^\w]+", "-", label.lower(), flags=re.UNICODE).strip("-")
+    return folder / f"{kind}-{when}{'-' + slug if slug else ''}.pdf"
 
 
 def write_history_pdf(history: PrintableHistory, path: Path) -> None:

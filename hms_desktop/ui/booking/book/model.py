@@ -14,7 +14,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from hms_desktop.services.scheduling.book import Block, BookColumn, DayBook
 from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS
-from hms_desktop.ui.common.dates import week_day_text
+from hms_desktop.ui.common.dates import week_day_brief_text, week_day_text
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -74,6 +74,9 @@ class BookModel(QAbstractTableModel):
         self._rows = 0
         self._cells: list[list[BookCell]] = []
         self.week = False
+        #: A week's dates headed "Mon 15" instead of "Mon, 15 Jun" (see
+        #: :meth:`~.table.BookTable.fit_columns`).
+        self.brief_headers = False
 
     # --- loading ------------------------------------------------------------------------
     def set_books(self, books: list[DayBook], *, week: bool = False) -> None:
@@ -90,6 +93,13 @@ class BookModel(QAbstractTableModel):
             self._rows = 0
         self._cells = [self._column_cells(c, brief=week) for _, c in self._columns]
         self.endResetModel()
+
+    def set_brief_headers(self, brief: bool) -> None:
+        """Head a week's columns "Mon 15" (``brief``) or "Mon, 15 Jun"."""
+        if brief != self.brief_headers:
+            self.brief_headers = brief
+            if self.week and self._columns:
+                self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self._columns) - 1)
 
     def _row_of(self, t: time) -> int:
         return (_minutes(t) - self._start) // self._step
@@ -221,7 +231,9 @@ class BookModel(QAbstractTableModel):
         if not 0 <= section < len(self._columns):
             return None
         day, column = self._columns[section]
-        return week_day_text(day) if self.week else column.doctor
+        if not self.week:
+            return column.doctor
+        return week_day_brief_text(day) if self.brief_headers else week_day_text(day)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags

@@ -5,7 +5,6 @@ overwrites an earlier one ("schedule-2026-12-07-cardiology.pdf", then "... (2).p
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,10 +15,11 @@ from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrinterInfo
 from PySide6.QtWidgets import QDialog, QFileDialog
 
 from hms_desktop.errors import HmsError
-from hms_desktop.services.files.placement import MAX_ALTERNATIVES, alternative_name
+from hms_desktop.services.files.placement import first_free
 from hms_desktop.ui.booking.book.dialogs import day_schedule_html, write_pdf
 from hms_desktop.ui.common.dates import day_text, file_date
 from hms_desktop.ui.common.operations import user_message
+from hms_desktop.ui.exports.history_pdf import dated_pdf_name
 
 if TYPE_CHECKING:
     from hms_desktop.ui.booking.book.view import BookView
@@ -27,15 +27,7 @@ if TYPE_CHECKING:
 
 def pdf_path(folder: Path, day: date, label: str = "") -> Path:
     """``folder/schedule-2026-12-07-cardiology.pdf``, or the first free "(2)" name."""
-    slug = re.sub(r"[^\w]+", "-", label.lower(), flags=re.UNICODE).strip("-")
-    first = folder / f"schedule-{file_date(day)}{'-' + slug if slug else ''}.pdf"
-    if not first.exists():
-        return first
-    for attempt in range(2, MAX_ALTERNATIVES + 1):
-        other = alternative_name(first, attempt)
-        if not other.exists():
-            return other
-    return first
+    return first_free(dated_pdf_name(folder, "schedule", file_date(day), label))
 
 
 class BookPrinting:

@@ -45,14 +45,28 @@ from hms_desktop.ui.booking.book.model import BLOCK_ROLE, BookModel
 
 Index = QModelIndex | QPersistentModelIndex
 NOW_LINE = QColor("#d62728")
-#: The least width of a doctor's column (a day) and of a date's column (a week).
-DAY_COLUMN, WEEK_COLUMN = 180, 160
+#: The least width of a doctor's column in a day: a visit's name and type side by side.
+DAY_COLUMN = 180
+#: The least width of a date's column in a week (which shows patients' names alone) when
+#: its heading needs less: seven of them fit a 1024x768 screen's window.
+WEEK_COLUMN = 100
+#: The least a column of a day can be dragged to.
+NARROWEST_COLUMN = 120
+
+
+def initialled(name: str) -> str:
+    """ "P. Wiśniewski" for "Paweł Wiśniewski": the first names to their initials."""
+    words = name.split()
+    if len(words) < 2:
+        return name
+    return " ".join([*(f"{w[0]}." for w in words[:-1]), words[-1]])
 
 
 class BookDelegate(QStyledItemDelegate):
     """A visit shows its name and visit type whenever they fit, then its reason; parts
     that do not fit are dropped whole (the reason first, then the type), never cut to
-    "…" (the tooltip keeps all of it).
+    "…" (the tooltip keeps all of it). A name too long on its own (a narrow day of a
+    week) shows its first names as initials, "P. Wiśniewski", before the style cuts it.
 
     "Fits" is measured as the style lays the text out: its text rectangle less the text
     margins, wrapped at words into as many lines as the cell's height holds. A part
@@ -72,7 +86,12 @@ class BookDelegate(QStyledItemDelegate):
             if self._fits(option, shorter):
                 option.text = shorter
                 return
-        option.text = parts[0]
+        name = parts[0]
+        if not self._fits(option, name):
+            # Kept on one line: a surname still too long is cut at its end ("Ε. Παπαδόπου…"),
+            # not wrapped below the cell to leave "Ε. …".
+            name = initialled(name).replace(" ", "\N{NO-BREAK SPACE}")
+        option.text = name
 
     def _fits(self, option: QStyleOptionViewItem, text: str) -> bool:
         widget = option.widget
@@ -119,7 +138,7 @@ class BookTable(QTableView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.verticalHeader().setDefaultSectionSize(28)
         self.horizontalHeader().setDefaultSectionSize(DAY_COLUMN)
-        self.horizontalHeader().setMinimumSectionSize(120)
+        self.horizontalHeader().setMinimumSectionSize(NARROWEST_COLUMN)
         #: The current time (clinic zone, naive) while the shown day is today, else None.
         self.now: datetime | None = None
         self._press: tuple[QPoint, QModelIndex, Block] | None = None
@@ -131,11 +150,28 @@ class BookTable(QTableView):
 
     def fit_columns(self) -> None:
         """Columns share the width when they fit at their least; else they keep it and
-        the book scrolls sideways (a visit's text is never squeezed to nothing)."""
+        the book scrolls sideways (a visit's text is never squeezed to nothing).
+
+        A day's doctor needs :data:`DAY_COLUMN`. A week's date needs its heading whole,
+        and no less than :data:`WEEK_COLUMN`: "Mon, 15 Jun", or "Mon 15" where seven of
+        those do not fit (the range's title names the month).
+        """
         columns = self._model.columnCount()
-        least = WEEK_COLUMN if self._model.week else DAY_COLUMN
         header = self.horizontalHeader()
-        fits = columns and columns * least <= self.viewport().width()
+        room = self.viewport().width()
+        if self._model.week:
+            for brief in (False, True):
+                self._model.set_brief_headers(brief)
+                least = max(
+                    [WEEK_COLUMN]
+                    + [header.sectionSizeFromContents(c).width() for c in range(columns)]
+                )
+                if columns * least <= room:
+                    break
+        else:
+            least = DAY_COLUMN
+        header.setMinimumSectionSize(min(least, NARROWEST_COLUMN))
+        fits = columns and columns * least <= room
         mode = QHeaderView.ResizeMode.Stretch if fits else QHeaderView.ResizeMode.Interactive
         if header.sectionResizeMode(0) != mode or not fits:
             header.setSectionResizeMode(mode)
