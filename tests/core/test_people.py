@@ -249,14 +249,47 @@ def test_a_phone_number_is_found_by_its_start_its_end_or_as_dialled_at_home(
     assert patients.search_patients(clinic, f.RECEPTION, "9999999") == []
 
 
+def test_a_leading_zero_starts_a_phone_number_never_an_id(clinic: Clinic) -> None:
+    """ "0177" is how a German mobile number starts: not patient 177, and not a number
+    that merely ends in 177 (a prefix being typed is not the end of a number)."""
+    ends_in_it = f.patient(clinic, "Anna Smith", phone="+49 30 1234177")
+    dialled_at_home = f.patient(clinic, "José Núñez", phone="0177 6206524")
+
+    def ids(typed: str) -> list[int]:
+        return [p.id for p in patients.search_patients(clinic, f.RECEPTION, typed)]
+
+    assert ids(str(ends_in_it)) == [ends_in_it]  # the id itself
+    assert ids(f"0{ends_in_it}") == []
+    assert ids(f"00{dialled_at_home}") == []
+    for typed in ("0177", "0177 62", "0177 620652"):
+        assert ids(typed) == [dialled_at_home], typed
+    assert ids("0 234177") == []  # six digits after the 0: still a prefix
+    # Without the trunk 0, or as a whole number said at home, the end counts.
+    assert ids("177") == [ends_in_it]
+    assert ids("4177") == [ends_in_it]
+    assert ids("030 1234177") == [ends_in_it]
+    assert ids("0301234177") == [ends_in_it]
+
+
 @pytest.mark.parametrize(
     ("query", "indexes"),
     [
         ("jose", ["ix_patients_name_key", "ix_patients_surname_name_id"]),
         (
-            "0305",
+            "3055",
             [
                 "pk_patients|INTEGER PRIMARY KEY",
+                "ix_patients_name_key",
+                "ix_patients_surname_name_id",
+                "ix_patients_phone_key",
+                "ix_patients_phone_rev_key",
+            ],
+        ),
+        # A leading zero: no id, and too short to be matched against numbers' ends.
+        ("0305", ["ix_patients_name_key", "ix_patients_surname_name_id", "ix_patients_phone_key"]),
+        (
+            "0175 6206524",
+            [
                 "ix_patients_name_key",
                 "ix_patients_surname_name_id",
                 "ix_patients_phone_key",
