@@ -9,7 +9,7 @@ from hms_desktop.db.models import Patient
 from hms_desktop.errors import NotFoundError, ValidationError
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.people import departments, doctors, patients
+from hms_desktop.services.people import departments, doctors, patients, validation
 from hms_desktop.services.people.patients import PatientForm
 from tests import factories as f
 
@@ -190,6 +190,8 @@ def test_patient_search_by_name_surname_accents_id_and_phone(clinic: Clinic) -> 
     assert ids("zoe") == [zoe]
     assert ids("smi") == [anna]
     assert ids("o'b") == [obrien]
+    assert ids("obrien") == [obrien]  # apostrophes left out, typed or stored
+    assert ids("o’brien") == [obrien]
     assert ids("sean") == [obrien]
     assert ids("mith") == []  # a prefix, not a substring
     assert ids(str(anna)) == [anna]  # id
@@ -212,6 +214,31 @@ def test_patient_search_by_name_surname_accents_id_and_phone(clinic: Clinic) -> 
         obrien,
         zoe,
     ]
+
+
+def test_letters_without_accents_to_strip_are_found_by_plain_letters(clinic: Clinic) -> None:
+    """Unicode does not take "ł" or "ı" apart: they are spelled plainly, as people type."""
+    names = ("Łukasz Wójcik", "Ayşe Yılmaz", "Søren Ødegaard", "Đorđe Þórðarson", "Æbleø Cœur")
+    ids = {name: f.patient(clinic, name) for name in names}
+
+    def found(text: str) -> list[int]:
+        return [p.id for p in patients.search_patients(clinic, f.RECEPTION, text)]
+
+    for typed, name in (
+        ("lukasz", "Łukasz Wójcik"),
+        ("ŁUKASZ W", "Łukasz Wójcik"),
+        ("yilmaz", "Ayşe Yılmaz"),
+        ("YILMAZ", "Ayşe Yılmaz"),
+        ("yılmaz", "Ayşe Yılmaz"),
+        ("soren odeg", "Søren Ødegaard"),
+        ("odegaard", "Søren Ødegaard"),
+        ("dorde", "Đorđe Þórðarson"),
+        ("thordarson", "Đorđe Þórðarson"),
+        ("aebleo", "Æbleø Cœur"),
+        ("coeur", "Æbleø Cœur"),
+    ):
+        assert found(typed) == [ids[name]], typed
+    assert validation.fold("Straße ẞ") == "strasse ss"
 
 
 def test_search_keys_compare_in_byte_order_on_postgresql(clinic: Clinic) -> None:
