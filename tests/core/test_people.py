@@ -314,15 +314,14 @@ def test_a_leading_zero_starts_a_phone_number_never_an_id(clinic: Clinic) -> Non
         ),
         # A leading zero: no id, and too short to be matched against numbers' ends.
         ("0305", ["ix_patients_name_key", "ix_patients_surname_name_id", "ix_patients_phone_key"]),
+        # A number with a space: no surname (surname keys hold no space).
         (
             "0175 6206524",
-            [
-                "ix_patients_name_key",
-                "ix_patients_surname_name_id",
-                "ix_patients_phone_key",
-                "ix_patients_phone_rev_key",
-            ],
+            ["ix_patients_name_key", "ix_patients_phone_key", "ix_patients_phone_rev_key"],
         ),
+        # Surname first: the surname's range of the surname, name index.
+        ("kruger anna", ["ix_patients_name_key", "ix_patients_surname_name_id"]),
+        ("schroder j", ["ix_patients_name_key", "ix_patients_surname_name_id"]),
     ],
 )
 def test_patient_search_is_served_by_indexes(
@@ -371,6 +370,37 @@ def test_search_finds_names_then_surnames_then_phones_each_once(clinic: Clinic) 
     assert pages == [[smilla], [sam], [bob], [anna], []]
     assert ids("sm", limit=2, offset=1) == [sam, bob]
     assert ids("sm", limit=3, offset=3) == [anna]
+
+
+def test_a_name_is_found_written_surname_first(clinic: Clinic) -> None:
+    """Lists and forms write "Krüger, Anna": the desk types "kruger anna" or "schroder j"."""
+    anna = f.patient(clinic, "Anna Krüger")
+    annabella = f.patient(clinic, "Annabella Krüger-Lenz")
+    bob = f.patient(clinic, "Bob Krüger")
+    jan = f.patient(clinic, "Jan Schröder")
+    julia = f.patient(clinic, "Julia Maria Schröder")
+    kruger_anna = f.patient(clinic, "Kruger Annabel")  # a first name that is a surname
+
+    def ids(text: str, **page: int) -> list[int]:
+        return [p.id for p in patients.search_patients(clinic, f.RECEPTION, text, **page)]
+
+    # The name as written first; then surname first, in surname, name order.
+    assert ids("kruger anna") == [kruger_anna, anna, annabella]
+    assert ids("Krüger, Anna") == [anna, annabella]  # as lists write it
+    assert ids("krug ann") == [anna, annabella]
+    assert ids("kruger b") == [bob]
+    assert ids("schroder j") == [jan, julia]
+    assert ids("schroder julia m") == [julia]
+    assert ids("schroder julia s") == []  # the name's start, not any of its words
+    assert ids("kruger x") == []
+    # Pages run on from the name way into the surname-first way.
+    assert [ids("kruger anna", limit=1, offset=n) for n in range(4)] == [
+        [kruger_anna],
+        [anna],
+        [annabella],
+        [],
+    ]
+    assert ids("kruger anna", limit=2, offset=1) == [anna, annabella]
 
 
 def test_names_cannot_carry_markup(clinic) -> None:
