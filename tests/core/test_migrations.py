@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import multiprocessing
+import sys
 from datetime import UTC, datetime, time, timedelta
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from hms_desktop.config import Settings
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import (
+    MIGRATIONS_DIR,
     check_schema,
     current_revision,
     downgrade,
@@ -30,6 +33,7 @@ from hms_desktop.services.clinic import Clinic, open_clinic
 from hms_desktop.services.clinic_settings.values import ClinicSettings
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.people import patients
+from hms_desktop.services.people.validation import fold
 from hms_desktop.services.records import records
 from hms_desktop.services.safety import audit, audit_chain
 from hms_desktop.services.scheduling import availability, booking
@@ -467,5 +471,113 @@ def test_0015_keeps_every_visit_and_guard_and_an_undone_id_is_never_given_again(
                 )
             ).all()
         assert kept_counts == counted and sum(r[2] for r in counted) == 3  # kept, again, last
+    finally:
+        db.dispose()
+
+
+def _migration(name: str) -> ModuleType:
+    """A revision's module, loaded from its file (the versions folder is no package)."""
+    path = MIGRATIONS_DIR / "versions" / name
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_0016_lists_every_character_whose_folding_changed() -> None:
+    """0016 picks the names to make keys for again by these characters: a character
+    missing from its list would leave its names with keys the search cannot find."""
+    m0016 = _migration("0016_patient_name_keys_plain_letters.py")
+    changed = {
+        ch
+        for ch in map(chr, range(sys.maxunicode + 1))
+        if not 0xD800 <= ord(ch) <= 0xDFFF and fold(ch) != m0016.fold_0015(ch)
+    }
+    assert changed == set(m0016._CHANGED)
+
+
+def test_0016_makes_the_keys_of_special_letters_and_apostrophes_again(
+    blank_database_url: str,
+) -> None:
+    """Names saved before 0016 kept keys with "ł", "ı", "'": "lukasz" did not find
+    "Łukasz". The upgrade makes their keys as the search now folds; the downgrade makes
+    them as 0015's search did."""
+    db = Database(blank_database_url)
+    try:
+        upgrade(db)
+        downgrade(db, "0015")
+        patients_0015 = sa.table(
+            "patients",
+            sa.column("id", sa.Integer),
+            sa.column("full_name", sa.String),
+            sa.column("name_key", sa.String),
+            sa.column("surname_key", sa.String),
+            sa.column("created_at", sa.DateTime),
+        )
+        # The keys as 0015's search made them.
+        old_keys = {
+            "Łukasz Wójcik": ("łukasz wojcik", "wojcik"),
+            "Ayşe Yılmaz": ("ayse yılmaz", "yılmaz"),
+            "Seán O'Brien": ("sean o'brien", "o'brien"),
+            "Søren Kierkegaard": ("søren kierkegaard", "kierkegaard"),
+            "Anna Smith": ("anna smith", "smith"),
+            "José Núñez": ("jose nunez", "nunez"),
+        }
+        with db.write() as session:
+            ids = {
+                name: session.scalar(
+                    sa.insert(patients_0015)
+                    .values(
+                        full_name=name,
+                        name_key=key,
+                        surname_key=surname,
+                        created_at=datetime(2026, 6, 1, 8, 0),
+                    )
+                    .returning(patients_0015.c.id)
+                )
+                for name, (key, surname) in old_keys.items()
+            }
+
+        def keys() -> dict[str, tuple[str, str]]:
+            with db.read() as session:
+                rows = session.execute(
+                    sa.select(
+                        patients_0015.c.full_name,
+                        patients_0015.c.name_key,
+                        patients_0015.c.surname_key,
+                    )
+                ).all()
+            return {name: (key, surname) for name, key, surname in rows}
+
+        assert upgrade(db).current == head_revision()
+        assert keys() == {
+            "Łukasz Wójcik": ("lukasz wojcik", "wojcik"),
+            "Ayşe Yılmaz": ("ayse yilmaz", "yilmaz"),
+            "Seán O'Brien": ("sean obrien", "obrien"),
+            "Søren Kierkegaard": ("soren kierkegaard", "kierkegaard"),
+            "Anna Smith": ("anna smith", "smith"),
+            "José Núñez": ("jose nunez", "nunez"),
+        }
+        clinic = Clinic(
+            db=db,
+            pc=Settings(database_url=blank_database_url),
+            clock=FakeClock(datetime(2026, 6, 15, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))),
+        )
+        for typed, name in (
+            ("lukasz", "Łukasz Wójcik"),
+            ("Łukasz", "Łukasz Wójcik"),
+            ("yilmaz", "Ayşe Yılmaz"),
+            ("obrien", "Seán O'Brien"),
+            ("o'b", "Seán O'Brien"),
+            ("o’brien", "Seán O'Brien"),
+            ("soren", "Søren Kierkegaard"),
+        ):
+            found = patients.search_patients(clinic, SYSTEM, typed)
+            assert [p.id for p in found] == [ids[name]], typed
+        downgrade(db, "0015")
+        assert keys() == old_keys
+        assert upgrade(db).current == head_revision()
+        assert keys()["Łukasz Wójcik"] == ("lukasz wojcik", "wojcik")
     finally:
         db.dispose()

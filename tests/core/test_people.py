@@ -9,7 +9,7 @@ from hms_desktop.db.models import Patient
 from hms_desktop.errors import NotFoundError, ValidationError
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.people import departments, doctors, patients
+from hms_desktop.services.people import departments, doctors, patients, validation
 from hms_desktop.services.people.patients import PatientForm
 from tests import factories as f
 
@@ -190,6 +190,8 @@ def test_patient_search_by_name_surname_accents_id_and_phone(clinic: Clinic) -> 
     assert ids("zoe") == [zoe]
     assert ids("smi") == [anna]
     assert ids("o'b") == [obrien]
+    assert ids("obrien") == [obrien]  # apostrophes left out, typed or stored
+    assert ids("o’brien") == [obrien]
     assert ids("sean") == [obrien]
     assert ids("mith") == []  # a prefix, not a substring
     assert ids(str(anna)) == [anna]  # id
@@ -212,6 +214,31 @@ def test_patient_search_by_name_surname_accents_id_and_phone(clinic: Clinic) -> 
         obrien,
         zoe,
     ]
+
+
+def test_letters_without_accents_to_strip_are_found_by_plain_letters(clinic: Clinic) -> None:
+    """Unicode does not take "ł" or "ı" apart: they are spelled plainly, as people type."""
+    names = ("Łukasz Wójcik", "Ayşe Yılmaz", "Søren Ødegaard", "Đorđe Þórðarson", "Æbleø Cœur")
+    ids = {name: f.patient(clinic, name) for name in names}
+
+    def found(text: str) -> list[int]:
+        return [p.id for p in patients.search_patients(clinic, f.RECEPTION, text)]
+
+    for typed, name in (
+        ("lukasz", "Łukasz Wójcik"),
+        ("ŁUKASZ W", "Łukasz Wójcik"),
+        ("yilmaz", "Ayşe Yılmaz"),
+        ("YILMAZ", "Ayşe Yılmaz"),
+        ("yılmaz", "Ayşe Yılmaz"),
+        ("soren odeg", "Søren Ødegaard"),
+        ("odegaard", "Søren Ødegaard"),
+        ("dorde", "Đorđe Þórðarson"),
+        ("thordarson", "Đorđe Þórðarson"),
+        ("aebleo", "Æbleø Cœur"),
+        ("coeur", "Æbleø Cœur"),
+    ):
+        assert found(typed) == [ids[name]], typed
+    assert validation.fold("Straße ẞ") == "strasse ss"
 
 
 def test_search_keys_compare_in_byte_order_on_postgresql(clinic: Clinic) -> None:
@@ -249,12 +276,34 @@ def test_a_phone_number_is_found_by_its_start_its_end_or_as_dialled_at_home(
     assert patients.search_patients(clinic, f.RECEPTION, "9999999") == []
 
 
+def test_a_leading_zero_starts_a_phone_number_never_an_id(clinic: Clinic) -> None:
+    """ "0177" is how a German mobile number starts: not patient 177, and not a number
+    that merely ends in 177 (a prefix being typed is not the end of a number)."""
+    ends_in_it = f.patient(clinic, "Anna Smith", phone="+49 30 1234177")
+    dialled_at_home = f.patient(clinic, "José Núñez", phone="0177 6206524")
+
+    def ids(typed: str) -> list[int]:
+        return [p.id for p in patients.search_patients(clinic, f.RECEPTION, typed)]
+
+    assert ids(str(ends_in_it)) == [ends_in_it]  # the id itself
+    assert ids(f"0{ends_in_it}") == []
+    assert ids(f"00{dialled_at_home}") == []
+    for typed in ("0177", "0177 62", "0177 620652"):
+        assert ids(typed) == [dialled_at_home], typed
+    assert ids("0 234177") == []  # six digits after the 0: still a prefix
+    # Without the trunk 0, or as a whole number said at home, the end counts.
+    assert ids("177") == [ends_in_it]
+    assert ids("4177") == [ends_in_it]
+    assert ids("030 1234177") == [ends_in_it]
+    assert ids("0301234177") == [ends_in_it]
+
+
 @pytest.mark.parametrize(
     ("query", "indexes"),
     [
         ("jose", ["ix_patients_name_key", "ix_patients_surname_name_id"]),
         (
-            "0305",
+            "3055",
             [
                 "pk_patients|INTEGER PRIMARY KEY",
                 "ix_patients_name_key",
@@ -263,6 +312,16 @@ def test_a_phone_number_is_found_by_its_start_its_end_or_as_dialled_at_home(
                 "ix_patients_phone_rev_key",
             ],
         ),
+        # A leading zero: no id, and too short to be matched against numbers' ends.
+        ("0305", ["ix_patients_name_key", "ix_patients_surname_name_id", "ix_patients_phone_key"]),
+        # A number with a space: no surname (surname keys hold no space).
+        (
+            "0175 6206524",
+            ["ix_patients_name_key", "ix_patients_phone_key", "ix_patients_phone_rev_key"],
+        ),
+        # Surname first: the surname's range of the surname, name index.
+        ("kruger anna", ["ix_patients_name_key", "ix_patients_surname_name_id"]),
+        ("schroder j", ["ix_patients_name_key", "ix_patients_surname_name_id"]),
     ],
 )
 def test_patient_search_is_served_by_indexes(
@@ -311,6 +370,37 @@ def test_search_finds_names_then_surnames_then_phones_each_once(clinic: Clinic) 
     assert pages == [[smilla], [sam], [bob], [anna], []]
     assert ids("sm", limit=2, offset=1) == [sam, bob]
     assert ids("sm", limit=3, offset=3) == [anna]
+
+
+def test_a_name_is_found_written_surname_first(clinic: Clinic) -> None:
+    """Lists and forms write "Krüger, Anna": the desk types "kruger anna" or "schroder j"."""
+    anna = f.patient(clinic, "Anna Krüger")
+    annabella = f.patient(clinic, "Annabella Krüger-Lenz")
+    bob = f.patient(clinic, "Bob Krüger")
+    jan = f.patient(clinic, "Jan Schröder")
+    julia = f.patient(clinic, "Julia Maria Schröder")
+    kruger_anna = f.patient(clinic, "Kruger Annabel")  # a first name that is a surname
+
+    def ids(text: str, **page: int) -> list[int]:
+        return [p.id for p in patients.search_patients(clinic, f.RECEPTION, text, **page)]
+
+    # The name as written first; then surname first, in surname, name order.
+    assert ids("kruger anna") == [kruger_anna, anna, annabella]
+    assert ids("Krüger, Anna") == [anna, annabella]  # as lists write it
+    assert ids("krug ann") == [anna, annabella]
+    assert ids("kruger b") == [bob]
+    assert ids("schroder j") == [jan, julia]
+    assert ids("schroder julia m") == [julia]
+    assert ids("schroder julia s") == []  # the name's start, not any of its words
+    assert ids("kruger x") == []
+    # Pages run on from the name way into the surname-first way.
+    assert [ids("kruger anna", limit=1, offset=n) for n in range(4)] == [
+        [kruger_anna],
+        [anna],
+        [annabella],
+        [],
+    ]
+    assert ids("kruger anna", limit=2, offset=1) == [anna, annabella]
 
 
 def test_names_cannot_carry_markup(clinic) -> None:

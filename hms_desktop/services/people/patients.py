@@ -39,6 +39,10 @@ GENDERS = ("", "female", "male", "other")
 KEY_LENGTH = 120
 #: What may surround the digits of a phone number typed into the search box.
 _PHONE_PUNCTUATION = frozenset(" +-()./")
+#: The fewest digits after the trunk 0 that are matched against the end of stored
+#: numbers: a whole number said without its country code ("0175 6206524" has ten,
+#: "01 5123456" seven), not an area or mobile prefix ("030", "0177", "01511 2").
+_NATIONAL_MIN = 7
 
 
 @dataclass(frozen=True)
@@ -194,13 +198,16 @@ def _prefix_range(column: object, prefix: str) -> object:
 def search_ways(text: str, *, include_blacklisted: bool = True) -> list[Select[tuple[Patient]]]:
     """The ways ``text`` finds patients, best first, each in its own index's order.
 
-    An id typed in full, then names that start with it (in name order), then surnames
-    (in surname order), then phone numbers by their start and by their end. A patient
-    is found by the first way that finds them: each way leaves out what the ways
-    before it found. Each way reads its own index from the prefix on and stops at the
-    page's end, so a keystroke costs the same in a clinic of 10,000 or 500,000
-    patients: one global name order over every way would have to read every patient
-    whose surname starts with "s" to know which 50 come first by name.
+    An id typed in full (without a leading zero), then names that start with it (in
+    name order), then surnames (in surname order) or, when it has a space, surname and
+    name written surname first ("kruger anna"), then phone numbers by their start and
+    by their end. A patient is found by the first way that finds them: each way
+    leaves out what the ways before it found. Each way reads its own index from the
+    prefix on and stops at the page's end, so a keystroke costs the same in a clinic
+    of 10,000 or 500,000 patients: one global name order over every way would have to
+    read every patient whose surname starts with "s" to know which 50 come first by
+    name. (Surname first also passes over the index entries of the surname prefix
+    whose names start otherwise: few, once a surname is typed in full.)
     """
     query = fold(search_text(text))[:KEY_LENGTH]
     base = select(Patient)
@@ -209,22 +216,39 @@ def search_ways(text: str, *, include_blacklisted: bool = True) -> list[Select[t
     if not query:
         return [base.order_by(Patient.name_key, Patient.id)]
     ways: list[tuple[Any, tuple[Any, ...]]] = []
-    if query.isascii() and query.isdigit() and len(query) < 10:  # "²" is not to int()
-        ways.append((Patient.id == int(query), ()))
+    # An id is written without a leading zero: "0177" is the start of a phone number
+    # (a German mobile's prefix), never patient 177.
+    if query.isascii() and query.isdigit() and len(query) < 10 and query[0] != "0":
+        ways.append((Patient.id == int(query), ()))  # ("²" is a digit, but not to int())
     ways.append((_prefix_range(Patient.name_key, query), (Patient.name_key, Patient.id)))
-    ways.append(
-        (
-            _prefix_range(Patient.surname_key, query),
-            (Patient.surname_key, Patient.name_key, Patient.id),
+    by_surname = (Patient.surname_key, Patient.name_key, Patient.id)
+    phone_like = all(ch.isdigit() or ch in _PHONE_PUNCTUATION for ch in query)
+    surname, _, given = query.partition(" ")
+    surname = surname.removesuffix(",")
+    if not given:
+        ways.append((_prefix_range(Patient.surname_key, query), by_surname))
+    elif surname and not phone_like:
+        # Surname first ("kruger anna", "schroder j", "Krüger, Anna" copied from a list),
+        # as lists and forms write names.
+        # A surname key is the name's last word and holds no space, so this way takes
+        # the surname way's place. Read in ix_patients_surname_name_id's order from the
+        # surname prefix on; the name's start is checked on the index's entries.
+        ways.append(
+            (
+                _prefix_range(Patient.surname_key, surname)
+                & _prefix_range(Patient.name_key, given),  # type: ignore[operator]
+                by_surname,
+            )
         )
-    )
     digits = phone_digits(query)
-    if len(digits) >= 3 and all(ch.isdigit() or ch in _PHONE_PUNCTUATION for ch in query):
+    if len(digits) >= 3 and phone_like:
         ways.append((_prefix_range(Patient.phone_key, digits), (Patient.phone_key, Patient.id)))
         # The end of the number: "6206524", or "0175 6206524" said without the country
-        # code (the trunk 0 dropped) both find "+49 175 6206524".
+        # code (the trunk 0 dropped) both find "+49 175 6206524". Digits after a trunk 0
+        # are a national prefix being typed ("0177") until there are enough of them to
+        # be a whole number: till then a number merely ending in them is no match.
         local = digits.lstrip("0")
-        if len(local) >= 3:
+        if len(local) >= (_NATIONAL_MIN if local != digits else 3):
             ways.append(
                 (
                     _prefix_range(Patient.phone_rev_key, local[::-1]),

@@ -108,10 +108,42 @@ def clean_username(value: str | None) -> str:
     return username
 
 
+#: Letters Unicode does not take apart into a plain letter and accents, as they are
+#: usually written in plain letters, and apostrophes, dropped: "Łukasz", "Yılmaz",
+#: "Søren", "O'Brien" are found by "lukasz", "yilmaz", "soren", "obrien" (and "o'b").
+#: Lower case only: :func:`fold` case-folds first ("ß" and "ẞ" are "ss" already).
+_PLAIN_LETTERS = str.maketrans(
+    {
+        "ł": "l",
+        "ı": "i",
+        "ø": "o",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "æ": "ae",
+        "œ": "oe",
+        "ß": "ss",
+        "ħ": "h",
+        "'": None,
+        "\u2019": None,  # ’ right single quotation mark, the typographic apostrophe
+        "\u2018": None,  # ‘ left single quotation mark, often typed for one
+        "\u02bc": None,  # ʼ modifier letter apostrophe
+    }
+)
+
+
 def fold(text: str) -> str:
-    """Lower-case and strip accents, for search keys ("José" -> "jose")."""
+    """Lower-case, strip accents, spell special letters plainly and drop apostrophes:
+    search keys, and the text searched for ("José" -> "jose", "Łukasz" -> "lukasz",
+    "O’Brien" -> "obrien").
+
+    Stored keys are made with it: a change here needs a migration that makes the
+    keys of the names it changes again (0016 did for the letters above).
+    """
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    # After decomposing: "Ǿ" is "ø" and an accent, "ŉ" is "ʼn".
+    return plain.translate(_PLAIN_LETTERS)
 
 
 def shown(value: object, limit: int = 40) -> str:
