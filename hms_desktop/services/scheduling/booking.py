@@ -313,7 +313,8 @@ def book(
     recurring series (see :mod:`.series`); ``-1`` starts a new series named after
     this visit's id. ``arrived_at`` (front desk only): the patient is here already, a
     walk-in (see :func:`.patient_flow.walk_in`); the visit is created checked in at that
-    moment and audited as "appointment.walk_in" too, in the same transaction.
+    moment and audited as "appointment.walk_in" too, in the same transaction, and no
+    booking confirmation is queued (the patient is standing at the desk).
 
     Raises:
         ValidationError: past time, a time in a DST gap, beyond the booking horizon, not
@@ -381,10 +382,11 @@ def book(
             if series_id == -1:
                 conn.execute(_START_SERIES, {"new_id": new_id})
             changes.record(session, Appointment.__tablename__, [new_id])
-            recipient = calendar_invite.Recipient(patient_id, row[2], row[4], bool(row[5]))
-            calendar_invite.queue_confirmation(
-                session, clinic, new_id, recipient, (doctor_id, row[0]), the_day, the_time
-            )
+            if arrived_at is None:  # a walk-in stands at the desk: nothing to confirm by email
+                recipient = calendar_invite.Recipient(patient_id, row[2], row[4], bool(row[5]))
+                calendar_invite.queue_confirmation(
+                    session, clinic, new_id, recipient, (doctor_id, row[0]), the_day, the_time
+                )
             # Last: on PostgreSQL the audit chain stays locked from here to the commit.
             entry = audit.entry(
                 actor,
