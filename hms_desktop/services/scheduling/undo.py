@@ -54,12 +54,6 @@ UNDO_BOOKING_NOTE = "undo of a booking"
 #: Outbox states of a message that left (or is leaving) the clinic: the patient may
 #: have it, so the visit must stay to be cancelled in their calendar too.
 _GONE_OUT = ("sending", "sent")
-#: What happened to a visit of a repeat that is no longer booked, as a refusal says it.
-_CLOSED_WORDS = {
-    "cancelled": "cancelled",
-    "completed": "marked completed",
-    "no_show": "marked a no-show",
-}
 
 
 def undo_booking(clinic: Clinic, actor: Actor, appointment_id: int) -> bool:
@@ -145,8 +139,8 @@ def undo_repeat(clinic: Clinic, actor: Actor, appointment_ids: Sequence[int]) ->
 def _blocked(err: HmsError, appt: Appointment, count: int) -> HmsError:
     """``err`` said of one visit of a repeat, as the reason none was taken back."""
     when = f"{day_words(appt.day)} at {appt.start_time:%H:%M}"
-    if isinstance(err, ConflictError) and appt.status in _CLOSED_WORDS:
-        why = f"was {_CLOSED_WORDS[appt.status]} meanwhile"
+    if isinstance(err, ConflictError) and appt.status in booking.CLOSED_WORDS:
+        why = f"was {booking.CLOSED_WORDS[appt.status]} meanwhile"
     else:
         why = f"cannot be taken back ({str(err).rstrip('.')})"
     return type(err)(f"The visit on {when} {why}, {_none_of(count)}", field=err.field)
