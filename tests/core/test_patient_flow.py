@@ -245,6 +245,31 @@ def test_a_walk_in_whose_check_in_fails_is_not_booked_either(
     assert (seen.start, _status(clinic, seen.appointment_id)) == (time(9, 30), "arrived")
 
 
+def _messages(clinic: Clinic) -> list[tuple[int | None, str]]:
+    """The outbox: each message's visit and kind, oldest first."""
+    with clinic.db.read() as session:
+        rows = session.execute(
+            select(OutboxMessage.appointment_id, OutboxMessage.kind).order_by(OutboxMessage.id)
+        )
+        return [(r.appointment_id, r.kind) for r in rows]
+
+
+def test_a_walk_in_queues_no_booking_confirmation_as_the_patient_is_at_the_desk(
+    clinic: Clinic, clock: FakeClock
+) -> None:
+    world = _today_world(clinic)
+    f.set_settings(clinic, send_booking_confirmation=True)
+    clock.advance(minutes=10)  # 09:10: the walk-in gets 09:30, which has not begun yet
+    seen = patient_flow.walk_in(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id
+    )
+    assert (seen.start, seen.overbooked) == (time(9, 30), False)
+    assert _messages(clinic) == []
+    # A visit booked for later today is still confirmed, as the clinic asks.
+    later = _book_today(clinic, world, "11:00", world.other_patient_id)
+    assert _messages(clinic) == [(later, "booking_confirmation")]
+
+
 def test_a_cancel_offers_the_fitting_waitlisted_patients_in_rank_order(
     clinic: Clinic, clock: FakeClock
 ) -> None:

@@ -19,7 +19,7 @@ from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.records import records
-from hms_desktop.services.safety import audit
+from hms_desktop.services.safety import audit, audit_chain
 from hms_desktop.services.scheduling import booking, hours, series, undo
 from tests import factories as f
 from tests import faults
@@ -310,3 +310,33 @@ def test_undo_of_a_repeat_that_fails_midway_leaves_every_visit_booked(
     # Nothing stays locked or half-done: the same undo goes through now.
     assert len(undo.undo_repeat(clinic, f.RECEPTION, repeats).cancelled) == 3
     assert _statuses(clinic, repeats) == ["cancelled"] * 3
+
+
+def test_on_postgresql_a_booking_at_another_desk_goes_through_while_a_repeat_is_undone(
+    pg_clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The undo's audit entries go last (audit_chain.appended_last). Before, it held the
+    audit chain from its first visit on, so a booking on a later visit's day waited for it
+    while holding that day's count, which the undo wanted next: a deadlock across PCs
+    (here, in one thread, the booking's lock timeout)."""
+    clinic = pg_clinic
+    world = f.world(clinic)
+    _first, repeats = _repeated(world)
+    last_week = world.day + timedelta(weeks=3)
+    other_desk = Actor(user_id=None, username="other-desk", role="receptionist")
+    real = booking.change_status
+    booked: list[int] = []
+
+    def cancelled_then_another_desk_books(*args: object, **kw: object) -> None:
+        real(*args, **kw)  # type: ignore[arg-type]
+        if not booked:  # after the undo's first visit, in its transaction
+            new_id = booking.book(clinic, other_desk, patient_id=world.other_patient_id,
+                                  doctor_id=world.doctor_id, day=last_week, at="11:00")  # fmt: skip
+            booked.append(new_id)
+
+    monkeypatch.setattr(booking, "change_status", cancelled_then_another_desk_books)
+    done = undo.undo_repeat(clinic, f.RECEPTION, repeats)
+    assert len(done.cancelled) == 3 and len(booked) == 1
+    assert _statuses(clinic, repeats) == ["cancelled"] * 3
+    assert _status(clinic, booked[0]) == "booked"
+    assert audit_chain.verify(clinic.db).ok

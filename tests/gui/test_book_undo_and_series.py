@@ -268,6 +268,96 @@ def test_a_series_visit_moves_or_cancels_with_its_later_ones(
     assert view.confirmation.text().startswith("Cancelled 2 visits of José Núñez")
 
 
+def test_a_series_move_stopped_by_a_time_taken_meanwhile_says_which_and_moves_nothing(
+    qtbot: QtBot,
+    view: BookView,
+    sqlite_clinic: Clinic,
+    world: f.World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clinic = sqlite_clinic
+    hours.set_weekly(clinic, SYSTEM, world.doctor_id, "tue", [("09:00", "12:00")])
+    made = series.book_series(
+        clinic, SYSTEM, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        dates=[world.day + timedelta(weeks=w) for w in range(3)], at="10:00",
+    )  # fmt: skip
+    assert len(made.booked) == 3
+    third = world.day + timedelta(weeks=2)
+    listed = series.move_conflicts
+
+    def listing_then_another_desk_books(*args: Any, **kw: Any) -> list[series.Conflict]:
+        found = listed(*args, **kw)  # every new time free, as the desk chose it
+        booking.book(clinic, SYSTEM, patient_id=world.other_patient_id,
+                     doctor_id=world.doctor_id, day=third, at="11:00")  # fmt: skip
+        return found
+
+    monkeypatch.setattr(series, "move_conflicts", listing_then_another_desk_books)
+    reload(qtbot, view)
+    m = view.model
+    menu = _open_menu(qtbot, view, m.row_for(time(10, 0)), 0)
+    QTest.keyClick(menu, Qt.Key.Key_L)  # Move this and all later
+    qtbot.waitUntil(lambda: view.acts.moving is not None, timeout=WAIT)
+    view.table.setFocus()
+    view.table.setCurrentIndex(m.index(m.row_for(time(11, 0)), 0))
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        QTest.keyClick(view.table, Qt.Key.Key_Return)
+    # One line: which time, why, and that nothing moved (no "Not moved:" before it).
+    assert view.message.text() == (
+        f"{day_words(third)} 11:00 is taken now (another desk booked it), so none of the 3 "
+        "visits was moved."
+    )
+    assert not view.confirmation.isVisible()
+    mine = booking.AppointmentFilter(patient_id=world.patient_id, statuses=("booked",))
+    assert [a.time for a in booking.list_appointments(clinic, SYSTEM, mine)] == [time(10, 0)] * 3
+    assert m.index(m.row_for(time(10, 0)), 0).data().startswith("José Núñez")
+
+
+def test_a_repeat_stopped_by_a_date_taken_meanwhile_books_none_and_lists_it_next_time(
+    qtbot: QtBot,
+    view: BookView,
+    sqlite_clinic: Clinic,
+    world: f.World,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clinic = sqlite_clinic
+    hours.set_weekly(clinic, SYSTEM, world.doctor_id, "tue", [("09:00", "12:00")])
+    book_at(clinic, world, "10:00", world.patient_id)
+    reload(qtbot, view)
+    block = view.model.cell(view.model.row_for(time(10, 0)), 0).block
+    assert block is not None
+    third = world.day + timedelta(weeks=2)
+    listed = series.plan
+
+    def listing_then_another_desk_books(*args: Any, **kw: Any) -> list[series.Conflict]:
+        found = listed(*args, **kw)
+        booking.book(clinic, SYSTEM, patient_id=world.other_patient_id,
+                     doctor_id=world.doctor_id, day=third, at="10:00")  # fmt: skip
+        return found
+
+    monkeypatch.setattr(series, "plan", listing_then_another_desk_books)
+    dialog = view.acts.repeat(block, 0)
+    dialog.count.setValue(3)
+    dialog.book_button.click()
+    assert dialog.isVisible() and dialog.conflicts.text() == (
+        f"{day_words(third)} 10:00 is taken now (another desk booked it), so none of the 2 "
+        "repeat visits was booked."
+    )
+    mine = booking.AppointmentFilter(patient_id=world.patient_id)
+    assert [a.date for a in booking.list_appointments(clinic, SYSTEM, mine)] == [world.day]
+    # Book again: the dates are checked afresh, the taken one is listed, the other books.
+    monkeypatch.setattr(series, "plan", listed)
+    dialog.book_button.click()
+    assert "These dates cannot be booked:" in dialog.conflicts.text()
+    assert dialog.book_button.text() == "&Book the others"
+    with qtbot.waitSignal(dialog.booked, timeout=WAIT) as made, qtbot.waitSignal(view.loaded):
+        dialog.book_button.click()
+    assert len(made.args[0]) == 1
+    assert [a.date for a in booking.list_appointments(clinic, SYSTEM, mine)] == [
+        world.day,
+        world.day + timedelta(weeks=1),
+    ]
+
+
 def test_a_repeats_undo_refused_for_one_changed_visit_says_which_and_undoes_nothing(
     qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
 ) -> None:

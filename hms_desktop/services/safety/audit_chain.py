@@ -19,9 +19,10 @@ second chain.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -109,18 +110,53 @@ def head_known_early(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
+#: ``session.info`` key of the entries :func:`appended_last` holds back.
+_HELD = "hms_audit_held"
+
+
+@contextlib.contextmanager
+def appended_last(session: Session) -> Iterator[None]:
+    """Inside the block, entries appended in ``session`` (:func:`append`, and so
+    ``audit.record``) wait; they join the chain in their order when the block ends
+    without an error (with an error, the caller's transaction rolls back anyway).
+
+    For a transaction that changes several visits one after another: each single-visit
+    write takes its visit's row and its day's count before the chain's lock (PostgreSQL),
+    so one that took the chain after its first visit could wait for a row that a
+    single-visit write holds while that one waits for the chain: a deadlock. Held back,
+    the entries take the chain last, as everyone does. Not nestable.
+    """
+    if _HELD in session.info:
+        raise RuntimeError("appended_last is not nestable")
+    held: list[AuditEntry] = []
+    session.info[_HELD] = held
+    try:
+        yield
+    finally:
+        del session.info[_HELD]
+    head: tuple[int, str] | None = None
+    for entry in held:
+        append(session, entry, head=head)
+        head = (entry.seq, entry.row_hash)
+
+
 def append(session: Session, entry: AuditEntry, *, head: tuple[int, str] | None = None) -> None:
     """Give ``entry`` the next number and its hash, and add it to the caller's transaction.
 
     The chain stays locked until that transaction ends, so keep audit writes late in
     long transactions. ``entry`` is written with a Core insert (it is not added to the
-    session); it gets its ``id``, ``seq``, ``prev_hash`` and ``row_hash``.
+    session); it gets its ``id``, ``seq``, ``prev_hash`` and ``row_hash`` (inside
+    :func:`appended_last`: at the block's end).
 
     Args:
         head: the chain's newest ``(seq, row_hash)`` (``(0, "")``: none), read earlier in
             this transaction with :data:`HEAD_SEQ` and :data:`HEAD_HASH`, where
             :func:`head_known_early` says so; ignored elsewhere.
     """
+    held = session.info.get(_HELD)
+    if held is not None:
+        held.append(entry)
+        return
     # Earlier ORM changes of this transaction go in first (an entry of theirs included).
     session.flush()
     conn = session.connection()

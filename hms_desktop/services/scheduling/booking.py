@@ -11,7 +11,7 @@ so two PCs racing for overlapping times get exactly one success and one
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
@@ -22,6 +22,7 @@ from hms_desktop.db import changes
 from hms_desktop.db.engine import inserted_id
 from hms_desktop.db.models import (
     Appointment,
+    AuditEntry,
     Doctor,
     Patient,
     Treatment,
@@ -64,6 +65,12 @@ from hms_desktop.services.views import VISIT_LABELS as VISIT_LABELS
 
 #: booked -> one of these, and nothing else.
 FINAL_STATUSES = ("completed", "cancelled", "no_show")
+#: What happened to a visit that is no longer booked, as a refusal says it ("was ...").
+CLOSED_WORDS = {
+    "cancelled": "cancelled",
+    "completed": "marked completed",
+    "no_show": "marked a no-show",
+}
 
 
 def _end_of(day: date, start: time, minutes: int) -> time:
@@ -292,6 +299,145 @@ def _may_change(actor: Actor, appt: Appointment, what: str) -> None:
         raise PermissionDeniedError(f"You may not {what} this appointment.")
 
 
+@dataclass(frozen=True)
+class NewVisit:
+    """A visit to book (each field as :func:`book` takes it)."""
+
+    patient_id: int
+    doctor_id: int
+    day: date
+    at: time
+    visit_type: str = "consultation"
+    reason: str = ""
+    minutes: int | None = None
+    series_id: int | None = None
+    arrived_at: datetime | None = None
+
+
+def _admit(actor: Actor, patient_id: int, arrived_at: datetime | None) -> None:
+    """Raise unless ``actor`` may book for the patient (a walk-in: the front desk only)."""
+    if actor.role == "doctor":
+        raise PermissionDeniedError("Doctors do not book appointments; ask the front desk.")
+    policy.require_patient_self_or_staff(actor, patient_id, "book appointments")
+    if arrived_at is not None:
+        policy.require_staff(actor, "register a walk-in")
+
+
+def _cleaned(visit: NewVisit) -> NewVisit:
+    """``visit`` with its reason cleaned, or the refusal of its reason or length."""
+    reason = clean_text(visit.reason, "reason", max_len=1000)
+    if visit.minutes is not None and not 5 <= visit.minutes <= 480:
+        raise ValidationError("A visit lasts 5 to 480 minutes.", field="minutes")
+    return replace(visit, reason=reason)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What a booking's transaction read for the visit, and found it may have."""
+
+    end: time
+    doctor_name: str
+    recipient: calendar_invite.Recipient
+    #: The audit chain's head, read with it where that holds to the entry (SQLite).
+    head: tuple[int, str] | None
+
+
+def _check_new(session: Session, clinic: Clinic, visit: NewVisit, *, serialized: bool) -> _Checked:
+    """Read what the booking needs, in its transaction, and raise what keeps the visit out
+    (but an overlap: the database's to refuse)."""
+    conn = session.connection()
+    doctor_id, patient_id, day = visit.doctor_id, visit.patient_id, visit.day
+    params = {
+        "doctor": doctor_id, "patient": patient_id, "visit_type": visit.visit_type,
+        "wd": day.weekday(), "day": day,
+    }  # fmt: skip
+    rows = conn.execute(_READ_SERIALIZED if serialized else _READ, params).all()
+    row = rows[0] if rows else None
+    length = visit.minutes or (
+        row[6] if row is not None and row[6] else _visit_minutes(session, visit.visit_type)
+    )
+    end = _end_of(day, visit.at, length)
+    if row is None:
+        raise _missing(session, doctor_id, patient_id)
+    doctor = _Who(doctor_id, row[0], bool(row[1]))
+    patient = _Who(patient_id, row[2], bool(row[3]))
+    if serialized:
+        windows = windows_from(r[-4:] for r in rows)
+    else:  # read now that the doctor's row is held (see _booking_read)
+        windows = day_windows(conn, doctor_id, day)
+    # The overlap is the database's to refuse (the same rule, and it is the one
+    # that holds when desks race): no clash query while every writer waits.
+    _refuse(clinic, doctor, patient, day, visit.at, end, windows)
+    recipient = calendar_invite.Recipient(patient_id, row[2], row[4], bool(row[5]))
+    head = (row[7] or 0, row[8] or "") if serialized else None
+    return _Checked(end, row[0], recipient, head)
+
+
+def _insert_new(
+    session: Session, clinic: Clinic, actor: Actor, visit: NewVisit, checked: _Checked
+) -> tuple[int, AuditEntry]:
+    """Insert the checked visit and queue its confirmation; returns its id and its
+    "appointment.book" entry, not yet appended.
+
+    Raises:
+        OverlapError: the database refused it (naming the attempt).
+    """
+    conn = session.connection()
+    values = {
+        "doctor_id": visit.doctor_id,
+        "patient_id": visit.patient_id,
+        "day": visit.day,
+        "start_time": visit.at,
+        "end_time": checked.end,
+        "visit_type": visit.visit_type,
+        "reason": visit.reason,
+        "status": "booked",
+        "series_id": visit.series_id if visit.series_id != -1 else None,
+    }
+    if visit.arrived_at is not None:
+        values["arrived_at"] = visit.arrived_at
+    attempt = overlap.Attempt(visit.doctor_id, visit.patient_id, visit.day, visit.at, checked.end)
+    with overlap.refused_as_overlap(attempt):
+        new_id = inserted_id(conn.execute(_INSERT, values))
+    if visit.series_id == -1:
+        conn.execute(_START_SERIES, {"new_id": new_id})
+    changes.record(session, Appointment.__tablename__, [new_id])
+    if visit.arrived_at is None:  # a walk-in stands at the desk: nothing to confirm by email
+        calendar_invite.queue_confirmation(
+            session, clinic, new_id, checked.recipient, (visit.doctor_id, checked.doctor_name),
+            visit.day, visit.at,
+        )  # fmt: skip
+    entry = audit.entry(
+        actor,
+        "appointment.book",
+        "appointment",
+        new_id,
+        patient_id=visit.patient_id,
+        doctor_id=visit.doctor_id,
+        day=visit.day,
+        time=visit.at.strftime("%H:%M"),
+        end=checked.end.strftime("%H:%M"),
+    )
+    return new_id, entry
+
+
+def _audit_new(
+    session: Session,
+    actor: Actor,
+    visit: NewVisit,
+    entry: AuditEntry,
+    head: tuple[int, str] | None,
+) -> None:
+    """Append the booking's entry, and a walk-in's arrival after it."""
+    audit_chain.append(session, entry, head=head)
+    if visit.arrived_at is not None:
+        arrival = audit.entry(
+            actor, "appointment.walk_in", "appointment", entry.entity_id,
+            patient_id=visit.patient_id,
+        )  # fmt: skip
+        audit_chain.append(session, arrival, head=(entry.seq, entry.row_hash))
+
+
 def book(
     clinic: Clinic,
     actor: Actor,
@@ -313,7 +459,8 @@ def book(
     recurring series (see :mod:`.series`); ``-1`` starts a new series named after
     this visit's id. ``arrived_at`` (front desk only): the patient is here already, a
     walk-in (see :func:`.patient_flow.walk_in`); the visit is created checked in at that
-    moment and audited as "appointment.walk_in" too, in the same transaction.
+    moment and audited as "appointment.walk_in" too, in the same transaction, and no
+    booking confirmation is queued (the patient is standing at the desk).
 
     Raises:
         ValidationError: past time, a time in a DST gap, beyond the booking horizon, not
@@ -322,91 +469,46 @@ def book(
             (the message names it: "overlaps <name> at HH:MM").
         PermissionDeniedError: a patient booking for someone else, or a doctor booking.
     """
-    if actor.role == "doctor":
-        raise PermissionDeniedError("Doctors do not book appointments; ask the front desk.")
-    policy.require_patient_self_or_staff(actor, patient_id, "book appointments")
-    if arrived_at is not None:
-        policy.require_staff(actor, "register a walk-in")
-    the_day, the_time = parse_day(day), parse_time(at)
-    reason = clean_text(reason, "reason", max_len=1000)
-    if minutes is not None and not 5 <= minutes <= 480:
-        raise ValidationError("A visit lasts 5 to 480 minutes.", field="minutes")
+    _admit(actor, patient_id, arrived_at)
+    new = NewVisit(
+        patient_id, doctor_id, parse_day(day), parse_time(at), visit_type, reason,
+        minutes, series_id, arrived_at,
+    )  # fmt: skip
+    visit = _cleaned(new)
     # Everything below runs while other writers wait (SQLite: the whole transaction,
     # BEGIN IMMEDIATE; PostgreSQL: the doctor's row, the day's counter, the audit chain),
     # so it is Core statements, compiled once: what the checks read (SQLite: one statement;
     # PostgreSQL: the hours in a second one, see _booking_read), then the visit, its
     # confirmation and its audit entry. Every check is made in here, none is trusted from
     # an earlier read: hours or a blacklisting changed meanwhile are seen.
-    end = the_time
     try:
         with clinic.db.write() as session:
-            conn = session.connection()
-            serialized = audit_chain.head_known_early(session)
-            params = {
-                "doctor": doctor_id, "patient": patient_id, "visit_type": visit_type,
-                "wd": the_day.weekday(), "day": the_day,
-            }  # fmt: skip
-            rows = conn.execute(_READ_SERIALIZED if serialized else _READ, params).all()
-            row = rows[0] if rows else None
-            length = minutes or (
-                row[6] if row is not None and row[6] else _visit_minutes(session, visit_type)
+            checked = _check_new(
+                session, clinic, visit, serialized=audit_chain.head_known_early(session)
             )
-            end = _end_of(the_day, the_time, length)
-            if row is None:
-                raise _missing(session, doctor_id, patient_id)
-            doctor = _Who(doctor_id, row[0], bool(row[1]))
-            patient = _Who(patient_id, row[2], bool(row[3]))
-            if serialized:
-                windows = windows_from(r[-4:] for r in rows)
-            else:  # read now that the doctor's row is held (see _booking_read)
-                windows = day_windows(conn, doctor_id, the_day)
-            # The overlap is the database's to refuse (the same rule, and it is the one
-            # that holds when desks race): no clash query while every writer waits.
-            _refuse(clinic, doctor, patient, the_day, the_time, end, windows)
-            visit = {
-                "doctor_id": doctor_id,
-                "patient_id": patient_id,
-                "day": the_day,
-                "start_time": the_time,
-                "end_time": end,
-                "visit_type": visit_type,
-                "reason": reason,
-                "status": "booked",
-                "series_id": series_id if series_id != -1 else None,
-            }
-            if arrived_at is not None:
-                visit["arrived_at"] = arrived_at
-            with overlap.refused_as_overlap():
-                new_id = inserted_id(conn.execute(_INSERT, visit))
-            if series_id == -1:
-                conn.execute(_START_SERIES, {"new_id": new_id})
-            changes.record(session, Appointment.__tablename__, [new_id])
-            recipient = calendar_invite.Recipient(patient_id, row[2], row[4], bool(row[5]))
-            calendar_invite.queue_confirmation(
-                session, clinic, new_id, recipient, (doctor_id, row[0]), the_day, the_time
-            )
+            new_id, entry = _insert_new(session, clinic, actor, visit, checked)
             # Last: on PostgreSQL the audit chain stays locked from here to the commit.
-            entry = audit.entry(
-                actor,
-                "appointment.book",
-                "appointment",
-                new_id,
-                patient_id=patient_id,
-                doctor_id=doctor_id,
-                day=the_day,
-                time=the_time.strftime("%H:%M"),
-                end=end.strftime("%H:%M"),
-            )
-            head = (row[7] or 0, row[8] or "") if serialized else None
-            audit_chain.append(session, entry, head=head)
-            if arrived_at is not None:
-                arrival = audit.entry(
-                    actor, "appointment.walk_in", "appointment", new_id, patient_id=patient_id
-                )
-                audit_chain.append(session, arrival, head=(entry.seq, entry.row_hash))
-    except overlap.OverlapError:
-        overlap.raise_overlap(clinic, doctor_id, patient_id, the_day, the_time, end)
+            _audit_new(session, actor, visit, entry, checked.head)
+    except overlap.OverlapError as refused:
+        overlap.raise_refused(clinic, refused)
     clinic.changes.notify("appointments")
+    return new_id
+
+
+def book_in(session: Session, clinic: Clinic, actor: Actor, visit: NewVisit) -> int:
+    """:func:`book` in the caller's write transaction (e.g. every visit of a repeat, all or
+    none). Returns the new visit's id. The caller tells :attr:`Clinic.changes` after its
+    commit, and describes a refused overlap after its rollback.
+
+    Raises:
+        as :func:`book`, but for an overlap: OverlapError (naming the attempt; on
+        PostgreSQL the transaction cannot go on).
+    """
+    _admit(actor, visit.patient_id, visit.arrived_at)
+    visit = _cleaned(visit)
+    checked = _check_new(session, clinic, visit, serialized=False)
+    new_id, entry = _insert_new(session, clinic, actor, visit, checked)
+    _audit_new(session, actor, visit, entry, None)
     return new_id
 
 
@@ -427,46 +529,63 @@ def reschedule(
         the errors of :func:`book`, plus ConflictError for a visit that is not booked.
     """
     the_day, the_time = parse_day(day), parse_time(at)
-    end, target_doctor, patient_id = the_time, doctor_id or 0, 0
     try:
         with clinic.db.write() as session:
             appt = _load(session, appointment_id, lock=True)
-            if appt.flow_status != "booked" and policy.is_party(actor, _facts(appt)):
-                raise ConflictError(
-                    "Only a booked appointment can be moved; this one is "
-                    f"{FLOW_LABELS[appt.flow_status].lower()}."
-                )
-            policy.require_action(actor, _facts(appt), "reschedule", clinic.now())
-            target_doctor, patient_id = doctor_id or appt.doctor_id, appt.patient_id
-            _hold_doctor(session, target_doctor)
-            doctor = session.get(Doctor, target_doctor)
-            if doctor is None:
-                raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
-            length = datetime.combine(appt.day, appt.end_time) - datetime.combine(
-                appt.day, appt.start_time
-            )
-            end = _end_of(the_day, the_time, int(length.total_seconds() // 60))
-            _check_slot(
-                session, clinic, doctor, appt.patient, the_day, the_time, end, ignore_id=appt.id
-            )
-            before = f"{appt.day:%Y-%m-%d} {appt.start_time:%H:%M} doctor {appt.doctor_id}"
-            appt.doctor_id, appt.day = doctor.id, the_day
-            appt.start_time, appt.end_time = the_time, end
-            overlap.flush_or_overlap(session)
-            audit.record(
-                session,
-                actor,
-                "appointment.reschedule",
-                "appointment",
-                appt.id,
-                patient_id=appt.patient_id,
-                before=before,
-                after=f"{the_day:%Y-%m-%d} {the_time:%H:%M} doctor {doctor.id}",
-            )
-            calendar_invite.queue_change(session, clinic, appt, calendar_invite.UPDATE)
-    except overlap.OverlapError:
-        overlap.raise_overlap(clinic, target_doctor, patient_id, the_day, the_time, end)
+            move_in(session, clinic, actor, appt, day=the_day, at=the_time, doctor_id=doctor_id)
+    except overlap.OverlapError as refused:
+        overlap.raise_refused(clinic, refused)
     clinic.changes.notify("appointments")
+
+
+def move_in(
+    session: Session,
+    clinic: Clinic,
+    actor: Actor,
+    appt: Appointment,
+    *,
+    day: date,
+    at: time,
+    doctor_id: int | None = None,
+) -> None:
+    """:func:`reschedule` in the caller's write transaction, on a visit the caller loaded
+    and locked (e.g. every later visit of a series, all or none). The caller tells
+    :attr:`Clinic.changes` after its commit, and describes a refused overlap after its
+    rollback.
+
+    Raises:
+        as :func:`reschedule`, but for an overlap the database refused: OverlapError
+        (naming the attempt; on PostgreSQL the transaction cannot go on).
+    """
+    if appt.flow_status != "booked" and policy.is_party(actor, _facts(appt)):
+        raise ConflictError(
+            "Only a booked appointment can be moved; this one is "
+            f"{FLOW_LABELS[appt.flow_status].lower()}."
+        )
+    policy.require_action(actor, _facts(appt), "reschedule", clinic.now())
+    target_doctor = doctor_id or appt.doctor_id
+    _hold_doctor(session, target_doctor)
+    doctor = session.get(Doctor, target_doctor)
+    if doctor is None:
+        raise NotFoundError(f"There is no doctor with id {doctor_id}.", field="doctor_id")
+    length = datetime.combine(appt.day, appt.end_time) - datetime.combine(appt.day, appt.start_time)
+    end = _end_of(day, at, int(length.total_seconds() // 60))
+    _check_slot(session, clinic, doctor, appt.patient, day, at, end, ignore_id=appt.id)
+    before = f"{appt.day:%Y-%m-%d} {appt.start_time:%H:%M} doctor {appt.doctor_id}"
+    appt.doctor_id, appt.day = doctor.id, day
+    appt.start_time, appt.end_time = at, end
+    overlap.flush_or_overlap(session, overlap.Attempt(doctor.id, appt.patient_id, day, at, end))
+    audit.record(
+        session,
+        actor,
+        "appointment.reschedule",
+        "appointment",
+        appt.id,
+        patient_id=appt.patient_id,
+        before=before,
+        after=f"{day:%Y-%m-%d} {at:%H:%M} doctor {doctor.id}",
+    )
+    calendar_invite.queue_change(session, clinic, appt, calendar_invite.UPDATE)
 
 
 def set_status(

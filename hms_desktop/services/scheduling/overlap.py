@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
@@ -23,8 +24,27 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.views import day_words
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """The time a visit was being written at: whose, which day, from when to when."""
+
+    doctor_id: int
+    patient_id: int
+    day: date
+    start: time
+    end: time
+    overbooked: bool = False
+
+
 class OverlapError(Exception):
-    """The database refused an overlap (another PC won a race); described after rollback."""
+    """The database refused an overlap (another PC won a race); described after rollback.
+
+    ``attempt``: the refused time, when the writer named it (see :func:`raise_refused`).
+    """
+
+    def __init__(self, attempt: Attempt | None = None) -> None:
+        super().__init__()
+        self.attempt = attempt
 
 
 def clash_query(
@@ -111,21 +131,22 @@ _OVERLAP_MARKS = (
 
 
 @contextmanager
-def refused_as_overlap() -> Iterator[None]:
+def refused_as_overlap(attempt: Attempt | None = None) -> Iterator[None]:
     """Around a write of appointments: the database refusing an overlap raises
-    :class:`OverlapError` (another PC won the race); any other refusal is a bug."""
+    :class:`OverlapError` (another PC won the race), naming ``attempt``; any other
+    refusal is a bug."""
     try:
         yield
     except IntegrityError as err:
         message = str(err.orig)
         if any(mark in message for mark in _OVERLAP_MARKS):
-            raise OverlapError() from None
+            raise OverlapError(attempt) from None
         raise
 
 
-def flush_or_overlap(session: Session) -> None:
+def flush_or_overlap(session: Session, attempt: Attempt | None = None) -> None:
     """Flush; an overlap refused by the database means another PC won the race."""
-    with refused_as_overlap():
+    with refused_as_overlap(attempt):
         session.flush()
 
 
@@ -146,3 +167,12 @@ def raise_overlap(
         f"That time ({day_words(day)} {start:%H:%M}) was just taken. Choose another free slot.",
         field="time",
     )
+
+
+def raise_refused(clinic: Clinic, refused: OverlapError) -> None:
+    """:func:`raise_overlap` for the time the refusal names (it must name one)."""
+    attempt = refused.attempt
+    if attempt is None:
+        raise RuntimeError("the overlap refused names no time") from refused
+    overlap_args = (attempt.doctor_id, attempt.patient_id, attempt.day, attempt.start, attempt.end)
+    raise_overlap(clinic, *overlap_args, overbooked=attempt.overbooked)

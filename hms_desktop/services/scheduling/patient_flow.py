@@ -175,7 +175,8 @@ def walk_in(
     The doctor's free slot that has begun or begins next today is taken when there
     is one within the next hour (booked and checked in at once: audited as
     "appointment.book" and "appointment.walk_in", or not at all); otherwise the visit
-    is an extra one, starting now, marked overbooked, and needs a reason.
+    is an extra one, starting now, marked overbooked, and needs a reason. Either way no
+    booking confirmation is emailed: the patient is standing at the desk.
 
     Raises:
         ValidationError: no free time and no reason given; a blacklisted doctor or patient.

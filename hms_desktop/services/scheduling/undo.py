@@ -46,7 +46,7 @@ from hms_desktop.errors import ConflictError, HmsError, NotFoundError
 from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.safety import audit
+from hms_desktop.services.safety import audit, audit_chain
 from hms_desktop.services.scheduling import booking
 from hms_desktop.services.views import day_words
 
@@ -54,12 +54,6 @@ UNDO_BOOKING_NOTE = "undo of a booking"
 #: Outbox states of a message that left (or is leaving) the clinic: the patient may
 #: have it, so the visit must stay to be cancelled in their calendar too.
 _GONE_OUT = ("sending", "sent")
-#: What happened to a visit of a repeat that is no longer booked, as a refusal says it.
-_CLOSED_WORDS = {
-    "cancelled": "cancelled",
-    "completed": "marked completed",
-    "no_show": "marked a no-show",
-}
 
 
 def undo_booking(clinic: Clinic, actor: Actor, appointment_id: int) -> bool:
@@ -126,18 +120,22 @@ def undo_repeat(clinic: Clinic, actor: Actor, appointment_ids: Sequence[int]) ->
         _lock_messages(session, ids)
         deleted: list[int] = []
         cancelled: list[int] = []
-        for appt in sorted(visits, key=lambda a: (a.day, a.start_time, a.id)):
-            try:
-                took = _take_back(session, clinic, actor, appt)
-            except HmsError as err:
-                raise _blocked(err, appt, len(ids)) from err
-            (deleted if took else cancelled).append(appt.id)
-        first = visits[0]
-        audit.record(
-            session, actor, "appointment.undo_repeat", "appointment",
-            first.series_id if first.series_id is not None else first.id,
-            patient_id=first.patient_id, deleted=deleted, cancelled=cancelled,
-        )  # fmt: skip
+        # The entries go last: a visit's day count taken after the audit chain's lock
+        # could deadlock with a booking on that day (see audit_chain.appended_last).
+        with audit_chain.appended_last(session):
+            for appt in sorted(visits, key=lambda a: (a.day, a.start_time, a.id)):
+                try:
+                    took = _take_back(session, clinic, actor, appt)
+                except HmsError as err:
+                    raise _blocked(err, appt, len(ids)) from err
+                session.flush()  # each day's count in date order, as one by one
+                (deleted if took else cancelled).append(appt.id)
+            first = visits[0]
+            audit.record(
+                session, actor, "appointment.undo_repeat", "appointment",
+                first.series_id if first.series_id is not None else first.id,
+                patient_id=first.patient_id, deleted=deleted, cancelled=cancelled,
+            )  # fmt: skip
     clinic.changes.notify("appointments")
     return RepeatUndone(tuple(deleted), tuple(cancelled))
 
@@ -145,8 +143,8 @@ def undo_repeat(clinic: Clinic, actor: Actor, appointment_ids: Sequence[int]) ->
 def _blocked(err: HmsError, appt: Appointment, count: int) -> HmsError:
     """``err`` said of one visit of a repeat, as the reason none was taken back."""
     when = f"{day_words(appt.day)} at {appt.start_time:%H:%M}"
-    if isinstance(err, ConflictError) and appt.status in _CLOSED_WORDS:
-        why = f"was {_CLOSED_WORDS[appt.status]} meanwhile"
+    if isinstance(err, ConflictError) and appt.status in booking.CLOSED_WORDS:
+        why = f"was {booking.CLOSED_WORDS[appt.status]} meanwhile"
     else:
         why = f"cannot be taken back ({str(err).rstrip('.')})"
     return type(err)(f"The visit on {when} {why}, {_none_of(count)}", field=err.field)

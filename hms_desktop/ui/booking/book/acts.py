@@ -297,9 +297,14 @@ class BookActs:
         if target != doctor_id:
             view.say("Not moved: a series stays with its doctor; choose a time in their column.")
             return False
-        conflicts = series.move_occurrences(
-            view.clinic, view.actor, block.appointment_id, day=day, at=at, and_later=True
-        )
+        try:
+            conflicts = series.move_occurrences(
+                view.clinic, view.actor, block.appointment_id, day=day, at=at, and_later=True
+            )
+        except HmsError as err:  # it names the visit that held the others, and says so
+            view.say(user_message(err))
+            view.load()
+            return False
         if conflicts:
             self.active_dialog = show_conflicts(
                 view,

@@ -2,7 +2,8 @@
 
 The first press of Book checks every date and books nothing when some cannot be
 booked: it lists them, and the button becomes "Book the other N" (or the desk
-changes the repeat and checks again).
+changes the repeat and checks again). A date taken between the check and the booking
+books none of them: the dialog says which, and the next press checks again.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ class RepeatDialog(QDialog):
             )  # fmt: skip
         except HmsError as err:
             self.conflicts.setText(user_message(err))
+            self._changed()  # nothing was booked: Book lists the dates afresh
             return
         listed = "\n".join(f"{day_text(c.date)}: {c.reason}" for c in result.conflicts)
         if not result.booked and result.conflicts and not self._book_the_rest:
