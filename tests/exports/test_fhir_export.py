@@ -223,3 +223,28 @@ def test_two_clinics_bundles_never_claim_each_others_patients(
     assert names[0]["name"] == "Praxis Mitte"
     assert names[0]["address"] == [{"text": "Hauptstraße 1"}]
     assert names[1]["name"] == "Clinic"  # no name set: still a valid Organization
+
+
+def test_a_doctors_title_is_the_names_prefix_never_a_given_name(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    w = f.world(clinic)
+    names = {
+        "Dr. Jürgen Müller": {"prefix": ["Dr."], "given": ["Jürgen"], "family": "Müller"},
+        "Dr. Weber": {"prefix": ["Dr."], "family": "Weber"},
+        "Prof Dr Anna Ruiz": {"prefix": ["Prof", "Dr"], "given": ["Anna"], "family": "Ruiz"},
+        "Grace Hopper": {"given": ["Grace"], "family": "Hopper"},
+    }
+    for n, name in enumerate(names):
+        doctor_id = f.doctor(clinic, w.department_id, name)
+        f.open_day(clinic, doctor_id, w.day)
+        booking.book(
+            clinic, f.RECEPTION, patient_id=w.patient_id, doctor_id=doctor_id, day=w.day,
+            at=f"{9 + n // 2:02d}:{30 * (n % 2):02d}",
+        )  # fmt: skip
+
+    data = _export(clinic, w.patient_id, tmp_path / "record.json")
+
+    written = {p["name"][0]["text"]: p["name"][0] for p in _resources(data, "Practitioner")}
+    for text, parts in names.items():
+        assert written[text] == {"text": text, **parts}

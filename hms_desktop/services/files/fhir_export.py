@@ -40,6 +40,8 @@ _SYSTEM_BASE = "https://hms-desktop.invalid/clinic"
 APPOINTMENT_STATUS = {"booked": "booked", "cancelled": "cancelled", "no_show": "noshow"}
 #: FHIR administrative gender codes for the genders people are recorded with.
 GENDERS = {"female": "female", "f": "female", "male": "male", "m": "male", "other": "other"}
+#: Words before a name that are titles (FHIR HumanName.prefix), without their dot.
+_TITLES = frozenset({"dr", "prof"})
 _AMBULATORY = {
     "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
     "code": "AMB",
@@ -88,13 +90,23 @@ def _entry(
 
 
 def _human_name(full_name: str) -> dict[str, Any]:
-    """The name as written (``text``); family and given are a guess from its last word."""
+    """The name as written (``text``); prefix, given and family are a guess from its words.
+
+    Leading titles ("Dr.", "Prof") are the prefix, never a given name or the family
+    name; of the rest, the last word is the family name and the others are given.
+    """
     parts = full_name.split()
+    titles = 0
+    while titles < len(parts) and parts[titles].rstrip(".").lower() in _TITLES:
+        titles += 1
     name: dict[str, Any] = {"text": full_name}
-    if len(parts) > 1:
-        name["family"], name["given"] = parts[-1], parts[:-1]
-    elif parts:
-        name["family"] = parts[0]
+    rest = parts[titles:]
+    if rest:
+        name["family"] = rest[-1]
+    if len(rest) > 1:
+        name["given"] = rest[:-1]
+    if titles:
+        name["prefix"] = parts[:titles]
     return name
 
 
