@@ -123,7 +123,7 @@ def test_hms_export_history_pdf_fhir_and_delimiter(
     semi = out_dir / "jose.csv"
     assert main([*base, "--delimiter", "semicolon", "--all-visits", "-o", str(semi)]) == 0
     header = semi.read_text(encoding="utf-8-sig").splitlines()[0]
-    assert header.endswith(";Notes;Status") and header.count(";") == 10
+    assert header.endswith(";Notes;Status") and header.count(";") == 11
 
     assert main([*base, "--delimiter", "pipe", "-o", str(out_dir / "x.csv")]) == 2
     assert "comma, semicolon or tab" in capsys.readouterr().err
