@@ -101,6 +101,9 @@ def test_the_all_visits_box_says_what_it_adds_to_the_chosen_format(
     for fmt in ("csv", "xlsx", "pdf", "fhir", "csv"):
         dialog.format_combo.setCurrentIndex(dialog.format_combo.findData(fmt))
         seen[fmt] = (box.text(), box.isEnabled())
+        # The dialog is sized for the first format's text: no other is wider (none is cut).
+        width = box.fontMetrics().horizontalAdvance
+        assert width(box.text()) <= width(seen["csv"][0]), fmt
     assert seen["csv"][0].endswith("(adds a Status column)") and seen["csv"][1]
     assert seen["xlsx"] == seen["csv"]
     for fmt in ("pdf", "fhir"):

@@ -25,7 +25,8 @@ ALL_VISITS_NOTES = {
     "csv": " (adds a Status column)",
     "xlsx": " (adds a Status column)",
     "pdf": " (each with its status)",
-    "fhir": " (a FHIR bundle always holds them)",
+    # Kept short: the box does not widen the dialog when the format changes.
+    "fhir": " (always in FHIR)",
 }
 
 
