@@ -27,6 +27,7 @@ HISTORY_HEADER = [
     "Patient Name",
     "Doctor",
     "Appointment Date",
+    "Time",
     "Visit Type",
     "Symptoms",
     "Diagnosis",
@@ -159,6 +160,7 @@ def expected_history(clinic: Clinic, patient_id: int) -> list[list[Any]]:
             Patient.full_name,
             Doctor.full_name,
             Appointment.day,
+            Appointment.start_time,
             Appointment.visit_type,
             Treatment.symptoms,
             Treatment.diagnosis,
@@ -173,9 +175,7 @@ def expected_history(clinic: Clinic, patient_id: int) -> list[list[Any]]:
         .order_by(Appointment.day, Appointment.start_time)
     )
     with clinic.db.read() as session:
-        return [
-            [r[0], r[1], r[2], r[3], VISIT.get(r[4], r[4]), *r[5:]] for r in session.execute(stmt)
-        ]
+        return [[*r[:5], VISIT.get(r[5], r[5]), *r[6:]] for r in session.execute(stmt)]
 
 
 def expected_appointments(clinic: Clinic, **where: Any) -> list[list[Any]]:

@@ -200,13 +200,13 @@ def test_all_visits_adds_status_and_the_visits_without_treatment(
         patient_request="The patient asked for a copy at the desk.",
     )
 
-    assert _read(out_dir / "d.csv", ",")[0] == HISTORY_HEADER  # today's ten columns
+    assert _read(out_dir / "d.csv", ",")[0] == HISTORY_HEADER  # today's eleven columns
     rows = _read(out_dir / "a.csv", ",")
     assert rows[0] == [*HISTORY_HEADER, "Status"]
     stmt = (
         select(
             Patient.id, Patient.full_name, Doctor.full_name, Appointment.day,
-            Appointment.visit_type, Treatment.symptoms, Treatment.diagnosis,
+            Appointment.start_time, Appointment.visit_type, Treatment.symptoms, Treatment.diagnosis,
             Treatment.treatment_given, Treatment.prescription, Treatment.notes,
             Appointment.status,
         )
@@ -219,7 +219,7 @@ def test_all_visits_adds_status_and_the_visits_without_treatment(
     )  # fmt: skip
     with clinic.db.read() as session:
         expected = [
-            [*r[:4], VISIT[r[4]], *("" if v is None else v for v in r[5:10]), STATUS[r[10]]]
+            [*r[:5], VISIT[r[5]], *("" if v is None else v for v in r[6:11]), STATUS[r[11]]]
             for r in session.execute(stmt)
         ]
     assert rows[1:] == [[csv_cell(v) for v in row] for row in expected]

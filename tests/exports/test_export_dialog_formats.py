@@ -23,6 +23,7 @@ from hms_desktop.ui.exports.export_dialog import ExportDialog
 from tests import factories as f
 from tests.exports.helpers import HISTORY_HEADER, HistoryWorld, build_history
 from tests.gui.conftest import _no_leftover_threads_or_windows  # noqa: F401  (autouse guard)
+from tests.gui.test_mnemonics import clashes
 
 WAIT = 20_000
 
@@ -88,6 +89,33 @@ def test_the_chosen_delimiter_is_used_and_remembered_for_this_pc(
     assert again.path_edit.text().endswith(".json")
     assert not again.options.all_visits.isEnabled()  # type: ignore[union-attr]
     again.close()
+
+
+def test_the_all_visits_box_says_what_it_adds_to_the_chosen_format(
+    qtbot: QtBot, parent: QWidget, sqlite_clinic: Clinic, ops
+) -> None:
+    dialog = _dialog(qtbot, parent, sqlite_clinic, ops, f.patient(sqlite_clinic))
+    box = dialog.options.all_visits
+    assert box is not None
+    seen = {}
+    for fmt in ("csv", "xlsx", "pdf", "fhir", "csv"):
+        dialog.format_combo.setCurrentIndex(dialog.format_combo.findData(fmt))
+        seen[fmt] = (box.text(), box.isEnabled())
+        # The dialog is sized for the first format's text: no other is wider (none is cut).
+        width = box.fontMetrics().horizontalAdvance
+        assert width(box.text()) <= width(seen["csv"][0]), fmt
+    assert seen["csv"][0].endswith("(adds a Status column)") and seen["csv"][1]
+    assert seen["xlsx"] == seen["csv"]
+    for fmt in ("pdf", "fhir"):
+        assert "Status column" not in seen[fmt][0], fmt
+    assert seen["pdf"][1] and not seen["fhir"][1]
+    # The box has a letter of its own (Alt+U) in a dialog where each letter is one control.
+    assert box.text().startswith("Include &upcoming")
+    assert clashes(dialog) == {}
+    dialog.format_combo.setFocus()
+    qtbot.keyClick(dialog.format_combo, Qt.Key.Key_U, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(box.isChecked, timeout=WAIT)
+    dialog.close()
 
 
 @pytest.mark.parametrize(

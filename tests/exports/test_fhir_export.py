@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections import Counter
+from datetime import datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,16 @@ from hms_desktop.db.models import Appointment, Patient, Treatment
 from hms_desktop.errors import PermissionDeniedError
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clinic_settings.identity import clinic_id
+from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
 from hms_desktop.services.files import record_exports
+from hms_desktop.services.records import records
+from hms_desktop.services.records.records import TreatmentForm
 from hms_desktop.services.safety import audit
+from hms_desktop.services.scheduling import booking
 from tests import factories as f
+from tests.conftest import _fresh_sqlite, make_clinic
 from tests.exports.conftest import leftovers
 from tests.exports.helpers import FORMULA_LIKE
 
@@ -151,3 +158,93 @@ def test_a_stranger_gets_no_bundle_and_the_refusal_is_audited(
     assert leftovers(out_dir) == []
     entry = audit.list_entries(clinic, SYSTEM, action_prefix="history.export")[0]
     assert json.loads(entry.details)["outcome"] == "refused"
+
+
+def _validate(data: dict[str, Any]) -> None:
+    Bundle.model_validate(data)
+    for entry in data["entry"]:
+        kind = entry["resource"]["resourceType"]
+        model = getattr(importlib.import_module(f"fhir.resources.R4B.{kind.lower()}"), kind)
+        model.model_validate(entry["resource"])
+
+
+def _export(clinic: Clinic, patient_id: int, target: Path) -> dict[str, Any]:
+    record_exports.export_record(clinic, f.RECEPTION, patient_id, target, "fhir")
+    data = json.loads(target.read_text(encoding="utf-8"))
+    _validate(data)
+    return dict(data)
+
+
+def test_two_clinics_bundles_never_claim_each_others_patients(
+    clinic: Clinic,
+    clock: FakeClock,
+    tmp_path: Path,
+    sqlite_template: Path,
+) -> None:
+    """Patient 1 of one clinic and patient 1 of another: same number, two identities."""
+    (tmp_path / "other").mkdir()
+    other = make_clinic(_fresh_sqlite(sqlite_template, tmp_path / "other"), clock)
+    try:
+        f.set_settings(clinic, clinic_name="Praxis Mitte", clinic_address="Hauptstraße 1")
+        bundles = []
+        for c in (clinic, other):
+            w = f.world(c)
+            appt = booking.book(
+                c, f.RECEPTION, patient_id=w.patient_id, doctor_id=w.doctor_id, day=w.day,
+                at="09:00",
+            )  # fmt: skip
+            clock.set(datetime.combine(w.day, time(18, 0)))
+            booking.complete(c, f.doctor_actor(w.doctor_id), appt)
+            records.record_treatment(
+                c, f.doctor_actor(w.doctor_id), appt, TreatmentForm(diagnosis="Grippe")
+            )
+            bundles.append(_export(c, w.patient_id, tmp_path / f"{len(bundles)}.json"))
+        ids = [clinic_id(clinic), clinic_id(other)]
+    finally:
+        other.close()
+
+    assert ids[0] != ids[1]
+    patients = [_resources(b, "Patient")[0]["identifier"][0] for b in bundles]
+    assert patients[0]["value"] == patients[1]["value"]  # the same number in both clinics
+    assert patients[0]["system"] != patients[1]["system"]
+    for bundle, own in zip(bundles, ids, strict=True):
+        [org] = _resources(bundle, "Organization")
+        assert org["identifier"] == [{"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{own}"}]
+        for entry in bundle["entry"]:
+            [ident] = entry["resource"]["identifier"]
+            assert str(own) in ident["system"] + ident["value"]
+            assert entry["request"]["ifNoneExist"] == (
+                f"identifier={ident['system']}|{ident['value']}"
+            )
+        assert "urn:hms-desktop" not in json.dumps(bundle)
+    urls = [{e["fullUrl"] for e in b["entry"]} for b in bundles]
+    assert urls[0].isdisjoint(urls[1]) and bundles[0]["id"] != bundles[1]["id"]
+    names = [_resources(b, "Organization")[0] for b in bundles]
+    assert names[0]["name"] == "Praxis Mitte"
+    assert names[0]["address"] == [{"text": "Hauptstraße 1"}]
+    assert names[1]["name"] == "Clinic"  # no name set: still a valid Organization
+
+
+def test_a_doctors_title_is_the_names_prefix_never_a_given_name(
+    clinic: Clinic, tmp_path: Path
+) -> None:
+    w = f.world(clinic)
+    names = {
+        "Dr. Jürgen Müller": {"prefix": ["Dr."], "given": ["Jürgen"], "family": "Müller"},
+        "Dr. Weber": {"prefix": ["Dr."], "family": "Weber"},
+        "Prof Dr Anna Ruiz": {"prefix": ["Prof", "Dr"], "given": ["Anna"], "family": "Ruiz"},
+        "Grace Hopper": {"given": ["Grace"], "family": "Hopper"},
+    }
+    for n, name in enumerate(names):
+        doctor_id = f.doctor(clinic, w.department_id, name)
+        f.open_day(clinic, doctor_id, w.day)
+        booking.book(
+            clinic, f.RECEPTION, patient_id=w.patient_id, doctor_id=doctor_id, day=w.day,
+            at=f"{9 + n // 2:02d}:{30 * (n % 2):02d}",
+        )  # fmt: skip
+
+    data = _export(clinic, w.patient_id, tmp_path / "record.json")
+
+    written = {p["name"][0]["text"]: p["name"][0] for p in _resources(data, "Practitioner")}
+    for text, parts in names.items():
+        assert written[text] == {"text": text, **parts}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 
 import pytest
@@ -52,10 +52,16 @@ def test_csv_matches_database_row_for_row(clinic: Clinic, history: HistoryWorld,
     # Oldest first, though booked in another order; names and text survive exactly.
     assert [r[2] for r in rows[1:]] == ["Dr. Alan Turing", "Dr. Ada Lovelace", "Dr. Ada Lovelace"]
     assert rows[1][1] == "José Núñez"
-    assert rows[1][6] == 'cold, "mild"\nrest'
-    assert rows[1][9] == 'Patient said: "much better"\nCall back, if worse.'
+    assert rows[1][7] == 'cold, "mild"\nrest'
+    assert rows[1][10] == 'Patient said: "much better"\nCall back, if worse.'
     assert rows[1][3] == history.day1.isoformat() and rows[3][3] == history.day2.isoformat()
-    assert rows[2][4] == "Follow-up" and rows[3][4] == "Check-up"
+    assert rows[2][5] == "Follow-up" and rows[3][5] == "Check-up"
+    # The start time, as text HH:MM: two visits on day 1 read in order.
+    assert [r[3:5] for r in rows[1:]] == [
+        [history.day1.isoformat(), "09:00"],
+        [history.day1.isoformat(), "10:00"],
+        [history.day2.isoformat(), "09:00"],
+    ]
 
 
 def test_xlsx_matches_database_row_for_row(clinic: Clinic, history: HistoryWorld, out_dir: Path):
@@ -71,6 +77,7 @@ def test_xlsx_matches_database_row_for_row(clinic: Clinic, history: HistoryWorld
     assert result.rows == 3
     assert isinstance(rows[1][0], int)  # the patient id stays a number
     assert rows[1][3] == datetime.combine(history.day1, datetime.min.time())
+    assert [r[4] for r in rows[1:]] == [time(9, 0), time(10, 0), time(9, 0)]
 
 
 def test_unicode_patient_only_their_rows(clinic: Clinic, history: HistoryWorld, out_dir: Path):
@@ -84,7 +91,7 @@ def test_unicode_patient_only_their_rows(clinic: Clinic, history: HistoryWorld, 
             "王秀英",
             "Dr. Ada Lovelace",
         ]
-        assert rows[1][6] == "高血压" and rows[1][9] == '复诊, "两周"'
+        assert rows[1][7] == "高血压" and rows[1][10] == '复诊, "两周"'
 
 
 def test_formula_text_stays_text_in_csv(clinic: Clinic, history: HistoryWorld, out_dir: Path):
@@ -96,10 +103,11 @@ def test_formula_text_stays_text_in_csv(clinic: Clinic, history: HistoryWorld, o
     mid, late = rows[2], rows[3]
     # Each such cell starts with a single quote, so no spreadsheet sees a formula;
     # the text after it is exactly what was stored.
-    cells = [*mid[5:10], late[7]]
+    cells = [*mid[6:11], late[8]]
     assert cells == ["'" + text for text in FORMULA_LIKE]
     # Numbers and dates are not quoted: they stay numbers and dates.
     assert mid[0] == str(history.jose) and mid[3] == history.day1.isoformat()
+    assert mid[4] == "10:00"  # the time too: text a spreadsheet reads as a time
     raw = target.read_bytes().decode("utf-8-sig")
     assert "\n" + str(history.jose) + "," in raw and ",'=SUM(A1)," in raw
 
@@ -113,12 +121,12 @@ def test_formula_text_is_a_string_cell_in_xlsx(
     )
 
     rows = read_xlsx(target)  # asserts every str cell has data type "s"
-    assert [*rows[2][5:10], rows[3][7]] == FORMULA_LIKE
+    assert [*rows[2][6:11], rows[3][8]] == FORMULA_LIKE
     # In the file itself: inline strings, and no formula element anywhere.
     root = sheet_xml(target)
     assert root.find(f".//{SS_NS}f") is None
     cells = xml_cells(root)
-    for ref, text in zip(["F3", "G3", "H3", "I3", "J3", "H4"], FORMULA_LIKE, strict=True):
+    for ref, text in zip(["G3", "H3", "I3", "J3", "K3", "I4"], FORMULA_LIKE, strict=True):
         cell = cells[ref]
         assert cell.attrib["t"] == "inlineStr", ref
         assert cell.find(f"{SS_NS}v") is None
@@ -143,11 +151,15 @@ def test_xlsx_layout_header_frozen_filter_widths(
     assert all(cell.font.bold for cell in ws[1])
     assert not ws["A2"].font.bold
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == "A1:J4"
+    assert ws.auto_filter.ref == "A1:K4"
     widths = {k: v.width for k, v in ws.column_dimensions.items()}
-    assert widths["A"] >= 10 and widths["J"] >= 30 and widths["D"] >= len("Appointment Date")
+    assert widths["A"] >= 10 and widths["K"] >= 30 and widths["D"] >= len("Appointment Date")
+    assert widths["E"] >= len("Time") and ws["E1"].value == "Time"
     assert ws["D2"].number_format == "yyyy-mm-dd"
     assert ws["D2"].is_date
+    # The start is a time cell (a fraction of a day with a time format), not text.
+    assert ws["E2"].is_date and ws["E2"].number_format == "hh:mm"
+    assert ws["E2"].value == time(9, 0)
     wb.close()
 
 
@@ -168,7 +180,7 @@ def test_escaped_underscore_sequences_round_trip(
         )
     target = out_dir / "tricky.xlsx"
     exports.export_history(clinic, f.RECEPTION, history.jose, target, patient_request=REQUEST)
-    assert read_xlsx(target)[2][9] == tricky
+    assert read_xlsx(target)[2][10] == tricky
 
 
 def test_empty_history_writes_header_only(clinic: Clinic, out_dir: Path):

@@ -4,6 +4,10 @@ with the clinic and patient on every page; from the window's renderer and from `
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import subprocess
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,6 +20,8 @@ from hms_desktop.db.models import Appointment, Treatment
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.files import record_exports
+from hms_desktop.services.files.history_data import DoctorInfo, PatientRecord, Visit
+from hms_desktop.services.files.history_pdf import history_document
 from hms_desktop.services.safety import audit
 from hms_desktop.ui.exports.history_pdf import write_history_pdf
 from tests import factories as f
@@ -123,7 +129,7 @@ def test_hms_export_history_pdf_fhir_and_delimiter(
     semi = out_dir / "jose.csv"
     assert main([*base, "--delimiter", "semicolon", "--all-visits", "-o", str(semi)]) == 0
     header = semi.read_text(encoding="utf-8-sig").splitlines()[0]
-    assert header.endswith(";Notes;Status") and header.count(";") == 10
+    assert header.endswith(";Notes;Status") and header.count(";") == 11
 
     assert main([*base, "--delimiter", "pipe", "-o", str(out_dir / "x.csv")]) == 2
     assert "comma, semicolon or tab" in capsys.readouterr().err
@@ -133,3 +139,54 @@ def test_hms_export_history_pdf_fhir_and_delimiter(
     appointments = ["--database", clinic.db.url, "export", "appointments", "--from", day]
     assert main([*appointments, "--to", day, "--delimiter", "tab", "-o", str(tabbed)]) == 0
     assert tabbed.read_text(encoding="utf-8-sig").splitlines()[0].split("\t")[0] == "Date"
+
+
+def _heading_at_page_foot(pdf: Path) -> list[tuple[int, str]]:
+    """(page, heading) for each page whose body ends with a visit's heading (pdftotext)."""
+    done = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    )
+    found = []
+    for number, page in enumerate(done.stdout.split("\f"), 1):
+        lines = [ln.strip() for ln in page.splitlines() if ln.strip()]
+        body = [ln for ln in lines if not ln.startswith("Page ")]
+        if body and HEADING.match(body[-1]):
+            found.append((number, body[-1]))
+    return found
+
+
+#: A visit's heading as the PDF prints it: "2026-06-16 09:00 · Dr. ...".
+HEADING = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2} · ")
+
+
+def _visit(n: int, day: date) -> Visit:
+    notes = "\n".join(f"Note {n}, line {i}." for i in range(n * 7 % 9 + 1))
+    return Visit(
+        appointment_id=n + 1, day=day, start=time(9, n % 60), doctor_id=1,
+        visit_type="consultation", status="completed", reason="", minutes=30,
+        treatment_id=n + 1, symptoms=f"symptom {n}", diagnosis=f"diagnosis {n}",
+        treatment_given="", prescription="", notes=notes,
+    )  # fmt: skip
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="needs pdftotext (poppler-utils)")
+def test_a_visits_heading_is_never_left_alone_at_the_foot_of_a_page(
+    qapp: object, tmp_path: Path
+) -> None:
+    doctor = DoctorInfo(1, "Dr. Ada Lovelace", "General Medicine", "", "", "")
+    day = date(2026, 1, 5)
+    # Notes of 1 to 9 lines: over 80 visits, headings land at every height of a page.
+    visits = tuple(_visit(n, day + timedelta(days=n)) for n in range(80))
+    record = PatientRecord(1, "José Núñez", None, "", "", "", "", {1: doctor}, visits)
+    pdf = tmp_path / "long.pdf"
+    write_history_pdf(
+        history_document(record, clinic_name="Praxis Mitte", generated_at=datetime(2026, 6, 1)),
+        pdf,
+    )
+
+    assert _heading_at_page_foot(pdf) == []
+    text = " ".join(_pages(pdf))
+    assert len(_pages(pdf)) >= 4
+    found = [(text + " ").find(f"diagnosis {n} ") for n in range(80)]
+    assert -1 not in found and found == sorted(found)  # every visit, in order
+    assert "Note 79, line 0." in text

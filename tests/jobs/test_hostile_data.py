@@ -166,9 +166,9 @@ def _check_exports(clinic: Clinic, patient_id: int, row: list[str], folder: Path
     csv_path = folder / f"h{patient_id}.csv"
     exports.export_history(clinic, SYSTEM, patient_id, csv_path)
     header, got = _csv_rows(csv_path)
-    assert len(header) == 10 and len(got) == 10, got
+    assert len(header) == 11 and len(got) == 11, got
     assert got[1:3] == [csv_text(name), csv_text(doctor)]
-    assert got[5:] == [csv_text(t) for t in texts]  # nothing cut, nothing changed
+    assert got[6:] == [csv_text(t) for t in texts]  # nothing cut, nothing changed
 
     xlsx_path = folder / f"h{patient_id}.xlsx"
     too_long = [t for t in (name, doctor, *texts) if excel_length(t) > XLSX_MAX_CELL]
@@ -179,10 +179,10 @@ def _check_exports(clinic: Clinic, patient_id: int, row: list[str], folder: Path
     else:
         exports.export_history(clinic, SYSTEM, patient_id, xlsx_path)
         _header, values = _xlsx_rows(xlsx_path)
-        values += [None] * (10 - len(values))  # a row read back ends at its last value
+        values += [None] * (11 - len(values))  # a row read back ends at its last value
         cells = [ooxml_unescape(v) if isinstance(v, str) else v for v in values]
         assert [cells[1] or "", cells[2] or ""] == [name, doctor]
-        assert [c or "" for c in cells[5:]] == texts
+        assert [c or "" for c in cells[6:]] == texts
     assert not [p for p in folder.iterdir() if p.name.startswith(".")]  # no partial file
 
 

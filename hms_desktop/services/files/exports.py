@@ -71,6 +71,9 @@ HISTORY_COLUMNS: tuple[Column, ...] = (
     Column("Patient Name", "text", 24),
     Column("Doctor", "text", 24),
     Column("Appointment Date", "date", 17),
+    #: The visit's start (text HH:MM in CSV, a time cell in Excel): several visits of
+    #: one day read in order.
+    Column("Time", "time", 8),
     Column("Visit Type", "text", 14),
     Column("Symptoms", "text", 30),
     Column("Diagnosis", "text", 30),
@@ -416,8 +419,8 @@ def export_history(
 
     Each treatment's current version is written (amendments keep earlier ones apart).
 
-    Columns: Patient ID, Patient Name, Doctor, Appointment Date, Visit Type, Symptoms,
-    Diagnosis, Treatment Given, Prescription, Notes. ``target`` appears only when the
+    Columns: Patient ID, Patient Name, Doctor, Appointment Date, Time (the start), Visit
+    Type, Symptoms, Diagnosis, Treatment Given, Prescription, Notes. ``target`` appears only when the
     export is complete; otherwise it is left as it was and no temporary file remains.
     When ``target`` is open or locked elsewhere the export is kept under a new name
     (``result.instead_of`` says so); the audit row is written once the file is in place.
@@ -457,6 +460,7 @@ def export_history(
                         r[1],
                         r[3],
                         r[5],
+                        r[6],
                         VISIT_LABELS.get(r[7], r[7]),
                         r[8],
                         r[9],

@@ -11,9 +11,11 @@ Practitioner, and per visit:
   Appointment with the matching status.
 
 Resources refer to each other by ``urn:uuid`` full URLs. The UUIDs derive from the
-clinic's own ids, so exporting twice gives the same bundle, and every resource
-carries an identifier in the ``urn:hms-desktop:*`` systems with a conditional
-create (``ifNoneExist``) so importing twice does not duplicate it. Text is written
+clinic's UUID and its own ids, so exporting twice gives the same bundle, and every
+resource carries an identifier in a system of this clinic
+(``https://hms-desktop.invalid/clinic/<clinic UUID>/patient``...) with a conditional
+create (``ifNoneExist``) so importing twice does not duplicate it, and importing two
+clinics' bundles never merges one clinic's patient 95 with the other's. Text is written
 exactly as recorded: JSON has no formulas to defuse.
 """
 
@@ -21,22 +23,25 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hms_desktop import APP_ID
 from hms_desktop.services.files.history_data import DoctorInfo, PatientRecord, Visit
 from hms_desktop.services.scheduling.visit_times import visit_span
 from hms_desktop.services.views import VISIT_LABELS
 
 FHIR_VERSION = "4.0.1"
-_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, f"urn:{APP_ID}:fhir")
-_SYSTEM = "urn:hms-desktop"
+#: Identifier systems are ``<this>/<clinic UUID>/<kind>`` (``.invalid``: a name that is
+#: never anyone else's and is not meant to be fetched; FHIR asks only for a unique URI).
+_SYSTEM_BASE = "https://hms-desktop.invalid/clinic"
 #: Our appointment statuses as FHIR Appointment.status codes.
 APPOINTMENT_STATUS = {"booked": "booked", "cancelled": "cancelled", "no_show": "noshow"}
 #: FHIR administrative gender codes for the genders people are recorded with.
 GENDERS = {"female": "female", "f": "female", "male": "male", "m": "male", "other": "other"}
+#: Words before a name that are titles (FHIR HumanName.prefix), without their dot.
+_TITLES = frozenset({"dr", "prof"})
 _AMBULATORY = {
     "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
     "code": "AMB",
@@ -44,19 +49,37 @@ _AMBULATORY = {
 }
 
 
-def _urn(kind: str, key: object) -> str:
-    return f"urn:uuid:{uuid.uuid5(_NAMESPACE, f'{kind}/{key}')}"
+@dataclass(frozen=True)
+class _Ids:
+    """Full URLs and identifiers of one clinic's resources.
+
+    Identifier systems name the clinic by its UUID, so patient 95 of one clinic and
+    patient 95 of another stay two patients in a system that imports both; full URLs
+    derive from it too, so a bundle is the same every time it is exported.
+    """
+
+    clinic: uuid.UUID
+
+    def system(self, kind: str) -> str:
+        return f"{_SYSTEM_BASE}/{self.clinic}/{kind}"
+
+    def urn(self, kind: str, key: object) -> str:
+        return f"urn:uuid:{uuid.uuid5(self.clinic, f'{kind}/{key}')}"
+
+    def entry(
+        self, resource_type: str, kind: str, key: object, resource: dict[str, Any]
+    ) -> dict[str, Any]:
+        ident = {"system": self.system(kind), "value": str(key)}
+        return _entry(resource_type, self.urn(kind, key), ident, resource)
 
 
-def _identifier(kind: str, value: object) -> dict[str, str]:
-    return {"system": f"{_SYSTEM}:{kind}", "value": str(value)}
-
-
-def _entry(resource_type: str, kind: str, key: object, resource: dict[str, Any]) -> dict[str, Any]:
-    ident = _identifier(kind, key)
+def _entry(
+    resource_type: str, full_url: str, ident: dict[str, str], resource: dict[str, Any]
+) -> dict[str, Any]:
+    """A conditional create (``ifNoneExist`` on the identifier): importing twice adds nothing."""
     resource = {"resourceType": resource_type, "identifier": [ident], **resource}
     return {
-        "fullUrl": _urn(kind, key),
+        "fullUrl": full_url,
         "resource": resource,
         "request": {
             "method": "POST",
@@ -67,13 +90,23 @@ def _entry(resource_type: str, kind: str, key: object, resource: dict[str, Any])
 
 
 def _human_name(full_name: str) -> dict[str, Any]:
-    """The name as written (``text``); family and given are a guess from its last word."""
+    """The name as written (``text``); prefix, given and family are a guess from its words.
+
+    Leading titles ("Dr.", "Prof") are the prefix, never a given name or the family
+    name; of the rest, the last word is the family name and the others are given.
+    """
     parts = full_name.split()
+    titles = 0
+    while titles < len(parts) and parts[titles].rstrip(".").lower() in _TITLES:
+        titles += 1
     name: dict[str, Any] = {"text": full_name}
-    if len(parts) > 1:
-        name["family"], name["given"] = parts[-1], parts[:-1]
-    elif parts:
-        name["family"] = parts[0]
+    rest = parts[titles:]
+    if rest:
+        name["family"] = rest[-1]
+    if len(rest) > 1:
+        name["given"] = rest[:-1]
+    if titles:
+        name["prefix"] = parts[:titles]
     return name
 
 
@@ -90,7 +123,7 @@ def _text(value: str) -> dict[str, str]:
     return {"text": value}
 
 
-def _patient(record: PatientRecord) -> dict[str, Any]:
+def _patient(ids: _Ids, record: PatientRecord) -> dict[str, Any]:
     resource: dict[str, Any] = {"active": True, "name": [_human_name(record.full_name)]}
     telecom = _telecom(record.phone, record.email)
     if telecom:
@@ -102,24 +135,26 @@ def _patient(record: PatientRecord) -> dict[str, Any]:
         resource["birthDate"] = record.date_of_birth.isoformat()
     if record.address.strip():
         resource["address"] = [{"text": record.address.strip()}]
-    return _entry("Patient", "patient", record.patient_id, resource)
+    return ids.entry("Patient", "patient", record.patient_id, resource)
 
 
-def _organization(name: str, address: str) -> dict[str, Any]:
+def _organization(ids: _Ids, name: str, address: str) -> dict[str, Any]:
+    """The clinic, identified by its UUID as a URI (the FHIR way to write one)."""
     resource: dict[str, Any] = {"active": True, "name": name}
     if address.strip():
         resource["address"] = [{"text": address.strip()}]
-    return _entry("Organization", "organization", "clinic", resource)
+    ident = {"system": "urn:ietf:rfc:3986", "value": f"urn:uuid:{ids.clinic}"}
+    return _entry("Organization", ids.urn("organization", "clinic"), ident, resource)
 
 
-def _practitioner(doctor: DoctorInfo) -> dict[str, Any]:
+def _practitioner(ids: _Ids, doctor: DoctorInfo) -> dict[str, Any]:
     resource: dict[str, Any] = {"active": True, "name": [_human_name(doctor.full_name)]}
     telecom = _telecom(doctor.phone, doctor.email)
     if telecom:
         resource["telecom"] = telecom
     if doctor.qualification.strip():
         resource["qualification"] = [{"code": _text(doctor.qualification.strip())}]
-    return _entry("Practitioner", "practitioner", doctor.id, resource)
+    return ids.entry("Practitioner", "practitioner", doctor.id, resource)
 
 
 def _instant(moment: datetime) -> str:
@@ -127,10 +162,10 @@ def _instant(moment: datetime) -> str:
 
 
 def _visit_entries(
-    record: PatientRecord, visit: Visit, tz: ZoneInfo, patient_ref: dict[str, str]
+    ids: _Ids, record: PatientRecord, visit: Visit, tz: ZoneInfo, patient_ref: dict[str, str]
 ) -> list[dict[str, Any]]:
     doctor = record.doctors[visit.doctor_id]
-    doctor_ref = {"reference": _urn("practitioner", doctor.id), "display": doctor.full_name}
+    doctor_ref = {"reference": ids.urn("practitioner", doctor.id), "display": doctor.full_name}
     start, end = visit_span(visit.day, visit.start, visit.minutes, tz)
     visit_type = _text(VISIT_LABELS.get(visit.visit_type, visit.visit_type))
     key = visit.appointment_id
@@ -149,8 +184,8 @@ def _visit_entries(
         }
         if visit.reason.strip():
             appointment["description"] = visit.reason.strip()
-        return [_entry("Appointment", "appointment", key, appointment)]
-    encounter_ref = {"reference": _urn("encounter", key)}
+        return [ids.entry("Appointment", "appointment", key, appointment)]
+    encounter_ref = {"reference": ids.urn("encounter", key)}
     encounter: dict[str, Any] = {
         "status": "finished",
         "class": _AMBULATORY,
@@ -159,16 +194,16 @@ def _visit_entries(
         "subject": patient_ref,
         "participant": [{"individual": doctor_ref}],
         "period": {"start": _instant(start), "end": _instant(end)},
-        "serviceProvider": {"reference": _urn("organization", "clinic")},
+        "serviceProvider": {"reference": ids.urn("organization", "clinic")},
     }
     if visit.reason.strip():
         encounter["reasonCode"] = [_text(visit.reason.strip())]
-    entries = [_entry("Encounter", "encounter", key, encounter)]
+    entries = [ids.entry("Encounter", "encounter", key, encounter)]
     when = _instant(start)
     common = {"subject": patient_ref, "encounter": encounter_ref}
     if visit.diagnosis.strip():
         entries.append(
-            _entry(
+            ids.entry(
                 "Condition",
                 "condition",
                 key,
@@ -183,7 +218,7 @@ def _visit_entries(
         )
     if visit.treatment_given.strip():
         entries.append(
-            _entry(
+            ids.entry(
                 "Procedure",
                 "procedure",
                 key,
@@ -198,7 +233,7 @@ def _visit_entries(
         )
     if visit.prescription.strip():
         entries.append(
-            _entry(
+            ids.entry(
                 "MedicationRequest",
                 "medication-request",
                 key,
@@ -220,7 +255,7 @@ def _visit_entries(
     ):
         if value.strip():
             entries.append(
-                _entry(
+                ids.entry(
                     "Observation",
                     f"observation-{kind}",
                     key,
@@ -241,19 +276,29 @@ def build_bundle(
     record: PatientRecord,
     *,
     tz: ZoneInfo,
+    clinic_id: uuid.UUID,
     clinic_name: str,
     clinic_address: str = "",
     generated_at: datetime,
 ) -> dict[str, Any]:
-    """The FHIR R4 transaction Bundle of ``record`` as a JSON-ready dict."""
-    patient_ref = {"reference": _urn("patient", record.patient_id), "display": record.full_name}
-    entries = [_patient(record), _organization(clinic_name or "Clinic", clinic_address)]
-    entries += [_practitioner(record.doctors[i]) for i in sorted(record.doctors)]
+    """The FHIR R4 transaction Bundle of ``record`` as a JSON-ready dict.
+
+    ``clinic_id`` (:func:`~hms_desktop.services.clinic_settings.identity.clinic_id`) is
+    in every identifier system, so two clinics' bundles never claim each other's
+    patients; ``clinic_name`` names the Organization ("Clinic" when it has none).
+    """
+    ids = _Ids(clinic_id)
+    patient_ref = {"reference": ids.urn("patient", record.patient_id), "display": record.full_name}
+    entries = [
+        _patient(ids, record),
+        _organization(ids, clinic_name.strip() or "Clinic", clinic_address),
+    ]
+    entries += [_practitioner(ids, record.doctors[i]) for i in sorted(record.doctors)]
     for visit in record.visits:
-        entries += _visit_entries(record, visit, tz, patient_ref)
+        entries += _visit_entries(ids, record, visit, tz, patient_ref)
     return {
         "resourceType": "Bundle",
-        "id": str(uuid.uuid5(_NAMESPACE, f"bundle/{record.patient_id}")),
+        "id": str(uuid.uuid5(clinic_id, f"bundle/{record.patient_id}")),
         "meta": {"lastUpdated": _instant(generated_at)},
         "type": "transaction",
         "timestamp": _instant(generated_at),

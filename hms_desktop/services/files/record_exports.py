@@ -20,6 +20,7 @@ from hms_desktop.errors import (
 )
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clinic_settings.identity import clinic_id
 from hms_desktop.services.files.atomic_file import AtomicFile
 from hms_desktop.services.files.exports import ExportError, ExportResult, audit_failure
 from hms_desktop.services.files.fhir_export import build_bundle, bundle_json
@@ -126,6 +127,7 @@ def _content(
         bundle = build_bundle(
             record,
             tz=clinic.settings.tz,
+            clinic_id=clinic_id(clinic),
             clinic_name=name,
             clinic_address=address,
             generated_at=clinic.now().astimezone(clinic.settings.tz),

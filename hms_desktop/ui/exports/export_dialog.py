@@ -120,9 +120,9 @@ class ExportDialog(QDialog):
         if self._kind == "history":
             intro = (
                 f"Every recorded treatment of patient P{self._patient_id}, oldest first: "
-                "doctor, date, visit type, symptoms, diagnosis, treatment, prescription, notes. "
-                "As a spreadsheet, a printable PDF, or a FHIR bundle another clinic's system "
-                "can import."
+                "doctor, date and time, visit type, symptoms, diagnosis, treatment, prescription, "
+                "notes. As a spreadsheet, a printable PDF, or a FHIR bundle another clinic's "
+                "system can import."
             )
         else:
             intro = "The appointments in a date range, by date and time, for the front desk."

@@ -19,6 +19,16 @@ from hms_desktop.services.files.csv_locale import DELIMITER_LABELS, default_deli
 
 log = logging.getLogger(__name__)
 
+ALL_VISITS = "Include &upcoming, cancelled and no-show visits"
+#: What "all visits" does to each format (a Status column only where there are columns).
+ALL_VISITS_NOTES = {
+    "csv": " (adds a Status column)",
+    "xlsx": " (adds a Status column)",
+    "pdf": " (each with its status)",
+    # Kept short: the box does not widen the dialog when the format changes.
+    "fhir": " (always in FHIR)",
+}
+
 
 class ExportOptions:
     """Adds the delimiter choice (and the all-visits box for a history) to ``form``."""
@@ -41,9 +51,7 @@ class ExportOptions:
         form.addRow("CSV de&limiter:", self.delimiter_combo)
         self.all_visits: QCheckBox | None = None
         if history:
-            self.all_visits = QCheckBox(
-                "Include upcoming, cancelled and no-show visits (adds a Status column)", parent
-            )
+            self.all_visits = QCheckBox(ALL_VISITS + ALL_VISITS_NOTES["csv"], parent)
             self.all_visits.setObjectName("allVisits")
             form.addRow("", self.all_visits)
         self.widgets: list[QWidget] = [self.delimiter_combo]
@@ -60,10 +68,11 @@ class ExportOptions:
 
     def follow_format(self, fmt: str) -> None:
         """The delimiter applies to CSV only; all visits to every format but FHIR (which
-        holds every visit anyway)."""
+        holds every visit anyway), and the box says what it adds to this format."""
         self.delimiter_combo.setEnabled(fmt == "csv")
         if self.all_visits is not None:
             self.all_visits.setEnabled(fmt != "fhir")
+            self.all_visits.setText(ALL_VISITS + ALL_VISITS_NOTES.get(fmt, ""))
 
     def remember(self) -> None:
         """Keep the delimiter used for this PC (a failure to save only logs)."""

@@ -26,7 +26,11 @@ from PySide6.QtGui import (
     QPageSize,
     QPainter,
     QPdfWriter,
+    QTextBlock,
+    QTextBlockFormat,
+    QTextCursor,
     QTextDocument,
+    QTextFormat,
 )
 
 from hms_desktop.services.files.atomic_file import partial_file, regular_target
@@ -37,6 +41,8 @@ from hms_desktop.services.files.placement import move_as_new
 PDF_DPI = 300
 #: Header and footer bands, in points (1/72 inch).
 BAND_PT = 22
+#: A heading starts a new page unless this many lines of what it heads fit under it.
+KEEP_LINES = 2
 
 
 def a4_pdf_writer(
@@ -93,6 +99,48 @@ def dated_pdf_name(folder: Path, kind: str, when: str, label: str = "") -> Path:
     return folder / f"{kind}-{when}{'-' + slug if slug else ''}.pdf"
 
 
+def _lines_bottom(document: QTextDocument, block: QTextBlock, lines: int) -> float:
+    """Where the first ``lines`` lines of ``block`` end (document coordinates)."""
+    rect = document.documentLayout().blockBoundingRect(block)
+    layout = block.layout()
+    count = min(lines, layout.lineCount())
+    if count == 0:
+        return float(rect.bottom())
+    return float(rect.top() + layout.lineAt(count - 1).rect().bottom())
+
+
+def keep_headings_with_their_text(document: QTextDocument, page_height: float) -> int:
+    """Move each heading that would end a page to the next one; return how many moved.
+
+    Qt's text layout breaks pages anywhere, and has no "keep with next": a visit's
+    heading could stand alone at the foot of a page with its visit on the next. A
+    heading whose first :data:`KEEP_LINES` lines of text under it (of each cell of a
+    table's first row) start on a later page gets a page break before it. The layout
+    of what follows changes with each break, so headings are checked in order.
+    """
+    moved = 0
+    block = document.begin()
+    while block.isValid():
+        heading = block
+        block = block.next()
+        if not heading.blockFormat().headingLevel() or not block.isValid():
+            continue
+        table = QTextCursor(block).currentTable()
+        under = (
+            [table.cellAt(0, c).firstCursorPosition().block() for c in range(table.columns())]
+            if table is not None
+            else [block]
+        )
+        top = document.documentLayout().blockBoundingRect(heading).top()
+        end = max(_lines_bottom(document, b, KEEP_LINES) for b in under)
+        if int(top // page_height) != int((end - 0.01) // page_height):
+            fmt = QTextBlockFormat()
+            fmt.setPageBreakPolicy(QTextFormat.PageBreakFlag.PageBreak_AlwaysBefore)
+            QTextCursor(heading).mergeBlockFormat(fmt)
+            moved += 1
+    return moved
+
+
 def write_history_pdf(history: PrintableHistory, path: Path) -> None:
     """Write ``history`` as a PDF at ``path`` (needs a QGuiApplication).
 
@@ -108,6 +156,7 @@ def write_history_pdf(history: PrintableHistory, path: Path) -> None:
     document.documentLayout().setPaintDevice(writer)  # lay out in the PDF's own units
     document.setHtml(history.html)
     document.setPageSize(QSizeF(page.width(), body_height))
+    keep_headings_with_their_text(document, body_height)
     pages = max(1, document.pageCount())
 
     painter = QPainter()

@@ -146,7 +146,9 @@ class HistoryView(QWidget):
         self.export_action = QAction("&Export Full History…", self)
         self.export_action.setShortcut(QKeySequence("Ctrl+Shift+E"))
         self.export_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.export_action.setToolTip("Export this patient's full history to CSV or Excel")
+        self.export_action.setToolTip(
+            "Export this patient's full history to CSV, Excel, FHIR (JSON) or a printable PDF"
+        )
         self.export_action.triggered.connect(self.export)
         self.export_action.setEnabled(False)
         self.addAction(self.export_action)
