@@ -411,6 +411,7 @@ def bench_exports(target: Target, scale: Scale, workdir: Path) -> list[Result]:
             Patient.full_name,
             Doctor.full_name,
             Appointment.day,
+            Appointment.start_time,
             Appointment.visit_type,
             Treatment.symptoms,
             Treatment.diagnosis,
@@ -425,8 +426,8 @@ def bench_exports(target: Target, scale: Scale, workdir: Path) -> list[Result]:
         .order_by(Treatment.id)
     )
     raw_sql = target.sql(
-        "SELECT p.id, p.full_name, d.full_name, a.day, a.visit_type, t.symptoms, t.diagnosis, "
-        "t.treatment_given, t.prescription, t.notes FROM treatments t "
+        "SELECT p.id, p.full_name, d.full_name, a.day, a.start_time, a.visit_type, t.symptoms, "
+        "t.diagnosis, t.treatment_given, t.prescription, t.notes FROM treatments t "
         "JOIN appointments a ON a.id = t.appointment_id JOIN patients p ON p.id = a.patient_id "
         "JOIN doctors d ON d.id = a.doctor_id ORDER BY t.id LIMIT ?"
     )
@@ -444,7 +445,7 @@ def bench_exports(target: Target, scale: Scale, workdir: Path) -> list[Result]:
                 exports.write_rows(
                     writer,
                     (
-                        (r[0], r[1], r[2], r[3], VISIT_LABELS.get(r[4], r[4]), *r[5:])
+                        (r[0], r[1], r[2], r[3], r[4], VISIT_LABELS.get(r[5], r[5]), *r[6:])
                         for r in result
                     ),
                     rows,
