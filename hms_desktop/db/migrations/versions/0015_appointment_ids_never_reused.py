@@ -18,7 +18,10 @@ SQLite cannot add AUTOINCREMENT to a table, so the table is rebuilt (SQLite's
 new table from the old one's own definition with the key changed, the rows copied
 with their ids, the old table dropped, the new one renamed, and the old one's indexes
 and triggers (the overlap guards of 0006/0013, the day counts of 0014) created again
-from their stored definitions. The copy fires no trigger (the new table has none yet)
+from their stored definitions. The planner's statistics for the table (``sqlite_stat1``,
+present where someone ran ANALYZE) are kept too: the drop deletes them, and with the
+other tables' statistics but none for this one SQLite listed the 1,000,000-visit
+appointments list department by department and sorted it (3.4 s instead of 3 ms). The copy fires no trigger (the new table has none yet)
 and the drop fires none either, so the day counts stay as they are.
 """
 
@@ -81,6 +84,14 @@ def _rebuild(change_key: Callable[[str], str]) -> None:
                 "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'appointments_0015')"
             )
         )
+    has_statistics = conn.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'")
+    ).first()
+    statistics = (
+        conn.execute(text("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'appointments'")).all()
+        if has_statistics
+        else []
+    )
     conn.execute(text("DROP TABLE appointments"))
     # Legacy: the rename checks no other table's triggers for "appointments" meanwhile.
     conn.execute(text("PRAGMA legacy_alter_table = ON"))
@@ -90,6 +101,11 @@ def _rebuild(change_key: Callable[[str], str]) -> None:
         conn.execute(text("PRAGMA legacy_alter_table = OFF"))
     for sql in attached:  # the indexes, then the triggers ("index" < "trigger")
         conn.execute(text(sql))
+    for idx, stat in statistics:  # the indexes kept their names
+        conn.execute(
+            text("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('appointments', :idx, :stat)"),
+            {"idx": idx, "stat": stat},
+        )
 
 
 def _with_autoincrement(table_sql: str) -> str:
