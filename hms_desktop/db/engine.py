@@ -299,9 +299,18 @@ def read_only_message(db: Database) -> str:
     )
 
 
+#: PostgreSQL's "deadlock detected" and "could not serialize access": two PCs' changes
+#: crossed, the server rolled one back, and the same change tried again succeeds.
+_CROSSED_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def _crossed(err: exc.DBAPIError) -> bool:
+    return getattr(err.orig, "sqlstate", None) in _CROSSED_SQLSTATES
+
+
 def _is_lock_or_connect_error(err: exc.DBAPIError) -> bool:
     text = str(err.orig).lower()
-    if _is_not_a_database(err):
+    if _is_not_a_database(err) or _crossed(err):
         return True
     if isinstance(err, exc.OperationalError) and err.connection_invalidated:
         return True
@@ -337,6 +346,11 @@ def translate_errors(db: Database) -> Iterator[None]:
             msg = (
                 f"{db.display_location} is not an HMS Desktop database, or it is damaged. "
                 "Check the path; 'hms check' tells more, and 'hms restore' brings back a backup."
+            )
+        elif _crossed(err):
+            msg = (
+                f"The clinic database ({db.display_location}) is busy: another PC changed "
+                "the same records at the same moment. Nothing was saved; try again."
             )
         elif "locked" in text or "lock timeout" in text:
             msg = (

@@ -78,6 +78,60 @@ def test_a_write_blocked_longer_than_the_busy_timeout_is_a_readable_error(
         db.dispose()
 
 
+def test_a_deadlock_between_two_pcs_on_postgresql_is_a_readable_error(
+    pg_schema_url: str,
+) -> None:
+    """PostgreSQL rolls back one of two transactions that wait for each other; that one
+    was a traceback ("deadlock detected"). It says busy, try again, and saved nothing."""
+    db = Database(pg_schema_url)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE crossed (id integer PRIMARY KEY, v integer)")
+        conn.exec_driver_sql("INSERT INTO crossed VALUES (1, 0), (2, 0)")
+    failures: list[BaseException] = []
+
+    def other_pc() -> None:
+        try:
+            with db.engine.connect() as conn:
+                # This side waits long before looking for a deadlock: ours is rolled back.
+                conn.exec_driver_sql("SET LOCAL deadlock_timeout = '20s'")
+                conn.exec_driver_sql("UPDATE crossed SET v = 1 WHERE id = 1")
+                conn.exec_driver_sql("UPDATE crossed SET v = 1 WHERE id = 2")  # waits
+                conn.commit()
+        except Exception as err:
+            failures.append(err)
+
+    def other_pc_waits() -> bool:
+        with db.engine.connect() as conn:
+            return bool(
+                conn.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE NOT granted").scalar()
+            )
+
+    thread = threading.Thread(target=other_pc)
+    try:
+        with pytest.raises(DatabaseUnavailableError) as err, db.write() as session:
+            session.execute(text("SET LOCAL deadlock_timeout = '50ms'"))
+            session.execute(text("UPDATE crossed SET v = 2 WHERE id = 2"))
+            thread.start()
+            deadline = time.monotonic() + 20
+            while not other_pc_waits() and time.monotonic() < deadline:
+                threading.Event().wait(0.02)  # the other PC holds row 1 and waits for row 2
+            session.execute(text("UPDATE crossed SET v = 2 WHERE id = 1"))
+        thread.join(30)
+        assert "busy" in str(err.value) and "Nothing was saved; try again." in str(err.value)
+        assert failures == []
+        with db.read() as session:
+            assert session.execute(text("SELECT id, v FROM crossed ORDER BY id")).all() == [
+                (1, 1),
+                (2, 1),
+            ]  # the other PC's change, none of ours
+    finally:
+        if thread.ident is not None:
+            thread.join(30)
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE crossed")
+        db.dispose()
+
+
 def test_a_service_call_on_a_locked_database_raises_the_same_clear_error(sqlite_url: str) -> None:
     from hms_desktop.services.clock import FakeClock
     from tests.conftest import START
