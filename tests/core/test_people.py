@@ -268,7 +268,16 @@ def test_a_phone_number_is_found_by_its_start_its_end_or_as_dialled_at_home(
 ) -> None:
     jose = f.patient(clinic, "José Núñez", phone="+49 175 6206524")
     f.patient(clinic, "Anna Smith", phone="+49 30 1234567")
-    for typed in ("+49 175", "49175620", "0175 6206524", "0175/620 65 24", "6206524", "524"):
+    for typed in (
+        "+49 175",
+        "49175620",
+        "0049 175",  # "+" dialled as 00, from abroad or from a list written that way
+        "0049 175 6206524",
+        "0175 6206524",
+        "0175/620 65 24",
+        "6206524",
+        "524",
+    ):
         found = patients.search_patients(clinic, f.RECEPTION, typed)
         assert [p.id for p in found] == [jose], typed
     # Too few digits to mean anything, and digits nobody has, find nobody by phone.
@@ -318,6 +327,11 @@ def test_a_leading_zero_starts_a_phone_number_never_an_id(clinic: Clinic) -> Non
         (
             "0175 6206524",
             ["ix_patients_name_key", "ix_patients_phone_key", "ix_patients_phone_rev_key"],
+        ),
+        # "00" for "+": the number's start without it, too.
+        (
+            "0049 175",
+            ["ix_patients_name_key", "ix_patients_phone_key", "ix_patients_phone_key"],
         ),
         # Surname first: the surname's range of the surname, name index.
         ("kruger anna", ["ix_patients_name_key", "ix_patients_surname_name_id"]),

@@ -200,8 +200,8 @@ def search_ways(text: str, *, include_blacklisted: bool = True) -> list[Select[t
 
     An id typed in full (without a leading zero), then names that start with it (in
     name order), then surnames (in surname order) or, when it has a space, surname and
-    name written surname first ("kruger anna"), then phone numbers by their start and
-    by their end. A patient is found by the first way that finds them: each way
+    name written surname first ("kruger anna"), then phone numbers by their start (also
+    with "00" for "+") and by their end. A patient is found by the first way that finds them: each way
     leaves out what the ways before it found. Each way reads its own index from the
     prefix on and stops at the page's end, so a keystroke costs the same in a clinic
     of 10,000 or 500,000 patients: one global name order over every way would have to
@@ -243,6 +243,12 @@ def search_ways(text: str, *, include_blacklisted: bool = True) -> list[Select[t
     digits = phone_digits(query)
     if len(digits) >= 3 and phone_like:
         ways.append((_prefix_range(Patient.phone_key, digits), (Patient.phone_key, Patient.id)))
+        if digits.startswith("00") and len(digits) >= 4:
+            # "0049 175…" is "+49 175…" dialled from abroad (00 is the international
+            # call prefix in most of the world): found by the number's start as well.
+            ways.append(
+                (_prefix_range(Patient.phone_key, digits[2:]), (Patient.phone_key, Patient.id))
+            )
         # The end of the number: "6206524", or "0175 6206524" said without the country
         # code (the trunk 0 dropped) both find "+49 175 6206524". Digits after a trunk 0
         # are a national prefix being typed ("0177") until there are enough of them to
