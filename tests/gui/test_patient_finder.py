@@ -1,8 +1,9 @@
-"""Choosing a patient by keyboard: one key never both picks and books, nor picks the wrong one."""
+"""Choosing a patient by keyboard: one key never both picks and books, nor picks the wrong one;
+namesakes are told apart by phone, year of birth and number up to the booking."""
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -13,6 +14,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import booking
 from hms_desktop.ui.booking.book.dialogs import PatientChoice
 from hms_desktop.ui.booking.book.view import BookView
+from hms_desktop.ui.common.patient_text import patient_text
 from tests import factories as f
 from tests.gui.book_support import WAIT, ops, view, world
 
@@ -98,3 +100,44 @@ def test_typing_again_drops_the_choice_so_enter_cannot_book_the_old_patient(
         QTest.keyClick(dialog.picker.search, Qt.Key.Key_Return)
     [appt] = booking.list_appointments(sqlite_clinic, SYSTEM)
     assert appt.patient_id == world.other_patient_id
+
+
+def test_patient_text_names_the_year_of_birth_and_the_number() -> None:
+    assert patient_text("Anna Hoffmann", 42, date(1987, 3, 2)) == "Anna Hoffmann (born 1987, #42)"
+    assert patient_text("Anna Hoffmann", 42) == "Anna Hoffmann (#42)"
+
+
+def test_namesakes_are_told_apart_by_phone_year_and_number_up_to_the_booking(
+    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    older = f.patient(
+        sqlite_clinic, "Maria Kowalski", date_of_birth=date(1962, 5, 1), phone="+49 30 1111111"
+    )
+    younger = f.patient(
+        sqlite_clinic, "Maria Kowalski", date_of_birth=date(1994, 8, 9), phone="+49 30 2222222"
+    )
+    dialog = _ask_for_patient(view, time(9, 30))
+    QTest.keyClicks(dialog.picker.search, "Kowal")
+    model = dialog.picker.model
+    qtbot.waitUntil(
+        lambda: not dialog.picker.search_pending() and model.rowCount() == 2, timeout=WAIT
+    )
+    titles = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
+    assert titles == ["Patient", "Born", "Phone", "ID"]
+    shown = {tuple(model.index(r, c).data() for c in range(4)) for r in range(2)}
+    assert shown == {
+        ("Maria Kowalski", "1962", "+49 30 1111111", str(older)),
+        ("Maria Kowalski", "1994", "+49 30 2222222", str(younger)),
+    }
+    row = next(r for r in range(2) if model.rows[r].id == younger)
+    dialog.picker.results.view.setFocus()
+    dialog.picker.results.view.setCurrentIndex(model.index(row, 0))
+    QTest.keyClick(dialog.picker.results.view, Qt.Key.Key_Return)
+    who = f"Maria Kowalski (born 1994, #{younger})"
+    assert dialog.chosen_label.text() == f"Chosen: {who}"
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        QTest.keyClick(dialog.picker.results.view, Qt.Key.Key_Return)
+    assert view.controls.patient_label.text() == f"Patient: {who}"
+    assert view.confirmation.text().startswith(f"Booked {who} with Dr. Ada Lovelace")
+    [appt] = booking.list_appointments(sqlite_clinic, SYSTEM)
+    assert appt.patient_id == younger

@@ -23,8 +23,8 @@ TYPE_TO_SEARCH = "Type a name, ID or phone number to find a patient."
 
 
 def patient_columns() -> list[Column[PatientRow]]:
-    """Name (contact details as tooltip), year of birth and id: two patients of one name
-    are told apart at a glance."""
+    """Name (contact details as tooltip), year of birth, phone and id: two patients of one
+    name are told apart at a glance."""
     return [
         Column(
             "Patient",
@@ -37,6 +37,7 @@ def patient_columns() -> list[Column[PatientRow]]:
             text=lambda p: f"{p.date_of_birth:%Y}" if p.date_of_birth else "",
             tooltip=lambda p: birth_text(p.date_of_birth) if p.date_of_birth else "",
         ),
+        Column("Phone", lambda p: p.phone),
         Column("ID", lambda p: p.id, align_right=True),
     ]
 
@@ -90,7 +91,8 @@ class PatientPicker(QWidget):
         self.results = EmptyStateTable(self.model, TYPE_TO_SEARCH, self)
         self.results.view.setAccessibleName("Patients found")
         self.results.stretch_column(0)
-        self.results.set_column_widths({1: 64, 2: 56})
+        # The phone number sizes to its text: a cut number tells nobody apart.
+        self.results.set_column_widths({1: 64, 3: 56})
         self.results.view.installEventFilter(self)
         self.results.activated.connect(self._choose_index)
         self.results.view.clicked.connect(self._choose_index)

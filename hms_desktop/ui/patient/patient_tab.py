@@ -467,14 +467,13 @@ class PatientTab(QWidget):
         self, doctor: DoctorRow, slot: Slot | None, row: AppointmentRow | None
     ) -> None:
         assert self._patient is not None
-        born = self._patient.date_of_birth
         target = BookingTarget(
             self._patient.id,
             self._patient.full_name,
             doctor.id,
             doctor.full_name,
             doctor.department,
-            patient_born=born.year if born else None,
+            patient_born=self._patient.date_of_birth,
         )
         self.confirmations.clear()  # the next action: the last one's Undo is over
         dialog = BookingDialog(

@@ -11,6 +11,7 @@ from PySide6.QtGui import QKeyEvent, QTextDocument
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QLabel,
     QMessageBox,
     QVBoxLayout,
     QWidget,
@@ -23,16 +24,18 @@ from hms_desktop.services.views import PatientRow
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.common.patient_picker import PatientPicker
+from hms_desktop.ui.common.patient_text import patient_text
 from hms_desktop.ui.exports.history_pdf import write_pdf_atomically
 
 _ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+NONE_CHOSEN = "Chosen: nobody yet"
 
 
 class PatientChoice(QDialog):
     """The patient finder in a dialog: type, Enter (or Down) to pick, Enter to take.
 
-    An Enter that picks a patient (or a different one) only picks, and the next Enter
-    takes them. One Enter never both picks and books, so
+    An Enter that picks a patient (or a different one) only picks: the line under the
+    list then says who it is, and the next Enter takes them. One Enter never both picks and books, so
     the desk always sees whom it books before it does.
     """
 
@@ -51,6 +54,8 @@ class PatientChoice(QDialog):
         self.picker.choice_dropped.connect(self._on_choice_dropped)
         for widget in (self.picker.search, self.picker.results.view):
             widget.installEventFilter(self)
+        self.chosen_label = QLabel(NONE_CHOSEN, self)
+        self.chosen_label.setObjectName("chosenPatient")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -63,17 +68,22 @@ class PatientChoice(QDialog):
         layout.setContentsMargins(PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN)
         layout.setSpacing(SPACING)
         layout.addWidget(self.picker, 1)
+        layout.addWidget(self.chosen_label)
         layout.addWidget(buttons)
         self.resize(520, 420)
         self.picker.setFocus()
 
     def _on_chosen(self, row: PatientRow) -> None:
         self.chosen = row
+        self.chosen_label.setText(
+            f"Chosen: {patient_text(row.full_name, row.id, row.date_of_birth)}"
+        )
         self.ok.setEnabled(True)
         self.ok.setDefault(True)
 
     def _on_choice_dropped(self) -> None:
         self.chosen = None
+        self.chosen_label.setText(NONE_CHOSEN)
         self.ok.setEnabled(False)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
