@@ -265,7 +265,9 @@ class PatientsPage(ListPage):
         self.model.fetch_failed.connect(lambda err: show_error(self, "Search patients", err))
         # Rows come back in name order from an indexed query; the table keeps that order.
         self.table.setModel(self.model)
-        for column, width in enumerate((70, 240, 100, 80, 150, 240)):
+        # Who (name, born, phone) sizes to its text; the email, last, starts narrow and
+        # stretches over what is left, so at 1024 pixels the list does not scroll sideways.
+        for column, width in enumerate((70, 240, 100, 80, 150, 100)):
             self.table.setColumnWidth(column, width)
         fit_key_columns(self.table)
         show_after(self.table, 6, 1)  # "Blacklisted" beside the name, never off screen
