@@ -58,3 +58,20 @@ def test_admin_patients_show_born_and_phone_whole_without_scrolling_sideways(
     assert window.width() == 1024
     assert unreadable(window) == []  # "Born" ("Wed, 30 Dec 1987") was cut at 100 px
     assert columns_cut_off(page.table) == []
+
+
+def test_the_patient_tab_shows_name_born_and_phone_whole_beside_a_patients_pages(
+    qtbot: QtBot, window: MainWindow, sqlite_clinic: Clinic
+) -> None:
+    window.tabs.setCurrentWidget(window.patient_tab)
+    tab = window.patient_tab
+    picker = tab.picker
+    qtbot.waitUntil(lambda: picker.model.rowCount() == 3, timeout=WAIT)
+    oliver = next(r for r in picker.model.rows if r.full_name == "Oliver Fitzgerald-Hughes")
+    tab.set_patient(oliver)  # the patient's pages beside the list must not squeeze it
+    qtbot.waitUntil(lambda: tab.browser.slot_picker.model.rowCount() > 0, timeout=WAIT)
+    for page in range(tab.pages.count()):
+        tab.pages.setCurrentIndex(page)
+        assert window.width() == 1024
+        assert unreadable(window) == [], tab.pages.tabText(page)
+        assert columns_cut_off(picker.results.view) == []

@@ -173,8 +173,11 @@ class PatientTab(QWidget):
             self.picker.choice_dropped.connect(self._suspend)
             splitter = QSplitter(Qt.Orientation.Horizontal, self)
             splitter.addWidget(self.picker)
+            # Never narrower than its rows: name, year of birth, phone and ID stay whole
+            # beside the patient's pages (which give way, see SlotBrowser).
+            self.picker.results.grow_to_contents()
             splitter.addWidget(self.stack)
-            splitter.setSizes([330, 950])  # room for name, year of birth and ID
+            splitter.setSizes([440, 840])  # room for name, year of birth, phone and ID
             splitter.setStretchFactor(1, 1)
             splitter.setChildrenCollapsible(False)
             layout.addWidget(splitter, 1)
