@@ -564,3 +564,22 @@ def test_the_appointment_filters_do_not_overlap_in_the_smallest_window(
             assert not ra.intersects(rb), (a, b)
     window.close()
     qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
+
+
+def test_letters_typed_in_the_patients_list_search_instead_of_jumping_to_a_row(
+    qtbot, sqlite_clinic, admin
+) -> None:
+    f.patient(sqlite_clinic, "Anna Smith")
+    f.patient(sqlite_clinic, "Zoe Quinn")
+    page = admin.patients
+    admin.show_page("patients")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 2, timeout=WAIT)
+    page.table.setFocus()
+    page.table.selectRow(0)
+    assert page.selected().full_name == "Anna Smith"
+    qtbot.keyClicks(page.table, "Qu")  # Qt's type-ahead would have moved to "Zoe Quinn"…
+    assert page.search.text() == "Qu" and page.search.hasFocus()
+    assert page.selected() is None or page.selected().full_name == "Anna Smith"
+    qtbot.keyClick(page.search, Qt.Key.Key_Backspace)
+    assert page.search.text() == "Q"
+    qtbot.waitUntil(lambda: [r.full_name for r in page.model.rows] == ["Zoe Quinn"], timeout=WAIT)

@@ -59,14 +59,19 @@ def test_booking_moving_and_cancelling_say_so_with_undo(
     _choose_jose_by_keyboard(qtbot, view)
     assert _live(sqlite_clinic) == [(world.doctor_id, time(9, 30))]
     assert bar.isVisible()
-    assert bar.text() == "Booked José Núñez with Dr. Ada Lovelace, Tomorrow, Tue, 16 Jun at 09:30."
+    assert bar.text() == (
+        f"Booked José Núñez (#{world.patient_id}) with Dr. Ada Lovelace, Tomorrow, Tue, 16 Jun "
+        "at 09:30."
+    )
     view.activateWindow()  # the offscreen platform does not hand focus back by itself
     qtbot.waitUntil(lambda: QApplication.activeWindow() is view, timeout=WAIT)
     # Undo by click: the booking goes, the time is free again.
     with qtbot.waitSignal(view.loaded, timeout=WAIT):
         qtbot.mouseClick(bar.undo_button, Qt.MouseButton.LeftButton)
     assert _live(sqlite_clinic) == []
-    assert bar.text().startswith("Undone: the booking of José Núñez with Dr. Ada Lovelace")
+    assert bar.text().startswith(
+        f"Undone: the booking of José Núñez (#{world.patient_id}) with Dr. Ada Lovelace"
+    )
     assert m.index(m.row_for(time(9, 30)), 0).data(KIND_ROLE) == "free"
     assert view.table.hasFocus()  # the reload kept the keyboard where it was
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from datetime import date
 
 import pytest
 from PySide6.QtWidgets import (
@@ -138,7 +139,9 @@ def _dialogs(clinic, ops, stats):  # type: ignore[no-untyped-def]
     department_rows = departments.list_departments(clinic)
     patient = patients.search_patients(clinic, SYSTEM, "", limit=1)[0]
     visit = booking.list_appointments(clinic, SYSTEM, limit=1)[0]
-    target = BookingTarget(patient.id, patient.full_name, visit.doctor_id, visit.doctor, "", 1980)
+    target = BookingTarget(
+        patient.id, patient.full_name, visit.doctor_id, visit.doctor, "", date(1980, 1, 1)
+    )
     return [
         ("booking", BookingDialog(clinic, SYSTEM, ops, target)),
         ("reschedule", BookingDialog(clinic, SYSTEM, ops, target, appointment=visit)),

@@ -23,9 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-#: Columns a person must be able to read whole: who, when, which, what state.
+#: Columns a person must be able to read whole: who (year of birth and phone number tell
+#: namesakes apart), when, which, what state.
 KEY_WORDS = frozenset(
     {"id", "#", "date", "day", "time", "when", "start", "patient", "doctor", "status", "name"}
+    | {"born", "phone"}
 )
 #: QGraphicsTextItem::Type (PySide does not export it): chart titles and axis labels.
 TEXT_ITEM = 8
@@ -34,7 +36,8 @@ MAX_ROWS = 200
 
 
 def is_key_column(title: str) -> bool:
-    """True for a column whose header names a key: ID, date, time, patient, doctor, status."""
+    """True for a column whose header names a key: ID, date, time, patient, doctor, status,
+    born, phone."""
     return any(word in KEY_WORDS for word in re.findall(r"[a-z#]+", title.lower()))
 
 

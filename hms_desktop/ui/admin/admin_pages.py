@@ -20,7 +20,7 @@ from hms_desktop.services.people import departments, doctors, patients
 from hms_desktop.services.views import DepartmentRow, DoctorRow, PatientRow
 from hms_desktop.ui.admin.doctor_form import DepartmentDialog, DoctorFormDialog
 from hms_desktop.ui.admin.patient_form import GENDER_LABELS, PatientFormDialog
-from hms_desktop.ui.common.forms import SearchBox
+from hms_desktop.ui.common.forms import SearchBox, TypingGoesToSearch
 from hms_desktop.ui.common.layout import fit_key_columns, heading, make_table, show_after
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.common.operations import Operations
@@ -259,13 +259,16 @@ class PatientsPage(ListPage):
         super().__init__(clinic, actor, ops, "Patients", parent)
         self.search = SearchBox("Find a patient by name, ID or phone (Ctrl+F)", self, delay_ms=150)
         self.search.search.connect(lambda _text: self.refresh())
+        TypingGoesToSearch(self.table, self.search)  # no type-ahead switching the patient
         self.model: PagedTableModel[PatientRow] = PagedTableModel(
             PATIENT_COLUMNS, self._fetch, page_size=100, parent=self, muted=lambda p: p.blacklisted
         )
         self.model.fetch_failed.connect(lambda err: show_error(self, "Search patients", err))
         # Rows come back in name order from an indexed query; the table keeps that order.
         self.table.setModel(self.model)
-        for column, width in enumerate((70, 240, 100, 80, 150, 240)):
+        # Who (name, born, phone) sizes to its text; the email, last, starts narrow and
+        # stretches over what is left, so at 1024 pixels the list does not scroll sideways.
+        for column, width in enumerate((70, 240, 100, 80, 150, 100)):
             self.table.setColumnWidth(column, width)
         fit_key_columns(self.table)
         show_after(self.table, 6, 1)  # "Blacklisted" beside the name, never off screen

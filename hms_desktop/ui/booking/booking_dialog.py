@@ -9,6 +9,7 @@ are reloaded so the person can pick another one at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -33,6 +34,7 @@ from hms_desktop.ui.common.forms import ErrorLabel, with_error
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING, title_label
 from hms_desktop.ui.common.messages import field_message
 from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.common.patient_text import patient_text
 
 #: The longest reason ``services.booking.book`` accepts; checked here only to warn while typing.
 MAX_REASON_LENGTH = 1000
@@ -47,14 +49,13 @@ class BookingTarget:
     doctor_id: int
     doctor_name: str
     department: str = ""
-    #: The patient's year of birth (None when not known), to tell two of one name apart.
-    patient_born: int | None = None
+    #: The patient's date of birth (None when not known), to tell two of one name apart.
+    patient_born: date | None = None
 
     @property
     def patient_text(self) -> str:
         """ "Anna Hoffmann (born 1987, #42)": who exactly is booked."""
-        born = f"born {self.patient_born}, " if self.patient_born else ""
-        return f"{self.patient_name} ({born}#{self.patient_id})"
+        return patient_text(self.patient_name, self.patient_id, self.patient_born)
 
 
 class BookingDialog(QDialog):

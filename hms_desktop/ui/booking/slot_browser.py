@@ -89,17 +89,17 @@ class SlotBrowser(QWidget):
         actions.addStretch(1)
         actions.addWidget(self.book_button)
         slots_box.addLayout(actions)
-        # Departments above doctors: beside each other they left the slots (day, time and
-        # the doctor's whole name) too little room in a 1024-pixel window.
-        choose = column("Departments", self.departments, 1)
-        choose.addSpacing(SPACING)
-        choose.addWidget(title_label("Doctors", self, size_delta=2))
-        choose.addWidget(self.doctors, 1)
-        layout = QHBoxLayout(self)
+        # Departments and doctors side by side above the slots: beside the slots they took
+        # the width the patient finder needs next to them (name, born, phone) at 1024 px.
+        choose = QHBoxLayout()
+        choose.setSpacing(SPACING * 2)
+        choose.addLayout(column("Departments", self.departments, 1), 1)
+        choose.addLayout(column("Doctors", self.doctors, 1), 1)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(SPACING * 2)
-        layout.addLayout(choose, 2)
-        layout.addLayout(slots_box, 3)
+        layout.addLayout(choose, 1)
+        layout.addLayout(slots_box, 2)
 
     # --- API ---------------------------------------------------------------------------------
     def focus_chain(self) -> list[QWidget]:

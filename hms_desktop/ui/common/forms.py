@@ -6,12 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
+    QEvent,
+    QObject,
     Qt,
     QTimer,
     Signal,
     Slot,
 )
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -227,6 +229,54 @@ class SearchBox(QLineEdit):
     def _emit(self) -> None:
         self._timer.stop()
         self.search.emit(self.text())
+
+
+def is_typing(event: QKeyEvent) -> bool:
+    """A printable character or Backspace, without Ctrl/Alt/Meta (shortcuts stay shortcuts)."""
+    if event.modifiers() & (
+        Qt.KeyboardModifier.ControlModifier
+        | Qt.KeyboardModifier.AltModifier
+        | Qt.KeyboardModifier.MetaModifier
+    ):
+        return False
+    if event.key() == Qt.Key.Key_Backspace:
+        return True
+    text = event.text()
+    return bool(text) and text.isprintable()
+
+
+class TypingGoesToSearch(QObject):
+    """Letters and Backspace typed in a result list go on into its search field.
+
+    No type-ahead in the list: Qt's would silently move the highlight to whichever row
+    starts with the letters, and Enter would then act for that row. ``typed`` follows
+    each forwarded key.
+    """
+
+    typed = Signal()
+
+    def __init__(self, view: QWidget, search: QLineEdit) -> None:
+        super().__init__(view)
+        self._search = search
+        view.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() != QEvent.Type.KeyPress
+            or not isinstance(event, QKeyEvent)
+            or not is_typing(event)
+        ):
+            return super().eventFilter(watched, event)
+        search = self._search
+        search.setFocus(Qt.FocusReason.OtherFocusReason)
+        search.deselect()
+        search.end(False)
+        if event.key() == Qt.Key.Key_Backspace:
+            search.backspace()
+        else:
+            search.insert(event.text())
+        self.typed.emit()
+        return True
 
 
 ERROR_COLOR = QColor("#b3261e")

@@ -47,16 +47,18 @@ def make_table(parent: QWidget | None = None, *, stretch_last: bool = True) -> Q
     return view
 
 
-#: Words in a column title that make it a key column: who, when, which one, what state.
+#: Words in a column title that make it a key column: who (with the year of birth and the
+#: phone number that tell two of one name apart), when, which one, what state.
 KEY_COLUMN_WORDS = frozenset(
-    {"id", "date", "day", "time", "when", "patient", "doctor", "status", "name"}
+    {"id", "date", "day", "time", "when", "patient", "doctor", "status", "name", "born", "phone"}
 )
 #: Rows measured when a key column sizes to its text: the loaded pages, never a million.
 MEASURED_ROWS = 400
 
 
 def is_key_column(title: str) -> bool:
-    """True for a column a person must read whole (ID, date, time, patient, doctor, status)."""
+    """True for a column a person must read whole (ID, date, time, patient, doctor, status,
+    born, phone)."""
     return any(word in KEY_COLUMN_WORDS for word in re.findall(r"[a-z]+", title.lower()))
 
 

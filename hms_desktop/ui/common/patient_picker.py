@@ -11,6 +11,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import patients
 from hms_desktop.services.views import PatientRow
 from hms_desktop.ui.common.dates import birth_text
+from hms_desktop.ui.common.forms import TypingGoesToSearch
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, title_label
 from hms_desktop.ui.common.messages import field_message
 from hms_desktop.ui.common.operations import Operations
@@ -23,8 +24,8 @@ TYPE_TO_SEARCH = "Type a name, ID or phone number to find a patient."
 
 
 def patient_columns() -> list[Column[PatientRow]]:
-    """Name (contact details as tooltip), year of birth and id: two patients of one name
-    are told apart at a glance."""
+    """Name (contact details as tooltip), year of birth, phone and id: two patients of one
+    name are told apart at a glance."""
     return [
         Column(
             "Patient",
@@ -37,6 +38,7 @@ def patient_columns() -> list[Column[PatientRow]]:
             text=lambda p: f"{p.date_of_birth:%Y}" if p.date_of_birth else "",
             tooltip=lambda p: birth_text(p.date_of_birth) if p.date_of_birth else "",
         ),
+        Column("Phone", lambda p: p.phone),
         Column("ID", lambda p: p.id, align_right=True),
     ]
 
@@ -90,8 +92,10 @@ class PatientPicker(QWidget):
         self.results = EmptyStateTable(self.model, TYPE_TO_SEARCH, self)
         self.results.view.setAccessibleName("Patients found")
         self.results.stretch_column(0)
-        self.results.set_column_widths({1: 64, 2: 56})
-        self.results.view.installEventFilter(self)
+        # The phone number sizes to its text: a cut number tells nobody apart.
+        self.results.set_column_widths({1: 64, 3: 56})
+        # No type-ahead in the list: the letters go on into the search.
+        TypingGoesToSearch(self.results.view, self.search).typed.connect(self.choice_dropped)
         self.results.activated.connect(self._choose_index)
         self.results.view.clicked.connect(self._choose_index)
         self._timer = QTimer(self)
@@ -207,36 +211,14 @@ class PatientPicker(QWidget):
         self.results.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
-            return super().eventFilter(watched, event)
-        if watched is self.search:
-            # Down walks into the results, like a combo box (highlighting, not choosing).
-            if event.key() == Qt.Key.Key_Down and (self.model.rowCount() or self.search_pending()):
-                self._highlight_first()
-                return True
-        elif watched is self.results.view and _is_typing(event):
-            # No type-ahead in the list: the letters go on into the search.
-            self.search.setFocus(Qt.FocusReason.OtherFocusReason)
-            self.search.deselect()
-            self.search.end(False)
-            if event.key() == Qt.Key.Key_Backspace:
-                self.search.backspace()
-            else:
-                self.search.insert(event.text())
-            self.choice_dropped.emit()
+        # Down walks into the results, like a combo box (highlighting, not choosing).
+        if (
+            watched is self.search
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Down
+            and (self.model.rowCount() or self.search_pending())
+        ):
+            self._highlight_first()
             return True
         return super().eventFilter(watched, event)
-
-
-def _is_typing(event: QKeyEvent) -> bool:
-    """A printable character or Backspace, without Ctrl/Alt/Meta (shortcuts stay shortcuts)."""
-    if event.modifiers() & (
-        Qt.KeyboardModifier.ControlModifier
-        | Qt.KeyboardModifier.AltModifier
-        | Qt.KeyboardModifier.MetaModifier
-    ):
-        return False
-    if event.key() == Qt.Key.Key_Backspace:
-        return True
-    text = event.text()
-    return bool(text) and text.isprintable()

@@ -173,8 +173,11 @@ class PatientTab(QWidget):
             self.picker.choice_dropped.connect(self._suspend)
             splitter = QSplitter(Qt.Orientation.Horizontal, self)
             splitter.addWidget(self.picker)
+            # Never narrower than its rows: name, year of birth, phone and ID stay whole
+            # beside the patient's pages (which give way, see SlotBrowser).
+            self.picker.results.grow_to_contents()
             splitter.addWidget(self.stack)
-            splitter.setSizes([330, 950])  # room for name, year of birth and ID
+            splitter.setSizes([440, 840])  # room for name, year of birth, phone and ID
             splitter.setStretchFactor(1, 1)
             splitter.setChildrenCollapsible(False)
             layout.addWidget(splitter, 1)
@@ -467,14 +470,13 @@ class PatientTab(QWidget):
         self, doctor: DoctorRow, slot: Slot | None, row: AppointmentRow | None
     ) -> None:
         assert self._patient is not None
-        born = self._patient.date_of_birth
         target = BookingTarget(
             self._patient.id,
             self._patient.full_name,
             doctor.id,
             doctor.full_name,
             doctor.department,
-            patient_born=born.year if born else None,
+            patient_born=self._patient.date_of_birth,
         )
         self.confirmations.clear()  # the next action: the last one's Undo is over
         dialog = BookingDialog(

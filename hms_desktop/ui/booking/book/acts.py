@@ -36,6 +36,7 @@ from hms_desktop.ui.booking.book.repeat_dialog import RepeatDialog
 from hms_desktop.ui.common.dates import day_text, time_text, when_text
 from hms_desktop.ui.common.messages import confirm
 from hms_desktop.ui.common.operations import user_message
+from hms_desktop.ui.common.patient_text import patient_text
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -82,7 +83,9 @@ class BookActs:
     def set_patient(self, row: PatientRow | None) -> None:
         self.patient = row
         self.view.controls.patient_label.setText(
-            f"Patient: {row.full_name} ({row.id})" if row else "Patient: none chosen"
+            f"Patient: {patient_text(row.full_name, row.id, row.date_of_birth)}"
+            if row
+            else "Patient: none chosen"
         )
 
     def ask_patient(self, then_book: tuple[int, int] | None) -> None:
@@ -124,7 +127,8 @@ class BookActs:
             view.load()
             return
         view.message.clear()
-        view.confirmations.booked(new_id, self.patient.full_name, doctor.doctor, day, cell.slot)
+        who = patient_text(self.patient.full_name, self.patient.id, self.patient.date_of_birth)
+        view.confirmations.booked(new_id, who, doctor.doctor, day, cell.slot)
         view.load(select=(doctor.doctor_id, day, cell.slot))
         view.visits_changed.emit()
 

@@ -6,11 +6,12 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextDocument
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent, QTextDocument
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
+    QLabel,
     QMessageBox,
     QVBoxLayout,
     QWidget,
@@ -23,11 +24,20 @@ from hms_desktop.services.views import PatientRow
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.common.patient_picker import PatientPicker
+from hms_desktop.ui.common.patient_text import patient_text
 from hms_desktop.ui.exports.history_pdf import write_pdf_atomically
+
+_ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+NONE_CHOSEN = "Chosen: nobody yet"
 
 
 class PatientChoice(QDialog):
-    """The patient finder in a dialog: type, Enter (or Down) to pick, Enter to take."""
+    """The patient finder in a dialog: type, Enter (or Down) to pick, Enter to take.
+
+    An Enter that picks a patient (or a different one) only picks: the line under the
+    list then says who it is, and the next Enter takes them. One Enter never both picks and books, so
+    the desk always sees whom it books before it does.
+    """
 
     def __init__(
         self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
@@ -36,8 +46,16 @@ class PatientChoice(QDialog):
         self.setWindowTitle("Book for which patient?")
         self.setObjectName("bookPatientChoice")
         self.chosen: PatientRow | None = None
+        #: Who was chosen when the Enter now being handled was pressed.
+        self._chosen_before_enter: int | None = None
         self.picker = PatientPicker(clinic, actor, ops, self)
         self.picker.patient_chosen.connect(self._on_chosen)
+        # Typing again: the list no longer shows the one chosen, so nobody stays chosen.
+        self.picker.choice_dropped.connect(self._on_choice_dropped)
+        for widget in (self.picker.search, self.picker.results.view):
+            widget.installEventFilter(self)
+        self.chosen_label = QLabel(NONE_CHOSEN, self)
+        self.chosen_label.setObjectName("chosenPatient")
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -50,14 +68,43 @@ class PatientChoice(QDialog):
         layout.setContentsMargins(PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN, PAGE_MARGIN)
         layout.setSpacing(SPACING)
         layout.addWidget(self.picker, 1)
+        layout.addWidget(self.chosen_label)
         layout.addWidget(buttons)
         self.resize(520, 420)
         self.picker.setFocus()
 
     def _on_chosen(self, row: PatientRow) -> None:
         self.chosen = row
+        self.chosen_label.setText(
+            f"Chosen: {patient_text(row.full_name, row.id, row.date_of_birth)}"
+        )
         self.ok.setEnabled(True)
         self.ok.setDefault(True)
+
+    def _on_choice_dropped(self) -> None:
+        self.chosen = None
+        self.chosen_label.setText(NONE_CHOSEN)
+        self.ok.setEnabled(False)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # Seen before the finder handles the Enter; keyPressEvent gets it after (the
+        # field and the list pass Enter on to the dialog).
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in _ENTER_KEYS
+        ):
+            self._chosen_before_enter = self.chosen.id if self.chosen else None
+        return super().eventFilter(watched, event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in _ENTER_KEYS and self.chosen is not None:
+            chose_now = self.chosen.id != self._chosen_before_enter
+            self._chosen_before_enter = self.chosen.id
+            if chose_now:
+                event.accept()  # this Enter picked them: the next one takes them
+                return
+        super().keyPressEvent(event)
 
     def accept(self) -> None:
         # Enter in the search field before any patient is picked only starts the search.
