@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
-from hms_desktop.services.scheduling import booking, waitlist
+from hms_desktop.services.scheduling import booking, patient_flow, waitlist
 from hms_desktop.ui.booking.desk_panel import DeskPanel
 from hms_desktop.ui.common.change_relay import ChangeRelay
 from hms_desktop.ui.common.operations import Operations
@@ -66,7 +66,7 @@ def test_enter_checks_in_and_the_waiting_room_highlights_long_waits(
     qtbot.keyClick(panel.expected.view, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: len(panel.waiting_model.rows) == 1, timeout=WAIT)
     assert panel.expected_model.rows == []
-    assert "José Núñez checked in for 10:00" in panel.note.text()
+    assert "José Núñez checked in for 10:00" in panel.confirmation.text()
     row = panel.waiting_model.rows[0]
     assert not panel.waiting_model.overdue(row)
 
@@ -258,3 +258,110 @@ def test_enter_enter_checks_in_two_in_a_row_and_expected_gets_the_room(
     qtbot.waitUntil(lambda: len(panel.waiting_model.rows) == 2, timeout=WAIT)
     assert [r.time for r in panel.expected_model.rows] == [time(11, 0)]
     assert view.currentIndex().row() == 0
+
+
+def _ctrl_z(qtbot, panel: DeskPanel, widget) -> list[str]:  # type: ignore[no-untyped-def]
+    """Ctrl+Z on ``widget``; what the panel said in the status bar meanwhile."""
+    from PySide6.QtTest import QTest
+
+    said: list[str] = []
+    panel.status_message.connect(said.append)
+    try:
+        QTest.keyClick(widget, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    finally:
+        panel.status_message.disconnect(said.append)
+    return said
+
+
+def test_a_check_in_and_a_call_in_are_said_by_name_and_undone_with_ctrl_z(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today)
+    visit = booking.book(
+        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=today, at="10:00",
+    )  # fmt: skip
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    bar = panel.confirmation
+    view = panel.expected.view
+    assert not bar.isVisible()
+    # Nothing done yet: Ctrl+Z says so in the status bar, and changes nothing.
+    assert _ctrl_z(qtbot, panel, view) == ["Nothing to undo."]
+
+    view.setFocus()
+    view.setCurrentIndex(view.model().index(0, 0))
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(panel.waiting_model.rows) == 1, timeout=WAIT)
+    assert bar.isVisible() and bar.undo_button.isVisible()
+    assert bar.text() == "José Núñez checked in for 10:00 with Dr. Ada Lovelace."
+
+    _ctrl_z(qtbot, panel, view)
+    qtbot.waitUntil(lambda: [r.id for r in panel.expected_model.rows] == [visit], timeout=WAIT)
+    assert panel.waiting_model.rows == []
+    assert bar.text() == "Undone: José Núñez is expected again for 10:00 with Dr. Ada Lovelace."
+    assert not bar.undo_button.isVisible()
+    assert booking.get_appointment(sqlite_clinic, f.RECEPTION, visit).status == "booked"
+    # Once is all: the second Ctrl+Z has nothing left to take back.
+    assert _ctrl_z(qtbot, panel, view) == ["Nothing to undo."]
+
+    patient_flow.check_in(sqlite_clinic, f.RECEPTION, visit)
+    qtbot.waitUntil(lambda: len(panel.waiting_model.rows) == 1, timeout=WAIT)
+    panel.waiting.view.setFocus()
+    panel.waiting.select_row(0)
+    qtbot.keyClick(panel.waiting.view, Qt.Key.Key_Return)  # Enter calls the patient in
+    qtbot.waitUntil(lambda: bar.text() == "José Núñez is with Dr. Ada Lovelace.", timeout=WAIT)
+    qtbot.waitUntil(lambda: panel.waiting_model.rows[0].status == "in_consultation", timeout=WAIT)
+    qtbot.mouseClick(bar.undo_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.waiting_model.rows[0].status == "arrived", timeout=WAIT)
+    assert bar.text() == "Undone: José Núñez is waiting for Dr. Ada Lovelace again."
+
+
+def test_undo_of_a_booking_from_the_waitlist_puts_the_request_back(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    taken = [
+        booking.book(
+            sqlite_clinic,
+            f.RECEPTION,
+            patient_id=f.patient(sqlite_clinic),
+            doctor_id=world.doctor_id,
+            day=world.day,
+            at=at,
+        )
+        for at in ("09:00", "09:30", "10:00", "10:30", "11:00", "11:30")
+    ]
+    request = waitlist.add(
+        sqlite_clinic, f.RECEPTION, patient_id=world.other_patient_id, doctor_id=world.doctor_id
+    )
+    booking.cancel(sqlite_clinic, f.RECEPTION, taken[2])  # 10:00 is free
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    bar = panel.confirmation
+    view = panel.offers.view
+    assert panel.offers_model.rows[0].slot is not None
+
+    view.setFocus()
+    view.setCurrentIndex(view.model().index(0, 0))
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    box = next(
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    )
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: panel.offers_model.rows == [], timeout=WAIT)
+    assert bar.text().startswith("Booked Anna Smith from the waitlist with Dr. Ada Lovelace, ")
+    assert bar.text().endswith(" at 10:00.")
+    [visit] = booking.list_appointments(
+        sqlite_clinic, f.RECEPTION, booking.AppointmentFilter(patient_id=world.other_patient_id)
+    )
+
+    panel.activateWindow()  # the offscreen platform does not hand focus back by itself
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is panel, timeout=WAIT)
+    _ctrl_z(qtbot, panel, view)
+    qtbot.waitUntil(lambda: len(panel.offers_model.rows) == 1, timeout=WAIT)
+    assert panel.offers_model.rows[0].request.id == request
+    assert booking.get_appointment(sqlite_clinic, f.RECEPTION, visit.id).status == "cancelled"
+    assert bar.text().startswith("Undone: Anna Smith's visit with Dr. Ada Lovelace, ")
+    assert bar.text().endswith("is cancelled and Anna Smith is back on the waitlist.")
+    assert _ctrl_z(qtbot, panel, view) == ["Nothing to undo."]

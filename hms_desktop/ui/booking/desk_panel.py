@@ -10,6 +10,9 @@ PC's check-in appears here within a second):
   that suits it; Enter on one offers that time and Enter again books it.
 
 A doctor sees only the waiting room, with their own patients.
+
+A check-in, a call-in or a booking from the waitlist is said in the confirmation bar
+below the lists, naming the patient, with Undo (Ctrl+Z) until the next one.
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeySequence
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import patient_flow, waitlist
 from hms_desktop.services.views import FLOW_LABELS, VISIT_LABELS, AppointmentRow, WaitingRow
+from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.booking.waitlist_dialogs import WaitlistRequestDialog, WalkInDialog
+from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
 from hms_desktop.ui.common.dates import short_day_text, time_text, when_text
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, title_label
 from hms_desktop.ui.common.messages import confirm, show_error
@@ -33,6 +38,9 @@ from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.common.table_models import Column, RowTableModel
 
 OVERDUE_BACKGROUND = QColor("#fde7e9")
+
+#: What Ctrl+Z says on the Desk when the bar offers no Undo.
+NOTHING_TO_UNDO = "Nothing to undo."
 
 #: What the desk panel refreshes on.
 WATCHED = frozenset({"appointments", "patients", "doctors", "availability", "waitlist"})
@@ -160,8 +168,25 @@ class DeskPanel(QWidget):
         self.remove_request_button = QPushButton("&Remove", self)
         self.remove_request_button.clicked.connect(self.on_remove_request)
 
-        self.note = QLabel(self)
-        self.note.setWordWrap(True)
+        #: What the last check-in, call-in or booking did, with Undo, until the next one.
+        self.confirmation = ConfirmationBar(self)
+        self.confirmations = VisitConfirmations(
+            self.confirmation,
+            clinic,
+            actor,
+            ops,
+            said=self.status_message.emit,
+            changed=self.refresh,
+        )
+        # After Undo (a click moves the focus to the bar) the keyboard is back on a list.
+        self.confirmation.undo_started.connect(self.focus_first)
+        #: Ctrl+Z: the bar's Undo, or "Nothing to undo." in the status bar (the bar's own
+        #: action is off while there is nothing, so it would say nothing at all).
+        self.undo_action = QAction("Undo the last change", self)
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.undo_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.undo_action.triggered.connect(self.on_undo_last)
+        self.addAction(self.undo_action)
         self._build_layout(threshold)
         self.refresh()
 
@@ -221,7 +246,7 @@ class DeskPanel(QWidget):
                 sections.setStretchFactor(i, share)
             sections.setSizes([400, 200, 200])
             layout.addWidget(sections, 1)
-        layout.addWidget(self.note)
+        layout.addWidget(self.confirmation)
 
     def focus_first(self) -> None:
         """The keyboard on the busiest list's current row (the window calls it when the tab
@@ -262,18 +287,31 @@ class DeskPanel(QWidget):
             self.refresh()
 
     # --- actions ------------------------------------------------------------------------
-    def _do(self, label: str, fn: Callable[[], Any], done: Callable[[Any], str]) -> None:
+    def _do(self, label: str, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """Run ``fn`` off the UI thread; ``done`` says what it did (with Undo or not)."""
+
+        def succeeded(value: Any) -> None:
+            done(value)
+            self.refresh()
+
         self.ops.run(
             lambda _ctx: fn(),
             label=label,
-            on_success=lambda value: self._say(done(value)),
+            on_success=succeeded,
             on_failure=lambda err: show_error(self, label, err),
         )
 
     def _say(self, text: str) -> None:
-        self.note.setText(text)
-        self.status_message.emit(text)
+        """A change without Undo (a walk-in, a request added or removed, Undo step)."""
+        self.confirmations.done(text)
         self.refresh()
+
+    def on_undo_last(self) -> None:
+        """Ctrl+Z: take back the last check-in, call-in or booking the bar names."""
+        if self.confirmation.can_undo():
+            self.confirmation.undo()
+        else:
+            self.status_message.emit(NOTHING_TO_UNDO)
 
     def on_check_in(self) -> None:
         row = self._current(self.expected, self.expected_model)
@@ -283,7 +321,7 @@ class DeskPanel(QWidget):
         self._do(
             "Check in",
             lambda: patient_flow.check_in(clinic, actor, row.id),
-            lambda _v: f"{row.patient} checked in for {time_text(row.time)} with {row.doctor}.",
+            lambda _v: self.confirmations.checked_in(row.id, row.patient, row.doctor, row.time),
         )
 
     def on_call_in(self) -> None:
@@ -294,7 +332,7 @@ class DeskPanel(QWidget):
         self._do(
             "Call in",
             lambda: patient_flow.call_in(clinic, actor, row.appointment_id),
-            lambda _v: f"{row.patient} is with {row.doctor}.",
+            lambda _v: self.confirmations.called_in(row.appointment_id, row.patient, row.doctor),
         )
 
     def on_undo(self) -> None:
@@ -305,7 +343,9 @@ class DeskPanel(QWidget):
         self._do(
             "Undo step",
             lambda: patient_flow.undo_step(clinic, actor, row.appointment_id),
-            lambda state: f"{row.patient}: {FLOW_LABELS[state].lower()} again.",
+            lambda state: self.confirmations.done(
+                f"{row.patient}: {FLOW_LABELS[state].lower()} again."
+            ),
         )
 
     def on_walk_in(self) -> None:
@@ -330,7 +370,7 @@ class DeskPanel(QWidget):
             lambda: self._do(
                 "Remove from the waitlist",
                 lambda: waitlist.remove(clinic, actor, offer.request.id),
-                lambda _v: f"{offer.request.patient} is off the waitlist.",
+                lambda _v: self.confirmations.done(f"{offer.request.patient} is off the waitlist."),
             ),
             yes_text="Remove",
         )
@@ -357,7 +397,9 @@ class DeskPanel(QWidget):
                     day=slot.date,
                     at=slot.time,
                 ),
-                lambda _v: f"Booked {offer.request.patient} with {offer.doctor} on {when}.",
+                lambda _v: self.confirmations.booked_from_waitlist(
+                    offer.request.id, offer.request.patient, offer.doctor, slot.date, slot.time
+                ),
             ),
             yes_text="&Book",
             no_text="Not now",
