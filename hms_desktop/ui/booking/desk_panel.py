@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeySequence
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from hms_desktop.services.actor import Actor
@@ -41,6 +41,57 @@ OVERDUE_BACKGROUND = QColor("#fde7e9")
 
 #: What Ctrl+Z says on the Desk when the bar offers no Undo.
 NOTHING_TO_UNDO = "Nothing to undo."
+
+#: A list's row height (px): the style's 30 left room for about three rows a list at
+#: 1024x768; 24 still spaces the lines apart and shows five in each.
+ROW_HEIGHT = 24
+#: Rows each list shows before any list gets more (at 1024x768, confirmation bar shown).
+LEAST_ROWS = 5
+#: How the height beyond that is shared: expected and waiting alike, the waitlist (a few
+#: requests a day) a little less.
+SHARES = (5, 5, 3)
+
+
+class SectionSplitter(QSplitter):
+    """The desk's lists one above the other: each gets :data:`LEAST_ROWS` rows first and
+    the rest goes by :data:`SHARES`, as the window or the confirmation bar changes the
+    height; once the desk drags a handle, its choice stays."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.setChildrenCollapsible(False)
+        #: The tables whose rows are counted, one per section.
+        self.tables: list[EmptyStateTable] = []
+        self.dragged = False
+        self.splitterMoved.connect(self._on_dragged)
+
+    def _on_dragged(self, _pos: int, _index: int) -> None:
+        self.dragged = True
+
+    def least_height(self, index: int) -> int:
+        """Section ``index``'s height with :data:`LEAST_ROWS` rows in view."""
+        section, table = self.widget(index), self.tables[index]
+        if section is None:
+            return 0
+        view = table.view
+        # The section's title line and spacing: all of it but the table.
+        around = section.sizeHint().height() - table.sizeHint().height()
+        header = view.horizontalHeader().sizeHint().height()
+        return around + header + 2 * view.frameWidth() + LEAST_ROWS * ROW_HEIGHT
+
+    def share(self) -> None:
+        """Set the sections' heights: the least for each, then the rest by the shares."""
+        if self.dragged or self.count() != len(SHARES) or len(self.tables) != self.count():
+            return
+        room = self.height() - self.handleWidth() * (self.count() - 1)
+        least = [self.least_height(i) for i in range(self.count())]
+        rest = max(0, room - sum(least))
+        self.setSizes([h + rest * s // sum(SHARES) for h, s in zip(least, SHARES, strict=True)])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.share()
+
 
 #: What the desk panel refreshes on.
 WATCHED = frozenset({"appointments", "patients", "doctors", "availability", "waitlist"})
@@ -190,18 +241,23 @@ class DeskPanel(QWidget):
         self._build_layout(threshold)
         self.refresh()
 
-    def _section(self, title: str, table: QWidget, *buttons: QPushButton) -> QWidget:
+    def _section(self, title: str, table: EmptyStateTable, *buttons: QPushButton) -> QWidget:
+        """A list under one line holding its title and its buttons: a line of its own for
+        each took the height of two rows per list, and at 1024x768 with the confirmation
+        bar shown the waiting room and the waitlist showed one row each."""
         box = QWidget(self)
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(SPACING)
-        layout.addWidget(title_label(title, box))
-        layout.addWidget(table, 1)
+        layout.setSpacing(SPACING // 2)
         row = QHBoxLayout()
+        row.setSpacing(SPACING)
+        row.addWidget(title_label(title, box))
+        row.addStretch(1)
         for button in buttons:
             row.addWidget(button)
-        row.addStretch(1)
         layout.addLayout(row)
+        table.view.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
+        layout.addWidget(table, 1)
         return box
 
     def _build_layout(self, threshold: int) -> None:
@@ -209,6 +265,8 @@ class DeskPanel(QWidget):
         waiting = self._section(
             waiting_title, self.waiting, self.call_button, self.undo_button, self.walk_in_button
         )
+        #: The three lists (None for a doctor, who sees only the waiting room).
+        self.sections: SectionSplitter | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.setSpacing(SPACING)
@@ -227,8 +285,8 @@ class DeskPanel(QWidget):
         else:
             # One above the other, each the window's full width: every name stays whole
             # at 1024 pixels (side by side, the doctors' names were cut).
-            sections = QSplitter(Qt.Orientation.Vertical, self)
-            sections.setChildrenCollapsible(False)
+            sections = SectionSplitter(self)
+            sections.tables = [self.expected, self.waiting, self.offers]
             sections.addWidget(self._section("Expected today", self.expected, self.check_in_button))
             sections.addWidget(waiting)
             sections.addWidget(
@@ -240,11 +298,7 @@ class DeskPanel(QWidget):
                     self.remove_request_button,
                 )
             )
-            # Expected today is the busiest list in the morning: it gets half the height
-            # (the splitter lets the desk give the others more later in the day).
-            for i, share in enumerate((2, 1, 1)):
-                sections.setStretchFactor(i, share)
-            sections.setSizes([400, 200, 200])
+            self.sections = sections
             layout.addWidget(sections, 1)
         layout.addWidget(self.confirmation)
 
