@@ -427,6 +427,18 @@ def test_at_1024x768_with_the_bar_shown_each_list_shows_five_rows(
         assert abs(desk.expected.height() - desk.waiting.height()) <= 2
         grown = [_rows_in_view(t) - 5 for t in lists]
         assert grown[2] > 0 and abs(grown[2] / grown[0] - 3 / 5) < 0.1
+
+        # The desk drags a handle (the waitlist taller): that choice outlives a resize.
+        sections = desk.sections
+        assert sections is not None
+        first, second, _ = sections.sizes()
+        sections.moveSplitter(first + sections.handleWidth() + second // 3, 2)
+        chosen = desk.offers.height()
+        assert chosen > desk.waiting.height()
+        window.resize(1024, 990)
+        QApplication.processEvents()
+        assert desk.offers.height() > desk.waiting.height()
+        assert abs(desk.offers.height() - chosen) < 20
     finally:
         window.close()
         qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
