@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
-from hms_desktop.db.models import Appointment, AuditEntry, OutboxMessage
+from hms_desktop.db.models import Appointment, AuditEntry, OutboxMessage, WaitlistEntry
 from hms_desktop.errors import (
     ConflictError,
     NotFoundError,
@@ -401,3 +401,106 @@ def test_freed_time_is_offered_to_who_asked_for_an_earlier_visit(clinic: Clinic)
         at=offer.slot.time,
     )
     assert waitlist.offers(clinic, f.RECEPTION) == []
+
+
+def test_the_desks_undo_of_a_check_in_takes_back_only_the_check_in(
+    clinic: Clinic, clock: FakeClock
+) -> None:
+    world = _today_world(clinic)
+    visit = _book_today(clinic, world, "09:30")
+    patient_flow.check_in(clinic, f.RECEPTION, visit)
+    patient_flow.call_in(clinic, f.RECEPTION, visit)
+    # The patient is with the doctor now: the Undo of the check-in is refused, not
+    # turned into an undo of the call-in.
+    with pytest.raises(ConflictError, match="check-in is not the last step"):
+        patient_flow.undo_step(clinic, f.RECEPTION, visit, step="check_in")
+    assert _status(clinic, visit) == "in_consultation"
+    assert patient_flow.undo_step(clinic, f.RECEPTION, visit, step="call_in") == "arrived"
+    assert patient_flow.undo_step(clinic, f.RECEPTION, visit, step="check_in") == "booked"
+    with pytest.raises(ConflictError, match="call-in is not the last step"):
+        patient_flow.undo_step(clinic, f.RECEPTION, visit, step="call_in")
+
+
+def _booked_from_the_waitlist(clinic: Clinic) -> tuple[f.World, int, int]:
+    """A request for Dr. Lovelace, booked into her 10:00 (request id, visit id)."""
+    world = f.world(clinic)
+    request = waitlist.add(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        days="mon,tue,wed,thu,fri", note="mornings",
+    )  # fmt: skip
+    visit = waitlist.book_from_waitlist(
+        clinic, f.RECEPTION, request, doctor_id=world.doctor_id, day=world.day, at="10:00"
+    )
+    return world, request, visit
+
+
+def _waitlist_audit(clinic: Clinic, request: int) -> list[str]:
+    with clinic.db.read() as session:
+        return list(
+            session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.entity == "waitlist", AuditEntry.entity_id == request)
+                .order_by(AuditEntry.seq)
+            )
+        )
+
+
+def test_undo_of_a_booking_from_the_waitlist_cancels_it_and_the_request_waits_again(
+    clinic: Clinic,
+) -> None:
+    world, request, visit = _booked_from_the_waitlist(clinic)
+    assert waitlist.list_entries(clinic, f.RECEPTION) == []  # booked: not waiting
+    assert waitlist.undo_book_from_waitlist(clinic, f.RECEPTION, request) == visit
+
+    assert _status(clinic, visit) == "cancelled"
+    [entry] = waitlist.list_entries(clinic, f.RECEPTION)
+    assert (entry.id, entry.patient_id, entry.doctor_id, entry.days, entry.note) == (
+        request, world.patient_id, world.doctor_id, "mon,tue,wed,thu,fri", "mornings",
+    )  # fmt: skip
+    with clinic.db.read() as session:
+        row = session.get(WaitlistEntry, request)
+        assert row is not None and (row.state, row.appointment_id) == ("waiting", None)
+        cancel = session.execute(
+            select(AuditEntry.action, AuditEntry.details)
+            .where(AuditEntry.entity == "appointment", AuditEntry.entity_id == visit)
+            .order_by(AuditEntry.seq.desc())
+        ).first()
+    assert cancel is not None and cancel.action == "appointment.cancelled"
+    assert waitlist.UNDO_BOOK_NOTE in cancel.details
+    assert _waitlist_audit(clinic, request) == [
+        "waitlist.add",
+        "waitlist.book",
+        "waitlist.undo_book",
+    ]
+
+    # Once is all: the request is waiting, nothing is booked from it.
+    with pytest.raises(NotFoundError):
+        waitlist.undo_book_from_waitlist(clinic, f.RECEPTION, request)
+    # It is booked again as any waiting request is.
+    again = waitlist.book_from_waitlist(
+        clinic, f.RECEPTION, request, doctor_id=world.doctor_id, day=world.day, at="10:00"
+    )
+    assert _status(clinic, again) == "booked"
+
+
+def test_undo_of_a_booking_from_the_waitlist_changes_nothing_when_refused(
+    clinic: Clinic,
+) -> None:
+    world, request, visit = _booked_from_the_waitlist(clinic)
+    with pytest.raises(PermissionDeniedError):
+        waitlist.undo_book_from_waitlist(clinic, f.patient_actor(world.patient_id), request)
+    # The database fails on the request's audit entry: the cancel goes back too.
+    with (
+        faults.failing_write(clinic, "audit_log", "INSERT", "NEW.action = 'waitlist.undo_book'"),
+        pytest.raises(faults.FAILED),
+    ):
+        waitlist.undo_book_from_waitlist(clinic, f.RECEPTION, request)
+    assert _status(clinic, visit) == "booked"
+    assert waitlist.list_entries(clinic, f.RECEPTION) == []
+    assert _waitlist_audit(clinic, request) == ["waitlist.add", "waitlist.book"]
+
+    # Another desk cancelled the visit meanwhile: the request stays booked, not waiting twice.
+    booking.cancel(clinic, f.RECEPTION, visit)
+    with pytest.raises(ConflictError, match="changed meanwhile"):
+        waitlist.undo_book_from_waitlist(clinic, f.RECEPTION, request)
+    assert waitlist.list_entries(clinic, f.RECEPTION) == []

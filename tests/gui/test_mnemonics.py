@@ -36,7 +36,10 @@ def _texts(widget: QWidget) -> list[str]:
     if isinstance(widget, QTabBar):
         return [widget.tabText(i) for i in range(widget.count()) if widget.isTabEnabled(i)]
     if isinstance(widget, QMenuBar):
-        return [a.text() for a in widget.actions() if a.isVisible()]
+        # Every menu in the bar, hidden ones too: Qt keeps a hidden menu's Alt+letter
+        # live, so the Patient tab's hidden "Boo&king" took turns with the Desk's
+        # "Chec&k in" (Alt+K only moved the focus).
+        return [a.text() for a in widget.actions()]
     if isinstance(widget, QLabel):
         return [widget.text()] if widget.buddy() is not None else []
     if isinstance(widget, QAbstractButton):
@@ -266,3 +269,48 @@ def test_the_books_menus_and_repeat_dialog_have_one_letter_each(qtbot, sqlite_cl
     finally:
         qtbot.waitUntil(lambda: not ops.busy, timeout=20_000)
         assert ops.shutdown()
+
+
+def test_on_the_desk_alt_k_checks_in_and_alt_p_opens_the_patients_menu(
+    qtbot, sqlite_clinic
+) -> None:
+    """The letters on the Desk do what their labels say, pressed for real: a hidden menu
+    (the Patient tab's "Boo&king") once made Alt+K only move the focus to Check in."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QMenu
+
+    from hms_desktop.services.scheduling import booking
+    from tests import factories as f
+
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today)
+    booking.book(sqlite_clinic, f.RECEPTION, patient_id=world.patient_id,
+                 doctor_id=world.doctor_id, day=today, at="10:00")  # fmt: skip
+    stats = StatsService(sqlite_clinic)
+    window = MainWindow(sqlite_clinic, f.RECEPTION, stats)
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        desk = window.desk_tab
+        window.tabs.setCurrentWidget(desk)
+        window.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=20_000)
+        qtbot.waitUntil(lambda: len(desk.expected_model.rows) == 1, timeout=20_000)
+        desk.focus_first()
+        assert clashes(window) == {}
+
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_K, Qt.KeyboardModifier.AltModifier)
+        qtbot.waitUntil(lambda: len(desk.waiting_model.rows) == 1, timeout=20_000)
+        assert desk.confirmation.text().startswith("José Núñez checked in for 10:00")
+
+        desk.focus_first()
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_P, Qt.KeyboardModifier.AltModifier)
+        shown = [m for m in window.menuBar().findChildren(QMenu) if m.isVisible()]
+        assert [m.title() for m in shown] == ["&Patients"]
+        shown[0].close()
+    finally:
+        window.close()
+        qtbot.waitUntil(lambda: not window.ops.busy, timeout=20_000)
+        stats.close()

@@ -105,20 +105,33 @@ def call_in(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
     clinic.changes.notify("appointments")
 
 
-def undo_step(clinic: Clinic, actor: Actor, appointment_id: int) -> str:
+#: The status each step leads to (what :func:`undo_step` takes back from).
+_STEP_LEADS_TO = {"check_in": "arrived", "call_in": "in_consultation"}
+
+
+def undo_step(clinic: Clinic, actor: Actor, appointment_id: int, *, step: str | None = None) -> str:
     """Take back the last step (in consultation -> arrived -> booked). Returns the new status.
 
     An overbooked walk-in exists only because the patient was here: undoing its
-    check-in cancels it.
+    check-in cancels it. With ``step`` ("check_in" or "call_in"), only that step is
+    taken back: the desk's Undo of a check-in must not take back a call-in made since.
 
     Raises:
-        ConflictError: nothing to undo (booked, or closed already).
+        ConflictError: nothing to undo (booked, or closed already), or ``step`` is not
+            the visit's last step any more.
         PermissionDeniedError: not front desk or administrator (or the doctor, for a call-in).
     """
     with clinic.db.write() as session:
         appt = _load(session, appointment_id)
         session.refresh(appt)
         state = appt.flow_status
+        if step is not None and step not in _STEP_LEADS_TO:
+            raise ValueError(f"unknown step {step!r}")
+        if step is not None and _STEP_LEADS_TO.get(step) != state:
+            raise ConflictError(
+                f"This visit is {_status_text(appt)} now: its {step.replace('_', '-')} "
+                "is not the last step any more, so it was not taken back."
+            )
         if state == "in_consultation":
             require_doctor_or_staff(actor, appt.doctor_id, "undo a call-in")
             appt.consultation_at = None

@@ -4,7 +4,8 @@ A request names a doctor or a department, the weekdays and the times of day that
 suit, until when, and how long the visit is. When time frees (a cancel, a move, a
 no-show), :func:`candidates` ranks the waiting requests that fit it: first those
 whose visit fits the freed time, then those who have waited longest. Booking one
-(:func:`book_from_waitlist`) books the time and closes the request in one step.
+(:func:`book_from_waitlist`) books the time and closes the request in one step;
+:func:`undo_book_from_waitlist` takes both back in one transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +24,10 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import clean_text, parse_day, parse_time
 from hms_desktop.services.safety import audit
 from hms_desktop.services.scheduling import availability
-from hms_desktop.services.views import Slot, WaitlistRow
+from hms_desktop.services.views import FLOW_LABELS, Slot, WaitlistRow
+
+#: The audit note of the cancel that takes back a booking from the waitlist.
+UNDO_BOOK_NOTE = "undo of a booking from the waitlist"
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -266,6 +270,59 @@ def book_from_waitlist(
         raise ConflictError("Another desk has just booked this waitlist request.")
     clinic.changes.notify("waitlist")
     return new_id
+
+
+def undo_book_from_waitlist(clinic: Clinic, actor: Actor, entry_id: int) -> int:
+    """Take back :func:`book_from_waitlist` in one transaction: the visit it booked is
+    cancelled (audited as an undo) and the request waits again as it was, with its
+    place in the queue. Returns the cancelled visit's id.
+
+    Raises:
+        NotFoundError: the request is not booked from the waitlist (any more).
+        ConflictError: the visit changed meanwhile (checked in, cancelled or closed);
+            nothing was undone.
+        ValidationError, PermissionDeniedError: as :func:`booking.set_status` (e.g. the
+            visit has begun); nothing was undone.
+    """
+    from hms_desktop.services.scheduling import booking
+
+    require_staff(actor, "change the waitlist")
+    with clinic.db.write() as session:
+        entry = session.get(WaitlistEntry, entry_id)
+        appointment_id = entry.appointment_id if entry is not None else None
+        if entry is None or entry.state != "booked" or appointment_id is None:
+            raise NotFoundError(f"Request {entry_id} is not booked from the waitlist.")
+        # The visit first, as a cancel takes it, then the request.
+        # populate_existing: the rows as they are now that they are locked, not as read.
+        appt = session.get(
+            Appointment, appointment_id, with_for_update=True, populate_existing=True
+        )
+        entry = session.get(WaitlistEntry, entry_id, with_for_update=True, populate_existing=True)
+        if entry is None or entry.state != "booked" or entry.appointment_id != appointment_id:
+            raise NotFoundError(f"Request {entry_id} is not booked from the waitlist.")
+        if appt is None:
+            raise NotFoundError("The visit booked from the waitlist no longer exists.")
+        if appt.status != "booked" or appt.arrived_at is not None:
+            raise ConflictError(
+                "The visit booked from the waitlist has changed meanwhile "
+                f"({FLOW_LABELS.get(appt.flow_status, appt.flow_status).lower()}); "
+                "it was not taken back."
+            )
+        booking.change_status(session, clinic, actor, appt, "cancelled", note=UNDO_BOOK_NOTE)
+        entry.state = "waiting"
+        entry.appointment_id = None
+        audit.record(
+            session,
+            actor,
+            "waitlist.undo_book",
+            "waitlist",
+            entry.id,
+            patient_id=entry.patient_id,
+            appointment_id=appt.id,
+        )
+    clinic.changes.notify("appointments")
+    clinic.changes.notify("waitlist")
+    return appointment_id
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """What a booking, move, cancel, "Mark completed" or no-show did, in words, with its Undo.
 
-One place writes these sentences and wires their Undo to ``services.scheduling.undo``,
-for the Patient tab, the Doctor tab and Admin > Appointments alike. The sentence
+One place writes these sentences and wires their Undo to ``services.scheduling.undo``
+(the Desk's check-in, call-in and booking from the waitlist: to ``patient_flow`` and
+``waitlist``), for the Patient tab, the Doctor tab, Admin > Appointments and the Desk
+alike. The sentence
 names the patient, the doctor, the day and the time, and stays on screen (in a
 :class:`ConfirmationBar`) until the next action.
 """
@@ -13,7 +15,7 @@ from datetime import date, time
 
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.scheduling import undo
+from hms_desktop.services.scheduling import patient_flow, undo, waitlist
 from hms_desktop.services.views import AppointmentRow
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
 from hms_desktop.ui.common.dates import day_text, time_text, when_text
@@ -116,6 +118,39 @@ class VisitConfirmations:
             f"{row.patient}'s visit, {when}, is marked a no-show.",
             lambda: undo.undo_no_show(clinic, actor, row.id),
             f"Undone: {row.patient}'s visit, {when}, is booked again.",
+        )
+
+    def checked_in(self, appointment_id: int, patient: str, doctor: str, at: time) -> None:
+        """The patient checked in at the desk; Undo makes them expected again (refused
+        once the doctor called them in)."""
+        clinic, actor = self._clinic, self._actor
+        self._say(
+            f"{patient} checked in for {time_text(at)} with {doctor}.",
+            lambda: patient_flow.undo_step(clinic, actor, appointment_id, step="check_in"),
+            f"Undone: {patient} is expected again for {time_text(at)} with {doctor}.",
+        )
+
+    def called_in(self, appointment_id: int, patient: str, doctor: str) -> None:
+        """The doctor called the patient in; Undo puts them back in the waiting room."""
+        clinic, actor = self._clinic, self._actor
+        self._say(
+            f"{patient} is with {doctor}.",
+            lambda: patient_flow.undo_step(clinic, actor, appointment_id, step="call_in"),
+            f"Undone: {patient} is waiting for {doctor} again.",
+        )
+
+    def booked_from_waitlist(
+        self, entry_id: int, patient: str, doctor: str, day: date, at: time
+    ) -> None:
+        """A waitlist request was booked; Undo cancels the visit and puts the request
+        back as it was, in one step (see :func:`waitlist.undo_book_from_waitlist`)."""
+        when = self._when(day, at)
+        clinic, actor = self._clinic, self._actor
+        self._say(
+            f"Booked {patient} from the waitlist with {doctor}, {when}.",
+            lambda: waitlist.undo_book_from_waitlist(clinic, actor, entry_id),
+            f"Undone: {patient}'s visit with {doctor}, {when}, is cancelled and "
+            f"{patient} is back on the waitlist.",
         )
 
     def done(self, text: str) -> None:

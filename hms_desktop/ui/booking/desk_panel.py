@@ -10,6 +10,9 @@ PC's check-in appears here within a second):
   that suits it; Enter on one offers that time and Enter again books it.
 
 A doctor sees only the waiting room, with their own patients.
+
+A check-in, a call-in or a booking from the waitlist is said in the confirmation bar
+below the lists, naming the patient, with Undo (Ctrl+Z) until the next one.
 """
 
 from __future__ import annotations
@@ -18,14 +21,16 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeySequence, QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import patient_flow, waitlist
 from hms_desktop.services.views import FLOW_LABELS, VISIT_LABELS, AppointmentRow, WaitingRow
+from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.booking.waitlist_dialogs import WaitlistRequestDialog, WalkInDialog
+from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
 from hms_desktop.ui.common.dates import short_day_text, time_text, when_text
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, title_label
 from hms_desktop.ui.common.messages import confirm, show_error
@@ -33,6 +38,60 @@ from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.common.table_models import Column, RowTableModel
 
 OVERDUE_BACKGROUND = QColor("#fde7e9")
+
+#: What Ctrl+Z says on the Desk when the bar offers no Undo.
+NOTHING_TO_UNDO = "Nothing to undo."
+
+#: A list's row height (px): the style's 30 left room for about three rows a list at
+#: 1024x768; 24 still spaces the lines apart and shows five in each.
+ROW_HEIGHT = 24
+#: Rows each list shows before any list gets more (at 1024x768, confirmation bar shown).
+LEAST_ROWS = 5
+#: How the height beyond that is shared: expected and waiting alike, the waitlist (a few
+#: requests a day) a little less.
+SHARES = (5, 5, 3)
+
+
+class SectionSplitter(QSplitter):
+    """The desk's lists one above the other: each gets :data:`LEAST_ROWS` rows first and
+    the rest goes by :data:`SHARES`, as the window or the confirmation bar changes the
+    height; once the desk drags a handle, its choice stays."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Vertical, parent)
+        self.setChildrenCollapsible(False)
+        #: The tables whose rows are counted, one per section.
+        self.tables: list[EmptyStateTable] = []
+        self.dragged = False
+        self.splitterMoved.connect(self._on_dragged)
+
+    def _on_dragged(self, _pos: int, _index: int) -> None:
+        self.dragged = True
+
+    def least_height(self, index: int) -> int:
+        """Section ``index``'s height with :data:`LEAST_ROWS` rows in view."""
+        section, table = self.widget(index), self.tables[index]
+        if section is None:
+            return 0
+        view = table.view
+        # The section's title line and spacing: all of it but the table.
+        around = section.sizeHint().height() - table.sizeHint().height()
+        header = view.horizontalHeader().sizeHint().height()
+        return around + header + 2 * view.frameWidth() + LEAST_ROWS * ROW_HEIGHT
+
+    def share(self) -> None:
+        """Set the sections' heights: the least for each, then the rest by the shares."""
+        if self.dragged or self.count() != len(SHARES) or len(self.tables) != self.count():
+            return
+        room = self.height() - self.handleWidth() * (self.count() - 1)
+        least = [self.least_height(i) for i in range(self.count())]
+        rest = max(0, room - sum(least))
+        self.setSizes([h + rest * s // sum(SHARES) for h, s in zip(least, SHARES, strict=True)])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.share()
+
 
 #: What the desk panel refreshes on.
 WATCHED = frozenset({"appointments", "patients", "doctors", "availability", "waitlist"})
@@ -160,23 +219,45 @@ class DeskPanel(QWidget):
         self.remove_request_button = QPushButton("&Remove", self)
         self.remove_request_button.clicked.connect(self.on_remove_request)
 
-        self.note = QLabel(self)
-        self.note.setWordWrap(True)
+        #: What the last check-in, call-in or booking did, with Undo, until the next one.
+        self.confirmation = ConfirmationBar(self)
+        self.confirmations = VisitConfirmations(
+            self.confirmation,
+            clinic,
+            actor,
+            ops,
+            said=self.status_message.emit,
+            changed=self.refresh,
+        )
+        # After Undo (a click moves the focus to the bar) the keyboard is back on a list.
+        self.confirmation.undo_started.connect(self.focus_first)
+        #: Ctrl+Z: the bar's Undo, or "Nothing to undo." in the status bar (the bar's own
+        #: action is off while there is nothing, so it would say nothing at all).
+        self.undo_action = QAction("Undo the last change", self)
+        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
+        self.undo_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.undo_action.triggered.connect(self.on_undo_last)
+        self.addAction(self.undo_action)
         self._build_layout(threshold)
         self.refresh()
 
-    def _section(self, title: str, table: QWidget, *buttons: QPushButton) -> QWidget:
+    def _section(self, title: str, table: EmptyStateTable, *buttons: QPushButton) -> QWidget:
+        """A list under one line holding its title and its buttons: a line of its own for
+        each took the height of two rows per list, and at 1024x768 with the confirmation
+        bar shown the waiting room and the waitlist showed one row each."""
         box = QWidget(self)
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(SPACING)
-        layout.addWidget(title_label(title, box))
-        layout.addWidget(table, 1)
+        layout.setSpacing(SPACING // 2)
         row = QHBoxLayout()
+        row.setSpacing(SPACING)
+        row.addWidget(title_label(title, box))
+        row.addStretch(1)
         for button in buttons:
             row.addWidget(button)
-        row.addStretch(1)
         layout.addLayout(row)
+        table.view.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
+        layout.addWidget(table, 1)
         return box
 
     def _build_layout(self, threshold: int) -> None:
@@ -184,6 +265,8 @@ class DeskPanel(QWidget):
         waiting = self._section(
             waiting_title, self.waiting, self.call_button, self.undo_button, self.walk_in_button
         )
+        #: The three lists (None for a doctor, who sees only the waiting room).
+        self.sections: SectionSplitter | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 12, 12, 12)
         layout.setSpacing(SPACING)
@@ -202,8 +285,8 @@ class DeskPanel(QWidget):
         else:
             # One above the other, each the window's full width: every name stays whole
             # at 1024 pixels (side by side, the doctors' names were cut).
-            sections = QSplitter(Qt.Orientation.Vertical, self)
-            sections.setChildrenCollapsible(False)
+            sections = SectionSplitter(self)
+            sections.tables = [self.expected, self.waiting, self.offers]
             sections.addWidget(self._section("Expected today", self.expected, self.check_in_button))
             sections.addWidget(waiting)
             sections.addWidget(
@@ -215,13 +298,9 @@ class DeskPanel(QWidget):
                     self.remove_request_button,
                 )
             )
-            # Expected today is the busiest list in the morning: it gets half the height
-            # (the splitter lets the desk give the others more later in the day).
-            for i, share in enumerate((2, 1, 1)):
-                sections.setStretchFactor(i, share)
-            sections.setSizes([400, 200, 200])
+            self.sections = sections
             layout.addWidget(sections, 1)
-        layout.addWidget(self.note)
+        layout.addWidget(self.confirmation)
 
     def focus_first(self) -> None:
         """The keyboard on the busiest list's current row (the window calls it when the tab
@@ -262,18 +341,31 @@ class DeskPanel(QWidget):
             self.refresh()
 
     # --- actions ------------------------------------------------------------------------
-    def _do(self, label: str, fn: Callable[[], Any], done: Callable[[Any], str]) -> None:
+    def _do(self, label: str, fn: Callable[[], Any], done: Callable[[Any], None]) -> None:
+        """Run ``fn`` off the UI thread; ``done`` says what it did (with Undo or not)."""
+
+        def succeeded(value: Any) -> None:
+            done(value)
+            self.refresh()
+
         self.ops.run(
             lambda _ctx: fn(),
             label=label,
-            on_success=lambda value: self._say(done(value)),
+            on_success=succeeded,
             on_failure=lambda err: show_error(self, label, err),
         )
 
     def _say(self, text: str) -> None:
-        self.note.setText(text)
-        self.status_message.emit(text)
+        """A change without Undo (a walk-in, a request added or removed, Undo step)."""
+        self.confirmations.done(text)
         self.refresh()
+
+    def on_undo_last(self) -> None:
+        """Ctrl+Z: take back the last check-in, call-in or booking the bar names."""
+        if self.confirmation.can_undo():
+            self.confirmation.undo()
+        else:
+            self.status_message.emit(NOTHING_TO_UNDO)
 
     def on_check_in(self) -> None:
         row = self._current(self.expected, self.expected_model)
@@ -283,7 +375,7 @@ class DeskPanel(QWidget):
         self._do(
             "Check in",
             lambda: patient_flow.check_in(clinic, actor, row.id),
-            lambda _v: f"{row.patient} checked in for {time_text(row.time)} with {row.doctor}.",
+            lambda _v: self.confirmations.checked_in(row.id, row.patient, row.doctor, row.time),
         )
 
     def on_call_in(self) -> None:
@@ -294,7 +386,7 @@ class DeskPanel(QWidget):
         self._do(
             "Call in",
             lambda: patient_flow.call_in(clinic, actor, row.appointment_id),
-            lambda _v: f"{row.patient} is with {row.doctor}.",
+            lambda _v: self.confirmations.called_in(row.appointment_id, row.patient, row.doctor),
         )
 
     def on_undo(self) -> None:
@@ -305,7 +397,9 @@ class DeskPanel(QWidget):
         self._do(
             "Undo step",
             lambda: patient_flow.undo_step(clinic, actor, row.appointment_id),
-            lambda state: f"{row.patient}: {FLOW_LABELS[state].lower()} again.",
+            lambda state: self.confirmations.done(
+                f"{row.patient}: {FLOW_LABELS[state].lower()} again."
+            ),
         )
 
     def on_walk_in(self) -> None:
@@ -330,7 +424,7 @@ class DeskPanel(QWidget):
             lambda: self._do(
                 "Remove from the waitlist",
                 lambda: waitlist.remove(clinic, actor, offer.request.id),
-                lambda _v: f"{offer.request.patient} is off the waitlist.",
+                lambda _v: self.confirmations.done(f"{offer.request.patient} is off the waitlist."),
             ),
             yes_text="Remove",
         )
@@ -357,7 +451,9 @@ class DeskPanel(QWidget):
                     day=slot.date,
                     at=slot.time,
                 ),
-                lambda _v: f"Booked {offer.request.patient} with {offer.doctor} on {when}.",
+                lambda _v: self.confirmations.booked_from_waitlist(
+                    offer.request.id, offer.request.patient, offer.doctor, slot.date, slot.time
+                ),
             ),
             yes_text="&Book",
             no_text="Not now",

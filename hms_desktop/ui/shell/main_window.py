@@ -153,8 +153,23 @@ class MainWindow(QMainWindow):
         )
         for action, keys in self._tab_sensitive:
             action.setShortcut(QKeySequence() if on_patient_tab else QKeySequence(keys))
+        bar = self.menuBar()
         for tab, menu in self._tab_menus:
-            menu.menuAction().setVisible(self.tabs.currentWidget() is tab)
+            shown = self.tabs.currentWidget() is tab
+            action = menu.menuAction()
+            action.setVisible(shown)
+            # Out of the bar while hidden: Qt keeps a hidden menu's Alt+letter live, and
+            # the Patient tab's "Boo&king" made the Desk's Alt+K (Check in) only move the
+            # focus. Back in its place (before Tools and Help) when its tab is shown.
+            if shown and action not in bar.actions():
+                bar.insertAction(self._menus_after_tabs(), action)
+            elif not shown and action in bar.actions():
+                bar.removeAction(action)
+
+    def _menus_after_tabs(self) -> QAction:
+        """The menu bar's entry the tabs' own menus go before: Tools if shown, else Help."""
+        tools = self.tools_menu.menuAction()
+        return tools if tools in self.menuBar().actions() else self.help_menu.menuAction()
 
     @Slot()
     def _focus_shown_tab(self) -> None:
@@ -269,10 +284,12 @@ class MainWindow(QMainWindow):
             self._tab_menus.append((tab, menu))
 
         #: Exports, background jobs, the audit log and backups are added here by their owners.
-        self.tools_menu = bar.addMenu("&Tools")
+        # Not in the bar until it has an action (see add_tool_action): a hidden menu's
+        # Alt+T would stay live and take turns with the Doctor tab's "&Today".
+        self.tools_menu = QMenu("&Tools", self)
         self.tools_menu.menuAction().setVisible(False)
 
-        help_menu = bar.addMenu("&Help")
+        self.help_menu = help_menu = bar.addMenu("&Help")
         self.about_action = self._action(help_menu, f"&About {APP_NAME}", self.show_about, "F1")
 
     def _add_tools(self) -> None:
@@ -315,7 +332,10 @@ class MainWindow(QMainWindow):
     def add_tool_action(self, action: QAction) -> None:
         """Add an action to the Tools menu (shown once it has one)."""
         self.tools_menu.addAction(action)
-        self.tools_menu.menuAction().setVisible(True)
+        tools = self.tools_menu.menuAction()
+        tools.setVisible(True)
+        if tools not in self.menuBar().actions():
+            self.menuBar().insertAction(self.help_menu.menuAction(), tools)
 
     def _build_status_bar(self) -> None:
         status = self.statusBar()
