@@ -139,6 +139,7 @@ class DoctorsPage(ListPage):
             self.table.setColumnWidth(column, width)
         fit_key_columns(self.table)
         show_after(self.table, 7, 1)  # Status beside the name: on screen in a narrow window
+        show_after(self.table, 5, 7)  # and the phone number whole beside it, at 1024 too
         self.table.sortByColumn(1, Qt.SortOrder.AscendingOrder)  # by name, as Patients
         self.filter = SearchBox("Filter doctors by any column", self, delay_ms=80)
         self.filter.search.connect(self.proxy.setFilterFixedString)

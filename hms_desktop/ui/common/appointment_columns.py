@@ -41,12 +41,16 @@ def upcoming_columns() -> list[Column[AppointmentRow]]:
 
 
 def past_columns() -> list[Column[AppointmentRow]]:
-    """A patient's past visits with diagnosis and prescription."""
+    """A patient's past visits with diagnosis and prescription.
+
+    As in :func:`upcoming_columns`, when, with whom and how it ended come first: beside
+    the patient finder at 1024 pixels they stay in view and the rest scrolls.
+    """
     return [
         Column("Date", lambda r: r.date),
         Column("Doctor", lambda r: r.doctor),
-        Column("Department", lambda r: r.department),
         Column("Status", lambda r: STATUS_LABELS.get(r.status, r.status)),
+        Column("Department", lambda r: r.department),
         Column("Diagnosis", lambda r: r.diagnosis, tooltip=lambda r: r.diagnosis),
         Column("Prescription", lambda r: r.prescription, tooltip=lambda r: r.prescription),
     ]

@@ -114,7 +114,7 @@ class PatientTab(QWidget):
         self.past_model: RowTableModel[AppointmentRow] = RowTableModel(past_columns(), self)
         self.past = EmptyStateTable(self.past_model, "No past visits yet.", self, sortable=True)
         self.past.view.setAccessibleName("Past visits")
-        self.past.set_column_widths({0: 110, 1: 160, 2: 150, 3: 110, 4: 230})
+        self.past.set_column_widths({0: 110, 1: 160, 2: 110, 3: 150, 4: 230})
         self.profile = ProfileForm(clinic, actor, ops, self)
         self.profile.saved.connect(self._on_profile_saved)
         self.profile.loaded.connect(self._show_header)
