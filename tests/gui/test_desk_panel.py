@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 
 import pytest
 from PySide6.QtCore import Qt
@@ -148,10 +148,11 @@ def test_the_waitlist_dialog_adds_nobody_until_patient_and_doctor_are_chosen(
 ) -> None:
     world = f.world(sqlite_clinic)
     for name in ("Tereza Novotná", "Jan Novotný", "Petra Novotná"):
-        f.patient(sqlite_clinic, name)
+        f.patient(sqlite_clinic, name, date_of_birth=date(1980, 1, 2))
     panel = _panel(qtbot, sqlite_clinic, ops)
     dialog = _dialog(qtbot, panel)
     picker = dialog.picker
+    assert dialog.chosen_label.text() == "Chosen: nobody yet"
     # Nothing is searched before typing: the list must not claim it is searching.
     assert picker.model.rowCount() == 0
     assert "Searching" not in picker.results.empty_label.text()
@@ -168,6 +169,9 @@ def test_the_waitlist_dialog_adds_nobody_until_patient_and_doctor_are_chosen(
     qtbot.keyClick(picker.results.view, Qt.Key.Key_Return)  # Enter on a result: chosen
     assert dialog.isVisible() and dialog.patient is not None
     assert dialog.patient.full_name == picker.model.rows[1].full_name
+    # Named as the Book tab's finder names them: namesakes told apart by year and number.
+    who = f"{dialog.patient.full_name} (born 1980, #{dialog.patient.id})"
+    assert dialog.chosen_label.text() == f"Chosen: {who}"
     assert not dialog.ok.isEnabled()  # no doctor chosen yet
     assert QApplication.focusWidget() is dialog.doctor
     qtbot.keyClick(dialog.doctor, Qt.Key.Key_Return)
@@ -182,6 +186,7 @@ def test_the_waitlist_dialog_adds_nobody_until_patient_and_doctor_are_chosen(
     [entry] = waitlist.list_entries(sqlite_clinic, f.RECEPTION)
     assert entry.patient == dialog.patient.full_name
     assert entry.doctor == "Dr. Alan Turing"
+    assert panel.confirmation.text() == f"{who} is on the waitlist."
 
 
 def test_the_waitlist_days_say_in_plain_words_that_none_ticked_is_any_day(

@@ -36,7 +36,8 @@ from hms_desktop.services.views import PatientRow
 from hms_desktop.ui.common.dates import date_edit, time_text
 from hms_desktop.ui.common.layout import muted_label
 from hms_desktop.ui.common.operations import Operations, user_message
-from hms_desktop.ui.common.patient_picker import PatientPicker
+from hms_desktop.ui.common.patient_picker import ChosenPatientLabel, PatientPicker
+from hms_desktop.ui.common.patient_text import patient_text
 
 DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -57,7 +58,8 @@ class _DeskDialog(QDialog):
         self.picker = PatientPicker(clinic, actor, ops, self, enter_takes_first=False)
         self.picker.patient_chosen.connect(self._on_patient)
         self.picker.choice_dropped.connect(self._on_patient_dropped)
-        self.chosen = QLabel("No patient chosen yet: Enter or a click on a result.", self)
+        # Says whom the dialog will act for, as the Book tab's finder does.
+        self.chosen_label = ChosenPatientLabel(self)
         self.form = QFormLayout()
         self.error = QLabel(self)
         self.error.setObjectName("fieldError")
@@ -72,7 +74,7 @@ class _DeskDialog(QDialog):
         self.ok.setAutoDefault(False)
         layout = QVBoxLayout(self)
         layout.addWidget(self.picker, 1)
-        layout.addWidget(self.chosen)
+        layout.addWidget(self.chosen_label)
         layout.addLayout(self.form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
@@ -102,14 +104,14 @@ class _DeskDialog(QDialog):
 
     def _on_patient(self, patient: PatientRow, _from_search_field: bool = False) -> None:
         self.patient = patient
-        self.chosen.setText(f"Patient: {patient.full_name} (#{patient.id})")
+        self.chosen_label.show_patient(patient)
         self._update_ok()
         # On to the next thing to choose.
         self.doctor.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _on_patient_dropped(self) -> None:
         self.patient = None
-        self.chosen.setText("No patient chosen yet: Enter or a click on a result.")
+        self.chosen_label.show_patient(None)
         self._update_ok()
 
     def _update_ok(self) -> None:
@@ -171,10 +173,11 @@ class WalkInDialog(_DeskDialog):
             return
         clinic, actor, patient = self.clinic, self.actor, self.patient
         doctor_id, reason = data[1], self.reason.text()
+        who = patient_text(patient.full_name, patient.id, patient.date_of_birth)
 
         def said(made: patient_flow.WalkIn) -> str:
             extra = " as an extra (overbooked) visit" if made.overbooked else ""
-            return f"{patient.full_name} is waiting: {time_text(made.start)}{extra}."
+            return f"{who} is waiting: {time_text(made.start)}{extra}."
 
         self._run(
             "Walk-in",
@@ -247,6 +250,7 @@ class WaitlistRequestDialog(_DeskDialog):
         department_id = target if kind == "department" else None
         between, note, minutes = self.between.text(), self.note.text(), self.minutes.value()
         until = self.until.date().toString("yyyy-MM-dd")
+        who = patient_text(patient.full_name, patient.id, patient.date_of_birth)
         self._run(
             "Add to the waitlist",
             lambda: waitlist.add(
@@ -261,5 +265,5 @@ class WaitlistRequestDialog(_DeskDialog):
                 minutes=minutes,
                 note=note,
             ),
-            lambda _id: f"{patient.full_name} is on the waitlist.",
+            lambda _id: f"{who} is on the waitlist.",
         )

@@ -15,12 +15,15 @@ from hms_desktop.ui.common.forms import TypingGoesToSearch
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, title_label
 from hms_desktop.ui.common.messages import field_message
 from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.common.patient_text import patient_text
 from hms_desktop.ui.common.table_models import Column, RowTableModel
 
 #: Typing pauses this long before a search runs, so fast typists cause one query, not ten.
 SEARCH_DELAY_MS = 200
 RESULT_LIMIT = 50
 TYPE_TO_SEARCH = "Type a name, ID or phone number to find a patient."
+#: The line under a finder while nobody is chosen.
+NONE_CHOSEN = "Chosen: nobody yet"
 
 
 def patient_columns() -> list[Column[PatientRow]]:
@@ -222,3 +225,21 @@ class PatientPicker(QWidget):
             self._highlight_first()
             return True
         return super().eventFilter(watched, event)
+
+
+class ChosenPatientLabel(QLabel):
+    """The line under a finder that says whom the dialog will act for: "Chosen: Anna
+    Hoffmann (born 1987, #42)", or "Chosen: nobody yet". Wire it to the picker's
+    ``patient_chosen`` and ``choice_dropped`` (or call :meth:`show_patient`)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(NONE_CHOSEN, parent)
+        self.setObjectName("chosenPatient")
+
+    def show_patient(self, row: PatientRow | None) -> None:
+        """Name ``row`` (year of birth and number too, for namesakes); None: nobody."""
+        self.setText(
+            f"Chosen: {patient_text(row.full_name, row.id, row.date_of_birth)}"
+            if row is not None
+            else NONE_CHOSEN
+        )

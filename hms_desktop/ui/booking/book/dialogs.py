@@ -11,7 +11,6 @@ from PySide6.QtGui import QKeyEvent, QTextDocument
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
-    QLabel,
     QMessageBox,
     QVBoxLayout,
     QWidget,
@@ -23,12 +22,10 @@ from hms_desktop.services.scheduling import schedule
 from hms_desktop.services.views import PatientRow
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import Operations
-from hms_desktop.ui.common.patient_picker import PatientPicker
-from hms_desktop.ui.common.patient_text import patient_text
+from hms_desktop.ui.common.patient_picker import ChosenPatientLabel, PatientPicker
 from hms_desktop.ui.exports.history_pdf import write_pdf_atomically
 
 _ENTER_KEYS = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-NONE_CHOSEN = "Chosen: nobody yet"
 
 
 class PatientChoice(QDialog):
@@ -54,8 +51,7 @@ class PatientChoice(QDialog):
         self.picker.choice_dropped.connect(self._on_choice_dropped)
         for widget in (self.picker.search, self.picker.results.view):
             widget.installEventFilter(self)
-        self.chosen_label = QLabel(NONE_CHOSEN, self)
-        self.chosen_label.setObjectName("chosenPatient")
+        self.chosen_label = ChosenPatientLabel(self)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
         )
@@ -75,15 +71,13 @@ class PatientChoice(QDialog):
 
     def _on_chosen(self, row: PatientRow) -> None:
         self.chosen = row
-        self.chosen_label.setText(
-            f"Chosen: {patient_text(row.full_name, row.id, row.date_of_birth)}"
-        )
+        self.chosen_label.show_patient(row)
         self.ok.setEnabled(True)
         self.ok.setDefault(True)
 
     def _on_choice_dropped(self) -> None:
         self.chosen = None
-        self.chosen_label.setText(NONE_CHOSEN)
+        self.chosen_label.show_patient(None)
         self.ok.setEnabled(False)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
