@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from PySide6.QtCore import (
@@ -250,14 +250,16 @@ class TypingGoesToSearch(QObject):
 
     No type-ahead in the list: Qt's would silently move the highlight to whichever row
     starts with the letters, and Enter would then act for that row. ``typed`` follows
-    each forwarded key.
+    each forwarded key. ``kept`` are keys the list keeps for itself (Space, where it
+    ticks a row of a checkable list).
     """
 
     typed = Signal()
 
-    def __init__(self, view: QWidget, search: QLineEdit) -> None:
+    def __init__(self, view: QWidget, search: QLineEdit, *, kept: Collection[Qt.Key] = ()) -> None:
         super().__init__(view)
         self._search = search
+        self._kept = frozenset(kept)
         view.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -265,6 +267,7 @@ class TypingGoesToSearch(QObject):
             event.type() != QEvent.Type.KeyPress
             or not isinstance(event, QKeyEvent)
             or not is_typing(event)
+            or event.key() in self._kept
         ):
             return super().eventFilter(watched, event)
         search = self._search

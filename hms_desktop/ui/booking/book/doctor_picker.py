@@ -30,6 +30,7 @@ from hms_desktop.errors import HmsError
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import doctors
 from hms_desktop.services.views import DoctorRow
+from hms_desktop.ui.common.forms import TypingGoesToSearch
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import user_message
 
@@ -70,27 +71,6 @@ def chosen_text(doctor_ids: Sequence[int] | None) -> str:
     return f"Do&ctors: {len(doctor_ids)} chosen"
 
 
-class _DoctorList(QListWidget):
-    """Space ticks the current doctor; letters go back to the search field."""
-
-    def __init__(self, search: QLineEdit, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._search = search
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        text = event.text()
-        if (
-            text.isprintable()
-            and text.strip()
-            and not event.modifiers()
-            & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
-        ):
-            self._search.setFocus()
-            self._search.insert(text)
-            return
-        super().keyPressEvent(event)
-
-
 class DoctorPicker(QDialog):
     """``chosen()`` after Accept: the ticked doctors' ids, or None for every doctor."""
 
@@ -104,7 +84,10 @@ class DoctorPicker(QDialog):
         self.search.setPlaceholderText("Find a doctor or department")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Find a doctor")
-        self.list = _DoctorList(self.search, self)
+        self.list = QListWidget(self)
+        # Letters (and Backspace) go on into the search, as in the patient finder; Space
+        # stays with the list, where it ticks the current doctor.
+        TypingGoesToSearch(self.list, self.search, kept=(Qt.Key.Key_Space,))
         self.list.setAccessibleName("Doctors")
         ticked = set(chosen or ())
         for row in rows:
