@@ -19,7 +19,7 @@ from hms_desktop.errors import (
 )
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
-from hms_desktop.services.scheduling import booking, patient_flow, waitlist
+from hms_desktop.services.scheduling import booking, patient_flow, undo, waitlist
 from tests import factories as f
 from tests import faults
 
@@ -252,6 +252,119 @@ def _messages(clinic: Clinic) -> list[tuple[int | None, str]]:
             select(OutboxMessage.appointment_id, OutboxMessage.kind).order_by(OutboxMessage.id)
         )
         return [(r.appointment_id, r.kind) for r in rows]
+
+
+def _audited(clinic: Clinic, appointment_id: int) -> list[str]:
+    with clinic.db.read() as session:
+        return list(
+            session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.entity == "appointment", AuditEntry.entity_id == appointment_id)
+                .order_by(AuditEntry.seq)
+            )
+        )
+
+
+def test_undo_of_a_walk_in_takes_it_back_entirely_in_one_transaction(
+    clinic: Clinic, clock: FakeClock
+) -> None:
+    world = _today_world(clinic)
+    clock.advance(minutes=10)  # 09:10: 09:30 is free
+    seen = patient_flow.walk_in(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id
+    )
+    with pytest.raises(PermissionDeniedError):
+        undo.undo_walk_in(clinic, f.patient_actor(world.patient_id), seen.appointment_id)
+    _, commits = _commits(
+        clinic, lambda: undo.undo_walk_in(clinic, f.RECEPTION, seen.appointment_id)
+    )
+    assert commits == 1
+    # No visit on the patient's record, nobody waiting, no cancellation counted.
+    assert patient_flow.waiting_room(clinic, f.RECEPTION) == []
+    mine = booking.AppointmentFilter(patient_id=world.patient_id)
+    assert booking.list_appointments(clinic, f.RECEPTION, mine) == []
+    # The audit log keeps the history: booked, walked in, taken back.
+    assert _audited(clinic, seen.appointment_id) == [
+        "appointment.book",
+        "appointment.walk_in",
+        "appointment.undo_walk_in",
+    ]
+    with pytest.raises(NotFoundError):
+        undo.undo_walk_in(clinic, f.RECEPTION, seen.appointment_id)  # twice: it is gone
+    # The time is free again.
+    again = patient_flow.walk_in(
+        clinic, f.RECEPTION, patient_id=world.other_patient_id, doctor_id=world.doctor_id
+    )
+    assert again.start == time(9, 30)
+
+
+def test_undo_of_an_overbooked_walk_in_takes_it_back_too(clinic: Clinic, clock: FakeClock) -> None:
+    world = _today_world(clinic)
+    clock.advance(minutes=10)  # 09:10: the next hour's free times taken
+    for at in ("09:30", "10:00"):
+        _book_today(clinic, world, at, patient_id=f.patient(clinic))
+    extra = patient_flow.walk_in(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        reason="Chest pain",
+    )  # fmt: skip
+    assert extra.overbooked
+    undo.undo_walk_in(clinic, f.RECEPTION, extra.appointment_id)
+    assert _audited(clinic, extra.appointment_id) == [
+        "appointment.walk_in",
+        "appointment.undo_walk_in",
+    ]
+    assert patient_flow.waiting_room(clinic, f.RECEPTION) == []
+
+
+def test_undo_of_a_walk_in_is_refused_once_anything_else_happened_and_changes_nothing(
+    clinic: Clinic, clock: FakeClock
+) -> None:
+    world = _today_world(clinic)
+    clock.advance(minutes=10)
+    seen = patient_flow.walk_in(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id
+    )
+    patient_flow.call_in(clinic, f.doctor_actor(world.doctor_id), seen.appointment_id)
+    before = _rows(clinic)
+    with pytest.raises(ConflictError, match="called the patient in"):
+        undo.undo_walk_in(clinic, f.RECEPTION, seen.appointment_id)
+    assert _rows(clinic) == before and _status(clinic, seen.appointment_id) == "in_consultation"
+    # Back in the waiting room is still not "nothing happened": the desk cancels instead.
+    patient_flow.undo_step(clinic, f.RECEPTION, seen.appointment_id, step="call_in")
+    before = _rows(clinic)
+    with pytest.raises(ConflictError, match="changed since the walk-in"):
+        undo.undo_walk_in(clinic, f.RECEPTION, seen.appointment_id)
+    assert _rows(clinic) == before and _status(clinic, seen.appointment_id) == "arrived"
+    # A booking checked in at the desk is no walk-in; one not here yet neither.
+    checked = _book_today(clinic, world, "10:00", patient_id=world.other_patient_id)
+    patient_flow.check_in(clinic, f.RECEPTION, checked)
+    booked = _book_today(clinic, world, "11:00", patient_id=f.patient(clinic))
+    for other in (checked, booked):
+        with pytest.raises(ConflictError, match="changed since the walk-in"):
+            undo.undo_walk_in(clinic, f.RECEPTION, other)
+    booking.cancel(clinic, f.RECEPTION, booked)
+    with pytest.raises(ConflictError, match="cancelled meanwhile"):
+        undo.undo_walk_in(clinic, f.RECEPTION, booked)
+    assert _status(clinic, checked) == "arrived"
+
+
+def test_a_walk_in_whose_undo_fails_stays(clinic: Clinic, clock: FakeClock) -> None:
+    world = _today_world(clinic)
+    clock.advance(minutes=10)
+    seen = patient_flow.walk_in(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id
+    )
+    before = _rows(clinic)
+    # The database fails on the audit entry, after the checks: nothing is deleted.
+    with (
+        faults.failing_write(
+            clinic, "audit_log", "INSERT", "NEW.action = 'appointment.undo_walk_in'"
+        ),
+        pytest.raises(faults.FAILED),
+    ):
+        undo.undo_walk_in(clinic, f.RECEPTION, seen.appointment_id)
+    assert _rows(clinic) == before
+    assert _status(clinic, seen.appointment_id) == "arrived"
 
 
 def test_a_walk_in_queues_no_booking_confirmation_as_the_patient_is_at_the_desk(

@@ -12,6 +12,11 @@ appointment, so every undo is a new, audited change through the ordinary rules:
   no visit on the patient's record and counts as no cancellation;
 - any other booking is undone by cancelling it (audited with the note "undo of a
   booking"): a confirmation already sent is followed by a cancellation as usual;
+- a walk-in (:func:`.patient_flow.walk_in`: booked and checked in at once, or an extra
+  visit) is taken back entirely while nothing else happened to it (not called in, no
+  treatment, nothing sent): the row is deleted in one transaction with an audit entry
+  "appointment.undo_walk_in", as a fresh booking is. Once anything did, it is refused
+  rather than cancelled (the desk cancels it knowingly, if it must);
 - a cancel is undone by booking the same patient, doctor, day, time, visit type and
   reason again, if that time is still free and not yet past (a new appointment: a
   withdrawn calendar invitation cannot come back to life under its old UID);
@@ -44,7 +49,7 @@ from hms_desktop.db.models import (
 )
 from hms_desktop.errors import ConflictError, HmsError, NotFoundError
 from hms_desktop.services import policy
-from hms_desktop.services.actor import Actor
+from hms_desktop.services.actor import Actor, require_staff
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.safety import audit, audit_chain
 from hms_desktop.services.scheduling import booking
@@ -75,6 +80,67 @@ def undo_booking(clinic: Clinic, actor: Actor, appointment_id: int) -> bool:
         deleted = _take_back(session, clinic, actor, appt)
     clinic.changes.notify("appointments")
     return deleted
+
+
+def undo_walk_in(clinic: Clinic, actor: Actor, appointment_id: int) -> None:
+    """Take back a walk-in entirely: the visit is deleted, audited as
+    "appointment.undo_walk_in", in one transaction (front desk only).
+
+    Refused, with nothing changed, once anything but the walk-in happened to the visit
+    (see the module's notes): it is then no longer the desk's mistake to take back.
+
+    Raises:
+        NotFoundError: it no longer exists.
+        ConflictError: it is not a walk-in, or something happened to it since (the
+            doctor called the patient in, it was closed, moved or cancelled, ...).
+        PermissionDeniedError: not the front desk or an administrator.
+    """
+    require_staff(actor, "take back a walk-in")
+    with clinic.db.write() as session:
+        appt = session.get(Appointment, appointment_id, with_for_update=True)
+        if appt is None:
+            raise NotFoundError("This visit no longer exists.")
+        _lock_messages(session, [appt.id])
+        if appt.status in booking.CLOSED_WORDS:
+            raise ConflictError(
+                f"This walk-in was {booking.CLOSED_WORDS[appt.status]} meanwhile; "
+                "it can no longer be taken back."
+            )
+        if appt.consultation_at is not None:
+            raise ConflictError(
+                "The doctor has called the patient in; the walk-in can no longer be taken back."
+            )
+        if not _walked_in(session, appt) or not _untouched(session, appt, walk_in=True):
+            raise ConflictError(
+                "This visit changed since the walk-in; it can no longer be taken back "
+                "in one step. Cancel it instead."
+            )
+        facts = policy.VisitFacts(
+            appt.doctor_id, appt.patient_id, appt.day, appt.start_time, appt.status
+        )
+        policy.require_action(actor, facts, "cancel", clinic.now())
+        audit.record(
+            session, actor, "appointment.undo_walk_in", "appointment", appt.id,
+            patient_id=appt.patient_id, doctor_id=appt.doctor_id, day=appt.day,
+            time=appt.start_time.strftime("%H:%M"), overbooked=appt.overbooked,
+        )  # fmt: skip
+        session.execute(delete(Appointment).where(Appointment.id == appt.id))
+    clinic.changes.notify("appointments")
+
+
+def _walked_in(session: Session, appt: Appointment) -> bool:
+    """The visit was made by a walk-in (arrived as it was created, audited so)."""
+    return appt.arrived_at is not None and bool(
+        session.scalar(
+            select(
+                exists().where(
+                    AuditEntry.entity == "appointment",
+                    AuditEntry.entity_id == appt.id,
+                    AuditEntry.action == "appointment.walk_in",
+                )
+            )
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -186,9 +252,19 @@ def _take_back(session: Session, clinic: Clinic, actor: Actor, appt: Appointment
     return False
 
 
-def _untouched(session: Session, appt: Appointment) -> bool:
-    """Nothing but its booking happened to the visit, and nobody outside has heard of it."""
-    if appt.arrived_at is not None or appt.calendar_sequence or appt.series_id is not None:
+def _untouched(session: Session, appt: Appointment, *, walk_in: bool = False) -> bool:
+    """Nothing but its booking (a walk-in: its booking and arrival, made at once) happened
+    to the visit, and nobody outside has heard of it."""
+    if walk_in:
+        arrived_only = appt.arrived_at is not None and appt.consultation_at is None
+        if not arrived_only:
+            return False
+        made: tuple[str, ...] = ("appointment.book", "appointment.walk_in")
+    else:
+        if appt.arrived_at is not None:
+            return False
+        made = ("appointment.book",)
+    if appt.calendar_sequence or appt.series_id is not None:
         return False
     others = (
         exists().where(Treatment.appointment_id == appt.id),
@@ -200,7 +276,7 @@ def _untouched(session: Session, appt: Appointment) -> bool:
         exists().where(
             AuditEntry.entity == "appointment",
             AuditEntry.entity_id == appt.id,
-            AuditEntry.action != "appointment.book",
+            AuditEntry.action.not_in(made),
         ),
     )
     return not session.scalar(select(or_(*others)))
