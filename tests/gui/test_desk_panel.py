@@ -448,3 +448,49 @@ def test_at_1024x768_with_the_bar_shown_each_list_shows_five_rows(
         window.close()
         qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
         stats.close()
+
+
+def test_a_walk_in_names_the_patient_and_ctrl_z_takes_it_back_entirely(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    from hms_desktop.ui.booking.waitlist_dialogs import WalkInDialog
+    from hms_desktop.ui.common.patient_text import patient_text
+
+    world = f.world(sqlite_clinic)
+    f.open_day(sqlite_clinic, world.doctor_id, sqlite_clinic.today())
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    bar = panel.confirmation
+    qtbot.mouseClick(panel.walk_in_button, Qt.MouseButton.LeftButton)
+    dialog = next(
+        w for w in QApplication.topLevelWidgets() if isinstance(w, WalkInDialog) and w.isVisible()
+    )
+    qtbot.addWidget(dialog)
+    qtbot.waitUntil(lambda: dialog.doctor.count() > 0, timeout=WAIT)
+    assert dialog.chosen_label.text() == "Chosen: nobody yet"
+    picker = dialog.picker
+    qtbot.keyClicks(picker.search, "Jos")
+    qtbot.waitUntil(lambda: picker.model.rowCount() == 1 and not picker.search_pending())
+    qtbot.keyClick(picker.search, Qt.Key.Key_Return)  # to the result
+    qtbot.keyClick(picker.results.view, Qt.Key.Key_Return)  # chosen
+    who = patient_text("José Núñez", world.patient_id)
+    assert dialog.chosen_label.text() == f"Chosen: {who}"
+    dialog.doctor.setCurrentIndex(
+        dialog.doctor.findText("Dr. Ada Lovelace", Qt.MatchFlag.MatchStartsWith)
+    )
+    qtbot.mouseClick(dialog.ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(panel.waiting_model.rows) == 1, timeout=WAIT)
+    assert not dialog.isVisible()
+    assert bar.text().startswith(f"{who} is waiting for Dr. Ada Lovelace: ")
+    assert bar.undo_button.isVisible()
+    mine = booking.AppointmentFilter(patient_id=world.patient_id)
+    [visit] = booking.list_appointments(sqlite_clinic, f.RECEPTION, mine)
+
+    panel.activateWindow()  # the offscreen platform does not hand focus back by itself
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is panel, timeout=WAIT)
+    _ctrl_z(qtbot, panel, panel.waiting.view)
+    qtbot.waitUntil(lambda: panel.waiting_model.rows == [], timeout=WAIT)
+    assert bar.text().startswith(f"Undone: the walk-in of {who} with Dr. Ada Lovelace at ")
+    # Taken back entirely: no visit left on the record, not even a cancelled one.
+    assert booking.list_appointments(sqlite_clinic, f.RECEPTION, mine) == []
+    assert visit.status == "arrived"
+    assert _ctrl_z(qtbot, panel, panel.waiting.view) == ["Nothing to undo."]

@@ -1,8 +1,8 @@
 """What a booking, move, cancel, "Mark completed" or no-show did, in words, with its Undo.
 
 One place writes these sentences and wires their Undo to ``services.scheduling.undo``
-(the Desk's check-in, call-in and booking from the waitlist: to ``patient_flow`` and
-``waitlist``), for the Patient tab, the Doctor tab, Admin > Appointments and the Desk
+(the Desk's check-in, call-in, walk-in and booking from the waitlist: to
+``patient_flow``, ``undo`` and ``waitlist``), for the Patient tab, the Doctor tab, Admin > Appointments and the Desk
 alike. The sentence
 names the patient, the doctor, the day and the time, and stays on screen (in a
 :class:`ConfirmationBar`) until the next action.
@@ -151,6 +151,18 @@ class VisitConfirmations:
             lambda: waitlist.undo_book_from_waitlist(clinic, actor, entry_id),
             f"Undone: {patient}'s visit with {doctor}, {when}, is cancelled and "
             f"{patient} is back on the waitlist.",
+        )
+
+    def walked_in(self, made: patient_flow.WalkIn, patient: str, doctor: str) -> None:
+        """A walk-in was registered; Undo takes it back entirely (refused once the doctor
+        called the patient in, see :func:`undo.undo_walk_in`)."""
+        extra = " as an extra (overbooked) visit" if made.overbooked else ""
+        at = time_text(made.start)
+        clinic, actor = self._clinic, self._actor
+        self._say(
+            f"{patient} is waiting for {doctor}: {at}{extra}.",
+            lambda: undo.undo_walk_in(clinic, actor, made.appointment_id),
+            f"Undone: the walk-in of {patient} with {doctor} at {at} is taken back.",
         )
 
     def done(self, text: str) -> None:

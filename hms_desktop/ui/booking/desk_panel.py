@@ -11,7 +11,7 @@ PC's check-in appears here within a second):
 
 A doctor sees only the waiting room, with their own patients.
 
-A check-in, a call-in or a booking from the waitlist is said in the confirmation bar
+A check-in, a call-in, a walk-in or a booking from the waitlist is said in the confirmation bar
 below the lists, naming the patient, with Undo (Ctrl+Z) until the next one.
 """
 
@@ -219,7 +219,7 @@ class DeskPanel(QWidget):
         self.remove_request_button = QPushButton("&Remove", self)
         self.remove_request_button.clicked.connect(self.on_remove_request)
 
-        #: What the last check-in, call-in or booking did, with Undo, until the next one.
+        #: What the last check-in, call-in, walk-in or booking did, with Undo, until the next.
         self.confirmation = ConfirmationBar(self)
         self.confirmations = VisitConfirmations(
             self.confirmation,
@@ -356,12 +356,12 @@ class DeskPanel(QWidget):
         )
 
     def _say(self, text: str) -> None:
-        """A change without Undo (a walk-in, a request added or removed, Undo step)."""
+        """A change without Undo (a request added or removed, Undo step)."""
         self.confirmations.done(text)
         self.refresh()
 
     def on_undo_last(self) -> None:
-        """Ctrl+Z: take back the last check-in, call-in or booking the bar names."""
+        """Ctrl+Z: take back the last check-in, call-in, walk-in or booking the bar names."""
         if self.confirmation.can_undo():
             self.confirmation.undo()
         else:
@@ -404,8 +404,12 @@ class DeskPanel(QWidget):
 
     def on_walk_in(self) -> None:
         dialog = WalkInDialog(self.clinic, self.actor, self.ops, self)
-        dialog.saved.connect(lambda text: self._say(text))
+        dialog.walked_in.connect(self._on_walked_in)
         dialog.open()
+
+    def _on_walked_in(self, made: patient_flow.WalkIn, patient: str, doctor: str) -> None:
+        self.confirmations.walked_in(made, patient, doctor)
+        self.refresh()
 
     def on_add_request(self) -> None:
         dialog = WaitlistRequestDialog(self.clinic, self.actor, self.ops, self)

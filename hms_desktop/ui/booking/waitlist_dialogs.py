@@ -33,7 +33,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import departments, doctors
 from hms_desktop.services.scheduling import patient_flow, waitlist
 from hms_desktop.services.views import PatientRow
-from hms_desktop.ui.common.dates import date_edit, time_text
+from hms_desktop.ui.common.dates import date_edit
 from hms_desktop.ui.common.layout import muted_label
 from hms_desktop.ui.common.operations import Operations, user_message
 from hms_desktop.ui.common.patient_picker import ChosenPatientLabel, PatientPicker
@@ -55,6 +55,8 @@ class _DeskDialog(QDialog):
         self.setWindowTitle(title)
         self.clinic, self.actor, self.ops = clinic, actor, ops
         self.patient: PatientRow | None = None
+        #: The doctors' names by id, for the desk's confirmation line.
+        self.doctor_names: dict[int, str] = {}
         self.picker = PatientPicker(clinic, actor, ops, self, enter_takes_first=False)
         self.picker.patient_chosen.connect(self._on_patient)
         self.picker.choice_dropped.connect(self._on_patient_dropped)
@@ -99,6 +101,7 @@ class _DeskDialog(QDialog):
         doctor_rows, _ = result
         for d in doctor_rows:
             if not d.blacklisted:
+                self.doctor_names[d.id] = d.full_name
                 self.doctor.addItem(f"{d.full_name} ({d.department})", ("doctor", d.id))
         self.doctor.setCurrentIndex(-1)
 
@@ -140,6 +143,8 @@ class _DeskDialog(QDialog):
         return "Choose a doctor (or a department) in the list."
 
     def _run(self, label: str, fn: Any, said: Any) -> None:
+        """Run ``fn`` off the UI thread; on success ``said(value)`` (which emits what was
+        done) and the dialog closes; a refusal shows in the dialog, the input kept."""
         self.ok.setEnabled(False)
         self.error.clear()
 
@@ -148,14 +153,20 @@ class _DeskDialog(QDialog):
             self._update_ok()
 
         def done(value: Any) -> None:
-            self.saved.emit(said(value))
+            said(value)
             self.accept()
 
         self.ops.run(lambda _ctx: fn(), label=label, on_success=done, on_failure=failed)
 
 
 class WalkInDialog(_DeskDialog):
-    """A patient here now without an appointment: seen in free time, or as an extra visit."""
+    """A patient here now without an appointment: seen in free time, or as an extra visit.
+
+    ``walked_in`` (not ``saved``) tells what was made, so the desk can offer its Undo.
+    """
+
+    #: (patient_flow.WalkIn, the patient as named on screen, the doctor's name).
+    walked_in = Signal(object, str, str)
 
     def __init__(
         self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
@@ -175,9 +186,10 @@ class WalkInDialog(_DeskDialog):
         doctor_id, reason = data[1], self.reason.text()
         who = patient_text(patient.full_name, patient.id, patient.date_of_birth)
 
-        def said(made: patient_flow.WalkIn) -> str:
-            extra = " as an extra (overbooked) visit" if made.overbooked else ""
-            return f"{who} is waiting: {time_text(made.start)}{extra}."
+        doctor = self.doctor_names.get(doctor_id, self.doctor.currentText())
+
+        def said(made: patient_flow.WalkIn) -> None:
+            self.walked_in.emit(made, who, doctor)
 
         self._run(
             "Walk-in",
@@ -265,5 +277,5 @@ class WaitlistRequestDialog(_DeskDialog):
                 minutes=minutes,
                 note=note,
             ),
-            lambda _id: f"{who} is on the waitlist.",
+            lambda _id: self.saved.emit(f"{who} is on the waitlist."),
         )
