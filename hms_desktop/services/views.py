@@ -200,3 +200,5 @@ class WaitlistRow:
     minutes: int
     note: str
     created_at: dt.datetime
+    #: Tells namesakes on the waitlist apart (with the id), see ``ui/common/patient_text``.
+    patient_born: dt.date | None = None

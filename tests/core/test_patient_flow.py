@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, time, timedelta
+from datetime import UTC, date, time, timedelta
 from typing import Any
 
 import pytest
@@ -617,3 +617,16 @@ def test_undo_of_a_booking_from_the_waitlist_changes_nothing_when_refused(
     with pytest.raises(ConflictError, match="changed meanwhile"):
         waitlist.undo_book_from_waitlist(clinic, f.RECEPTION, request)
     assert waitlist.list_entries(clinic, f.RECEPTION) == []
+
+
+def test_a_waitlist_row_carries_the_birth_date_that_tells_namesakes_apart(clinic: Clinic) -> None:
+    world = f.world(clinic)
+    elder = f.patient(clinic, "Anna Krüger", date_of_birth="1948-02-03")
+    unknown = f.patient(clinic, "Anna Krüger")
+    for patient in (elder, unknown):
+        waitlist.add(clinic, f.RECEPTION, patient_id=patient, doctor_id=world.doctor_id)
+    rows = waitlist.list_entries(clinic, f.RECEPTION)
+    assert [(r.patient_id, r.patient_born) for r in rows] == [
+        (elder, date(1948, 2, 3)),
+        (unknown, None),
+    ]

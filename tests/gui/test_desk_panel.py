@@ -350,7 +350,8 @@ def test_undo_of_a_booking_from_the_waitlist_puts_the_request_back(
     )
     qtbot.keyClick(box, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: panel.offers_model.rows == [], timeout=WAIT)
-    assert bar.text().startswith("Booked Anna Smith from the waitlist with Dr. Ada Lovelace, ")
+    anna = f"Anna Smith (#{world.other_patient_id})"
+    assert bar.text().startswith(f"Booked {anna} from the waitlist with Dr. Ada Lovelace, ")
     assert bar.text().endswith(" at 10:00.")
     [visit] = booking.list_appointments(
         sqlite_clinic, f.RECEPTION, booking.AppointmentFilter(patient_id=world.other_patient_id)
@@ -362,8 +363,8 @@ def test_undo_of_a_booking_from_the_waitlist_puts_the_request_back(
     qtbot.waitUntil(lambda: len(panel.offers_model.rows) == 1, timeout=WAIT)
     assert panel.offers_model.rows[0].request.id == request
     assert booking.get_appointment(sqlite_clinic, f.RECEPTION, visit.id).status == "cancelled"
-    assert bar.text().startswith("Undone: Anna Smith's visit with Dr. Ada Lovelace, ")
-    assert bar.text().endswith("is cancelled and Anna Smith is back on the waitlist.")
+    assert bar.text().startswith(f"Undone: {anna}'s visit with Dr. Ada Lovelace, ")
+    assert bar.text().endswith(f"is cancelled and {anna} is back on the waitlist.")
     assert _ctrl_z(qtbot, panel, view) == ["Nothing to undo."]
 
 
@@ -494,3 +495,68 @@ def test_a_walk_in_names_the_patient_and_ctrl_z_takes_it_back_entirely(
     assert booking.list_appointments(sqlite_clinic, f.RECEPTION, mine) == []
     assert visit.status == "arrived"
     assert _ctrl_z(qtbot, panel, panel.waiting.view) == ["Nothing to undo."]
+
+
+def _alt(qtbot, panel: DeskPanel, key: Qt.Key) -> list[str]:  # type: ignore[no-untyped-def]
+    """Alt+``key`` (a button's mnemonic) with the panel's window active; what the panel
+    said in the status bar meanwhile."""
+    from PySide6.QtTest import QTest
+
+    panel.activateWindow()  # the offscreen platform does not hand focus back by itself
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is panel, timeout=WAIT)
+    said: list[str] = []
+    panel.status_message.connect(said.append)
+    try:
+        QTest.keyClick(QApplication.focusWidget() or panel, key, Qt.KeyboardModifier.AltModifier)
+    finally:
+        panel.status_message.disconnect(said.append)
+    return said
+
+
+def _boxes() -> list[QMessageBox]:
+    return [
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    ]
+
+
+def _box(qtbot) -> QMessageBox:  # type: ignore[no-untyped-def]
+    qtbot.waitUntil(lambda: len(_boxes()) == 1, timeout=WAIT)
+    return _boxes()[0]
+
+
+def test_namesakes_on_the_waitlist_are_told_apart_in_the_row_question_and_confirmation(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    elder = f.patient(sqlite_clinic, "Anna Krüger", date_of_birth="1948-02-03")
+    younger = f.patient(sqlite_clinic, "Anna Krüger", date_of_birth="1983-07-08")
+    for patient in (elder, younger):
+        waitlist.add(sqlite_clinic, f.RECEPTION, patient_id=patient, doctor_id=world.doctor_id)
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    model, view = panel.offers_model, panel.offers.view
+    shown = [model.data(model.index(r, 0)) for r in range(model.rowCount())]
+    assert shown == [
+        f"Anna Krüger (born 1948, #{elder})",
+        f"Anna Krüger (born 1983, #{younger})",
+    ]
+
+    view.setFocus()
+    panel.offers.select_row(0)
+    qtbot.keyClick(view, Qt.Key.Key_Down)  # the younger Anna Krüger
+    _alt(qtbot, panel, Qt.Key.Key_B)
+    box = _box(qtbot)
+    who = f"Anna Krüger (born 1983, #{younger})"
+    assert box.text().startswith(f"Book {who} with Dr. Ada Lovelace on ")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(model.rows) == 1, timeout=WAIT)
+    bar = panel.confirmation
+    assert bar.text().startswith(f"Booked {who} from the waitlist with Dr. Ada Lovelace, ")
+    mine = booking.AppointmentFilter(patient_id=younger)
+    assert len(booking.list_appointments(sqlite_clinic, f.RECEPTION, mine)) == 1
+
+    panel.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is panel, timeout=WAIT)
+    _ctrl_z(qtbot, panel, view)
+    qtbot.waitUntil(lambda: len(model.rows) == 2, timeout=WAIT)
+    assert bar.text().startswith(f"Undone: {who}'s visit with Dr. Ada Lovelace, ")
+    assert bar.text().endswith(f"is cancelled and {who} is back on the waitlist.")

@@ -145,7 +145,9 @@ def remove(clinic: Clinic, actor: Actor, entry_id: int) -> None:
 def _rows(clinic: Clinic, where: list[object]) -> list[WaitlistRow]:
     doc = aliased(Doctor)
     stmt = (
-        select(WaitlistEntry, Patient.full_name, doc.full_name, Department.name)
+        select(
+            WaitlistEntry, Patient.full_name, Patient.date_of_birth, doc.full_name, Department.name
+        )
         .join(Patient, Patient.id == WaitlistEntry.patient_id)
         .outerjoin(doc, doc.id == WaitlistEntry.doctor_id)
         .outerjoin(Department, Department.id == WaitlistEntry.department_id)
@@ -169,8 +171,9 @@ def _rows(clinic: Clinic, where: list[object]) -> list[WaitlistRow]:
                 minutes=e.minutes,
                 note=e.note,
                 created_at=e.created_at,
+                patient_born=born,
             )
-            for e, patient, doctor, department in session.execute(stmt)
+            for e, patient, born, doctor, department in session.execute(stmt)
         ]
 
 

@@ -35,6 +35,7 @@ from hms_desktop.ui.common.dates import short_day_text, time_text, when_text
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, title_label
 from hms_desktop.ui.common.messages import confirm, show_error
 from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.common.patient_text import patient_text
 from hms_desktop.ui.common.table_models import Column, RowTableModel
 
 OVERDUE_BACKGROUND = QColor("#fde7e9")
@@ -148,6 +149,13 @@ def _expected_columns() -> list[Column[AppointmentRow]]:
     ]
 
 
+def requester(offer: waitlist.Offer) -> str:
+    """Who asked, told apart from a namesake: the waitlist holds two Anna Krügers, and the
+    row, the question and the confirmation must say which one is booked."""
+    r = offer.request
+    return patient_text(r.patient, r.patient_id, r.patient_born)
+
+
 def _offer_columns() -> list[Column[waitlist.Offer]]:
     def wanted(o: waitlist.Offer) -> str:
         r = o.request
@@ -163,7 +171,7 @@ def _offer_columns() -> list[Column[waitlist.Offer]]:
         return f"{when_text(o.slot.date, o.slot.time)}, {o.doctor}"
 
     return [
-        Column("Patient", lambda o: o.request.patient),
+        Column("Patient", lambda o: o.request.patient, text=requester),
         Column("Free time that suits", lambda o: o.slot.date if o.slot else None, text=offered),
         Column(
             "Asked on",
@@ -420,15 +428,15 @@ class DeskPanel(QWidget):
         offer = self._current(self.offers, self.offers_model)
         if offer is None:
             return
-        clinic, actor = self.clinic, self.actor
+        clinic, actor, who = self.clinic, self.actor, requester(offer)
         confirm(
             self,
             "Remove from the waitlist",
-            f"Take {offer.request.patient} off the waitlist?",
+            f"Take {who} off the waitlist?",
             lambda: self._do(
                 "Remove from the waitlist",
                 lambda: waitlist.remove(clinic, actor, offer.request.id),
-                lambda _v: self.confirmations.done(f"{offer.request.patient} is off the waitlist."),
+                lambda _v: self.confirmations.done(f"{who} is off the waitlist."),
             ),
             yes_text="Remove",
         )
@@ -439,12 +447,12 @@ class DeskPanel(QWidget):
         if offer is None or offer.slot is None:
             return
         slot = offer.slot
-        clinic, actor = self.clinic, self.actor
+        clinic, actor, who = self.clinic, self.actor, requester(offer)
         when = when_text(slot.date, slot.time)
         box = confirm(
             self,
             "Book from the waitlist",
-            f"Book {offer.request.patient} with {offer.doctor} on {when}?",
+            f"Book {who} with {offer.doctor} on {when}?",
             lambda: self._do(
                 "Book from the waitlist",
                 lambda: waitlist.book_from_waitlist(
@@ -456,7 +464,7 @@ class DeskPanel(QWidget):
                     at=slot.time,
                 ),
                 lambda _v: self.confirmations.booked_from_waitlist(
-                    offer.request.id, offer.request.patient, offer.doctor, slot.date, slot.time
+                    offer.request.id, who, offer.doctor, slot.date, slot.time
                 ),
             ),
             yes_text="&Book",
