@@ -100,6 +100,14 @@ def test_a_freed_time_is_booked_from_the_waitlist_in_two_key_presses(
     )
     panel = _panel(qtbot, sqlite_clinic, ops)
     assert panel.offers_model.rows[0].slot is None
+    # Nothing to offer yet: Enter says so in one line instead of doing nothing silently.
+    said: list[str] = []
+    panel.status_message.connect(said.append)
+    panel.offers.view.setFocus()
+    panel.offers.select_row(0)
+    qtbot.keyClick(panel.offers.view, Qt.Key.Key_Return)
+    panel.status_message.disconnect(said.append)
+    assert said == [f"No earlier time suits Anna Smith (#{world.other_patient_id}) yet."]
 
     booking.cancel(sqlite_clinic, f.RECEPTION, taken[2])  # 10:00 frees; the panel hears it
     qtbot.waitUntil(lambda: panel.offers_model.rows[0].slot is not None, timeout=WAIT)
@@ -508,6 +516,7 @@ def _alt(qtbot, panel: DeskPanel, key: Qt.Key) -> list[str]:  # type: ignore[no-
     panel.status_message.connect(said.append)
     try:
         QTest.keyClick(QApplication.focusWidget() or panel, key, Qt.KeyboardModifier.AltModifier)
+        qtbot.wait(300)  # a mnemonic clicks its button with an animation (100 ms)
     finally:
         panel.status_message.disconnect(said.append)
     return said
@@ -560,3 +569,39 @@ def test_namesakes_on_the_waitlist_are_told_apart_in_the_row_question_and_confir
     qtbot.waitUntil(lambda: len(model.rows) == 2, timeout=WAIT)
     assert bar.text().startswith(f"Undone: {who}'s visit with Dr. Ada Lovelace, ")
     assert bar.text().endswith(f"is cancelled and {who} is back on the waitlist.")
+
+
+def test_book_offered_time_and_remove_act_only_on_the_highlighted_request(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    first, second = f.patient(sqlite_clinic, "Anna Krüger"), f.patient(sqlite_clinic, "Eva Weber")
+    for patient in (first, second):
+        waitlist.add(sqlite_clinic, f.RECEPTION, patient_id=patient, doctor_id=world.doctor_id)
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    assert panel.offers.selected_row() == -1 and len(panel.offers_model.rows) == 2
+
+    # Nothing highlighted: one line in the status bar, no question, nothing booked or removed.
+    assert _alt(qtbot, panel, Qt.Key.Key_B) == ["Choose a waitlist entry first."]
+    assert _alt(qtbot, panel, Qt.Key.Key_R) == ["Choose a waitlist entry first."]
+    QApplication.processEvents()
+    assert _boxes() == []
+    assert len(waitlist.list_entries(sqlite_clinic, f.RECEPTION)) == 2
+    anyone = booking.AppointmentFilter(statuses=("booked",))
+    assert booking.list_appointments(sqlite_clinic, f.RECEPTION, anyone) == []
+
+    # The second request highlighted: the question is about Eva Weber, not the first row.
+    view = panel.offers.view
+    view.setFocus()
+    panel.offers.select_row(0)
+    qtbot.keyClick(view, Qt.Key.Key_Down)
+    _alt(qtbot, panel, Qt.Key.Key_R)
+    box = _box(qtbot)
+    assert box.text() == f"Take Eva Weber (#{second}) off the waitlist?"
+    qtbot.keyClick(box, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: _boxes() == [], timeout=WAIT)
+    _alt(qtbot, panel, Qt.Key.Key_B)
+    box = _box(qtbot)
+    assert box.text().startswith(f"Book Eva Weber (#{second}) with ")
+    qtbot.keyClick(box, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: _boxes() == [], timeout=WAIT)

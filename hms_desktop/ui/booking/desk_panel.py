@@ -42,6 +42,8 @@ OVERDUE_BACKGROUND = QColor("#fde7e9")
 
 #: What Ctrl+Z says on the Desk when the bar offers no Undo.
 NOTHING_TO_UNDO = "Nothing to undo."
+#: What Book offered time and Remove say with no waitlist row highlighted.
+CHOOSE_ENTRY = "Choose a waitlist entry first."
 
 #: A list's row height (px): the style's 30 left room for about three rows a list at
 #: 1024x768; 24 still spaces the lines apart and shows five in each.
@@ -425,7 +427,7 @@ class DeskPanel(QWidget):
         dialog.open()
 
     def on_remove_request(self) -> None:
-        offer = self._current(self.offers, self.offers_model)
+        offer = self._chosen(self.offers, self.offers_model, CHOOSE_ENTRY)
         if offer is None:
             return
         clinic, actor, who = self.clinic, self.actor, requester(offer)
@@ -442,9 +444,15 @@ class DeskPanel(QWidget):
         )
 
     def on_book_offer(self) -> None:
-        """Enter on a request with an offer: ask once, then book it (two key presses)."""
-        offer = self._current(self.offers, self.offers_model)
-        if offer is None or offer.slot is None:
+        """Enter on a request with an offer: ask once, then book it (two key presses).
+
+        Only the highlighted request: with none, the status bar says to choose one.
+        """
+        offer = self._chosen(self.offers, self.offers_model, CHOOSE_ENTRY)
+        if offer is None:
+            return
+        if offer.slot is None:
+            self.status_message.emit(f"No earlier time suits {requester(offer)} yet.")
             return
         slot = offer.slot
         clinic, actor, who = self.clinic, self.actor, requester(offer)
@@ -474,6 +482,17 @@ class DeskPanel(QWidget):
         for button in box.buttons():
             if button.text() == "&Book" and isinstance(button, QPushButton):
                 box.setDefaultButton(button)
+
+    def _chosen(self, table: EmptyStateTable, model: RowTableModel[Any], missing: str) -> Any:
+        """The row highlighted in ``table``; with none, None after ``missing`` is said in
+        the status bar. Never a row the desk cannot see chosen: Alt+B with nothing
+        highlighted once booked the waitlist's first request without showing which."""
+        row = table.selected_row()
+        if row < 0:
+            # An empty list has nothing to choose: say so ("Nobody is on the waitlist.").
+            self.status_message.emit(missing if model.rowCount() else table.empty_label.text())
+            return None
+        return model.row_at(row)
 
     @staticmethod
     def _current(table: EmptyStateTable, model: RowTableModel[Any]) -> Any:
