@@ -76,6 +76,7 @@ def test_enter_checks_in_and_the_waiting_room_highlights_long_waits(
     index = panel.waiting_model.index(0, 1)
     assert panel.waiting_model.data(index, Qt.ItemDataRole.FontRole).bold()
 
+    panel.waiting.select_row(0)
     panel.on_call_in()
     qtbot.waitUntil(lambda: panel.waiting_model.rows[0].status == "in_consultation", timeout=WAIT)
 
@@ -605,3 +606,37 @@ def test_book_offered_time_and_remove_act_only_on_the_highlighted_request(
     assert box.text().startswith(f"Book Eva Weber (#{second}) with ")
     qtbot.keyClick(box, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: _boxes() == [], timeout=WAIT)
+
+
+def test_check_in_call_in_and_undo_step_say_whom_to_choose_when_nobody_is_highlighted(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today)
+    waiting, expected = (
+        booking.book(
+            sqlite_clinic, f.RECEPTION, patient_id=patient, doctor_id=world.doctor_id,
+            day=today, at=at,
+        )
+        for patient, at in ((world.patient_id, "10:00"), (world.other_patient_id, "10:30"))
+    )  # fmt: skip
+    patient_flow.check_in(sqlite_clinic, f.RECEPTION, waiting)
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    assert panel.expected.selected_row() == -1 and panel.waiting.selected_row() == -1
+
+    assert _alt(qtbot, panel, Qt.Key.Key_K) == ["Choose who to check in first."]
+    assert _alt(qtbot, panel, Qt.Key.Key_C) == ["Choose who to call in first."]
+    assert _alt(qtbot, panel, Qt.Key.Key_U) == ["Choose whose step to undo first."]
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    assert booking.get_appointment(sqlite_clinic, f.RECEPTION, expected).status == "booked"
+    assert [r.status for r in panel.waiting_model.rows] == ["arrived"]
+    assert not panel.confirmation.isVisible()
+
+    # Highlighted, Alt+C calls José in; a second Alt+C says he is already in.
+    panel.waiting.view.setFocus()
+    panel.waiting.select_row(0)
+    _alt(qtbot, panel, Qt.Key.Key_C)
+    qtbot.waitUntil(lambda: panel.waiting_model.rows[0].status == "in_consultation", timeout=WAIT)
+    assert panel.waiting.selected_row() == 0
+    assert _alt(qtbot, panel, Qt.Key.Key_C) == ["José Núñez is already with Dr. Ada Lovelace."]

@@ -44,6 +44,10 @@ OVERDUE_BACKGROUND = QColor("#fde7e9")
 NOTHING_TO_UNDO = "Nothing to undo."
 #: What Book offered time and Remove say with no waitlist row highlighted.
 CHOOSE_ENTRY = "Choose a waitlist entry first."
+#: What Check in, Call in and Undo step say with no row highlighted in their list.
+CHOOSE_EXPECTED = "Choose who to check in first."
+CHOOSE_WAITING = "Choose who to call in first."
+CHOOSE_STEP = "Choose whose step to undo first."
 
 #: A list's row height (px): the style's 30 left room for about three rows a list at
 #: 1024x768; 24 still spaces the lines apart and shows five in each.
@@ -378,7 +382,7 @@ class DeskPanel(QWidget):
             self.status_message.emit(NOTHING_TO_UNDO)
 
     def on_check_in(self) -> None:
-        row = self._current(self.expected, self.expected_model)
+        row = self._chosen(self.expected, self.expected_model, CHOOSE_EXPECTED)
         if row is None:
             return
         clinic, actor = self.clinic, self.actor
@@ -389,8 +393,11 @@ class DeskPanel(QWidget):
         )
 
     def on_call_in(self) -> None:
-        row = self._current(self.waiting, self.waiting_model)
-        if row is None or row.status != "arrived":
+        row = self._chosen(self.waiting, self.waiting_model, CHOOSE_WAITING)
+        if row is None:
+            return
+        if row.status != "arrived":
+            self.status_message.emit(f"{row.patient} is already with {row.doctor}.")
             return
         clinic, actor = self.clinic, self.actor
         self._do(
@@ -400,7 +407,7 @@ class DeskPanel(QWidget):
         )
 
     def on_undo(self) -> None:
-        row = self._current(self.waiting, self.waiting_model)
+        row = self._chosen(self.waiting, self.waiting_model, CHOOSE_STEP)
         if row is None:
             return
         clinic, actor = self.clinic, self.actor
@@ -493,17 +500,6 @@ class DeskPanel(QWidget):
             self.status_message.emit(missing if model.rowCount() else table.empty_label.text())
             return None
         return model.row_at(row)
-
-    @staticmethod
-    def _current(table: EmptyStateTable, model: RowTableModel[Any]) -> Any:
-        index = table.view.currentIndex()
-        if not index.isValid():
-            index = table.view.model().index(0, 0)
-        if not index.isValid():
-            return None
-        proxy = table.proxy
-        source = proxy.mapToSource(index) if proxy is not None else index
-        return model.row_at(source.row())
 
 
 def _keep_current(
