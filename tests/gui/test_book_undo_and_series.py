@@ -84,6 +84,13 @@ def test_booking_moving_and_cancelling_say_so_with_undo(
         QTest.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert _live(sqlite_clinic) == []
     assert bar.text().startswith("Undone:")
+    # Once is all: a second Ctrl+Z says so in the status bar (it used to say nothing).
+    said: list[str] = []
+    view.status_message.connect(said.append)
+    QTest.keyClick(view.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    view.status_message.disconnect(said.append)
+    assert said == ["Nothing to undo."]
+    assert _live(sqlite_clinic) == [] and bar.text().startswith("Undone:")
 
     # A move by dragging names both times; Undo puts it back.
     book_at(sqlite_clinic, world, "09:00", world.patient_id)

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QBrush, QColor, QFont, QKeySequence, QResizeEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from hms_desktop.services.actor import Actor
@@ -30,7 +30,7 @@ from hms_desktop.services.scheduling import patient_flow, waitlist
 from hms_desktop.services.views import FLOW_LABELS, VISIT_LABELS, AppointmentRow, WaitingRow
 from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.booking.waitlist_dialogs import WaitlistRequestDialog, WalkInDialog
-from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
+from hms_desktop.ui.common.confirmation_bar import ConfirmationBar, undo_or_say
 from hms_desktop.ui.common.dates import short_day_text, time_text, when_text
 from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, title_label
 from hms_desktop.ui.common.messages import confirm, show_error
@@ -40,8 +40,6 @@ from hms_desktop.ui.common.table_models import Column, RowTableModel
 
 OVERDUE_BACKGROUND = QColor("#fde7e9")
 
-#: What Ctrl+Z says on the Desk when the bar offers no Undo.
-NOTHING_TO_UNDO = "Nothing to undo."
 #: What Book offered time and Remove say with no waitlist row highlighted.
 CHOOSE_ENTRY = "Choose a waitlist entry first."
 #: What Check in, Call in and Undo step say with no row highlighted in their list.
@@ -245,13 +243,8 @@ class DeskPanel(QWidget):
         )
         # After Undo (a click moves the focus to the bar) the keyboard is back on a list.
         self.confirmation.undo_started.connect(self.focus_first)
-        #: Ctrl+Z: the bar's Undo, or "Nothing to undo." in the status bar (the bar's own
-        #: action is off while there is nothing, so it would say nothing at all).
-        self.undo_action = QAction("Undo the last change", self)
-        self.undo_action.setShortcut(QKeySequence("Ctrl+Z"))
-        self.undo_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.undo_action.triggered.connect(self.on_undo_last)
-        self.addAction(self.undo_action)
+        #: Ctrl+Z: the bar's Undo, or "Nothing to undo." in the status bar.
+        self.undo_action = undo_or_say(self, self.confirmation, self.status_message.emit)
         self._build_layout(threshold)
         self.refresh()
 
@@ -373,13 +366,6 @@ class DeskPanel(QWidget):
         """A change without Undo (a request added or removed, Undo step)."""
         self.confirmations.done(text)
         self.refresh()
-
-    def on_undo_last(self) -> None:
-        """Ctrl+Z: take back the last check-in, call-in, walk-in or booking the bar names."""
-        if self.confirmation.can_undo():
-            self.confirmation.undo()
-        else:
-            self.status_message.emit(NOTHING_TO_UNDO)
 
     def on_check_in(self) -> None:
         row = self._chosen(self.expected, self.expected_model, CHOOSE_EXPECTED)

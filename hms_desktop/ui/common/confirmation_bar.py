@@ -15,6 +15,9 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from hms_desktop.ui.common.layout import SPACING
 
+#: What Ctrl+Z says (in the status bar) when the bar offers no Undo.
+NOTHING_TO_UNDO = "Nothing to undo."
+
 
 class ConfirmationBar(QFrame):
     """A line of text with an Undo button; hidden while there is nothing to say."""
@@ -87,3 +90,26 @@ class ConfirmationBar(QFrame):
         self.label.setText(f"{self.label.text()} Undoing…")
         undo()
         self.undo_started.emit()
+
+
+def undo_or_say(
+    owner: QWidget, bar: ConfirmationBar, say: Callable[[str], None], keys: str = "Ctrl+Z"
+) -> QAction:
+    """Ctrl+Z on ``owner``: the bar's Undo, or :data:`NOTHING_TO_UNDO` through ``say``.
+
+    Use it instead of adding ``bar.undo_action``: that action is off while there is
+    nothing to take back, so a second Ctrl+Z after the only Undo would say nothing at all.
+    """
+    action = QAction("Undo the last change", owner)
+    action.setShortcut(QKeySequence(keys))
+    action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+    def undo_last() -> None:
+        if bar.can_undo():
+            bar.undo()
+        else:
+            say(NOTHING_TO_UNDO)
+
+    action.triggered.connect(undo_last)
+    owner.addAction(action)
+    return action

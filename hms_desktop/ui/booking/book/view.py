@@ -38,7 +38,7 @@ from hms_desktop.ui.booking.book.printing import BookPrinting
 from hms_desktop.ui.booking.book.request import BookRequest, CellKey, read_books
 from hms_desktop.ui.booking.book.table import BookTable
 from hms_desktop.ui.booking.confirmations import VisitConfirmations
-from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
+from hms_desktop.ui.common.confirmation_bar import ConfirmationBar, undo_or_say
 from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING
 from hms_desktop.ui.common.operations import Operations, user_message
 
@@ -111,7 +111,8 @@ class BookView(QWidget):
         self.message.setWordWrap(True)
         #: What the last booking, move or cancel did, with Undo, until the next action.
         self.confirmation = ConfirmationBar(self)
-        self.addAction(self.confirmation.undo_action)
+        # Ctrl+Z: the bar's Undo, or "Nothing to undo." in the status bar (as on the Desk).
+        undo_or_say(self, self.confirmation, self.status_message.emit)
         # After Undo (a click moves the focus to the bar) the keyboard is back on the book.
         self.confirmation.undo_started.connect(self.table.setFocus)
         self.confirmations = VisitConfirmations(
