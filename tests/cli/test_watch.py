@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import booking
 from tests import factories as f
@@ -21,7 +23,8 @@ def test_watch_prints_a_line_per_committed_change(pg_clinic: Clinic) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(os.environ),
+        # On a hang, SIGABRT makes the child print every thread's stack (see below).
+        env={**os.environ, "PYTHONFAULTHANDLER": "1"},
     )
     try:
         assert proc.stderr is not None and proc.stdout is not None
@@ -39,7 +42,12 @@ def test_watch_prints_a_line_per_committed_change(pg_clinic: Clinic) -> None:
         assert line["kind"] == "appointments" and new_id in line["ids"]
         assert line["origin"] == pg_clinic.db.changes.origin and line["at"]
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(60) == 0
+        try:
+            assert proc.wait(60) == 0
+        except subprocess.TimeoutExpired:  # seen once on a loaded machine: say where it hung
+            proc.send_signal(signal.SIGABRT)
+            proc.wait(10)
+            pytest.fail(f"hms watch did not end on Ctrl+C within 60 s:\n{proc.stderr.read()}")
     finally:
         if proc.poll() is None:
             proc.kill()
