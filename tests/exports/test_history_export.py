@@ -48,6 +48,10 @@ def test_csv_matches_database_row_for_row(clinic: Clinic, history: HistoryWorld,
     assert rows[0] == HISTORY_HEADER
     assert rows[1:] == [[csv_cell(v) for v in row] for row in expected]
     assert result.rows == len(expected) == 3
+    # One byte-order mark, first (Excel reads the file as UTF-8 by it), and UTF-8 after.
+    raw = target.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbfPatient ID,") and raw.count(b"\xef\xbb\xbf") == 1
+    assert "José Núñez".encode() in raw
     assert result.path == target and result.bytes == target.stat().st_size
     # Oldest first, though booked in another order; names and text survive exactly.
     assert [r[2] for r in rows[1:]] == ["Dr. Alan Turing", "Dr. Ada Lovelace", "Dr. Ada Lovelace"]

@@ -10,6 +10,7 @@ such limit).
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import csv
 import io
@@ -115,7 +116,10 @@ class CsvTableWriter:
             raise ValueError(f"unsupported CSV delimiter {delimiter!r}")
         self._columns = tuple(columns)
         self._width = len(self._columns)
-        self._text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
+        # The mark written once by hand: "utf-8-sig" would run its Python-level encoder
+        # on every row (a tenth of a 600,000-row export); "utf-8" is encoded in C.
+        out.write(codecs.BOM_UTF8)
+        self._text = io.TextIOWrapper(out, encoding="utf-8", newline="")
         self._csv = csv.writer(self._text, delimiter=delimiter)
         self._csv.writerow([c.header for c in self._columns])
         # Precomputed per column, so a row costs no per-cell dispatch on the kind.
@@ -369,6 +373,8 @@ def _iso_date(value: Any) -> str:
 
 
 def _hh_mm(value: Any) -> str:
+    if value.__class__ is time:  # isoformat is three times as fast as strftime
+        return str(value.isoformat(timespec="minutes"))[:5]
     return str(value.strftime("%H:%M"))
 
 
