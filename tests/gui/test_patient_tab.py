@@ -725,3 +725,40 @@ def test_ctrl_f_a_click_or_a_double_click_also_bring_the_chosen_patients_last_do
     qtbot.keyClick(_focused(), Qt.Key.Key_Down)
     qtbot.keyClick(_focused(), Qt.Key.Key_Return)
     offered(annas[1], world.other_doctor_id, focused=False)
+
+
+def test_choosing_another_patient_clears_the_last_ones_booked_line(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
+) -> None:
+    """QA: after choosing another patient the bar still said "Booked Anna Smith … Undo"."""
+    clinic = sqlite_clinic
+    _seen(clinic, clock, world.other_patient_id, world.doctor_id, 7)
+    tab = make_tab(qtbot, clinic, f.RECEPTION, ops)
+    with qtbot.waitActive(tab):
+        tab.activateWindow()
+    slots_view = tab.browser.slot_picker.table.view
+    # Ctrl+B, the name, Enter, Enter, Enter: Anna Smith is booked with her last doctor.
+    qtbot.keySequence(tab, "Ctrl+B")
+    choose_patient(qtbot, tab, "smith", world.other_patient_id)
+    qtbot.waitUntil(lambda: _focused() is slots_view, timeout=WAIT)
+    qtbot.keyClick(slots_view, Qt.Key.Key_Return)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() is not None, timeout=WAIT)
+    with qtbot.waitSignal(tab.booked, timeout=WAIT):
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    bar = tab.confirmation
+    assert bar.isVisible() and bar.text().startswith("Booked Anna Smith")
+    with qtbot.waitActive(tab):
+        tab.activateWindow()
+    # Anna chosen again (a new search showing her): still her booking, still undoable.
+    qtbot.keySequence(tab, "Ctrl+B")
+    choose_patient(qtbot, tab, "smith", world.other_patient_id)
+    assert bar.isVisible() and bar.text().startswith("Booked Anna Smith")
+    # Another patient chosen: Anna's line goes; it says nothing about this patient.
+    qtbot.keySequence(tab, "Ctrl+B")
+    choose_patient(qtbot, tab, str(world.patient_id), world.patient_id)
+    assert not bar.isVisible() and bar.text() == ""
+    assert booking.list_appointments(
+        clinic, SYSTEM, AppointmentFilter(patient_id=world.other_patient_id, statuses=("booked",))
+    )  # and nothing was taken back

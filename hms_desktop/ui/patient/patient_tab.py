@@ -364,6 +364,10 @@ class PatientTab(QWidget):
         # Nothing the previous patient had selected stays bookable while theirs load.
         self._slots_for = None
         self._clear_doctor()
+        # Their "Booked …" line is not about this patient; its Undo (the bar's, also
+        # Ctrl+Z) ends with it, as at any next action, so Ctrl+Z here never silently
+        # takes back someone no longer on screen.
+        self.confirmations.clear()
         self._show_header(row)
         self.stack.setCurrentIndex(1)
         self.error.clear_message()
