@@ -7,7 +7,7 @@ patient seeing only their own data.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import shiboken6
@@ -31,6 +31,7 @@ from hms_desktop.services.scheduling.booking import AppointmentFilter
 from hms_desktop.services.views import Slot
 from hms_desktop.ui.booking.booking_dialog import BookingDialog
 from hms_desktop.ui.common.change_relay import ChangeRelay
+from hms_desktop.ui.common.dates import birth_text
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.exports.export_dialog import ExportDialog
 from hms_desktop.ui.patient.patient_tab import PAGE_UPCOMING, PatientTab
@@ -762,3 +763,21 @@ def test_choosing_another_patient_clears_the_last_ones_booked_line(
     assert booking.list_appointments(
         clinic, SYSTEM, AppointmentFilter(patient_id=world.other_patient_id, statuses=("booked",))
     )  # and nothing was taken back
+
+
+def test_the_header_says_when_the_patient_was_born(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    """QA: the header named id, phone and email but not the birth date namesakes differ by."""
+    anna = f.patient(
+        sqlite_clinic, "Anna Kramer", date_of_birth=date(1983, 1, 2), phone="+49 30 3333333"
+    )
+    tab = make_tab(qtbot, sqlite_clinic, f.RECEPTION, ops)
+    choose_patient(qtbot, tab, "kramer", anna)
+    born = f"born {birth_text(date(1983, 1, 2))}"
+    assert "1983" in born
+    assert tab.subtitle.text().startswith(f"Patient #{anna} · {born} · +49 30 3333333")
+    # A patient whose birth date is not known: nothing in its place.
+    tab.focus_search()  # the text selected: typing replaces it
+    choose_patient(qtbot, tab, "smith", world.other_patient_id)
+    assert "born" not in tab.subtitle.text()

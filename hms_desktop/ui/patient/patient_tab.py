@@ -32,7 +32,7 @@ from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.booking.slot_browser import SlotBrowser
 from hms_desktop.ui.common.appointment_columns import is_past, past_columns, upcoming_columns
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
-from hms_desktop.ui.common.dates import when_text
+from hms_desktop.ui.common.dates import birth_text, when_text
 from hms_desktop.ui.common.forms import ErrorLabel
 from hms_desktop.ui.common.layout import (
     PAGE_MARGIN,
@@ -381,12 +381,14 @@ class PatientTab(QWidget):
         self.set_patient(PatientRow(patient_id, name, None, "", "", "", "", False, False))
 
     def _show_header(self, row: PatientRow) -> None:
-        """Name and contact details over the pages; the loaded profile keeps them current."""
+        """Name, birth date and contact details over the pages (the birth date tells
+        namesakes apart); the loaded profile keeps them current."""
         if self._patient is None or row.id != self._patient.id:
             return  # a late answer about the patient shown before
         self._patient = row
         self.title.setText(row.full_name)
-        details = [f"Patient #{row.id}", row.phone, row.email]
+        born = f"born {birth_text(row.date_of_birth)}" if row.date_of_birth else ""
+        details = [f"Patient #{row.id}", born, row.phone, row.email]
         if row.blacklisted:
             details.append("Blacklisted: cannot book")
         self.subtitle.setText(" · ".join(d for d in details if d))
