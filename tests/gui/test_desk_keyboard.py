@@ -69,6 +69,18 @@ def press(qtbot: QtBot, key: Qt.Key) -> None:
     qtbot.keyClick(focused(), key)
 
 
+def to_first_slot(qtbot: QtBot, tab: PatientTab) -> None:
+    """A patient never seen before is chosen: no doctor and no slot are selected and the
+    keyboard is on the departments; Tab past the doctors and the day onto the first slot."""
+    browser = tab.browser
+    qtbot.waitUntil(lambda: focused() is browser.departments.view, timeout=WAIT)
+    assert browser.current_slot() is None
+    for _ in range(3):
+        press(qtbot, Qt.Key.Key_Tab)
+    assert focused() is browser.slot_picker.table.view
+    assert browser.current_slot() == browser.slot_picker.slots()[0]
+
+
 def everyone_booked(clinic: Clinic) -> list[tuple[int, object, object]]:
     return [
         (a.patient_id, a.date, a.time)
@@ -133,7 +145,7 @@ def test_typing_never_switches_the_chosen_patient_and_books_nobody(
     picker.focus_search()
     press(qtbot, Qt.Key.Key_Return)
     assert tab.patient is not None and tab.patient.id == schmidt and not tab.is_suspended()
-    qtbot.waitUntil(lambda: focused() is tab.browser.slot_picker.table.view, timeout=WAIT)
+    to_first_slot(qtbot, tab)
     press(qtbot, Qt.Key.Key_Return)
     dialog = tab.active_dialog
     assert isinstance(dialog, BookingDialog)
@@ -208,7 +220,7 @@ def test_undo_of_a_booking_from_the_confirmation(
     qtbot.keyClicks(focused(), "smith")
     press(qtbot, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: tab.patient is not None, timeout=WAIT)
-    qtbot.waitUntil(lambda: focused() is tab.browser.slot_picker.table.view, timeout=WAIT)
+    to_first_slot(qtbot, tab)
     slot = tab.browser.current_slot()
     assert slot is not None
     press(qtbot, Qt.Key.Key_Return)

@@ -7,7 +7,7 @@ patient seeing only their own data.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 import shiboken6
@@ -31,6 +31,7 @@ from hms_desktop.services.scheduling.booking import AppointmentFilter
 from hms_desktop.services.views import Slot
 from hms_desktop.ui.booking.booking_dialog import BookingDialog
 from hms_desktop.ui.common.change_relay import ChangeRelay
+from hms_desktop.ui.common.dates import birth_text
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.exports.export_dialog import ExportDialog
 from hms_desktop.ui.patient.patient_tab import PAGE_UPCOMING, PatientTab
@@ -344,10 +345,15 @@ def test_keyboard_only_booking(
     assert tab.picker is not None and tab.picker.search.hasFocus()
     qtbot.waitUntil(lambda: tab.browser.slot_picker.model.rowCount() > 1, timeout=WAIT)
     choose_patient(qtbot, tab, "smith", world.other_patient_id)
-    # Enter in the finder moves on to the free slots, the first one selected.
+    # Never seen before: Enter in the finder leaves no doctor and no slot selected, and
+    # the keyboard on the departments; Tab goes on past the doctors and the day.
     browser = tab.browser
     view = browser.slot_picker.table.view
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is view, timeout=WAIT)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is browser.departments.view, timeout=WAIT)
+    assert browser.current_slot() is None
+    for _ in range(3):
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is view
     slots = browser.slot_picker.slots()
     assert browser.current_slot() == slots[0]
     qtbot.keyClick(view, Qt.Key.Key_Down)  # the second slot: Down skips nothing
@@ -562,3 +568,216 @@ def test_a_patient_books_with_ctrl_b_and_the_keyboard_lands_on_the_first_slot(
     assert f"#{world.patient_id})" in dialog.windowTitle()
     assert dialog.save_button.text().startswith("&Book José Núñez")
     dialog.reject()
+
+
+def _seen(clinic: Clinic, clock: FakeClock, patient: int, doctor: int, days_ago: int) -> None:
+    """A completed visit of ``patient`` with ``doctor`` ``days_ago`` days back."""
+    now = clock.now()
+    day = now.date() - timedelta(days=days_ago)
+    clock.set(datetime.combine(day, time(8, 0), tzinfo=clock.tz))
+    f.open_day(clinic, doctor, day)
+    visit = booking.book(
+        clinic, f.RECEPTION, patient_id=patient, doctor_id=doctor, day=day, at="09:00"
+    )
+    clock.set(datetime.combine(day, time(9, 5), tzinfo=clock.tz))
+    booking.complete(clinic, f.doctor_actor(doctor), visit)
+    clock.set(now)
+
+
+def _focused() -> QWidget:
+    widget = QApplication.focusWidget()
+    assert widget is not None, "nothing has the keyboard"
+    return widget
+
+
+def test_a_namesake_chosen_any_way_gets_their_own_last_doctor_never_the_previous_ones(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
+) -> None:
+    """QA: Down, Down, Down, Enter chose another Anna Krüger but left the previous one's
+    doctor and slot selected, and the keyboard in the results (a second Enter did nothing)."""
+    clinic = sqlite_clinic
+    cardiology = f.department(clinic, "Cardiology")  # listed before General Medicine
+    munoz = f.doctor(clinic, cardiology, "Dr. Sebastián Muñoz")
+    f.open_day(clinic, munoz, world.day, "08:00", "12:00")
+    annas = [f.patient(clinic, "Anna Krüger", date_of_birth=f"19{y}-01-02") for y in (83, 90, 95)]
+    _seen(clinic, clock, annas[0], munoz, 7)  # annas[1] was never seen
+    _seen(clinic, clock, annas[2], world.other_doctor_id, 14)
+    last_doctor = {annas[0]: munoz, annas[2]: world.other_doctor_id}
+    tab = make_tab(qtbot, clinic, f.RECEPTION, ops)
+    with qtbot.waitActive(tab):
+        tab.activateWindow()
+    picker, browser = tab.picker, tab.browser
+    assert picker is not None
+    slots_view = browser.slot_picker.table.view
+
+    def doctor_shown() -> int | None:
+        choice = browser.doctors_model.row_at(browser.doctors.view.currentIndex().row())
+        return choice.doctor.id if choice is not None and choice.doctor else None
+
+    def choose(downs: int, then: Qt.Key = Qt.Key.Key_Return) -> int:
+        """Ctrl+B, the name, Down ``downs`` times, Enter: the id of the patient chosen."""
+        qtbot.keySequence(tab, "Ctrl+B")
+        qtbot.keyClicks(_focused(), "anna kr")
+        qtbot.waitUntil(
+            lambda: not picker.search_pending() and picker.model.rowCount() == 3, timeout=WAIT
+        )
+        assert [p.id for p in picker.model.rows] == annas
+        for _ in range(downs):
+            qtbot.keyClick(_focused(), Qt.Key.Key_Down)
+        wanted = annas[max(downs - 1, 0)]
+        qtbot.keyClick(_focused(), Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: tab.patient is not None and tab.patient.id == wanted, timeout=WAIT)
+        return wanted
+
+    # Enter in the finder, then Down … Enter on a row, each Anna after one of another doctor.
+    for downs in (0, 2, 3, 1, 3):
+        chosen = choose(downs)
+        last = last_doctor.get(chosen)
+        if last is None:
+            # Never seen: no doctor and no slot selected, so Enter books nobody's doctor.
+            qtbot.waitUntil(lambda: _focused() is browser.departments.view, timeout=WAIT)
+            assert doctor_shown() is None and browser.current_slot() is None
+            assert not tab.book_action.isEnabled()
+            continue
+        qtbot.waitUntil(lambda: _focused() is slots_view, timeout=WAIT)
+        department = "Cardiology" if last == munoz else "General Medicine"
+        assert browser.current_department().name == department  # type: ignore[union-attr]
+        assert doctor_shown() == last
+        first = browser.slot_picker.slots()[0]
+        assert first.doctor_id == last and browser.current_slot() == first
+        # The next Enter books her, with her doctor, in the slot shown.
+        qtbot.keyClick(slots_view, Qt.Key.Key_Return)
+        dialog = tab.active_dialog
+        assert isinstance(dialog, BookingDialog)
+        assert f"#{chosen})" in dialog.windowTitle()
+        qtbot.waitUntil(
+            lambda d=dialog, s=first: d.slot_picker.current_slot() == s,  # type: ignore[misc]
+            timeout=WAIT,
+        )
+        dialog.reject()
+        with qtbot.waitActive(tab):
+            tab.activateWindow()
+
+
+def test_ctrl_f_a_click_or_a_double_click_also_bring_the_chosen_patients_last_doctor(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    munoz = f.doctor(clinic, f.department(clinic, "Cardiology"), "Dr. Sebastián Muñoz")
+    f.open_day(clinic, munoz, world.day, "08:00", "12:00")
+    annas = [f.patient(clinic, "Anna Krüger", date_of_birth=f"19{y}-01-02") for y in (83, 90)]
+    _seen(clinic, clock, annas[0], munoz, 7)
+    _seen(clinic, clock, annas[1], world.other_doctor_id, 14)
+    tab = make_tab(qtbot, clinic, f.RECEPTION, ops)
+    with qtbot.waitActive(tab):
+        tab.activateWindow()
+    picker, browser = tab.picker, tab.browser
+    assert picker is not None
+    results, slots_view = picker.results.view, browser.slot_picker.table.view
+
+    def offered(patient: int, doctor: int, *, focused: bool = True) -> None:
+        """``patient`` chosen, ``doctor``'s first free slot selected (and the keyboard on it)."""
+        qtbot.waitUntil(lambda: tab.patient is not None and tab.patient.id == patient)
+        qtbot.waitUntil(
+            lambda: (
+                browser.current_slot() is not None
+                and browser.current_slot() == browser.slot_picker.slots()[0]
+                and browser.current_slot().doctor_id == doctor
+            ),  # type: ignore[union-attr]
+            timeout=WAIT,
+        )
+        assert (_focused() is slots_view) is focused
+
+    def row_center(patient: int) -> QPoint:
+        row = [p.id for p in picker.model.rows].index(patient)
+        return results.visualRect(picker.model.index(row, 0)).center()
+
+    qtbot.keySequence(tab, "Ctrl+F")  # 1: Ctrl+F, the name, Enter
+    qtbot.keyClicks(_focused(), "anna kr")
+    qtbot.waitUntil(lambda: [p.id for p in picker.model.rows] == annas, timeout=WAIT)
+    qtbot.keyClick(_focused(), Qt.Key.Key_Return)
+    offered(annas[0], munoz)
+    # 2: a double-click on the other Anna (a click, then the double-click); the next
+    # Enter books her with her doctor.
+    qtbot.mouseClick(results.viewport(), Qt.MouseButton.LeftButton, pos=row_center(annas[1]))
+    qtbot.mouseDClick(results.viewport(), Qt.MouseButton.LeftButton, pos=row_center(annas[1]))
+    offered(annas[1], world.other_doctor_id)
+    qtbot.keyClick(slots_view, Qt.Key.Key_Return)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog) and f"#{annas[1]})" in dialog.windowTitle()
+    qtbot.waitUntil(
+        lambda: (
+            dialog.slot_picker.current_slot() is not None
+            and dialog.slot_picker.current_slot().doctor_id == world.other_doctor_id
+        ),  # type: ignore[union-attr]
+        timeout=WAIT,
+    )
+    dialog.reject()
+    with qtbot.waitActive(tab):
+        tab.activateWindow()
+    # 3: a click on the first Anna.
+    qtbot.mouseClick(results.viewport(), Qt.MouseButton.LeftButton, pos=row_center(annas[0]))
+    offered(annas[0], munoz)
+    # 4: from the Upcoming page, Ctrl+F, Down, Down, Enter: the Book page is ready for
+    # her (the keyboard stays where it was: the slots are not on screen).
+    tab.pages.setCurrentIndex(PAGE_UPCOMING)
+    qtbot.keySequence(tab, "Ctrl+F")
+    qtbot.keyClick(_focused(), Qt.Key.Key_Down)
+    qtbot.keyClick(_focused(), Qt.Key.Key_Down)
+    qtbot.keyClick(_focused(), Qt.Key.Key_Return)
+    offered(annas[1], world.other_doctor_id, focused=False)
+
+
+def test_choosing_another_patient_clears_the_last_ones_booked_line(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
+) -> None:
+    """QA: after choosing another patient the bar still said "Booked Anna Smith … Undo"."""
+    clinic = sqlite_clinic
+    _seen(clinic, clock, world.other_patient_id, world.doctor_id, 7)
+    tab = make_tab(qtbot, clinic, f.RECEPTION, ops)
+    with qtbot.waitActive(tab):
+        tab.activateWindow()
+    slots_view = tab.browser.slot_picker.table.view
+    # Ctrl+B, the name, Enter, Enter, Enter: Anna Smith is booked with her last doctor.
+    qtbot.keySequence(tab, "Ctrl+B")
+    choose_patient(qtbot, tab, "smith", world.other_patient_id)
+    qtbot.waitUntil(lambda: _focused() is slots_view, timeout=WAIT)
+    qtbot.keyClick(slots_view, Qt.Key.Key_Return)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() is not None, timeout=WAIT)
+    with qtbot.waitSignal(tab.booked, timeout=WAIT):
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    bar = tab.confirmation
+    assert bar.isVisible() and bar.text().startswith("Booked Anna Smith")
+    with qtbot.waitActive(tab):
+        tab.activateWindow()
+    # Anna chosen again (a new search showing her): still her booking, still undoable.
+    qtbot.keySequence(tab, "Ctrl+B")
+    choose_patient(qtbot, tab, "smith", world.other_patient_id)
+    assert bar.isVisible() and bar.text().startswith("Booked Anna Smith")
+    # Another patient chosen: Anna's line goes; it says nothing about this patient.
+    qtbot.keySequence(tab, "Ctrl+B")
+    choose_patient(qtbot, tab, str(world.patient_id), world.patient_id)
+    assert not bar.isVisible() and bar.text() == ""
+    assert booking.list_appointments(
+        clinic, SYSTEM, AppointmentFilter(patient_id=world.other_patient_id, statuses=("booked",))
+    )  # and nothing was taken back
+
+
+def test_the_header_says_when_the_patient_was_born(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    """QA: the header named id, phone and email but not the birth date namesakes differ by."""
+    anna = f.patient(
+        sqlite_clinic, "Anna Kramer", date_of_birth=date(1983, 1, 2), phone="+49 30 3333333"
+    )
+    tab = make_tab(qtbot, sqlite_clinic, f.RECEPTION, ops)
+    choose_patient(qtbot, tab, "kramer", anna)
+    born = f"born {birth_text(date(1983, 1, 2))}"
+    assert "1983" in born
+    assert tab.subtitle.text().startswith(f"Patient #{anna} · {born} · +49 30 3333333")
+    # A patient whose birth date is not known: nothing in its place.
+    tab.focus_search()  # the text selected: typing replaces it
+    choose_patient(qtbot, tab, "smith", world.other_patient_id)
+    assert "born" not in tab.subtitle.text()

@@ -44,6 +44,8 @@ class SlotBrowser(QWidget):
         super().__init__(parent)
         self._clinic, self._ops = clinic, ops
         self._generation = 0
+        #: The department load whose doctors and slots are shown.
+        self._shown_generation = 0
         self._slots: list[Slot] = []
         self._doctors: dict[int, DoctorRow] = {}
         self.departments_model: RowTableModel[DepartmentRow] = RowTableModel(
@@ -139,6 +141,10 @@ class SlotBrowser(QWidget):
         """The department whose doctors and slots are shown, or None."""
         return self._current_department()
 
+    def is_loading(self) -> bool:
+        """True while the doctors and slots shown are not yet the chosen department's."""
+        return self._shown_generation != self._generation
+
     def select_department(self, name: str) -> bool:
         """Choose the department called ``name``; False if there is none."""
         for i, row in enumerate(self.departments_model.rows):
@@ -192,6 +198,7 @@ class SlotBrowser(QWidget):
         generation, doctor_rows, slots = result
         if generation != self._generation:
             return  # the user moved on to another department
+        self._shown_generation = generation
         keep = self.doctors_model.row_at(self.doctors.view.currentIndex().row())
         keep_id = keep.doctor.id if keep and keep.doctor else None
         self._doctors = {d.id: d for d in doctor_rows}
@@ -206,6 +213,7 @@ class SlotBrowser(QWidget):
         self.slots_loaded.emit()
 
     def _on_failed(self, err: BaseException) -> None:
+        self._shown_generation = self._generation  # the failure is the latest answer
         self.slot_picker.clear(field_message(err)[1])
 
     def _show_slots(self) -> None:

@@ -141,6 +141,16 @@ class SlotPicker(QWidget):
                 self.day_filter.setCurrentIndex(0)
         return False
 
+    def select_first(self) -> None:
+        """Show all days and select the first slot (none if there is none)."""
+        self.clear_selection()
+        self.table.select_row(0)
+
+    def clear_selection(self) -> None:
+        """Show all days with no slot selected (nor a keyboard row to select on arrival)."""
+        self.day_filter.setCurrentIndex(0)
+        self.table.view.selectionModel().clear()
+
     def focus_first(self) -> None:
         """Put the keyboard on the list, with a slot selected (the first, if none was)."""
         self._select_on_focus()

@@ -32,7 +32,7 @@ from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.booking.slot_browser import SlotBrowser
 from hms_desktop.ui.common.appointment_columns import is_past, past_columns, upcoming_columns
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
-from hms_desktop.ui.common.dates import when_text
+from hms_desktop.ui.common.dates import birth_text, when_text
 from hms_desktop.ui.common.forms import ErrorLabel
 from hms_desktop.ui.common.layout import (
     PAGE_MARGIN,
@@ -87,10 +87,11 @@ class PatientTab(QWidget):
         #: The finder's search was edited after a patient was chosen: the pages are put
         #: away (and nothing acts for that patient) until one is chosen again.
         self._suspended = False
-        #: Enter chose this patient in the finder: offer their doctor's slots once their
+        #: This patient was chosen in the finder: offer their doctor's slots once their
         #: visits are loaded (``_visits``, from load ``_shown_generation``).
         self._slots_for: int | None = None
-        self._usual_doctor: int | None = None
+        #: (patient id, doctor id): that doctor's department is loading for that patient.
+        self._usual_doctor: tuple[int, int] | None = None
         self._visits: list[AppointmentRow] = []
         self._shown_generation = 0
         #: The dialog or confirmation currently open (one at a time).
@@ -285,37 +286,66 @@ class PatientTab(QWidget):
         if "patients" in topics and self.picker is not None:
             self.picker.run_search()
 
-    def _on_chosen(self, row: PatientRow, from_search_field: bool) -> None:
+    def _on_chosen(self, row: PatientRow, _from_search_field: bool) -> None:
+        # However chosen (Enter in the finder or on any row, a click): on to the free
+        # slots of the doctor they saw last, the first one selected, so the next Enter
+        # books it for them. Their visits say who that is; until they are in, nothing
+        # is selected (set_patient) and the keyboard stays in the finder.
         self.set_patient(row)
-        if from_search_field and self.pages.currentIndex() == PAGE_BOOK:
-            # Enter in the finder: on to the free slots of the doctor they saw last, the
-            # first one selected, so the next Enter books it. Their visits say who that
-            # is; until they are in, the keyboard stays in the finder.
-            self._slots_for = row.id
-            if self._generation == self._shown_generation:
-                self._offer_usual_doctor(self._visits)
+        self._slots_for = row.id
+        if self._generation == self._shown_generation:
+            self._offer_usual_doctor(self._visits)
 
     def _offer_usual_doctor(self, visits: list[AppointmentRow]) -> None:
-        """Show the last-seen doctor's free slots and put the keyboard on the first one."""
+        """Show the last-seen doctor's free slots, the first one selected (see _show_doctor)."""
         if self._patient is None or self._slots_for != self._patient.id or self._suspended:
             return
         self._slots_for = None
         seen = [v for v in visits if v.status == "completed"]
         last = max(seen, key=lambda v: (v.date, v.time)) if seen else None
+        if last is None:
+            self._show_no_doctor()
+            return
         current = self.browser.current_department()
-        if last is not None and (current is None or current.name != last.department):
-            self._usual_doctor = last.doctor_id
-            if self.browser.select_department(last.department):
-                return  # the department's slots load; _on_browser_slots goes on from there
-        if last is not None:
-            self.browser.select_doctor(last.doctor_id)
-        self.browser.slot_picker.focus_first()
+        self._usual_doctor = (self._patient.id, last.doctor_id)
+        if current is not None and current.name == last.department:
+            if self.browser.is_loading():
+                return  # its doctors are not listed yet; _on_browser_slots goes on
+        elif self.browser.select_department(last.department):
+            return  # the department's slots load; _on_browser_slots goes on from there
+        self._usual_doctor = None
+        self._show_doctor(last.doctor_id)
 
     def _on_browser_slots(self) -> None:
-        doctor_id, self._usual_doctor = self._usual_doctor, None
-        if doctor_id is not None and self._patient is not None and not self._suspended:
-            self.browser.select_doctor(doctor_id)
-            self.browser.slot_picker.focus_first()
+        usual, self._usual_doctor = self._usual_doctor, None
+        if usual is None or self._suspended:
+            return
+        patient_id, doctor_id = usual
+        if self._patient is not None and self._patient.id == patient_id:
+            self._show_doctor(doctor_id)
+
+    def _show_doctor(self, doctor_id: int) -> None:
+        """That doctor's free slots, the first selected, and (on the Book page) the keyboard
+        on them; with the doctor no longer listed, no doctor at all (_show_no_doctor)."""
+        if not self.browser.select_doctor(doctor_id):
+            self._show_no_doctor()
+            return
+        self.browser.slot_picker.select_first()
+        if self.pages.currentIndex() == PAGE_BOOK:
+            self.browser.slot_picker.table.view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _show_no_doctor(self) -> None:
+        """All doctors and no slot selected: a patient without a last doctor is booked with
+        the one the desk picks, never with whoever the previous patient saw. The keyboard
+        goes to the departments (Enter there books nothing)."""
+        self._clear_doctor()
+        if self.pages.currentIndex() == PAGE_BOOK:
+            self.browser.departments.view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _clear_doctor(self) -> None:
+        self._usual_doctor = None
+        self.browser.select_doctor(None)  # keeps the slot selected if listed: clear after
+        self.browser.slot_picker.clear_selection()
 
     def set_patient(self, row: PatientRow) -> None:
         """Act for ``row`` (staff only choose; a patient is always themself)."""
@@ -331,6 +361,13 @@ class PatientTab(QWidget):
             self.patient_changed.emit(row)
             return
         self._patient = row
+        # Nothing the previous patient had selected stays bookable while theirs load.
+        self._slots_for = None
+        self._clear_doctor()
+        # Their "Booked …" line is not about this patient; its Undo (the bar's, also
+        # Ctrl+Z) ends with it, as at any next action, so Ctrl+Z here never silently
+        # takes back someone no longer on screen.
+        self.confirmations.clear()
         self._show_header(row)
         self.stack.setCurrentIndex(1)
         self.error.clear_message()
@@ -344,12 +381,14 @@ class PatientTab(QWidget):
         self.set_patient(PatientRow(patient_id, name, None, "", "", "", "", False, False))
 
     def _show_header(self, row: PatientRow) -> None:
-        """Name and contact details over the pages; the loaded profile keeps them current."""
+        """Name, birth date and contact details over the pages (the birth date tells
+        namesakes apart); the loaded profile keeps them current."""
         if self._patient is None or row.id != self._patient.id:
             return  # a late answer about the patient shown before
         self._patient = row
         self.title.setText(row.full_name)
-        details = [f"Patient #{row.id}", row.phone, row.email]
+        born = f"born {birth_text(row.date_of_birth)}" if row.date_of_birth else ""
+        details = [f"Patient #{row.id}", born, row.phone, row.email]
         if row.blacklisted:
             details.append("Blacklisted: cannot book")
         self.subtitle.setText(" · ".join(d for d in details if d))
@@ -429,7 +468,7 @@ class PatientTab(QWidget):
     def _on_failed(self, err: BaseException) -> None:
         self.error.show_message(field_message(err)[1])
         self._visits, self._shown_generation = [], self._generation
-        self._offer_usual_doctor([])  # the slots as shown, rather than nothing at all
+        self._offer_usual_doctor([])  # no doctor rather than nothing at all
         self.appointments_loaded.emit()
 
     def selected_upcoming(self) -> AppointmentRow | None:
