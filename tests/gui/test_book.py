@@ -93,10 +93,25 @@ def test_book_from_the_day_view_by_keyboard(
         world.patient_id, world.doctor_id, world.day, time(9, 30)
     )  # fmt: skip
     assert view.model.index(view.model.row_for(time(9, 30)), 0).data().startswith("José Núñez")
-    # The patient stays chosen: Down (10:00), Enter books straight away.
+    # The patient stays chosen: Down (10:00), Enter asks first, as she has a visit that
+    # day already; Enter keeps it, Book another (Alt+B) books the second.
     QTest.keyClick(view.table, Qt.Key.Key_Down)
+    QTest.keyClick(view.table, Qt.Key.Key_Return)
+    question = view.acts.active_dialog
+    assert isinstance(question, QMessageBox) and question.isVisible()
+    assert question.text().startswith(
+        f"José Núñez (#{world.patient_id}) already has a visit that day ("
+    )
+    assert "09:30 with Dr. Ada Lovelace." in question.text()
+    assert "Book another at 10:00 with Dr. Ada Lovelace?" in question.text()
+    QTest.keyClick(question, Qt.Key.Key_Return)  # the default keeps it unbooked
+    assert len(booking.list_appointments(sqlite_clinic, SYSTEM)) == 1
+    QTest.keyClick(view.table, Qt.Key.Key_Return)
+    question = view.acts.active_dialog
+    assert isinstance(question, QMessageBox) and question.isVisible()
+    [another] = [b for b in question.buttons() if b.text() == "&Book another"]  # Alt+B
     with qtbot.waitSignal(view.loaded, timeout=WAIT):
-        QTest.keyClick(view.table, Qt.Key.Key_Return)
+        another.click()
     assert [a.time for a in booking.list_appointments(sqlite_clinic, SYSTEM)] == [
         time(9, 30), time(10, 0)
     ]  # fmt: skip

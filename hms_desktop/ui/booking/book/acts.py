@@ -24,6 +24,7 @@ from hms_desktop.services.people import doctors
 from hms_desktop.services.scheduling import book, booking, series
 from hms_desktop.services.scheduling.availability import last_bookable_day
 from hms_desktop.services.scheduling.book import Block
+from hms_desktop.services.scheduling.listing import AppointmentFilter
 from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS, AppointmentRow, PatientRow
 from hms_desktop.ui.booking.book import menu
 from hms_desktop.ui.booking.book.dialogs import (
@@ -106,7 +107,12 @@ class BookActs:
         dialog.open()
 
     # --- booking and opening ------------------------------------------------------------
-    def book_free(self, row: int, column: int) -> None:
+    def book_free(self, row: int, column: int, *, same_day_ok: bool = False) -> None:
+        """Book the free cell for the chosen patient (asking for one with the finder).
+
+        A patient who already has a visit that day is asked about first: the patient
+        stays chosen after a booking, so a second Enter would book them twice.
+        """
         view = self.view
         cell = view.model.cell(row, column)
         if cell.kind != "free" or cell.slot is None:
@@ -115,8 +121,10 @@ class BookActs:
         if self.patient is None:
             self.ask_patient((row, column))
             return
-        view.confirmations.clear()  # the next action: the last one's Undo is over
         doctor, day = view.model.column_doctor(column), view.model.column_day(column)
+        if not same_day_ok and self._ask_same_day(row, column, day, cell.slot, doctor.doctor):
+            return
+        view.confirmations.clear()  # the next action: the last one's Undo is over
         try:
             new_id = booking.book(
                 view.clinic, view.actor, patient_id=self.patient.id, doctor_id=doctor.doctor_id,
@@ -131,6 +139,36 @@ class BookActs:
         view.confirmations.booked(new_id, who, doctor.doctor, day, cell.slot)
         view.load(select=(doctor.doctor_id, day, cell.slot))
         view.visits_changed.emit()
+
+    def _ask_same_day(self, row: int, column: int, day: date, at: time, doctor: str) -> bool:
+        """Ask before a second visit on one day for the chosen patient; True if asked."""
+        view, patient = self.view, self.patient
+        assert patient is not None
+        try:
+            that_day = booking.list_appointments(
+                view.clinic, view.actor,
+                AppointmentFilter(date_from=day, date_to=day, patient_id=patient.id,
+                                  statuses=("booked", "completed")),
+            )  # fmt: skip
+        except HmsError as err:
+            view.say(user_message(err))
+            return True
+        if not that_day:
+            return False
+        first = that_day[0]
+        who = patient_text(patient.full_name, patient.id, patient.date_of_birth)
+        text = (
+            f"{who} already has a visit that day ({day_text(day, view.clinic.today())}): "
+            f"{time_text(first.time)} with {first.doctor}"
+            + (f" (and {len(that_day) - 1} more)" if len(that_day) > 1 else "")
+            + f".\n\nBook another at {time_text(at)} with {doctor}?"
+        )
+        self.active_dialog = confirm(
+            view, "Second visit that day", text,
+            lambda: self.book_free(row, column, same_day_ok=True),
+            yes_text="Book another", no_text="Don't book",
+        )  # fmt: skip
+        return True
 
     def open_visit(self, block: Block, column: int | None = None) -> None:
         """Say the visit's details: on the front desk's book in a small read-only box
