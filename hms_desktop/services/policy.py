@@ -91,6 +91,18 @@ def has_begun(day: date, start: time, now: datetime) -> bool:
         return day < now.date()
 
 
+def minutes_since_start(day: date, start: time, now: datetime) -> int:
+    """Whole minutes from the visit's start to ``now``; 0 until it begins (``now`` is
+    aware, in the clinic's zone). How late an expected patient is."""
+    tz = now.tzinfo
+    assert isinstance(tz, ZoneInfo), "now must be in the clinic's zone"
+    try:
+        since = now.astimezone(UTC) - _start(day, start, tz).astimezone(UTC)
+    except OverflowError:  # a day at the edge of the calendar (year 1 or 9999)
+        return 0
+    return max(0, int(since.total_seconds() // 60))
+
+
 def not_begun_clause(day: Any, start: Any, local_now: datetime) -> ColumnElement[bool]:
     """:func:`has_begun`'s negation as SQL, for many rows at once (``local_now``: the
     clinic's naive wall-clock time). It compares wall-clock times, so within the one

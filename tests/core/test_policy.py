@@ -115,3 +115,17 @@ def test_which_actions_each_role_may_take() -> None:
         policy.require_action(patient, begun, "cancel", now)
     with pytest.raises(PermissionDeniedError):
         policy.require_action(f.patient_actor(3), later_today, "cancel", now)
+
+
+def test_minutes_since_start_counts_real_minutes_across_the_clock_change() -> None:
+    """How late a patient is: 0 before the start, then minutes that passed, an hour
+    jump of the clocks not counted as an hour of waiting."""
+    berlin = ZoneInfo("Europe/Berlin")
+    day = date(2026, 3, 29)  # 02:00 -> 03:00 that night
+    before = datetime(2026, 3, 29, 1, 20, tzinfo=berlin)
+    assert policy.minutes_since_start(day, time(1, 30), before) == 0
+    after_jump = datetime(2026, 3, 29, 3, 15, tzinfo=berlin)
+    assert policy.minutes_since_start(day, time(1, 30), after_jump) == 45
+    noon = datetime(2026, 6, 15, 12, 0, 59, tzinfo=berlin)
+    assert policy.minutes_since_start(date(2026, 6, 15), time(9, 30), noon) == 150
+    assert policy.minutes_since_start(date(2026, 6, 16), time(9, 30), noon) == 0

@@ -44,6 +44,28 @@ def _panel(qtbot, clinic: Clinic, ops: Operations, actor=f.RECEPTION) -> DeskPan
     return panel
 
 
+def test_an_expected_patient_past_the_threshold_reads_late(
+    qtbot, sqlite_clinic: Clinic, clock: FakeClock, ops: Operations
+) -> None:
+    """A check-in hours late was an Enter like any other (QA): the row says how late."""
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today)
+    booking.book(
+        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=today, at="10:00",
+    )  # fmt: skip
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    cell = panel.expected_model.index(0, 0)
+    assert cell.data() == "10:00"
+    clock.advance(minutes=60 + 19)  # 19 minutes after 10:00: within the 20-minute threshold
+    assert cell.data() == "10:00"
+    clock.advance(minutes=1)
+    assert cell.data() == "10:00 · 20 min late"
+    clock.advance(minutes=6 * 60 + 10)
+    assert cell.data() == "10:00 · 6 h 30 min late"
+
+
 def test_enter_checks_in_and_the_waiting_room_highlights_long_waits(
     qtbot, sqlite_clinic: Clinic, clock: FakeClock, ops: Operations
 ) -> None:

@@ -18,12 +18,14 @@ below the lists, naming the patient, with Undo (Ctrl+Z) until the next one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QResizeEvent
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import patient_flow, waitlist
@@ -144,9 +146,28 @@ class WaitingModel(RowTableModel[WaitingRow]):
         return super().data(index, role)
 
 
-def _expected_columns() -> list[Column[AppointmentRow]]:
+def late_text(minutes: int) -> str:
+    """ "25 min", "1 h 5 min", "6 h": how late, as the desk says it."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
+
+
+def _expected_columns(now: Callable[[], datetime], late_after: int) -> list[Column[AppointmentRow]]:
+    """Who is expected; a patient past their time by the waiting room's threshold reads
+    "09:00 · 25 min late", so a check-in hours late is not an Enter like any other."""
+
+    def when(r: AppointmentRow) -> str:
+        late = policy.minutes_since_start(r.date, r.time, now())
+        return (
+            f"{time_text(r.time)} · {late_text(late)} late"
+            if late >= late_after
+            else time_text(r.time)
+        )
+
     return [
-        Column("Time", lambda r: r.time, text=lambda r: time_text(r.time)),
+        Column("Time", lambda r: r.time, text=when),
         Column("Patient", lambda r: r.patient),
         Column("Doctor", lambda r: r.doctor),
         Column("Visit", lambda r: VISIT_LABELS.get(r.visit_type, r.visit_type)),
@@ -201,7 +222,7 @@ class DeskPanel(QWidget):
         threshold = patient_flow.wait_threshold_minutes(clinic)
 
         self.expected_model: RowTableModel[AppointmentRow] = RowTableModel(
-            _expected_columns(), self
+            _expected_columns(clinic.now, threshold), self
         )
         self.expected = EmptyStateTable(self.expected_model, "Nobody else is expected today.", self)
         self.expected.view.setAccessibleName("Expected today")
