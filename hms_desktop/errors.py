@@ -49,6 +49,11 @@ class DatabaseUnavailableError(HmsError):
     """The database is missing, locked, unreachable or of a newer version."""
 
 
+class WritesCrossedError(DatabaseUnavailableError):
+    """PostgreSQL rolled the transaction back because it crossed another one (a deadlock
+    or a serialization failure): the same change, tried again, can succeed."""
+
+
 class ConflictError(HmsError):
     """The record changed state (e.g. an appointment is no longer booked)."""
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hms_desktop import file_safety
 from hms_desktop.db.changes import ChangeRecorder
-from hms_desktop.errors import DatabaseUnavailableError
+from hms_desktop.errors import DatabaseUnavailableError, WritesCrossedError
 
 if TYPE_CHECKING:  # psycopg loads only when a PostgreSQL clinic listens
     from hms_desktop.db.listener import ChangeListener, Deliver
@@ -348,10 +348,10 @@ def translate_errors(db: Database) -> Iterator[None]:
                 "Check the path; 'hms check' tells more, and 'hms restore' brings back a backup."
             )
         elif _crossed(err):
-            msg = (
+            raise WritesCrossedError(
                 f"The clinic database ({db.display_location}) is busy: another PC changed "
                 "the same records at the same moment. Nothing was saved; try again."
-            )
+            ) from err
         elif "locked" in text or "lock timeout" in text:
             msg = (
                 f"The clinic database ({db.display_location}) is busy: another program holds "

@@ -9,12 +9,13 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hms_desktop.db.models import Appointment
+from hms_desktop.db.models import Appointment, AuditEntry
 from hms_desktop.errors import (
     ConflictError,
     NotFoundError,
     SlotTakenError,
     ValidationError,
+    WritesCrossedError,
 )
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
@@ -406,3 +407,59 @@ def test_overlaps_are_refused_for_the_doctor_and_for_the_patient(
     booking.reschedule(clinic, f.RECEPTION, first, day=world.day, at="11:00")
     moved = booking.get_appointment(clinic, SYSTEM, first)
     assert (f"{moved.time:%H:%M}", f"{moved.end_time:%H:%M}") == ("11:00", "11:30")
+
+
+@pytest.fixture
+def crossing(pg_clinic: Clinic):
+    """PostgreSQL rolls back the first ``n`` appointment inserts as a deadlock would
+    (SQLSTATE 40P01). The count is a sequence: it is not rolled back with them."""
+
+    def cross(n: int) -> None:
+        with pg_clinic.db.write_engine.begin() as conn:
+            conn.exec_driver_sql("CREATE SEQUENCE hms_test_crossed")
+            conn.exec_driver_sql(
+                "CREATE FUNCTION hms_test_crossed() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                f"BEGIN IF nextval('hms_test_crossed') <= {n} THEN RAISE EXCEPTION "
+                "'deadlock detected' USING ERRCODE = '40P01'; END IF; RETURN NEW; END $$"
+            )
+            conn.exec_driver_sql(
+                "CREATE TRIGGER hms_test_crossed BEFORE INSERT ON appointments "
+                "FOR EACH ROW EXECUTE FUNCTION hms_test_crossed()"
+            )
+
+    yield cross
+    with pg_clinic.db.write_engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER IF EXISTS hms_test_crossed ON appointments")
+        conn.exec_driver_sql("DROP FUNCTION IF EXISTS hms_test_crossed()")
+        conn.exec_driver_sql("DROP SEQUENCE IF EXISTS hms_test_crossed")
+
+
+def test_a_booking_rolled_back_for_crossing_another_is_made_again(
+    pg_clinic: Clinic, crossing
+) -> None:
+    """Two desks booking one patient at once on PostgreSQL: the server may roll one back
+    as a deadlock. That desk's booking is made again (every check anew), not "busy"."""
+    w = f.world(pg_clinic)
+    crossing(booking.CROSSED_TRIES - 1)
+    new_id = booking.book(
+        pg_clinic, f.RECEPTION, patient_id=w.patient_id, doctor_id=w.doctor_id,
+        day=w.day, at=f.NINE,
+    )  # fmt: skip
+    [row] = booking.list_appointments(pg_clinic, SYSTEM)
+    assert row.id == new_id and row.patient_id == w.patient_id
+    with pg_clinic.db.read() as session:  # one audit entry: the rolled-back tries left none
+        made = select(func.count()).where(AuditEntry.action == "appointment.book")
+        assert session.scalar(made) == 1
+
+
+def test_a_booking_crossed_every_time_says_busy_and_saves_nothing(
+    pg_clinic: Clinic, crossing
+) -> None:
+    w = f.world(pg_clinic)
+    crossing(booking.CROSSED_TRIES)
+    with pytest.raises(WritesCrossedError, match="another PC changed the same records"):
+        booking.book(
+            pg_clinic, f.RECEPTION, patient_id=w.patient_id, doctor_id=w.doctor_id,
+            day=w.day, at=f.NINE,
+        )  # fmt: skip
+    assert booking.list_appointments(pg_clinic, SYSTEM) == []

@@ -34,6 +34,7 @@ from hms_desktop.errors import (
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
+    WritesCrossedError,
 )
 from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
@@ -481,6 +482,27 @@ def book(
     # PostgreSQL: the hours in a second one, see _booking_read), then the visit, its
     # confirmation and its audit entry. Every check is made in here, none is trusted from
     # an earlier read: hours or a blacklisting changed meanwhile are seen.
+    for attempt in range(1, CROSSED_TRIES + 1):
+        try:
+            new_id = _book_once(clinic, actor, visit)
+        except WritesCrossedError:
+            # PostgreSQL rolled it back whole for crossing another desk's booking (e.g.
+            # both for one patient at once): every check is made again, and the other
+            # booking, committed now, is seen (a taken time says so).
+            if attempt == CROSSED_TRIES:
+                raise
+        else:
+            clinic.changes.notify("appointments")
+            return new_id
+    raise AssertionError("unreachable")
+
+
+#: How often a booking rolled back for crossing another is made again before "busy".
+CROSSED_TRIES = 3
+
+
+def _book_once(clinic: Clinic, actor: Actor, visit: NewVisit) -> int:
+    """:func:`book`'s one transaction."""
     try:
         with clinic.db.write() as session:
             checked = _check_new(
@@ -491,7 +513,6 @@ def book(
             _audit_new(session, actor, visit, entry, checked.head)
     except overlap.OverlapError as refused:
         overlap.raise_refused(clinic, refused)
-    clinic.changes.notify("appointments")
     return new_id
 
 
