@@ -201,8 +201,8 @@ def search_ways(text: str, *, include_blacklisted: bool = True) -> list[Select[t
     An id typed in full (without a leading zero), then names that start with it (in
     name order), then surnames (in surname order) or, when it has a space, surname and
     name written surname first ("kruger anna"), then phone numbers by their start (also
-    with "00" for "+") and by their end. A patient is found by the first way that finds them: each way
-    leaves out what the ways before it found. Each way reads its own index from the
+    with "00" for "+") and by their end. A patient is found by the first way that finds
+    them: each way leaves out what the ways before it found. Each way reads its own index from the
     prefix on and stops at the page's end, so a keystroke costs the same in a clinic
     of 10,000 or 500,000 patients: one global name order over every way would have to
     read every patient whose surname starts with "s" to know which 50 come first by

@@ -255,16 +255,11 @@ def _take_back(session: Session, clinic: Clinic, actor: Actor, appt: Appointment
 def _untouched(session: Session, appt: Appointment, *, walk_in: bool = False) -> bool:
     """Nothing but its booking (a walk-in: its booking and arrival, made at once) happened
     to the visit, and nobody outside has heard of it."""
-    if walk_in:
-        arrived_only = appt.arrived_at is not None and appt.consultation_at is None
-        if not arrived_only:
-            return False
-        made: tuple[str, ...] = ("appointment.book", "appointment.walk_in")
-    else:
-        if appt.arrived_at is not None:
-            return False
-        made = ("appointment.book",)
-    if appt.calendar_sequence or appt.series_id is not None:
+    # (A walk-in's arrival came with its booking: undo_walk_in checked it, and no call-in.)
+    if (appt.arrived_at is not None and not walk_in) or appt.calendar_sequence:
+        return False
+    made = ("appointment.book", "appointment.walk_in") if walk_in else ("appointment.book",)
+    if appt.series_id is not None:
         return False
     others = (
         exists().where(Treatment.appointment_id == appt.id),

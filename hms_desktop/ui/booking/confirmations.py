@@ -2,10 +2,10 @@
 
 One place writes these sentences and wires their Undo to ``services.scheduling.undo``
 (the Desk's check-in, call-in, walk-in and booking from the waitlist: to
-``patient_flow``, ``undo`` and ``waitlist``), for the Patient tab, the Doctor tab, Admin > Appointments and the Desk
-alike. The sentence
-names the patient, the doctor, the day and the time, and stays on screen (in a
-:class:`ConfirmationBar`) until the next action.
+``patient_flow``, ``undo`` and ``waitlist``), for the Patient tab, the Doctor tab,
+Admin > Appointments and the Desk alike. The sentence names the patient, the doctor,
+the day and the time, and stays on screen (in a :class:`ConfirmationBar`) until the
+next action.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ PC's check-in appears here within a second):
 
 A doctor sees only the waiting room, with their own patients.
 
-A check-in, a call-in, a walk-in or a booking from the waitlist is said in the confirmation bar
-below the lists, naming the patient, with Undo (Ctrl+Z) until the next one.
+A check-in, a call-in, a walk-in or a booking from the waitlist is said in the
+confirmation bar below the lists, naming the patient, with Undo (Ctrl+Z) until the next.
 """
 
 from __future__ import annotations

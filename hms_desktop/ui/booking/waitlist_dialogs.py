@@ -185,7 +185,6 @@ class WalkInDialog(_DeskDialog):
         clinic, actor, patient = self.clinic, self.actor, self.patient
         doctor_id, reason = data[1], self.reason.text()
         who = patient_text(patient.full_name, patient.id, patient.date_of_birth)
-
         doctor = self.doctor_names.get(doctor_id, self.doctor.currentText())
 
         def said(made: patient_flow.WalkIn) -> None:

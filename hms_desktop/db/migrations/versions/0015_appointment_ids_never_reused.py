@@ -18,11 +18,13 @@ SQLite cannot add AUTOINCREMENT to a table, so the table is rebuilt (SQLite's
 new table from the old one's own definition with the key changed, the rows copied
 with their ids, the old table dropped, the new one renamed, and the old one's indexes
 and triggers (the overlap guards of 0006/0013, the day counts of 0014) created again
-from their stored definitions. The planner's statistics for the table (``sqlite_stat1``,
-present where someone ran ANALYZE) are kept too: the drop deletes them, and with the
-other tables' statistics but none for this one SQLite listed the 1,000,000-visit
-appointments list department by department and sorted it (3.4 s instead of 3 ms). The copy fires no trigger (the new table has none yet)
+from their stored definitions. The copy fires no trigger (the new table has none yet)
 and the drop fires none either, so the day counts stay as they are.
+
+The planner's statistics for the table (``sqlite_stat1``, present where someone ran
+ANALYZE) are kept too: the drop deletes them, and with the other tables' statistics
+but none for this one SQLite listed the 1,000,000-visit appointments list department
+by department and sorted it (3.4 s instead of 3 ms).
 """
 
 import re

@@ -32,8 +32,8 @@ class PatientChoice(QDialog):
     """The patient finder in a dialog: type, Enter (or Down) to pick, Enter to take.
 
     An Enter that picks a patient (or a different one) only picks: the line under the
-    list then says who it is, and the next Enter takes them. One Enter never both picks and books, so
-    the desk always sees whom it books before it does.
+    list then says who it is, and the next Enter takes them. One Enter never both picks
+    and books, so the desk always sees whom it books before it does.
     """
 
     def __init__(
