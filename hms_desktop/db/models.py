@@ -141,6 +141,10 @@ class Doctor(Base):
     phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
     blacklisted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Raised by the database with every change of the doctor's weekly or dated hours
+    #: (triggers, migration 0017): a booking that checked the hours before its write
+    #: proves in the write that they are still the ones it checked.
+    schedule_version: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     department: Mapped[Department] = relationship(lazy="joined")
 
