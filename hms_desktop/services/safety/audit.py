@@ -37,8 +37,13 @@ def entry(
         entity=entity,
         entity_id=entity_id,
         patient_id=patient_id,
-        details=json.dumps(details, default=str, sort_keys=True) if details else "",
+        details=details_text(details),
     )
+
+
+def details_text(details: dict[str, Any]) -> str:
+    """An entry's ``details`` as stored: sorted JSON, or empty."""
+    return json.dumps(details, default=str, sort_keys=True) if details else ""
 
 
 def record(

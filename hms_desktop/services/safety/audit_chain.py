@@ -12,8 +12,9 @@ backups kept elsewhere are the defences there.
 
 One chain for every PC: the next number and hash are read and written under a lock
 held to the end of the writing transaction (PostgreSQL: a transaction-level
-advisory lock; SQLite: the write transaction is serialized already, ``BEGIN
-IMMEDIATE``). The unique index on ``seq`` turns any fork into an error, never into a
+advisory lock, taken with the head, hash and insert in one statement by the server's
+``hms_audit_append``, migration 0017; SQLite: the write transaction is serialized
+already, ``BEGIN IMMEDIATE``). The unique index on ``seq`` turns any fork into an error, never into a
 second chain.
 """
 
@@ -33,13 +34,13 @@ from hms_desktop.db import changes
 from hms_desktop.db.engine import Database, inserted_id
 from hms_desktop.db.models import AuditEntry
 
-#: PostgreSQL advisory lock key of the audit chain (any constant; "HMSAUDIT" in ASCII).
+#: PostgreSQL advisory lock key of the audit chain (any constant; "HMSAUDIT" in ASCII),
+#: taken by migration 0017's ``hms_audit_append``, which holds the same value.
 _CHAIN_LOCK_KEY = 0x484D534155444954
 
 
 def _utc_text(at: datetime) -> str:
-    naive = at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
-    return naive.isoformat(timespec="microseconds")
+    return naive_utc(at).isoformat(timespec="microseconds")
 
 
 def entry_hash(
@@ -75,7 +76,26 @@ def entry_hash(
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def _hash_of(entry: AuditEntry) -> str:
+@dataclass
+class PlainEntry:
+    """An entry's fields without the ORM (a hot path's entry, written by statements of its
+    own; :func:`seal` and :data:`PG_APPEND` take it as they take an :class:`AuditEntry`)."""
+
+    at: datetime
+    actor_user_id: int | None
+    actor: str
+    action: str
+    entity: str
+    entity_id: int | None
+    patient_id: int | None
+    details: str
+    id: int = 0
+    seq: int = 0
+    prev_hash: str = ""
+    row_hash: str = ""
+
+
+def _hash_of(entry: AuditEntry | PlainEntry) -> str:
     return entry_hash(
         entry.prev_hash,
         entry.seq,
@@ -94,7 +114,43 @@ def _hash_of(entry: AuditEntry) -> str:
 #: the hot path of every audited write, kept short because the chain is locked meanwhile).
 _HEAD = select(AuditEntry.seq, AuditEntry.row_hash).order_by(AuditEntry.seq.desc()).limit(1)
 _INSERT = insert(AuditEntry)
-_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+#: PostgreSQL: the chain's lock, head, hash and insert in one statement (migration 0017's
+#: function computes the hash :func:`entry_hash` does; a test holds the two equal).
+PG_APPEND = text(
+    "SELECT new_id, new_seq, new_prev, new_hash FROM hms_audit_append(CAST(:at AS timestamp), "
+    "CAST(:actor_user_id AS integer), CAST(:actor AS text), CAST(:action AS text), "
+    "CAST(:entity AS text), CAST(:entity_id AS integer), CAST(:patient_id AS integer), "
+    "CAST(:details AS text))"
+)
+
+
+def naive_utc(at: datetime) -> datetime:
+    """``at`` as the audit log stores it: UTC without a zone."""
+    return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
+
+
+def append_arguments(entry: AuditEntry | PlainEntry) -> dict[str, object]:
+    """The parameters of :data:`PG_APPEND` (and of the function) for ``entry``."""
+    return {
+        "at": naive_utc(entry.at),
+        "actor_user_id": entry.actor_user_id,
+        "actor": entry.actor,
+        "action": entry.action,
+        "entity": entry.entity,
+        "entity_id": entry.entity_id,
+        "patient_id": entry.patient_id,
+        "details": entry.details,
+    }
+
+
+def seal(entry: AuditEntry | PlainEntry, head: tuple[int, str]) -> None:
+    """Give ``entry`` the number, previous hash and hash that follow ``head`` (the chain's
+    newest ``(seq, row_hash)``; ``(0, "")``: none), read under the chain's lock."""
+    entry.seq = head[0] + 1
+    entry.prev_hash = head[1]
+    entry.row_hash = _hash_of(entry)
 
 
 #: The head as columns of another statement (see :func:`head_known_early`).
@@ -160,14 +216,16 @@ def append(session: Session, entry: AuditEntry, *, head: tuple[int, str] | None 
     # Earlier ORM changes of this transaction go in first (an entry of theirs included).
     session.flush()
     conn = session.connection()
-    if head is None or conn.dialect.name != "sqlite":
-        if conn.dialect.name == "postgresql":
-            conn.execute(_LOCK, {"key": _CHAIN_LOCK_KEY})
+    if conn.dialect.name == "postgresql":
+        # One round trip while every other writer waits for the chain, not three.
+        row = conn.execute(PG_APPEND, append_arguments(entry)).one()
+        entry.id, entry.seq, entry.prev_hash, entry.row_hash = row
+        changes.record(session, AuditEntry.__tablename__, [entry.id])
+        return
+    if head is None:
         last = conn.execute(_HEAD).first()
         head = (last.seq, last.row_hash) if last is not None else (0, "")
-    entry.seq = head[0] + 1
-    entry.prev_hash = head[1]
-    entry.row_hash = _hash_of(entry)
+    seal(entry, head)
     values = {
         "at": entry.at,
         "actor_user_id": entry.actor_user_id,
