@@ -190,6 +190,18 @@ class ChangeRecorder:
         for sink in list(self._sinks):
             sink(events)
 
+    def committed(self, changed: dict[str, list[int]]) -> None:
+        """Tell this process's sinks what a transaction committed without a session (a
+        writer on the raw driver; it sends :func:`notify_statement` itself)."""
+        events = [
+            ChangeEvent(topic_of(table), tuple(sorted(ids)), self.origin)
+            for table, ids in sorted(changed.items())
+            if ids
+        ]
+        if events:
+            for sink in list(self._sinks):
+                sink(events)
+
     @staticmethod
     def _forget(session: Session) -> None:
         session.info.pop(_PENDING, None)

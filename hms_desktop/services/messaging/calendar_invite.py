@@ -291,6 +291,21 @@ class Recipient:
 _OUTBOX_INSERT = insert(OutboxMessage)
 
 
+def confirmation_row(
+    clinic: Clinic, patient: Recipient, doctor: tuple[int, str], day: date, at: time
+) -> dict[str, Any] | None:
+    """The outbox row :func:`queue_confirmation` would insert for a new visit, its
+    ``appointment_id`` still None (the caller sets it), or None when no message goes out.
+    For a writer that inserts the row with statements of its own."""
+    address = patient.email.strip()
+    if not _sends(clinic, CONFIRMATION, day, at) or patient.reminders_opt_out or not address:
+        return None
+    return _message_row(
+        clinic, CONFIRMATION, 0, patient.patient_id, doctor[0], address,
+        (patient.full_name, doctor[1]), day, at,
+    ) | {"appointment_id": None}  # fmt: skip
+
+
 def queue_confirmation(
     session: Session,
     clinic: Clinic,

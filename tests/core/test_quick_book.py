@@ -1,0 +1,234 @@
+"""The quick booking (:mod:`hms_desktop.services.scheduling.quick_book`): checked before its
+transaction, written in statements that prove nothing checked has changed since.
+
+Each race below is real: between the quick read and the quick write, another writer
+commits a change through the services, on the same database. The booking must then be
+made the long way, and refused exactly as the long way refuses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import time
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select, update
+
+from hms_desktop.db.models import Appointment, AuditEntry, Availability, Doctor, OutboxMessage
+from hms_desktop.errors import SlotTakenError, ValidationError
+from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people import doctors, patients
+from hms_desktop.services.safety import audit, audit_chain
+from hms_desktop.services.scheduling import booking, quick_book
+from tests import factories as f
+
+SYSTEM_DESK = f.RECEPTION
+
+
+def _long_way_counter(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How often a booking took the long way (its in-transaction checks)."""
+    calls: list[int] = []
+    real = booking._check_new
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(booking, "_check_new", counted)
+    return calls
+
+
+def _after_quick_read(monkeypatch: pytest.MonkeyPatch, action: Callable[[], None]) -> None:
+    """Run ``action`` (another writer's committed change) right after the quick read."""
+    real = quick_book.Quick.read
+
+    def read_then_change(self: quick_book.Quick, *args: Any) -> Any:
+        facts = real(self, *args)
+        action()
+        return facts
+
+    monkeypatch.setattr(quick_book.Quick, "read", read_then_change)
+
+
+def _book(clinic: Clinic, w: f.World, at: str = "09:00", **kw: Any) -> int:
+    return booking.book(
+        clinic, SYSTEM_DESK, patient_id=w.patient_id, doctor_id=w.doctor_id, day=w.day, at=at, **kw
+    )
+
+
+def test_a_plain_booking_takes_the_quick_way_and_writes_what_the_long_way_writes(
+    clinic: Clinic, world: f.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f.set_settings(clinic, send_booking_confirmation=True)
+    long_way = _long_way_counter(monkeypatch)
+    heard: list[Any] = []
+    clinic.changes.subscribe(heard.append)
+    new_id = _book(clinic, world, "09:30", reason="knee")
+    assert long_way == []
+    with clinic.db.read() as session:
+        appt = session.get_one(Appointment, new_id)
+        assert (appt.day, appt.start_time, appt.end_time) == (world.day, time(9, 30), time(10, 0))
+        assert (appt.status, appt.reason, appt.doctor_id) == ("booked", "knee", world.doctor_id)
+        assert appt.created_at.tzinfo is not None and appt.overbooked is False
+        assert appt.calendar_sequence == 0 and appt.series_id is None
+        assert appt.visit_type == "consultation" and appt.arrived_at is None
+        message = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.appointment_id == new_id)
+        ).one()
+        assert message.kind == "booking_confirmation" and message.status == "pending"
+        assert message.recipient.endswith("@mail.test") and "09:30" in message.subject
+        entry = session.scalars(
+            select(AuditEntry).where(
+                AuditEntry.action == "appointment.book", AuditEntry.entity_id == new_id
+            )
+        ).one()
+        assert entry.patient_id == world.patient_id and '"time": "09:30"' in entry.details
+    assert audit_chain.verify(clinic.db).ok
+    # This process heard of the visit, its message and its entry (as after a session's commit).
+    assert {"appointments", "outbox", "audit_log"} <= set(heard)
+    # The long way's own booking of the same time is refused by the database's guard.
+    with pytest.raises(SlotTakenError, match="already has a visit at 09:30-10:00"):
+        _book(clinic, world, "09:30")
+
+
+def test_hours_removed_between_the_read_and_the_write_are_seen(
+    clinic: Clinic, world: f.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with clinic.db.read() as session:
+        version = session.get_one(Doctor, world.doctor_id).schedule_version
+    long_way = _long_way_counter(monkeypatch)
+    _after_quick_read(
+        monkeypatch, lambda: f.open_day(clinic, world.doctor_id, world.day, "11:00", "12:00")
+    )
+    with pytest.raises(ValidationError, match="does not see patients"):
+        _book(clinic, world, "09:00")
+    assert long_way == [1]
+    with clinic.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Appointment)) == 0
+        assert session.get_one(Doctor, world.doctor_id).schedule_version > version
+
+
+def test_a_doctor_blacklisted_between_the_read_and_the_write_is_refused(
+    clinic: Clinic, world: f.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _after_quick_read(
+        monkeypatch,
+        lambda: doctors.set_blacklisted(clinic, f.SYSTEM, world.doctor_id, True),
+    )
+    with pytest.raises(ValidationError, match="not taking bookings"):
+        _book(clinic, world)
+
+
+def test_a_patient_blacklisted_between_the_read_and_the_write_is_refused(
+    clinic: Clinic, world: f.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _after_quick_read(
+        monkeypatch,
+        lambda: patients.set_blacklisted(clinic, SYSTEM_DESK, world.patient_id, True),
+    )
+    with pytest.raises(ValidationError, match="is blacklisted"):
+        _book(clinic, world)
+
+
+def test_a_time_taken_between_the_read_and_the_write_names_the_winner(
+    clinic: Clinic, world: f.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def other_desk() -> None:
+        with monkeypatch.context() as inner:
+            inner.setattr(quick_book.Quick, "read", real_read)
+            booking.book(
+                clinic, SYSTEM_DESK, patient_id=world.other_patient_id,
+                doctor_id=world.doctor_id, day=world.day, at="09:00",
+            )  # fmt: skip
+
+    f.set_settings(clinic, send_booking_confirmation=True)
+    real_read = quick_book.Quick.read
+    _after_quick_read(monkeypatch, other_desk)
+    with pytest.raises(SlotTakenError, match="already has a visit at 09:00-09:30"):
+        _book(clinic, world)
+    with clinic.db.read() as session:
+        assert session.scalar(select(func.count()).select_from(Appointment)) == 1
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
+    assert audit_chain.verify(clinic.db).ok
+
+
+def test_a_refused_check_is_said_by_the_long_way(
+    clinic: Clinic, world: f.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_way = _long_way_counter(monkeypatch)
+    with pytest.raises(ValidationError, match="does not see patients"):
+        _book(clinic, world, "13:00")
+    assert long_way == [1]
+
+
+def test_every_change_of_a_doctors_hours_raises_the_schedule_version(
+    clinic: Clinic, world: f.World
+) -> None:
+    def version() -> int:
+        with clinic.db.read() as session:
+            return session.get_one(Doctor, world.doctor_id).schedule_version
+
+    with clinic.db.read() as session:
+        other = session.get_one(Doctor, world.other_doctor_id).schedule_version
+    seen = [version()]
+    f.open_day(clinic, world.doctor_id, world.day, "08:00", "10:00")  # delete + insert
+    seen.append(version())
+    with clinic.db.write() as session:
+        session.execute(
+            update(Availability)
+            .where(Availability.doctor_id == world.doctor_id)
+            .values(end_time=time(11, 0))
+        )
+    seen.append(version())
+    with clinic.db.write() as session:
+        session.execute(delete(Availability).where(Availability.doctor_id == world.doctor_id))
+    seen.append(version())
+    assert seen == sorted(set(seen)), seen  # raised by every change
+    # The other doctor's hours were not touched, nor was their version.
+    with clinic.db.read() as session:
+        assert session.get_one(Doctor, world.other_doctor_id).schedule_version == other
+
+
+AWKWARD = [
+    'quote " and backslash \\ and slash /',
+    "lines\nand\ttabs\rand\bback\fspace",
+    "controls \x01\x1f\x7f and U+2028 \u2028",
+    "Łukasz Yılmaz, Крюгер, 山田, emoji 🩺",
+    "",
+]
+
+
+def test_the_servers_audit_hash_is_the_one_python_computes(clinic: Clinic) -> None:
+    """PostgreSQL appends through migration 0017's function; ``hms audit verify`` (Python)
+    must accept every entry it makes. SQLite appends in Python: the same check holds."""
+    with clinic.db.write() as session:
+        for n, words in enumerate(AWKWARD):
+            entry = audit.entry(SYSTEM_DESK, "test.awkward", "patient", n, patient_id=None)
+            entry.actor = words or "desk"
+            entry.details = words
+            audit_chain.append(session, entry)
+            expected = audit_chain.entry_hash(
+                entry.prev_hash, entry.seq, entry.at, entry.actor_user_id, entry.actor,
+                entry.action, entry.entity, entry.entity_id, entry.patient_id, entry.details,
+            )  # fmt: skip
+            assert entry.row_hash == expected, words
+    report = audit_chain.verify(clinic.db)
+    assert report.ok, report.message
+
+
+def test_the_chain_lock_key_is_the_migrations() -> None:
+    from importlib import import_module
+
+    migration = import_module(
+        "hms_desktop.db.migrations.versions.0017_schedule_version_and_audit_append"
+    )
+    assert migration._CHAIN_LOCK_KEY == audit_chain._CHAIN_LOCK_KEY
+
+
+def test_a_series_and_a_walk_in_take_the_long_way(
+    clinic: Clinic, world: f.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long_way = _long_way_counter(monkeypatch)
+    _book(clinic, world, "09:00", series_id=-1)
+    assert long_way == [1]
