@@ -192,6 +192,8 @@ class Database:
         #: This user may read the SQLite file but not change it: reads work, writes say why.
         self.read_only = False
         busy = SQLITE_BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s
+        #: How long a SQLite writer waits for another's write before "busy".
+        self.busy_timeout_s = busy
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if path is not None:
             try:

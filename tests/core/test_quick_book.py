@@ -8,6 +8,7 @@ made the long way, and refused exactly as the long way refuses it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import time
 from typing import Any
@@ -232,3 +233,27 @@ def test_a_series_and_a_walk_in_take_the_long_way(
     long_way = _long_way_counter(monkeypatch)
     _book(clinic, world, "09:00", series_id=-1)
     assert long_way == [1]
+
+
+def test_a_quick_booking_waits_for_a_write_lock_held_a_moment(
+    clinic: Clinic, world: f.World
+) -> None:
+    """Another PC writes for 0.3 s: the booking waits for it (the quick way's own short
+    pauses on SQLite, the doctor's row on PostgreSQL) and is then made."""
+    outcome: list[object] = []
+
+    def book() -> None:
+        try:
+            outcome.append(_book(clinic, world, "10:00"))
+        except BaseException as err:  # checked below
+            outcome.append(err)
+
+    with clinic.db.write() as other_pc:
+        other_pc.execute(select(Doctor.id).where(Doctor.id == world.doctor_id).with_for_update())
+        thread = threading.Thread(target=book, daemon=True)
+        thread.start()
+        thread.join(0.3)
+        assert thread.is_alive()  # waiting for the other PC's write
+    thread.join(15)
+    assert not thread.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], int), outcome
