@@ -23,6 +23,7 @@ from sqlalchemy import Dialect, Row, Select, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
+from hms_desktop.db.engine import driver_errors
 from hms_desktop.db.models import Appointment, Department, Doctor, Patient, Treatment
 from hms_desktop.errors import NotFoundError, ValidationError
 
@@ -236,12 +237,13 @@ def _plain_rows(session: Session, stmt: Select[Any]) -> list[tuple[Any, ...]]:
     """
     connection = session.connection()
     sql = str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+    with driver_errors(connection):
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
 
 class _Converted(dict[Any, Any]):

@@ -16,6 +16,7 @@ from typing import Any
 from cachetools import TTLCache
 from sqlalchemy import Date, Dialect, bindparam, func, select
 
+from hms_desktop.db.engine import driver_errors
 from hms_desktop.db.models import (
     STATUSES,
     Appointment,
@@ -55,9 +56,9 @@ class StatsResult:
     age_seconds: float
 
 
-# The statements, built once: SQLAlchemy then finds each compiled form by a cache key
-# it keeps on the statement, instead of building the statement and its key per call
-# (a third of the fresh figures' time once the totals came from the kept counts).
+# The statements, built once and compiled once per database (_driver): building them
+# and finding their compiled form per call was a third of the fresh figures' time once
+# the totals came from the kept counts.
 _FIRST, _TODAY = bindparam("first_day", type_=Date), bindparam("today", type_=Date)
 _PEOPLE = select(
     select(func.count()).select_from(Doctor).scalar_subquery(),
@@ -147,21 +148,22 @@ def compute_stats(clinic: Clinic) -> DashboardStats:
         connection = session.connection()
         sql = _driver(connection.dialect)
         dates = sql.dates(first_day, today)
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(sql.people)
-            ((doctors, patients),) = cursor.fetchall()
-            # The totals and the per-day figures come from the counts the database keeps
-            # per day and status (migration 0014): a few thousand small rows however long
-            # the clinic's history, never a scan of every appointment.
-            cursor.execute(sql.totals)
-            totals = cursor.fetchall()
-            cursor.execute(sql.days, dates)
-            days = cursor.fetchall()
-            cursor.execute(sql.departments, dates)
-            departments = cursor.fetchall()
-        finally:
-            cursor.close()
+        with driver_errors(connection):
+            cursor = connection.connection.cursor()
+            try:
+                cursor.execute(sql.people)
+                ((doctors, patients),) = cursor.fetchall()
+                # The totals and the per-day figures come from the counts the database
+                # keeps per day and status (migration 0014): a few thousand small rows
+                # however long the clinic's history, never a scan of every appointment.
+                cursor.execute(sql.totals)
+                totals = cursor.fetchall()
+                cursor.execute(sql.days, dates)
+                days = cursor.fetchall()
+                cursor.execute(sql.departments, dates)
+                departments = cursor.fetchall()
+            finally:
+                cursor.close()
     by_status = dict.fromkeys(STATUSES, 0)
     for status, n in totals:
         by_status[status] = int(n or 0)
