@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CursorResult, Engine, create_engine, event, exc, make_url
+from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from hms_desktop import file_safety
@@ -345,6 +345,18 @@ def inserted_id(result: CursorResult[Any]) -> int:
     if key is None or key[0] is None:
         raise RuntimeError("the insert reported no id")
     return int(key[0])
+
+
+@contextlib.contextmanager
+def driver_errors(connection: Connection) -> Iterator[None]:
+    """Errors of statements run on the DBAPI cursor directly (the hot reads that skip
+    SQLAlchemy's execution path) raised as SQLAlchemy raises them, so that
+    :func:`translate_errors` still turns a lost server or a damaged file into a message."""
+    base = connection.dialect.loaded_dbapi.Error
+    try:
+        yield
+    except base as err:
+        raise exc.DBAPIError.instance(None, None, err, base, dialect=connection.dialect) from err
 
 
 def read_only_message(db: Database) -> str:

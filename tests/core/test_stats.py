@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import exc, func, select
 
+from hms_desktop.db.engine import driver_errors
 from hms_desktop.db.models import Appointment, Doctor, Patient
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
@@ -136,3 +137,17 @@ def test_the_figures_match_the_database(
     assert not moved.from_cache
     assert _figures(service) == _truth(clinic)
     assert moved.stats.today_appointments == 2  # tomorrow's two, one of them cancelled
+
+
+def test_an_error_on_the_figures_raw_cursor_is_raised_as_sqlalchemy_raises_it(
+    clinic: Clinic,
+) -> None:
+    # The dashboard's figures and the monthly rows run on the DBAPI cursor directly;
+    # their errors still reach translate_errors as SQLAlchemy's own (a lost server or
+    # a damaged file then reads as a message), not as the driver's bare exception.
+    with pytest.raises(exc.DBAPIError) as caught, clinic.db.read() as session:
+        connection = session.connection()
+        with driver_errors(connection):
+            connection.connection.cursor().execute("SELECT n FROM no_such_table")
+    assert isinstance(caught.value.orig, connection.dialect.loaded_dbapi.Error)
+    assert "no_such_table" in str(caught.value)

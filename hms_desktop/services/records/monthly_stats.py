@@ -11,18 +11,19 @@ import calendar
 import gc
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, time
 from itertools import compress, repeat
-from operator import eq, is_not, itemgetter
+from operator import eq, is_not
 from typing import Any, NamedTuple
 
 from sqlalchemy import Dialect, Row, Select, select
 from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
+from hms_desktop.db.engine import driver_errors
 from hms_desktop.db.models import Appointment, Department, Doctor, Patient, Treatment
 from hms_desktop.errors import NotFoundError, ValidationError
 
@@ -169,10 +170,13 @@ def compute_stats(session: Session, doctor_id: int, month: str) -> MonthlyStats:
 def month_rows_statement(first: date, last: date) -> Select[Any]:
     """Every appointment from ``first`` to ``last`` with what the report tables show.
 
-    Plain columns in visit order, read as a range of ``ix_appointments_day_time_id``
-    (day, start time, id), which also gives that order without a sort; before
-    migration 0003, a range of ``ix_appointments_day_status`` and a sort of the
-    month's rows. The test suite checks SQLite's plan.
+    Plain columns, each doctor's visits together and in visit order (doctor, day,
+    start time, id), so every doctor's lines are one run of the rows as they arrive.
+    A treatment's columns are NULL when the visit has none (its diagnosis is never
+    NULL otherwise: the column is NOT NULL). With the clinic's statistics SQLite reads
+    ``ix_appointments_doctor_day`` doctor by doctor over the month's days and sorts
+    only each doctor's day by time; without them, a range of an index led by day and
+    a sort of the month's rows. The test suite checks SQLite's plan.
     """
     return (
         select(
@@ -184,7 +188,6 @@ def month_rows_statement(first: date, last: date) -> Select[Any]:
             Appointment.visit_type,
             Appointment.status,
             Appointment.patient_id,
-            Treatment.id,
             Treatment.diagnosis,
             Treatment.treatment_given,
             Treatment.prescription,
@@ -192,7 +195,7 @@ def month_rows_statement(first: date, last: date) -> Select[Any]:
         .join(Patient, Patient.id == Appointment.patient_id)
         .outerjoin(Treatment, Treatment.appointment_id == Appointment.id)
         .where(Appointment.day >= first, Appointment.day <= last)
-        .order_by(Appointment.day, Appointment.start_time, Appointment.id)
+        .order_by(Appointment.doctor_id, Appointment.day, Appointment.start_time, Appointment.id)
     )
 
 
@@ -234,26 +237,36 @@ def _plain_rows(session: Session, stmt: Select[Any]) -> list[tuple[Any, ...]]:
     """
     connection = session.connection()
     sql = str(stmt.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))
-    cursor = connection.connection.cursor()
-    try:
-        cursor.execute(sql)
-        return list(cursor.fetchall())
-    finally:
-        cursor.close()
+    with driver_errors(connection):
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql)
+            return list(cursor.fetchall())
+        finally:
+            cursor.close()
 
 
-def _converted(dialect: Dialect, type_: TypeEngine[Any], values: tuple[Any, ...]) -> list[Any]:
-    """``values`` as SQLAlchemy would return them for a column of ``type_``.
+class _Converted(dict[Any, Any]):
+    """Raw column values to what SQLAlchemy returns for the column's type, each distinct
+    value converted once, on first sight (a month holds some thirty days and a few
+    dozen start times; SQLite stores them as text)."""
 
-    A month holds some thirty days and a few dozen start times, so each distinct
-    value is converted once (SQLite stores them as text; PostgreSQL's driver gives
-    ``date``/``time`` already and the dialect has nothing to do).
-    """
+    __slots__ = ("_process",)
+
+    def __init__(self, process: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self._process = process
+
+    def __missing__(self, value: Any) -> Any:
+        converted = self[value] = self._process(value)
+        return converted
+
+
+def _converter(dialect: Dialect, type_: TypeEngine[Any]) -> Callable[[Any], Any] | None:
+    """A C-level callable converting one raw value of ``type_``, or None when the
+    driver's values are already right (PostgreSQL's ``date``/``time``)."""
     process = type_.dialect_impl(dialect).result_processor(dialect, None)
-    if process is None:
-        return list(values)
-    lookup = {value: process(value) for value in set(values)}
-    return list(map(lookup.__getitem__, values))
+    return None if process is None else _Converted(process).__getitem__
 
 
 def _per_doctor(
@@ -262,18 +275,20 @@ def _per_doctor(
     doctors: Sequence[Row[tuple[int, str, str, str]]],
     rows: list[tuple[Any, ...]],
 ) -> list[MonthlyStats]:
-    """Each doctor's MonthlyStats from the month's rows (in visit order)."""
-    # A stable sort by doctor keeps each doctor's rows in visit order (compute_stats'
-    # order) as one contiguous run. Everything below is C-level passes (zip, map,
-    # compress, list.count) over whole columns, sliced per doctor: a Python statement
-    # per row would cost more than the query itself.
-    rows.sort(key=itemgetter(0))
-    columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 12
-    (doctor, appt, raw_day, raw_time, patient, visit, status, patient_id, treatment) = columns[:9]
-    diagnosis, given, prescription = columns[9:]
-    day = _converted(dialect, Appointment.day.type, raw_day)
-    start = _converted(dialect, Appointment.start_time.type, raw_time)
-    treated = list(map(is_not, treatment, repeat(None)))
+    """Each doctor's MonthlyStats from the month's rows (by doctor, in visit order)."""
+    # The rows come grouped by doctor (month_rows_statement), each doctor's in visit
+    # order (compute_stats' order): one contiguous run per doctor. Everything below is
+    # C-level passes (zip, map, compress, list.count) over whole columns in the order the
+    # rows arrived, so each pass reads memory front to back, sliced per doctor at the
+    # end: a Python statement per row would cost more than the query itself.
+    columns: list[tuple[Any, ...]] = list(zip(*rows, strict=True)) if rows else [()] * 11
+    (doctor, appt, raw_day, raw_time, patient, visit, status, patient_id) = columns[:8]
+    diagnosis, given, prescription = columns[8:]
+    to_day = _converter(dialect, Appointment.day.type)
+    to_time = _converter(dialect, Appointment.start_time.type)
+    day = raw_day if to_day is None else list(map(to_day, raw_day))
+    start = raw_time if to_time is None else map(to_time, raw_time)
+    treated = list(map(is_not, diagnosis, repeat(None)))
     # tuple.__new__(cls, values) is what NamedTuple._make does, minus a Python call per row.
     appointment_lines: list[AppointmentLine] = list(
         map(
