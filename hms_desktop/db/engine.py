@@ -18,7 +18,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, CursorResult, Engine, create_engine, event, exc, make_url
+from sqlalchemy import (
+    Connection,
+    CursorResult,
+    Dialect,
+    Engine,
+    create_engine,
+    event,
+    exc,
+    make_url,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from hms_desktop import file_safety
@@ -348,15 +357,19 @@ def inserted_id(result: CursorResult[Any]) -> int:
 
 
 @contextlib.contextmanager
-def driver_errors(connection: Connection) -> Iterator[None]:
+def driver_errors(connection: Connection | Dialect) -> Iterator[None]:
     """Errors of statements run on the DBAPI cursor directly (the hot reads that skip
     SQLAlchemy's execution path) raised as SQLAlchemy raises them, so that
-    :func:`translate_errors` still turns a lost server or a damaged file into a message."""
-    base = connection.dialect.loaded_dbapi.Error
+    :func:`translate_errors` still turns a lost server or a damaged file into a message.
+
+    ``connection``: the SQLAlchemy connection, or the dialect of a driver connection
+    used without one (:meth:`Database.kept_connection`)."""
+    dialect = connection if isinstance(connection, Dialect) else connection.dialect
+    base = dialect.loaded_dbapi.Error
     try:
         yield
     except base as err:
-        raise exc.DBAPIError.instance(None, None, err, base, dialect=connection.dialect) from err
+        raise exc.DBAPIError.instance(None, None, err, base, dialect=dialect) from err
 
 
 def read_only_message(db: Database) -> str:

@@ -46,10 +46,10 @@ from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import FromClause, exc
+from sqlalchemy import FromClause
 
 from hms_desktop.db.changes import CHANNEL_PREFIX
-from hms_desktop.db.engine import Database, translate_errors
+from hms_desktop.db.engine import Database, driver_errors, translate_errors
 from hms_desktop.db.models import Appointment, AuditEntry, OutboxMessage, WeeklyHours
 from hms_desktop.services.safety import audit_chain
 
@@ -241,15 +241,10 @@ class Quick:
         self.db = db
         self.driver = driver
         self.prepared = _prepared(db, driver)
-        self._dbapi_error: type[Exception] = db.engine.dialect.loaded_dbapi.Error
 
-    @contextlib.contextmanager
-    def _said(self) -> Iterator[None]:
+    def _said(self) -> contextlib.AbstractContextManager[None]:
         """The driver's errors as SQLAlchemy's (what the callers' checks know)."""
-        try:
-            yield
-        except self._dbapi_error as err:
-            raise exc.DBAPIError.instance(None, None, err, self._dbapi_error) from err
+        return driver_errors(self.db.engine.dialect)
 
     def read(self, doctor_id: int, patient_id: int, visit_type: str, day: date) -> Facts | None:
         """What the booking's checks need, read with no lock (None: no such doctor or
