@@ -14,7 +14,7 @@ from datetime import time
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 
 from hms_desktop.db.models import Appointment, AuditEntry, Availability, Doctor, OutboxMessage
 from hms_desktop.errors import SlotTakenError, ValidationError
@@ -257,3 +257,21 @@ def test_a_quick_booking_waits_for_a_write_lock_held_a_moment(
     thread.join(15)
     assert not thread.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], int), outcome
+
+
+def test_a_booking_after_the_server_dropped_the_kept_connection_is_made(
+    pg_clinic: Clinic,
+) -> None:
+    """PostgreSQL restarted (here: the kept connection's backend ended): the quick read
+    finds it dead, the booking is made the long way, the next takes a new connection."""
+    clinic, world = pg_clinic, f.world(pg_clinic)
+    first = _book(clinic, world, "09:00")
+    with clinic.db.kept_connection() as driver:
+        pid = driver.info.backend_pid
+    with clinic.db.write() as session:
+        session.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    second = _book(clinic, world, "09:30")
+    third = _book(clinic, world, "10:00")
+    assert first < second < third
+    with clinic.db.kept_connection() as driver:
+        assert driver.info.backend_pid != pid and not driver.closed

@@ -512,6 +512,13 @@ def _book_quickly(clinic: Clinic, actor: Actor, visit: NewVisit) -> int | None:
     """
     if visit.series_id is not None or visit.arrived_at is not None or clinic.db.read_only:
         return None
+    try:
+        return _book_quickly_on(clinic, actor, visit)
+    except quick_book.KeptConnectionGoneError:
+        return None
+
+
+def _book_quickly_on(clinic: Clinic, actor: Actor, visit: NewVisit) -> int | None:
     day = visit.day
     with quick_book.connection(clinic.db) as quick:
         facts = quick.read(visit.doctor_id, visit.patient_id, visit.visit_type, day)

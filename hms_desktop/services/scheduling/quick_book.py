@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from typing import Any
 
-from sqlalchemy import FromClause
+from sqlalchemy import FromClause, exc
 
 from hms_desktop.db.changes import CHANNEL_PREFIX
 from hms_desktop.db.engine import Database, driver_errors, translate_errors
@@ -233,6 +233,11 @@ def _prepared(db: Database, driver: Any) -> _Prepared:
     return found
 
 
+class KeptConnectionGoneError(Exception):
+    """The kept connection was found dead by the read (nothing was written): the caller
+    books the long way, on a connection the pool checks first."""
+
+
 class Quick:
     """One pooled connection's driver connection, for one booking's :meth:`read` and
     :meth:`write` (one checkout, one liveness check)."""
@@ -249,8 +254,15 @@ class Quick:
     def read(self, doctor_id: int, patient_id: int, visit_type: str, day: date) -> Facts | None:
         """What the booking's checks need, read with no lock (None: no such doctor or
         patient)."""
-        with self._said():
-            return self._read(doctor_id, patient_id, visit_type, day)
+        try:
+            with self._said():
+                return self._read(doctor_id, patient_id, visit_type, day)
+        except exc.DBAPIError as err:
+            if getattr(self.driver, "broken", False) or getattr(self.driver, "closed", False):
+                # The kept connection died (a server restart): nothing was written; the
+                # long way takes a checked connection from the pool.
+                raise KeptConnectionGoneError from err
+            raise
 
     def _read(self, doctor_id: int, patient_id: int, visit_type: str, day: date) -> Facts | None:
         driver, prepared = self.driver, self.prepared
