@@ -247,6 +247,8 @@ class Database:
         self._kept = threading.local()
         self._kept_all: list[Any] = []
         self._kept_lock = threading.Lock()
+        #: Raised by dispose(): every thread's kept connection from before is given up.
+        self._kept_generation = 0
 
     @property
     def display_location(self) -> str:
@@ -312,10 +314,13 @@ class Database:
                 borrowed.close()
             return
         pooled = getattr(self._kept, "pooled", None)
+        if pooled is not None and getattr(self._kept, "generation", -1) != self._kept_generation:
+            pooled = None  # closed by dispose() (e.g. a restore): never a stale file or session
         if pooled is None:
             with translate_errors(self):
                 pooled = self.engine.raw_connection()
             self._kept.pooled = pooled
+            self._kept.generation = self._kept_generation
             with self._kept_lock:
                 self._kept_all.append(pooled)
         driver = pooled.driver_connection
@@ -340,6 +345,7 @@ class Database:
     def dispose(self) -> None:
         with self._kept_lock:
             kept, self._kept_all = self._kept_all, []
+            self._kept_generation += 1
         for pooled in kept:
             with contextlib.suppress(Exception):
                 pooled.invalidate()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -275,3 +276,20 @@ def test_a_booking_after_the_server_dropped_the_kept_connection_is_made(
     assert first < second < third
     with clinic.db.kept_connection() as driver:
         assert driver.info.backend_pid != pid and not driver.closed
+
+
+def test_after_a_restore_bookings_go_to_the_restored_clinic(
+    clinic: Clinic, world: f.World, tmp_path: Path
+) -> None:
+    """The quick way keeps a connection per thread; closing the clinic's connections (as a
+    restore does) must not leave it writing through the old one."""
+    first = _book(clinic, world, "09:00")
+    with clinic.db.kept_connection() as before:
+        pass
+    clinic.db.dispose()  # what restore_clinic does before replacing the database
+    second = _book(clinic, world, "09:30")
+    with clinic.db.kept_connection() as after:
+        assert after is not before
+    with clinic.db.read() as session:
+        ids = set(session.scalars(select(Appointment.id)))
+    assert {first, second} <= ids
