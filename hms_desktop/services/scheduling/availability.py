@@ -110,6 +110,56 @@ _DATED = select(
 )
 
 
+@dataclass(frozen=True)
+class Hours:
+    """Some doctors' hours from ``first`` to ``last`` as read (:func:`read_hours`): their
+    weekly windows, the dates they are off and the dates' extra windows. Expanded to dates
+    by :meth:`on`, a stretch at a time, without reading again."""
+
+    ids: tuple[int, ...]
+    first: date
+    last: date
+    weekly: dict[tuple[int, int], list[Window]]
+    off: set[tuple[int, date]]
+    extras: dict[tuple[int, date], list[Window]]
+
+    def on(self, first: date, last: date) -> dict[tuple[int, date], list[Window]]:
+        """Each doctor's hours on each date from ``first`` to ``last`` (inside the stretch
+        read); dates without hours are left out."""
+        first, last = max(first, self.first), min(last, self.last)
+        out: dict[tuple[int, date], list[Window]] = {}
+        for offset in range((last - first).days + 1):
+            day = first + timedelta(days=offset)
+            weekday = day.weekday()
+            for doctor_id in self.ids:
+                key = (doctor_id, day)
+                found = [] if key in self.off else list(self.weekly.get((doctor_id, weekday), ()))
+                found += self.extras.get(key, ())
+                if found:
+                    out[key] = sorted(found)
+        return out
+
+
+def read_hours(session: Session, doctor_ids: Sequence[int], first: date, last: date) -> Hours:
+    """The doctors' weekly hours and their exceptions from ``first`` to ``last``, in two
+    indexed queries whatever the stretch's length (a doctor's weekly hours are a handful
+    of rows; the exceptions of a stretch are its leave and extra hours)."""
+    ids = tuple(doctor_ids)
+    weekly: dict[tuple[int, int], list[Window]] = defaultdict(list)
+    extras: dict[tuple[int, date], list[Window]] = defaultdict(list)
+    off: set[tuple[int, date]] = set()
+    if ids and first <= last:
+        for doctor_id, weekday, start, end, minutes in session.execute(_WEEKLY, {"ids": list(ids)}):
+            weekly[(doctor_id, weekday)].append(Window(start, end, minutes))
+        params = {"ids": list(ids), "first": first, "last": last}
+        for doctor_id, day, start, end, minutes, kind in session.execute(_DATED, params):
+            if kind == "off":
+                off.add((doctor_id, day))
+            else:
+                extras[(doctor_id, day)].append(Window(start, end, minutes))
+    return Hours(ids, first, last, weekly, off, extras)
+
+
 def windows_by_day(
     session: Session, doctor_ids: Sequence[int], first: date, last: date
 ) -> dict[tuple[int, date], list[Window]]:
@@ -119,29 +169,7 @@ def windows_by_day(
     """
     if not doctor_ids or last < first:
         return {}
-    ids = list(doctor_ids)
-    weekly: dict[tuple[int, int], list[Window]] = defaultdict(list)
-    for doctor_id, weekday, start, end, minutes in session.execute(_WEEKLY, {"ids": ids}):
-        weekly[(doctor_id, weekday)].append(Window(start, end, minutes))
-    extras: dict[tuple[int, date], list[Window]] = defaultdict(list)
-    off: set[tuple[int, date]] = set()
-    params = {"ids": ids, "first": first, "last": last}
-    for doctor_id, day, start, end, minutes, kind in session.execute(_DATED, params):
-        if kind == "off":
-            off.add((doctor_id, day))
-        else:
-            extras[(doctor_id, day)].append(Window(start, end, minutes))
-    out: dict[tuple[int, date], list[Window]] = {}
-    for offset in range((last - first).days + 1):
-        day = first + timedelta(days=offset)
-        weekday = day.weekday()
-        for doctor_id in ids:
-            key = (doctor_id, day)
-            found = [] if key in off else list(weekly.get((doctor_id, weekday), ()))
-            found += extras.get(key, ())
-            if found:
-                out[key] = sorted(found)
-    return out
+    return read_hours(session, doctor_ids, first, last).on(first, last)
 
 
 def offered_starts(windows: Sequence[Window]) -> dict[time, int]:

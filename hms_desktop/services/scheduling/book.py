@@ -1,8 +1,9 @@
 """The appointment book: a day's columns of doctors, and the next free time.
 
 A day of 50 doctors is read with four indexed queries (doctors, weekly hours,
-dated exceptions, the day's visits); the next free time walks the horizon a week
-at a time, so it reads little more than the first week with room.
+dated exceptions, the day's visits); the next free time reads the horizon's hours
+once and the visits a week at a time from the first date with hours, so it reads
+little more than the first week with room.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from hms_desktop.services.scheduling.availability import (
     Window,
     busy_times,
     last_bookable_day,
+    read_hours,
     windows_by_day,
 )
 from hms_desktop.services.views import Slot
@@ -274,13 +276,20 @@ def next_free(
             minutes = session.scalar(select(VisitType.minutes).where(VisitType.name == visit_type))
         ids = list(session.scalars(stmt))
         first = moment.date()
-        while ids and first <= last:
+        if not ids or first > last:
+            return None
+        # The hours of the whole stretch in two queries (weeks of leave cost no reads);
+        # the visits a week at a time, of the dates with hours.
+        stretch = read_hours(session, ids, first, last)
+        while first <= last:
             chunk_end = min(last, first + timedelta(days=_CHUNK_DAYS - 1))
-            hours = windows_by_day(session, ids, first, chunk_end)
-            busy = busy_times(session, ids, first, chunk_end) if hours else {}
-            found = _first_in(hours, busy, (moment, aware_now), minutes, between)
-            if found is not None:
-                return found
+            hours = stretch.on(first, chunk_end)
+            if hours:
+                days = [day for _, day in hours]
+                busy = busy_times(session, ids, min(days), max(days))
+                found = _first_in(hours, busy, (moment, aware_now), minutes, between)
+                if found is not None:
+                    return found
             first = chunk_end + timedelta(days=1)
     return None
 
