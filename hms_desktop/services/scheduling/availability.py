@@ -15,7 +15,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, delete, literal, select
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Date,
+    Integer,
+    String,
+    bindparam,
+    cast,
+    delete,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from hms_desktop.db.models import (
@@ -158,6 +171,85 @@ def read_hours(session: Session, doctor_ids: Sequence[int], first: date, last: d
             else:
                 extras[(doctor_id, day)].append(Window(start, end, minutes))
     return Hours(ids, first, last, weekly, off, extras)
+
+
+def _hours_of(by_department: bool) -> CompoundSelect:
+    """The weekly hours and the exceptions from ``first`` to ``last`` of the bookable
+    doctors (not blacklisted) of ``of``, a doctor or a department, and their live visits
+    on ``first``, in one statement: rows ``(doctor, day, weekday, start, end, minutes,
+    kind)``; ``kind`` ``weekly`` for the weekly windows (with their weekday; the others
+    with their date), ``visit`` for a visit."""
+    chosen = select(Doctor.id).where(
+        (Doctor.department_id if by_department else Doctor.id) == bindparam("of"),
+        Doctor.blacklisted.is_(False),
+    )
+    return union_all(
+        select(
+            WeeklyHours.doctor_id,
+            cast(null(), Date).label("day"),
+            WeeklyHours.weekday,
+            WeeklyHours.start_time,
+            WeeklyHours.end_time,
+            WeeklyHours.slot_minutes,
+            literal("weekly", String(16)).label("kind"),
+        ).where(WeeklyHours.doctor_id.in_(chosen)),
+        select(
+            Availability.doctor_id,
+            Availability.day,
+            cast(null(), Integer),
+            Availability.start_time,
+            Availability.end_time,
+            Availability.slot_minutes,
+            Availability.kind,
+        ).where(
+            Availability.doctor_id.in_(chosen),
+            Availability.day >= bindparam("first"),
+            Availability.day <= bindparam("last"),
+        ),
+        select(
+            Appointment.doctor_id,
+            Appointment.day,
+            cast(null(), Integer),
+            Appointment.start_time,
+            Appointment.end_time,
+            cast(null(), Integer),
+            literal("visit", String(16)),
+        ).where(Appointment.doctor_id.in_(chosen), Appointment.day == bindparam("first"), _live),
+    )
+
+
+#: :func:`_hours_of` for a doctor and for a department, built once.
+_HOURS_OF_DOCTOR, _HOURS_OF_DEPARTMENT = _hours_of(False), _hours_of(True)
+
+
+Busy = dict[tuple[int, date], list[tuple[time, time]]]
+
+
+def read_bookable_hours(
+    session: Session, first: date, last: date, *, doctor_id: int | None, department_id: int | None
+) -> tuple[Hours, Busy]:
+    """:func:`read_hours` of a bookable doctor, or of a department's bookable doctors, and
+    :func:`busy_times` of ``first``, in one round trip. The doctors are those with hours
+    (a doctor without any offers no time)."""
+    by_department = doctor_id is None
+    stmt = _HOURS_OF_DEPARTMENT if by_department else _HOURS_OF_DOCTOR
+    params = {"of": department_id if by_department else doctor_id, "first": first, "last": last}
+    weekly: dict[tuple[int, int], list[Window]] = defaultdict(list)
+    extras: dict[tuple[int, date], list[Window]] = defaultdict(list)
+    off: set[tuple[int, date]] = set()
+    busy: Busy = defaultdict(list)
+    if first <= last:
+        for doctor, day, weekday, start, end, minutes, kind in session.execute(stmt, params):
+            if kind == "visit":
+                busy[(doctor, day)].append((start, end))
+            elif kind == "weekly":
+                weekly[(doctor, weekday)].append(Window(start, end, minutes))
+            elif kind == "off":
+                off.add((doctor, day))
+            else:
+                extras[(doctor, day)].append(Window(start, end, minutes))
+    ids = sorted({d for d, _ in weekly} | {d for d, _ in extras})
+    return Hours(tuple(ids), first, last, weekly, off, extras), busy
 
 
 def windows_by_day(
