@@ -7,8 +7,9 @@ from datetime import date, time, timedelta
 import pytest
 
 from hms_desktop.errors import PermissionDeniedError, ValidationError
-from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clinic_settings import service as clinic_settings
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.people import doctors
 from hms_desktop.services.scheduling import book, booking, hours, series
@@ -73,6 +74,13 @@ def test_next_free_finds_the_first_free_time_of_a_doctor_or_department(
     _book(clinic, world, "10:00", patient=world.other_patient_id)
     found = book.next_free(clinic, doctor_id=world.doctor_id, minutes=60)
     assert found is not None and (found.time, found.end_time) == (time(10, 30), time(11, 30))
+    # A visit type's length (read with the hours); an unknown type: one slot.
+    admin = Actor(user_id=1, username="boss", role="admin")
+    clinic_settings.set_visit_type(clinic, admin, "procedure", minutes=60)
+    found = book.next_free(clinic, doctor_id=world.doctor_id, visit_type="procedure")
+    assert found is not None and (found.time, found.end_time) == (time(10, 30), time(11, 30))
+    found = book.next_free(clinic, doctor_id=world.doctor_id, visit_type="no such type")
+    assert found is not None and (found.time, found.end_time) == (time(9, 30), time(10, 0))
     found = book.next_free(clinic, doctor_id=world.doctor_id, between=(time(11, 0), time(12, 0)))
     assert found is not None and found.time == time(11, 0)
     # Weekly hours further ahead; after a date; nothing left: None.

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Date,
     Integer,
     String,
+    Time,
     bindparam,
     cast,
     delete,
@@ -37,6 +38,7 @@ from hms_desktop.db.models import (
     Availability,
     Doctor,
     Patient,
+    VisitType,
     WeeklyHours,
 )
 from hms_desktop.errors import NotFoundError, ValidationError
@@ -175,10 +177,11 @@ def read_hours(session: Session, doctor_ids: Sequence[int], first: date, last: d
 
 def _hours_of(by_department: bool) -> CompoundSelect:
     """The weekly hours and the exceptions from ``first`` to ``last`` of the bookable
-    doctors (not blacklisted) of ``of``, a doctor or a department, and their live visits
-    on ``first``, in one statement: rows ``(doctor, day, weekday, start, end, minutes,
-    kind)``; ``kind`` ``weekly`` for the weekly windows (with their weekday; the others
-    with their date), ``visit`` for a visit."""
+    doctors (not blacklisted) of ``of``, a doctor or a department, their live visits on
+    ``first`` and the length of the visit type ``visit_type``, in one statement: rows
+    ``(doctor, day, weekday, start, end, minutes, kind)``; ``kind`` ``weekly`` for the
+    weekly windows (with their weekday; the others with their date), ``visit`` for a
+    visit, ``length`` for the visit type's minutes (no row for no such type)."""
     chosen = select(Doctor.id).where(
         (Doctor.department_id if by_department else Doctor.id) == bindparam("of"),
         Doctor.blacklisted.is_(False),
@@ -215,6 +218,15 @@ def _hours_of(by_department: bool) -> CompoundSelect:
             cast(null(), Integer),
             literal("visit", String(16)),
         ).where(Appointment.doctor_id.in_(chosen), Appointment.day == bindparam("first"), _live),
+        select(
+            cast(null(), Integer),
+            cast(null(), Date),
+            cast(null(), Integer),
+            cast(null(), Time),
+            cast(null(), Time),
+            VisitType.minutes,
+            literal("length", String(16)),
+        ).where(VisitType.name == bindparam("visit_type")),
     )
 
 
@@ -225,23 +237,48 @@ _HOURS_OF_DOCTOR, _HOURS_OF_DEPARTMENT = _hours_of(False), _hours_of(True)
 Busy = dict[tuple[int, date], list[tuple[time, time]]]
 
 
+@dataclass(frozen=True)
+class Bookable:
+    """What :func:`read_bookable_hours` read in one round trip."""
+
+    hours: Hours
+    #: The live visits on the stretch's first date, as :func:`busy_times` gives them.
+    first_busy: Busy
+    #: The visit type's length (``None``: no type asked for, or no such type).
+    visit_minutes: int | None
+
+
 def read_bookable_hours(
-    session: Session, first: date, last: date, *, doctor_id: int | None, department_id: int | None
-) -> tuple[Hours, Busy]:
-    """:func:`read_hours` of a bookable doctor, or of a department's bookable doctors, and
-    :func:`busy_times` of ``first``, in one round trip. The doctors are those with hours
-    (a doctor without any offers no time)."""
+    session: Session,
+    first: date,
+    last: date,
+    *,
+    doctor_id: int | None,
+    department_id: int | None,
+    visit_type: str | None = None,
+) -> Bookable:
+    """:func:`read_hours` of a bookable doctor, or of a department's bookable doctors,
+    :func:`busy_times` of ``first`` and the length of ``visit_type``, in one round trip.
+    The doctors are those with hours (a doctor without any offers no time)."""
     by_department = doctor_id is None
     stmt = _HOURS_OF_DEPARTMENT if by_department else _HOURS_OF_DOCTOR
-    params = {"of": department_id if by_department else doctor_id, "first": first, "last": last}
+    params = {
+        "of": department_id if by_department else doctor_id,
+        "first": first,
+        "last": last,
+        "visit_type": visit_type,
+    }
     weekly: dict[tuple[int, int], list[Window]] = defaultdict(list)
     extras: dict[tuple[int, date], list[Window]] = defaultdict(list)
     off: set[tuple[int, date]] = set()
     busy: Busy = defaultdict(list)
+    visit_minutes: int | None = None
     if first <= last:
         for doctor, day, weekday, start, end, minutes, kind in session.execute(stmt, params):
             if kind == "visit":
                 busy[(doctor, day)].append((start, end))
+            elif kind == "length":
+                visit_minutes = minutes
             elif kind == "weekly":
                 weekly[(doctor, weekday)].append(Window(start, end, minutes))
             elif kind == "off":
@@ -249,7 +286,7 @@ def read_bookable_hours(
             else:
                 extras[(doctor, day)].append(Window(start, end, minutes))
     ids = sorted({d for d, _ in weekly} | {d for d, _ in extras})
-    return Hours(tuple(ids), first, last, weekly, off, extras), busy
+    return Bookable(Hours(tuple(ids), first, last, weekly, off, extras), busy, visit_minutes)
 
 
 def windows_by_day(

@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from hms_desktop.db.models import Appointment, Department, Doctor, Patient, VisitType
+from hms_desktop.db.models import Appointment, Department, Doctor, Patient
 from hms_desktop.errors import PermissionDeniedError, ValidationError
 from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
@@ -270,16 +270,23 @@ def next_free(
     if first > last:
         return None
     with clinic.db.read() as session:
-        if minutes is None and visit_type is not None:
-            minutes = session.scalar(select(VisitType.minutes).where(VisitType.name == visit_type))
-        # The bookable doctors' hours of the whole stretch and the first date's visits in
-        # one statement (weeks of leave cost no reads): the next free time is mostly on
-        # that date. Without hours that date, the next date with hours is read alone;
-        # after a date without room, a week at a time; the visits only of the doctors with
-        # hours then. Each round trip counts: on a busy machine it is a wait to be scheduled.
-        stretch, first_busy = read_bookable_hours(
-            session, first, last, doctor_id=doctor_id, department_id=department_id
+        # The bookable doctors' hours of the whole stretch, the first date's visits and
+        # the visit type's length in one statement (weeks of leave cost no reads): the
+        # next free time is mostly on that date. Without hours that date, the next date
+        # with hours is read alone; after a date without room, a week at a time; the
+        # visits only of the doctors with hours then. Each round trip counts: on a busy
+        # machine it is a wait to be scheduled.
+        read = read_bookable_hours(
+            session,
+            first,
+            last,
+            doctor_id=doctor_id,
+            department_id=department_id,
+            visit_type=visit_type if minutes is None else None,
         )
+        stretch, first_busy = read.hours, read.first_busy
+        if minutes is None:
+            minutes = read.visit_minutes
         if not stretch.ids:
             return None
         days = 1
