@@ -7,9 +7,11 @@ from datetime import date, time, timedelta
 import pytest
 
 from hms_desktop.errors import PermissionDeniedError, ValidationError
-from hms_desktop.services.actor import SYSTEM
+from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.clinic_settings import service as clinic_settings
 from hms_desktop.services.clock import FakeClock
+from hms_desktop.services.people import doctors
 from hms_desktop.services.scheduling import book, booking, hours, series
 from tests import factories as f
 
@@ -72,6 +74,13 @@ def test_next_free_finds_the_first_free_time_of_a_doctor_or_department(
     _book(clinic, world, "10:00", patient=world.other_patient_id)
     found = book.next_free(clinic, doctor_id=world.doctor_id, minutes=60)
     assert found is not None and (found.time, found.end_time) == (time(10, 30), time(11, 30))
+    # A visit type's length (read with the hours); an unknown type: one slot.
+    admin = Actor(user_id=1, username="boss", role="admin")
+    clinic_settings.set_visit_type(clinic, admin, "procedure", minutes=60)
+    found = book.next_free(clinic, doctor_id=world.doctor_id, visit_type="procedure")
+    assert found is not None and (found.time, found.end_time) == (time(10, 30), time(11, 30))
+    found = book.next_free(clinic, doctor_id=world.doctor_id, visit_type="no such type")
+    assert found is not None and (found.time, found.end_time) == (time(9, 30), time(10, 0))
     found = book.next_free(clinic, doctor_id=world.doctor_id, between=(time(11, 0), time(12, 0)))
     assert found is not None and found.time == time(11, 0)
     # Weekly hours further ahead; after a date; nothing left: None.
@@ -87,6 +96,46 @@ def test_next_free_finds_the_first_free_time_of_a_doctor_or_department(
     assert found is not None and found.date.weekday() == 4
     with pytest.raises(ValidationError):
         book.next_free(clinic)
+
+
+def test_next_free_reads_past_a_full_first_date_weeks_of_leave_and_a_blacklisted_doctor(
+    clinic: Clinic, world: f.World
+) -> None:
+    """next_free reads the horizon's hours and the first date's visits at once, then the
+    visits a date, then a week at a time: the times found are the dates' own."""
+    ada, turing = world.doctor_id, world.other_doctor_id
+    # Ada's first date full (its visits come with the hours); her next date with hours.
+    for at in ("09:00", "09:30", "10:00", "10:30", "11:00", "11:30"):
+        _book(clinic, world, at, patient=f.patient(clinic))
+    f.open_day(clinic, ada, world.day + timedelta(days=3), "10:00", "11:00")
+    found = book.next_free(clinic, doctor_id=ada, after=world.day)
+    assert found is not None and (found.date, found.time) == (
+        world.day + timedelta(days=3),
+        time(10, 0),
+    )
+    # The department: Turing is free on the first date, until he is blacklisted.
+    found = book.next_free(clinic, department_id=world.department_id, after=world.day)
+    assert found is not None and (found.doctor_id, found.date, found.time) == (
+        turing,
+        world.day,
+        time(9, 0),
+    )
+    # Weeks of leave: the first Wednesday after it.
+    hours.set_weekly(clinic, SYSTEM, turing, "wed", [("09:00", "10:00")])
+    leave_end = world.day + timedelta(days=40)
+    hours.take_leave(clinic, SYSTEM, turing, world.day + timedelta(days=1), leave_end)
+    found = book.next_free(clinic, doctor_id=turing, after=world.day + timedelta(days=1))
+    assert found is not None and found.date.weekday() == 2 and found.time == time(9, 0)
+    assert leave_end < found.date <= leave_end + timedelta(days=7)
+    doctors.set_blacklisted(clinic, SYSTEM, turing, True)
+    assert book.next_free(clinic, doctor_id=turing) is None
+    found = book.next_free(clinic, department_id=world.department_id, after=world.day)
+    assert found is not None and (found.doctor_id, found.date) == (
+        ada,
+        world.day + timedelta(days=3),
+    )
+    # A doctor without any hours offers nothing.
+    assert book.next_free(clinic, doctor_id=f.doctor(clinic, world.department_id)) is None
 
 
 def test_a_recurring_series_with_one_conflict_books_the_others_and_reports_it(

@@ -15,7 +15,21 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, delete, literal, select
+from sqlalchemy import (
+    CompoundSelect,
+    Connection,
+    Date,
+    Integer,
+    String,
+    Time,
+    bindparam,
+    cast,
+    delete,
+    literal,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from hms_desktop.db.models import (
@@ -24,6 +38,7 @@ from hms_desktop.db.models import (
     Availability,
     Doctor,
     Patient,
+    VisitType,
     WeeklyHours,
 )
 from hms_desktop.errors import NotFoundError, ValidationError
@@ -110,6 +125,170 @@ _DATED = select(
 )
 
 
+@dataclass(frozen=True)
+class Hours:
+    """Some doctors' hours from ``first`` to ``last`` as read (:func:`read_hours`): their
+    weekly windows, the dates they are off and the dates' extra windows. Expanded to dates
+    by :meth:`on`, a stretch at a time, without reading again."""
+
+    ids: tuple[int, ...]
+    first: date
+    last: date
+    weekly: dict[tuple[int, int], list[Window]]
+    off: set[tuple[int, date]]
+    extras: dict[tuple[int, date], list[Window]]
+
+    def on(self, first: date, last: date) -> dict[tuple[int, date], list[Window]]:
+        """Each doctor's hours on each date from ``first`` to ``last`` (inside the stretch
+        read); dates without hours are left out."""
+        first, last = max(first, self.first), min(last, self.last)
+        out: dict[tuple[int, date], list[Window]] = {}
+        for offset in range((last - first).days + 1):
+            day = first + timedelta(days=offset)
+            weekday = day.weekday()
+            for doctor_id in self.ids:
+                key = (doctor_id, day)
+                found = [] if key in self.off else list(self.weekly.get((doctor_id, weekday), ()))
+                found += self.extras.get(key, ())
+                if found:
+                    out[key] = sorted(found)
+        return out
+
+
+def read_hours(session: Session, doctor_ids: Sequence[int], first: date, last: date) -> Hours:
+    """The doctors' weekly hours and their exceptions from ``first`` to ``last``, in two
+    indexed queries whatever the stretch's length (a doctor's weekly hours are a handful
+    of rows; the exceptions of a stretch are its leave and extra hours)."""
+    ids = tuple(doctor_ids)
+    weekly: dict[tuple[int, int], list[Window]] = defaultdict(list)
+    extras: dict[tuple[int, date], list[Window]] = defaultdict(list)
+    off: set[tuple[int, date]] = set()
+    if ids and first <= last:
+        for doctor_id, weekday, start, end, minutes in session.execute(_WEEKLY, {"ids": list(ids)}):
+            weekly[(doctor_id, weekday)].append(Window(start, end, minutes))
+        params = {"ids": list(ids), "first": first, "last": last}
+        for doctor_id, day, start, end, minutes, kind in session.execute(_DATED, params):
+            if kind == "off":
+                off.add((doctor_id, day))
+            else:
+                extras[(doctor_id, day)].append(Window(start, end, minutes))
+    return Hours(ids, first, last, weekly, off, extras)
+
+
+def _hours_of(by_department: bool) -> CompoundSelect:
+    """The weekly hours and the exceptions from ``first`` to ``last`` of the bookable
+    doctors (not blacklisted) of ``of``, a doctor or a department, their live visits on
+    ``first`` and the length of the visit type ``visit_type``, in one statement: rows
+    ``(doctor, day, weekday, start, end, minutes, kind)``; ``kind`` ``weekly`` for the
+    weekly windows (with their weekday; the others with their date), ``visit`` for a
+    visit, ``length`` for the visit type's minutes (no row for no such type)."""
+    chosen = select(Doctor.id).where(
+        (Doctor.department_id if by_department else Doctor.id) == bindparam("of"),
+        Doctor.blacklisted.is_(False),
+    )
+    return union_all(
+        select(
+            WeeklyHours.doctor_id,
+            cast(null(), Date).label("day"),
+            WeeklyHours.weekday,
+            WeeklyHours.start_time,
+            WeeklyHours.end_time,
+            WeeklyHours.slot_minutes,
+            literal("weekly", String(16)).label("kind"),
+        ).where(WeeklyHours.doctor_id.in_(chosen)),
+        select(
+            Availability.doctor_id,
+            Availability.day,
+            cast(null(), Integer),
+            Availability.start_time,
+            Availability.end_time,
+            Availability.slot_minutes,
+            Availability.kind,
+        ).where(
+            Availability.doctor_id.in_(chosen),
+            Availability.day >= bindparam("first"),
+            Availability.day <= bindparam("last"),
+        ),
+        select(
+            Appointment.doctor_id,
+            Appointment.day,
+            cast(null(), Integer),
+            Appointment.start_time,
+            Appointment.end_time,
+            cast(null(), Integer),
+            literal("visit", String(16)),
+        ).where(Appointment.doctor_id.in_(chosen), Appointment.day == bindparam("first"), _live),
+        select(
+            cast(null(), Integer),
+            cast(null(), Date),
+            cast(null(), Integer),
+            cast(null(), Time),
+            cast(null(), Time),
+            VisitType.minutes,
+            literal("length", String(16)),
+        ).where(VisitType.name == bindparam("visit_type")),
+    )
+
+
+#: :func:`_hours_of` for a doctor and for a department, built once.
+_HOURS_OF_DOCTOR, _HOURS_OF_DEPARTMENT = _hours_of(False), _hours_of(True)
+
+
+Busy = dict[tuple[int, date], list[tuple[time, time]]]
+
+
+@dataclass(frozen=True)
+class Bookable:
+    """What :func:`read_bookable_hours` read in one round trip."""
+
+    hours: Hours
+    #: The live visits on the stretch's first date, as :func:`busy_times` gives them.
+    first_busy: Busy
+    #: The visit type's length (``None``: no type asked for, or no such type).
+    visit_minutes: int | None
+
+
+def read_bookable_hours(
+    session: Session,
+    first: date,
+    last: date,
+    *,
+    doctor_id: int | None,
+    department_id: int | None,
+    visit_type: str | None = None,
+) -> Bookable:
+    """:func:`read_hours` of a bookable doctor, or of a department's bookable doctors,
+    :func:`busy_times` of ``first`` and the length of ``visit_type``, in one round trip.
+    The doctors are those with hours (a doctor without any offers no time)."""
+    by_department = doctor_id is None
+    stmt = _HOURS_OF_DEPARTMENT if by_department else _HOURS_OF_DOCTOR
+    params = {
+        "of": department_id if by_department else doctor_id,
+        "first": first,
+        "last": last,
+        "visit_type": visit_type,
+    }
+    weekly: dict[tuple[int, int], list[Window]] = defaultdict(list)
+    extras: dict[tuple[int, date], list[Window]] = defaultdict(list)
+    off: set[tuple[int, date]] = set()
+    busy: Busy = defaultdict(list)
+    visit_minutes: int | None = None
+    if first <= last:
+        for doctor, day, weekday, start, end, minutes, kind in session.execute(stmt, params):
+            if kind == "visit":
+                busy[(doctor, day)].append((start, end))
+            elif kind == "length":
+                visit_minutes = minutes
+            elif kind == "weekly":
+                weekly[(doctor, weekday)].append(Window(start, end, minutes))
+            elif kind == "off":
+                off.add((doctor, day))
+            else:
+                extras[(doctor, day)].append(Window(start, end, minutes))
+    ids = sorted({d for d, _ in weekly} | {d for d, _ in extras})
+    return Bookable(Hours(tuple(ids), first, last, weekly, off, extras), busy, visit_minutes)
+
+
 def windows_by_day(
     session: Session, doctor_ids: Sequence[int], first: date, last: date
 ) -> dict[tuple[int, date], list[Window]]:
@@ -119,29 +298,7 @@ def windows_by_day(
     """
     if not doctor_ids or last < first:
         return {}
-    ids = list(doctor_ids)
-    weekly: dict[tuple[int, int], list[Window]] = defaultdict(list)
-    for doctor_id, weekday, start, end, minutes in session.execute(_WEEKLY, {"ids": ids}):
-        weekly[(doctor_id, weekday)].append(Window(start, end, minutes))
-    extras: dict[tuple[int, date], list[Window]] = defaultdict(list)
-    off: set[tuple[int, date]] = set()
-    params = {"ids": ids, "first": first, "last": last}
-    for doctor_id, day, start, end, minutes, kind in session.execute(_DATED, params):
-        if kind == "off":
-            off.add((doctor_id, day))
-        else:
-            extras[(doctor_id, day)].append(Window(start, end, minutes))
-    out: dict[tuple[int, date], list[Window]] = {}
-    for offset in range((last - first).days + 1):
-        day = first + timedelta(days=offset)
-        weekday = day.weekday()
-        for doctor_id in ids:
-            key = (doctor_id, day)
-            found = [] if key in off else list(weekly.get((doctor_id, weekday), ()))
-            found += extras.get(key, ())
-            if found:
-                out[key] = sorted(found)
-    return out
+    return read_hours(session, doctor_ids, first, last).on(first, last)
 
 
 def offered_starts(windows: Sequence[Window]) -> dict[time, int]:
