@@ -100,6 +100,17 @@ _NOTIFY = text(
 )
 
 
+def notify_sql(kind: str, ids: str, p: str) -> str:
+    """SQL of one ``pg_notify`` call carrying :data:`_NOTIFY`'s payload, for a writer that
+    sends its notifications inside statements of its own: ``kind`` the topic (a constant),
+    ``ids`` a SQL expression of the row's id, ``p`` the driver's parameter marker, taken
+    twice: the channel prefix (:data:`CHANNEL_PREFIX`), then the origin."""
+    return (
+        f"pg_notify(CAST({p} AS text) || current_schema(), json_build_object('k', '{kind}', "
+        f"'ids', json_build_array({ids}), 'o', CAST({p} AS text), 'at', clock_timestamp())::text)"
+    )
+
+
 def _pending(session: Session) -> dict[str, set[int] | None]:
     pending: dict[str, set[int] | None] = session.info.setdefault(_PENDING, {})
     return pending

@@ -95,6 +95,14 @@ class PlainEntry:
     row_hash: str = ""
 
 
+#: An entry's own fields, in :func:`entry_hash`'s order but the chain's own.
+ENTRY_FIELDS = (
+    "at", "actor_user_id", "actor", "action", "entity", "entity_id", "patient_id", "details",
+)  # fmt: skip
+#: Every column an append writes: the entry's fields, then its place in the chain.
+CHAIN_COLUMNS = (*ENTRY_FIELDS, "seq", "prev_hash", "row_hash")
+
+
 def _hash_of(entry: AuditEntry | PlainEntry) -> str:
     return entry_hash(
         entry.prev_hash,
@@ -133,16 +141,9 @@ def naive_utc(at: datetime) -> datetime:
 
 def append_arguments(entry: AuditEntry | PlainEntry) -> dict[str, object]:
     """The parameters of :data:`PG_APPEND` (and of the function) for ``entry``."""
-    return {
-        "at": naive_utc(entry.at),
-        "actor_user_id": entry.actor_user_id,
-        "actor": entry.actor,
-        "action": entry.action,
-        "entity": entry.entity,
-        "entity_id": entry.entity_id,
-        "patient_id": entry.patient_id,
-        "details": entry.details,
-    }
+    arguments: dict[str, object] = {name: getattr(entry, name) for name in ENTRY_FIELDS}
+    arguments["at"] = naive_utc(entry.at)
+    return arguments
 
 
 def seal(entry: AuditEntry | PlainEntry, head: tuple[int, str]) -> None:
@@ -226,19 +227,7 @@ def append(session: Session, entry: AuditEntry, *, head: tuple[int, str] | None 
         last = conn.execute(_HEAD).first()
         head = (last.seq, last.row_hash) if last is not None else (0, "")
     seal(entry, head)
-    values = {
-        "at": entry.at,
-        "actor_user_id": entry.actor_user_id,
-        "actor": entry.actor,
-        "action": entry.action,
-        "entity": entry.entity,
-        "entity_id": entry.entity_id,
-        "patient_id": entry.patient_id,
-        "details": entry.details,
-        "seq": entry.seq,
-        "prev_hash": entry.prev_hash,
-        "row_hash": entry.row_hash,
-    }
+    values = {name: getattr(entry, name) for name in CHAIN_COLUMNS}
     entry.id = inserted_id(conn.execute(_INSERT, values))
     changes.record(session, AuditEntry.__tablename__, [entry.id])
 

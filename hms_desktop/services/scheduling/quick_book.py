@@ -48,7 +48,7 @@ from typing import Any
 
 from sqlalchemy import FromClause, exc
 
-from hms_desktop.db.changes import CHANNEL_PREFIX
+from hms_desktop.db.changes import CHANNEL_PREFIX, notify_sql
 from hms_desktop.db.engine import Database, driver_errors, translate_errors
 from hms_desktop.db.models import Appointment, AuditEntry, OutboxMessage, WeeklyHours
 from hms_desktop.services.safety import audit_chain
@@ -118,10 +118,7 @@ _OUTBOX_COLUMNS = (
     "kind", "appointment_id", "target_day", "patient_id", "doctor_id", "recipient", "subject",
     "body", "status", "attempts", "next_attempt_at", "last_error", "created_at",
 )  # fmt: skip
-_AUDIT_COLUMNS = (
-    "at", "actor_user_id", "actor", "action", "entity", "entity_id", "patient_id", "details",
-    "seq", "prev_hash", "row_hash",
-)  # fmt: skip
+_AUDIT_COLUMNS = audit_chain.CHAIN_COLUMNS
 
 # SQLite (qmark parameters).
 _SQLITE_READ = _READ.format(p="?", more="")
@@ -144,15 +141,6 @@ _PG_READ = _READ.format(p="%s", more=", (SELECT nextval(%s))")
 _PG_SEQUENCE = "SELECT pg_get_serial_sequence('appointments', 'id')"
 
 
-def _pg_note(kind: str, ids: str, p: str) -> str:
-    """A change notification of one table (``p``: the parameter style's two markers are
-    the channel prefix and the origin), as :mod:`hms_desktop.db.changes` sends it."""
-    return (
-        f"pg_notify(CAST({p} AS text) || current_schema(), json_build_object('k', '{kind}', "
-        f"'ids', json_build_array({ids}), 'o', CAST({p} AS text), 'at', clock_timestamp())::text)"
-    )
-
-
 #: The whole write in one statement, one transaction (autocommit): the proof holding the
 #: doctor's row shared; the visit; its confirmation (when "send" says so); the day's
 #: counter row held (a no-op upsert: the long way takes it with the visit's INSERT, before
@@ -171,8 +159,8 @@ _PG_WRITE = (
     "k AS (INSERT INTO appointment_counts AS c (day, status, n) SELECT CAST(%s AS date), "
     "'booked', 0 FROM v ON CONFLICT (day, status) DO UPDATE SET n = c.n RETURNING 1 AS held) "
     "SELECT v.id, m.id, a.new_id, a.new_seq, a.new_prev, a.new_hash, "
-    f"{_pg_note('appointments', 'v.id', '%s')}, {_pg_note('audit_log', 'a.new_id', '%s')}, "
-    f"CASE WHEN m.id IS NULL THEN NULL ELSE {_pg_note('outbox', 'm.id', '%s')} END "
+    f"{notify_sql('appointments', 'v.id', '%s')}, {notify_sql('audit_log', 'a.new_id', '%s')}, "
+    f"CASE WHEN m.id IS NULL THEN NULL ELSE {notify_sql('outbox', 'm.id', '%s')} END "
     "FROM v CROSS JOIN k LEFT JOIN m ON true CROSS JOIN LATERAL hms_audit_append("
     "CAST(%s AS timestamp), CAST(%s AS integer), CAST(%s AS text), CAST(%s AS text), "
     "CAST(%s AS text), v.id * k.held, CAST(%s AS integer), CAST(%s AS text)) a"
