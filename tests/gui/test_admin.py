@@ -583,3 +583,44 @@ def test_letters_typed_in_the_patients_list_search_instead_of_jumping_to_a_row(
     qtbot.keyClick(page.search, Qt.Key.Key_Backspace)
     assert page.search.text() == "Q"
     qtbot.waitUntil(lambda: [r.full_name for r in page.model.rows] == ["Zoe Quinn"], timeout=WAIT)
+
+
+def test_ctrl_z_on_the_appointments_page_undoes_once_then_says_so(
+    qtbot, sqlite_clinic, admin
+) -> None:
+    """Ctrl+Z takes the last cancel back; a second says "Nothing to undo." (it used to say
+    nothing: the bar's own key was off once its one Undo was used)."""
+    w = f.world(sqlite_clinic)
+    visit = _book(w, w.patient_id, w.doctor_id, "09:00")
+    page = admin.appointments
+    admin.show_page("appointments")
+    with qtbot.waitActive(admin):
+        admin.activateWindow()
+    qtbot.waitUntil(lambda: not page.model.loading and page.model.rowCount() == 1, timeout=WAIT)
+    said: list[str] = []
+    page.status_message.connect(said.append)
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert said == ["Nothing to undo."]  # nothing done yet on this page
+    page.table.selectRow(0)
+    page.on_cancel(confirm=False)
+    bar = page.confirmation
+    qtbot.waitUntil(lambda: bar.text().startswith("Cancelled "), timeout=WAIT)
+    qtbot.waitUntil(lambda: not page.model.loading, timeout=WAIT)
+    said.clear()
+    qtbot.keyClick(page.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: bar.text().startswith("Undone:"), timeout=WAIT)
+    live = booking.list_appointments(
+        sqlite_clinic, f.RECEPTION, booking.AppointmentFilter(statuses=("booked",))
+    )
+    assert [(a.date, a.time) for a in live] == [(w.day, time(9, 0))]
+    assert booking.get_appointment(sqlite_clinic, f.RECEPTION, visit).status == "cancelled"
+    qtbot.waitUntil(lambda: not page.model.loading, timeout=WAIT)
+    qtbot.keyClick(page.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert said[-1] == "Nothing to undo."
+    # Typing in the filter's text field keeps the field's own Ctrl+Z.
+    page.text.setFocus()
+    qtbot.keyClicks(page.text, "nu")
+    said.clear()
+    qtbot.keyClick(page.text, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert said == [] and page.text.text() == ""

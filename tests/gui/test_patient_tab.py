@@ -781,3 +781,41 @@ def test_the_header_says_when_the_patient_was_born(
     tab.focus_search()  # the text selected: typing replaces it
     choose_patient(qtbot, tab, "smith", world.other_patient_id)
     assert "born" not in tab.subtitle.text()
+
+
+def test_ctrl_z_on_the_patient_tab_undoes_the_booking_once_then_says_so(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
+) -> None:
+    """Ctrl+Z takes the booking back; a second Ctrl+Z says "Nothing to undo." (the bar's
+    own key used to be off by then, so it said nothing)."""
+    clinic = sqlite_clinic
+    _seen(clinic, clock, world.other_patient_id, world.doctor_id, 7)
+    tab = make_tab(qtbot, clinic, f.RECEPTION, ops)
+    with qtbot.waitActive(tab):
+        tab.activateWindow()
+    said: list[str] = []
+    tab.status_message.connect(said.append)
+    slots_view = tab.browser.slot_picker.table.view
+    qtbot.keySequence(tab, "Ctrl+B")
+    choose_patient(qtbot, tab, "smith", world.other_patient_id)
+    qtbot.waitUntil(lambda: _focused() is slots_view, timeout=WAIT)
+    qtbot.keyClick(slots_view, Qt.Key.Key_Return)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() is not None, timeout=WAIT)
+    with qtbot.waitSignal(tab.booked, timeout=WAIT):
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    bar = tab.confirmation
+    assert bar.text().startswith("Booked Anna Smith")
+    with qtbot.waitActive(tab):
+        tab.activateWindow()
+    mine = AppointmentFilter(patient_id=world.other_patient_id, statuses=("booked",))
+    before = len(booking.list_appointments(clinic, SYSTEM, mine))
+    said.clear()
+    qtbot.keyClick(slots_view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: bar.text().startswith("Undone:"), timeout=WAIT)
+    assert len(booking.list_appointments(clinic, SYSTEM, mine)) == before - 1
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    qtbot.keyClick(slots_view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert said[-1] == "Nothing to undo."
+    assert len(booking.list_appointments(clinic, SYSTEM, mine)) == before - 1

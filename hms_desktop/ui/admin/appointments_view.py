@@ -35,7 +35,7 @@ from hms_desktop.services.views import FLOW_LABELS, AppointmentRow, DoctorRow
 from hms_desktop.services.views import Slot as FreeSlot
 from hms_desktop.ui.admin.admin_pages import ListPage
 from hms_desktop.ui.booking.confirmations import VisitConfirmations
-from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
+from hms_desktop.ui.common.confirmation_bar import ConfirmationBar, undo_or_say
 from hms_desktop.ui.common.dates import date_edit, time_text, when_text
 from hms_desktop.ui.common.forms import SearchBox, ServiceForm
 from hms_desktop.ui.common.layout import fit_key_columns, show_after
@@ -103,7 +103,8 @@ class AppointmentsPage(ListPage):
         self.bar.addStretch(1)
         #: What the last cancel or move did, with Undo, until the next action.
         self.confirmation = ConfirmationBar(self)
-        self.addAction(self.confirmation.undo_action)
+        # Ctrl+Z: the bar's Undo, or "Nothing to undo." in the status bar (as on the Desk).
+        undo_or_say(self, self.confirmation, self.status_message.emit)
         self.layout_.addWidget(self.confirmation)
         self.confirmations = VisitConfirmations(
             self.confirmation,

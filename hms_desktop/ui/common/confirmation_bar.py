@@ -42,12 +42,6 @@ class ConfirmationBar(QFrame):
         self.dismiss_button = QPushButton("OK", self)
         self.dismiss_button.setToolTip("Hide this message")
         self.dismiss_button.clicked.connect(self.clear)
-        #: Ctrl+Z while the owner is shown (a text field with the focus keeps its own undo).
-        self.undo_action = QAction("Undo the last change", self)
-        self.undo_action.setShortcut(QKeySequence(undo_keys))
-        self.undo_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.undo_action.triggered.connect(self.undo)
-        self.undo_action.setEnabled(False)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(SPACING, SPACING // 2, SPACING, SPACING // 2)
         layout.setSpacing(SPACING)
@@ -62,13 +56,11 @@ class ConfirmationBar(QFrame):
         self.label.setText(text)
         self.undo_button.setVisible(undo is not None)
         self.undo_button.setEnabled(undo is not None)
-        self.undo_action.setEnabled(undo is not None)
         self.show()
 
     def clear(self) -> None:
         """Hide the message (the next action starts)."""
         self._undo = None
-        self.undo_action.setEnabled(False)
         self.label.clear()
         self.hide()
 
@@ -86,7 +78,6 @@ class ConfirmationBar(QFrame):
         if undo is None or not self.isVisible():
             return
         self.undo_button.setEnabled(False)
-        self.undo_action.setEnabled(False)
         self.label.setText(f"{self.label.text()} Undoing…")
         undo()
         self.undo_started.emit()
@@ -97,8 +88,11 @@ def undo_or_say(
 ) -> QAction:
     """Ctrl+Z on ``owner``: the bar's Undo, or :data:`NOTHING_TO_UNDO` through ``say``.
 
-    Use it instead of adding ``bar.undo_action``: that action is off while there is
-    nothing to take back, so a second Ctrl+Z after the only Undo would say nothing at all.
+    Every page with a bar takes its key this way (the bar has no key of its own): an
+    action that is off while there is nothing to take back would leave a second Ctrl+Z
+    after the only Undo saying nothing at all. A text field with the focus keeps its own
+    Ctrl+Z (the shortcut's context is ``owner`` and its children, and a line edit takes
+    the key first).
     """
     action = QAction("Undo the last change", owner)
     action.setShortcut(QKeySequence(keys))

@@ -31,7 +31,7 @@ from hms_desktop.ui.booking.booking_dialog import BookingDialog, BookingTarget
 from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.booking.slot_browser import SlotBrowser
 from hms_desktop.ui.common.appointment_columns import is_past, past_columns, upcoming_columns
-from hms_desktop.ui.common.confirmation_bar import ConfirmationBar
+from hms_desktop.ui.common.confirmation_bar import ConfirmationBar, undo_or_say
 from hms_desktop.ui.common.dates import birth_text, when_text
 from hms_desktop.ui.common.forms import ErrorLabel
 from hms_desktop.ui.common.layout import (
@@ -151,7 +151,8 @@ class PatientTab(QWidget):
         self.picker: PatientPicker | None = None
         self.stack = QStackedWidget(self)
         self.confirmation = ConfirmationBar(self)
-        self.addAction(self.confirmation.undo_action)
+        # Ctrl+Z: the bar's Undo, or "Nothing to undo." in the status bar (as on the Desk).
+        undo_or_say(self, self.confirmation, self.status_message.emit)
         self.confirmations = VisitConfirmations(
             self.confirmation,
             clinic,
