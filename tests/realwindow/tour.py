@@ -269,6 +269,32 @@ def test_desk_tab(tour: Tour, demo: Demo) -> None:
     tour.verdict()
 
 
+def test_a_long_status_message_ends_in_an_ellipsis_and_fits(tour: Tour, demo: Demo) -> None:
+    """The status bar used to cut a long message at "who is signed in", mid-word."""
+    clinic, summary = demo
+    stats = StatsService(clinic)
+    shell, window, ops = _signed_in(tour, clinic, summary, "receptionist", stats)
+    tour.wait(lambda: not window.ops.busy)
+    long = (
+        "Booked Maria Kowalski-Wiśniewska (#12345, born 1983) with Dr. Ada Lovelace, "
+        "Tomorrow, Tue, 16 Jun at 09:30; the confirmation with its calendar invitation "
+        "goes to maria.kowalski@example.org."
+    )
+    window.show_message(long)
+    bar = window.status
+    shown = bar.currentMessage()
+    assert bar.fontMetrics().horizontalAdvance(shown) <= bar.room()
+    assert shown == long or (shown.endswith("…") and long.startswith(shown[:-1]))
+    assert bar.toolTip() == ("" if shown == long else long)
+    window.show_message("Profile saved.")
+    assert bar.currentMessage() == "Profile saved."
+    window.show_message(long)
+    tour.look(shell, "status_long_message", "status bar")
+    _close(tour, shell, window, ops)
+    stats.close()
+    tour.verdict()
+
+
 def test_dialogs(tour: Tour, demo: Demo) -> None:
     clinic, summary = demo
     stats = StatsService(clinic)

@@ -24,6 +24,7 @@ from hms_desktop.ui.common.change_relay import ChangeRelay
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.common.screen_fit import size_window
+from hms_desktop.ui.common.status_bar import ElidingStatusBar
 
 log = logging.getLogger(__name__)
 
@@ -338,7 +339,9 @@ class MainWindow(QMainWindow):
             self.menuBar().insertAction(self.help_menu.menuAction(), tools)
 
     def _build_status_bar(self) -> None:
-        status = self.statusBar()
+        #: Messages end in "…" where they do not fit (the whole text in its tooltip).
+        self.status = status = ElidingStatusBar(self)
+        self.setStatusBar(status)
         self.busy_label = QLabel("", self)
         self.busy_label.setObjectName("muted")
         # Room for the word from the start: the bar does not shift each time work starts,
@@ -378,7 +381,7 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def show_message(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
+        self.status.say(text, 8000)
 
     @Slot(bool)
     def _on_busy(self, busy: bool) -> None:
