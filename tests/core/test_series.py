@@ -357,3 +357,73 @@ def test_a_time_taken_between_listing_and_repeating_books_no_visit(
     # Asked again, the listing names that date, and the others can be booked.
     listed_again = series.repeat_visit(clinic, f.RECEPTION, first, "weekly", count=4)
     assert listed_again.booked == () and [c.date for c in listed_again.conflicts] == [third]
+
+
+def test_a_new_series_is_booked_in_one_transaction(clinic: Clinic, world: f.World) -> None:
+    """``hms book --repeat`` and every other new series: one commit, each visit audited
+    and confirmed as a booking is, the first visit naming the series."""
+    f.set_settings(clinic, send_booking_confirmation=True)
+    _weekly_hours(world)
+    dates = series.occurrence_dates(world.day, "weekly", count=4)
+    made, commits = _commits(clinic, lambda: series.book_series(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        dates=dates, at="10:00",
+    ))  # fmt: skip
+    assert commits == 1 and len(made.booked) == 4 and made.series_id == made.booked[0]
+    visits, messages, _ = _state(clinic)
+    assert [(v[1], v[5]) for v in visits] == [(d, made.booked[0]) for d in dates]
+    assert len(messages) == 4  # a confirmation each
+    with clinic.db.read() as session:
+        books = session.scalars(
+            select(AuditEntry.entity_id).where(AuditEntry.action == "appointment.book")
+        ).all()
+    assert sorted(books) == sorted(made.booked)
+    assert audit_chain.verify(clinic.db).ok
+
+
+def test_a_time_taken_between_listing_and_booking_a_new_series_books_no_visit(
+    clinic: Clinic, world: f.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It used to keep the visits booked before the taken date: a series half made,
+    though the command had said nothing is booked while any date cannot be."""
+    _weekly_hours(world)
+    dates = series.occurrence_dates(world.day, "weekly", count=4)
+    third = dates[2]
+    listed = series.plan
+    before: list[object] = []
+
+    def listing_then_another_desk_books(*args: Any, **kw: Any) -> list[series.Conflict]:
+        found = listed(*args, **kw)
+        booking.book(clinic, OTHER_DESK, patient_id=world.other_patient_id,
+                     doctor_id=world.doctor_id, day=third, at="10:00")  # fmt: skip
+        before.append(_state(clinic))
+        return found
+
+    monkeypatch.setattr(series, "plan", listing_then_another_desk_books)
+    with pytest.raises(SlotTakenError) as refused:
+        series.book_series(clinic, f.RECEPTION, patient_id=world.patient_id,
+                           doctor_id=world.doctor_id, dates=dates, at="10:00")  # fmt: skip
+    assert str(refused.value) == (
+        f"{day_words(third)} 10:00 is taken now (another desk booked it), so none of the 4 "
+        "visits was booked."
+    )
+    assert [_state(clinic)] == before
+    monkeypatch.undo()
+    # "Book the rest" books the other three, each on its own.
+    rest = series.book_series(clinic, f.RECEPTION, patient_id=world.patient_id,
+                              doctor_id=world.doctor_id, dates=dates, at="10:00",
+                              book_the_rest=True)  # fmt: skip
+    assert len(rest.booked) == 3 and [c.date for c in rest.conflicts] == [third]
+
+
+def test_a_new_series_failing_midway_books_none(clinic: Clinic, world: f.World) -> None:
+    _weekly_hours(world)
+    dates = series.occurrence_dates(world.day, "weekly", count=4)
+    before = _state(clinic)
+    with (
+        faults.failing_write(clinic, "appointments", "INSERT", f"NEW.day = '{dates[3]}'"),
+        pytest.raises(faults.FAILED),
+    ):
+        series.book_series(clinic, f.RECEPTION, patient_id=world.patient_id,
+                           doctor_id=world.doctor_id, dates=dates, at="10:00")  # fmt: skip
+    assert _state(clinic) == before

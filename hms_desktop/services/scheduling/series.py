@@ -16,7 +16,7 @@ other, never in a circle) and their audit entries go last (see
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import Select, select
@@ -157,12 +157,17 @@ def book_series(
     """Book every occurrence that is free.
 
     With conflicts and without ``book_the_rest`` nothing is booked and the result
-    lists them (``booked`` empty). A slot taken between the check and the booking
-    is reported as a conflict too.
+    lists them (``booked`` empty). Without ``book_the_rest`` the dates are then booked
+    in one transaction, as :func:`repeat_visit` books: a date that became impossible
+    after the listing (another desk took the time) books none, so a series is never
+    left half made. With ``book_the_rest`` each date is booked on its own and such a
+    date is reported as a conflict, the others kept (what "book the rest" asks for).
 
     Raises:
         PermissionDeniedError, ValidationError: as :func:`booking.book` for the
             first occurrence's actor and visit type.
+        SlotTakenError, ValidationError: without ``book_the_rest``, a date became
+            impossible after the listing; the message names it, and none was booked.
     """
     the_time = parse_time(at)
     conflicts = plan(
@@ -171,6 +176,11 @@ def book_series(
     )  # fmt: skip
     if conflicts and not book_the_rest:
         return SeriesResult(None, (), tuple(conflicts))
+    if not book_the_rest:
+        template = booking.NewVisit(
+            patient_id, doctor_id, dates[0], the_time, visit_type, reason, minutes, -1
+        )
+        return _book_all(clinic, actor, template, dates)
     skipped = {c.date for c in conflicts}
     series_id: int | None = None
     booked: list[int] = []
@@ -192,6 +202,35 @@ def book_series(
             series_id = new_id
         booked.append(new_id)
     return SeriesResult(series_id, tuple(booked), tuple(sorted(conflicts, key=lambda c: c.date)))
+
+
+def _book_all(
+    clinic: Clinic, actor: Actor, template: booking.NewVisit, dates: list[date]
+) -> SeriesResult:
+    """``template`` on every one of ``dates``, in one transaction (the first starts the
+    series), or none of them."""
+    booked: list[int] = []
+    series_id = -1  # the first visit's own id, once it has one
+    try:
+        with clinic.db.write() as session, audit_chain.appended_last(session):
+            for day in dates:
+                visit = replace(template, day=day, series_id=series_id)
+                try:
+                    new_id = booking.book_in(session, clinic, actor, visit)
+                except (PermissionDeniedError, NotFoundError, DatabaseUnavailableError):
+                    raise  # the person, the patient or doctor, or the database: not this date
+                except HmsError as err:
+                    unknown_type = isinstance(err, ValidationError) and err.field == "visit_type"
+                    if unknown_type and not booked:
+                        raise  # said of the series, not of its first date
+                    raise _date_refused(err, day, template.at, len(dates), "") from err
+                if series_id == -1:
+                    series_id = new_id
+                booked.append(new_id)
+    except overlap.OverlapError as refused:
+        raise _taken(clinic, refused.attempt, None, "booked", len(dates)) from None
+    clinic.changes.notify("appointments")
+    return SeriesResult(booked[0] if booked else None, tuple(booked), ())
 
 
 def repeat_visit(
@@ -472,11 +511,13 @@ def _visit_refused(
     return type(err)(f"The visit on {when} {why}{tail}", field=err.field)
 
 
-def _date_refused(err: HmsError, day: date, at: time, count: int) -> HmsError:
-    """``err``, said of one date of a repeat, as the reason none was booked."""
+def _date_refused(
+    err: HmsError, day: date, at: time, count: int, kind: str = "repeat "
+) -> HmsError:
+    """``err``, said of one date of a series, as the reason none was booked."""
     return type(err)(
         f"{day_words(day)} {at:%H:%M} cannot be booked now ({str(err).rstrip('.')}), "
-        f"{_none_of(count, 'booked', 'repeat ')}",
+        f"{_none_of(count, 'booked', kind)}",
         field=err.field,
     )
 
