@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
+from typing import IO
 
 import pytest
 
@@ -14,6 +16,20 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.scheduling import booking
 from tests import factories as f
 from tests.cli.conftest import assert_one_line_error, run_subprocess
+
+#: Generous: the test machine is shared and often busy.
+LINE_TIMEOUT_S = 60
+
+
+def _line(proc: subprocess.Popen[str], stream: IO[str], what: str) -> str:
+    """The child's next line on ``stream``, or a failure with its threads' stacks: a bare
+    ``readline()`` would hang the whole run if the line never came."""
+    ready, _, _ = select.select([stream], [], [], LINE_TIMEOUT_S)
+    if not ready:
+        proc.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack
+        proc.wait(10)
+        pytest.fail(f"hms watch printed no {what} within {LINE_TIMEOUT_S} s:\n{proc.stderr.read()}")
+    return stream.readline()
 
 
 def test_watch_prints_a_line_per_committed_change(pg_clinic: Clinic) -> None:
@@ -28,7 +44,7 @@ def test_watch_prints_a_line_per_committed_change(pg_clinic: Clinic) -> None:
     )
     try:
         assert proc.stderr is not None and proc.stdout is not None
-        ready = proc.stderr.readline()  # printed once the LISTEN is in place
+        ready = _line(proc, proc.stderr, "ready line")  # once the LISTEN is in place
         assert "watching" in ready, ready
         new_id = booking.book(
             pg_clinic,
@@ -38,7 +54,7 @@ def test_watch_prints_a_line_per_committed_change(pg_clinic: Clinic) -> None:
             day=world.day,
             at=f.NINE,
         )
-        line = json.loads(proc.stdout.readline())
+        line = json.loads(_line(proc, proc.stdout, "change"))
         assert line["kind"] == "appointments" and new_id in line["ids"]
         assert line["origin"] == pg_clinic.db.changes.origin and line["at"]
         proc.send_signal(signal.SIGINT)
