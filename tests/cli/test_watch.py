@@ -28,6 +28,7 @@ def _line(proc: subprocess.Popen[str], stream: IO[str], what: str) -> str:
     if not ready:
         proc.send_signal(signal.SIGABRT)  # PYTHONFAULTHANDLER: every thread's stack
         proc.wait(10)
+        assert proc.stderr is not None
         pytest.fail(f"hms watch printed no {what} within {LINE_TIMEOUT_S} s:\n{proc.stderr.read()}")
     return stream.readline()
 
