@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from datetime import time
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +19,11 @@ from sqlalchemy import delete, func, select, text, update
 
 from hms_desktop.db.models import Appointment, AuditEntry, Availability, Doctor, OutboxMessage
 from hms_desktop.errors import SlotTakenError, ValidationError
+from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import doctors, patients
 from hms_desktop.services.safety import audit, audit_chain
-from hms_desktop.services.scheduling import booking, quick_book
+from hms_desktop.services.scheduling import availability, booking, hours, quick_book
 from tests import factories as f
 
 SYSTEM_DESK = f.RECEPTION
@@ -190,6 +191,30 @@ def test_every_change_of_a_doctors_hours_raises_the_schedule_version(
     # The other doctor's hours were not touched, nor was their version.
     with clinic.db.read() as session:
         assert session.get_one(Doctor, world.other_doctor_id).schedule_version == other
+
+
+def test_the_quick_read_finds_the_hours_the_long_way_finds(clinic: Clinic, world: f.World) -> None:
+    """The quick read's hours are its own SQL (one statement with the doctor and the
+    patient); they must be :func:`availability.day_windows`' on every kind of day, or the
+    two ways would refuse differently."""
+    doctor, day = world.other_doctor_id, world.day
+    days = [day + timedelta(days=n) for n in range(14)]
+    weekday = day.strftime("%a").lower()
+    hours.set_weekly(clinic, SYSTEM, doctor, weekday, [("08:00", "10:00"), ("14:00", "16:30")])
+    hours.add_weekly(clinic, SYSTEM, doctor, (day + timedelta(days=1)).weekday(), "09:00", "12:00")
+    availability.set_day(clinic, SYSTEM, doctor, days[7], [("07:00", "08:00")])  # instead
+    availability.set_day(clinic, SYSTEM, doctor, days[8], [])  # off that date
+    hours.take_leave(clinic, SYSTEM, doctor, days[2], days[3], "course")
+    seen = set()
+    for on in days:
+        with quick_book.connection(clinic.db) as quick:
+            facts = quick.read(doctor, world.patient_id, "consultation", on)
+        assert facts is not None
+        with clinic.db.read() as session:
+            expected = availability.day_windows(session, doctor, on)
+        assert availability.windows_from(facts.hours) == expected, on
+        seen.add(tuple(expected))
+    assert len(seen) >= 4  # weekly, the other weekday, a date of its own, none
 
 
 AWKWARD = [
