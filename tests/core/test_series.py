@@ -330,22 +330,31 @@ def test_repeat_failing_midway_books_none(clinic: Clinic, world: f.World) -> Non
     assert len(series.repeat_visit(clinic, f.RECEPTION, first, "weekly", count=4).booked) == 3
 
 
-def test_a_time_taken_between_listing_and_repeating_books_no_visit(
-    clinic: Clinic, world: f.World, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    first = _first(world)
-    third = _week(world, 2)
+def _another_desk_books_after_the_listing(
+    monkeypatch: pytest.MonkeyPatch, world: f.World, day: date
+) -> list[object]:
+    """Once :func:`series.plan` has listed the dates, another desk books ``day`` at 10:00
+    for another patient; returns the list that then holds the database's state."""
     listed = series.plan
     before: list[object] = []
 
     def listing_then_another_desk_books(*args: Any, **kw: Any) -> list[series.Conflict]:
         found = listed(*args, **kw)
-        booking.book(clinic, OTHER_DESK, patient_id=world.other_patient_id,
-                     doctor_id=world.doctor_id, day=third, at="10:00")  # fmt: skip
-        before.append(_state(clinic))
+        booking.book(world.clinic, OTHER_DESK, patient_id=world.other_patient_id,
+                     doctor_id=world.doctor_id, day=day, at="10:00")  # fmt: skip
+        before.append(_state(world.clinic))
         return found
 
     monkeypatch.setattr(series, "plan", listing_then_another_desk_books)
+    return before
+
+
+def test_a_time_taken_between_listing_and_repeating_books_no_visit(
+    clinic: Clinic, world: f.World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = _first(world)
+    third = _week(world, 2)
+    before = _another_desk_books_after_the_listing(monkeypatch, world, third)
     with pytest.raises(SlotTakenError) as refused:
         series.repeat_visit(clinic, f.RECEPTION, first, "weekly", count=4)
     assert str(refused.value) == (
@@ -389,17 +398,7 @@ def test_a_time_taken_between_listing_and_booking_a_new_series_books_no_visit(
     _weekly_hours(world)
     dates = series.occurrence_dates(world.day, "weekly", count=4)
     third = dates[2]
-    listed = series.plan
-    before: list[object] = []
-
-    def listing_then_another_desk_books(*args: Any, **kw: Any) -> list[series.Conflict]:
-        found = listed(*args, **kw)
-        booking.book(clinic, OTHER_DESK, patient_id=world.other_patient_id,
-                     doctor_id=world.doctor_id, day=third, at="10:00")  # fmt: skip
-        before.append(_state(clinic))
-        return found
-
-    monkeypatch.setattr(series, "plan", listing_then_another_desk_books)
+    before = _another_desk_books_after_the_listing(monkeypatch, world, third)
     with pytest.raises(SlotTakenError) as refused:
         series.book_series(clinic, f.RECEPTION, patient_id=world.patient_id,
                            doctor_id=world.doctor_id, dates=dates, at="10:00")  # fmt: skip

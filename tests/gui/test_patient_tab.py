@@ -728,17 +728,16 @@ def test_ctrl_f_a_click_or_a_double_click_also_bring_the_chosen_patients_last_do
     offered(annas[1], world.other_doctor_id, focused=False)
 
 
-def test_choosing_another_patient_clears_the_last_ones_booked_line(
-    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
-) -> None:
-    """QA: after choosing another patient the bar still said "Booked Anna Smith … Undo"."""
-    clinic = sqlite_clinic
+def _anna_booked_by_keys(
+    qtbot: QtBot, clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
+) -> PatientTab:
+    """The tab, after Ctrl+B, "smith", Enter, Enter, Enter booked Anna Smith with her last
+    doctor; the window active again."""
     _seen(clinic, clock, world.other_patient_id, world.doctor_id, 7)
     tab = make_tab(qtbot, clinic, f.RECEPTION, ops)
     with qtbot.waitActive(tab):
         tab.activateWindow()
     slots_view = tab.browser.slot_picker.table.view
-    # Ctrl+B, the name, Enter, Enter, Enter: Anna Smith is booked with her last doctor.
     qtbot.keySequence(tab, "Ctrl+B")
     choose_patient(qtbot, tab, "smith", world.other_patient_id)
     qtbot.waitUntil(lambda: _focused() is slots_view, timeout=WAIT)
@@ -748,10 +747,20 @@ def test_choosing_another_patient_clears_the_last_ones_booked_line(
     qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() is not None, timeout=WAIT)
     with qtbot.waitSignal(tab.booked, timeout=WAIT):
         qtbot.keyClick(dialog, Qt.Key.Key_Return)
-    bar = tab.confirmation
-    assert bar.isVisible() and bar.text().startswith("Booked Anna Smith")
+    assert tab.confirmation.isVisible()
+    assert tab.confirmation.text().startswith("Booked Anna Smith")
     with qtbot.waitActive(tab):
         tab.activateWindow()
+    return tab
+
+
+def test_choosing_another_patient_clears_the_last_ones_booked_line(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
+) -> None:
+    """QA: after choosing another patient the bar still said "Booked Anna Smith … Undo"."""
+    clinic = sqlite_clinic
+    tab = _anna_booked_by_keys(qtbot, clinic, clock, world, ops)
+    bar = tab.confirmation
     # Anna chosen again (a new search showing her): still her booking, still undoable.
     qtbot.keySequence(tab, "Ctrl+B")
     choose_patient(qtbot, tab, "smith", world.other_patient_id)
@@ -789,26 +798,11 @@ def test_ctrl_z_on_the_patient_tab_undoes_the_booking_once_then_says_so(
     """Ctrl+Z takes the booking back; a second Ctrl+Z says "Nothing to undo." (the bar's
     own key used to be off by then, so it said nothing)."""
     clinic = sqlite_clinic
-    _seen(clinic, clock, world.other_patient_id, world.doctor_id, 7)
-    tab = make_tab(qtbot, clinic, f.RECEPTION, ops)
-    with qtbot.waitActive(tab):
-        tab.activateWindow()
+    tab = _anna_booked_by_keys(qtbot, clinic, clock, world, ops)
+    slots_view = tab.browser.slot_picker.table.view
+    bar = tab.confirmation
     said: list[str] = []
     tab.status_message.connect(said.append)
-    slots_view = tab.browser.slot_picker.table.view
-    qtbot.keySequence(tab, "Ctrl+B")
-    choose_patient(qtbot, tab, "smith", world.other_patient_id)
-    qtbot.waitUntil(lambda: _focused() is slots_view, timeout=WAIT)
-    qtbot.keyClick(slots_view, Qt.Key.Key_Return)
-    dialog = tab.active_dialog
-    assert isinstance(dialog, BookingDialog)
-    qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() is not None, timeout=WAIT)
-    with qtbot.waitSignal(tab.booked, timeout=WAIT):
-        qtbot.keyClick(dialog, Qt.Key.Key_Return)
-    bar = tab.confirmation
-    assert bar.text().startswith("Booked Anna Smith")
-    with qtbot.waitActive(tab):
-        tab.activateWindow()
     mine = AppointmentFilter(patient_id=world.other_patient_id, statuses=("booked",))
     before = len(booking.list_appointments(clinic, SYSTEM, mine))
     said.clear()
