@@ -7,8 +7,9 @@ import threading
 import time
 from pathlib import Path
 
+import psycopg
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import make_url, select, text
 from sqlalchemy.exc import IntegrityError
 
 from hms_desktop.config import Settings
@@ -271,3 +272,72 @@ def test_opening_a_new_database_another_program_holds_waits_instead_of_failing(
         db.dispose()
     assert mode == "wal"
     assert waited >= 0.4
+
+
+def _backend_pid(db: Database) -> int:
+    with db.read() as session:
+        return int(session.scalar(text("SELECT pg_backend_pid()")) or 0)
+
+
+def test_a_pooled_connection_the_server_ended_is_replaced_without_an_error(
+    pg_schema_url: str,
+) -> None:
+    """PostgreSQL restarted or an administrator ended the session: the next read gets a
+    new connection, with no ping sent before every checkout."""
+    db = Database(pg_schema_url)
+    try:
+        pid = _backend_pid(db)
+        assert _backend_pid(db) == pid  # the pool hands the same connection back
+        # From outside the pool (another program, an administrator).
+        admin = psycopg.connect(
+            make_url(pg_schema_url)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False),
+            autocommit=True,
+        )
+        with admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            # Wait for the server to be done with it (pg_terminate_backend only signals).
+            gone = "SELECT count(*) FROM pg_stat_activity WHERE pid = %s"
+            deadline = time.monotonic() + 20
+            while admin.execute(gone, (pid,)).fetchone() != (0,) and time.monotonic() < deadline:
+                pass
+        new_pid = _backend_pid(db)
+        assert new_pid not in (0, pid)
+        with db.write() as session:  # and writes go on as well
+            session.execute(text("CREATE TABLE after_restart (id integer)"))
+    finally:
+        db.dispose()
+
+
+def test_a_read_session_on_postgresql_cannot_write(pg_schema_url: str) -> None:
+    db = Database(pg_schema_url)
+    try:
+        with db.write() as session:
+            session.execute(text("CREATE TABLE kept (id integer)"))
+        with pytest.raises(Exception, match="read-only transaction"), db.read() as session:
+            session.execute(text("INSERT INTO kept VALUES (1)"))
+        with db.read() as session:
+            assert session.scalar(text("SELECT count(*) FROM kept")) == 0
+        with db.write() as session:  # the pool's connection writes again after it
+            session.execute(text("INSERT INTO kept VALUES (2)"))
+        with db.read() as session:
+            assert session.scalar(text("SELECT count(*) FROM kept")) == 1
+    finally:
+        db.dispose()
+
+
+def test_read_sessions_keep_their_statements_prepared_on_postgresql(pg_schema_url: str) -> None:
+    """psycopg prepares a statement run five times on a connection, and forgets them all
+    at a ROLLBACK: read sessions ended so, and PostgreSQL planned every query again."""
+    db = Database(pg_schema_url)
+    try:
+        query = text("SELECT count(*) FROM doctors WHERE id > :x")
+        for _ in range(8):
+            with db.read() as session:
+                session.execute(query, {"x": 0}).scalar()
+        with db.read() as session:
+            prepared = session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+        assert any("FROM doctors WHERE id > $1" in s for s in prepared), prepared
+    finally:
+        db.dispose()
