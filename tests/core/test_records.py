@@ -175,6 +175,13 @@ def test_history_is_oldest_first_with_doctor_date_and_visit_type(
     }
     with pytest.raises(NotFoundError):
         records.patient_history(clinic, SYSTEM, 9999)
+    # A wrong id says so to everyone, before any "you may not".
+    doctor = Actor(user_id=None, username="dr.ada", role="doctor", doctor_id=world.doctor_id)
+    for actor in (doctor, f.RECEPTION, f.patient_actor(world.patient_id)):
+        with pytest.raises(NotFoundError, match="There is no patient with id 9999"):
+            records.patient_history(clinic, actor, 9999)
+    # A patient with no visit yet has an empty history, not "no such patient".
+    assert records.patient_history(clinic, SYSTEM, f.patient(clinic, "Nadia New")) == []
 
 
 def _recent(at: datetime) -> bool:
