@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import date, time, timedelta
+from typing import Any
+
+from sqlalchemy import event
 
 from hms_desktop.config import Settings
 from hms_desktop.services.actor import SYSTEM, Actor
@@ -108,3 +112,19 @@ def set_settings(clinic: Clinic, **values: object) -> None:
     shared = {k: v for k, v in values.items() if k not in pc_names}
     if shared:
         clinic_settings.seed(clinic, shared)
+
+
+def write_commits(clinic: Clinic, work: Callable[[], Any]) -> tuple[Any, int]:
+    """What ``work`` returns, and how many write transactions it committed (a read
+    session on PostgreSQL ends with a COMMIT too; its connection is read-only)."""
+    seen: list[object] = []
+
+    def count(conn: Any) -> None:
+        if not conn.get_execution_options().get("postgresql_readonly", False):
+            seen.append(conn)
+
+    event.listen(clinic.db.engine, "commit", count)
+    try:
+        return work(), len(seen)
+    finally:
+        event.remove(clinic.db.engine, "commit", count)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, time, timedelta
-from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from hms_desktop.db.models import Appointment, AuditEntry, OutboxMessage, WaitlistEntry
 from hms_desktop.errors import (
@@ -165,18 +163,7 @@ def test_walk_in_takes_free_time_else_is_overbooked_with_a_reason(
     assert patient_flow.undo_step(clinic, f.RECEPTION, extra.appointment_id) == "cancelled"
 
 
-def _commits(clinic: Clinic, work: Callable[[], Any]) -> tuple[Any, int]:
-    """What ``work`` returns, and how many transactions it committed."""
-    seen: list[object] = []
-
-    def count(_conn: object) -> None:
-        seen.append(_conn)
-
-    event.listen(clinic.db.engine, "commit", count)
-    try:
-        return work(), len(seen)
-    finally:
-        event.remove(clinic.db.engine, "commit", count)
+_commits = f.write_commits
 
 
 def _rows(clinic: Clinic) -> tuple[int, int, int]:

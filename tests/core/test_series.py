@@ -3,12 +3,11 @@ transaction, every visit or none, and a refusal names the visit that held the ot
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from hms_desktop.db.models import Appointment, AuditEntry, OutboxMessage
 from hms_desktop.errors import SlotTakenError, ValidationError
@@ -47,18 +46,7 @@ def _week(w: f.World, n: int) -> date:
     return w.day + timedelta(weeks=n)
 
 
-def _commits(clinic: Clinic, work: Callable[[], Any]) -> tuple[Any, int]:
-    """What ``work`` returns, and how many transactions it committed."""
-    seen: list[object] = []
-
-    def count(conn: object) -> None:
-        seen.append(conn)
-
-    event.listen(clinic.db.engine, "commit", count)
-    try:
-        return work(), len(seen)
-    finally:
-        event.remove(clinic.db.engine, "commit", count)
+_commits = f.write_commits
 
 
 def _state(clinic: Clinic) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], int]:
