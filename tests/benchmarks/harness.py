@@ -371,17 +371,25 @@ def bench_history_and_search(target: Target, scale: Scale) -> list[Result]:
             )
     clinic.close()
     worst_history, worst_floor = pairs[worst_at]
+    # On PostgreSQL the target is the ratio (#19: history within 1.5x of the
+    # psycopg floor); on SQLite it names none, and the screen's 30 ms stands.
+    if target.sqlite:
+        history_target, history_met = "< 30 ms", worst_history < 0.030
+        said = "target as before, the ratio for information"
+    else:
+        history_target = "<= 1.5x floor"
+        history_met = worst_history <= 1.5 * worst_floor
+        said = f"also under 30 ms: {'yes' if worst_history < 0.030 else 'no'}"
     return [
         Result(
             "patient history (busiest 20 patients, worst median)",
             worst_history * 1e3,
             "ms",
             worst_floor * 1e3,
-            "< 30 ms",
-            worst_history < 0.030,
+            history_target,
+            history_met,
             f"floor: the same rows in one raw {target.driver} query, then one row inserted "
-            "and committed (ours writes the audit entry of the view); target as before, "
-            "the ratio for information",
+            f"and committed (ours writes the audit entry of the view); {said}",
         ),
         Result(
             "patient search, 1-6 char prefix (worst keystroke)",
