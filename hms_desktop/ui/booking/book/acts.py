@@ -12,8 +12,10 @@ before anything changes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction
@@ -45,6 +47,20 @@ if TYPE_CHECKING:
     from hms_desktop.ui.booking.book.view import BookView
 
 
+@dataclass(frozen=True)
+class _Wanted:
+    """A booking as asked for: the cell's values, read on the UI thread."""
+
+    row: int
+    column: int
+    patient: PatientRow
+    doctor_id: int
+    doctor: str
+    day: date
+    at: time
+    visit_type: str
+
+
 class BookActs:
     """The book's actions on cells; owned by a :class:`~.view.BookView`."""
 
@@ -59,6 +75,8 @@ class BookActs:
         self.active_dialog: QDialog | None = None
         #: Actions of the owner listed first in the menu (the Doctor tab's).
         self.extra_actions: list[QAction] = []
+        #: A change is on its way to the database (see :meth:`_run`).
+        self.saving = False
 
     # --- Enter on a cell ----------------------------------------------------------------
     def activate(self, row: int, column: int) -> None:
@@ -111,9 +129,14 @@ class BookActs:
         """Book the free cell for the chosen patient (asking for one with the finder).
 
         A patient who already has a visit that day is asked about first: the patient
-        stays chosen after a booking, so a second Enter would book them twice.
+        stays chosen after a booking, so a second Enter would book them twice. The
+        question's read and the booking run on a worker (a slow server must not freeze
+        the window); while they do, another booking is not started, so Enter pressed
+        twice books once.
         """
         view = self.view
+        if self.saving:
+            return  # the message line says "Booking…"; the first Enter's result comes
         cell = view.model.cell(row, column)
         if cell.kind != "free" or cell.slot is None:
             view.say("Choose free time to book.")
@@ -121,54 +144,108 @@ class BookActs:
         if self.patient is None:
             self.ask_patient((row, column))
             return
-        doctor, day = view.model.column_doctor(column), view.model.column_day(column)
-        if not same_day_ok and self._ask_same_day(row, column, day, cell.slot, doctor.doctor):
+        # Everything the worker needs, read from the widgets here on the UI thread.
+        wanted = _Wanted(
+            row, column, self.patient, view.model.column_doctor(column).doctor_id,
+            view.model.column_doctor(column).doctor, view.model.column_day(column), cell.slot,
+            view.controls.visit_type.currentData(),
+        )  # fmt: skip
+        view.message.setText("Booking…")
+        if same_day_ok:
+            self._book(wanted)
             return
+        clinic, actor = view.clinic, view.actor
+        self._run(
+            "Booking",
+            lambda: booking.list_appointments(
+                clinic,
+                actor,
+                AppointmentFilter(
+                    date_from=wanted.day,
+                    date_to=wanted.day,
+                    patient_id=wanted.patient.id,
+                    statuses=("booked", "completed"),
+                ),
+            ),
+            lambda that_day: self._ask_same_day(wanted, that_day),
+            reload=False,
+        )
+
+    def _book(self, wanted: _Wanted) -> None:
+        view = self.view
         view.confirmations.clear()  # the next action: the last one's Undo is over
-        try:
-            new_id = booking.book(
-                view.clinic, view.actor, patient_id=self.patient.id, doctor_id=doctor.doctor_id,
-                day=day, at=cell.slot, visit_type=view.controls.visit_type.currentData(),
-            )  # fmt: skip
-        except HmsError as err:
-            view.say(user_message(err))
-            view.load()
-            return
+        clinic, actor, w = view.clinic, view.actor, wanted
+        self._run(
+            "Booking",
+            lambda: booking.book(
+                clinic,
+                actor,
+                patient_id=w.patient.id,
+                doctor_id=w.doctor_id,
+                day=w.day,
+                at=w.at,
+                visit_type=w.visit_type,
+            ),
+            lambda new_id: self._booked(w, new_id),
+        )
+
+    def _booked(self, w: _Wanted, new_id: int) -> None:
+        view = self.view
         view.message.clear()
-        who = patient_text(self.patient.full_name, self.patient.id, self.patient.date_of_birth)
-        view.confirmations.booked(new_id, who, doctor.doctor, day, cell.slot)
-        view.load(select=(doctor.doctor_id, day, cell.slot))
+        who = patient_text(w.patient.full_name, w.patient.id, w.patient.date_of_birth)
+        view.confirmations.booked(new_id, who, w.doctor, w.day, w.at)
+        view.load(select=(w.doctor_id, w.day, w.at))
         view.visits_changed.emit()
 
-    def _ask_same_day(self, row: int, column: int, day: date, at: time, doctor: str) -> bool:
-        """Ask before a second visit on one day for the chosen patient; True if asked."""
-        view, patient = self.view, self.patient
-        assert patient is not None
-        try:
-            that_day = booking.list_appointments(
-                view.clinic, view.actor,
-                AppointmentFilter(date_from=day, date_to=day, patient_id=patient.id,
-                                  statuses=("booked", "completed")),
-            )  # fmt: skip
-        except HmsError as err:
-            view.say(user_message(err))
-            return True
+    def _ask_same_day(self, w: _Wanted, that_day: list[AppointmentRow]) -> None:
+        """Book, or first ask when the patient has a visit that day already."""
+        view = self.view
         if not that_day:
-            return False
+            self._book(w)
+            return
+        view.message.clear()  # no longer "Booking…": the question is up to the desk
         first = that_day[0]
-        who = patient_text(patient.full_name, patient.id, patient.date_of_birth)
+        who = patient_text(w.patient.full_name, w.patient.id, w.patient.date_of_birth)
         text = (
-            f"{who} already has a visit that day ({day_text(day, view.clinic.today())}): "
+            f"{who} already has a visit that day ({day_text(w.day, view.clinic.today())}): "
             f"{time_text(first.time)} with {first.doctor}"
             + (f" (and {len(that_day) - 1} more)" if len(that_day) > 1 else "")
-            + f".\n\nBook another at {time_text(at)} with {doctor}?"
+            + f".\n\nBook another at {time_text(w.at)} with {w.doctor}?"
         )
         self.active_dialog = confirm(
             view, "Second visit that day", text,
-            lambda: self.book_free(row, column, same_day_ok=True),
+            lambda: self.book_free(w.row, w.column, same_day_ok=True),
             yes_text="Book another", no_text="Don't book",
         )  # fmt: skip
-        return True
+
+    def _run(
+        self,
+        label: str,
+        work: Callable[[], Any],
+        done: Callable[[Any], object],
+        *,
+        said: Callable[[str], str] = lambda message: message,
+        reload: bool = True,
+    ) -> None:
+        """Run ``work`` (service calls on values read beforehand) on a worker; then
+        ``done(result)`` on the UI thread. A refusal or a failure is said on the message
+        line (through ``said``) and, with ``reload``, the book is read again, as it may
+        have changed meanwhile. :attr:`saving` holds until either, so a second change
+        is not started before the first is answered."""
+        view = self.view
+        self.saving = True
+
+        def succeeded(result: object) -> None:
+            self.saving = False
+            done(result)
+
+        def failed(err: BaseException) -> None:
+            self.saving = False
+            view.say(said(user_message(err)))
+            if reload:
+                view.load()
+
+        view.ops.run(lambda _ctx: work(), label=label, on_success=succeeded, on_failure=failed)
 
     def open_visit(self, block: Block, column: int | None = None) -> None:
         """Say the visit's details: on the front desk's book in a small read-only box
