@@ -8,7 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import time
+from datetime import datetime, time
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
@@ -23,7 +23,7 @@ from hms_desktop.services.scheduling import booking
 from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.common.operations import Operations
 from tests import factories as f
-from tests.gui.book_support import WAIT
+from tests.gui.book_support import WAIT, asked, center, drag
 
 
 @pytest.fixture
@@ -145,3 +145,68 @@ def test_the_window_keeps_working_while_the_database_waits_for_another_write(
     timer.stop()
     assert bar.text().startswith("Booked José Núñez") and "at 09:30." in bar.text()
     assert _visits(clinic) == [(world.patient_id, world.doctor_id, time(9, 30))]
+
+
+def test_a_move_a_cancel_and_a_no_show_wait_for_the_database_and_keep_their_undo(
+    qtbot: QtBot, view: BookView, clinic: Clinic, world: f.World, database_url: str
+) -> None:
+    booking.book(clinic, SYSTEM, patient_id=world.patient_id, doctor_id=world.doctor_id,
+                 day=world.day, at="09:00")  # fmt: skip
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        view.load()
+    m, bar = view.model, view.confirmation
+    nine, eleven = m.row_for(time(9, 0)), m.row_for(time(11, 0))
+    ticks: list[None] = []
+    timer = QTimer(view)
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(None))
+    timer.start()
+
+    def live() -> list[tuple[int, time, str]]:
+        """The visits not cancelled (an Undo of a cancel books the visit again)."""
+        rows = booking.list_appointments(clinic, SYSTEM)
+        return [(a.doctor_id, a.time, a.status) for a in rows if a.status != "cancelled"]
+
+    # A drag to Dr. Turing's 11:00 waits for the other write; the window does not.
+    with writes_held(database_url):
+        drag(view, center(view, nine, 0), center(view, eleven, 1))
+        qtbot.waitUntil(lambda: len(ticks) >= 10, timeout=WAIT)
+        assert view.acts.saving and view.message.text() == "Moving…" and not bar.isVisible()
+        assert str(m.index(nine, 0).data()).startswith("José Núñez")  # not moved yet
+    qtbot.waitUntil(bar.isVisible, timeout=WAIT)
+    assert bar.text().startswith("Moved José Núñez's visit with Dr. Ada Lovelace from ")
+    assert live() == [(world.other_doctor_id, time(11, 0), "booked")]
+    qtbot.waitUntil(lambda: not view.ops.busy, timeout=WAIT)
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        qtbot.mouseClick(bar.undo_button, Qt.MouseButton.LeftButton)
+    assert live() == [(world.doctor_id, time(9, 0), "booked")]
+
+    # Delete, the question, then the cancel waits on its worker; Undo books it again.
+    view.table.setFocus()
+    view.table.setCurrentIndex(m.index(nine, 0))
+    QTest.keyClick(view.table, Qt.Key.Key_Delete)
+    box = asked(qtbot, view)
+    [yes] = [b for b in box.buttons() if b.text().replace("&", "") == "Cancel visit"]
+    with writes_held(database_url):
+        qtbot.mouseClick(yes, Qt.MouseButton.LeftButton)
+        waited = len(ticks)
+        qtbot.waitUntil(lambda: len(ticks) >= waited + 10, timeout=WAIT)
+        assert view.acts.saving and view.message.text() == "Cancelling…"
+    qtbot.waitUntil(lambda: bar.isVisible() and bar.text().startswith("Cancelled"), timeout=WAIT)
+    assert bar.text().startswith("Cancelled José Núñez's visit with Dr. Ada Lovelace, ")
+    assert live() == []
+    qtbot.waitUntil(lambda: not view.ops.busy, timeout=WAIT)
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        qtbot.mouseClick(bar.undo_button, Qt.MouseButton.LeftButton)
+    assert live() == [(world.doctor_id, time(9, 0), "booked")]
+
+    # Once the visit has begun, No-show from the menu; the bar says so.
+    clinic.clock.set(datetime.combine(world.day, time(9, 1), clinic.clock.tz))
+    menu = view.acts.context_menu(nine, 0)
+    [no_show] = [a for a in menu.actions() if a.text() == "&No-show"]
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        no_show.trigger()
+    menu.deleteLater()
+    timer.stop()
+    assert bar.text() == "José Núñez did not come (09:00)."
+    assert live() == [(world.doctor_id, time(9, 0), "no_show")]

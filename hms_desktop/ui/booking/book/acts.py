@@ -8,6 +8,11 @@ that did not happen. A refused move keeps the bar (the last change's Undo still
 stands) and says why on the message line. A visit of a series can be moved or
 cancelled alone or with all its later visits; the later ones' conflicts are listed
 before anything changes.
+
+The service calls run on workers (``view.ops``), on values read from the widgets
+beforehand: a slow or unreachable server must not freeze the window. One change at a
+time: while one is on its way the message line says so ("Booking…") and another
+Enter, drop or answer starts nothing, so Enter pressed twice books once.
 """
 
 from __future__ import annotations
@@ -84,6 +89,8 @@ class BookActs:
         view = self.view
         view.next_action()
         cell = view.model.cell(row, column)
+        if self.moving is not None and self.saving:
+            return  # the last change is still on its way (the message line says so)
         if self.moving is not None:
             block, and_later = self.moving
             self.moving = None
@@ -136,7 +143,7 @@ class BookActs:
         """
         view = self.view
         if self.saving:
-            return  # the message line says "Booking…"; the first Enter's result comes
+            return  # the message line says what is on its way; its result comes
         cell = view.model.cell(row, column)
         if cell.kind != "free" or cell.slot is None:
             view.say("Choose free time to book.")
@@ -150,7 +157,6 @@ class BookActs:
             view.model.column_doctor(column).doctor, view.model.column_day(column), cell.slot,
             view.controls.visit_type.currentData(),
         )  # fmt: skip
-        view.message.setText("Booking…")
         if same_day_ok:
             self._book(wanted)
             return
@@ -230,10 +236,12 @@ class BookActs:
         """Run ``work`` (service calls on values read beforehand) on a worker; then
         ``done(result)`` on the UI thread. A refusal or a failure is said on the message
         line (through ``said``) and, with ``reload``, the book is read again, as it may
-        have changed meanwhile. :attr:`saving` holds until either, so a second change
-        is not started before the first is answered."""
+        have changed meanwhile. Meanwhile the message line says ``label…`` and
+        :attr:`saving` holds, so a second change is not started before the first is
+        answered."""
         view = self.view
         self.saving = True
+        view.message.setText(f"{label}…")
 
         def succeeded(result: object) -> None:
             self.saving = False
@@ -290,40 +298,51 @@ class BookActs:
         self.active_dialog = box
         return box
 
-    def cancel_later(self, block: Block) -> QMessageBox | None:
-        """Cancel this visit and the later ones of its series: they are listed first."""
-        view = self.view
-        try:
-            rows = [
-                booking.get_appointment(view.clinic, view.actor, i)
-                for i in series.later_occurrences(view.clinic, block.appointment_id)
+    def cancel_later(self, block: Block) -> None:
+        """Cancel this visit and the later ones of its series: they are listed first
+        (read on a worker; the question comes when they are)."""
+        if self.saving:
+            return
+        view, appointment_id = self.view, block.appointment_id
+        clinic, actor = view.clinic, view.actor
+
+        def read() -> list[AppointmentRow]:
+            return [
+                booking.get_appointment(clinic, actor, i)
+                for i in series.later_occurrences(clinic, appointment_id)
             ]
-        except HmsError as err:
-            view.say(user_message(err))
-            return None
+
+        self._run("Cancelling", read, lambda rows: self._ask_later(block, rows), reload=False)
+
+    def _ask_later(self, block: Block, rows: list[AppointmentRow]) -> None:
+        view = self.view
+        view.message.clear()  # no longer "Cancelling…": the question is up to the desk
         listed = "\n".join(when_text(r.date, r.time) for r in rows)
-        box = confirm(
+        self.active_dialog = confirm(
             view,
             "Cancel visits",
             f"Cancel these {len(rows)} visits of {block.patient}?\n{listed}",
             lambda: self.cancel(block, and_later=True),
             yes_text=f"Cancel {len(rows)} visits",
         )
-        self.active_dialog = box
-        return box
 
     def cancel(self, block: Block, *, and_later: bool) -> None:
-        view = self.view
-        view.confirmations.clear()
-        try:
-            before = booking.get_appointment(view.clinic, view.actor, block.appointment_id)
-            ids = series.cancel_occurrences(
-                view.clinic, view.actor, block.appointment_id, and_later=and_later
-            )
-        except HmsError as err:
-            view.say(user_message(err))
-            view.load()
+        """Cancel the visit (with ``and_later`` its series' later ones) on a worker."""
+        if self.saving:
             return
+        view, appointment_id = self.view, block.appointment_id
+        clinic, actor = view.clinic, view.actor
+        view.confirmations.clear()
+
+        def work() -> tuple[AppointmentRow, list[int]]:
+            before = booking.get_appointment(clinic, actor, appointment_id)
+            ids = series.cancel_occurrences(clinic, actor, appointment_id, and_later=and_later)
+            return before, ids
+
+        self._run("Cancelling", work, lambda result: self._cancelled(block, *result))
+
+    def _cancelled(self, block: Block, before: AppointmentRow, ids: list[int]) -> None:
+        view = self.view
         view.message.clear()
         if len(ids) == 1:
             view.confirmations.cancelled(before, block.patient)
@@ -335,17 +354,23 @@ class BookActs:
         view.changed_here()
 
     def mark_no_show(self, block: Block) -> None:
-        view = self.view
-        view.confirmations.clear()
-        try:
-            booking.set_status(view.clinic, view.actor, block.appointment_id, "no_show")
-        except HmsError as err:
-            view.say(user_message(err))
-            view.load()
+        """The patient did not come (on a worker)."""
+        if self.saving:
             return
-        view.message.clear()
-        view.confirmations.done(f"{block.patient} did not come ({time_text(block.start)}).")
-        view.changed_here()
+        view, appointment_id = self.view, block.appointment_id
+        clinic, actor = view.clinic, view.actor
+        view.confirmations.clear()
+
+        def done(_result: object) -> None:
+            view.message.clear()
+            view.confirmations.done(f"{block.patient} did not come ({time_text(block.start)}).")
+            view.changed_here()
+
+        self._run(
+            "Saving the no-show",
+            lambda: booking.set_status(clinic, actor, appointment_id, "no_show"),
+            done,
+        )
 
     def repeat(self, block: Block, column: int) -> RepeatDialog:
         """Make the visit the first of a weekly or monthly series (conflicts listed first)."""
@@ -353,18 +378,28 @@ class BookActs:
         view.confirmations.clear()
         dialog = RepeatDialog(view.clinic, view.actor, block, view.model.column_day(column), view)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        clinic, actor = view.clinic, view.actor
 
-        def booked(ids: tuple[int, ...]) -> None:
-            try:
-                rows = [booking.get_appointment(view.clinic, view.actor, i) for i in ids]
-            except HmsError as err:
-                view.say(user_message(err))
-                rows = []
+        def said(ids: tuple[int, ...], rows: list[AppointmentRow]) -> None:
             if rows:
                 view.confirmations.series_booked(
                     ids, [r.date for r in rows], block.patient, rows[0].doctor, block.start
                 )
             view.changed_here()
+
+        def booked(ids: tuple[int, ...]) -> None:
+            # The repeats are booked (by the dialog); their dates for the bar are read
+            # on a worker. Failing that, the bar says nothing and the message line why.
+            def failed(err: BaseException) -> None:
+                view.say(user_message(err))
+                said(ids, [])
+
+            view.ops.run(
+                lambda _ctx: [booking.get_appointment(clinic, actor, i) for i in ids],
+                label="Reading the repeats",
+                on_success=lambda rows: said(ids, rows),
+                on_failure=failed,
+            )
 
         dialog.booked.connect(booked)
         dialog.open()
@@ -386,44 +421,59 @@ class BookActs:
             self.moving = None
             self.view.say("The visit stays where it was.")
 
-    def move_block(self, block: Block, row: int, column: int, *, and_later: bool = False) -> bool:
+    def move_block(self, block: Block, row: int, column: int, *, and_later: bool = False) -> None:
         """Move ``block`` (and with ``and_later`` its series' later visits by the same
-        shift) to the cell; a refusal leaves everything where it was and says why."""
+        shift) to the cell, on a worker; a refusal leaves everything where it was and
+        says why. A series stays with its doctor."""
+        if self.saving:
+            return  # the block stays where it is drawn; the message line says what waits
         view = self.view
         cell = view.model.cell(row, column)
         doctor, day = view.model.column_doctor(column), view.model.column_day(column)
         at = cell.slot if cell.kind == "free" and cell.slot else view.model.row_time(row)
-        try:
-            before = booking.get_appointment(view.clinic, view.actor, block.appointment_id)
-            if and_later:
-                return self._move_later(block, before, doctor.doctor_id, day, at)
-            booking.reschedule(view.clinic, view.actor, block.appointment_id, day=day, at=at,
-                               doctor_id=doctor.doctor_id)  # fmt: skip
-        except HmsError as err:
-            view.say(f"Not moved: {user_message(err)}")
-            view.load()
-            return False
-        view.message.clear()
-        view.confirmations.moved(before, block.patient, doctor.doctor, day, at)
-        view.load(select=(doctor.doctor_id, day, at))
-        view.visits_changed.emit()
-        return True
+        clinic, actor = view.clinic, view.actor
+        appointment_id, target = block.appointment_id, doctor.doctor_id
 
-    def _move_later(
-        self, block: Block, before: AppointmentRow, target: int, day: date, at: time
-    ) -> bool:
-        view, doctor_id = self.view, before.doctor_id
-        if target != doctor_id:
-            view.say("Not moved: a series stays with its doctor; choose a time in their column.")
-            return False
-        try:
-            conflicts = series.move_occurrences(
-                view.clinic, view.actor, block.appointment_id, day=day, at=at, and_later=True
+        def work() -> tuple[AppointmentRow, list[series.Conflict] | None]:
+            """The visit as it was, and the series' conflicts (None: another doctor)."""
+            before = booking.get_appointment(clinic, actor, appointment_id)
+            if not and_later:
+                booking.reschedule(clinic, actor, appointment_id, day=day, at=at, doctor_id=target)
+                return before, []
+            if target != before.doctor_id:
+                return before, None
+            return before, series.move_occurrences(
+                clinic, actor, appointment_id, day=day, at=at, and_later=True
             )
-        except HmsError as err:  # it names the visit that held the others, and says so
-            view.say(user_message(err))
-            view.load()
-            return False
+
+        def done(result: tuple[AppointmentRow, list[series.Conflict] | None]) -> None:
+            before, conflicts = result
+            if and_later:
+                self._moved_later(block, before, conflicts, day, at)
+                return
+            view.message.clear()
+            view.confirmations.moved(before, block.patient, doctor.doctor, day, at)
+            view.load(select=(target, day, at))
+            view.visits_changed.emit()
+
+        def said(message: str) -> str:
+            # A series' refusal names the visit that held the others and says none moved.
+            return message if and_later else f"Not moved: {message}"
+
+        self._run("Moving", work, done, said=said)
+
+    def _moved_later(
+        self,
+        block: Block,
+        before: AppointmentRow,
+        conflicts: list[series.Conflict] | None,
+        day: date,
+        at: time,
+    ) -> None:
+        view = self.view
+        if conflicts is None:
+            view.say("Not moved: a series stays with its doctor; choose a time in their column.")
+            return
         if conflicts:
             self.active_dialog = show_conflicts(
                 view,
@@ -432,7 +482,7 @@ class BookActs:
             )
             view.say(f"Not moved: {len(conflicts)} of the visits cannot go there.")
             view.load()
-            return False
+            return
         view.message.clear()
         today = view.clinic.today()
         shift = (day - before.date).days
@@ -447,9 +497,8 @@ class BookActs:
             f"{when_text(before.date, before.time, today)} to {when_text(day, at, today)}; "
             f"the later ones of the series are {later}."
         )
-        view.load(select=(doctor_id, day, at))
+        view.load(select=(before.doctor_id, day, at))
         view.visits_changed.emit()
-        return True
 
     def on_dropped(self, block: Block, _r: int, _c: int, row: int, column: int) -> None:
         self.move_block(block, row, column)
