@@ -20,6 +20,7 @@ from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import patients
 from hms_desktop.services.scheduling import booking
+from hms_desktop.ui.booking.book.acts import NOT_YET
 from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.common.operations import Operations
 from tests import factories as f
@@ -107,9 +108,12 @@ def test_enter_pressed_twice_books_once(
     qtbot: QtBot, view: BookView, clinic: Clinic, world: f.World
 ) -> None:
     changed: list[None] = []
+    said: list[str] = []
     view.visits_changed.connect(lambda: changed.append(None))
+    view.status_message.connect(said.append)
     QTest.keyClick(view.table, Qt.Key.Key_Return)
     QTest.keyClick(view.table, Qt.Key.Key_Return)  # before the first is answered
+    assert said == [NOT_YET]
     qtbot.waitUntil(view.confirmation.isVisible, timeout=WAIT)
     qtbot.waitUntil(lambda: not view.ops.busy, timeout=WAIT)
     assert _visits(clinic) == [(world.patient_id, world.doctor_id, time(9, 30))]
@@ -135,7 +139,9 @@ def test_the_window_keeps_working_while_the_database_waits_for_another_write(
         # The book still moves under the keys, and Enter again starts no second booking.
         QTest.keyClick(view.table, Qt.Key.Key_Down)
         assert view.model.row_time(view.table.currentIndex().row()) == time(10, 0)
-        QTest.keyClick(view.table, Qt.Key.Key_Return)
+        with qtbot.waitSignal(view.status_message, timeout=WAIT) as said:
+            QTest.keyClick(view.table, Qt.Key.Key_Return)
+        assert said.args == [NOT_YET]
         waited = len(ticks)
         qtbot.waitUntil(lambda: len(ticks) >= waited + 5, timeout=WAIT)
         assert view.acts.saving and not bar.isVisible()
@@ -173,6 +179,10 @@ def test_a_move_a_cancel_and_a_no_show_wait_for_the_database_and_keep_their_undo
         qtbot.waitUntil(lambda: len(ticks) >= 10, timeout=WAIT)
         assert view.acts.saving and view.message.text() == "Moving…" and not bar.isVisible()
         assert str(m.index(nine, 0).data()).startswith("José Núñez")  # not moved yet
+        # A second drag meanwhile starts nothing and says why.
+        with qtbot.waitSignal(view.status_message, timeout=WAIT) as said:
+            drag(view, center(view, nine, 0), center(view, m.row_for(time(10, 0)), 0))
+        assert said.args == [NOT_YET] and view.message.text() == "Moving…"
     qtbot.waitUntil(bar.isVisible, timeout=WAIT)
     assert bar.text().startswith("Moved José Núñez's visit with Dr. Ada Lovelace from ")
     assert live() == [(world.other_doctor_id, time(11, 0), "booked")]

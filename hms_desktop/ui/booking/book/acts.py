@@ -11,8 +11,9 @@ before anything changes.
 
 The service calls run on workers (``view.ops``), on values read from the widgets
 beforehand: a slow or unreachable server must not freeze the window. One change at a
-time: while one is on its way the message line says so ("Booking…") and another
-Enter, drop or answer starts nothing, so Enter pressed twice books once.
+time: while one is on its way the message line says so ("Booking…"), and another
+Enter, drop or answer starts nothing (the status bar says "Not yet"), so Enter
+pressed twice books once.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from hms_desktop.ui.booking.book.view import BookView
+
+#: What a second change says while the first is on its way (Enter pressed twice).
+NOT_YET = "Not yet: the last change is still being saved."
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,8 @@ class BookActs:
         view = self.view
         view.next_action()
         cell = view.model.cell(row, column)
-        if self.moving is not None and self.saving:
-            return  # the last change is still on its way (the message line says so)
+        if self.moving is not None and self.still_saving():
+            return
         if self.moving is not None:
             block, and_later = self.moving
             self.moving = None
@@ -142,8 +146,8 @@ class BookActs:
         twice books once.
         """
         view = self.view
-        if self.saving:
-            return  # the message line says what is on its way; its result comes
+        if self.still_saving():
+            return
         cell = view.model.cell(row, column)
         if cell.kind != "free" or cell.slot is None:
             view.say("Choose free time to book.")
@@ -224,6 +228,13 @@ class BookActs:
             yes_text="Book another", no_text="Don't book",
         )  # fmt: skip
 
+    def still_saving(self) -> bool:
+        """True while a change is on its way: another is not started, and the status
+        bar says why nothing happened (a drop or an answer must not vanish unsaid)."""
+        if self.saving:
+            self.view.status_message.emit(NOT_YET)
+        return self.saving
+
     def _run(
         self,
         label: str,
@@ -301,7 +312,7 @@ class BookActs:
     def cancel_later(self, block: Block) -> None:
         """Cancel this visit and the later ones of its series: they are listed first
         (read on a worker; the question comes when they are)."""
-        if self.saving:
+        if self.still_saving():
             return
         view, appointment_id = self.view, block.appointment_id
         clinic, actor = view.clinic, view.actor
@@ -328,7 +339,7 @@ class BookActs:
 
     def cancel(self, block: Block, *, and_later: bool) -> None:
         """Cancel the visit (with ``and_later`` its series' later ones) on a worker."""
-        if self.saving:
+        if self.still_saving():
             return
         view, appointment_id = self.view, block.appointment_id
         clinic, actor = view.clinic, view.actor
@@ -355,7 +366,7 @@ class BookActs:
 
     def mark_no_show(self, block: Block) -> None:
         """The patient did not come (on a worker)."""
-        if self.saving:
+        if self.still_saving():
             return
         view, appointment_id = self.view, block.appointment_id
         clinic, actor = view.clinic, view.actor
@@ -425,8 +436,8 @@ class BookActs:
         """Move ``block`` (and with ``and_later`` its series' later visits by the same
         shift) to the cell, on a worker; a refusal leaves everything where it was and
         says why. A series stays with its doctor."""
-        if self.saving:
-            return  # the block stays where it is drawn; the message line says what waits
+        if self.still_saving():
+            return  # the block stays where it is drawn
         view = self.view
         cell = view.model.cell(row, column)
         doctor, day = view.model.column_doctor(column), view.model.column_day(column)
