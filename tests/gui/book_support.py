@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMessageBox
 from pytestqt.qtbot import QtBot
 
 from hms_desktop.services.actor import SYSTEM
@@ -49,6 +50,18 @@ def reload(qtbot: QtBot, view: BookView, change: Callable[[], object] | None = N
     """Do ``change`` (or reload) and wait until the book shows what it read."""
     with qtbot.waitSignal(view.loaded, timeout=WAIT):
         (change or view.load)()
+
+
+def asked(qtbot: QtBot, view: BookView) -> QMessageBox:
+    """The question the book shows, once it is up (it may wait for a read on a worker)."""
+
+    def shown() -> list[QMessageBox]:
+        return [b for b in view.findChildren(QMessageBox) if b.isVisible()]
+
+    qtbot.waitUntil(lambda: bool(shown()), timeout=WAIT)
+    [box] = shown()
+    assert view.acts.active_dialog is box
+    return box
 
 
 def book_at(clinic: Clinic, w: f.World, at: str, patient: int, doctor: int | None = None) -> int:

@@ -21,7 +21,7 @@ from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.common.dates import day_text, when_text
 from hms_desktop.ui.common.operations import Operations
 from tests import factories as f
-from tests.gui.book_support import WAIT, ops, view, world
+from tests.gui.book_support import WAIT, asked, ops, view, world
 from tests.gui.book_support import book_at as _book
 from tests.gui.book_support import center as _center
 from tests.gui.book_support import drag as _drag
@@ -97,8 +97,7 @@ def test_book_from_the_day_view_by_keyboard(
     # day already; Enter keeps it, Book another (Alt+B) books the second.
     QTest.keyClick(view.table, Qt.Key.Key_Down)
     QTest.keyClick(view.table, Qt.Key.Key_Return)
-    question = view.acts.active_dialog
-    assert isinstance(question, QMessageBox) and question.isVisible()
+    question = asked(qtbot, view)  # once the read on the worker is back
     assert question.text().startswith(
         f"José Núñez (#{world.patient_id}) already has a visit that day ("
     )
@@ -107,8 +106,7 @@ def test_book_from_the_day_view_by_keyboard(
     QTest.keyClick(question, Qt.Key.Key_Return)  # the default keeps it unbooked
     assert len(booking.list_appointments(sqlite_clinic, SYSTEM)) == 1
     QTest.keyClick(view.table, Qt.Key.Key_Return)
-    question = view.acts.active_dialog
-    assert isinstance(question, QMessageBox) and question.isVisible()
+    question = asked(qtbot, view)
     [another] = [b for b in question.buttons() if b.text() == "&Book another"]  # Alt+B
     with qtbot.waitSignal(view.loaded, timeout=WAIT):
         another.click()

@@ -8,12 +8,20 @@ that did not happen. A refused move keeps the bar (the last change's Undo still
 stands) and says why on the message line. A visit of a series can be moved or
 cancelled alone or with all its later visits; the later ones' conflicts are listed
 before anything changes.
+
+The service calls run on workers (``view.ops``), on values read from the widgets
+beforehand: a slow or unreachable server must not freeze the window. One change at a
+time: while one is on its way the message line says so ("Booking…"), and another
+Enter, drop or answer starts nothing (the status bar says "Not yet"), so Enter
+pressed twice books once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction
@@ -44,6 +52,23 @@ if TYPE_CHECKING:
 
     from hms_desktop.ui.booking.book.view import BookView
 
+#: What a second change says while the first is on its way (Enter pressed twice).
+NOT_YET = "Not yet: the last change is still being saved."
+
+
+@dataclass(frozen=True)
+class _Wanted:
+    """A booking as asked for: the cell's values, read on the UI thread."""
+
+    row: int
+    column: int
+    patient: PatientRow
+    doctor_id: int
+    doctor: str
+    day: date
+    at: time
+    visit_type: str
+
 
 class BookActs:
     """The book's actions on cells; owned by a :class:`~.view.BookView`."""
@@ -59,6 +84,8 @@ class BookActs:
         self.active_dialog: QDialog | None = None
         #: Actions of the owner listed first in the menu (the Doctor tab's).
         self.extra_actions: list[QAction] = []
+        #: A change is on its way to the database (see :meth:`_run`).
+        self.saving = False
 
     # --- Enter on a cell ----------------------------------------------------------------
     def activate(self, row: int, column: int) -> None:
@@ -66,6 +93,8 @@ class BookActs:
         view = self.view
         view.next_action()
         cell = view.model.cell(row, column)
+        if self.moving is not None and self.still_saving():
+            return
         if self.moving is not None:
             block, and_later = self.moving
             self.moving = None
@@ -111,9 +140,14 @@ class BookActs:
         """Book the free cell for the chosen patient (asking for one with the finder).
 
         A patient who already has a visit that day is asked about first: the patient
-        stays chosen after a booking, so a second Enter would book them twice.
+        stays chosen after a booking, so a second Enter would book them twice. The
+        question's read and the booking run on a worker (a slow server must not freeze
+        the window); while they do, another booking is not started, so Enter pressed
+        twice books once.
         """
         view = self.view
+        if self.still_saving():
+            return
         cell = view.model.cell(row, column)
         if cell.kind != "free" or cell.slot is None:
             view.say("Choose free time to book.")
@@ -121,54 +155,116 @@ class BookActs:
         if self.patient is None:
             self.ask_patient((row, column))
             return
-        doctor, day = view.model.column_doctor(column), view.model.column_day(column)
-        if not same_day_ok and self._ask_same_day(row, column, day, cell.slot, doctor.doctor):
+        # Everything the worker needs, read from the widgets here on the UI thread.
+        wanted = _Wanted(
+            row, column, self.patient, view.model.column_doctor(column).doctor_id,
+            view.model.column_doctor(column).doctor, view.model.column_day(column), cell.slot,
+            view.controls.visit_type.currentData(),
+        )  # fmt: skip
+        if same_day_ok:
+            self._book(wanted)
             return
+        clinic, actor = view.clinic, view.actor
+        self._run(
+            "Booking",
+            lambda: booking.list_appointments(
+                clinic,
+                actor,
+                AppointmentFilter(
+                    date_from=wanted.day,
+                    date_to=wanted.day,
+                    patient_id=wanted.patient.id,
+                    statuses=("booked", "completed"),
+                ),
+            ),
+            lambda that_day: self._ask_same_day(wanted, that_day),
+            reload=False,
+        )
+
+    def _book(self, wanted: _Wanted) -> None:
+        view = self.view
         view.confirmations.clear()  # the next action: the last one's Undo is over
-        try:
-            new_id = booking.book(
-                view.clinic, view.actor, patient_id=self.patient.id, doctor_id=doctor.doctor_id,
-                day=day, at=cell.slot, visit_type=view.controls.visit_type.currentData(),
-            )  # fmt: skip
-        except HmsError as err:
-            view.say(user_message(err))
-            view.load()
-            return
+        clinic, actor, w = view.clinic, view.actor, wanted
+        self._run(
+            "Booking",
+            lambda: booking.book(
+                clinic,
+                actor,
+                patient_id=w.patient.id,
+                doctor_id=w.doctor_id,
+                day=w.day,
+                at=w.at,
+                visit_type=w.visit_type,
+            ),
+            lambda new_id: self._booked(w, new_id),
+        )
+
+    def _booked(self, w: _Wanted, new_id: int) -> None:
+        view = self.view
         view.message.clear()
-        who = patient_text(self.patient.full_name, self.patient.id, self.patient.date_of_birth)
-        view.confirmations.booked(new_id, who, doctor.doctor, day, cell.slot)
-        view.load(select=(doctor.doctor_id, day, cell.slot))
+        who = patient_text(w.patient.full_name, w.patient.id, w.patient.date_of_birth)
+        view.confirmations.booked(new_id, who, w.doctor, w.day, w.at)
+        view.load(select=(w.doctor_id, w.day, w.at))
         view.visits_changed.emit()
 
-    def _ask_same_day(self, row: int, column: int, day: date, at: time, doctor: str) -> bool:
-        """Ask before a second visit on one day for the chosen patient; True if asked."""
-        view, patient = self.view, self.patient
-        assert patient is not None
-        try:
-            that_day = booking.list_appointments(
-                view.clinic, view.actor,
-                AppointmentFilter(date_from=day, date_to=day, patient_id=patient.id,
-                                  statuses=("booked", "completed")),
-            )  # fmt: skip
-        except HmsError as err:
-            view.say(user_message(err))
-            return True
+    def _ask_same_day(self, w: _Wanted, that_day: list[AppointmentRow]) -> None:
+        """Book, or first ask when the patient has a visit that day already."""
+        view = self.view
         if not that_day:
-            return False
+            self._book(w)
+            return
+        view.message.clear()  # no longer "Booking…": the question is up to the desk
         first = that_day[0]
-        who = patient_text(patient.full_name, patient.id, patient.date_of_birth)
+        who = patient_text(w.patient.full_name, w.patient.id, w.patient.date_of_birth)
         text = (
-            f"{who} already has a visit that day ({day_text(day, view.clinic.today())}): "
+            f"{who} already has a visit that day ({day_text(w.day, view.clinic.today())}): "
             f"{time_text(first.time)} with {first.doctor}"
             + (f" (and {len(that_day) - 1} more)" if len(that_day) > 1 else "")
-            + f".\n\nBook another at {time_text(at)} with {doctor}?"
+            + f".\n\nBook another at {time_text(w.at)} with {w.doctor}?"
         )
         self.active_dialog = confirm(
             view, "Second visit that day", text,
-            lambda: self.book_free(row, column, same_day_ok=True),
+            lambda: self.book_free(w.row, w.column, same_day_ok=True),
             yes_text="Book another", no_text="Don't book",
         )  # fmt: skip
-        return True
+
+    def still_saving(self) -> bool:
+        """True while a change is on its way: another is not started, and the status
+        bar says why nothing happened (a drop or an answer must not vanish unsaid)."""
+        if self.saving:
+            self.view.status_message.emit(NOT_YET)
+        return self.saving
+
+    def _run(
+        self,
+        label: str,
+        work: Callable[[], Any],
+        done: Callable[[Any], object],
+        *,
+        said: Callable[[str], str] = lambda message: message,
+        reload: bool = True,
+    ) -> None:
+        """Run ``work`` (service calls on values read beforehand) on a worker; then
+        ``done(result)`` on the UI thread. A refusal or a failure is said on the message
+        line (through ``said``) and, with ``reload``, the book is read again, as it may
+        have changed meanwhile. Meanwhile the message line says ``label…`` and
+        :attr:`saving` holds, so a second change is not started before the first is
+        answered."""
+        view = self.view
+        self.saving = True
+        view.message.setText(f"{label}…")
+
+        def succeeded(result: object) -> None:
+            self.saving = False
+            done(result)
+
+        def failed(err: BaseException) -> None:
+            self.saving = False
+            view.say(said(user_message(err)))
+            if reload:
+                view.load()
+
+        view.ops.run(lambda _ctx: work(), label=label, on_success=succeeded, on_failure=failed)
 
     def open_visit(self, block: Block, column: int | None = None) -> None:
         """Say the visit's details: on the front desk's book in a small read-only box
@@ -213,40 +309,51 @@ class BookActs:
         self.active_dialog = box
         return box
 
-    def cancel_later(self, block: Block) -> QMessageBox | None:
-        """Cancel this visit and the later ones of its series: they are listed first."""
-        view = self.view
-        try:
-            rows = [
-                booking.get_appointment(view.clinic, view.actor, i)
-                for i in series.later_occurrences(view.clinic, block.appointment_id)
+    def cancel_later(self, block: Block) -> None:
+        """Cancel this visit and the later ones of its series: they are listed first
+        (read on a worker; the question comes when they are)."""
+        if self.still_saving():
+            return
+        view, appointment_id = self.view, block.appointment_id
+        clinic, actor = view.clinic, view.actor
+
+        def read() -> list[AppointmentRow]:
+            return [
+                booking.get_appointment(clinic, actor, i)
+                for i in series.later_occurrences(clinic, appointment_id)
             ]
-        except HmsError as err:
-            view.say(user_message(err))
-            return None
+
+        self._run("Cancelling", read, lambda rows: self._ask_later(block, rows), reload=False)
+
+    def _ask_later(self, block: Block, rows: list[AppointmentRow]) -> None:
+        view = self.view
+        view.message.clear()  # no longer "Cancelling…": the question is up to the desk
         listed = "\n".join(when_text(r.date, r.time) for r in rows)
-        box = confirm(
+        self.active_dialog = confirm(
             view,
             "Cancel visits",
             f"Cancel these {len(rows)} visits of {block.patient}?\n{listed}",
             lambda: self.cancel(block, and_later=True),
             yes_text=f"Cancel {len(rows)} visits",
         )
-        self.active_dialog = box
-        return box
 
     def cancel(self, block: Block, *, and_later: bool) -> None:
-        view = self.view
-        view.confirmations.clear()
-        try:
-            before = booking.get_appointment(view.clinic, view.actor, block.appointment_id)
-            ids = series.cancel_occurrences(
-                view.clinic, view.actor, block.appointment_id, and_later=and_later
-            )
-        except HmsError as err:
-            view.say(user_message(err))
-            view.load()
+        """Cancel the visit (with ``and_later`` its series' later ones) on a worker."""
+        if self.still_saving():
             return
+        view, appointment_id = self.view, block.appointment_id
+        clinic, actor = view.clinic, view.actor
+        view.confirmations.clear()
+
+        def work() -> tuple[AppointmentRow, list[int]]:
+            before = booking.get_appointment(clinic, actor, appointment_id)
+            ids = series.cancel_occurrences(clinic, actor, appointment_id, and_later=and_later)
+            return before, ids
+
+        self._run("Cancelling", work, lambda result: self._cancelled(block, *result))
+
+    def _cancelled(self, block: Block, before: AppointmentRow, ids: list[int]) -> None:
+        view = self.view
         view.message.clear()
         if len(ids) == 1:
             view.confirmations.cancelled(before, block.patient)
@@ -258,17 +365,23 @@ class BookActs:
         view.changed_here()
 
     def mark_no_show(self, block: Block) -> None:
-        view = self.view
-        view.confirmations.clear()
-        try:
-            booking.set_status(view.clinic, view.actor, block.appointment_id, "no_show")
-        except HmsError as err:
-            view.say(user_message(err))
-            view.load()
+        """The patient did not come (on a worker)."""
+        if self.still_saving():
             return
-        view.message.clear()
-        view.confirmations.done(f"{block.patient} did not come ({time_text(block.start)}).")
-        view.changed_here()
+        view, appointment_id = self.view, block.appointment_id
+        clinic, actor = view.clinic, view.actor
+        view.confirmations.clear()
+
+        def done(_result: object) -> None:
+            view.message.clear()
+            view.confirmations.done(f"{block.patient} did not come ({time_text(block.start)}).")
+            view.changed_here()
+
+        self._run(
+            "Saving the no-show",
+            lambda: booking.set_status(clinic, actor, appointment_id, "no_show"),
+            done,
+        )
 
     def repeat(self, block: Block, column: int) -> RepeatDialog:
         """Make the visit the first of a weekly or monthly series (conflicts listed first)."""
@@ -276,18 +389,28 @@ class BookActs:
         view.confirmations.clear()
         dialog = RepeatDialog(view.clinic, view.actor, block, view.model.column_day(column), view)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        clinic, actor = view.clinic, view.actor
 
-        def booked(ids: tuple[int, ...]) -> None:
-            try:
-                rows = [booking.get_appointment(view.clinic, view.actor, i) for i in ids]
-            except HmsError as err:
-                view.say(user_message(err))
-                rows = []
+        def said(ids: tuple[int, ...], rows: list[AppointmentRow]) -> None:
             if rows:
                 view.confirmations.series_booked(
                     ids, [r.date for r in rows], block.patient, rows[0].doctor, block.start
                 )
             view.changed_here()
+
+        def booked(ids: tuple[int, ...]) -> None:
+            # The repeats are booked (by the dialog); their dates for the bar are read
+            # on a worker. Failing that, the bar says nothing and the message line why.
+            def failed(err: BaseException) -> None:
+                view.say(user_message(err))
+                said(ids, [])
+
+            view.ops.run(
+                lambda _ctx: [booking.get_appointment(clinic, actor, i) for i in ids],
+                label="Reading the repeats",
+                on_success=lambda rows: said(ids, rows),
+                on_failure=failed,
+            )
 
         dialog.booked.connect(booked)
         dialog.open()
@@ -309,44 +432,59 @@ class BookActs:
             self.moving = None
             self.view.say("The visit stays where it was.")
 
-    def move_block(self, block: Block, row: int, column: int, *, and_later: bool = False) -> bool:
+    def move_block(self, block: Block, row: int, column: int, *, and_later: bool = False) -> None:
         """Move ``block`` (and with ``and_later`` its series' later visits by the same
-        shift) to the cell; a refusal leaves everything where it was and says why."""
+        shift) to the cell, on a worker; a refusal leaves everything where it was and
+        says why. A series stays with its doctor."""
+        if self.still_saving():
+            return  # the block stays where it is drawn
         view = self.view
         cell = view.model.cell(row, column)
         doctor, day = view.model.column_doctor(column), view.model.column_day(column)
         at = cell.slot if cell.kind == "free" and cell.slot else view.model.row_time(row)
-        try:
-            before = booking.get_appointment(view.clinic, view.actor, block.appointment_id)
-            if and_later:
-                return self._move_later(block, before, doctor.doctor_id, day, at)
-            booking.reschedule(view.clinic, view.actor, block.appointment_id, day=day, at=at,
-                               doctor_id=doctor.doctor_id)  # fmt: skip
-        except HmsError as err:
-            view.say(f"Not moved: {user_message(err)}")
-            view.load()
-            return False
-        view.message.clear()
-        view.confirmations.moved(before, block.patient, doctor.doctor, day, at)
-        view.load(select=(doctor.doctor_id, day, at))
-        view.visits_changed.emit()
-        return True
+        clinic, actor = view.clinic, view.actor
+        appointment_id, target = block.appointment_id, doctor.doctor_id
 
-    def _move_later(
-        self, block: Block, before: AppointmentRow, target: int, day: date, at: time
-    ) -> bool:
-        view, doctor_id = self.view, before.doctor_id
-        if target != doctor_id:
-            view.say("Not moved: a series stays with its doctor; choose a time in their column.")
-            return False
-        try:
-            conflicts = series.move_occurrences(
-                view.clinic, view.actor, block.appointment_id, day=day, at=at, and_later=True
+        def work() -> tuple[AppointmentRow, list[series.Conflict] | None]:
+            """The visit as it was, and the series' conflicts (None: another doctor)."""
+            before = booking.get_appointment(clinic, actor, appointment_id)
+            if not and_later:
+                booking.reschedule(clinic, actor, appointment_id, day=day, at=at, doctor_id=target)
+                return before, []
+            if target != before.doctor_id:
+                return before, None
+            return before, series.move_occurrences(
+                clinic, actor, appointment_id, day=day, at=at, and_later=True
             )
-        except HmsError as err:  # it names the visit that held the others, and says so
-            view.say(user_message(err))
-            view.load()
-            return False
+
+        def done(result: tuple[AppointmentRow, list[series.Conflict] | None]) -> None:
+            before, conflicts = result
+            if and_later:
+                self._moved_later(block, before, conflicts, day, at)
+                return
+            view.message.clear()
+            view.confirmations.moved(before, block.patient, doctor.doctor, day, at)
+            view.load(select=(target, day, at))
+            view.visits_changed.emit()
+
+        def said(message: str) -> str:
+            # A series' refusal names the visit that held the others and says none moved.
+            return message if and_later else f"Not moved: {message}"
+
+        self._run("Moving", work, done, said=said)
+
+    def _moved_later(
+        self,
+        block: Block,
+        before: AppointmentRow,
+        conflicts: list[series.Conflict] | None,
+        day: date,
+        at: time,
+    ) -> None:
+        view = self.view
+        if conflicts is None:
+            view.say("Not moved: a series stays with its doctor; choose a time in their column.")
+            return
         if conflicts:
             self.active_dialog = show_conflicts(
                 view,
@@ -355,7 +493,7 @@ class BookActs:
             )
             view.say(f"Not moved: {len(conflicts)} of the visits cannot go there.")
             view.load()
-            return False
+            return
         view.message.clear()
         today = view.clinic.today()
         shift = (day - before.date).days
@@ -370,9 +508,8 @@ class BookActs:
             f"{when_text(before.date, before.time, today)} to {when_text(day, at, today)}; "
             f"the later ones of the series are {later}."
         )
-        view.load(select=(doctor_id, day, at))
+        view.load(select=(before.doctor_id, day, at))
         view.visits_changed.emit()
-        return True
 
     def on_dropped(self, block: Block, _r: int, _c: int, row: int, column: int) -> None:
         self.move_block(block, row, column)
