@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, not_, select
+from sqlalchemy import Select, delete, insert, not_, select
 from sqlalchemy.orm import Session
 
-from hms_desktop.db.models import Patient, User
+from hms_desktop.db.models import Patient, PatientNameWord, User
 from hms_desktop.errors import NotFoundError, ValidationError
 from hms_desktop.services.actor import (
     Actor,
@@ -27,6 +27,7 @@ from hms_desktop.services.people.validation import (
     clean_phone,
     clean_text,
     fold,
+    name_words,
     parse_day,
     phone_digits,
     search_text,
@@ -81,6 +82,21 @@ def _clean(form: PatientForm, today: date) -> dict[str, object]:
     }
 
 
+def _write_name_words(session: Session, patient: Patient) -> None:
+    """The patient's name words as their keys make them, in the name's transaction:
+    the old words go (a rename must not leave the old name findable) and the new come."""
+    session.execute(delete(PatientNameWord).where(PatientNameWord.patient_id == patient.id))
+    words = name_words(patient.name_key, patient.surname_key)
+    if words:
+        session.execute(
+            insert(PatientNameWord),
+            [
+                {"word_key": w, "name_key": patient.name_key, "patient_id": patient.id}
+                for w in words
+            ],
+        )
+
+
 def _row(p: Patient, username: str = "") -> PatientRow:
     return PatientRow(
         id=p.id,
@@ -121,6 +137,7 @@ def register_patient(
             patient.user_id = add_user(session, username, password or "", "patient").id
         session.add(patient)
         session.flush()
+        _write_name_words(session, patient)
         audit.record(
             session, actor, "patient.register", "patient", patient.id, patient_id=patient.id
         )
@@ -137,6 +154,7 @@ def self_register(clinic: Clinic, form: PatientForm, username: str, password: st
         patient = Patient(**values, user_id=user.id)
         session.add(patient)
         session.flush()
+        _write_name_words(session, patient)
         me = Actor(user.id, user.username, "patient", patient_id=patient.id)
         audit.record(
             session, me, "patient.self_register", "patient", patient.id, patient_id=patient.id
@@ -155,6 +173,8 @@ def edit_patient(clinic: Clinic, actor: Actor, patient_id: int, form: PatientFor
         changed = sorted(k for k, v in values.items() if getattr(patient, k) != v)
         for key, value in values.items():
             setattr(patient, key, value)
+        if {"name_key", "surname_key"} & set(changed):
+            _write_name_words(session, patient)
         audit.record(
             session,
             actor,
