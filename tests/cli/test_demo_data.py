@@ -21,10 +21,12 @@ from hms_desktop.errors import (
     OperationCancelledError,
     ValidationError,
 )
+from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
 from hms_desktop.services.people import accounts
+from hms_desktop.services.people import patients as patient_service
 from hms_desktop.services.people.validation import fold, name_words
 from hms_desktop.services.scheduling import availability
 from tests.cli.conftest import Run, table_rows
@@ -234,6 +236,12 @@ def test_realistic_people(sqlite_clinic: Clinic, sqlite_url: str) -> None:
         assert date(1920, 1, 1) < born < START.date()
         assert gender in ("female", "male")
     assert len({p[3] for p in patients}) > 1990, "phone numbers should rarely repeat"
+    # A double-barrelled surname is found by its second part (the name words).
+    hyphenated = sorted(p[0] for p in patients if "-" in p[2])
+    assert hyphenated, "no double-barrelled surnames"
+    found = patient_service.search_patients(sqlite_clinic, SYSTEM, "hughes", limit=1000)
+    assert set(hyphenated) <= {p.full_name for p in found}
+    assert sum(1 for p in patients if p[5]) > 1500
     # Children see the paediatrician, and only children.
     with sqlite_clinic.db.read() as session:
         ages = session.scalars(

@@ -671,8 +671,8 @@ def test_0018_makes_the_words_as_the_patients_service_does(name: str) -> None:
 def test_0018_fills_the_words_of_the_patients_there_and_goes_down_again(
     blank_database_url: str,
 ) -> None:
-    """Patients saved before 0018 get their words (in batches: more than one here); the
-    downgrade drops the table and its index."""
+    """Patients saved before 0018 get their words (in batches: more than one here), so
+    "hughes" finds "Anna Smith-Hughes"; the downgrade drops the table and its index."""
     from hms_desktop.db.models import PatientNameWord
     from hms_desktop.services.people.validation import name_words
 
@@ -684,7 +684,7 @@ def test_0018_fills_the_words_of_the_patients_there_and_goes_down_again(
             pc=Settings(database_url=blank_database_url),
             clock=FakeClock(datetime(2026, 6, 15, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))),
         )
-        f.patient(clinic, "Anna Smith-Hughes")  # written at the head, with words
+        anna = f.patient(clinic, "Anna Smith-Hughes")  # written at the head, with words
         downgrade(db, "0017")
         assert "patient_name_words" not in inspect(db.engine).get_table_names()
         patients_0017 = sa.table(
@@ -728,6 +728,9 @@ def test_0018_fills_the_words_of_the_patients_there_and_goes_down_again(
         # The number, garcia, garcia-lopez and lopez each; smith, hughes; garcia.
         assert len(expected) == 4 * 2100 + 2 + 1
         assert stored == expected
+        maria = [p.id for p in patients.search_patients(clinic, SYSTEM, "maria")]
+        assert [p.id for p in patients.search_patients(clinic, SYSTEM, "hughes")] == [anna]
+        assert [p.id for p in patients.search_patients(clinic, SYSTEM, "garcia maria")] == maria
         # The table as the models describe it: its key in the search's order, and the
         # patient's own words' index.
         insp = inspect(db.engine)
