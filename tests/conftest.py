@@ -49,7 +49,7 @@ TABLES = (
     "audit_log", "treatments", "appointments", "availability", "weekly_hours", "patients",
     "doctors", "departments", "users", "job_runs", "monthly_reports", "outbox",
     "clinic_settings", "visit_types", "waitlist", "sign_in_failures", "treatment_versions",
-    "appointment_counts", "table_counts",
+    "appointment_counts", "table_counts", "patient_name_words",
 )  # fmt: skip
 
 

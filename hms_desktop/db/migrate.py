@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 #: The newest migration's revision. A new migration must update it: a test compares it
 #: with Alembic's own head, so a stale value fails the suite rather than skipping it.
-HEAD_REVISION = "0017"
+HEAD_REVISION = "0018"
 #: Alembic's version table (its default name; env.py does not change it).
 VERSION_TABLE = "alembic_version"
 #: PostgreSQL advisory lock held while migrating (any constant; "HMSMIGR" in ASCII).

@@ -195,6 +195,34 @@ class Patient(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PatientNameWord(Base):
+    """A word of a patient's folded name that neither the name nor the surname finds
+    the patient by (migration 0018): "hughes" of "Anna Smith-Hughes", "garcia" of
+    "María García López" (see ``validation.name_words``).
+
+    Written with the patient's name by the patients service (a rename writes them
+    again) and the demo data generator. The key is the search's order, so the word way
+    (``services/people/patients.search_ways``) reads a prefix's words from the prefix
+    on and stops at the page's end, as the other ways read their indexes; the name key
+    beside the word serves "hughes anna" from the index's entries as well.
+    """
+
+    __tablename__ = "patient_name_words"
+    __table_args__ = (
+        # A patient's own words: written again on a rename, deleted with the patient,
+        # and the word way's check for a patient's earlier matching word.
+        Index("ix_patient_name_words_patient_word", "patient_id", "word_key"),
+    )
+
+    word_key: Mapped[str] = mapped_column(search_key(120), primary_key=True)
+    #: The patient's name_key: the order within a word, and the name's start for
+    #: a name written surname first.
+    name_key: Mapped[str] = mapped_column(search_key(120), primary_key=True)
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patients.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class WeeklyHours(Base):
     """A doctor's usual hours on one weekday (0 = Monday), repeated every week."""
 

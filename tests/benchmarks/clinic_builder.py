@@ -178,6 +178,14 @@ def grow(path: Path, times: int, days_back: int) -> None:
                 + " FROM patients WHERE id <= ?",
                 (patients,),
             )
+            # The copies' name words, so the search's word way finds them as it finds
+            # the originals ("hughes" a copied "Oliver Fitzgerald-Hughes").
+            conn.execute(
+                "INSERT INTO patient_name_words (word_key, name_key, patient_id) "  # noqa: S608
+                f"SELECT word_key, name_key, patient_id + {k * patients} "
+                "FROM patient_name_words WHERE patient_id <= ?",
+                (patients,),
+            )
             a_vals = {
                 "id": f"id + {k * appts}",
                 "patient_id": f"patient_id + {k * patients}",

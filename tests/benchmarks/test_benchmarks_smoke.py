@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -132,3 +133,23 @@ def test_the_grown_clinic_repeats_its_history_further_back(
     }  # fmt: skip
     assert all(r.small_ms > 0 and r.big_ms > 0 for r in rows)
     assert "| 5M / 1M |" in growth.table_text(rows)
+
+
+def test_growing_copies_the_patients_name_words(tmp_path: Path) -> None:
+    """The copies' patients are found by the words of their names as the originals are
+    (the smoke clinic's 400 names may have none: one is given a word here)."""
+    base = clinic_builder.build(clinic_builder.SMOKE, tmp_path, log=False)
+    copy = tmp_path / "with-a-word.sqlite3"
+    shutil.copyfile(base, copy)
+    with closing(sqlite3.connect(copy)) as conn, conn:
+        conn.execute(
+            "INSERT INTO patient_name_words (word_key, name_key, patient_id) "
+            "SELECT 'hughes', name_key, id FROM patients WHERE id = 1"
+        )
+    clinic_builder.grow(copy, 3, clinic_builder.SMOKE.days_back)
+    with closing(sqlite3.connect(copy)) as conn:
+        rows = conn.execute(
+            "SELECT w.word_key, w.patient_id, w.name_key = p.name_key FROM patient_name_words w "
+            "JOIN patients p ON p.id = w.patient_id ORDER BY w.patient_id"
+        ).fetchall()
+    assert rows == [("hughes", 1, 1), ("hughes", 401, 1), ("hughes", 801, 1)]

@@ -14,18 +14,20 @@ from sqlalchemy import create_engine, select, text
 
 from hms_desktop.db.engine import Database
 from hms_desktop.db.migrate import upgrade
-from hms_desktop.db.models import Appointment, Department, Doctor, Patient
+from hms_desktop.db.models import Appointment, Department, Doctor, Patient, PatientNameWord
 from hms_desktop.errors import (
     AuthenticationError,
     ConflictError,
     OperationCancelledError,
     ValidationError,
 )
+from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
 from hms_desktop.services.people import accounts
-from hms_desktop.services.people.validation import fold
+from hms_desktop.services.people import patients as patient_service
+from hms_desktop.services.people.validation import fold, name_words
 from hms_desktop.services.scheduling import availability
 from tests.cli.conftest import Run, table_rows
 from tests.conftest import START, make_clinic
@@ -115,6 +117,18 @@ def assert_invariants(clinic: Clinic, url: str) -> None:
                 assert availability.offers_slot(session, doctor_id, day, start), (
                     f"appointment {appt_id} ({day} {start}) is outside the doctor's availability"
                 )
+        # Every patient's name words, as the patients service writes them (the search's
+        # word way finds "Fitzgerald-Hughes" by "hughes").
+        keys = session.execute(select(Patient.id, Patient.name_key, Patient.surname_key))
+        expected = {
+            (word, name_key, pid)
+            for pid, name_key, surname_key in keys
+            for word in name_words(name_key, surname_key)
+        }
+        words = select(
+            PatientNameWord.word_key, PatientNameWord.name_key, PatientNameWord.patient_id
+        )
+        assert set(session.execute(words).tuples()) == expected
     days = {r[2] for r in rows}
     assert today in days, "no appointments today"
     assert any(d > today for d in days), "no bookings in the coming days"
@@ -222,6 +236,11 @@ def test_realistic_people(sqlite_clinic: Clinic, sqlite_url: str) -> None:
         assert date(1920, 1, 1) < born < START.date()
         assert gender in ("female", "male")
     assert len({p[3] for p in patients}) > 1990, "phone numbers should rarely repeat"
+    # A double-barrelled surname is found by its second part (the name words).
+    hyphenated = sorted(p[0] for p in patients if "-" in p[2])
+    assert hyphenated, "no double-barrelled surnames"
+    found = patient_service.search_patients(sqlite_clinic, SYSTEM, "hughes", limit=1000)
+    assert set(hyphenated) <= {p.full_name for p in found}
     assert sum(1 for p in patients if p[5]) > 1500
     # Children see the paediatrician, and only children.
     with sqlite_clinic.db.read() as session:

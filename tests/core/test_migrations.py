@@ -27,7 +27,7 @@ from hms_desktop.db.migrate import (
     head_revision,
     upgrade,
 )
-from hms_desktop.db.models import Appointment
+from hms_desktop.db.models import Appointment, Patient
 from hms_desktop.errors import DatabaseUnavailableError, SlotTakenError
 from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic, open_clinic
@@ -641,5 +641,111 @@ def test_0016_makes_the_keys_of_special_letters_and_apostrophes_again(
         assert keys() == old_keys
         assert upgrade(db).current == head_revision()
         assert keys()["Łukasz Wójcik"] == ("lukasz wojcik", "wojcik")
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Anna Smith-Hughes",
+        "María García López",
+        "Jean-Paul Sartre",
+        "Anna Smith-Hughes Jones",
+        "Anna -- X",
+        "Madonna",
+        "Ana Mar Marquez Ruiz",
+        "O'Brien-Ó Súilleabháin Seán",
+    ],
+)
+def test_0018_makes_the_words_as_the_patients_service_does(name: str) -> None:
+    """0018 holds a copy of the rule, so it stands alone: the copy must not drift."""
+    from hms_desktop.services.people.validation import name_words
+
+    m0018 = _migration("0018_patient_name_words.py")
+    key = fold(name)
+    surname = key.rsplit(" ", 1)[-1]
+    assert m0018.name_words(key, surname) == name_words(key, surname)
+
+
+def test_0018_fills_the_words_of_the_patients_there_and_goes_down_again(
+    blank_database_url: str,
+) -> None:
+    """Patients saved before 0018 get their words (in batches: more than one here), so
+    "hughes" finds "Anna Smith-Hughes"; the downgrade drops the table and its index."""
+    from hms_desktop.db.models import PatientNameWord
+    from hms_desktop.services.people.validation import name_words
+
+    db = Database(blank_database_url)
+    try:
+        upgrade(db)
+        clinic = Clinic(
+            db=db,
+            pc=Settings(database_url=blank_database_url),
+            clock=FakeClock(datetime(2026, 6, 15, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))),
+        )
+        anna = f.patient(clinic, "Anna Smith-Hughes")  # written at the head, with words
+        downgrade(db, "0017")
+        assert "patient_name_words" not in inspect(db.engine).get_table_names()
+        patients_0017 = sa.table(
+            "patients",
+            sa.column("full_name", sa.String),
+            sa.column("name_key", sa.String),
+            sa.column("surname_key", sa.String),
+            sa.column("created_at", sa.DateTime),
+        )
+        many = [f"Pat {n} García-López Ruiz" for n in range(2100)]  # _BATCH is 2000
+        with db.write() as session:
+            session.execute(
+                sa.insert(patients_0017),
+                [
+                    {
+                        "full_name": name,
+                        "name_key": fold(name),
+                        "surname_key": fold(name).rsplit(" ", 1)[-1],
+                        "created_at": datetime(2026, 6, 1, 8, 0),
+                    }
+                    for name in [*many, "María García López"]
+                ],
+            )
+        assert upgrade(db).current == head_revision()
+        with db.read() as session:
+            keys = session.execute(sa.select(Patient.id, Patient.name_key, Patient.surname_key))
+            expected = {
+                (word, name_key, pid)
+                for pid, name_key, surname_key in keys
+                for word in name_words(name_key, surname_key)
+            }
+            stored = set(
+                session.execute(
+                    sa.select(
+                        PatientNameWord.word_key,
+                        PatientNameWord.name_key,
+                        PatientNameWord.patient_id,
+                    )
+                ).tuples()
+            )
+        # The number, garcia, garcia-lopez and lopez each; smith, hughes; garcia.
+        assert len(expected) == 4 * 2100 + 2 + 1
+        assert stored == expected
+        maria = [p.id for p in patients.search_patients(clinic, SYSTEM, "maria")]
+        assert [p.id for p in patients.search_patients(clinic, SYSTEM, "hughes")] == [anna]
+        assert [p.id for p in patients.search_patients(clinic, SYSTEM, "garcia maria")] == maria
+        # The table as the models describe it: its key in the search's order, and the
+        # patient's own words' index.
+        insp = inspect(db.engine)
+        assert insp.get_pk_constraint("patient_name_words")["constrained_columns"] == [
+            "word_key",
+            "name_key",
+            "patient_id",
+        ]
+        assert {
+            (ix["name"], tuple(ix["column_names"])) for ix in insp.get_indexes("patient_name_words")
+        } == {("ix_patient_name_words_patient_word", ("patient_id", "word_key"))}
+        (fk,) = insp.get_foreign_keys("patient_name_words")
+        assert (fk["referred_table"], fk["options"].get("ondelete")) == ("patients", "CASCADE")
+        downgrade(db, "0017")
+        assert "patient_name_words" not in inspect(db.engine).get_table_names()
+        assert upgrade(db).current == head_revision()
     finally:
         db.dispose()

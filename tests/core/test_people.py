@@ -307,10 +307,14 @@ def test_a_leading_zero_starts_a_phone_number_never_an_id(clinic: Clinic) -> Non
     assert ids("0301234177") == [ends_in_it]
 
 
+#: The word way's index: the name words' primary key (SQLite names it itself).
+_WORDS = "pk_patient_name_words|sqlite_autoindex_patient_name_words_1"
+
+
 @pytest.mark.parametrize(
     ("query", "indexes"),
     [
-        ("jose", ["ix_patients_name_key", "ix_patients_surname_name_id"]),
+        ("jose", ["ix_patients_name_key", "ix_patients_surname_name_id", _WORDS]),
         (
             "3055",
             [
@@ -334,8 +338,9 @@ def test_a_leading_zero_starts_a_phone_number_never_an_id(clinic: Clinic) -> Non
             ["ix_patients_name_key", "ix_patients_phone_key", "ix_patients_phone_key"],
         ),
         # Surname first: the surname's range of the surname, name index.
-        ("kruger anna", ["ix_patients_name_key", "ix_patients_surname_name_id"]),
-        ("schroder j", ["ix_patients_name_key", "ix_patients_surname_name_id"]),
+        # The other words of names after them, by the words' key.
+        ("kruger anna", ["ix_patients_name_key", "ix_patients_surname_name_id", _WORDS]),
+        ("schroder j", ["ix_patients_name_key", "ix_patients_surname_name_id", _WORDS]),
     ],
 )
 def test_patient_search_is_served_by_indexes(
@@ -351,6 +356,7 @@ def test_patient_search_is_served_by_indexes(
                 rows = session.execute(text("EXPLAIN QUERY PLAN " + sql))
                 plan = " | ".join(r[-1] for r in rows)
                 assert "SCAN patients" not in plan, plan
+                assert "SCAN patient_name_words" not in plan, plan
                 assert "TEMP B-TREE" not in plan, plan  # read in the index's order
             else:
                 # An empty table tempts the planner into a scan; forbid it to see if it must.

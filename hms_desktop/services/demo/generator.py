@@ -42,6 +42,7 @@ from hms_desktop.db.models import (
     Department,
     Doctor,
     Patient,
+    PatientNameWord,
     Treatment,
     User,
     WeeklyHours,
@@ -51,7 +52,7 @@ from hms_desktop.resources_path import bundled_dir
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import TOPICS, Clinic
 from hms_desktop.services.people.accounts import hash_password, password_matches
-from hms_desktop.services.people.validation import fold, phone_digits
+from hms_desktop.services.people.validation import fold, name_words, phone_digits
 from hms_desktop.services.safety import audit
 
 #: The one password of every demo account (documented in the README and printed by the CLI).
@@ -525,6 +526,17 @@ def _fill(
             elif row["gender"] == "female":
                 women.append(row["id"])
         _insert(session, Patient, chunk)
+        # The words the search's word way finds them by, as the patients service writes
+        # them for a patient registered at the desk.
+        _insert(
+            session,
+            PatientNameWord,
+            [
+                {"word_key": word, "name_key": row["name_key"], "patient_id": row["id"]}
+                for row in chunk
+                for word in name_words(row["name_key"], row["surname_key"])
+            ],
+        )
         done += len(chunk)
         gen.progress("patients", done, n_patients)
         chunk = next(patients_gen, None)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Select, not_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, delete, exists, insert, not_, select
+from sqlalchemy.orm import Session, aliased
 
-from hms_desktop.db.models import Patient, User
+from hms_desktop.db.models import Patient, PatientNameWord, User
 from hms_desktop.errors import NotFoundError, ValidationError
 from hms_desktop.services.actor import (
     Actor,
@@ -27,6 +27,7 @@ from hms_desktop.services.people.validation import (
     clean_phone,
     clean_text,
     fold,
+    name_words,
     parse_day,
     phone_digits,
     search_text,
@@ -81,6 +82,21 @@ def _clean(form: PatientForm, today: date) -> dict[str, object]:
     }
 
 
+def _write_name_words(session: Session, patient: Patient) -> None:
+    """The patient's name words as their keys make them, in the name's transaction:
+    the old words go (a rename must not leave the old name findable) and the new come."""
+    session.execute(delete(PatientNameWord).where(PatientNameWord.patient_id == patient.id))
+    words = name_words(patient.name_key, patient.surname_key)
+    if words:
+        session.execute(
+            insert(PatientNameWord),
+            [
+                {"word_key": w, "name_key": patient.name_key, "patient_id": patient.id}
+                for w in words
+            ],
+        )
+
+
 def _row(p: Patient, username: str = "") -> PatientRow:
     return PatientRow(
         id=p.id,
@@ -121,6 +137,7 @@ def register_patient(
             patient.user_id = add_user(session, username, password or "", "patient").id
         session.add(patient)
         session.flush()
+        _write_name_words(session, patient)
         audit.record(
             session, actor, "patient.register", "patient", patient.id, patient_id=patient.id
         )
@@ -137,6 +154,7 @@ def self_register(clinic: Clinic, form: PatientForm, username: str, password: st
         patient = Patient(**values, user_id=user.id)
         session.add(patient)
         session.flush()
+        _write_name_words(session, patient)
         me = Actor(user.id, user.username, "patient", patient_id=patient.id)
         audit.record(
             session, me, "patient.self_register", "patient", patient.id, patient_id=patient.id
@@ -155,6 +173,8 @@ def edit_patient(clinic: Clinic, actor: Actor, patient_id: int, form: PatientFor
         changed = sorted(k for k, v in values.items() if getattr(patient, k) != v)
         for key, value in values.items():
             setattr(patient, key, value)
+        if {"name_key", "surname_key"} & set(changed):
+            _write_name_words(session, patient)
         audit.record(
             session,
             actor,
@@ -195,14 +215,35 @@ def _prefix_range(column: object, prefix: str) -> object:
     return (column >= prefix) & (column < upper)  # type: ignore[operator]
 
 
+class _Way(NamedTuple):
+    """One way of :func:`search_ways`."""
+
+    #: The condition of the patients it finds (on a joined name word if ``on_words``).
+    match: Any
+    order: tuple[Any, ...]
+    #: The same on the patient alone: what the ways after it leave out.
+    found: Any
+    on_words: bool = False
+
+
+def _words_matching(word: type[PatientNameWord], start: str, given: str) -> ColumnElement[bool]:
+    """Words starting with ``start`` of names starting with ``given`` (if any)."""
+    condition = _prefix_range(word.word_key, start)
+    if given:
+        condition = condition & _prefix_range(word.name_key, given)  # type: ignore[operator]
+    return condition  # type: ignore[return-value]
+
+
 def search_ways(text: str, *, include_blacklisted: bool = True) -> list[Select[tuple[Patient]]]:
     """The ways ``text`` finds patients, best first, each in its own index's order.
 
     An id typed in full (without a leading zero), then names that start with it (in
     name order), then surnames (in surname order) or, when it has a space, surname and
-    name written surname first ("kruger anna"), then phone numbers by their start (also
-    with "00" for "+") and by their end. A patient is found by the first way that finds
-    them: each way leaves out what the ways before it found. Each way reads its own index from the
+    name written surname first ("kruger anna"), then the other words of names (in word
+    order: "hughes" finds "Anna Smith-Hughes", "garcia" "María García López", "hughes
+    anna" her too), then phone numbers by their start (also with "00" for "+") and by
+    their end. A patient is found by the first way that finds them: each way leaves out
+    what the ways before it found. Each way reads its own index from the
     prefix on and stops at the page's end, so a keystroke costs the same in a clinic
     of 10,000 or 500,000 patients: one global name order over every way would have to
     read every patient whose surname starts with "s" to know which 50 come first by
@@ -215,63 +256,87 @@ def search_ways(text: str, *, include_blacklisted: bool = True) -> list[Select[t
         base = base.where(Patient.blacklisted.is_(False))
     if not query:
         return [base.order_by(Patient.name_key, Patient.id)]
-    ways: list[tuple[Any, tuple[Any, ...]]] = []
+    ways: list[_Way] = []
+
+    def way(condition: Any, order: tuple[Any, ...]) -> None:
+        ways.append(_Way(condition, order, condition))
+
     # An id is written without a leading zero: "0177" is the start of a phone number
     # (a German mobile's prefix), never patient 177.
     if query.isascii() and query.isdigit() and len(query) < 10 and query[0] != "0":
-        ways.append((Patient.id == int(query), ()))  # ("²" is a digit, but not to int())
-    ways.append((_prefix_range(Patient.name_key, query), (Patient.name_key, Patient.id)))
+        way(Patient.id == int(query), ())  # ("²" is a digit, but not to int())
+    way(_prefix_range(Patient.name_key, query), (Patient.name_key, Patient.id))
     by_surname = (Patient.surname_key, Patient.name_key, Patient.id)
     phone_like = all(ch.isdigit() or ch in _PHONE_PUNCTUATION for ch in query)
     surname, _, given = query.partition(" ")
     surname = surname.removesuffix(",")
     if not given:
-        ways.append((_prefix_range(Patient.surname_key, query), by_surname))
+        way(_prefix_range(Patient.surname_key, query), by_surname)
     elif surname and not phone_like:
         # Surname first ("kruger anna", "schroder j", "Krüger, Anna" copied from a list),
         # as lists and forms write names.
         # A surname key is the name's last word and holds no space, so this way takes
         # the surname way's place. Read in ix_patients_surname_name_id's order from the
         # surname prefix on; the name's start is checked on the index's entries.
+        way(
+            _prefix_range(Patient.surname_key, surname) & _prefix_range(Patient.name_key, given),  # type: ignore[operator]
+            by_surname,
+        )
+    if surname and not phone_like:  # (an id is phone-like: digits only)
+        # The name's other words, the surname's part being typed ("hughes", or "hughes
+        # anna" surname first), read in the words' key order from the prefix on; the
+        # name's start is checked on the key's entries. A patient two of whose words
+        # start so is listed at the first of them only (the check reads the patient's
+        # own words by ix_patient_name_words_patient_word).
+        other = aliased(PatientNameWord)
+        first_of_patient = ~exists().where(
+            other.patient_id == PatientNameWord.patient_id,
+            _prefix_range(other.word_key, surname),  # type: ignore[arg-type]
+            other.word_key < PatientNameWord.word_key,
+        )
+        found = aliased(PatientNameWord)
         ways.append(
-            (
-                _prefix_range(Patient.surname_key, surname)
-                & _prefix_range(Patient.name_key, given),  # type: ignore[operator]
-                by_surname,
+            _Way(
+                _words_matching(PatientNameWord, surname, given) & first_of_patient,
+                (PatientNameWord.word_key, PatientNameWord.name_key, PatientNameWord.patient_id),
+                exists().where(
+                    found.patient_id == Patient.id, _words_matching(found, surname, given)
+                ),
+                on_words=True,
             )
         )
     digits = phone_digits(query)
     if len(digits) >= 3 and phone_like:
-        ways.append((_prefix_range(Patient.phone_key, digits), (Patient.phone_key, Patient.id)))
+        way(_prefix_range(Patient.phone_key, digits), (Patient.phone_key, Patient.id))
         if digits.startswith("00") and len(digits) >= 4:
             # "0049 175…" is "+49 175…" dialled from abroad (00 is the international
             # call prefix in most of the world): found by the number's start as well.
-            ways.append(
-                (_prefix_range(Patient.phone_key, digits[2:]), (Patient.phone_key, Patient.id))
-            )
+            way(_prefix_range(Patient.phone_key, digits[2:]), (Patient.phone_key, Patient.id))
         # The end of the number: "6206524", or "0175 6206524" said without the country
         # code (the trunk 0 dropped) both find "+49 175 6206524". Digits after a trunk 0
         # are a national prefix being typed ("0177") until there are enough of them to
         # be a whole number: till then a number merely ending in them is no match.
         local = digits.lstrip("0")
         if len(local) >= (_NATIONAL_MIN if local != digits else 3):
-            ways.append(
-                (
-                    _prefix_range(Patient.phone_rev_key, local[::-1]),
-                    (Patient.phone_rev_key, Patient.id),
-                )
+            way(
+                _prefix_range(Patient.phone_rev_key, local[::-1]),
+                (Patient.phone_rev_key, Patient.id),
             )
     statements = []
-    for n, (condition, order) in enumerate(ways):
-        earlier = [not_(c) for c, _ in ways[:n]]
-        statements.append(base.where(condition, *earlier).order_by(*order))
+    for n, this in enumerate(ways):
+        earlier = [not_(before.found) for before in ways[:n]]
+        statement = base
+        if this.on_words:
+            statement = statement.join(PatientNameWord, PatientNameWord.patient_id == Patient.id)
+        statements.append(statement.where(this.match, *earlier).order_by(*this.order))
     return statements
 
 
 def search_patients(
     clinic: Clinic, actor: Actor, text: str = "", *, limit: int = 50, offset: int = 0
 ) -> list[PatientRow]:
-    """Search as you type: by id, name or surname prefix, or phone digits. Staff only.
+    """Search as you type: by id, the start of the name, of the surname or of any other
+    word of the name ("hughes" finds "Anna Smith-Hughes"), or phone digits. Staff only.
 
     The ways (:func:`search_ways`) one after another, each asked for no more than the
     page still needs: the first page of a common prefix is one indexed query.

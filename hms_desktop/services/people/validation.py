@@ -146,6 +146,27 @@ def fold(text: str) -> str:
     return plain.translate(_PLAIN_LETTERS)
 
 
+def name_words(name_key: str, surname_key: str) -> list[str]:
+    """The words of a folded name that the search's word way finds the patient by
+    (sorted, each once): "garcia" for "maria garcia lopez", "smith" and "hughes" for
+    "anna smith-hughes".
+
+    The name way finds the name's first word and the surname way its last, so those
+    are left out; the words are split at spaces and hyphens, and a hyphenated word
+    that is not the first nor the last is kept whole as well ("smith-h" finds "Anna
+    Smith-Hughes Jones"). The parts of the last word go in although the surname way
+    finds the first of them ("smith"): a word found twice is listed once by the ways.
+    Made from the stored keys (so never longer than they are); migration 0018 holds a
+    copy of this rule, and a test keeps the two alike.
+    """
+    spaced = name_key.split()
+    if not spaced:
+        return []
+    parts = {part for word in spaced for part in word.split("-") if part}
+    parts |= {word for word in spaced[1:] if "-" in word.strip("-")}
+    return sorted(parts - {spaced[0], spaced[0].split("-")[0], surname_key})
+
+
 def shown(value: object, limit: int = 40) -> str:
     """``repr(value)`` cut to ``limit`` characters, for quoting what someone typed in a message."""
     text = repr(value)
