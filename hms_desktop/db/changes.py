@@ -87,28 +87,41 @@ def topic_of(table: str) -> str:
 Sink = Callable[[list[ChangeEvent]], None]
 
 _PENDING = "hms_pending_changes"
+#: What the transaction's notifications already said (topic -> ids; None: the whole topic).
+_SENT = "hms_sent_changes"
+#: The recorder of a write session (set as its transaction begins).
+_RECORDER = "hms_change_recorder"
 
+
+def _notify_call(kind: str, ids: str, prefix: str, origin: str) -> str:
+    """SQL of one ``pg_notify`` call: the channel (``prefix``, a SQL text expression, then
+    the schema) and the payload :meth:`ChangeEvent.from_payload` reads, every piece a SQL
+    expression. The server builds the payloads, so "at" is the database clock, as the
+    ledger's is. The only place that writes a notification's shape."""
+    return (
+        f"pg_notify(CAST({prefix} AS text) || current_schema(), json_build_object('k', {kind}, "
+        f"'ids', {ids}, 'o', CAST({origin} AS text), 'at', clock_timestamp())::text)"
+    )
+
+
+_EACH_EVENT = "FROM json_array_elements(CAST(:events AS json)) WITH ORDINALITY AS e(v, n)"
+_EVENT_CALL = _notify_call("e.v ->> 'k'", "e.v -> 'ids'", ":prefix", ":o")
 # Sent inside the committing transaction: PostgreSQL delivers it at COMMIT, or never.
-# The server builds the payloads, so "at" is the database clock, as the ledger's is.
 # One statement for all of a transaction's events, in their order (one round trip
 # while a booking holds the audit chain's lock).
-_NOTIFY = text(
-    "SELECT pg_notify(:prefix || current_schema(), json_build_object("
-    "'k', e.v ->> 'k', 'ids', e.v -> 'ids', 'o', CAST(:o AS text), 'at', clock_timestamp()"
-    ")::text) FROM json_array_elements(CAST(:events AS json)) WITH ORDINALITY AS e(v, n) "
-    "ORDER BY e.n"
-)
+_NOTIFY = text(f"SELECT {_EVENT_CALL} {_EACH_EVENT} ORDER BY e.n")
+#: The same notifications, as one SQL expression (their count), for a statement that
+#: sends them along with its own work; its parameters are ``prefix``, ``o`` and ``events``
+#: (:func:`take_unsent`).
+NOTIFY_EXPRESSION = f"(SELECT count({_EVENT_CALL}) {_EACH_EVENT})"
 
 
-def notify_sql(kind: str, ids: str, p: str) -> str:
-    """SQL of one ``pg_notify`` call carrying :data:`_NOTIFY`'s payload, for a writer that
-    sends its notifications inside statements of its own: ``kind`` the topic (a constant),
-    ``ids`` a SQL expression of the row's id, ``p`` the driver's parameter marker, taken
-    twice: the channel prefix (:data:`CHANNEL_PREFIX`), then the origin."""
-    return (
-        f"pg_notify(CAST({p} AS text) || current_schema(), json_build_object('k', '{kind}', "
-        f"'ids', json_build_array({ids}), 'o', CAST({p} AS text), 'at', clock_timestamp())::text)"
-    )
+def notify_sql(kind: str, ids: str, prefix: str, origin: str) -> str:
+    """SQL of one ``pg_notify`` call for a writer that sends its notifications inside
+    statements of its own: ``kind`` the topic (a constant), ``ids`` a SQL expression of
+    the row's id, ``prefix`` and ``origin`` the parameters (or their driver's markers)
+    of the channel prefix (:data:`CHANNEL_PREFIX`) and the origin."""
+    return _notify_call(f"'{kind}'", f"json_build_array({ids})", prefix, origin)
 
 
 def _pending(session: Session) -> dict[str, set[int] | None]:
@@ -130,6 +143,52 @@ def record(session: Session, table: str, ids: Iterable[int] | None) -> None:
         known.update(ids)
 
 
+def _unsent(session: Session) -> list[dict[str, Any]]:
+    """The transaction's changes its notifications have not said yet, as payload items."""
+    sent: dict[str, set[int] | None] = session.info.get(_SENT) or {}
+    items: list[dict[str, Any]] = []
+    for topic, ids in sorted(_pending(session).items()):
+        if topic in sent and sent[topic] is None:
+            continue  # the whole topic was said
+        if ids is None:
+            items.append({"k": topic, "ids": None})
+            continue
+        new = ids - (sent.get(topic) or set())
+        if new:
+            items.append({"k": topic, "ids": sorted(new) if len(new) <= MAX_IDS else None})
+    return items
+
+
+def _mark_sent(session: Session, items: Iterable[dict[str, Any]]) -> None:
+    sent: dict[str, set[int] | None] = session.info.setdefault(_SENT, {})
+    for item in items:
+        topic, ids = item["k"], item["ids"]
+        if ids is None:
+            sent[topic] = None
+        elif (known := sent.setdefault(topic, set())) is not None:
+            known.update(ids)
+
+
+def take_unsent(session: Session) -> dict[str, str] | None:
+    """The parameters of :data:`NOTIFY_EXPRESSION` for what the session's transaction has
+    changed and not yet said, counted as said from now on (it must go out in this
+    transaction); None when the session does not notify (SQLite)."""
+    recorder: ChangeRecorder | None = session.info.get(_RECORDER)
+    if recorder is None or not recorder.notifies:
+        return None
+    items = _unsent(session)
+    _mark_sent(session, items)
+    return {"prefix": CHANNEL_PREFIX, "o": recorder.origin, "events": json.dumps(items)}
+
+
+def record_sent(session: Session, table: str, ids: Iterable[int]) -> None:
+    """Count rows of ``table`` as changed and already said by a notification that went
+    out with them in this transaction."""
+    ids = list(ids)
+    record(session, table, ids)
+    _mark_sent(session, [{"k": topic_of(table), "ids": ids}])
+
+
 class ChangeRecorder:
     """Collects what write sessions change and hands the events on at commit.
 
@@ -142,6 +201,7 @@ class ChangeRecorder:
         self.origin = uuid.uuid4().hex[:12]
         self._notify = notify
         self._sinks: list[Sink] = []
+        event.listen(factory, "after_begin", self._after_begin)
         event.listen(factory, "after_flush", self._after_flush)
         event.listen(factory, "do_orm_execute", self._on_execute)
         event.listen(factory, "before_commit", self._before_commit)
@@ -153,7 +213,15 @@ class ChangeRecorder:
         self._sinks.append(sink)
         return lambda: self._sinks.remove(sink) if sink in self._sinks else None
 
+    @property
+    def notifies(self) -> bool:
+        """True when the events go to other processes too (PostgreSQL)."""
+        return self._notify
+
     # --- collecting ---------------------------------------------------------------
+    def _after_begin(self, session: Session, _transaction: Any, _connection: Any) -> None:
+        session.info[_RECORDER] = self
+
     def _after_flush(self, session: Session, _context: Any) -> None:
         for obj in (*session.new, *session.dirty, *session.deleted):
             table = getattr(obj, "__tablename__", None)
@@ -184,10 +252,8 @@ class ChangeRecorder:
         if not self._notify:
             return
         session.flush()  # what is still pending is part of this commit too
-        events = [
-            {"k": change.topic, "ids": list(change.ids) if change.ids is not None else None}
-            for change in self._events(session)
-        ]
+        # Less what went out already with an audit entry (audit_chain.append).
+        events = _unsent(session)
         if events:
             session.connection().execute(
                 _NOTIFY, {"prefix": CHANNEL_PREFIX, "o": self.origin, "events": json.dumps(events)}
@@ -196,6 +262,7 @@ class ChangeRecorder:
     def _after_commit(self, session: Session) -> None:
         events = self._events(session)
         session.info.pop(_PENDING, None)
+        session.info.pop(_SENT, None)
         if not events:
             return
         for sink in list(self._sinks):
@@ -203,7 +270,7 @@ class ChangeRecorder:
 
     def committed(self, changed: dict[str, list[int]]) -> None:
         """Tell this process's sinks what a transaction committed without a session (a
-        writer on the raw driver; it sends :func:`notify_statement` itself)."""
+        writer on the raw driver; it sends them itself, see :func:`notify_sql`)."""
         events = [
             ChangeEvent(topic_of(table), tuple(sorted(ids)), self.origin)
             for table, ids in sorted(changed.items())
@@ -216,3 +283,4 @@ class ChangeRecorder:
     @staticmethod
     def _forget(session: Session) -> None:
         session.info.pop(_PENDING, None)
+        session.info.pop(_SENT, None)

@@ -276,15 +276,23 @@ class Database:
         else:
             _install_postgresql_hooks(self.engine, busy)
             self._write_engine = self.engine
-        # PostgreSQL: a read session's transaction is READ ONLY (a read can never write,
-        # whatever a caller does with its session; it costs nothing: it is said in the
-        # BEGIN psycopg sends anyway) and ends with COMMIT (see read()).
+        # PostgreSQL: each statement of a read session is a transaction of its own
+        # (autocommit; see read()).
         read_engine = (
             self.engine
             if self.is_sqlite
-            else self.engine.execution_options(postgresql_readonly=True)
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
         self._read_factory = sessionmaker(read_engine, expire_on_commit=False)
+        # A read that streams (``yield_per``: a server-side cursor on PostgreSQL) needs a
+        # transaction: there, a read-only one.
+        self._stream_factory = (
+            self._read_factory
+            if self.is_sqlite
+            else sessionmaker(
+                self.engine.execution_options(postgresql_readonly=True), expire_on_commit=False
+            )
+        )
         self._write_factory = sessionmaker(self._write_engine, expire_on_commit=False)
         #: What each committed write changed; on PostgreSQL also sent to the other PCs.
         self.changes = ChangeRecorder(self._write_factory, notify=not self.is_sqlite)
@@ -303,27 +311,52 @@ class Database:
         return str(path) if path else make_url(self.url).render_as_string(hide_password=True)
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[Session]:
-        """A session for reading: rolled back at the end on SQLite; on PostgreSQL its
-        read-only transaction is committed, unless it failed.
+    def read(self, *, streaming: bool = False) -> Iterator[Session]:
+        """A session for reading: on SQLite one transaction, rolled back at the end; on
+        PostgreSQL each statement is a transaction of its own (autocommit), or, with
+        ``streaming`` (rows read in batches, ``yield_per``: a server-side cursor), one
+        read-only transaction, ended with COMMIT.
 
-        Why not a ROLLBACK there: psycopg forgets every statement it has prepared on the
-        connection at each ROLLBACK (the objects they name could have been dropped), so
-        with reads rolled back no statement of the pool's connections ever stayed
-        prepared, and PostgreSQL planned every query again, every time (0.56 ms of the
-        1.2 ms a patient's history took). A COMMIT of a transaction that cannot write
-        ends it the same way and keeps them.
+        Why autocommit there: psycopg sends BEGIN, and the end of the transaction, each
+        as a round trip of its own, so a read of one query took three; and at READ
+        COMMITTED, the clinic's level, each statement of a transaction reads its own
+        snapshot anyway, so a read sees exactly what it saw. And no ROLLBACK: psycopg
+        forgets every statement it has prepared on the connection at each one (the
+        objects they name could have been dropped); with reads rolled back, no statement
+        of the pool's connections stayed prepared, and PostgreSQL planned every query
+        again, every time (0.56 ms of the 1.2 ms a patient's history took).
         """
+        if streaming and not self.is_sqlite:
+            with translate_errors(self), self._stream_factory() as session:
+                try:
+                    yield session
+                except BaseException:
+                    session.rollback()
+                    raise
+                session.commit()  # it cannot write; a COMMIT keeps the prepared statements
+            return
         with translate_errors(self), self._read_factory() as session:
             try:
                 yield session
-            except BaseException:
-                session.rollback()
-                raise
-            if self.is_sqlite:
-                session.rollback()
-            else:
-                session.commit()
+            finally:
+                session.rollback()  # PostgreSQL: nothing to end (autocommit), no ROLLBACK
+
+    @contextlib.contextmanager
+    def one_statement(self) -> Iterator[Connection]:
+        """A connection for a write that is one statement, committed by itself
+        (PostgreSQL autocommit: one round trip, where a transaction takes three).
+        PostgreSQL only: on SQLite a write is a session's (:meth:`write`).
+
+        Raises:
+            DatabaseUnavailableError: as :func:`translate_errors`.
+        """
+        if self.is_sqlite:
+            raise RuntimeError("one_statement is for PostgreSQL")
+        with (
+            translate_errors(self),
+            self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn,
+        ):
+            yield conn
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:

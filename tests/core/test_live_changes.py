@@ -6,8 +6,9 @@ import threading
 import time as wall
 from datetime import UTC, datetime
 
+import psycopg
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text, update
 
 from hms_desktop.db.changes import EVERYTHING, ChangeEvent
 from hms_desktop.errors import SlotTakenError
@@ -157,3 +158,53 @@ def test_a_change_event_survives_its_payload() -> None:
     assert ChangeEvent.from_payload(payload) == ChangeEvent("patients", (3, 4), "abc", stamp)
     with pytest.raises(ValueError):
         ChangeEvent.from_payload("not json")
+
+
+def test_an_audited_write_says_each_change_once_without_a_statement_of_its_own(
+    pg_clinic: Clinic,
+) -> None:
+    """The notifications go out with the audit entry (its statement is most often the
+    transaction's last): every changed row is said once, and the commit sends nothing
+    more. A change made after the entry is still said, at the commit."""
+    from psycopg import sql
+
+    from hms_desktop.db.changes import CHANNEL_PREFIX
+    from hms_desktop.db.models import Patient
+    from hms_desktop.services.safety import audit
+    from hms_desktop.services.scheduling import series
+
+    world = f.world(pg_clinic)
+    url = pg_clinic.db.engine.url.set(drivername="postgresql").render_as_string(False)
+    listening = psycopg.connect(url, autocommit=True)
+    schema = listening.execute("SELECT current_schema()").fetchone()[0]
+    listening.execute(sql.SQL("LISTEN {}").format(sql.Identifier(CHANNEL_PREFIX + schema)))
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(pg_clinic.db.engine, "before_cursor_execute", seen)
+    try:
+        dates = series.occurrence_dates(world.day, "weekly", count=1)
+        made = series.book_series(pg_clinic, f.RECEPTION, patient_id=world.patient_id,
+                                  doctor_id=world.doctor_id, dates=dates, at="09:00")  # fmt: skip
+        assert not any(s.startswith("SELECT pg_notify") for s in statements), statements
+        # An entry, then a change: the change is said at the commit.
+        with pg_clinic.db.write() as session:
+            audit.record(session, f.RECEPTION, "patient.note", "patient", world.patient_id)
+            session.execute(
+                update(Patient).where(Patient.id == world.patient_id).values(address="Elm 1")
+            )
+    finally:
+        event.remove(pg_clinic.db.engine, "before_cursor_execute", seen)
+    said: list[ChangeEvent] = []
+    deadline = wall.monotonic() + 10
+    while wall.monotonic() < deadline and not any(e.topic == "patients" for e in said):
+        said += [ChangeEvent.from_payload(n.payload) for n in listening.notifies(timeout=1)]
+    listening.close()
+    by_topic: dict[str, list[int]] = {}
+    for change in said:
+        by_topic.setdefault(change.topic, []).extend(change.ids or [])
+    assert sorted(by_topic["appointments"]) == sorted(made.booked)
+    assert len(by_topic["audit_log"]) == len(set(by_topic["audit_log"])) == 2  # once each
+    assert ("patients" in by_topic and "outbox" not in by_topic) or by_topic["outbox"]

@@ -444,7 +444,7 @@ def export_history(
     """
 
     def rows() -> Rows:
-        with clinic.db.read() as session:
+        with clinic.db.read(streaming=True) as session:
             # The history's access check, in a session this module closes
             # itself: a cancelled export must not leave a server-side cursor open.
             if session.get(Patient, patient_id) is None:
@@ -526,7 +526,10 @@ def export_appointments(
     def rows() -> Rows:
         require_staff(actor, "export appointment lists")
         stmt = appointments_statement(scoped_filter(actor, flt))
-        with clinic.db.read() as session, contextlib.closing(stream(session, stmt)) as rs:
+        with (
+            clinic.db.read(streaming=True) as session,
+            contextlib.closing(stream(session, stmt)) as rs,
+        ):
             for r in rs:
                 yield (
                     r[1],

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.orm import Session
 
 from hms_desktop.db.engine import Database
@@ -197,7 +197,7 @@ class _AccountCheckedDatabase(Database):
         self._checked_user_id = user_id
         self._on_signed_out = on_signed_out
 
-    def _check(self, session: Session) -> None:
+    def _check(self, session: Session | Connection) -> None:
         if not session.scalar(select(User.is_active).where(User.id == self._checked_user_id)):
             if self._on_signed_out is not None:
                 # Whoever handles the error (a list, a dialog), the window signs out.
@@ -205,10 +205,16 @@ class _AccountCheckedDatabase(Database):
             raise SignedOutError(SIGNED_OUT)
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[Session]:
-        with super().read() as session:
+    def read(self, *, streaming: bool = False) -> Iterator[Session]:
+        with super().read(streaming=streaming) as session:
             self._check(session)
             yield session
+
+    @contextlib.contextmanager
+    def one_statement(self) -> Iterator[Connection]:
+        with super().one_statement() as conn:
+            self._check(conn)
+            yield conn
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:

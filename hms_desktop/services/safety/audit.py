@@ -76,9 +76,11 @@ def record_now(
     patient_id: int | None = None,
     **details: Any,
 ) -> None:
-    """Record in a transaction of its own (reads, exports)."""
-    with clinic.db.write() as session:
-        record(session, actor, action, entity, entity_id, patient_id=patient_id, **details)
+    """Record in a transaction of its own (reads, exports); on PostgreSQL one round trip
+    (:func:`audit_chain.append_alone`)."""
+    audit_chain.append_alone(
+        clinic.db, entry(actor, action, entity, entity_id, patient_id=patient_id, **details)
+    )
 
 
 @dataclass(frozen=True)
