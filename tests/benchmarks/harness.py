@@ -466,7 +466,7 @@ def bench_exports(target: Target, scale: Scale, workdir: Path) -> list[Result]:
         # reshaped as export_history does, and exports.write_rows with a throttled
         # progress callback and a cancel check per row, as the export dialog runs it.
         target = workdir / f"ours.{fmt}"
-        with clinic.db.read() as session, open(target, "wb") as out:
+        with clinic.db.read(streaming=True) as session, open(target, "wb") as out:
             writer = open_table(fmt, out, HISTORY_COLUMNS, "History")  # type: ignore[arg-type]
             cancelled = False
             with contextlib.closing(exports.stream(session, stmt.limit(rows))) as result:

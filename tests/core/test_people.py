@@ -351,7 +351,8 @@ def test_patient_search_is_served_by_indexes(
     assert len(ways) == len(indexes)
     for way, index in zip(ways, indexes, strict=True):
         sql = str(way.limit(50).compile(clinic.db.engine, compile_kwargs={"literal_binds": True}))
-        with clinic.db.read() as session:
+        # A transaction of its own (PostgreSQL reads are autocommit): SET LOCAL below.
+        with clinic.db.write() as session:
             if clinic.db.is_sqlite:
                 rows = session.execute(text("EXPLAIN QUERY PLAN " + sql))
                 plan = " | ".join(r[-1] for r in rows)

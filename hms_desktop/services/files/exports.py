@@ -384,7 +384,8 @@ def audit_failure(log_outcome: Callable[..., None], err: BaseException) -> None:
 
 
 def stream(session: Session, stmt: Select[Any]) -> Generator[Row[Any], None, None]:
-    """Rows in batches (``yield_per``: a server-side cursor on PostgreSQL), closed when done.
+    """Rows in batches (``yield_per``: a server-side cursor on PostgreSQL, which needs the
+    transaction of a ``db.read(streaming=True)`` session), closed when done.
 
     Executed on the session's connection (Core), not through the ORM: the statements
     select columns, not entities, and the ORM's per-row layer would only cost time.
