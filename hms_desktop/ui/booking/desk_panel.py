@@ -460,7 +460,9 @@ class DeskPanel(QWidget):
     def on_book_offer(self) -> None:
         """Enter on a request with an offer: ask once, then book it (two key presses).
 
-        Only the highlighted request: with none, the status bar says to choose one.
+        A patient with a later visit in the request's scope has that visit moved, and the
+        question says so. Only the highlighted request: with none, the status bar says to
+        choose one.
         """
         offer = self._chosen(self.offers, self.offers_model, CHOOSE_ENTRY)
         if offer is None:
@@ -468,16 +470,32 @@ class DeskPanel(QWidget):
         if offer.slot is None:
             self.status_message.emit(f"No earlier time suits {requester(offer)} yet.")
             return
-        slot = offer.slot
+        slot, moves = offer.slot, offer.moves
         clinic, actor, who = self.clinic, self.actor, requester(offer)
-        when = when_text(slot.date, slot.time)
+        if moves is None:
+            question = f"Book {who} with {offer.doctor} on {when_text(slot.date, slot.time)}?"
+            yes = "&Book"
+        else:
+            words = self.confirmations.move_words(moves, offer.doctor, slot.date, slot.time)
+            question, yes = f"Move {who}'s {words}?", "&Move"
+
+        def said(taken: waitlist.Taken) -> None:
+            if taken.moved_from is None:
+                self.confirmations.booked_from_waitlist(
+                    offer.request.id, who, offer.doctor, slot.date, slot.time
+                )
+            else:
+                self.confirmations.moved_from_waitlist(
+                    offer.request.id, who, taken.moved_from, offer.doctor, slot.date, slot.time
+                )
+
         box = confirm(
             self,
             "Book from the waitlist",
-            f"Book {who} with {offer.doctor} on {when}?",
+            question,
             lambda: self._do(
                 "Book from the waitlist",
-                lambda: waitlist.book_from_waitlist(
+                lambda: waitlist.take_offer(
                     clinic,
                     actor,
                     offer.request.id,
@@ -485,16 +503,14 @@ class DeskPanel(QWidget):
                     day=slot.date,
                     at=slot.time,
                 ),
-                lambda _v: self.confirmations.booked_from_waitlist(
-                    offer.request.id, who, offer.doctor, slot.date, slot.time
-                ),
+                said,
             ),
-            yes_text="&Book",
+            yes_text=yes,
             no_text="Not now",
         )
-        # Booking is what the desk came for and is undone by a cancel: Enter books.
+        # Booking is what the desk came for and is undone by Undo: Enter books.
         for button in box.buttons():
-            if button.text() == "&Book" and isinstance(button, QPushButton):
+            if button.text() == yes and isinstance(button, QPushButton):
                 box.setDefaultButton(button)
 
     def _chosen(self, table: EmptyStateTable, model: RowTableModel[Any], missing: str) -> Any:
