@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, time
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from hms_desktop.services.clinic import Clinic
@@ -714,3 +714,40 @@ def test_taking_an_earlier_time_asks_to_move_the_later_visit_and_moves_it(
     assert bar.text().endswith(
         f" at 10:30 with Dr. Ada Lovelace and {who} is back on the waitlist."
     )
+
+
+def test_enter_on_the_row_with_the_focus_frame_acts_on_it(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today)
+    booking.book(
+        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=today, at="10:00",
+    )  # fmt: skip
+    waitlist.add(
+        sqlite_clinic, f.RECEPTION, patient_id=world.other_patient_id, doctor_id=world.doctor_id
+    )
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    said: list[str] = []
+    panel.status_message.connect(said.append)
+    for table in (panel.expected, panel.offers):
+        # As Qt leaves a list that gets the focus: a current row, framed, not selected.
+        view = table.view
+        view.selectionModel().clearSelection()
+        view.selectionModel().setCurrentIndex(
+            view.model().index(0, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+        )
+        view.setFocus()
+        qtbot.waitUntil(view.hasFocus, timeout=WAIT)
+    qtbot.keyClick(panel.offers.view, Qt.Key.Key_Return)
+    box = _box(qtbot)
+    assert box.text().startswith(f"Book Anna Smith (#{world.other_patient_id}) with ")
+    qtbot.keyClick(box, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: _boxes() == [], timeout=WAIT)
+
+    panel.expected.view.setFocus()
+    qtbot.keyClick(panel.expected.view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(panel.waiting_model.rows) == 1, timeout=WAIT)
+    assert not [s for s in said if s.startswith("Choose")]

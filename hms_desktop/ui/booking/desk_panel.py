@@ -21,9 +21,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
@@ -251,6 +258,9 @@ class DeskPanel(QWidget):
         self.add_request_button.clicked.connect(self.on_add_request)
         self.remove_request_button = QPushButton("&Remove", self)
         self.remove_request_button.clicked.connect(self.on_remove_request)
+
+        for table in (self.expected, self.waiting, self.offers):
+            _chosen_follows_keyboard(table)
 
         #: What the last check-in, call-in, walk-in or booking did, with Undo, until the next.
         self.confirmation = ConfirmationBar(self)
@@ -523,6 +533,32 @@ class DeskPanel(QWidget):
             self.status_message.emit(missing if model.rowCount() else table.empty_label.text())
             return None
         return model.row_at(row)
+
+
+class _SelectOnFocus(QObject):
+    """Selects the current row of the view it watches when the view gets the focus."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FocusIn and isinstance(watched, QTableView):
+            _select_current(watched)
+        return False
+
+
+def _select_current(view: QTableView) -> None:
+    current = view.currentIndex()
+    if current.isValid() and not view.selectionModel().isRowSelected(current.row()):
+        view.selectRow(current.row())
+
+
+def _chosen_follows_keyboard(table: EmptyStateTable) -> None:
+    """The row with the keyboard's focus frame is the chosen row: Qt gives a list that
+    gets the focus a current row without selecting it, and Enter on that frame said
+    "Choose who to check in first." Selecting the current row whenever it changes (and
+    when the list gets the focus) keeps the frame and the highlight on one row, so what
+    Enter or a button acts on is always the row the desk sees."""
+    view = table.view
+    view.selectionModel().currentChanged.connect(lambda _now, _was: _select_current(view))
+    view.installEventFilter(_SelectOnFocus(view))
 
 
 def _keep_current(
