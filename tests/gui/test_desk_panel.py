@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, time
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from hms_desktop.services.clinic import Clinic
@@ -13,6 +13,7 @@ from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.scheduling import booking, patient_flow, waitlist
 from hms_desktop.ui.booking.desk_panel import DeskPanel
 from hms_desktop.ui.common.change_relay import ChangeRelay
+from hms_desktop.ui.common.dates import day_text
 from hms_desktop.ui.common.operations import Operations
 from tests import factories as f
 
@@ -662,3 +663,91 @@ def test_check_in_call_in_and_undo_step_say_whom_to_choose_when_nobody_is_highli
     qtbot.waitUntil(lambda: panel.waiting_model.rows[0].status == "in_consultation", timeout=WAIT)
     assert panel.waiting.selected_row() == 0
     assert _alt(qtbot, panel, Qt.Key.Key_C) == ["José Núñez is already with Dr. Ada Lovelace."]
+
+
+def test_taking_an_earlier_time_asks_to_move_the_later_visit_and_moves_it(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    sophie = f.patient(sqlite_clinic, "Sophie Wagner")
+    visit = booking.book(
+        sqlite_clinic, f.RECEPTION, patient_id=sophie, doctor_id=world.doctor_id,
+        day=world.day, at="10:30",
+    )  # fmt: skip
+    for at in ("09:00", "09:30"):
+        booking.book(
+            sqlite_clinic, f.RECEPTION, patient_id=f.patient(sqlite_clinic),
+            doctor_id=world.doctor_id, day=world.day, at=at,
+        )  # fmt: skip
+    waitlist.add(sqlite_clinic, f.RECEPTION, patient_id=sophie, doctor_id=world.doctor_id)
+    [nine_thirty] = booking.list_appointments(
+        sqlite_clinic,
+        f.RECEPTION,
+        booking.AppointmentFilter(doctor_id=world.doctor_id, text="", statuses=("booked",)),
+    )[1:2]
+    booking.cancel(sqlite_clinic, f.RECEPTION, nine_thirty.id)  # 09:30 frees
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    view = panel.offers.view
+    view.setFocus()
+    panel.offers.select_row(0)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    box = _box(qtbot)
+    who, day = f"Sophie Wagner (#{sophie})", day_text(world.day, sqlite_clinic.today())
+    assert box.text() == (f"Move {who}'s visit with Dr. Ada Lovelace from 10:30 to 09:30, {day}?")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: panel.offers_model.rows == [], timeout=WAIT)
+    bar = panel.confirmation
+    assert bar.text() == (
+        f"Moved {who}'s visit with Dr. Ada Lovelace from 10:30 to 09:30, {day} (from the waitlist)."
+    )
+    mine = booking.AppointmentFilter(patient_id=sophie, statuses=("booked",))
+    booked = booking.list_appointments(sqlite_clinic, f.RECEPTION, mine)
+    assert [(b.id, b.time) for b in booked] == [(visit, time(9, 30))]
+
+    panel.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is panel, timeout=WAIT)
+    _ctrl_z(qtbot, panel, view)
+    qtbot.waitUntil(lambda: len(panel.offers_model.rows) == 1, timeout=WAIT)
+    booked = booking.list_appointments(sqlite_clinic, f.RECEPTION, mine)
+    assert [(b.id, b.time) for b in booked] == [(visit, time(10, 30))]
+    assert bar.text().startswith(f"Undone: {who}'s visit is back on ")
+    assert bar.text().endswith(
+        f" at 10:30 with Dr. Ada Lovelace and {who} is back on the waitlist."
+    )
+
+
+def test_enter_on_the_row_with_the_focus_frame_acts_on_it(
+    qtbot, sqlite_clinic: Clinic, ops: Operations
+) -> None:
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today)
+    booking.book(
+        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=today, at="10:00",
+    )  # fmt: skip
+    waitlist.add(
+        sqlite_clinic, f.RECEPTION, patient_id=world.other_patient_id, doctor_id=world.doctor_id
+    )
+    panel = _panel(qtbot, sqlite_clinic, ops)
+    said: list[str] = []
+    panel.status_message.connect(said.append)
+    for table in (panel.expected, panel.offers):
+        # As Qt leaves a list that gets the focus: a current row, framed, not selected.
+        view = table.view
+        view.selectionModel().clearSelection()
+        view.selectionModel().setCurrentIndex(
+            view.model().index(0, 0), QItemSelectionModel.SelectionFlag.NoUpdate
+        )
+        view.setFocus()
+        qtbot.waitUntil(view.hasFocus, timeout=WAIT)
+    qtbot.keyClick(panel.offers.view, Qt.Key.Key_Return)
+    box = _box(qtbot)
+    assert box.text().startswith(f"Book Anna Smith (#{world.other_patient_id}) with ")
+    qtbot.keyClick(box, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: _boxes() == [], timeout=WAIT)
+
+    panel.expected.view.setFocus()
+    qtbot.keyClick(panel.expected.view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: len(panel.waiting_model.rows) == 1, timeout=WAIT)
+    assert not [s for s in said if s.startswith("Choose")]

@@ -3,27 +3,43 @@
 A request names a doctor or a department, the weekdays and the times of day that
 suit, until when, and how long the visit is. When time frees (a cancel, a move, a
 no-show), :func:`candidates` ranks the waiting requests that fit it: first those
-whose visit fits the freed time, then those who have waited longest. Booking one
-(:func:`book_from_waitlist`) books the time and closes the request in one step;
-:func:`undo_book_from_waitlist` takes both back in one transaction.
+whose visit fits the freed time, then those who have waited longest. Taking one
+(:func:`take_offer`, :func:`book_from_waitlist`) closes the request in the same
+step; :func:`undo_book_from_waitlist` takes both back in one transaction.
+
+A patient on the waitlist usually has a visit already and wants it earlier: the
+request's *later visit* is their next live visit (booked, not checked in) in the
+request's scope (the doctor asked for, or any doctor of the department asked for)
+that starts after the time taken. Taking the earlier time then moves that visit (a
+reschedule: the old time is freed for others) instead of booking a second one; a
+patient with no such visit gets a new booking. The request's days, times and
+"until" say when the patient can come, so they limit the time offered, not which
+visit moves.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session, aliased
 
-from hms_desktop.db.models import Appointment, Department, Doctor, Patient, WaitlistEntry
+from hms_desktop.db.models import (
+    Appointment,
+    AuditEntry,
+    Department,
+    Doctor,
+    Patient,
+    WaitlistEntry,
+)
 from hms_desktop.errors import ConflictError, NotFoundError, ValidationError
 from hms_desktop.services.actor import Actor, require_staff
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.validation import clean_text, parse_day, parse_time
 from hms_desktop.services.safety import audit
-from hms_desktop.services.scheduling import availability
+from hms_desktop.services.scheduling import availability, overlap
 from hms_desktop.services.views import FLOW_LABELS, Slot, WaitlistRow
 
 #: The audit note of the cancel that takes back a booking from the waitlist.
@@ -220,6 +236,164 @@ def candidates(
     return sorted(suitable, key=lambda r: (r.minutes > freed, r.created_at, r.id))
 
 
+@dataclass(frozen=True)
+class LaterVisit:
+    """The visit that taking an earlier time moves: where it is now."""
+
+    appointment_id: int
+    doctor_id: int
+    doctor: str
+    day: date
+    start: time
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What :func:`take_offer` did: the visit, and where it was if it was moved."""
+
+    appointment_id: int
+    moved_from: LaterVisit | None = None
+
+
+def _later_visit_id(
+    session: Session, entry: WaitlistEntry | WaitlistRow, after: datetime, *, strictly: bool = True
+) -> int | None:
+    """The id of ``entry``'s patient's first live visit in its scope starting after
+    ``after`` (at or after it with ``strictly`` false)."""
+    if entry.doctor_id is not None:
+        scope = Appointment.doctor_id == entry.doctor_id
+    else:
+        scope = Appointment.doctor_id.in_(
+            select(Doctor.id).where(Doctor.department_id == entry.department_id)
+        )
+    day, start = after.date(), after.time()
+    same_day_later = Appointment.start_time > start if strictly else Appointment.start_time >= start
+    return session.scalar(
+        select(Appointment.id)
+        .where(
+            Appointment.patient_id == entry.patient_id,
+            scope,
+            Appointment.status == "booked",
+            Appointment.arrived_at.is_(None),
+            or_(Appointment.day > day, and_(Appointment.day == day, same_day_later)),
+        )
+        .order_by(Appointment.day, Appointment.start_time, Appointment.id)
+        .limit(1)
+    )
+
+
+def _later_visit(session: Session, appointment_id: int) -> LaterVisit:
+    appt = session.get(Appointment, appointment_id)
+    assert appt is not None
+    doctor = session.get(Doctor, appt.doctor_id)
+    return LaterVisit(
+        appt.id, appt.doctor_id, doctor.full_name if doctor else "", appt.day, appt.start_time
+    )
+
+
+def visit_to_move(
+    clinic: Clinic,
+    actor: Actor,
+    entry_id: int,
+    *,
+    day: date | str,
+    at: time | str,
+) -> LaterVisit | None:
+    """The visit :func:`take_offer` would move to ``day`` ``at`` for request ``entry_id``
+    (None: it would book a new one). For the question asked before.
+
+    Raises:
+        NotFoundError: the request is not waiting any more.
+    """
+    require_staff(actor, "see the waitlist")
+    when = datetime.combine(parse_day(day, "day"), parse_time(at, "at"))
+    with clinic.db.read() as session:
+        entry = session.get(WaitlistEntry, entry_id)
+        if entry is None or entry.state != "waiting":
+            raise NotFoundError(f"There is no waiting request {entry_id} on the waitlist.")
+        later = _later_visit_id(session, entry, when)
+        return _later_visit(session, later) if later is not None else None
+
+
+def take_offer(
+    clinic: Clinic,
+    actor: Actor,
+    entry_id: int,
+    *,
+    doctor_id: int,
+    day: date | str,
+    at: time | str,
+) -> Taken:
+    """Give the waiting patient the freed time and close the request.
+
+    With a later visit in the request's scope (see the module's docstring) that visit is
+    moved there, in one transaction with the request's change: audited as a reschedule
+    and as "waitlist.book" naming where it was (what :func:`undo_book_from_waitlist`
+    moves it back to). Without one a new visit is booked, as :func:`book_from_waitlist`.
+
+    Raises:
+        NotFoundError: the request is not waiting any more.
+        ConflictError: another desk took the request or changed the visit meanwhile.
+        SlotTakenError: the time was taken meanwhile (nothing changed).
+        ValidationError, PermissionDeniedError: as :func:`booking.reschedule`.
+    """
+    from hms_desktop.services.scheduling import booking
+
+    require_staff(actor, "book from the waitlist")
+    the_day, the_time = parse_day(day, "day"), parse_time(at, "at")
+    with clinic.db.read() as session:
+        entry = session.get(WaitlistEntry, entry_id)
+        if entry is None or entry.state != "waiting":
+            raise NotFoundError(f"There is no waiting request {entry_id} on the waitlist.")
+        later_id = _later_visit_id(session, entry, datetime.combine(the_day, the_time))
+        was = _later_visit(session, later_id) if later_id is not None else None
+    if was is None:
+        return Taken(_book_new(clinic, actor, entry_id, doctor_id, the_day, the_time))
+    try:
+        with clinic.db.write() as session:
+            # The visit first, as a move takes it, then the request (as the undo does).
+            appt = session.get(
+                Appointment, was.appointment_id, with_for_update=True, populate_existing=True
+            )
+            if (
+                appt is None
+                or appt.status != "booked"
+                or appt.arrived_at is not None
+                or (appt.doctor_id, appt.day, appt.start_time)
+                != (was.doctor_id, was.day, was.start)
+            ):
+                raise ConflictError(
+                    "The patient's visit changed at another desk meanwhile; nothing was "
+                    "moved. Look at the waitlist again."
+                )
+            booking.move_in(
+                session, clinic, actor, appt, day=the_day, at=the_time, doctor_id=doctor_id
+            )
+            entry = session.get(
+                WaitlistEntry, entry_id, with_for_update=True, populate_existing=True
+            )
+            if entry is None or entry.state != "waiting":
+                raise ConflictError("Another desk has just booked this waitlist request.")
+            entry.state = "booked"
+            entry.appointment_id = appt.id
+            audit.record(
+                session,
+                actor,
+                "waitlist.book",
+                "waitlist",
+                entry.id,
+                patient_id=entry.patient_id,
+                appointment_id=appt.id,
+                moved_from=f"{was.day:%Y-%m-%d} {was.start:%H:%M}",
+                moved_from_doctor_id=was.doctor_id,
+            )
+    except overlap.OverlapError as refused:
+        overlap.raise_refused(clinic, refused)
+    clinic.changes.notify("appointments")
+    clinic.changes.notify("waitlist")
+    return Taken(was.appointment_id, was)
+
+
 def book_from_waitlist(
     clinic: Clinic,
     actor: Actor,
@@ -229,6 +403,16 @@ def book_from_waitlist(
     day: date | str,
     at: time | str,
 ) -> int:
+    """:func:`take_offer`, returning only the visit's id (moved or new).
+
+    Raises: as :func:`take_offer`.
+    """
+    return take_offer(clinic, actor, entry_id, doctor_id=doctor_id, day=day, at=at).appointment_id
+
+
+def _book_new(
+    clinic: Clinic, actor: Actor, entry_id: int, doctor_id: int, day: date, at: time
+) -> int:
     """Book the waiting patient into the freed time and close the request. Returns the visit id.
 
     Raises:
@@ -237,7 +421,6 @@ def book_from_waitlist(
     """
     from hms_desktop.services.scheduling import booking
 
-    require_staff(actor, "book from the waitlist")
     with clinic.db.read() as session:
         entry = session.get(WaitlistEntry, entry_id)
         if entry is None or entry.state != "waiting":
@@ -275,18 +458,48 @@ def book_from_waitlist(
     return new_id
 
 
+def _moved_from(session: Session, entry_id: int) -> tuple[date, time, int] | None:
+    """Where :func:`take_offer` moved the request's visit from (None: it booked a new one),
+    as its last "waitlist.book" audit entry says."""
+    details = session.scalar(
+        select(AuditEntry.details)
+        .where(
+            AuditEntry.entity == "waitlist",
+            AuditEntry.entity_id == entry_id,
+            AuditEntry.action == "waitlist.book",
+        )
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+    )
+    said = json.loads(details) if details else {}
+    if "moved_from" not in said:
+        return None
+    moment = datetime.strptime(said["moved_from"], "%Y-%m-%d %H:%M")
+    return moment.date(), moment.time(), int(said["moved_from_doctor_id"])
+
+
 def undo_book_from_waitlist(clinic: Clinic, actor: Actor, entry_id: int) -> int:
-    """Take back :func:`book_from_waitlist` in one transaction: the visit it booked is
-    cancelled (audited as an undo) and the request waits again as it was, with its
-    place in the queue. Returns the cancelled visit's id.
+    """Take back :func:`take_offer` in one transaction: a visit it moved goes back to
+    where it was (audited as a reschedule), a visit it booked is cancelled (audited as
+    an undo), and the request waits again as it was, with its place in the queue.
+    Returns the visit's id.
 
     Raises:
         NotFoundError: the request is not booked from the waitlist (any more).
         ConflictError: the visit changed meanwhile (checked in, cancelled or closed);
             nothing was undone.
-        ValidationError, PermissionDeniedError: as :func:`booking.set_status` (e.g. the
-            visit has begun); nothing was undone.
+        SlotTakenError: a moved visit's old time was taken meanwhile; nothing was undone.
+        ValidationError, PermissionDeniedError: as :func:`booking.set_status` or
+            :func:`booking.reschedule` (e.g. the visit has begun); nothing was undone.
     """
+    try:
+        return _undo_book(clinic, actor, entry_id)
+    except overlap.OverlapError as refused:
+        overlap.raise_refused(clinic, refused)
+        raise  # raise_refused always raises
+
+
+def _undo_book(clinic: Clinic, actor: Actor, entry_id: int) -> int:
     from hms_desktop.services.scheduling import booking
 
     require_staff(actor, "change the waitlist")
@@ -311,7 +524,14 @@ def undo_book_from_waitlist(clinic: Clinic, actor: Actor, entry_id: int) -> int:
                 f"({FLOW_LABELS.get(appt.flow_status, appt.flow_status).lower()}); "
                 "it was not taken back."
             )
-        booking.change_status(session, clinic, actor, appt, "cancelled", note=UNDO_BOOK_NOTE)
+        moved_from = _moved_from(session, entry_id)
+        if moved_from is None:
+            booking.change_status(session, clinic, actor, appt, "cancelled", note=UNDO_BOOK_NOTE)
+        else:
+            back_day, back_at, back_doctor = moved_from
+            booking.move_in(
+                session, clinic, actor, appt, day=back_day, at=back_at, doctor_id=back_doctor
+            )
         entry.state = "waiting"
         entry.appointment_id = None
         audit.record(
@@ -322,6 +542,7 @@ def undo_book_from_waitlist(clinic: Clinic, actor: Actor, entry_id: int) -> int:
             entry.id,
             patient_id=entry.patient_id,
             appointment_id=appt.id,
+            **({"moved_back": True} if moved_from is not None else {}),
         )
     clinic.changes.notify("appointments")
     clinic.changes.notify("waitlist")
@@ -330,11 +551,15 @@ def undo_book_from_waitlist(clinic: Clinic, actor: Actor, entry_id: int) -> int:
 
 @dataclass(frozen=True)
 class Offer:
-    """A waiting request and the earliest free time that suits it (None: nothing yet)."""
+    """A waiting request and the earliest free time that suits it (None: nothing yet).
+
+    ``moves``: the patient's later visit that taking the time would move (None: it
+    would book a new visit)."""
 
     request: WaitlistRow
     slot: Slot | None
     doctor: str = ""
+    moves: LaterVisit | None = None
 
 
 def offers(clinic: Clinic, actor: Actor) -> list[Offer]:
@@ -342,9 +567,9 @@ def offers(clinic: Clinic, actor: Actor) -> list[Offer]:
 
     A time suits a request when it is with the doctor (or any doctor of the
     department) asked for, on a day and at a time of day that suit, and earlier
-    than the patient's next visit in that scope (they asked for an earlier one).
-    Requests with an offer come first, in rank order: the visit fits the slot's
-    length, then the longest waiting.
+    than the patient's next live visit in that scope (they asked for an earlier one;
+    that visit is what taking the time moves). Requests with an offer come first, in
+    rank order: the visit fits the slot's length, then the longest waiting.
     """
     from hms_desktop.services.people import doctors as doctor_service
 
@@ -360,10 +585,10 @@ def offers(clinic: Clinic, actor: Actor) -> list[Offer]:
         else:
             assert row.department_id is not None
             slots = availability.free_slots_by_department(clinic, row.department_id)
-        scope = (
-            [row.doctor_id] if row.doctor_id is not None else sorted({s.doctor_id for s in slots})
-        )
-        before = _next_visit(clinic, row.patient_id, scope)
+        with clinic.db.read() as session:
+            next_id = _later_visit_id(session, row, now, strictly=False)
+            moves = _later_visit(session, next_id) if next_id is not None else None
+        before = datetime.combine(moves.day, moves.start) if moves is not None else None
         best = next(
             (
                 s
@@ -374,7 +599,8 @@ def offers(clinic: Clinic, actor: Actor) -> list[Offer]:
             ),
             None,
         )
-        out.append(Offer(row, best, names.get(best.doctor_id, "") if best else ""))
+        doctor = names.get(best.doctor_id, "") if best else ""
+        out.append(Offer(row, best, doctor, moves if best is not None else None))
 
     def rank(offer: Offer) -> tuple[bool, bool, datetime, int]:
         slot = offer.slot
@@ -388,24 +614,3 @@ def _minutes(slot: Slot) -> float:
     return (
         datetime.combine(slot.date, slot.end_time) - datetime.combine(slot.date, slot.time)
     ).total_seconds() / 60
-
-
-def _next_visit(
-    clinic: Clinic, patient_id: int, doctor_ids: Sequence[int | None]
-) -> datetime | None:
-    ids = [d for d in doctor_ids if d is not None]
-    if not ids:
-        return None
-    with clinic.db.read() as session:
-        row = session.execute(
-            select(Appointment.day, Appointment.start_time)
-            .where(
-                Appointment.patient_id == patient_id,
-                Appointment.doctor_id.in_(ids),
-                Appointment.status == "booked",
-                Appointment.day >= clinic.today(),
-            )
-            .order_by(Appointment.day, Appointment.start_time)
-            .limit(1)
-        ).first()
-    return datetime.combine(row[0], row[1]) if row else None

@@ -139,6 +139,32 @@ class VisitConfirmations:
             f"Undone: {patient} is waiting for {doctor} again.",
         )
 
+    def move_words(self, moves: waitlist.LaterVisit, doctor: str, day: date, at: time) -> str:
+        """ "visit with Dr. Müller from 10:30 to 09:30, Tue, 8 Dec": the later visit
+        ``moves`` taken to ``day`` ``at`` with ``doctor`` (days said when they differ)."""
+        if moves.day == day:
+            span = f"from {time_text(moves.start)} to {time_text(at)}"
+            on = f", {day_text(day, self._clinic.today())}"
+        else:
+            span, on = f"from {self._when(moves.day, moves.start)} to {self._when(day, at)}", ""
+        with_whom = "" if doctor == moves.doctor else f" with {doctor}"
+        return f"visit with {moves.doctor} {span}{with_whom}{on}"
+
+    def moved_from_waitlist(
+        self, entry_id: int, patient: str, moves: waitlist.LaterVisit, doctor: str, day: date,
+        at: time,
+    ) -> None:  # fmt: skip
+        """A waitlist request took an earlier time by moving the patient's later visit;
+        Undo moves it back and puts the request back as it was, in one step."""
+        clinic, actor = self._clinic, self._actor
+        back = self._when(moves.day, moves.start)
+        self._say(
+            f"Moved {patient}'s {self.move_words(moves, doctor, day, at)} (from the waitlist).",
+            lambda: waitlist.undo_book_from_waitlist(clinic, actor, entry_id),
+            f"Undone: {patient}'s visit is back on {back} with {moves.doctor} and "
+            f"{patient} is back on the waitlist.",
+        )
+
     def booked_from_waitlist(
         self, entry_id: int, patient: str, doctor: str, day: date, at: time
     ) -> None:

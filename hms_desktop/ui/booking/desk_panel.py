@@ -21,9 +21,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
@@ -252,6 +259,9 @@ class DeskPanel(QWidget):
         self.remove_request_button = QPushButton("&Remove", self)
         self.remove_request_button.clicked.connect(self.on_remove_request)
 
+        for table in (self.expected, self.waiting, self.offers):
+            _chosen_follows_keyboard(table)
+
         #: What the last check-in, call-in, walk-in or booking did, with Undo, until the next.
         self.confirmation = ConfirmationBar(self)
         self.confirmations = VisitConfirmations(
@@ -460,7 +470,9 @@ class DeskPanel(QWidget):
     def on_book_offer(self) -> None:
         """Enter on a request with an offer: ask once, then book it (two key presses).
 
-        Only the highlighted request: with none, the status bar says to choose one.
+        A patient with a later visit in the request's scope has that visit moved, and the
+        question says so. Only the highlighted request: with none, the status bar says to
+        choose one.
         """
         offer = self._chosen(self.offers, self.offers_model, CHOOSE_ENTRY)
         if offer is None:
@@ -468,16 +480,32 @@ class DeskPanel(QWidget):
         if offer.slot is None:
             self.status_message.emit(f"No earlier time suits {requester(offer)} yet.")
             return
-        slot = offer.slot
+        slot, moves = offer.slot, offer.moves
         clinic, actor, who = self.clinic, self.actor, requester(offer)
-        when = when_text(slot.date, slot.time)
+        if moves is None:
+            question = f"Book {who} with {offer.doctor} on {when_text(slot.date, slot.time)}?"
+            yes = "&Book"
+        else:
+            words = self.confirmations.move_words(moves, offer.doctor, slot.date, slot.time)
+            question, yes = f"Move {who}'s {words}?", "&Move"
+
+        def said(taken: waitlist.Taken) -> None:
+            if taken.moved_from is None:
+                self.confirmations.booked_from_waitlist(
+                    offer.request.id, who, offer.doctor, slot.date, slot.time
+                )
+            else:
+                self.confirmations.moved_from_waitlist(
+                    offer.request.id, who, taken.moved_from, offer.doctor, slot.date, slot.time
+                )
+
         box = confirm(
             self,
             "Book from the waitlist",
-            f"Book {who} with {offer.doctor} on {when}?",
+            question,
             lambda: self._do(
                 "Book from the waitlist",
-                lambda: waitlist.book_from_waitlist(
+                lambda: waitlist.take_offer(
                     clinic,
                     actor,
                     offer.request.id,
@@ -485,16 +513,14 @@ class DeskPanel(QWidget):
                     day=slot.date,
                     at=slot.time,
                 ),
-                lambda _v: self.confirmations.booked_from_waitlist(
-                    offer.request.id, who, offer.doctor, slot.date, slot.time
-                ),
+                said,
             ),
-            yes_text="&Book",
+            yes_text=yes,
             no_text="Not now",
         )
-        # Booking is what the desk came for and is undone by a cancel: Enter books.
+        # Booking is what the desk came for and is undone by Undo: Enter books.
         for button in box.buttons():
-            if button.text() == "&Book" and isinstance(button, QPushButton):
+            if button.text() == yes and isinstance(button, QPushButton):
                 box.setDefaultButton(button)
 
     def _chosen(self, table: EmptyStateTable, model: RowTableModel[Any], missing: str) -> Any:
@@ -507,6 +533,32 @@ class DeskPanel(QWidget):
             self.status_message.emit(missing if model.rowCount() else table.empty_label.text())
             return None
         return model.row_at(row)
+
+
+class _SelectOnFocus(QObject):
+    """Selects the current row of the view it watches when the view gets the focus."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FocusIn and isinstance(watched, QTableView):
+            _select_current(watched)
+        return False
+
+
+def _select_current(view: QTableView) -> None:
+    current = view.currentIndex()
+    if current.isValid() and not view.selectionModel().isRowSelected(current.row()):
+        view.selectRow(current.row())
+
+
+def _chosen_follows_keyboard(table: EmptyStateTable) -> None:
+    """The row with the keyboard's focus frame is the chosen row: Qt gives a list that
+    gets the focus a current row without selecting it, and Enter on that frame said
+    "Choose who to check in first." Selecting the current row whenever it changes (and
+    when the list gets the focus) keeps the frame and the highlight on one row, so what
+    Enter or a button acts on is always the row the desk sees."""
+    view = table.view
+    view.selectionModel().currentChanged.connect(lambda _now, _was: _select_current(view))
+    view.installEventFilter(_SelectOnFocus(view))
 
 
 def _keep_current(
