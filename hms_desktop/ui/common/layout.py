@@ -286,15 +286,17 @@ def make_action(
     return action
 
 
-def add_key(button: QAbstractButton, keys: QKeySequence | QKeySequence.StandardKey) -> QAction:
-    """Let ``keys`` (Ctrl+S...) click ``button`` too, keeping the Alt+letter of its "&".
+def add_key(
+    button: QAbstractButton, *keys: QKeySequence | QKeySequence.StandardKey | str
+) -> QAction:
+    """Let each of ``keys`` (Ctrl+S...) click ``button`` too, keeping the Alt+letter of its "&".
 
     A button has one shortcut, and its "&" letter is it: ``setShortcut`` would replace
     the mnemonic (Alt+D did nothing on "Save as P&DF" once Ctrl+S was set). An action on
     the button itself works while the button is shown and enabled, as its shortcut would.
     """
     action = QAction(button)
-    action.setShortcut(QKeySequence(keys))
+    action.setShortcuts([QKeySequence(key) for key in keys])
     action.triggered.connect(button.animateClick)
     button.addAction(action)
     return action
