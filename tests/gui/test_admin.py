@@ -6,7 +6,7 @@ from datetime import time
 
 import pytest
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from hms_desktop.services.people import doctors, patients
 from hms_desktop.services.records.stats import StatsService
@@ -165,6 +165,27 @@ def test_escape_or_close_on_a_typed_patient_form_asks_before_discarding(
     dialog.opt_out.click()  # back as it was: nothing to lose
     qtbot.keyClick(dialog.name, Qt.Key.Key_Escape)
     assert not dialog.isVisible() and dialog.discard_question is None
+
+
+def test_the_patient_forms_messages_show_every_line(qtbot, sqlite_clinic, ops) -> None:
+    """A message of three lines gets three: the form grows, nothing is squashed."""
+    dialog = PatientFormDialog(sqlite_clinic, f.RECEPTION, ops)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    opened = dialog.height()
+    qtbot.keyClicks(dialog.birth, "31.02.1990")
+    qtbot.keyClicks(dialog.email, "anna@")
+    qtbot.keyClick(dialog.email, Qt.Key.Key_Return)
+    assert "something after the @-sign" in dialog.field_error("email")
+    QApplication.processEvents()  # the layout places what grew
+    errors = [e for e in dialog.findChildren(QLabel, "fieldError") if e.isVisible()]
+    assert len(errors) == 3  # the name is required too
+    for error in errors:
+        assert error.height() >= error.heightForWidth(error.width()), error.text()
+    assert dialog.address.height() == 56
+    assert dialog.height() > opened
+    dialog.done(0)
 
 
 def test_register_patient_from_admin_tab_and_find_them(qtbot, sqlite_clinic, admin) -> None:
