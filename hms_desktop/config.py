@@ -69,6 +69,22 @@ def log_file() -> Path:
     return data_dir() / "logs" / "hms-desktop.log"
 
 
+def writable_folder(folder: Path) -> bool:
+    """Create ``folder`` and its missing parents 0700 (as the data folders); whether this
+    user can then write in it. Never raises: False when it cannot be made or written."""
+    missing: list[Path] = []
+    step = folder
+    try:
+        while not step.exists() and step.parent != step:
+            missing.append(step)
+            step = step.parent
+        for part in reversed(missing):
+            part.mkdir(mode=0o700, exist_ok=True)
+        return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+    except OSError:
+        return False
+
+
 @dataclass(frozen=True)
 class Settings:
     """What belongs to this PC alone. Immutable: use :meth:`replace`."""
@@ -90,7 +106,15 @@ class Settings:
 
     @property
     def effective_export_dir(self) -> Path:
-        return Path(self.export_dir) if self.export_dir else data_dir() / "exports"
+        """The folder every save dialog suggests its file in: the PC's export folder, or
+        ``exports`` in the data folder, created 0700 if missing; the user's home when it
+        cannot be created or written.
+
+        Qt's print and file dialogs refuse a suggested file in a missing folder ("is not
+        writable"), so on a fresh install the folder must exist before a dialog opens.
+        """
+        folder = Path(self.export_dir) if self.export_dir else data_dir() / "exports"
+        return folder if writable_folder(folder) else Path.home()
 
 
 #: Settings never written to the settings file.

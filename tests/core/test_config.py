@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -151,3 +153,29 @@ def test_sqlite_file_reads_a_url_as_sqlalchemy_does(url: str) -> None:
     from hms_desktop.db.engine import sqlite_path
 
     assert sqlite_file(url) == sqlite_path(url)
+
+
+def test_the_export_folder_exists_private_before_a_dialog_suggests_a_file_in_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh install: not even the data folder exists yet.
+    data = tmp_path / "fresh" / "data"
+    monkeypatch.setenv("HMS_DATA_DIR", str(data))
+    folder = Settings().effective_export_dir
+    assert folder == data / "exports" and folder.is_dir()
+    if os.name == "posix":
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    # A folder chosen on this PC is made too.
+    chosen = tmp_path / "chosen" / "pdfs"
+    assert Settings(export_dir=str(chosen)).effective_export_dir == chosen and chosen.is_dir()
+
+
+def test_an_export_folder_that_cannot_be_made_suggests_the_home_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("HMS_DATA_DIR", str(blocker / "data"))
+    assert Settings().effective_export_dir == Path.home()
+    assert Settings(export_dir=str(blocker / "pdfs")).effective_export_dir == Path.home()

@@ -6,9 +6,9 @@ from datetime import time
 
 import pytest
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
-from hms_desktop.services.people import doctors
+from hms_desktop.services.people import doctors, patients
 from hms_desktop.services.records.stats import StatsService
 from hms_desktop.services.scheduling import booking
 from hms_desktop.ui.admin.admin_tab import AdminTab
@@ -105,6 +105,89 @@ def test_dashboard_reports_fresh_then_cached_then_fresh(
     assert page._charts is not None  # the charts were drawn from the figures
 
 
+def _answer(qtbot, dialog: PatientFormDialog, title: str, answer: str) -> None:
+    """The form's discard question is up, titled ``title``; click ``answer``."""
+    question = dialog.discard_question
+    assert question is not None and question.isVisible()
+    assert question.windowTitle() == title
+    assert question.defaultButton().text().replace("&", "") == "Keep editing"
+    button = next(b for b in question.buttons() if b.text().replace("&", "") == answer)
+    with qtbot.waitSignal(question.finished, timeout=WAIT):
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def test_escape_or_close_on_a_typed_patient_form_asks_before_discarding(
+    qtbot, sqlite_clinic, ops
+) -> None:
+    def opened(patient=None) -> PatientFormDialog:
+        dialog = PatientFormDialog(sqlite_clinic, f.RECEPTION, ops, patient)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        return dialog
+
+    # Untouched, Escape closes at once.
+    dialog = opened()
+    qtbot.keyClick(dialog.name, Qt.Key.Key_Escape)
+    assert not dialog.isVisible() and dialog.discard_question is None
+
+    # Typed: Escape asks; Enter keeps editing, with everything as typed.
+    dialog = opened()
+    qtbot.keyClicks(dialog.name, "Anna Smith")
+    qtbot.keyClicks(dialog.address, "Hauptstr. 1")
+    qtbot.keyClick(dialog.name, Qt.Key.Key_Escape)
+    question = dialog.discard_question
+    assert question is not None and "not saved" in question.text()
+    with qtbot.waitSignal(question.finished, timeout=WAIT):
+        qtbot.keyClick(question, Qt.Key.Key_Return)
+    assert dialog.discard_question is None
+    assert dialog.isVisible() and dialog.name.text() == "Anna Smith"
+    assert dialog.address.toPlainText() == "Hauptstr. 1"
+    # The window's close button asks too; Discard closes.
+    dialog.close()
+    assert dialog.isVisible()
+    with qtbot.waitSignal(dialog.rejected, timeout=WAIT):
+        _answer(qtbot, dialog, "Discard this new patient?", "Discard")
+    assert not dialog.isVisible()
+    assert patients.search_patients(sqlite_clinic, f.RECEPTION, "Anna") == []
+
+    # Editing: opened as saved, Escape closes at once; changed, it asks.
+    pid = f.patient(sqlite_clinic, "Ben Ng")
+    row = patients.get_patient(sqlite_clinic, f.RECEPTION, pid)
+    dialog = opened(row)
+    qtbot.keyClick(dialog.name, Qt.Key.Key_Escape)
+    assert not dialog.isVisible()
+    dialog = opened(row)
+    dialog.opt_out.click()
+    qtbot.keyClick(dialog.name, Qt.Key.Key_Escape)
+    _answer(qtbot, dialog, "Discard your changes?", "Keep editing")
+    assert dialog.isVisible() and dialog.opt_out.isChecked()
+    dialog.opt_out.click()  # back as it was: nothing to lose
+    qtbot.keyClick(dialog.name, Qt.Key.Key_Escape)
+    assert not dialog.isVisible() and dialog.discard_question is None
+
+
+def test_the_patient_forms_messages_show_every_line(qtbot, sqlite_clinic, ops) -> None:
+    """A message of three lines gets three: the form grows, nothing is squashed."""
+    dialog = PatientFormDialog(sqlite_clinic, f.RECEPTION, ops)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    opened = dialog.height()
+    qtbot.keyClicks(dialog.birth, "31.02.1990")
+    qtbot.keyClicks(dialog.email, "anna@")
+    qtbot.keyClick(dialog.email, Qt.Key.Key_Return)
+    assert "something after the @-sign" in dialog.field_error("email")
+    QApplication.processEvents()  # the layout places what grew
+    errors = [e for e in dialog.findChildren(QLabel, "fieldError") if e.isVisible()]
+    assert len(errors) == 3  # the name is required too
+    for error in errors:
+        assert error.height() >= error.heightForWidth(error.width()), error.text()
+    assert dialog.address.height() == 56
+    assert dialog.height() > opened
+    dialog.done(0)
+
+
 def test_register_patient_from_admin_tab_and_find_them(qtbot, sqlite_clinic, admin) -> None:
     f.patient(sqlite_clinic, "Anna Smith")
     admin.new_patient()
@@ -153,7 +236,9 @@ def test_a_service_error_shows_at_its_field_and_keeps_the_input(
     assert "is taken" in dialog.field_error("username")
     assert dialog.isVisible()
     assert dialog.name.text() == "New Person" and dialog.password.text() == f.PASSWORD
-    dialog.reject()
+    dialog.reject()  # what was typed is not thrown away without asking
+    with qtbot.waitSignal(dialog.finished, timeout=WAIT):  # then deleted
+        _answer(qtbot, dialog, "Discard this new patient?", "Discard")
 
 
 def test_doctors_and_departments(qtbot, sqlite_clinic, admin) -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from pypdf import PdfReader
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QTextDocument, QTextTable
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QApplication, QDialog, QMessageBox
 from pytestqt.qtbot import QtBot
 
 from hms_desktop.services.clinic import Clinic
@@ -64,6 +64,33 @@ def test_ctrl_p_prints_the_doctors_shown_to_a_dated_pdf_in_the_export_folder(
     assert view.printing.suggested_path(None).name == (
         f"schedule-{world.day.isoformat()}-ada-lovelace.pdf"
     )
+
+
+def test_on_a_fresh_install_ctrl_p_then_enter_prints_to_the_suggested_pdf(
+    qtbot: QtBot, view: BookView, world: f.World
+) -> None:
+    # The print dialog's own Print (Enter) refuses a file in a folder that is not there.
+    warnings: list[str] = []
+
+    def answer_a_warning() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox):
+            warnings.append(box.text())
+            box.reject()
+
+    watch = QTimer(view)
+    watch.timeout.connect(answer_a_warning)
+    watch.start(50)
+    view.table.setFocus()
+    QTest.keyClick(view.table, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    dialog = view.printing.dialog
+    assert dialog is not None and dialog.isVisible()
+    path = Path(dialog.printer().outputFileName())
+    assert path.parent.is_dir()
+    QTest.keyClick(dialog, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: path.exists() or bool(warnings), timeout=WAIT)
+    watch.stop()
+    assert warnings == [] and path.name == f"schedule-{world.day.isoformat()}.pdf"
 
 
 def test_a_doctors_table_repeats_its_heading_on_every_page(

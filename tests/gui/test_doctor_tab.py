@@ -430,6 +430,55 @@ def test_treatment_dialog_shows_service_refusal_and_keeps_input(
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT)
 
 
+def test_ctrl_enter_saves_the_treatment_from_a_multi_line_field(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
+) -> None:
+    clinic = sqlite_clinic
+    clock.set(datetime.combine(clinic.today(), time(10, 40), tzinfo=clock.tz))
+    visit_id = next(  # José's 10:00 visit today
+        r.id
+        for r in booking.list_appointments(clinic, SYSTEM)
+        if r.patient_id == world.patient_id and r.date == clinic.today()
+    )
+    booking.complete(clinic, SYSTEM, visit_id)
+    visit = booking.get_appointment(clinic, SYSTEM, visit_id)
+    ada = doctor(world)
+
+    def opened() -> TreatmentDialog:
+        dialog = TreatmentDialog(clinic, ada, ops, visit)
+        qtbot.addWidget(dialog)
+        with qtbot.waitSignal(dialog.loaded, timeout=WAIT):
+            dialog.show()
+        dialog.activateWindow()
+        qtbot.waitActive(dialog)
+        qtbot.waitUntil(lambda: dialog.fields["symptoms"].hasFocus(), timeout=WAIT)
+        return dialog
+
+    # Ctrl+Return (the main keyboard) in the symptoms box, where Return starts a new line.
+    dialog = opened()
+    symptoms = dialog.fields["symptoms"]
+    qtbot.keyClicks(symptoms, "Fever")
+    qtbot.keyClick(symptoms, Qt.Key.Key_Return)
+    qtbot.keyClicks(symptoms, "Cough")
+    assert symptoms.toPlainText() == "Fever\nCough" and dialog.isVisible()
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        qtbot.keyClick(symptoms, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    saved = records.get_treatment(clinic, SYSTEM, visit_id)
+    assert saved is not None and saved.symptoms == "Fever\nCough"
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT)
+
+    # Ctrl+Enter (the keypad's) in the notes box saves a correction.
+    dialog = opened()
+    notes = dialog.fields["notes"]
+    notes.setFocus()
+    qtbot.keyClicks(notes, "Rest")
+    keypad_ctrl = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.KeypadModifier
+    with qtbot.waitSignal(dialog.saved, timeout=WAIT):
+        qtbot.keyClick(notes, Qt.Key.Key_Enter, keypad_ctrl)
+    saved = records.get_treatment(clinic, SYSTEM, visit_id)
+    assert saved is not None and saved.notes == "Rest" and saved.symptoms == "Fever\nCough"
+
+
 def test_keyboard_only_close_visit_record_treatment_and_open_history(
     qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
 ) -> None:

@@ -13,6 +13,7 @@ from collections import defaultdict
 from datetime import date
 
 import pytest
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -64,6 +65,17 @@ def clashes(window: QWidget) -> dict[str, list[str]]:
     return {letter: texts for letter, texts in seen.items() if len(texts) > 1}
 
 
+def lost_mnemonics(window: QWidget) -> list[str]:
+    """Buttons in ``window`` whose "&" letter does nothing: a button has one shortcut, and
+    ``setShortcut(Ctrl+S)`` replaces the Alt+letter its text shows (see ``add_key``)."""
+    lost = []
+    for button in window.findChildren(QAbstractButton):
+        text = button.text().replace("&&", "")
+        if MNEMONIC.search(text) and button.shortcut() != QKeySequence.mnemonic(text):
+            lost.append(button.text())
+    return lost
+
+
 def _pages(window: MainWindow) -> list[tuple[str, dict[str, list[str]]]]:
     found = []
     for index in range(window.tabs.count()):
@@ -103,6 +115,7 @@ def test_no_two_visible_mnemonics_share_a_letter(qtbot, sqlite_clinic, role) -> 
         found = _pages(window)
         assert len(found) >= 3  # the walk reached the pages
         assert {where: c for where, c in found if c} == {}
+        assert lost_mnemonics(window) == []  # every page was built by the walk
     finally:
         window.close()
         qtbot.waitUntil(lambda: not window.ops.busy, timeout=20_000)
@@ -175,6 +188,7 @@ def test_no_dialog_has_two_mnemonics_on_one_letter(qtbot, sqlite_clinic) -> None
     ops = Operations()
     stats = StatsService(sqlite_clinic)
     found = {}
+    lost: dict[str, list[str]] = {}
     try:
         dialogs = _dialogs(sqlite_clinic, ops, stats)
         assert len(dialogs) >= 15
@@ -184,12 +198,14 @@ def test_no_dialog_has_two_mnemonics_on_one_letter(qtbot, sqlite_clinic) -> None
             qtbot.waitUntil(lambda: not ops.busy, timeout=20_000)
             QApplication.processEvents()
             found[name] = clashes(dialog)
+            lost[name] = lost_mnemonics(dialog)
             dialog.close()
     finally:
         qtbot.waitUntil(lambda: not ops.busy, timeout=20_000)
         assert ops.shutdown()
         stats.close()
     assert {name: c for name, c in found.items() if c} == {}
+    assert {name: texts for name, texts in lost.items() if texts} == {}
 
 
 def test_every_question_has_a_letter_per_answer(qtbot) -> None:

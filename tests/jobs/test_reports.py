@@ -208,6 +208,11 @@ def test_the_report_opens_in_the_viewer_and_saves_a_valid_pdf(
     assert first.read_bytes() == before
     assert f"the {first.name} already there is kept" in viewer.status.text()
     assert sorted(export_dir.iterdir()) == sorted([first, second])
+    # Alt+D, the letter "Save as P&DF" underlines, saves too (Ctrl+S had taken its place).
+    qtbot.keyClick(viewer, Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)
+    third = export_dir / "report-2026-11-ada-lovelace (3).pdf"
+    qtbot.waitUntil(lambda: viewer.saved_path == third, timeout=10_000)
+    assert third.read_bytes()[:5] == b"%PDF-"
 
     pdf = viewer.save_pdf(tmp_path / "november")
     assert pdf.name == "november.pdf"

@@ -129,7 +129,14 @@ def _list_problems(view: QListView) -> list[str]:
 
 def _label_problems(label: QLabel) -> list[str]:
     text = label.text()
-    if not text or label.wordWrap() or (label.pixmap() is not None and not label.pixmap().isNull()):
+    if not text or (label.pixmap() is not None and not label.pixmap().isNull()):
+        return []
+    if label.wordWrap():  # every line it wraps to must fit its height
+        need = label.heightForWidth(label.width())
+        if need > label.height():
+            return [
+                f"{_where(label)}: wrapped label {text!r} needs {need}px, has {label.height()}px"
+            ]
         return []
     rich = label.textFormat() == Qt.TextFormat.RichText or (
         label.textFormat() == Qt.TextFormat.AutoText and re.search(r"<[a-zA-Z/][^>]*>", text)

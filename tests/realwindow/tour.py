@@ -335,6 +335,17 @@ def test_dialogs(tour: Tour, demo: Demo) -> None:
     tour.look(register, "patient_form", "Register patient")
     register.reject()
 
+    # Bad input, then Enter: every message under its field whole, the form on the screen.
+    register = PatientFormDialog(clinic, actor, ops, parent=shell)
+    tour.show(register)
+    tour.qtbot.keyClicks(register.name, '=HYPERLINK("x")')
+    tour.qtbot.keyClicks(register.birth, "31.02.1990")
+    tour.qtbot.keyClicks(register.email, "anna@")
+    tour.qtbot.keyClick(register.email, Qt.Key.Key_Return)
+    tour.wait(lambda: register.field_error("email") and register.field_error("date_of_birth"))
+    tour.look(register, "patient_form_errors", "Register patient with errors")
+    register.done(0)  # typed: reject() would ask before discarding
+
     add_doctor = DoctorFormDialog(
         clinic, actor, ops, departments.list_departments(clinic), parent=shell
     )

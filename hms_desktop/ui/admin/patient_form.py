@@ -9,7 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPlainTextEdit, QWidget
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QPlainTextEdit,
+    QWidget,
+)
 
 from hms_desktop.errors import ValidationError
 from hms_desktop.services.actor import Actor
@@ -26,6 +36,7 @@ from hms_desktop.services.people.validation import (
 )
 from hms_desktop.services.views import PatientRow
 from hms_desktop.ui.common.forms import ServiceForm
+from hms_desktop.ui.common.messages import confirm
 from hms_desktop.ui.common.operations import OpContext, Operations
 
 GENDER_LABELS = {"": "Not given", "female": "Female", "male": "Male", "other": "Other"}
@@ -109,6 +120,10 @@ class PatientFormDialog(ServiceForm):
             if patient.username:
                 self.form.addRow("Log-in", QLabel(patient.username, self))
             self._fill(patient)
+        #: What the form held when it opened: what "nothing typed" means.
+        self._opened_with = self._typed()
+        #: The "discard what you typed?" question, while it is open (tests answer it).
+        self.discard_question: QMessageBox | None = None
         self.name.setFocus()
 
     def _fill(self, p: PatientRow) -> None:
@@ -119,6 +134,43 @@ class PatientFormDialog(ServiceForm):
         self.email.setText(p.email)
         self.address.setPlainText(p.address)
         self.opt_out.setChecked(p.reminders_opt_out)
+
+    # --- leaving without saving -----------------------------------------------------------
+    def _typed(self) -> tuple[patients.PatientForm, str, str]:
+        return self.form_value(), self.username.text(), self.password.text()
+
+    def is_changed(self) -> bool:
+        """True when something was typed and not saved."""
+        return self.result_value is None and self._typed() != self._opened_with
+
+    def reject(self) -> None:
+        """Cancel, Esc or the close button: ask first when typed text would be lost; an
+        untouched form closes at once. Enter keeps editing."""
+        if not self.is_changed():
+            super().reject()
+            return
+        if self.discard_question is not None:
+            return
+        if self._patient is None:
+            title = "Discard this new patient?"
+            text = "What you typed for this new patient is not saved. Discard it?"
+        else:
+            title = "Discard your changes?"
+            text = f"Your changes to {self._patient.full_name} are not saved. Discard them?"
+        self.discard_question = confirm(
+            self,
+            title,
+            text,
+            # After the question has closed: closing the dialog from inside the
+            # question's own signal would delete the question twice.
+            lambda: QTimer.singleShot(0, self, lambda: QDialog.reject(self)),
+            yes_text="Discard",
+            no_text="Keep editing",
+        )
+        self.discard_question.finished.connect(self._forget_question)
+
+    def _forget_question(self) -> None:
+        self.discard_question = None
 
     # --- checks (the services' own rules) -------------------------------------------------
     def _check_birth(self) -> None:

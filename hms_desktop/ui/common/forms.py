@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from hms_desktop.errors import HmsError
 from hms_desktop.ui.common.operations import Operations, user_message
+from hms_desktop.ui.common.screen_fit import grow_to_fit
 
 #: Called with no arguments; raises HmsError (with ``.field``) when the input is wrong.
 Check = Callable[[], Any]
@@ -145,6 +146,8 @@ class ServiceForm(QDialog):
         widget.setProperty("invalid", bool(message))
         widget.style().unpolish(widget)
         widget.style().polish(widget)
+        if message:
+            grow_to_fit(self)  # a message of three lines gets three
 
     def show_error(self, err: BaseException) -> None:
         """Show a save error next to its field, or in the banner; the input stays."""
@@ -158,6 +161,7 @@ class ServiceForm(QDialog):
         else:
             self.banner.setText(message)
             self.banner.show()
+            grow_to_fit(self)
 
     def validate_all(self) -> bool:
         ok = True

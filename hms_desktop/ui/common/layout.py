@@ -15,6 +15,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QAction, QColor, QFont, QKeySequence, QPalette
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
@@ -282,6 +283,22 @@ def make_action(
     action.setToolTip(f"{tip} ({QKeySequence(keys).toString()})" if keys else tip)
     action.triggered.connect(slot)
     owner.addAction(action)
+    return action
+
+
+def add_key(
+    button: QAbstractButton, *keys: QKeySequence | QKeySequence.StandardKey | str
+) -> QAction:
+    """Let each of ``keys`` (Ctrl+S...) click ``button`` too, keeping the Alt+letter of its "&".
+
+    A button has one shortcut, and its "&" letter is it: ``setShortcut`` would replace
+    the mnemonic (Alt+D did nothing on "Save as P&DF" once Ctrl+S was set). An action on
+    the button itself works while the button is shown and enabled, as its shortcut would.
+    """
+    action = QAction(button)
+    action.setShortcuts([QKeySequence(key) for key in keys])
+    action.triggered.connect(button.animateClick)
+    button.addAction(action)
     return action
 
 

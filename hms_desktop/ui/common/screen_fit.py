@@ -25,3 +25,34 @@ def size_window(window: QWidget, width: int, height: int, min_width: int, min_he
     the screen: a 1024x768 screen gets the whole window, frame included."""
     window.setMinimumSize(fit_to_screen(window, min_width, min_height))
     window.resize(fit_to_screen(window, width, height))
+
+
+def grow_to_fit(window: QWidget) -> None:
+    """Make a shown ``window`` as tall as its layout wants at its width, so wrapped text
+    that just appeared (an error under a field) shows every line, within the screen;
+    moved up when its foot would leave the screen. It never shrinks.
+
+    A layout's minimum height leaves out text that wraps, so without this a message
+    that needs three lines got one or two and squashed the fields around it.
+    """
+    if not window.isVisible():
+        return  # a window not shown yet opens at its size hint, text wrapped
+    layout = window.layout()
+    if layout is None:
+        return
+    layout.activate()
+    need = window.heightForWidth(window.width()) if layout.hasHeightForWidth() else -1
+    need = max(need, layout.totalSizeHint().height())
+    frame = window.frameGeometry()
+    screen = window.screen() or QGuiApplication.primaryScreen()
+    if screen is not None and QGuiApplication.platformName() != "offscreen":
+        room = screen.availableGeometry()
+        need = min(need, room.height() - (frame.height() - window.height()))
+    if need <= window.height():
+        return
+    window.resize(window.width(), need)
+    if screen is not None and QGuiApplication.platformName() != "offscreen":
+        room = screen.availableGeometry()
+        overflow = window.frameGeometry().bottom() - room.bottom()
+        if overflow > 0:
+            window.move(window.x(), max(room.top(), window.y() - overflow))

@@ -28,7 +28,13 @@ from hms_desktop.services.scheduling import availability
 from hms_desktop.services.views import AvailabilityWindow
 from hms_desktop.ui.common.dates import day_text, time_text
 from hms_desktop.ui.common.forms import ErrorLabel
-from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, muted_label, title_label
+from hms_desktop.ui.common.layout import (
+    SPACING,
+    EmptyStateTable,
+    add_key,
+    muted_label,
+    title_label,
+)
 from hms_desktop.ui.common.messages import field_message
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.common.table_models import Column, RowTableModel
@@ -146,7 +152,7 @@ class AvailabilityEditor(QWidget):
         self.new_window_error = ErrorLabel(self, reserve=True)
 
         self.save_button = QPushButton("&Save changes", self)
-        self.save_button.setShortcut(QKeySequence(QKeySequence.StandardKey.Save))
+        add_key(self.save_button, QKeySequence.StandardKey.Save)
         self.save_button.setToolTip("Save every changed day (Ctrl+S)")
         self.save_button.clicked.connect(self.save)
         self.revert_button = QPushButton("R&evert", self)

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from hms_desktop.errors import HmsError
 from hms_desktop.services.files.placement import first_free
+from hms_desktop.ui.common.layout import add_key
 from hms_desktop.ui.common.messages import show_error
 from hms_desktop.ui.doctor.pdf_export import print_report, write_pdf
 from hms_desktop.ui.exports.history_pdf import dated_pdf_name
@@ -93,10 +94,10 @@ class ReportViewer(QDialog):
 
         buttons = QDialogButtonBox(self)
         self.print_button = QPushButton("&Print…", self)
-        self.print_button.setShortcut(QKeySequence.StandardKey.Print)
+        add_key(self.print_button, QKeySequence.StandardKey.Print)
         self.print_button.setToolTip("Print the report (Ctrl+P)")
         self.pdf_button = QPushButton("Save as P&DF", self)
-        self.pdf_button.setShortcut(QKeySequence.StandardKey.Save)
+        add_key(self.pdf_button, QKeySequence.StandardKey.Save)
         folder = f" in {pdf_path.parent}" if pdf_path is not None else ""
         self.pdf_button.setToolTip(f"Save the report as a PDF{folder} (Ctrl+S)")
         self.pdf_button.setEnabled(pdf_path is not None)

@@ -20,7 +20,13 @@ from hms_desktop.services.records import records
 from hms_desktop.services.views import AppointmentRow, TreatmentRow
 from hms_desktop.ui.common.dates import when_text
 from hms_desktop.ui.common.forms import ErrorLabel, with_error
-from hms_desktop.ui.common.layout import PAGE_MARGIN, SPACING, muted_label, title_label
+from hms_desktop.ui.common.layout import (
+    PAGE_MARGIN,
+    SPACING,
+    add_key,
+    muted_label,
+    title_label,
+)
 from hms_desktop.ui.common.messages import confirm, field_message
 from hms_desktop.ui.common.operations import Operations
 
@@ -89,6 +95,10 @@ class TreatmentDialog(QDialog):
         self.buttons = QDialogButtonBox(self)
         self.save_button = self.buttons.addButton("&Save", QDialogButtonBox.ButtonRole.AcceptRole)
         self.save_button.setDefault(True)
+        # Enter in a text box starts a new line; Ctrl+Enter saves from anywhere, as in
+        # mail programs (Qt's shortcut map takes the keypad's Enter for Return).
+        add_key(self.save_button, "Ctrl+Return")
+        self.save_button.setToolTip("Save the treatment (Alt+S or Ctrl+Enter)")
         self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self._on_save)
         self.buttons.rejected.connect(self.reject)

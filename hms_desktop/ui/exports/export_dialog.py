@@ -8,7 +8,6 @@ signals on the UI thread. Closing the dialog while an export runs cancels it.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -93,9 +92,7 @@ class ExportDialog(QDialog):
         self._flt = flt or AppointmentFilter()
         self._op: Op | None = None
         self._default_path = ""
-        self._export_dir = clinic.pc.effective_export_dir
-        with contextlib.suppress(OSError):  # an unwritable default shows up on export
-            self._export_dir.mkdir(parents=True, exist_ok=True)
+        self._export_dir = clinic.pc.effective_export_dir  # there, or the home folder
         self.setObjectName("exportDialog")
         self.setWindowTitle("Export full history" if kind == "history" else "Export appointments")
         self.setMinimumWidth(520)
