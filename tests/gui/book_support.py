@@ -33,17 +33,22 @@ def world(sqlite_clinic: Clinic) -> f.World:
     return f.world(sqlite_clinic)
 
 
-@pytest.fixture
-def view(qtbot: QtBot, sqlite_clinic: Clinic, ops: Operations, world: f.World) -> BookView:
-    widget = BookView(sqlite_clinic, f.RECEPTION, ops)
+def tomorrows_book(qtbot: QtBot, clinic: Clinic, ops: Operations, world: f.World) -> BookView:
+    """The front desk's book on screen, showing tomorrow (both doctors 09:00-12:00)."""
+    widget = BookView(clinic, f.RECEPTION, ops)
     qtbot.addWidget(widget)
     widget.resize(1100, 700)
     widget.show()
     qtbot.waitExposed(widget)
     with qtbot.waitSignal(widget.loaded, timeout=WAIT):
-        widget.controls.next_button.click()  # tomorrow: both doctors 09:00-12:00
+        widget.controls.next_button.click()
     assert widget.day == world.day
     return widget
+
+
+@pytest.fixture
+def view(qtbot: QtBot, sqlite_clinic: Clinic, ops: Operations, world: f.World) -> BookView:
+    return tomorrows_book(qtbot, sqlite_clinic, ops, world)
 
 
 def reload(qtbot: QtBot, view: BookView, change: Callable[[], object] | None = None) -> None:

@@ -24,7 +24,7 @@ from hms_desktop.ui.booking.book.acts import NOT_YET
 from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.common.operations import Operations
 from tests import factories as f
-from tests.gui.book_support import WAIT, asked, center, drag
+from tests.gui.book_support import WAIT, asked, center, drag, tomorrows_book
 
 
 @pytest.fixture
@@ -43,13 +43,7 @@ def world(clinic: Clinic) -> f.World:
 @pytest.fixture
 def view(qtbot: QtBot, clinic: Clinic, ops: Operations, world: f.World) -> BookView:
     """Tomorrow's book, José chosen, the cursor on Dr. Lovelace's free 09:30."""
-    widget = BookView(clinic, f.RECEPTION, ops)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    with qtbot.waitSignal(widget.loaded, timeout=WAIT):
-        widget.controls.next_button.click()
+    widget = tomorrows_book(qtbot, clinic, ops, world)
     widget.acts.set_patient(patients.get_patient(clinic, SYSTEM, world.patient_id))
     widget.table.setFocus()
     widget.table.setCurrentIndex(widget.model.index(widget.model.row_for(time(9, 30)), 0))

@@ -45,17 +45,23 @@ def _panel(qtbot, clinic: Clinic, ops: Operations, actor=f.RECEPTION) -> DeskPan
     return panel
 
 
+def _expected_at_ten(clinic: Clinic) -> tuple[f.World, date]:
+    """The world, with José expected today at 10:00 with Dr. Lovelace; and today."""
+    world = f.world(clinic)
+    today = clinic.today()
+    f.open_day(clinic, world.doctor_id, today)
+    booking.book(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=today, at="10:00",
+    )  # fmt: skip
+    return world, today
+
+
 def test_an_expected_patient_past_the_threshold_reads_late(
     qtbot, sqlite_clinic: Clinic, clock: FakeClock, ops: Operations
 ) -> None:
     """A check-in hours late was an Enter like any other (QA): the row says how late."""
-    world = f.world(sqlite_clinic)
-    today = sqlite_clinic.today()
-    f.open_day(sqlite_clinic, world.doctor_id, today)
-    booking.book(
-        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
-        day=today, at="10:00",
-    )  # fmt: skip
+    _expected_at_ten(sqlite_clinic)
     panel = _panel(qtbot, sqlite_clinic, ops)
     cell = panel.expected_model.index(0, 0)
     assert cell.data() == "10:00"
@@ -719,13 +725,7 @@ def test_taking_an_earlier_time_asks_to_move_the_later_visit_and_moves_it(
 def test_enter_on_the_row_with_the_focus_frame_acts_on_it(
     qtbot, sqlite_clinic: Clinic, ops: Operations
 ) -> None:
-    world = f.world(sqlite_clinic)
-    today = sqlite_clinic.today()
-    f.open_day(sqlite_clinic, world.doctor_id, today)
-    booking.book(
-        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
-        day=today, at="10:00",
-    )  # fmt: skip
+    world, _ = _expected_at_ten(sqlite_clinic)
     waitlist.add(
         sqlite_clinic, f.RECEPTION, patient_id=world.other_patient_id, doctor_id=world.doctor_id
     )

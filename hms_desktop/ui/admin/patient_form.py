@@ -9,11 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
     QLabel,
     QLineEdit,
     QMessageBox,
@@ -36,7 +34,7 @@ from hms_desktop.services.people.validation import (
 )
 from hms_desktop.services.views import PatientRow
 from hms_desktop.ui.common.forms import ServiceForm
-from hms_desktop.ui.common.messages import confirm
+from hms_desktop.ui.common.messages import ask_to_discard
 from hms_desktop.ui.common.operations import OpContext, Operations
 
 GENDER_LABELS = {"": "Not given", "female": "Female", "male": "Male", "other": "Other"}
@@ -157,16 +155,7 @@ class PatientFormDialog(ServiceForm):
         else:
             title = "Discard your changes?"
             text = f"Your changes to {self._patient.full_name} are not saved. Discard them?"
-        self.discard_question = confirm(
-            self,
-            title,
-            text,
-            # After the question has closed: closing the dialog from inside the
-            # question's own signal would delete the question twice.
-            lambda: QTimer.singleShot(0, self, lambda: QDialog.reject(self)),
-            yes_text="Discard",
-            no_text="Keep editing",
-        )
+        self.discard_question = ask_to_discard(self, title, text)
         self.discard_question.finished.connect(self._forget_question)
 
     def _forget_question(self) -> None:

@@ -8,8 +8,10 @@ from collections.abc import Callable
 
 from PySide6.QtCore import (
     Qt,
+    QTimer,
 )
 from PySide6.QtWidgets import (
+    QDialog,
     QMessageBox,
     QWidget,
 )
@@ -72,6 +74,20 @@ def confirm(
     box.finished.connect(finished)
     box.open()
     return box
+
+
+def ask_to_discard(dialog: QDialog, title: str, text: str) -> QMessageBox:
+    """Ask before ``dialog`` closes with typed input unsaved (:func:`confirm`, Enter keeps
+    editing); Discard closes it, once the question itself has closed: closing the dialog
+    from inside the question's own signal deleted the question twice (a crash)."""
+    return confirm(
+        dialog,
+        title,
+        text,
+        lambda: QTimer.singleShot(0, dialog, lambda: QDialog.reject(dialog)),
+        yes_text="Discard",
+        no_text="Keep editing",
+    )
 
 
 def with_mnemonics(texts: list[str]) -> list[str]:

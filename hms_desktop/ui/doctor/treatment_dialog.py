@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -27,7 +27,7 @@ from hms_desktop.ui.common.layout import (
     muted_label,
     title_label,
 )
-from hms_desktop.ui.common.messages import confirm, field_message
+from hms_desktop.ui.common.messages import ask_to_discard, field_message
 from hms_desktop.ui.common.operations import Operations
 
 #: The longest text ``services.records.record_treatment`` accepts per field (warned while typing).
@@ -206,15 +206,10 @@ class TreatmentDialog(QDialog):
             return
         if self.discard_question is not None:
             return
-        self.discard_question = confirm(
+        self.discard_question = ask_to_discard(
             self,
             "Discard the treatment?",
             "What you typed in this treatment is not saved. Discard it?",
-            # After the question has closed: closing the dialog from inside the
-            # question's own signal deleted the question twice (a crash).
-            lambda: QTimer.singleShot(0, self, lambda: QDialog.reject(self)),
-            yes_text="Discard",
-            no_text="Keep editing",
         )
         self.discard_question.finished.connect(self._forget_question)
 
