@@ -16,6 +16,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import patients
 from hms_desktop.services.records.stats import StatsService
 from hms_desktop.ui.booking.book.view import BookView
+from hms_desktop.ui.common.dates import day_text
 from hms_desktop.ui.shell.main_window import MainWindow
 from tests import factories as f
 from tests.gui.book_support import WAIT, book_at, ops, reload, view, world
@@ -58,7 +59,12 @@ def test_the_menu_key_opens_the_menu_of_the_cell_under_the_cursor(
     qtbot.waitUntil(lambda: isinstance(view.acts.active_dialog, QMessageBox), timeout=WAIT)
     box = view.acts.active_dialog
     assert isinstance(box, QMessageBox)
-    assert box.text() == "Cancel José Núñez's visit at 10:30?"
+    # Who, with whom and when (QA: it named neither the day nor the doctor).
+    assert box.text().startswith("Cancel José Núñez's visit with Dr. Ada Lovelace, ")
+    assert (
+        box.text().endswith(" at 10:30?")
+        and day_text(world.day, sqlite_clinic.today()) in box.text()
+    )
     box.close()
     assert view.table.currentIndex() == half_past
 

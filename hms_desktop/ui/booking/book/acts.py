@@ -298,7 +298,14 @@ class BookActs:
     def cancel_visit(self, block: Block) -> QMessageBox:
         """Ask first; a series asks whether its later visits go too."""
         view = self.view
-        text = f"Cancel {block.patient}'s visit at {time_text(block.start)}?"
+        # Who, with whom and when: a cancel asked of the wrong row must be seen as such.
+        place = view.model.place_of(block)
+        at = (
+            f"with {place[1].doctor}, {when_text(place[0], block.start, view.clinic.today())}"
+            if place is not None
+            else f"at {time_text(block.start)}"
+        )
+        text = f"Cancel {block.patient}'s visit {at}?"
         if block.series_id is None:
             box = confirm(view, "Cancel visit", text, lambda: self.cancel(block, and_later=False),
                           yes_text="Cancel visit")  # fmt: skip
@@ -372,16 +379,16 @@ class BookActs:
         clinic, actor = view.clinic, view.actor
         view.confirmations.clear()
 
-        def done(_result: object) -> None:
+        def mark() -> AppointmentRow:
+            booking.set_status(clinic, actor, appointment_id, "no_show")
+            return booking.get_appointment(clinic, actor, appointment_id)
+
+        def done(row: AppointmentRow) -> None:
             view.message.clear()
-            view.confirmations.done(f"{block.patient} did not come ({time_text(block.start)}).")
+            view.confirmations.no_show(row)  # with Undo: the patient came after all
             view.changed_here()
 
-        self._run(
-            "Saving the no-show",
-            lambda: booking.set_status(clinic, actor, appointment_id, "no_show"),
-            done,
-        )
+        self._run("Saving the no-show", mark, done)
 
     def repeat(self, block: Block, column: int) -> RepeatDialog:
         """Make the visit the first of a weekly or monthly series (conflicts listed first)."""

@@ -184,6 +184,13 @@ class BookModel(QAbstractTableModel):
         offset = (minutes - self._start) / self._step
         return offset if 0 <= offset <= self._rows else None
 
+    def place_of(self, block: Block) -> tuple[date, BookColumn] | None:
+        """The day and doctor's column that show ``block`` (None: not shown any more)."""
+        for day, column in self._columns:
+            if any(v.appointment_id == block.appointment_id for v in column.visits):
+                return day, column
+        return None
+
     def blocks(self) -> list[tuple[date, int, Block]]:
         """Every visit shown: (date, doctor id, block)."""
         return [(d, c.doctor_id, b) for d, c in self._columns for b in c.visits]
