@@ -290,7 +290,10 @@ def test_list_pages_through_more_patients_than_one_page(
     ("argv", "message"),
     [
         (("appointments", "--date", "2026-02-30"), "real date"),
-        (("appointments", "--from", "15.06.2026"), "From must be a real date"),
+        (
+            ("appointments", "--from", "15.06.2026"),
+            "From must be written YYYY-MM-DD: '15.06.2026' is 2026-06-15",
+        ),
         (("appointments", "--date", "2026-06-15", "--from", "2026-06-01"), "not both"),
         (("appointments", "--from", "2026-06-15", "--to", "2026-06-01"), "is after"),
         (("appointments", "--status", "done"), "Unknown status 'done'"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import func, select, text
 
@@ -98,7 +100,7 @@ def test_doctor_validation_names_the_field(
     [
         ({"full_name": "  "}, "full_name", "Full name must not be empty"),
         ({"full_name": "1234"}, "full_name", "must contain letters"),
-        ({"date_of_birth": "2026-02-30"}, "date_of_birth", "must be a real date"),
+        ({"date_of_birth": "2026-02-30"}, "date_of_birth", "February 2026 has 28 days"),
         ({"date_of_birth": "30.01.1990"}, "date_of_birth", "YYYY-MM-DD"),
         ({"date_of_birth": "2026-06-16"}, "date_of_birth", "cannot be in the future"),
         ({"phone": "555-CALL-NOW"}, "phone", "Phone must be digits"),
@@ -430,3 +432,26 @@ def test_names_cannot_carry_markup(clinic) -> None:
     for name in ("Ann <span style='font-size:1px'>Smith</span>", "Bob >> Jones"):
         with pytest.raises(ValidationError, match="must not contain < or >"):
             patients.register_patient(clinic, SYSTEM, patients.PatientForm(full_name=name))
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        # QA: "31.02.1990" and "1990-02-31" got the generic line, which never said why.
+        ("31.02.1990", "'31.02.1990' is not a real date: February 1990 has 28 days."),
+        ("1990-02-31", "'1990-02-31' is not a real date: February 1990 has 28 days."),
+        ("2023-02-29", "'2023-02-29' is not a real date: February 2023 has 28 days."),
+        ("1990-13-01", "'1990-13-01' is not a real date: there is no month 13."),
+        # A real date written day first: the same date back, written as it must be.
+        ("28.02.1990", "must be written YYYY-MM-DD: '28.02.1990' is 1990-02-28."),
+        ("1990-2-3", "must be written YYYY-MM-DD: '1990-2-3' is 1990-02-03."),
+        ("next tuesday", "must be a real date written YYYY-MM-DD, not 'next tuesday'."),
+    ],
+)
+def test_a_date_that_is_not_one_says_what_to_fix(typed: str, said: str) -> None:
+    with pytest.raises(ValidationError) as refused:
+        validation.parse_day(typed, "date_of_birth")
+    message = str(refused.value)
+    assert message.startswith("Date of birth") and message.endswith(said), message
+    assert refused.value.field == "date_of_birth"
+    assert validation.parse_day("2024-02-29") == date(2024, 2, 29)

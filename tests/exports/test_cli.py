@@ -74,7 +74,7 @@ def test_appointments_with_filters(clinic: Clinic, history: HistoryWorld, out_di
         (["history", "--patient", "1", "-o", "{out}/no/x.csv"], "does not exist"),
         (
             ["appointments", "--from", "2026-13-01", "--to", "2026-06-30", "-o", "{out}/a.csv"],
-            "must be a real date",
+            "is not a real date: there is no month 13",
         ),
         (
             ["appointments", "--from", "2026-06-30", "--to", "2026-06-01", "-o", "{out}/a.csv"],

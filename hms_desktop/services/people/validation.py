@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import re
 import unicodedata
 from datetime import date, datetime, time
@@ -186,13 +187,42 @@ def parse_day(value: date | str | None, field: str = "date") -> date:
         return value.date()
     if isinstance(value, date):
         return value
+    text = (value or "").strip()
     try:
-        return date.fromisoformat((value or "").strip())
+        return date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(
-            f"{_label(field)} must be a real date written YYYY-MM-DD, not {shown(value)}.",
-            field=field,
-        ) from None
+        raise ValidationError(_not_a_day(text, _label(field), shown(value)), field=field) from None
+
+
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
+_ISO_SHAPE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+#: Day, month and year with dots, as much of Europe writes a date: unambiguous (no one
+#: writes month first with dots), so the message can give the same date back written right.
+_DOTTED = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+
+
+def _not_a_day(text: str, label: str, given: str) -> str:
+    """What to fix in ``text``, which is not a date written YYYY-MM-DD: the same date
+    written that way, or which part of it cannot be."""
+    iso, dotted = _ISO_SHAPE.fullmatch(text), _DOTTED.fullmatch(text)
+    if iso is not None:
+        year, month, day = (int(g) for g in iso.groups())
+    elif dotted is not None:
+        day, month, year = (int(g) for g in dotted.groups())
+    if (iso is None and dotted is None) or year < 1:
+        return f"{label} must be a real date written YYYY-MM-DD, not {given}."
+    if not 1 <= month <= 12:
+        return f"{label}: {given} is not a real date: there is no month {month}."
+    length = calendar.monthrange(year, month)[1]
+    if not 1 <= day <= length:
+        return (
+            f"{label}: {given} is not a real date: {_MONTHS[month - 1]} {year} has "
+            f"{length} days."
+        )
+    return f"{label} must be written YYYY-MM-DD: {given} is {date(year, month, day).isoformat()}."
 
 
 def parse_time(value: time | str | None, field: str = "time") -> time:
