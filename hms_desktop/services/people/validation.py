@@ -219,8 +219,7 @@ def _not_a_day(text: str, label: str, given: str) -> str:
     length = calendar.monthrange(year, month)[1]
     if not 1 <= day <= length:
         return (
-            f"{label}: {given} is not a real date: {_MONTHS[month - 1]} {year} has "
-            f"{length} days."
+            f"{label}: {given} is not a real date: {_MONTHS[month - 1]} {year} has {length} days."
         )
     return f"{label} must be written YYYY-MM-DD: {given} is {date(year, month, day).isoformat()}."
 
