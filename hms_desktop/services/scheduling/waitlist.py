@@ -148,9 +148,7 @@ def remove(clinic: Clinic, actor: Actor, entry_id: int) -> None:
     """
     require_staff(actor, "change the waitlist")
     with clinic.db.write() as session:
-        entry = session.get(WaitlistEntry, entry_id, with_for_update=True)
-        if entry is None or entry.state != "waiting":
-            raise NotFoundError(f"There is no waiting request {entry_id} on the waitlist.")
+        entry = _waiting(session, entry_id, lock=True)
         entry.state = "removed"
         audit.record(
             session, actor, "waitlist.remove", "waitlist", entry.id, patient_id=entry.patient_id
@@ -236,6 +234,18 @@ def candidates(
     return sorted(suitable, key=lambda r: (r.minutes > freed, r.created_at, r.id))
 
 
+def _waiting(session: Session, entry_id: int, *, lock: bool = False) -> WaitlistEntry:
+    """The request ``entry_id``, still waiting (locked for the transaction with ``lock``).
+
+    Raises:
+        NotFoundError: no waiting request with that id.
+    """
+    entry = session.get(WaitlistEntry, entry_id, with_for_update=lock or None)
+    if entry is None or entry.state != "waiting":
+        raise NotFoundError(f"There is no waiting request {entry_id} on the waitlist.")
+    return entry
+
+
 @dataclass(frozen=True)
 class LaterVisit:
     """The visit that taking an earlier time moves: where it is now."""
@@ -308,10 +318,7 @@ def visit_to_move(
     require_staff(actor, "see the waitlist")
     when = datetime.combine(parse_day(day, "day"), parse_time(at, "at"))
     with clinic.db.read() as session:
-        entry = session.get(WaitlistEntry, entry_id)
-        if entry is None or entry.state != "waiting":
-            raise NotFoundError(f"There is no waiting request {entry_id} on the waitlist.")
-        later = _later_visit_id(session, entry, when)
+        later = _later_visit_id(session, _waiting(session, entry_id), when)
         return _later_visit(session, later) if later is not None else None
 
 
@@ -342,13 +349,12 @@ def take_offer(
     require_staff(actor, "book from the waitlist")
     the_day, the_time = parse_day(day, "day"), parse_time(at, "at")
     with clinic.db.read() as session:
-        entry = session.get(WaitlistEntry, entry_id)
-        if entry is None or entry.state != "waiting":
-            raise NotFoundError(f"There is no waiting request {entry_id} on the waitlist.")
+        entry = _waiting(session, entry_id)
+        patient_id = entry.patient_id
         later_id = _later_visit_id(session, entry, datetime.combine(the_day, the_time))
         was = _later_visit(session, later_id) if later_id is not None else None
     if was is None:
-        return Taken(_book_new(clinic, actor, entry_id, doctor_id, the_day, the_time))
+        return Taken(_book_new(clinic, actor, entry_id, patient_id, doctor_id, the_day, the_time))
     try:
         with clinic.db.write() as session:
             # The visit first, as a move takes it, then the request (as the undo does).
@@ -369,20 +375,20 @@ def take_offer(
             booking.move_in(
                 session, clinic, actor, appt, day=the_day, at=the_time, doctor_id=doctor_id
             )
-            entry = session.get(
+            taken = session.get(
                 WaitlistEntry, entry_id, with_for_update=True, populate_existing=True
             )
-            if entry is None or entry.state != "waiting":
+            if taken is None or taken.state != "waiting":
                 raise ConflictError("Another desk has just booked this waitlist request.")
-            entry.state = "booked"
-            entry.appointment_id = appt.id
+            taken.state = "booked"
+            taken.appointment_id = appt.id
             audit.record(
                 session,
                 actor,
                 "waitlist.book",
                 "waitlist",
-                entry.id,
-                patient_id=entry.patient_id,
+                taken.id,
+                patient_id=taken.patient_id,
                 appointment_id=appt.id,
                 moved_from=f"{was.day:%Y-%m-%d} {was.start:%H:%M}",
                 moved_from_doctor_id=was.doctor_id,
@@ -411,7 +417,13 @@ def book_from_waitlist(
 
 
 def _book_new(
-    clinic: Clinic, actor: Actor, entry_id: int, doctor_id: int, day: date, at: time
+    clinic: Clinic,
+    actor: Actor,
+    entry_id: int,
+    patient_id: int,
+    doctor_id: int,
+    day: date,
+    at: time,
 ) -> int:
     """Book the waiting patient into the freed time and close the request. Returns the visit id.
 
@@ -421,11 +433,6 @@ def _book_new(
     """
     from hms_desktop.services.scheduling import booking
 
-    with clinic.db.read() as session:
-        entry = session.get(WaitlistEntry, entry_id)
-        if entry is None or entry.state != "waiting":
-            raise NotFoundError(f"There is no waiting request {entry_id} on the waitlist.")
-        patient_id = entry.patient_id
     new_id = booking.book(
         clinic,
         actor,
