@@ -298,6 +298,10 @@ class Database:
         self.changes = ChangeRecorder(self._write_factory, notify=not self.is_sqlite)
         #: What hot paths prepare once per database (e.g. the quick booking's conversions).
         self.prepared: dict[str, Any] = {}
+        #: The signed-in account every session checks is still enabled (None: no account,
+        #: e.g. the command line). Hot paths that skip the sessions (the kept connection)
+        #: check it in their own statements.
+        self.checked_account: int | None = None
         self._kept = threading.local()
         self._kept_all: list[Any] = []
         self._kept_lock = threading.Lock()

@@ -130,6 +130,27 @@ def test_failures_are_forgotten_after_an_hour_and_by_an_unlock(
     assert not users.list_users(clinic, SYSTEM)[0].locked
 
 
+def test_a_disabled_accounts_window_cannot_book_the_quick_way(clinic: Clinic) -> None:
+    """A plain booking is read and written on a kept driver connection, not a session (the
+    quick booking); the account's check must hold there too."""
+    w = f.world(clinic)
+    desk_id = accounts.create_user(clinic, SYSTEM, "desk", SECRET, "receptionist")
+    desk = accounts.login(clinic, "desk", SECRET)
+    signed_out: list[bool] = []
+    window_clinic = users.signed_in_clinic(
+        clinic, desk, on_signed_out=lambda: signed_out.append(True)
+    )
+    first = dict(patient_id=w.patient_id, doctor_id=w.doctor_id, day=w.day)
+    booked = booking.book(window_clinic, desk, at="09:00", **first)
+    users.set_active(clinic, SYSTEM, desk_id, False)
+    with pytest.raises(SignedOutError):
+        booking.book(window_clinic, desk, at="10:00", **first)
+    assert signed_out == [True]
+    assert [a.id for a in booking.list_appointments(clinic, SYSTEM)] == [booked]
+    users.set_active(clinic, SYSTEM, desk_id, True)
+    assert booking.book(window_clinic, desk, at="10:00", **first) != booked
+
+
 def test_a_disabled_account_cannot_sign_in_and_an_open_session_ends(clinic: Clinic) -> None:
     w = f.world(clinic)
     desk_id = accounts.create_user(clinic, SYSTEM, "desk", SECRET, "receptionist")

@@ -195,6 +195,7 @@ class _AccountCheckedDatabase(Database):
         # Shares the engine and session factories; nothing new is opened.
         self.__dict__.update(base.__dict__)
         self._checked_user_id = user_id
+        self.checked_account = user_id
         self._on_signed_out = on_signed_out
 
     def _check(self, session: Session | Connection) -> None:

@@ -12,7 +12,9 @@ series, no walk-in), and for those :func:`booking.book` does this instead:
    and the patient (names, blacklisting, where a confirmation goes), the visit type's
    length, the doctor's hours on the day, and the doctor's ``schedule_version``, which
    the database raises with every change of those hours (migration 0017). On
-   PostgreSQL it also takes the new visit's id from its sequence.
+   PostgreSQL it also takes the new visit's id from its sequence. A signed-in window's
+   read finds nothing once its account is disabled (the sessions check that, and this
+   connection is not a session's), so the long way signs it out.
 2. The booking checks them in Python, with the same rules and messages as the long way
    (``booking._refuse``).
 3. :meth:`Quick.write` writes, and its INSERT proves that nothing checked has changed: it
@@ -99,7 +101,8 @@ _READ = (
     "p.reminders_opt_out, (SELECT minutes FROM visit_types WHERE name = {p}), "
     "d.schedule_version, h.start_time, h.end_time, h.slot_minutes, h.kind{more} "
     "FROM doctors d JOIN patients p ON p.id = {p} LEFT JOIN (" + _HOURS + ") h ON 1 = 1 "
-    "WHERE d.id = {p}"
+    "WHERE d.id = {p} AND (CAST({p} AS integer) IS NULL OR EXISTS (SELECT 1 FROM users u "
+    "WHERE u.id = {p} AND u.is_active))"
 )
 #: The visit's columns, in the order both INSERTs take them.
 _VISIT_COLUMNS = (
@@ -241,7 +244,7 @@ class Quick:
 
     def read(self, doctor_id: int, patient_id: int, visit_type: str, day: date) -> Facts | None:
         """What the booking's checks need, read with no lock (None: no such doctor or
-        patient)."""
+        patient, or the signed-in account was disabled: the long way says which)."""
         try:
             with self._said():
                 return self._read(doctor_id, patient_id, visit_type, day)
@@ -253,18 +256,18 @@ class Quick:
             raise
 
     def _read(self, doctor_id: int, patient_id: int, visit_type: str, day: date) -> Facts | None:
-        driver, prepared = self.driver, self.prepared
+        driver, prepared, account = self.driver, self.prepared, self.db.checked_account
         if self.db.is_sqlite:
             params: tuple[Any, ...] = (
                 visit_type, patient_id, doctor_id, day.weekday(), doctor_id, day.isoformat(),
-                doctor_id,
+                doctor_id, account, account,
             )  # fmt: skip
             timeout = self.db.busy_timeout_s
             rows = _when_free(timeout, lambda: driver.execute(_SQLITE_READ, params).fetchall())
         else:
             params = (
                 visit_type, prepared.sequence, patient_id, doctor_id, day.weekday(), doctor_id,
-                day, doctor_id,
+                day, doctor_id, account, account,
             )  # fmt: skip
             rows = driver.execute(_PG_READ, params).fetchall()
         if not rows:
