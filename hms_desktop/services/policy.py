@@ -16,12 +16,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, or_, select
 from sqlalchemy import exists as sql_exists
-from sqlalchemy.orm import Session
 
 from hms_desktop.db.models import Appointment
 from hms_desktop.errors import PermissionDeniedError, ValidationError
@@ -269,30 +268,38 @@ class CareRelationshipRequiredError(PermissionDeniedError):
     still open the records."""
 
 
+class Reader(Protocol):
+    """What a rule's query runs on: a session, a connection, or a kept driver connection
+    (``db.kept.KeptReader``)."""
+
+    def scalar(self, statement: Any, params: Any = None, /) -> Any: ...
+
+
+#: Built once (a history is opened often): the visit that makes a care relationship.
+_CARE = select(
+    sql_exists().where(
+        Appointment.patient_id == bindparam("patient"),
+        Appointment.doctor_id == bindparam("doctor"),
+        or_(
+            and_(
+                Appointment.status == "completed",
+                Appointment.day >= bindparam("since"),
+                Appointment.day <= bindparam("today"),
+            ),
+            and_(Appointment.day == bindparam("today"), Appointment.status != "cancelled"),
+        ),
+    )
+)
+
+
 def has_care_relationship(
-    session: Session, doctor_id: int, patient_id: int, today: date, window_days: int
+    session: Reader, doctor_id: int, patient_id: int, today: date, window_days: int
 ) -> bool:
     """A visit with this doctor completed within the last ``window_days``, or a live visit
     today (a booking ahead, however soon, is not yet care)."""
     since = today - timedelta(days=window_days)
-    return bool(
-        session.scalar(
-            select(
-                sql_exists().where(
-                    Appointment.patient_id == patient_id,
-                    Appointment.doctor_id == doctor_id,
-                    or_(
-                        and_(
-                            Appointment.status == "completed",
-                            Appointment.day >= since,
-                            Appointment.day <= today,
-                        ),
-                        and_(Appointment.day == today, Appointment.status != "cancelled"),
-                    ),
-                )
-            )
-        )
-    )
+    params = {"patient": patient_id, "doctor": doctor_id, "since": since, "today": today}
+    return bool(session.scalar(_CARE, params))
 
 
 def clean_reason(reason: str, what: str) -> str:
@@ -311,7 +318,7 @@ def clean_reason(reason: str, what: str) -> str:
 
 
 def require_record_access(
-    session: Session,
+    session: Reader,
     clinic: Clinic,
     actor: Actor,
     patient_id: int,

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from hms_desktop.db import changes
 from hms_desktop.db.engine import Database, inserted_id
+from hms_desktop.db.kept import KeptReader
 from hms_desktop.db.models import AuditEntry
 
 #: PostgreSQL advisory lock key of the audit chain (any constant; "HMSAUDIT" in ASCII),
@@ -262,6 +263,17 @@ def append_alone(db: Database, entry: AuditEntry) -> None:
         row = conn.execute(_PG_APPEND_NOTIFYING, append_arguments(entry) | notifying).one()
     entry.id, entry.seq, entry.prev_hash, entry.row_hash = row[:4]
     db.changes.committed({AuditEntry.__tablename__: [entry.id]})
+
+
+def append_kept(reader: KeptReader, entry: PlainEntry) -> None:
+    """:func:`append_alone` on a kept PostgreSQL connection in autocommit
+    (:func:`kept.autocommit`): one statement, no session, no pool checkout. The caller
+    tells ``db.changes`` (``{"audit_log": [entry.id]}``) once it is done with the
+    connection, and checks the signed-in account itself (see :mod:`hms_desktop.db.kept`).
+    """
+    notifying = {"prefix": changes.CHANNEL_PREFIX, "o": reader.db.changes.origin, "events": "[]"}
+    row = reader.rows(_PG_APPEND_NOTIFYING, append_arguments(entry) | notifying)[0]
+    entry.id, entry.seq, entry.prev_hash, entry.row_hash = row[:4]
 
 
 @dataclass(frozen=True)

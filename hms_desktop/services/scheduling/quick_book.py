@@ -52,6 +52,7 @@ from sqlalchemy import FromClause, exc
 
 from hms_desktop.db.changes import CHANNEL_PREFIX, notify_sql
 from hms_desktop.db.engine import Database, driver_errors, translate_errors
+from hms_desktop.db.kept import KeptConnectionGoneError
 from hms_desktop.db.models import Appointment, AuditEntry, OutboxMessage, WeeklyHours
 from hms_desktop.services.safety import audit_chain
 
@@ -222,11 +223,6 @@ def _prepared(db: Database, driver: Any) -> _Prepared:
     )
     db.prepared[__name__] = found
     return found
-
-
-class KeptConnectionGoneError(Exception):
-    """The kept connection was found dead by the read (nothing was written): the caller
-    books the long way, on a connection the pool checks first."""
 
 
 class Quick:
