@@ -27,7 +27,7 @@ from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
 from hms_desktop.services.people import accounts
 from hms_desktop.services.people import patients as patient_service
-from hms_desktop.services.people.validation import fold, name_words
+from hms_desktop.services.people.validation import fold, name_keys, name_words
 from hms_desktop.services.scheduling import availability
 from tests.cli.conftest import Run, table_rows
 from tests.conftest import START, make_clinic
@@ -117,9 +117,15 @@ def assert_invariants(clinic: Clinic, url: str) -> None:
                 assert availability.offers_slot(session, doctor_id, day, start), (
                     f"appointment {appt_id} ({day} {start}) is outside the doctor's availability"
                 )
-        # Every patient's name words, as the patients service writes them (the search's
-        # word way finds "Fitzgerald-Hughes" by "hughes").
-        keys = session.execute(select(Patient.id, Patient.name_key, Patient.surname_key))
+        # Every patient's keys and name words, as the patients service writes them (the
+        # surname way finds "María García López" by "lopez", the word way by "garcia").
+        keys = session.execute(
+            select(Patient.id, Patient.full_name, Patient.name_key, Patient.surname_key)
+        ).all()
+        assert [(pid, name_keys(name)) for pid, name, *_ in keys] == [
+            (pid, (name_key, surname_key)) for pid, _, name_key, surname_key in keys
+        ]
+        keys = [(pid, name_key, surname_key) for pid, _, name_key, surname_key in keys]
         expected = {
             (word, name_key, pid)
             for pid, name_key, surname_key in keys

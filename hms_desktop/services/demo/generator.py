@@ -52,7 +52,7 @@ from hms_desktop.resources_path import bundled_dir
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import TOPICS, Clinic
 from hms_desktop.services.people.accounts import hash_password, password_matches
-from hms_desktop.services.people.validation import fold, name_words, phone_digits
+from hms_desktop.services.people.validation import fold, name_keys, name_words, phone_digits
 from hms_desktop.services.safety import audit
 
 #: The one password of every demo account (documented in the README and printed by the CLI).
@@ -589,7 +589,7 @@ def _patients(
         rows = []
         for pid in range(first_id + start, first_id + min(n, start + CHUNK)):
             first, last, gender, name = gen.person(rng)
-            key = fold(name)
+            key, surname_key = name_keys(name)
             # One in six a child (if the history is short enough to have children in it).
             child = rng.random() < 1 / 6 and youngest < 17 * 365
             age = (
@@ -611,7 +611,7 @@ def _patients(
                     "user_id": None,
                     "full_name": name,
                     "name_key": key,
-                    "surname_key": fold(last),
+                    "surname_key": surname_key,
                     "date_of_birth": gen.today - timedelta(days=age),
                     "gender": gender,
                     "phone": phone,

@@ -21,12 +21,14 @@ from hms_desktop.services.actor import (
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people.accounts import add_user
 from hms_desktop.services.people.validation import (
+    KEY_LENGTH,
     check_birth_date,
     clean_email,
     clean_name,
     clean_phone,
     clean_text,
     fold,
+    name_keys,
     name_words,
     parse_day,
     phone_digits,
@@ -37,7 +39,6 @@ from hms_desktop.services.views import PatientRow
 
 GENDERS = ("", "female", "male", "other")
 #: The length of the name search keys' columns.
-KEY_LENGTH = 120
 #: What may surround the digits of a phone number typed into the search box.
 _PHONE_PUNCTUATION = frozenset(" +-()./")
 #: The fewest digits after the trunk 0 that are matched against the end of stored
@@ -65,12 +66,11 @@ def _clean(form: PatientForm, today: date) -> dict[str, object]:
     if gender not in GENDERS:
         raise ValidationError("Gender must be female, male, other or left empty.", field="gender")
     phone = clean_phone(form.phone)
-    folded = fold(name)
+    name_key, surname_key = name_keys(name)
     return {
         "full_name": name,
-        # Folding can lengthen text ("ﷺ" is 18 letters): keep the keys within their columns.
-        "name_key": folded[:KEY_LENGTH],
-        "surname_key": folded.rsplit(" ", 1)[-1][:KEY_LENGTH],
+        "name_key": name_key,
+        "surname_key": surname_key,
         "date_of_birth": born,
         "gender": gender,
         "phone": phone,

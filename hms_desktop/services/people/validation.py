@@ -147,6 +147,18 @@ def fold(text: str) -> str:
     return plain.translate(_PLAIN_LETTERS)
 
 
+#: The length of the stored search keys (``name_key``, ``surname_key``, word keys).
+KEY_LENGTH = 120
+
+
+def name_keys(name: str) -> tuple[str, str]:
+    """A cleaned name's stored search keys: the folded name, and its last word (the
+    surname way's key: "lopez" for "María García López"), each within its column
+    (folding can lengthen text: "ﷺ" is 18 letters)."""
+    folded = fold(name)
+    return folded[:KEY_LENGTH], folded.rsplit(" ", 1)[-1][:KEY_LENGTH]
+
+
 def name_words(name_key: str, surname_key: str) -> list[str]:
     """The words of a folded name that the search's word way finds the patient by
     (sorted, each once): "garcia" for "maria garcia lopez", "smith" and "hughes" for
