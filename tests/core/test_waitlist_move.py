@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import time
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +11,8 @@ from sqlalchemy import select
 from hms_desktop.db.models import Appointment, AuditEntry, WaitlistEntry
 from hms_desktop.errors import SlotTakenError
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.scheduling import booking, waitlist
+from hms_desktop.services.scheduling import availability, booking, waitlist
+from hms_desktop.services.views import Slot, WaitlistRow
 from tests import factories as f
 from tests import faults
 
@@ -197,3 +198,74 @@ def test_a_visit_outside_the_requests_scope_or_earlier_is_not_moved(clinic: Clin
     with clinic.db.read() as session:
         made = session.get(Appointment, taken.appointment_id)
         assert made is not None and made.status == "cancelled"
+
+
+def _exhaustive_offer(
+    clinic: Clinic, request: WaitlistRow, moves: waitlist.LaterVisit | None
+) -> Slot | None:
+    """The rule as written: every free time of the scope up to the horizon, the first that
+    suits (what offers() computed before it read a week at a time)."""
+    if request.doctor_id is not None:
+        slots = availability.free_slots(clinic, request.doctor_id)
+    else:
+        assert request.department_id is not None
+        slots = availability.free_slots_by_department(clinic, request.department_id)
+    now = clinic.now().replace(tzinfo=None)
+    before = datetime.combine(moves.day, moves.start) if moves is not None else None
+    return next(
+        (
+            s
+            for s in slots
+            if datetime.combine(s.date, s.time) > now
+            and (before is None or datetime.combine(s.date, s.time) < before)
+            and waitlist._fits_when(request, s.date, s.time)
+        ),
+        None,
+    )
+
+
+def test_offers_are_the_earliest_suiting_times_however_far_ahead(clinic: Clinic) -> None:
+    """Offers read a week at a time: a time weeks ahead is still found, a request that
+    cannot have one (its "until", the visit it would move) gets none, and each offer is
+    the one the rule over the whole horizon gives."""
+    world = f.world(clinic)
+    d1, d2 = world.doctor_id, world.other_doctor_id
+    far = world.day + timedelta(days=17)
+    farther = world.day + timedelta(days=40)
+    for day in (far, farther):
+        f.open_day(clinic, d1, day)
+    f.open_day(clinic, d2, farther, "14:00", "16:00")
+    later = booking.book(clinic, f.RECEPTION, patient_id=world.other_patient_id,
+                         doctor_id=d1, day=far, at="10:00")  # fmt: skip
+    names = [f.patient(clinic, f"Waiting Patient {i}") for i in range(5)]
+    asked = {
+        # Only the weekday of the far dates: nothing in the first week.
+        "weekday": waitlist.add(
+            clinic, f.RECEPTION, patient_id=names[0], doctor_id=d1,
+            days=waitlist.WEEKDAYS[far.weekday()],
+        ),
+        # Afternoons in the department: only Dr. Turing's far day.
+        "afternoon": waitlist.add(clinic, f.RECEPTION, patient_id=names[1],
+                                  department_id=world.department_id, between="13:00-17:00"),
+        # Until before the far dates, days that are not tomorrow's: no time.
+        "until": waitlist.add(clinic, f.RECEPTION, patient_id=names[2], doctor_id=d1,
+                              days=waitlist.WEEKDAYS[(world.day.weekday() + 1) % 7],
+                              until=world.day + timedelta(days=5)),
+        # Has a visit on the far date at 10:00: earlier times only.
+        "moves": waitlist.add(clinic, f.RECEPTION, patient_id=world.other_patient_id,
+                              doctor_id=d1, days=waitlist.WEEKDAYS[far.weekday()]),
+        "anything": waitlist.add(clinic, f.RECEPTION, patient_id=names[3],
+                                 department_id=world.department_id),
+    }  # fmt: skip
+    offers = {o.request.id: o for o in waitlist.offers(clinic, f.RECEPTION)}
+    got = {name: offers[i].slot for name, i in asked.items()}
+    assert got["weekday"] == Slot(d1, far, time(9, 0), time(9, 30))
+    assert got["afternoon"] == Slot(d2, farther, time(14, 0), time(14, 30))
+    assert got["until"] is None
+    assert got["moves"] is not None and got["moves"].date == far
+    assert got["moves"].time < time(10, 0)
+    assert offers[asked["moves"]].moves is not None
+    assert offers[asked["moves"]].moves.appointment_id == later  # type: ignore[union-attr]
+    assert got["anything"] is not None and got["anything"].date == world.day
+    for offer in offers.values():
+        assert offer.slot == _exhaustive_offer(clinic, offer.request, offer.moves)

@@ -559,19 +559,31 @@ def is_free(busy: Sequence[tuple[time, time]], start: time, end: time) -> bool:
     return all(not (s < end and start < e) for s, e in busy)
 
 
-def _free_slots(
+def free_slots_between(
     session: Session, clinic: Clinic, doctor_ids: Sequence[int], first: date, last: date
 ) -> list[Slot]:
+    """Bookable slots of ``doctor_ids`` (the caller's bookable doctors) from ``first`` to
+    ``last``, in date, time and doctor order."""
     now, tz = clinic.now(), clinic.tz
     hours = windows_by_day(session, doctor_ids, first, last)
     busy = busy_times(session, doctor_ids, first, last)
+    # Whether a start can be booked at all (it exists: not in a DST gap; not past) is
+    # the same for every doctor: asked once per date and time (zone arithmetic, and a
+    # department's doctors mostly share their grid).
+    startable: dict[tuple[date, time], bool] = {}
+
+    def can_start(day: date, t: time) -> bool:
+        known = startable.get((day, t))
+        if known is None:
+            known = policy.exists(day, t, tz) and not policy.in_the_past(day, t, now)
+            startable[(day, t)] = known
+        return known
+
     slots = [
         Slot(doctor_id, day, t, add_minutes(t, minutes))
         for (doctor_id, day), windows in hours.items()
         for t, minutes in offered_starts(windows).items()
-        if policy.exists(day, t, tz)  # no slot in a DST gap
-        and not policy.in_the_past(day, t, now)
-        and is_free(busy.get((doctor_id, day), ()), t, add_minutes(t, minutes))
+        if can_start(day, t) and is_free(busy.get((doctor_id, day), ()), t, add_minutes(t, minutes))
     ]
     return sorted(slots, key=lambda s: (s.date, s.time, s.doctor_id))
 
@@ -595,7 +607,7 @@ def free_slots(clinic: Clinic, doctor_id: int, day: date | str | None = None) ->
             raise NotFoundError(f"There is no doctor with id {doctor_id}.")
         if doctor.blacklisted:
             return []
-        return _free_slots(session, clinic, [doctor_id], first, last)
+        return free_slots_between(session, clinic, [doctor_id], first, last)
 
 
 def free_slots_by_department(clinic: Clinic, department_id: int) -> list[Slot]:
@@ -608,4 +620,6 @@ def free_slots_by_department(clinic: Clinic, department_id: int) -> list[Slot]:
         ).all()
         if not doctor_ids:
             return []
-        return _free_slots(session, clinic, doctor_ids, clinic.today(), last_bookable_day(clinic))
+        return free_slots_between(
+            session, clinic, doctor_ids, clinic.today(), last_bookable_day(clinic)
+        )
