@@ -302,11 +302,8 @@ class Database:
         #: e.g. the command line). Hot paths that skip the sessions (the kept connection)
         #: check it in their own statements.
         self.checked_account: int | None = None
-        self._kept = threading.local()
-        self._kept_all: list[Any] = []
-        self._kept_lock = threading.Lock()
-        #: Raised by dispose(): every thread's kept connection from before is given up.
-        self._kept_generation = 0
+        #: Shared with the signed-in copies of this object (users.signed_in_clinic).
+        self._kept = _KeptConnections()
 
     @property
     def display_location(self) -> str:
@@ -395,58 +392,80 @@ class Database:
 
     @contextlib.contextmanager
     def kept_connection(self) -> Iterator[Any]:
-        """This thread's driver connection for a hot path, kept between calls: no pool
-        checkout, no liveness round trip, no reset each time (the booking's quick write).
+        """A driver connection for a hot path, kept out of the pool between calls: no
+        pool checkout, no liveness round trip, no reset each time (the booking's quick
+        write, a history on PostgreSQL).
+
+        Kept connections are shared by every thread, one caller at a time: the window
+        runs each operation on a new worker thread, and a connection kept per thread
+        stayed out of the pool when its thread ended (after 15 bookings the pool was
+        empty, and the next write waited 30 s for it). At most :data:`KEPT_IDLE` wait
+        between calls; more at once are given back to the pool after use.
 
         The caller leaves it as it found it (no transaction open; PostgreSQL: autocommit
         off). One that the driver finds broken is given up, and the next call takes a
         new one from the pool.
         """
-        if getattr(self._kept, "busy", False):  # used again inside its own use: a pooled one
-            with translate_errors(self):
-                borrowed = self.engine.raw_connection()
-            try:
-                yield borrowed.driver_connection
-            finally:
-                borrowed.close()
-            return
-        pooled = getattr(self._kept, "pooled", None)
-        if pooled is not None and getattr(self._kept, "generation", -1) != self._kept_generation:
-            pooled = None  # closed by dispose() (e.g. a restore): never a stale file or session
+        kept = self._kept
+        pooled: Any = None
+        with kept.lock:
+            generation = kept.generation
+            if kept.idle:
+                pooled = kept.idle.pop()  # the last one used: warmest, statements prepared
         if pooled is None:
             with translate_errors(self):
                 pooled = self.engine.raw_connection()
-            self._kept.pooled = pooled
-            self._kept.generation = self._kept_generation
-            with self._kept_lock:
-                self._kept_all.append(pooled)
+            with kept.lock:
+                kept.all.append(pooled)
         driver = pooled.driver_connection
-        self._kept.busy = True
+        broken = False
         try:
             yield driver
         except BaseException:
-            if getattr(driver, "closed", False) or getattr(driver, "broken", False):
-                self._give_up_kept(pooled)
+            broken = bool(getattr(driver, "closed", False) or getattr(driver, "broken", False))
             raise
         finally:
-            self._kept.busy = False
+            self._release_kept(pooled, generation, broken=broken)
 
-    def _give_up_kept(self, pooled: Any) -> None:
-        self._kept.pooled = None
-        with self._kept_lock:
-            if pooled in self._kept_all:
-                self._kept_all.remove(pooled)
+    def _release_kept(self, pooled: Any, generation: int, *, broken: bool) -> None:
+        kept = self._kept
+        with kept.lock:
+            current = generation == kept.generation and pooled in kept.all
+            if current and not broken and len(kept.idle) < KEPT_IDLE:
+                kept.idle.append(pooled)
+                return
+            if pooled in kept.all:
+                kept.all.remove(pooled)
         with contextlib.suppress(Exception):
-            pooled.invalidate()
+            if current and not broken:
+                pooled.close()  # back to the pool
+            else:
+                pooled.invalidate()  # dead, or from before dispose(): never used again
 
     def dispose(self) -> None:
-        with self._kept_lock:
-            kept, self._kept_all = self._kept_all, []
-            self._kept_generation += 1
-        for pooled in kept:
+        kept = self._kept
+        with kept.lock:
+            stale, kept.all, kept.idle = kept.all, [], []
+            kept.generation += 1
+        for pooled in stale:
             with contextlib.suppress(Exception):
                 pooled.invalidate()
         self.engine.dispose()
+
+
+#: How many kept connections wait between calls (:meth:`Database.kept_connection`).
+KEPT_IDLE = 4
+
+
+class _KeptConnections:
+    """The kept connections of one database: in use or idle (``all``), idle (``idle``),
+    and the generation ``dispose()`` raises so that none from before is used again."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.all: list[Any] = []
+        self.idle: list[Any] = []
+        self.generation = 0
 
 
 def inserted_id(result: CursorResult[Any]) -> int:
