@@ -402,9 +402,10 @@ class Database:
         empty, and the next write waited 30 s for it). At most :data:`KEPT_IDLE` wait
         between calls; more at once are given back to the pool after use.
 
-        The caller leaves it as it found it (no transaction open; PostgreSQL: autocommit
-        off). One that the driver finds broken is given up, and the next call takes a
-        new one from the pool.
+        PostgreSQL: in autocommit (each statement its own transaction; set once, not at
+        every call). The caller leaves it as it found it (no transaction open, the same
+        settings). One that the driver finds broken is given up, and the next call takes
+        a new one from the pool.
         """
         kept = self._kept
         pooled: Any = None
@@ -415,6 +416,8 @@ class Database:
         if pooled is None:
             with translate_errors(self):
                 pooled = self.engine.raw_connection()
+                if not self.is_sqlite:
+                    _autocommit(pooled.driver_connection, on=True)
             with kept.lock:
                 kept.all.append(pooled)
         driver = pooled.driver_connection
@@ -438,6 +441,8 @@ class Database:
                 kept.all.remove(pooled)
         with contextlib.suppress(Exception):
             if current and not broken:
+                if not self.is_sqlite:  # the pool's users expect transactions
+                    _autocommit(pooled.driver_connection, on=False)
                 pooled.close()  # back to the pool
             else:
                 pooled.invalidate()  # dead, or from before dispose(): never used again
@@ -451,6 +456,14 @@ class Database:
             with contextlib.suppress(Exception):
                 pooled.invalidate()
         self.engine.dispose()
+
+
+def _autocommit(driver: Any, *, on: bool) -> None:
+    """Set a psycopg connection's autocommit, ending a transaction left open first (e.g.
+    the pool's liveness check)."""
+    if driver.info.transaction_status != 0:
+        driver.rollback()
+    driver.autocommit = on
 
 
 #: How many kept connections wait between calls (:meth:`Database.kept_connection`).

@@ -4,9 +4,9 @@ by the driver itself in autocommit.
 A patient's history is opened often, and on PostgreSQL most of its time was ours, not
 the server's: a session, a pool checkout, SQLAlchemy's execution and result objects and
 the audit entry's ORM object cost about 1 ms of client time around two round trips of
-about 0.5 ms each (benchmarks, ``--database postgresql``). :func:`autocommit` lends this
-thread's kept connection (:meth:`Database.kept_connection`: no checkout, no liveness
-round trip) in autocommit, each statement its own transaction as a read session's are;
+about 0.5 ms each (benchmarks, ``--database postgresql``). :func:`autocommit` lends a
+kept connection (:meth:`Database.kept_connection`: no checkout, no liveness round
+trip), in autocommit: each statement its own transaction, as a read session's are;
 :class:`KeptReader` runs the same Core statements the sessions run, compiled once for
 the dialect, so a rule's query still has one source (e.g.
 ``policy.has_care_relationship``).
@@ -69,8 +69,8 @@ class KeptReader:
 
 @contextlib.contextmanager
 def autocommit(db: Database) -> Iterator[KeptReader]:
-    """This thread's kept PostgreSQL connection in autocommit, as a :class:`KeptReader`;
-    given back as it was found (no transaction, autocommit off).
+    """A kept PostgreSQL connection (in autocommit, :meth:`Database.kept_connection`), as
+    a :class:`KeptReader`.
 
     Raises:
         KeptConnectionGoneError: the connection died under a statement (nothing was
@@ -82,9 +82,6 @@ def autocommit(db: Database) -> Iterator[KeptReader]:
     if db.is_sqlite:
         raise RuntimeError("kept.autocommit is for PostgreSQL")
     with translate_errors(db), db.kept_connection() as driver:
-        if driver.info.transaction_status != 0:  # e.g. the pool's liveness check
-            driver.rollback()
-        driver.autocommit = True
         try:
             with driver_errors(db.engine.dialect):
                 yield KeptReader(db, driver)
@@ -92,8 +89,3 @@ def autocommit(db: Database) -> Iterator[KeptReader]:
             if getattr(driver, "broken", False) or getattr(driver, "closed", False):
                 raise KeptConnectionGoneError from err
             raise
-        finally:
-            if not driver.closed:
-                if driver.info.transaction_status != 0:  # left by a failed statement
-                    driver.rollback()
-                driver.autocommit = False

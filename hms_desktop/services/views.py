@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 #: How statuses and visit types read on screen, in exports, reports and emails (one place).
 STATUS_LABELS = {
@@ -144,9 +144,9 @@ class TreatmentRow:
     updated_at: dt.datetime
 
 
-@dataclass(frozen=True)
-class HistoryRow:
-    """One treatment in a patient's history (the export's row)."""
+class HistoryRow(NamedTuple):
+    """One treatment in a patient's history (the export's row). A named tuple: a history
+    is read often and long, and a tuple is made from a result row in one step."""
 
     patient_id: int
     patient_name: str

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, bindparam, cast, func, or_, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy import exists as sql_exists
 from sqlalchemy.orm import Session
 
@@ -260,33 +260,16 @@ def _history_template() -> Select[Any]:
 #: subquery) cost more client time than the database took to answer it (0.4 of the
 #: 0.9 ms a history took on PostgreSQL, benchmarks).
 _HISTORY = _history_template()
-#: :data:`_HISTORY` on the kept connection: no rows once the signed-in window's account is
-#: disabled (``account``: its id; None: no account), the check a session makes.
+#: :data:`_HISTORY` on the kept connection for a signed-in window: no rows once its
+#: account (``account``: the user's id) is disabled, the check a session makes.
 _HISTORY_CHECKED = _HISTORY.where(
-    or_(
-        cast(bindparam("account", type_=Integer), Integer).is_(None),
-        sql_exists().where(User.id == bindparam("account", type_=Integer), User.is_active),
-    )
+    sql_exists().where(User.id == bindparam("account", type_=Integer), User.is_active)
 )
 
 
 def _history_row(r: Any) -> HistoryRow:
-    return HistoryRow(
-        patient_id=r[0],
-        patient_name=r[1],
-        appointment_id=r[2],
-        doctor=r[3],
-        department=r[4],
-        date=r[5],
-        time=r[6],
-        visit_type=r[7],
-        symptoms=r[8],
-        diagnosis=r[9],
-        treatment_given=r[10],
-        prescription=r[11],
-        notes=r[12],
-        earlier_versions=r[13],
-    )
+    """A history row from a result row of :data:`_HISTORY` (its columns in order)."""
+    return HistoryRow._make(r)
 
 
 def _require_patient(session: Session, patient_id: int) -> None:
@@ -358,8 +341,13 @@ def _history_quickly(
                 basis = require_record_access(reader, clinic, actor, patient_id, "read the history")
             except PermissionDeniedError:
                 return None
-            params = {"patient_id": patient_id, "account": db.checked_account}
-            rows = [_history_row(r) for r in reader.rows(_HISTORY_CHECKED, params)]
+            account = db.checked_account
+            statement, params = (
+                (_HISTORY, {"patient_id": patient_id})
+                if account is None  # no signed-in window (the command line, jobs)
+                else (_HISTORY_CHECKED, {"patient_id": patient_id, "account": account})
+            )
+            rows = [_history_row(r) for r in reader.rows(statement, params)]
             if not rows:
                 return None
             # Recorded before the rows leave here, as the long way does.

@@ -348,29 +348,22 @@ def _same(value: Any) -> Any:
 
 @contextlib.contextmanager
 def connection(db: Database) -> Iterator[Quick]:
-    """A :class:`Quick` on this thread's kept connection (:meth:`Database.kept_connection`;
-    PostgreSQL: in autocommit meanwhile), its driver's errors said as the long way says
-    them (locked, unreachable, crossed).
+    """A :class:`Quick` on a kept connection (:meth:`Database.kept_connection`;
+    PostgreSQL: in autocommit), its driver's errors said as the long way says them
+    (locked, unreachable, crossed).
 
     Raises:
         DatabaseUnavailableError: the database cannot be reached or is locked.
     """
     with translate_errors(db), db.kept_connection() as driver:
-        if db.is_sqlite:
-            driver.execute("PRAGMA busy_timeout = 0")  # waits are _when_free's
-        else:
-            if driver.info.transaction_status != 0:  # e.g. the pool's liveness check
-                driver.rollback()
-            driver.autocommit = True
+        if not db.is_sqlite:  # in autocommit already: each statement commits itself
+            yield Quick(db, driver)
+            return
+        driver.execute("PRAGMA busy_timeout = 0")  # waits are _when_free's
         try:
             yield Quick(db, driver)
         finally:
-            if db.is_sqlite:
-                driver.execute(f"PRAGMA busy_timeout = {int(db.busy_timeout_s * 1000)}")
-            elif not driver.closed:
-                if driver.info.transaction_status != 0:  # left by a failed statement
-                    driver.rollback()
-                driver.autocommit = False
+            driver.execute(f"PRAGMA busy_timeout = {int(db.busy_timeout_s * 1000)}")
 
 
 def _visit_values(visit: Visit, now: Any) -> dict[str, Any]:
