@@ -126,6 +126,10 @@ def may_close(day: date, now: datetime) -> bool:
 ACTIONS = ("reschedule", "cancel", "complete", "no_show", "record_treatment")
 
 
+#: Where a booked visit is on its day once the patient is here (``Appointment.flow_status``).
+PRESENT = ("arrived", "in_consultation")
+
+
 @dataclass(frozen=True)
 class VisitFacts:
     """What the rules need to know about one appointment."""
@@ -134,7 +138,13 @@ class VisitFacts:
     patient_id: int
     day: date
     start: time
+    #: The stored status, or where a booked visit is on its day (:data:`PRESENT`).
     status: str
+
+    @property
+    def stored_status(self) -> str:
+        """The status as stored: an arrived or called-in visit is still booked."""
+        return "booked" if self.status in PRESENT else self.status
 
 
 def is_party(actor: Actor, visit: VisitFacts) -> bool:
@@ -158,13 +168,23 @@ def refusal(actor: Actor, visit: VisitFacts, action: str, now: datetime) -> str:
         # Clinical fields are the treating doctor's alone (not the desk, not administrators).
         if actor.role != "doctor":
             return "Only the doctor who saw the patient can record the treatment."
-        if visit.status not in ("booked", "completed"):
+        if visit.stored_status not in ("booked", "completed"):
             return "A cancelled or missed visit has no treatment."
         if not may_close(visit.day, now):
             return f"The visit is on {day_words(visit.day)}; record it from that day on."
         return ""
-    if visit.status != "booked":
+    if visit.stored_status != "booked":
         return "Only a booked appointment can change."
+    if visit.status in PRESENT:
+        # The patient is here: the visit is closed (or cancelled at the desk), not moved,
+        # and nobody who came is a no-show.
+        if action == "reschedule":
+            return (
+                "The patient has checked in; a visit can be moved only before that (undo "
+                "the check-in first)."
+            )
+        if action == "no_show":
+            return "The patient checked in: the visit cannot be a no-show."
     begun = has_begun(visit.day, visit.start, now)
     if action == "reschedule":
         if actor.role == "doctor":
@@ -226,6 +246,7 @@ def require_action(actor: Actor, visit: VisitFacts, action: str, now: datetime) 
 
 __all__ = [
     "ACTIONS",
+    "PRESENT",
     "VisitFacts",
     "allowed_actions",
     "exists",

@@ -74,6 +74,29 @@ def test_check_in_to_completion_with_time_stamps(clinic: Clinic, clock: FakeCloc
     assert patient_flow.waiting_room(clinic, f.RECEPTION) == []
 
 
+def test_a_patient_called_in_early_is_closed_without_an_early_close(
+    clinic: Clinic, clock: FakeClock
+) -> None:
+    """Called in before the visit's time: the patient was seen, so completing it is no
+    early close; an arrived patient cannot be a no-show, nor moved."""
+    world = _today_world(clinic)
+    early = _book_today(clinic, world, "11:00")
+    waiting = _book_today(clinic, world, "11:30", world.other_patient_id)
+    doctor = f.doctor_actor(world.doctor_id)
+    for visit in (early, waiting):
+        patient_flow.check_in(clinic, f.RECEPTION, visit)
+    with pytest.raises(ValidationError, match="has not begun"):
+        booking.complete(clinic, doctor, waiting)  # not called in: the time rule stands
+    patient_flow.call_in(clinic, doctor, early)
+    booking.complete(clinic, doctor, early)  # 09:00, two hours before its time
+    assert _status(clinic, early) == "completed"
+    clock.advance(hours=3)  # 12:00: past its time, still here
+    with pytest.raises(ConflictError, match="cannot be a no-show"):
+        booking.set_status(clinic, doctor, waiting, "no_show")
+    with pytest.raises(ConflictError, match="arrived"):
+        booking.reschedule(clinic, f.RECEPTION, waiting, day=clinic.today(), at="11:00")
+
+
 def test_each_step_is_undone_until_the_next(clinic: Clinic, clock: FakeClock) -> None:
     world = _today_world(clinic)
     visit = _book_today(clinic, world, "09:30")

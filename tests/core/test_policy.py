@@ -117,6 +117,27 @@ def test_which_actions_each_role_may_take() -> None:
         policy.require_action(f.patient_actor(3), later_today, "cancel", now)
 
 
+def test_a_patient_who_is_here_has_a_visit_to_close_not_to_move_or_miss() -> None:
+    """Arrived (checked in) and in consultation are a booked visit's places on its day: it
+    is closed or cancelled as a booked one, never moved nor marked a no-show."""
+    now = datetime(2026, 6, 15, 10, 0, tzinfo=BERLIN)
+    doctor = f.doctor_actor(1)
+    for state in policy.PRESENT:
+        later_today = _visit(date(2026, 6, 15), time(11, 0), state)
+        begun = _visit(date(2026, 6, 15), time(9, 0), state)
+        assert policy.allowed_actions(doctor, begun, now) == {
+            "cancel", "complete", "record_treatment",
+        }  # fmt: skip
+        assert policy.allowed_actions(doctor, later_today, now) == {
+            "cancel", "complete", "record_treatment",
+        }  # fmt: skip
+        assert policy.allowed_actions(f.RECEPTION, later_today, now) == {"cancel", "complete"}
+        with pytest.raises(ValidationError, match="cannot be a no-show"):
+            policy.require_action(doctor, begun, "no_show", now)
+        with pytest.raises(ValidationError, match="checked in"):
+            policy.require_action(f.RECEPTION, later_today, "reschedule", now)
+
+
 def test_minutes_since_start_counts_real_minutes_across_the_clock_change() -> None:
     """How late a patient is: 0 before the start, then minutes that passed, an hour
     jump of the clocks not counted as an hour of waiting."""

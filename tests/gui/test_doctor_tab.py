@@ -28,7 +28,7 @@ from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.records import records
-from hms_desktop.services.scheduling import availability, booking
+from hms_desktop.services.scheduling import availability, booking, patient_flow
 from hms_desktop.services.views import AppointmentRow
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.doctor.doctor_tab import DoctorTab
@@ -922,3 +922,42 @@ def test_the_next_7_days_fit_a_1024_px_window_with_whole_date_headings(
     tab.resize(1280, 800)
     qtbot.waitUntil(lambda: table.horizontalHeader().sectionSize(0) > max(widths), timeout=WAIT)
     assert _week_problems(tab) == []
+
+
+def test_the_doctor_closes_the_visit_of_a_patient_who_is_here(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    """Checked in at the desk and called in by the doctor: the visit is still the doctor's to
+    close (QA found every action greyed out once the patient was here). The book starts
+    on the patient with the doctor; Enter asks to mark it completed, not to close early
+    (the patient was seen), and a checked-in patient cannot be a no-show."""
+    me = doctor(world)
+    jose = visit_of_today(sqlite_clinic, world.patient_id)
+    anna = visit_of_today(sqlite_clinic, world.other_patient_id)
+    for visit in (jose, anna):
+        patient_flow.check_in(sqlite_clinic, f.RECEPTION, visit)
+    patient_flow.call_in(sqlite_clinic, me, anna)
+    tab = make_tab(qtbot, sqlite_clinic, me, ops)
+    qtbot.waitUntil(lambda: tab.selected_appointment() is not None, timeout=WAIT)
+    assert tab.selected_appointment().id == anna  # type: ignore[union-attr]
+    assert "1 in consultation, 1 arrived" in tab.summary.text()
+    assert "in consultation" in tab.book.message.text()
+    assert tab.complete_action.isEnabled() and not tab.no_show_action.isEnabled()
+    qtbot.keyClick(tab.book.table, Qt.Key.Key_Return)
+    box = tab.active_dialog
+    assert isinstance(box, QMessageBox) and box.isVisible()
+    assert "as completed" in box.text() and "early" not in box.text()
+    with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
+        qtbot.mouseClick(button_for(box, "Mark completed"), Qt.MouseButton.LeftButton)
+    assert visit_of(tab, world.other_patient_id).status == "completed"
+    # José waits (arrived): his visit can be closed too, never marked a no-show.
+    click_visit(qtbot, tab, world.patient_id, day=sqlite_clinic.today())
+    assert visit_of(tab, world.patient_id).status == "arrived"
+    assert tab.complete_action.isEnabled() and not tab.no_show_action.isEnabled()
+
+
+def visit_of_today(clinic: Clinic, patient_id: int) -> int:
+    today = clinic.today()
+    flt = booking.AppointmentFilter(patient_id=patient_id, date_from=today, date_to=today)
+    (row,) = booking.list_appointments(clinic, SYSTEM, flt)
+    return row.id

@@ -283,7 +283,7 @@ def _load(session: Session, appointment_id: int, *, lock: bool = False) -> Appoi
 
 def _facts(appt: Appointment) -> policy.VisitFacts:
     return policy.VisitFacts(
-        appt.doctor_id, appt.patient_id, appt.day, appt.start_time, appt.status
+        appt.doctor_id, appt.patient_id, appt.day, appt.start_time, appt.flow_status
     )
 
 
@@ -752,6 +752,8 @@ def change_status(
 
 
 def _refuse_early_close(clinic: Clinic, appt: Appointment) -> None:
+    if appt.flow_status == "in_consultation":
+        return  # called in: the patient was seen, whatever the clock says
     if not visit_has_begun(clinic, appt.day, appt.start_time):
         raise ValidationError(
             f"The visit starts at {appt.start_time:%H:%M} and has not begun yet. Close it "

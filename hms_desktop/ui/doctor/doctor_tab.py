@@ -30,8 +30,8 @@ from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import doctors
 from hms_desktop.services.scheduling import booking
-from hms_desktop.services.scheduling.booking import STATUS_LABELS, AppointmentFilter
-from hms_desktop.services.views import VISIT_LABELS, AppointmentRow, DoctorRow
+from hms_desktop.services.scheduling.booking import AppointmentFilter
+from hms_desktop.services.views import FLOW_LABELS, VISIT_LABELS, AppointmentRow, DoctorRow
 from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.common.dates import day_text, time_text, when_text
 from hms_desktop.ui.common.forms import ErrorLabel
@@ -51,6 +51,19 @@ from hms_desktop.ui.doctor.day_range import NEXT_7_DAYS, TODAY, TOMORROW, DayRan
 from hms_desktop.ui.doctor.my_reports import MyReportsWidget
 from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
 from hms_desktop.ui.records.history_view import HistoryView
+
+#: The summary's order: who is here first, then the rest of the day.
+FLOW_ORDER = ("in_consultation", "arrived", "booked", "completed", "no_show", "cancelled")
+
+
+def next_to_close(rows: list[AppointmentRow]) -> AppointmentRow | None:
+    """The visit the doctor most likely closes next: the patient with them, else the
+    first who is waiting, else the first booked (in time order, as ``rows`` are)."""
+    for status in ("in_consultation", "arrived", "booked"):
+        found = next((r for r in rows if r.status == status), None)
+        if found is not None:
+            return found
+    return None
 
 
 class DoctorTab(QWidget):
@@ -366,8 +379,8 @@ class DoctorTab(QWidget):
             self.title.setText(me.full_name)
             self.subtitle.setText(f"{me.department} · {day_text(today)}")
         self.rows = rows
-        counts = {s: sum(r.status == s for r in rows) for s in STATUS_LABELS}
-        parts = [f"{n} {STATUS_LABELS[s].lower()}" for s, n in counts.items() if n]
+        counts = {s: sum(r.status == s for r in rows) for s in FLOW_ORDER}
+        parts = [f"{n} {FLOW_LABELS[s].lower()}" for s, n in counts.items() if n]
         self.summary.setText(
             f"{len(rows)} appointment{'s' if len(rows) != 1 else ''}"
             + (": " + ", ".join(parts) if parts else "")
@@ -384,7 +397,7 @@ class DoctorTab(QWidget):
             # A range just chosen starts at the next visit to close, so the keyboard
             # shortcuts act on something sensible at once.
             self._fresh_range = False
-            first = next((r for r in self.rows if r.status == "booked"), None)
+            first = next_to_close(self.rows)
             if first is not None:
                 self.book.select(first.doctor_id, first.date, first.time)
         self._update_actions()
@@ -401,7 +414,7 @@ class DoctorTab(QWidget):
         text = (
             f"{day_text(row.date, self._clinic.today())}, {span}: {row.patient}, "
             f"{VISIT_LABELS.get(row.visit_type, row.visit_type)}, "
-            f"{STATUS_LABELS.get(row.status, row.status).lower()}"
+            f"{FLOW_LABELS.get(row.status, row.status).lower()}"
         )
         return text + (f" ({row.reason})" if row.reason else "")
 
@@ -467,7 +480,7 @@ class DoctorTab(QWidget):
             return
         if row.status == "completed":
             self.record_treatment()
-        elif row.status == "booked" and self.complete_action.isEnabled():
+        elif self.complete_action.isEnabled():  # booked, the patient here or not yet
             self.mark_completed()  # it asks first: Enter is easily pressed by mistake
 
     def unsaved_changes(self) -> list[str]:
@@ -486,7 +499,9 @@ class DoctorTab(QWidget):
         if row is None or not self.complete_action.isEnabled():
             return
         when = when_text(row.date, row.time, self._clinic.today())
-        if booking.visit_has_begun(self._clinic, row.date, row.time):
+        # Called in: the patient was seen, so no question of closing early (as the service).
+        seen = row.status == "in_consultation"
+        if seen or booking.visit_has_begun(self._clinic, row.date, row.time):
             self.active_dialog = confirm(
                 self,
                 "Mark as completed",
