@@ -90,3 +90,45 @@ def test_emergency_access_opens_the_records_with_a_reason(
     entries = records.emergency_accesses(sqlite_clinic, SYSTEM)
     assert len(entries) == 2
     assert {(e.doctor, e.reason) for e in entries} == {(stranger.username, REASON)}
+
+
+def test_another_patients_record_never_shows_under_this_patients_name(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, ops: Operations
+) -> None:
+    """QA: after José's history, opening Anna's (refused: no care relationship) left
+    José's diagnosis in the detail pane under "History of Anna Smith"."""
+    w = _amended_visit(sqlite_clinic, clock)
+    view = _view(qtbot, sqlite_clinic, f.doctor_actor(w.doctor_id), ops)
+    with qtbot.waitSignal(view.versions_shown, timeout=WAIT):
+        view.show_patient(w.patient_id, "José Núñez")
+    assert "Tension headache" in view.detail.toPlainText()
+    view.show_patient(w.other_patient_id, "Anna Smith")
+    # At once, while Anna's loads: nothing of José's.
+    assert view.model.rowCount() == 0 and view.detail.toPlainText() == ""
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    assert view.title.text() == "History of Anna Smith"
+    assert view.model.rowCount() == 0 and view.detail.toPlainText() == ""
+    assert "no visit with them" in view.table.empty_label.text()
+
+
+def test_a_reason_too_short_is_asked_for_again_and_the_access_is_said(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, ops: Operations
+) -> None:
+    """QA: a mistyped reason ("ab") was refused and the Emergency access button stayed
+    hidden, the short reason sent again at every refresh."""
+    w = _amended_visit(sqlite_clinic, clock)
+    view = _view(qtbot, sqlite_clinic, f.doctor_actor(w.other_doctor_id), ops)
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        view.show_patient(w.patient_id, "José Núñez")
+    dialog = view.ask_emergency_reason()
+    dialog.setTextValue("ab")
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        dialog.accept()
+    assert "at least" in view.table.empty_label.text()
+    assert view.emergency_action.isVisible()
+    dialog = view.ask_emergency_reason()
+    dialog.setTextValue(REASON)
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        dialog.accept()
+    assert view.model.rowCount() == 1
+    assert "emergency access" in view.subtitle.text()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hms_desktop.errors import ValidationError
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.policy import CareRelationshipRequiredError
@@ -199,6 +200,9 @@ class HistoryView(QWidget):
         """Load and show ``patient_id``'s full history (audited by the service)."""
         if patient_id != self._patient_id:
             self._reason = ""  # emergency access is asked for per patient
+            # Nothing of the last patient stays on screen under this one's name (not
+            # while this one loads, nor when this one is refused).
+            self._clear_rows("Loading…")
         self.emergency_action.setVisible(False)
         self._patient_id = patient_id
         self._generation += 1
@@ -238,6 +242,7 @@ class HistoryView(QWidget):
         count = len(rows)
         self.subtitle.setText(
             f"Patient #{self._patient_id} · {count} treated visit{'s' if count != 1 else ''}"
+            + (" · opened by emergency access (audited)" if self._reason else "")
         )
         if rows:
             self.table.select_row(0)
@@ -245,11 +250,22 @@ class HistoryView(QWidget):
         self._show_detail()
         self.loaded.emit()
 
-    def _on_failed(self, err: BaseException) -> None:
+    def _clear_rows(self, empty_text: str) -> None:
+        self._versions_for = None
         self.model.set_rows([])
-        self.table.set_empty_text(field_message(err)[1])
+        self.detail.clear()
+        self.table.set_empty_text(empty_text)
+
+    def _on_failed(self, err: BaseException) -> None:
+        self._clear_rows(field_message(err)[1])
         self.subtitle.setText("")
-        self.emergency_action.setVisible(isinstance(err, CareRelationshipRequiredError))
+        # A reason refused (too short) is asked for again, not sent again at each refresh.
+        reason_refused = bool(self._reason) and isinstance(err, ValidationError)
+        if reason_refused:
+            self._reason = ""
+        self.emergency_action.setVisible(
+            isinstance(err, CareRelationshipRequiredError) or reason_refused
+        )
         self.loaded.emit()
 
     def ask_emergency_reason(self) -> QInputDialog:
