@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QResizeEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QPushButton,
@@ -57,25 +57,26 @@ CHOOSE_WAITING = "Choose who to call in first."
 CHOOSE_STEP = "Choose whose step to undo first."
 
 #: A list's row height (px): the style's 30 left room for about three rows a list at
-#: 1024x768; 24 still spaces the lines apart and shows five in each.
+#: 1024x768; 24 still spaces the lines apart and shows more.
 ROW_HEIGHT = 24
-#: Rows each list shows before any list gets more (at 1024x768, confirmation bar shown).
-LEAST_ROWS = 5
-#: How the height beyond that is shared: expected and waiting alike, the waitlist (a few
-#: requests a day) a little less.
-SHARES = (5, 5, 3)
+#: Rows each list shows before any list gets more (expected, waiting room, waitlist): a
+#: morning's expected patients are the desk's main list; the waiting room and the
+#: waitlist (a few requests a day) keep a row or two in view at 1024x768, bar shown.
+LEAST_ROWS = (4, 2, 2)
+#: How the height beyond that is shared: most to the expected patients.
+SHARES = (4, 2, 1)
 
 
 class SectionSplitter(QSplitter):
-    """The desk's lists one above the other: each gets :data:`LEAST_ROWS` rows first and
+    """The desk's lists one above the other: each gets its :data:`LEAST_ROWS` first and
     the rest goes by :data:`SHARES`, as the window or the confirmation bar changes the
     height; once the desk drags a handle, its choice stays."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Vertical, parent)
         self.setChildrenCollapsible(False)
-        #: The tables whose rows are counted, one per section.
-        self.tables: list[EmptyStateTable] = []
+        #: Each section's title line and table, one pair per section.
+        self.parts: list[tuple[QHBoxLayout, EmptyStateTable]] = []
         self.dragged = False
         self.splitterMoved.connect(self._on_dragged)
 
@@ -83,19 +84,21 @@ class SectionSplitter(QSplitter):
         self.dragged = True
 
     def least_height(self, index: int) -> int:
-        """Section ``index``'s height with :data:`LEAST_ROWS` rows in view."""
-        section, table = self.widget(index), self.tables[index]
-        if section is None:
-            return 0
+        """Section ``index``'s height with its :data:`LEAST_ROWS` in view.
+
+        Measured from its parts, not as the section's size hint less the table's: those
+        two are cached apart, and with the lists loaded while the Desk tab was hidden the
+        difference came out negative, so Expected today showed two rows (QA, 1024x768).
+        """
+        title, table = self.parts[index]
         view = table.view
-        # The section's title line and spacing: all of it but the table.
-        around = section.sizeHint().height() - table.sizeHint().height()
         header = view.horizontalHeader().sizeHint().height()
-        return around + header + 2 * view.frameWidth() + LEAST_ROWS * ROW_HEIGHT
+        above = title.sizeHint().height() + SPACING // 2  # the section's own spacing
+        return above + header + 2 * view.frameWidth() + LEAST_ROWS[index] * ROW_HEIGHT
 
     def share(self) -> None:
         """Set the sections' heights: the least for each, then the rest by the shares."""
-        if self.dragged or self.count() != len(SHARES) or len(self.tables) != self.count():
+        if self.dragged or self.count() != len(SHARES) or len(self.parts) != self.count():
             return
         room = self.height() - self.handleWidth() * (self.count() - 1)
         least = [self.least_height(i) for i in range(self.count())]
@@ -104,6 +107,12 @@ class SectionSplitter(QSplitter):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self.share()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # A hidden tab's splitter is sized before its style and fonts settle: share again
+        # once on screen.
+        super().showEvent(event)
         self.share()
 
 
@@ -279,7 +288,9 @@ class DeskPanel(QWidget):
         self._build_layout(threshold)
         self.refresh()
 
-    def _section(self, title: str, table: EmptyStateTable, *buttons: QPushButton) -> QWidget:
+    def _section(
+        self, title: str, table: EmptyStateTable, *buttons: QPushButton
+    ) -> tuple[QWidget, QHBoxLayout]:
         """A list under one line holding its title and its buttons: a line of its own for
         each took the height of two rows per list, and at 1024x768 with the confirmation
         bar shown the waiting room and the waitlist showed one row each."""
@@ -296,11 +307,11 @@ class DeskPanel(QWidget):
         layout.addLayout(row)
         table.view.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         layout.addWidget(table, 1)
-        return box
+        return box, row
 
     def _build_layout(self, threshold: int) -> None:
         waiting_title = f"Waiting room (highlighted after {threshold} min)"
-        waiting = self._section(
+        waiting, waiting_title_row = self._section(
             waiting_title, self.waiting, self.call_button, self.undo_button, self.walk_in_button
         )
         #: The three lists (None for a doctor, who sees only the waiting room).
@@ -324,18 +335,23 @@ class DeskPanel(QWidget):
             # One above the other, each the window's full width: every name stays whole
             # at 1024 pixels (side by side, the doctors' names were cut).
             sections = SectionSplitter(self)
-            sections.tables = [self.expected, self.waiting, self.offers]
-            sections.addWidget(self._section("Expected today", self.expected, self.check_in_button))
-            sections.addWidget(waiting)
-            sections.addWidget(
-                self._section(
-                    "Waitlist: asked for an earlier time",
-                    self.offers,
-                    self.book_offer_button,
-                    self.add_request_button,
-                    self.remove_request_button,
-                )
+            expected, expected_title_row = self._section(
+                "Expected today", self.expected, self.check_in_button
             )
+            offers, offers_title_row = self._section(
+                "Waitlist: asked for an earlier time",
+                self.offers,
+                self.book_offer_button,
+                self.add_request_button,
+                self.remove_request_button,
+            )
+            for section in (expected, waiting, offers):
+                sections.addWidget(section)
+            sections.parts = [
+                (expected_title_row, self.expected),
+                (waiting_title_row, self.waiting),
+                (offers_title_row, self.offers),
+            ]
             self.sections = sections
             layout.addWidget(sections, 1)
         layout.addWidget(self.confirmation)
