@@ -320,3 +320,89 @@ def test_ctrl_number_to_the_desk_then_enter_checks_in(
     assert focused() is desk.expected.view
     press(qtbot, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: [r.appointment_id for r in desk.waiting_model.rows] == [visit])
+
+
+def test_alt_e_o_l_put_the_keyboard_on_each_desk_list_and_enter_acts_there(
+    qtbot: QtBot, sqlite_clinic: Clinic, open_window: Callable[[], MainWindow]
+) -> None:
+    """The waitlist took six Tabs to reach (QA): each list's title has an Alt+letter,
+    underlined on screen and named in its tooltip, that puts the keyboard on the list's
+    row, so Enter there books from the waitlist or calls in, not checks in."""
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtWidgets import QMessageBox
+
+    from hms_desktop.services.scheduling import patient_flow, waitlist
+
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today, "10:00", "12:00")
+    first, second = (
+        booking.book(
+            sqlite_clinic, f.RECEPTION, patient_id=patient, doctor_id=world.doctor_id,
+            day=today, at=at,
+        )
+        for patient, at in ((world.patient_id, "10:00"), (f.patient(sqlite_clinic), "10:30"))
+    )  # fmt: skip
+    patient_flow.check_in(sqlite_clinic, f.RECEPTION, second)
+    waitlist.add(
+        sqlite_clinic, f.RECEPTION, patient_id=world.other_patient_id, doctor_id=world.doctor_id
+    )
+    win = open_window()
+    number = win.tab_names().index("Desk") + 1
+    qtbot.keyClick(focused(), getattr(Qt.Key, f"Key_{number}"), Qt.KeyboardModifier.ControlModifier)
+    desk = win.desk_tab
+    qtbot.waitUntil(lambda: len(desk.offers_model.rows) == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: focused() is desk.expected.view, timeout=WAIT)
+
+    alt = Qt.KeyboardModifier.AltModifier
+    qtbot.keyClick(focused(), Qt.Key.Key_L, alt)
+    assert focused() is desk.offers.view
+    assert desk.offers.selected_row() == 0  # Enter acts on the row the desk sees
+    press(qtbot, Qt.Key.Key_Return)  # the waitlist's Enter: the question to book it
+    box = next(
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    )
+    assert "Anna Smith" in box.text()
+    qtbot.keyClick(box, Qt.Key.Key_Escape)  # not now
+    qtbot.waitUntil(lambda: not box.isVisible(), timeout=WAIT)
+
+    qtbot.keyClick(focused(), Qt.Key.Key_O, alt)
+    assert focused() is desk.waiting.view
+    assert desk.waiting.selected_row() == 0
+    qtbot.keyClick(focused(), Qt.Key.Key_E, alt)
+    assert focused() is desk.expected.view
+    assert desk.expected_model.rows[desk.expected.selected_row()].id == first
+    # Nothing was booked, called in or checked in on the way.
+    assert [r.status for r in desk.waiting_model.rows] == ["arrived"]
+    assert len(desk.expected_model.rows) == 1 and len(desk.offers_model.rows) == 1
+    # The keys are learnt from the screen: underlined in the titles, named in their tooltips.
+    titles = {QKeySequence.mnemonic(t.text()).toString(): t.toolTip() for t in desk.list_titles}
+    assert sorted(titles) == ["Alt+E", "Alt+L", "Alt+O"]
+    assert all(tip.endswith(f"({key})") for key, tip in titles.items())
+
+
+def test_alt_l_on_an_empty_waitlist_says_so_and_enter_checks_nobody_in(
+    qtbot: QtBot, sqlite_clinic: Clinic, open_window: Callable[[], MainWindow]
+) -> None:
+    """An empty list's table is hidden behind its sentence: its key still takes the
+    keyboard off the list left behind (where Enter would check in) and says it is empty."""
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today, "10:00", "12:00")
+    booking.book(
+        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=today, at="10:00",
+    )  # fmt: skip
+    win = open_window()
+    win.tabs.setCurrentWidget(win.desk_tab)
+    desk = win.desk_tab
+    qtbot.waitUntil(lambda: focused() is desk.expected.view, timeout=WAIT)
+    said: list[str] = []
+    desk.status_message.connect(said.append)
+    qtbot.keyClick(focused(), Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)
+    assert said == ["Nobody is on the waitlist."]
+    assert focused() is desk.offers.empty_label
+    press(qtbot, Qt.Key.Key_Return)
+    QApplication.processEvents()
+    assert not win.ops.busy and len(desk.expected_model.rows) == 1
+    assert desk.waiting_model.rows == []

@@ -1,13 +1,16 @@
 """The desk's day: who is expected, who is waiting, and who asked for an earlier time.
 
-Three lists side by side, each refreshed by the clinic's change events (another
+Three lists one above the other, each refreshed by the clinic's change events (another
 PC's check-in appears here within a second):
 
-* **Expected today** — booked visits whose patient has not arrived; Enter checks in.
-* **Waiting room** — checked in or with the doctor, since when; patients waiting
+* **Expected today** (Alt+E) — booked visits whose patient has not arrived; Enter
+  checks in.
+* **Waiting room** (Alt+O) — checked in or with the doctor, since when; patients waiting
   longer than the clinic's threshold are highlighted; Call in, Undo step, Walk-in.
-* **Waitlist** — requests for an earlier time, each with the earliest free time
+* **Waitlist** (Alt+L) — requests for an earlier time, each with the earliest free time
   that suits it; Enter on one offers that time and Enter again books it.
+
+Each Alt+letter (underlined in the list's title) puts the keyboard on that list.
 
 A doctor sees only the waiting room, with their own patients.
 
@@ -22,9 +25,10 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QResizeEvent, QShowEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QSplitter,
     QTableView,
@@ -289,18 +293,27 @@ class DeskPanel(QWidget):
         self.refresh()
 
     def _section(
-        self, title: str, table: EmptyStateTable, *buttons: QPushButton
+        self, title: str, tip: str, table: EmptyStateTable, *buttons: QPushButton
     ) -> tuple[QWidget, QHBoxLayout]:
         """A list under one line holding its title and its buttons: a line of its own for
         each took the height of two rows per list, and at 1024x768 with the confirmation
-        bar shown the waiting room and the waitlist showed one row each."""
+        bar shown the waiting room and the waitlist showed one row each.
+
+        The title's Alt+letter puts the keyboard on the list (:meth:`go_to_list`): the
+        waitlist took six Tabs to reach."""
         box = QWidget(self)
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(SPACING // 2)
         row = QHBoxLayout()
         row.setSpacing(SPACING)
-        row.addWidget(title_label(title, box))
+        label = title_label(title, box)
+        label.setBuddy(table.view)  # shows the letter underlined; the key comes here
+        label.installEventFilter(_KeyGoesToList(label, lambda: self.go_to_list(table)))
+        keys = QKeySequence.mnemonic(title).toString(QKeySequence.SequenceFormat.NativeText)
+        label.setToolTip(f"{tip} ({keys})")
+        self.list_titles.append(label)
+        row.addWidget(label)
         row.addStretch(1)
         for button in buttons:
             row.addWidget(button)
@@ -310,9 +323,15 @@ class DeskPanel(QWidget):
         return box, row
 
     def _build_layout(self, threshold: int) -> None:
-        waiting_title = f"Waiting room (highlighted after {threshold} min)"
+        #: The lists' titles, whose Alt+letters go to the lists.
+        self.list_titles: list[QLabel] = []
         waiting, waiting_title_row = self._section(
-            waiting_title, self.waiting, self.call_button, self.undo_button, self.walk_in_button
+            f"Waiting r&oom (highlighted after {threshold} min)",
+            "The keyboard on the waiting room: Enter calls in",
+            self.waiting,
+            self.call_button,
+            self.undo_button,
+            self.walk_in_button,
         )
         #: The three lists (None for a doctor, who sees only the waiting room).
         self.sections: SectionSplitter | None = None
@@ -336,10 +355,14 @@ class DeskPanel(QWidget):
             # at 1024 pixels (side by side, the doctors' names were cut).
             sections = SectionSplitter(self)
             expected, expected_title_row = self._section(
-                "Expected today", self.expected, self.check_in_button
+                "&Expected today",
+                "The keyboard on the expected patients: Enter checks in",
+                self.expected,
+                self.check_in_button,
             )
             offers, offers_title_row = self._section(
-                "Waitlist: asked for an earlier time",
+                "Wait&list: asked for an earlier time",
+                "The keyboard on the waitlist: Enter offers the free time, Enter again books it",
                 self.offers,
                 self.book_offer_button,
                 self.add_request_button,
@@ -365,6 +388,21 @@ class DeskPanel(QWidget):
         if not view.currentIndex().isValid() and view.model().rowCount():
             view.setCurrentIndex(view.model().index(0, 0))
         view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def go_to_list(self, table: EmptyStateTable) -> None:
+        """Alt+E, Alt+O, Alt+L: the keyboard on that list, its current row (else its first)
+        highlighted and in view, so Enter acts on the row the desk sees. An empty list
+        takes the keyboard too (Enter then does nothing, not the check-in of the list
+        left behind) and the status bar says it is empty."""
+        view = table.view
+        if not view.model().rowCount():
+            table.empty_label.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            self.status_message.emit(table.empty_label.text())
+            return
+        if not view.currentIndex().isValid():
+            table.select_row(0)
+        view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        view.scrollTo(view.currentIndex())
 
     # --- loading ------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -551,6 +589,22 @@ class DeskPanel(QWidget):
         return model.row_at(row)
 
 
+class _KeyGoesToList(QObject):
+    """A list title's Alt+letter runs ``go`` instead of only focusing the title's buddy:
+    an empty list's table is hidden behind its sentence, and focusing a hidden widget
+    leaves the keyboard where it was."""
+
+    def __init__(self, parent: QObject, go: Callable[[], None]) -> None:
+        super().__init__(parent)
+        self._go = go
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Shortcut:
+            self._go()
+            return True
+        return False
+
+
 class _SelectOnFocus(QObject):
     """Selects the current row of the view it watches when the view gets the focus."""
 
@@ -585,12 +639,16 @@ def _keep_current(
     Enter checks in two in a row."""
     at = table.current_row()
     was = model.row_at(at) if at >= 0 else None
+    on_list = table.view.hasFocus() or table.empty_label.hasFocus()
     model.set_rows(rows)
     if not rows:
+        if on_list:  # not on to the next button, where Enter would press it
+            table.empty_label.setFocus(Qt.FocusReason.OtherFocusReason)
         return
     if was is None:
-        if table.view.hasFocus():  # the keyboard is on the list: Enter acts on its first row
+        if on_list:  # the keyboard is on the list: Enter acts on its first row
             table.select_row(0)
+            table.view.setFocus(Qt.FocusReason.OtherFocusReason)
         return
     keys = [key(r) for r in rows]
     table.select_row(keys.index(key(was)) if key(was) in keys else min(at, len(rows) - 1))
