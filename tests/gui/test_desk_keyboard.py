@@ -406,3 +406,32 @@ def test_alt_l_on_an_empty_waitlist_says_so_and_enter_checks_nobody_in(
     QApplication.processEvents()
     assert not win.ops.busy and len(desk.expected_model.rows) == 1
     assert desk.waiting_model.rows == []
+
+
+def test_ctrl_n_elsewhere_keeps_the_screen_and_on_admin_patients_lists_the_new_one(
+    qtbot: QtBot, sqlite_clinic: Clinic, open_window: Callable[[], MainWindow]
+) -> None:
+    """The same key everywhere: the form over the screen in use. On Admin > Patients it is
+    the page's own Register patient…, and the list shows whom it registered."""
+    from hms_desktop.ui.admin.patient_form import PatientFormDialog
+
+    world = f.world(sqlite_clinic)
+    f.open_day(sqlite_clinic, world.doctor_id, sqlite_clinic.today(), "10:00", "12:00")
+    win = open_window()  # on the Patient tab
+    qtbot.keyClick(focused(), Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    form = win.findChild(PatientFormDialog)
+    assert form is not None and form.isVisible()
+    assert win.tabs.currentWidget() is win.patient_tab
+    qtbot.keyClick(form, Qt.Key.Key_Escape)  # nothing typed: it closes at once
+    qtbot.waitUntil(lambda: not form.isVisible(), timeout=WAIT)
+    assert win.tabs.currentWidget() is win.patient_tab
+
+    win.tabs.setCurrentWidget(win.admin_tab)
+    win.admin_tab.show_page("patients")
+    qtbot.keyClick(win.admin_tab.patients.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    page_form = win.admin_tab.patients.findChild(PatientFormDialog)
+    assert page_form is not None and page_form.isVisible()
+    qtbot.keyClicks(page_form.name, "Nina Neu")
+    with qtbot.waitSignal(page_form.saved, timeout=WAIT) as saved:
+        qtbot.keyClick(page_form.name, Qt.Key.Key_Return)
+    assert win.admin_tab.patients.search.text() == str(saved.args[0])
