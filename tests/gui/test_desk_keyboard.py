@@ -408,6 +408,81 @@ def test_alt_l_on_an_empty_waitlist_says_so_and_enter_checks_nobody_in(
     assert desk.waiting_model.rows == []
 
 
+def test_ctrl_n_at_the_desk_registers_over_the_desk_and_offers_them_for_the_walk_in(
+    qtbot: QtBot, sqlite_clinic: Clinic, open_window: Callable[[], MainWindow]
+) -> None:
+    """Ctrl+N took the desk to Admin > Patients (QA). The form opens over the desk, the
+    desk is where it was afterwards, and Walk-in… (Alt+W) opens with the new patient
+    chosen while the bar names them; once the bar moves on, nobody is chosen again."""
+    from hms_desktop.ui.admin.patient_form import PatientFormDialog
+    from hms_desktop.ui.booking.waitlist_dialogs import WalkInDialog
+    from hms_desktop.ui.common.patient_picker import NONE_CHOSEN
+
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today, "10:00", "12:00")
+    booking.book(
+        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=today, at="10:00",
+    )  # fmt: skip
+    win = open_window()
+    number = win.tab_names().index("Desk") + 1
+    qtbot.keyClick(focused(), getattr(Qt.Key, f"Key_{number}"), Qt.KeyboardModifier.ControlModifier)
+    desk = win.desk_tab
+    qtbot.waitUntil(lambda: focused() is desk.expected.view, timeout=WAIT)
+    said: list[str] = []
+    win.status.messageChanged.connect(lambda text: text and said.append(text))
+
+    qtbot.keyClick(focused(), Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    form = win.findChild(PatientFormDialog)
+    assert form is not None and form.isVisible()
+    assert win.tabs.currentWidget() is desk  # the desk stays under the form
+    qtbot.waitUntil(lambda: focused() is form.name, timeout=WAIT)
+    qtbot.keyClicks(form.name, "Walter Walkin")
+    with qtbot.waitSignal(form.saved, timeout=WAIT) as saved:
+        press(qtbot, Qt.Key.Key_Return)  # Save
+    patient_id = saved.args[0]
+    qtbot.waitUntil(lambda: "Walter Walkin" in desk.confirmation.text(), timeout=WAIT)
+    assert win.tabs.currentWidget() is desk
+    # The window's keyboard is still on the desk's list (offscreen, no window manager
+    # hands the activation back to the window after a dialog: do as one does).
+    assert win.focusWidget() is desk.expected.view
+    if not win.isActiveWindow():
+        with qtbot.waitActive(win):
+            win.activateWindow()
+    assert focused() is desk.expected.view
+    assert f"Patient {patient_id} registered." in said
+    assert desk.confirmation.text().startswith(f"Walter Walkin (#{patient_id}) is registered.")
+
+    def walk_in_dialog() -> WalkInDialog | None:
+        shown = [d for d in desk.findChildren(WalkInDialog) if d.isVisible()]
+        return shown[0] if shown else None
+
+    qtbot.keyClick(focused(), Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)  # Walk-in…
+    qtbot.waitUntil(lambda: walk_in_dialog() is not None, timeout=WAIT)  # an animated click
+    walk_in = walk_in_dialog()
+    assert walk_in is not None
+    assert walk_in.patient is not None and walk_in.patient.id == patient_id
+    assert "Walter Walkin" in walk_in.chosen_label.text()
+    qtbot.waitUntil(lambda: focused() is walk_in.doctor, timeout=WAIT)  # on to the doctor
+    qtbot.waitUntil(lambda: not win.ops.busy, timeout=WAIT)
+    assert walk_in.patient.id == patient_id  # the finder's own search did not drop them
+    qtbot.keyClick(focused(), Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not walk_in.isVisible(), timeout=WAIT)
+
+    desk.confirmation.dismiss_button.click()  # the bar moves on: no silent default
+    if not win.isActiveWindow():
+        with qtbot.waitActive(win):
+            win.activateWindow()
+    qtbot.keyClick(desk.expected.view, Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: walk_in_dialog() is not None, timeout=WAIT)
+    later = walk_in_dialog()
+    assert later is not None and later.patient is None
+    assert later.chosen_label.text() == NONE_CHOSEN
+    qtbot.keyClick(later, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not later.isVisible(), timeout=WAIT)
+
+
 def test_ctrl_n_elsewhere_keeps_the_screen_and_on_admin_patients_lists_the_new_one(
     qtbot: QtBot, sqlite_clinic: Clinic, open_window: Callable[[], MainWindow]
 ) -> None:

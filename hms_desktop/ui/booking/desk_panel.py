@@ -16,6 +16,8 @@ A doctor sees only the waiting room, with their own patients.
 
 A check-in, a call-in, a walk-in or a booking from the waitlist is said in the
 confirmation bar below the lists, naming the patient, with Undo (Ctrl+Z) until the next.
+A patient registered over the desk (Ctrl+N) is named there too, and while the bar says
+so Walk-in… and Add to waitlist… open with them chosen.
 """
 
 from __future__ import annotations
@@ -39,8 +41,15 @@ from PySide6.QtWidgets import (
 from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people import patients
 from hms_desktop.services.scheduling import patient_flow, waitlist
-from hms_desktop.services.views import FLOW_LABELS, VISIT_LABELS, AppointmentRow, WaitingRow
+from hms_desktop.services.views import (
+    FLOW_LABELS,
+    VISIT_LABELS,
+    AppointmentRow,
+    PatientRow,
+    WaitingRow,
+)
 from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.booking.waitlist_dialogs import WaitlistRequestDialog, WalkInDialog
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar, undo_or_say
@@ -239,6 +248,9 @@ class DeskPanel(QWidget):
         super().__init__(parent)
         self.clinic, self.actor, self.ops = clinic, actor, ops
         self.for_doctor = actor.role == "doctor"
+        #: The patient just registered over the desk and what the bar said (see
+        #: :meth:`patient_registered`).
+        self._registered: tuple[PatientRow, str] | None = None
         threshold = patient_flow.wait_threshold_minutes(clinic)
 
         self.expected_model: RowTableModel[AppointmentRow] = RowTableModel(
@@ -490,10 +502,46 @@ class DeskPanel(QWidget):
             ),
         )
 
+    def patient_registered(self, patient_id: int) -> None:
+        """A patient was just registered over the desk (Ctrl+N; the window calls this): the
+        bar names them, and while it does Walk-in… and Add to waitlist… open with them
+        chosen, since a walk-in is why the desk registers most patients. Only while the
+        bar says so: an older registration is never a silent default."""
+        clinic, actor = self.clinic, self.actor
+        self.ops.run(
+            lambda _ctx: patients.get_patient(clinic, actor, patient_id),
+            label="Open patient",
+            on_success=self._offer_registered,
+        )
+
+    def _offer_registered(self, row: PatientRow) -> None:
+        who = patient_text(row.full_name, row.id, row.date_of_birth)
+        text = (
+            f"{who} is registered. Walk-in… (Alt+W) and Add to waitlist… (Alt+A) open with "
+            "them chosen."
+        )
+        self.confirmations.done(text)
+        self._registered = (row, text)
+
+    def registered_patient(self) -> PatientRow | None:
+        """The patient just registered, while the bar still says so; else None."""
+        if self._registered is not None:
+            row, text = self._registered
+            if self.confirmation.isVisible() and self.confirmation.text() == text:
+                return row
+            self._registered = None
+        return None
+
+    def _open_desk_dialog(self, dialog: WalkInDialog | WaitlistRequestDialog) -> None:
+        row = self.registered_patient()
+        if row is not None:
+            dialog.choose_patient(row)
+        dialog.open()
+
     def on_walk_in(self) -> None:
         dialog = WalkInDialog(self.clinic, self.actor, self.ops, self)
         dialog.walked_in.connect(self._on_walked_in)
-        dialog.open()
+        self._open_desk_dialog(dialog)
 
     def _on_walked_in(self, made: patient_flow.WalkIn, patient: str, doctor: str) -> None:
         self.confirmations.walked_in(made, patient, doctor)
@@ -502,7 +550,7 @@ class DeskPanel(QWidget):
     def on_add_request(self) -> None:
         dialog = WaitlistRequestDialog(self.clinic, self.actor, self.ops, self)
         dialog.saved.connect(lambda text: self._say(text))
-        dialog.open()
+        self._open_desk_dialog(dialog)
 
     def on_remove_request(self) -> None:
         offer = self._chosen(self.offers, self.offers_model, CHOOSE_ENTRY)
