@@ -414,7 +414,7 @@ class MainWindow(QMainWindow):
         tab = self.tabs.currentWidget()
         on_admin = self.tabs.currentIndex() == self.tabs.indexOf(admin)
         if on_admin and admin.current_page == "patients":
-            return admin.patients.on_register()
+            return admin.new_patient()
         from hms_desktop.ui.admin.patient_form import PatientFormDialog
 
         dialog = PatientFormDialog(self.clinic, self.actor, self.ops, None, parent=self)
