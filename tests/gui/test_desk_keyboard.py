@@ -320,3 +320,193 @@ def test_ctrl_number_to_the_desk_then_enter_checks_in(
     assert focused() is desk.expected.view
     press(qtbot, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: [r.appointment_id for r in desk.waiting_model.rows] == [visit])
+
+
+def test_alt_e_o_l_put_the_keyboard_on_each_desk_list_and_enter_acts_there(
+    qtbot: QtBot, sqlite_clinic: Clinic, open_window: Callable[[], MainWindow]
+) -> None:
+    """The waitlist took six Tabs to reach (QA): each list's title has an Alt+letter,
+    underlined on screen and named in its tooltip, that puts the keyboard on the list's
+    row, so Enter there books from the waitlist or calls in, not checks in."""
+    from PySide6.QtGui import QKeySequence
+    from PySide6.QtWidgets import QMessageBox
+
+    from hms_desktop.services.scheduling import patient_flow, waitlist
+
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today, "10:00", "12:00")
+    first, second = (
+        booking.book(
+            sqlite_clinic, f.RECEPTION, patient_id=patient, doctor_id=world.doctor_id,
+            day=today, at=at,
+        )
+        for patient, at in ((world.patient_id, "10:00"), (f.patient(sqlite_clinic), "10:30"))
+    )  # fmt: skip
+    patient_flow.check_in(sqlite_clinic, f.RECEPTION, second)
+    waitlist.add(
+        sqlite_clinic, f.RECEPTION, patient_id=world.other_patient_id, doctor_id=world.doctor_id
+    )
+    win = open_window()
+    number = win.tab_names().index("Desk") + 1
+    qtbot.keyClick(focused(), getattr(Qt.Key, f"Key_{number}"), Qt.KeyboardModifier.ControlModifier)
+    desk = win.desk_tab
+    qtbot.waitUntil(lambda: len(desk.offers_model.rows) == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: focused() is desk.expected.view, timeout=WAIT)
+
+    alt = Qt.KeyboardModifier.AltModifier
+    qtbot.keyClick(focused(), Qt.Key.Key_L, alt)
+    assert focused() is desk.offers.view
+    assert desk.offers.selected_row() == 0  # Enter acts on the row the desk sees
+    press(qtbot, Qt.Key.Key_Return)  # the waitlist's Enter: the question to book it
+    box = next(
+        w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()
+    )
+    assert "Anna Smith" in box.text()
+    qtbot.keyClick(box, Qt.Key.Key_Escape)  # not now
+    qtbot.waitUntil(lambda: not box.isVisible(), timeout=WAIT)
+
+    qtbot.keyClick(focused(), Qt.Key.Key_O, alt)
+    assert focused() is desk.waiting.view
+    assert desk.waiting.selected_row() == 0
+    qtbot.keyClick(focused(), Qt.Key.Key_E, alt)
+    assert focused() is desk.expected.view
+    assert desk.expected_model.rows[desk.expected.selected_row()].id == first
+    # Nothing was booked, called in or checked in on the way.
+    assert [r.status for r in desk.waiting_model.rows] == ["arrived"]
+    assert len(desk.expected_model.rows) == 1 and len(desk.offers_model.rows) == 1
+    # The keys are learnt from the screen: underlined in the titles, named in their tooltips.
+    titles = {QKeySequence.mnemonic(t.text()).toString(): t.toolTip() for t in desk.list_titles}
+    assert sorted(titles) == ["Alt+E", "Alt+L", "Alt+O"]
+    assert all(tip.endswith(f"({key})") for key, tip in titles.items())
+
+
+def test_alt_l_on_an_empty_waitlist_says_so_and_enter_checks_nobody_in(
+    qtbot: QtBot, sqlite_clinic: Clinic, open_window: Callable[[], MainWindow]
+) -> None:
+    """An empty list's table is hidden behind its sentence: its key still takes the
+    keyboard off the list left behind (where Enter would check in) and says it is empty."""
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today, "10:00", "12:00")
+    booking.book(
+        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=today, at="10:00",
+    )  # fmt: skip
+    win = open_window()
+    win.tabs.setCurrentWidget(win.desk_tab)
+    desk = win.desk_tab
+    qtbot.waitUntil(lambda: focused() is desk.expected.view, timeout=WAIT)
+    said: list[str] = []
+    desk.status_message.connect(said.append)
+    qtbot.keyClick(focused(), Qt.Key.Key_L, Qt.KeyboardModifier.AltModifier)
+    assert said == ["Nobody is on the waitlist."]
+    assert focused() is desk.offers.empty_label
+    press(qtbot, Qt.Key.Key_Return)
+    QApplication.processEvents()
+    assert not win.ops.busy and len(desk.expected_model.rows) == 1
+    assert desk.waiting_model.rows == []
+
+
+def test_ctrl_n_at_the_desk_registers_over_the_desk_and_offers_them_for_the_walk_in(
+    qtbot: QtBot, sqlite_clinic: Clinic, open_window: Callable[[], MainWindow]
+) -> None:
+    """Ctrl+N took the desk to Admin > Patients (QA). The form opens over the desk, the
+    desk is where it was afterwards, and Walk-in… (Alt+W) opens with the new patient
+    chosen while the bar names them; once the bar moves on, nobody is chosen again."""
+    from hms_desktop.ui.admin.patient_form import PatientFormDialog
+    from hms_desktop.ui.booking.waitlist_dialogs import WalkInDialog
+    from hms_desktop.ui.common.patient_picker import NONE_CHOSEN
+
+    world = f.world(sqlite_clinic)
+    today = sqlite_clinic.today()
+    f.open_day(sqlite_clinic, world.doctor_id, today, "10:00", "12:00")
+    booking.book(
+        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=today, at="10:00",
+    )  # fmt: skip
+    win = open_window()
+    number = win.tab_names().index("Desk") + 1
+    qtbot.keyClick(focused(), getattr(Qt.Key, f"Key_{number}"), Qt.KeyboardModifier.ControlModifier)
+    desk = win.desk_tab
+    qtbot.waitUntil(lambda: focused() is desk.expected.view, timeout=WAIT)
+    said: list[str] = []
+    win.status.messageChanged.connect(lambda text: text and said.append(text))
+
+    qtbot.keyClick(focused(), Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    form = win.findChild(PatientFormDialog)
+    assert form is not None and form.isVisible()
+    assert win.tabs.currentWidget() is desk  # the desk stays under the form
+    qtbot.waitUntil(lambda: focused() is form.name, timeout=WAIT)
+    qtbot.keyClicks(form.name, "Walter Walkin")
+    with qtbot.waitSignal(form.saved, timeout=WAIT) as saved:
+        press(qtbot, Qt.Key.Key_Return)  # Save
+    patient_id = saved.args[0]
+    qtbot.waitUntil(lambda: "Walter Walkin" in desk.confirmation.text(), timeout=WAIT)
+    assert win.tabs.currentWidget() is desk
+    # The window's keyboard is still on the desk's list (offscreen, no window manager
+    # hands the activation back to the window after a dialog: do as one does).
+    assert win.focusWidget() is desk.expected.view
+    if not win.isActiveWindow():
+        with qtbot.waitActive(win):
+            win.activateWindow()
+    assert focused() is desk.expected.view
+    assert f"Patient {patient_id} registered." in said
+    assert desk.confirmation.text().startswith(f"Walter Walkin (#{patient_id}) is registered.")
+
+    def walk_in_dialog() -> WalkInDialog | None:
+        shown = [d for d in desk.findChildren(WalkInDialog) if d.isVisible()]
+        return shown[0] if shown else None
+
+    qtbot.keyClick(focused(), Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)  # Walk-in…
+    qtbot.waitUntil(lambda: walk_in_dialog() is not None, timeout=WAIT)  # an animated click
+    walk_in = walk_in_dialog()
+    assert walk_in is not None
+    assert walk_in.patient is not None and walk_in.patient.id == patient_id
+    assert "Walter Walkin" in walk_in.chosen_label.text()
+    qtbot.waitUntil(lambda: focused() is walk_in.doctor, timeout=WAIT)  # on to the doctor
+    qtbot.waitUntil(lambda: not win.ops.busy, timeout=WAIT)
+    assert walk_in.patient.id == patient_id  # the finder's own search did not drop them
+    qtbot.keyClick(focused(), Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not walk_in.isVisible(), timeout=WAIT)
+
+    desk.confirmation.dismiss_button.click()  # the bar moves on: no silent default
+    if not win.isActiveWindow():
+        with qtbot.waitActive(win):
+            win.activateWindow()
+    qtbot.keyClick(desk.expected.view, Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: walk_in_dialog() is not None, timeout=WAIT)
+    later = walk_in_dialog()
+    assert later is not None and later.patient is None
+    assert later.chosen_label.text() == NONE_CHOSEN
+    qtbot.keyClick(later, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not later.isVisible(), timeout=WAIT)
+
+
+def test_ctrl_n_elsewhere_keeps_the_screen_and_on_admin_patients_lists_the_new_one(
+    qtbot: QtBot, sqlite_clinic: Clinic, open_window: Callable[[], MainWindow]
+) -> None:
+    """The same key everywhere: the form over the screen in use. On Admin > Patients it is
+    the page's own Register patient…, and the list shows whom it registered."""
+    from hms_desktop.ui.admin.patient_form import PatientFormDialog
+
+    world = f.world(sqlite_clinic)
+    f.open_day(sqlite_clinic, world.doctor_id, sqlite_clinic.today(), "10:00", "12:00")
+    win = open_window()  # on the Patient tab
+    qtbot.keyClick(focused(), Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    form = win.findChild(PatientFormDialog)
+    assert form is not None and form.isVisible()
+    assert win.tabs.currentWidget() is win.patient_tab
+    qtbot.keyClick(form, Qt.Key.Key_Escape)  # nothing typed: it closes at once
+    qtbot.waitUntil(lambda: not form.isVisible(), timeout=WAIT)
+    assert win.tabs.currentWidget() is win.patient_tab
+
+    win.tabs.setCurrentWidget(win.admin_tab)
+    win.admin_tab.show_page("patients")
+    qtbot.keyClick(win.admin_tab.patients.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    page_form = win.admin_tab.patients.findChild(PatientFormDialog)
+    assert page_form is not None and page_form.isVisible()
+    qtbot.keyClicks(page_form.name, "Nina Neu")
+    with qtbot.waitSignal(page_form.saved, timeout=WAIT) as saved:
+        qtbot.keyClick(page_form.name, Qt.Key.Key_Return)
+    assert win.admin_tab.patients.search.text() == str(saved.args[0])

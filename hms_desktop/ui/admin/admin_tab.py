@@ -23,6 +23,7 @@ from hms_desktop.ui.common.operations import Operations
 
 if TYPE_CHECKING:
     from hms_desktop.jobs.scheduler import ClinicScheduler
+    from hms_desktop.ui.admin.patient_form import PatientFormDialog
 
 #: Which change topics each page shows.
 PAGE_TOPICS = {
@@ -211,9 +212,10 @@ class AdminTab(QWidget):
             self._stale.add("dashboard")  # loaded when it is next shown
 
     # --- actions the main window's shortcuts reach ------------------------------------------
-    def new_patient(self) -> None:
+    def new_patient(self) -> PatientFormDialog:
+        """The Patients page's Register patient…: the list then shows the new patient."""
         self.show_page("patients")
-        self.patients.on_register()
+        return self.patients.on_register()
 
     def open_patient(self, patient_id: int) -> None:
         """Show the Patients page with ``patient_id`` found and its record open to edit."""

@@ -1,18 +1,23 @@
 """The desk's day: who is expected, who is waiting, and who asked for an earlier time.
 
-Three lists side by side, each refreshed by the clinic's change events (another
+Three lists one above the other, each refreshed by the clinic's change events (another
 PC's check-in appears here within a second):
 
-* **Expected today** — booked visits whose patient has not arrived; Enter checks in.
-* **Waiting room** — checked in or with the doctor, since when; patients waiting
+* **Expected today** (Alt+E) — booked visits whose patient has not arrived; Enter
+  checks in.
+* **Waiting room** (Alt+O) — checked in or with the doctor, since when; patients waiting
   longer than the clinic's threshold are highlighted; Call in, Undo step, Walk-in.
-* **Waitlist** — requests for an earlier time, each with the earliest free time
+* **Waitlist** (Alt+L) — requests for an earlier time, each with the earliest free time
   that suits it; Enter on one offers that time and Enter again books it.
+
+Each Alt+letter (underlined in the list's title) puts the keyboard on that list.
 
 A doctor sees only the waiting room, with their own patients.
 
 A check-in, a call-in, a walk-in or a booking from the waitlist is said in the
 confirmation bar below the lists, naming the patient, with Undo (Ctrl+Z) until the next.
+A patient registered over the desk (Ctrl+N) is named there too, and while the bar says
+so Walk-in… and Add to waitlist… open with them chosen.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QResizeEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QLabel,
     QPushButton,
     QSplitter,
     QTableView,
@@ -35,8 +41,15 @@ from PySide6.QtWidgets import (
 from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people import patients
 from hms_desktop.services.scheduling import patient_flow, waitlist
-from hms_desktop.services.views import FLOW_LABELS, VISIT_LABELS, AppointmentRow, WaitingRow
+from hms_desktop.services.views import (
+    FLOW_LABELS,
+    VISIT_LABELS,
+    AppointmentRow,
+    PatientRow,
+    WaitingRow,
+)
 from hms_desktop.ui.booking.confirmations import VisitConfirmations
 from hms_desktop.ui.booking.waitlist_dialogs import WaitlistRequestDialog, WalkInDialog
 from hms_desktop.ui.common.confirmation_bar import ConfirmationBar, undo_or_say
@@ -57,25 +70,26 @@ CHOOSE_WAITING = "Choose who to call in first."
 CHOOSE_STEP = "Choose whose step to undo first."
 
 #: A list's row height (px): the style's 30 left room for about three rows a list at
-#: 1024x768; 24 still spaces the lines apart and shows five in each.
+#: 1024x768; 24 still spaces the lines apart and shows more.
 ROW_HEIGHT = 24
-#: Rows each list shows before any list gets more (at 1024x768, confirmation bar shown).
-LEAST_ROWS = 5
-#: How the height beyond that is shared: expected and waiting alike, the waitlist (a few
-#: requests a day) a little less.
-SHARES = (5, 5, 3)
+#: Rows each list shows before any list gets more (expected, waiting room, waitlist): a
+#: morning's expected patients are the desk's main list; the waiting room and the
+#: waitlist (a few requests a day) keep a row or two in view at 1024x768, bar shown.
+LEAST_ROWS = (4, 2, 2)
+#: How the height beyond that is shared: most to the expected patients.
+SHARES = (4, 2, 1)
 
 
 class SectionSplitter(QSplitter):
-    """The desk's lists one above the other: each gets :data:`LEAST_ROWS` rows first and
+    """The desk's lists one above the other: each gets its :data:`LEAST_ROWS` first and
     the rest goes by :data:`SHARES`, as the window or the confirmation bar changes the
     height; once the desk drags a handle, its choice stays."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(Qt.Orientation.Vertical, parent)
         self.setChildrenCollapsible(False)
-        #: The tables whose rows are counted, one per section.
-        self.tables: list[EmptyStateTable] = []
+        #: Each section's title line and table, one pair per section.
+        self.parts: list[tuple[QHBoxLayout, EmptyStateTable]] = []
         self.dragged = False
         self.splitterMoved.connect(self._on_dragged)
 
@@ -83,19 +97,21 @@ class SectionSplitter(QSplitter):
         self.dragged = True
 
     def least_height(self, index: int) -> int:
-        """Section ``index``'s height with :data:`LEAST_ROWS` rows in view."""
-        section, table = self.widget(index), self.tables[index]
-        if section is None:
-            return 0
+        """Section ``index``'s height with its :data:`LEAST_ROWS` in view.
+
+        Measured from its parts, not as the section's size hint less the table's: those
+        two are cached apart, and with the lists loaded while the Desk tab was hidden the
+        difference came out negative, so Expected today showed two rows (QA, 1024x768).
+        """
+        title, table = self.parts[index]
         view = table.view
-        # The section's title line and spacing: all of it but the table.
-        around = section.sizeHint().height() - table.sizeHint().height()
         header = view.horizontalHeader().sizeHint().height()
-        return around + header + 2 * view.frameWidth() + LEAST_ROWS * ROW_HEIGHT
+        above = title.sizeHint().height() + SPACING // 2  # the section's own spacing
+        return above + header + 2 * view.frameWidth() + LEAST_ROWS[index] * ROW_HEIGHT
 
     def share(self) -> None:
         """Set the sections' heights: the least for each, then the rest by the shares."""
-        if self.dragged or self.count() != len(SHARES) or len(self.tables) != self.count():
+        if self.dragged or self.count() != len(SHARES) or len(self.parts) != self.count():
             return
         room = self.height() - self.handleWidth() * (self.count() - 1)
         least = [self.least_height(i) for i in range(self.count())]
@@ -104,6 +120,12 @@ class SectionSplitter(QSplitter):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self.share()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # A hidden tab's splitter is sized before its style and fonts settle: share again
+        # once on screen.
+        super().showEvent(event)
         self.share()
 
 
@@ -226,6 +248,9 @@ class DeskPanel(QWidget):
         super().__init__(parent)
         self.clinic, self.actor, self.ops = clinic, actor, ops
         self.for_doctor = actor.role == "doctor"
+        #: The patient just registered over the desk and what the bar said (see
+        #: :meth:`patient_registered`).
+        self._registered: tuple[PatientRow, str] | None = None
         threshold = patient_flow.wait_threshold_minutes(clinic)
 
         self.expected_model: RowTableModel[AppointmentRow] = RowTableModel(
@@ -279,29 +304,46 @@ class DeskPanel(QWidget):
         self._build_layout(threshold)
         self.refresh()
 
-    def _section(self, title: str, table: EmptyStateTable, *buttons: QPushButton) -> QWidget:
+    def _section(
+        self, title: str, tip: str, table: EmptyStateTable, *buttons: QPushButton
+    ) -> tuple[QWidget, QHBoxLayout]:
         """A list under one line holding its title and its buttons: a line of its own for
         each took the height of two rows per list, and at 1024x768 with the confirmation
-        bar shown the waiting room and the waitlist showed one row each."""
+        bar shown the waiting room and the waitlist showed one row each.
+
+        The title's Alt+letter puts the keyboard on the list (:meth:`go_to_list`): the
+        waitlist took six Tabs to reach."""
         box = QWidget(self)
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(SPACING // 2)
         row = QHBoxLayout()
         row.setSpacing(SPACING)
-        row.addWidget(title_label(title, box))
+        label = title_label(title, box)
+        label.setBuddy(table.view)  # shows the letter underlined; the key comes here
+        label.installEventFilter(_KeyGoesToList(label, lambda: self.go_to_list(table)))
+        keys = QKeySequence.mnemonic(title).toString(QKeySequence.SequenceFormat.NativeText)
+        label.setToolTip(f"{tip} ({keys})")
+        self.list_titles.append(label)
+        row.addWidget(label)
         row.addStretch(1)
         for button in buttons:
             row.addWidget(button)
         layout.addLayout(row)
         table.view.verticalHeader().setDefaultSectionSize(ROW_HEIGHT)
         layout.addWidget(table, 1)
-        return box
+        return box, row
 
     def _build_layout(self, threshold: int) -> None:
-        waiting_title = f"Waiting room (highlighted after {threshold} min)"
-        waiting = self._section(
-            waiting_title, self.waiting, self.call_button, self.undo_button, self.walk_in_button
+        #: The lists' titles, whose Alt+letters go to the lists.
+        self.list_titles: list[QLabel] = []
+        waiting, waiting_title_row = self._section(
+            f"Waiting r&oom (highlighted after {threshold} min)",
+            "The keyboard on the waiting room: Enter calls in",
+            self.waiting,
+            self.call_button,
+            self.undo_button,
+            self.walk_in_button,
         )
         #: The three lists (None for a doctor, who sees only the waiting room).
         self.sections: SectionSplitter | None = None
@@ -324,18 +366,27 @@ class DeskPanel(QWidget):
             # One above the other, each the window's full width: every name stays whole
             # at 1024 pixels (side by side, the doctors' names were cut).
             sections = SectionSplitter(self)
-            sections.tables = [self.expected, self.waiting, self.offers]
-            sections.addWidget(self._section("Expected today", self.expected, self.check_in_button))
-            sections.addWidget(waiting)
-            sections.addWidget(
-                self._section(
-                    "Waitlist: asked for an earlier time",
-                    self.offers,
-                    self.book_offer_button,
-                    self.add_request_button,
-                    self.remove_request_button,
-                )
+            expected, expected_title_row = self._section(
+                "&Expected today",
+                "The keyboard on the expected patients: Enter checks in",
+                self.expected,
+                self.check_in_button,
             )
+            offers, offers_title_row = self._section(
+                "Wait&list: asked for an earlier time",
+                "The keyboard on the waitlist: Enter offers the free time, Enter again books it",
+                self.offers,
+                self.book_offer_button,
+                self.add_request_button,
+                self.remove_request_button,
+            )
+            for section in (expected, waiting, offers):
+                sections.addWidget(section)
+            sections.parts = [
+                (expected_title_row, self.expected),
+                (waiting_title_row, self.waiting),
+                (offers_title_row, self.offers),
+            ]
             self.sections = sections
             layout.addWidget(sections, 1)
         layout.addWidget(self.confirmation)
@@ -349,6 +400,21 @@ class DeskPanel(QWidget):
         if not view.currentIndex().isValid() and view.model().rowCount():
             view.setCurrentIndex(view.model().index(0, 0))
         view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def go_to_list(self, table: EmptyStateTable) -> None:
+        """Alt+E, Alt+O, Alt+L: the keyboard on that list, its current row (else its first)
+        highlighted and in view, so Enter acts on the row the desk sees. An empty list
+        takes the keyboard too (Enter then does nothing, not the check-in of the list
+        left behind) and the status bar says it is empty."""
+        view = table.view
+        if not view.model().rowCount():
+            table.empty_label.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            self.status_message.emit(table.empty_label.text())
+            return
+        if not view.currentIndex().isValid():
+            table.select_row(0)
+        view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        view.scrollTo(view.currentIndex())
 
     # --- loading ------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -436,10 +502,46 @@ class DeskPanel(QWidget):
             ),
         )
 
+    def patient_registered(self, patient_id: int) -> None:
+        """A patient was just registered over the desk (Ctrl+N; the window calls this): the
+        bar names them, and while it does Walk-in… and Add to waitlist… open with them
+        chosen, since a walk-in is why the desk registers most patients. Only while the
+        bar says so: an older registration is never a silent default."""
+        clinic, actor = self.clinic, self.actor
+        self.ops.run(
+            lambda _ctx: patients.get_patient(clinic, actor, patient_id),
+            label="Open patient",
+            on_success=self._offer_registered,
+        )
+
+    def _offer_registered(self, row: PatientRow) -> None:
+        who = patient_text(row.full_name, row.id, row.date_of_birth)
+        text = (
+            f"{who} is registered. Walk-in… (Alt+W) and Add to waitlist… (Alt+A) open with "
+            "them chosen."
+        )
+        self.confirmations.done(text)
+        self._registered = (row, text)
+
+    def registered_patient(self) -> PatientRow | None:
+        """The patient just registered, while the bar still says so; else None."""
+        if self._registered is not None:
+            row, text = self._registered
+            if self.confirmation.isVisible() and self.confirmation.text() == text:
+                return row
+            self._registered = None
+        return None
+
+    def _open_desk_dialog(self, dialog: WalkInDialog | WaitlistRequestDialog) -> None:
+        row = self.registered_patient()
+        if row is not None:
+            dialog.choose_patient(row)
+        dialog.open()
+
     def on_walk_in(self) -> None:
         dialog = WalkInDialog(self.clinic, self.actor, self.ops, self)
         dialog.walked_in.connect(self._on_walked_in)
-        dialog.open()
+        self._open_desk_dialog(dialog)
 
     def _on_walked_in(self, made: patient_flow.WalkIn, patient: str, doctor: str) -> None:
         self.confirmations.walked_in(made, patient, doctor)
@@ -448,7 +550,7 @@ class DeskPanel(QWidget):
     def on_add_request(self) -> None:
         dialog = WaitlistRequestDialog(self.clinic, self.actor, self.ops, self)
         dialog.saved.connect(lambda text: self._say(text))
-        dialog.open()
+        self._open_desk_dialog(dialog)
 
     def on_remove_request(self) -> None:
         offer = self._chosen(self.offers, self.offers_model, CHOOSE_ENTRY)
@@ -535,6 +637,22 @@ class DeskPanel(QWidget):
         return model.row_at(row)
 
 
+class _KeyGoesToList(QObject):
+    """A list title's Alt+letter runs ``go`` instead of only focusing the title's buddy:
+    an empty list's table is hidden behind its sentence, and focusing a hidden widget
+    leaves the keyboard where it was."""
+
+    def __init__(self, parent: QObject, go: Callable[[], None]) -> None:
+        super().__init__(parent)
+        self._go = go
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Shortcut:
+            self._go()
+            return True
+        return False
+
+
 class _SelectOnFocus(QObject):
     """Selects the current row of the view it watches when the view gets the focus."""
 
@@ -569,12 +687,16 @@ def _keep_current(
     Enter checks in two in a row."""
     at = table.current_row()
     was = model.row_at(at) if at >= 0 else None
+    on_list = table.view.hasFocus() or table.empty_label.hasFocus()
     model.set_rows(rows)
     if not rows:
+        if on_list:  # not on to the next button, where Enter would press it
+            table.empty_label.setFocus(Qt.FocusReason.OtherFocusReason)
         return
     if was is None:
-        if table.view.hasFocus():  # the keyboard is on the list: Enter acts on its first row
+        if on_list:  # the keyboard is on the list: Enter acts on its first row
             table.select_row(0)
+            table.view.setFocus(Qt.FocusReason.OtherFocusReason)
         return
     keys = [key(r) for r in rows]
     table.select_row(keys.index(key(was)) if key(was) in keys else min(at, len(rows) - 1))

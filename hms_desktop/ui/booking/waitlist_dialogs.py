@@ -112,6 +112,13 @@ class _DeskDialog(QDialog):
         # On to the next thing to choose.
         self.doctor.setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def choose_patient(self, patient: PatientRow) -> None:
+        """Open with ``patient`` chosen (just registered at the desk): the finder shows them
+        by number and the keyboard starts on the doctor; typing a name chooses again."""
+        self.picker.search.setText(str(patient.id))
+        self.picker.run_search()
+        self._on_patient(patient)
+
     def _on_patient_dropped(self) -> None:
         self.patient = None
         self.chosen_label.show_patient(None)

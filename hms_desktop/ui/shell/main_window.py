@@ -2,7 +2,8 @@
 
 It only builds and wires components (after qutebrowser's main window): the tabs
 do the work, and the window reaches them through a few optional methods
-(``refresh``, ``new_patient``, ``find_patient``, ``book_appointment``).
+(``refresh``, ``new_patient``, ``find_patient``, ``book_appointment``,
+``patient_registered``).
 The Tools menu is where the lead wires exports, jobs, the audit log and backups.
 """
 
@@ -397,8 +398,36 @@ class MainWindow(QMainWindow):
         self.admin_tab.show_page(page)
 
     @Slot()
-    def new_patient(self) -> None:
-        self._call_tab(self.admin_tab, "new_patient")
+    def new_patient(self) -> Any:
+        """Ctrl+N: the new-patient form over the screen in use, which stays where it was
+        (a receptionist registering a walk-in at the Desk was taken to Admin > Patients).
+
+        On Admin > Patients the page's own Register patient… opens it, and the list then
+        shows the new patient. Anywhere else the tab on screen is told the new patient's
+        id (its optional ``patient_registered``): the Desk offers them for the walk-in.
+        Returns the form (None without an Admin tab: only the desk and administrators
+        register patients).
+        """
+        admin = self.admin_tab
+        if admin is None:
+            return None
+        tab = self.tabs.currentWidget()
+        on_admin = self.tabs.currentIndex() == self.tabs.indexOf(admin)
+        if on_admin and admin.current_page == "patients":
+            return admin.new_patient()
+        from hms_desktop.ui.admin.patient_form import PatientFormDialog
+
+        dialog = PatientFormDialog(self.clinic, self.actor, self.ops, None, parent=self)
+        dialog.saved.connect(lambda patient_id: self._on_patient_registered(tab, patient_id))
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.open()
+        return dialog
+
+    def _on_patient_registered(self, tab: QWidget, patient_id: int) -> None:
+        self.show_message(f"Patient {patient_id} registered.")
+        registered = getattr(tab, "patient_registered", None)
+        if callable(registered):
+            registered(patient_id)
 
     @Slot()
     def find_patient(self) -> None:
