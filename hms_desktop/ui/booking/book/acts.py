@@ -110,13 +110,20 @@ class BookActs:
             doctor = view.model.column_doctor(column).doctor
             view.say(f"{doctor} does not see patients at {time_text(view.model.row_time(row))}.")
 
-    def set_patient(self, row: PatientRow | None) -> None:
+    def set_patient(self, row: PatientRow | None, *, chosen_on: str = "") -> None:
+        """Book for ``row`` from now on (None: ask at the next booking). ``chosen_on``
+        names where the desk chose them when that was not here ("the Patient tab"), so
+        the line above the book says whom Enter books for and why."""
         self.patient = row
-        self.view.controls.patient_label.setText(
-            f"Patient: {patient_text(row.full_name, row.id, row.date_of_birth)}"
-            if row
-            else "Patient: none chosen"
-        )
+        controls = self.view.controls
+        if row is None:
+            controls.patient_label.setText("Patient: none chosen")
+        else:
+            where = f" · chosen on {chosen_on}" if chosen_on else ""
+            controls.patient_label.setText(
+                f"Patient: {patient_text(row.full_name, row.id, row.date_of_birth)}{where}"
+            )
+        controls.show_patient_chosen(row is not None)
 
     def ask_patient(self, then_book: tuple[int, int] | None) -> None:
         """Ask with the finder; then book the cell ``then_book`` (row, column) if given."""

@@ -24,6 +24,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clinic_settings import service as clinic_service
 from hms_desktop.services.people import departments
 from hms_desktop.services.scheduling.book import Block, DayBook
+from hms_desktop.services.views import PatientRow
 from hms_desktop.ui.booking.book.acts import BookActs
 from hms_desktop.ui.booking.book.controls import BookControls
 from hms_desktop.ui.booking.book.doctor_picker import (
@@ -177,6 +178,17 @@ class BookView(QWidget):
         if not self.table.currentIndex().isValid() and self.model.rowCount():
             self.table.setCurrentIndex(self.model.index(0, 0))
         self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def use_patient(self, row: PatientRow | None) -> None:
+        """The desk's current patient, chosen on another screen (the Patient tab): Enter on
+        free time books for them, without asking again; "Change patient…" still changes
+        them here."""
+        if row is None or self.own_doctor_id is not None:
+            return
+        if self.acts.patient is not None and self.acts.patient.id == row.id:
+            self.acts.patient = row  # the same person, perhaps with newer details
+            return
+        self.acts.set_patient(row, chosen_on="the Patient tab")
 
     def hide_dates(self) -> None:
         """The owner chooses the dates (:meth:`show_span`); Alt+Left/Right ask it to."""
