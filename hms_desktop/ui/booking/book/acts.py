@@ -50,6 +50,7 @@ from hms_desktop.ui.common.patient_text import patient_text
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from hms_desktop.ui.booking.book.request import CellKey
     from hms_desktop.ui.booking.book.view import BookView
 
 #: What a second change says while the first is on its way (Enter pressed twice).
@@ -68,6 +69,8 @@ class _Wanted:
     day: date
     at: time
     visit_type: str
+    #: The cell under the cursor when the booking was asked for (see :meth:`BookActs._booked`).
+    origin: CellKey | None = None
 
 
 class BookActs:
@@ -166,7 +169,7 @@ class BookActs:
         wanted = _Wanted(
             row, column, self.patient, view.model.column_doctor(column).doctor_id,
             view.model.column_doctor(column).doctor, view.model.column_day(column), cell.slot,
-            view.controls.visit_type.currentData(),
+            view.controls.visit_type.currentData(), view.current_key(),
         )  # fmt: skip
         if same_day_ok:
             self._book(wanted)
@@ -211,7 +214,10 @@ class BookActs:
         view.message.clear()
         who = patient_text(w.patient.full_name, w.patient.id, w.patient.date_of_birth)
         view.confirmations.booked(new_id, who, w.doctor, w.day, w.at)
-        view.load(select=(w.doctor_id, w.day, w.at))
+        # The cursor goes to the new visit only if it is still where the booking was asked
+        # for: a person who moved on while a slow write ran keeps the cell they moved to.
+        moved = view.current_key() != w.origin
+        view.load(select=None if moved else (w.doctor_id, w.day, w.at))
         view.visits_changed.emit()
 
     def _ask_same_day(self, w: _Wanted, that_day: list[AppointmentRow]) -> None:

@@ -85,6 +85,9 @@ class BookView(QWidget):
         self._stale = False
         self._loading = False
         self._keep: CellKey | None = None
+        #: The cell under the cursor when the current read started: a cursor found
+        #: elsewhere when it ends was moved by the person meanwhile, and stays there.
+        self._cursor_at_load: CellKey | None = None
         #: Where the next load puts the cursor (a date chosen outside comes back as a load).
         self._pending: CellKey | None = None
         self.doctor_picker: DoctorPicker | None = None
@@ -294,10 +297,12 @@ class BookView(QWidget):
         """Read the shown day (or week) again on a worker; then put the cursor on
         ``select``, or keep it on the cell it was on. Only the newest read is shown."""
         target, self._pending = select or self._pending, None
+        if not self._loading:  # rapid reloads keep the cell from before the first
+            self._cursor_at_load = self.current_key()
         if target is not None:
             self._keep = target
-        elif not self._loading:  # rapid reloads keep the cell from before the first
-            self._keep = self.current_key()
+        elif not self._loading:
+            self._keep = self._cursor_at_load
         self._generation += 1
         self._loading = True
         generation, request = self._generation, self.request()
@@ -322,6 +327,9 @@ class BookView(QWidget):
             return  # the date (or the doctors) changed again meanwhile: a newer read comes
         self._loading = False
         keep, self._keep = self._keep, None
+        moved = self.current_key()
+        if moved is not None and moved != self._cursor_at_load:
+            keep = moved  # the person moved the cursor while this was read: it stays there
         had_index = self.table.currentIndex()
         fallback = (had_index.row(), had_index.column()) if had_index.isValid() else (-1, 0)
         self.model.set_books(books, week=request.week_doctor is not None)
