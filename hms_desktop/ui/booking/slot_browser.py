@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QHeaderView, QVBoxLayout, QWidget
 
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import departments, doctors
@@ -58,6 +58,14 @@ class SlotBrowser(QWidget):
         self.departments = EmptyStateTable(self.departments_model, "Loading departments…", self)
         self.departments.view.setAccessibleName("Departments")
         self.departments.stretch_column(0)
+        # Beside the doctors and the patient finder a 1024-pixel window leaves the names
+        # ~190 px: a long one ("Physical Medicine and Rehabilitation") wraps onto a second
+        # line of its row rather than being cut to "Physical Medicine and Reh…".
+        self.departments.view.setWordWrap(True)
+        self.departments.view.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.departments.view.verticalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents
+        )
         self.departments.view.selectionModel().currentRowChanged.connect(self._load_department)
         self.doctors_model: RowTableModel[DoctorChoice] = RowTableModel(
             [
