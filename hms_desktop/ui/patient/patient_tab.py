@@ -13,7 +13,6 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QApplication,
     QHBoxLayout,
     QSplitter,
     QStackedWidget,
@@ -350,8 +349,11 @@ class PatientTab(QWidget):
         picker = self.browser.slot_picker
         if not picker.select_near(slot) or self.pages.currentIndex() != PAGE_BOOK:
             return
-        focus = QApplication.focusWidget()
-        if focus is None or focus is self or self.isAncestorOf(focus):
+        # Only from where the dialog gives it back (the slots, the Book button): a person
+        # who went on to the finder meanwhile keeps the keyboard there. The window's own
+        # focus child, as the window may not be active again yet.
+        focus = self.window().focusWidget()
+        if focus is None or self.browser.isAncestorOf(focus):
             picker.table.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _show_no_doctor(self) -> None:
