@@ -86,8 +86,10 @@ def test_the_patient_tab_shows_long_department_names_whole_at_1024(
     from PySide6.QtWidgets import QStyleOptionViewItem
 
     long_names = ["Obstetrics and Gynaecology", "Physical Medicine and Rehabilitation"]
-    for name in long_names:
-        f.doctor(sqlite_clinic, f.department(sqlite_clinic, name))
+    for name in long_names:  # a doctor's long name widens the doctors beside them
+        f.doctor(
+            sqlite_clinic, f.department(sqlite_clinic, name), "Dr. Konstantin Bergmann-Schwarz"
+        )
     window.patient_tab.refresh()
     qtbot.keySequence(window, "Ctrl+3")
     tab = window.patient_tab
@@ -101,6 +103,17 @@ def test_the_patient_tab_shows_long_department_names_whole_at_1024(
     departments = tab.browser.departments
     model, view = tab.browser.departments_model, departments.view
     qtbot.waitUntil(lambda: {*long_names} <= {d.name for d in model.rows}, timeout=WAIT)
+    # Down the departments to the last (its doctor listed beside it), as the desk would.
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    assert tab.browser.current_department().name == long_names[1]  # type: ignore[union-attr]
+    qtbot.waitUntil(
+        lambda: (
+            [c.name for c in tab.browser.doctors_model.rows][1:]
+            == ["Dr. Konstantin Bergmann-Schwarz"]
+        ),
+        timeout=WAIT,
+    )
     QApplication.processEvents()
     assert window.width() == 1024
     width = view.horizontalHeader().sectionSize(0)
