@@ -186,15 +186,15 @@ class BookTable(QTableView):
             return
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setDefaultSectionSize(least)
-        # The open days share what the closed ones leave (the last takes the odd pixels).
+        # The open days share what the closed ones leave (the first few a pixel more).
         share, extra = least, 0
         if fits and open_columns:
             share, extra = divmod(room - sum(closed.values()), len(open_columns))
         for column in range(columns):
             if column in closed:
                 header.resizeSection(column, closed[column])
-            else:
-                header.resizeSection(column, share + (extra if column == open_columns[-1] else 0))
+        for n, column in enumerate(open_columns):
+            header.resizeSection(column, share + (1 if n < extra else 0))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
