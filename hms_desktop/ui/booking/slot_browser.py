@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QVBoxLayout, QWidget
 
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import departments, doctors
@@ -71,6 +71,8 @@ class SlotBrowser(QWidget):
         # its row rather than being cut to "Physical Medicine and Reh…".
         self.departments.view.setWordWrap(True)
         self.departments.view.setTextElideMode(Qt.TextElideMode.ElideNone)
+        # By pixels: by rows, a taller last row stayed cut at the bottom of the list.
+        self.departments.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         # Measured once the view has its new width (a resize reaches the columns after
         # the viewport's own event).
         self._fit_rows_later = QTimer(self)
@@ -194,6 +196,14 @@ class SlotBrowser(QWidget):
         usual = view.verticalHeader().defaultSectionSize()
         for row in range(self.departments_model.rowCount()):
             view.setRowHeight(row, max(usual, view.sizeHintForRow(row) + WRAPPED_ROW_PADDING))
+        # The chosen one wholly in view at its new height, once the view has laid the
+        # new heights out (on its own zero timer, started by the first change above).
+        QTimer.singleShot(0, self, self._show_current_department)
+
+    def _show_current_department(self) -> None:
+        view = self.departments.view
+        if view.currentIndex().isValid():
+            view.scrollTo(view.currentIndex())
 
     # --- loading -------------------------------------------------------------------------------
     def _on_departments(self, rows: list[DepartmentRow]) -> None:
