@@ -69,9 +69,11 @@ def test_the_patient_chosen_on_the_patient_tab_is_the_one_the_book_books_for(
     qtbot.keySequence(window, "Ctrl+2")
     assert window.tabs.currentWidget() is book
     who = patient_text("José Núñez", world.patient_id)
-    # Shown clearly (bold, and where they were chosen); still changeable.
-    assert book.controls.patient_label.text() == f"Patient: {who} · chosen on the Patient tab"
-    assert book.controls.patient_label.font().bold()
+    # Shown clearly (bold, whole at 1024 px; the tooltip says where); still changeable.
+    label = book.controls.patient_label
+    assert label.text() == f"Patient: {who}" and label.font().bold()
+    assert label.toolTip().startswith("Chosen on the Patient tab")
+    assert label.width() >= label.sizeHint().width()
     assert book.controls.patient_button.text().replace("&", "") == "Change patient…"
     qtbot.waitUntil(lambda: not book.is_loading(), timeout=WAIT)
     with qtbot.waitSignal(book.loaded, timeout=WAIT):

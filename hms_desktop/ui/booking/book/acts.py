@@ -115,17 +115,21 @@ class BookActs:
 
     def set_patient(self, row: PatientRow | None, *, chosen_on: str = "") -> None:
         """Book for ``row`` from now on (None: ask at the next booking). ``chosen_on``
-        names where the desk chose them when that was not here ("the Patient tab"), so
-        the line above the book says whom Enter books for and why."""
+        names where the desk chose them when that was not here ("the Patient tab"); the
+        tooltip says so (the line itself has room for the name only at 1024 px)."""
         self.patient = row
         controls = self.view.controls
         if row is None:
             controls.patient_label.setText("Patient: none chosen")
         else:
-            where = f" · chosen on {chosen_on}" if chosen_on else ""
             controls.patient_label.setText(
-                f"Patient: {patient_text(row.full_name, row.id, row.date_of_birth)}{where}"
+                f"Patient: {patient_text(row.full_name, row.id, row.date_of_birth)}"
             )
+        controls.patient_label.setToolTip(
+            f"Chosen on {chosen_on}: Enter on free time books for them"
+            if row is not None and chosen_on
+            else ""
+        )
         controls.show_patient_chosen(row is not None)
 
     def ask_patient(self, then_book: tuple[int, int] | None) -> None:
