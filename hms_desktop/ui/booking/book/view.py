@@ -1,14 +1,16 @@
 """The appointment book: doctors side by side for a day, or one doctor's week.
 
 Keyboard: arrows move over time and doctors; Enter books free time for the chosen
-patient (asking with the finder when none is chosen) or opens a visit; Delete
+patient (the one chosen on the Patient tab, see :meth:`BookView.use_patient`; asking with
+the finder when none is chosen) or opens a visit; Delete
 cancels after confirmation; Ctrl+G goes to the next free time; Alt+Left/Right
 change the day; Ctrl+Z undoes the last booking, move or cancel. Mouse: drag a visit
 to another time or doctor; right-click for the menu. Every change goes through the
 booking service, which owns the rules (:mod:`.acts`).
 
 The day (or week) is read on a worker thread: a newer request makes an older result
-stale, and the cell under the cursor stays where it was across reloads.
+stale, and the cell under the cursor stays where it was across reloads (or where the
+person moved it while a read or a booking was on its way).
 """
 
 from __future__ import annotations
