@@ -414,6 +414,8 @@ def test_a_narrow_week_heads_its_days_briefly_then_scrolls_never_cutting_a_date(
     # tabs' own controls keep the window wider than the seven days' least).
     from hms_desktop.ui.booking.book.table import WEEK_COLUMN
 
+    for day in ("mon", "tue", "wed", "thu", "fri"):  # the weekend without hours
+        hours.set_weekly(sqlite_clinic, SYSTEM, world.doctor_id, day, [("09:00", "12:00")])
     _reload(qtbot, view, lambda: view.controls.week.setChecked(True))
     model, table = view.model, view.table
     header = table.horizontalHeader()
@@ -432,16 +434,18 @@ def test_a_narrow_week_heads_its_days_briefly_then_scrolls_never_cutting_a_date(
             header.sectionPosition(6) + header.sectionSize(6) <= table.viewport().width()
         )
 
-    assert headings()[0] == "Mon, 15 Jun" and fits() and whole()
+    # The weekend, without hours, is narrow and headed briefly from the start.
+    assert headings()[0] == "Mon, 15 Jun" and headings()[5:] == ["Sat 20", "Sun 21"]
+    assert fits() and whole()
     room, normal = table.viewport().width(), header.font()
-    # "Mon, 15 Jun" grown past a seventh of the width; "Mon 15" still within it.
+    # "Mon, 15 Jun" grown past a fifth of the width; "Mon 15" still within it.
     larger = QFont(normal)
-    larger.setPointSizeF(normal.pointSizeF() * 1.1 * room / 7 / max(needs()))
+    larger.setPointSizeF(normal.pointSizeF() * 1.1 * room / 5 / max(needs()[:5]))
     header.setFont(larger)
     table.fit_columns()  # as on the next resize
     assert model.brief_headers
     assert headings() == ["Mon 15", "Tue 16", "Wed 17", "Thu 18", "Fri 19", "Sat 20", "Sun 21"]
-    assert fits() and whole() and min(header.sectionSize(c) for c in range(7)) >= WEEK_COLUMN
+    assert fits() and whole() and min(header.sectionSize(c) for c in range(5)) >= WEEK_COLUMN
     # Even "Mon 15" too wide for a seventh: the days keep what they need and the book scrolls.
     larger.setPointSizeF(larger.pointSizeF() * 2.5)
     header.setFont(larger)

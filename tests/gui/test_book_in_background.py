@@ -222,3 +222,44 @@ def test_a_move_a_cancel_and_a_no_show_wait_for_the_database_and_keep_their_undo
     with qtbot.waitSignal(view.loaded, timeout=WAIT):
         qtbot.mouseClick(bar.undo_button, Qt.MouseButton.LeftButton)
     assert live() == [(world.doctor_id, time(9, 0), "booked")]
+
+
+def test_a_cursor_moved_during_a_slow_booking_stays_where_it_was_moved(
+    qtbot: QtBot, view: BookView, clinic: Clinic, world: f.World, database_url: str
+) -> None:
+    """QA: after a slow booking the cursor jumped back to the booked cell, although the
+    person had moved on meanwhile (to the next patient's time, say)."""
+    bar, m = view.confirmation, view.model
+    with writes_held(database_url):
+        QTest.keyClick(view.table, Qt.Key.Key_Return)  # Dr. Lovelace's 09:30
+        qtbot.waitUntil(lambda: view.acts.saving and view.message.text() == "Booking…")
+        # While it waits: Down, Down, Right, to Dr. Turing's 10:30.
+        for key in (Qt.Key.Key_Down, Qt.Key.Key_Down, Qt.Key.Key_Right):
+            QTest.keyClick(view.table, key)
+        assert view.current_key() == (world.other_doctor_id, world.day, time(10, 30))
+    qtbot.waitUntil(bar.isVisible, timeout=WAIT)
+    assert bar.text().startswith("Booked José Núñez") and "at 09:30." in bar.text()
+    qtbot.waitUntil(lambda: not view.is_loading() and not view.ops.busy, timeout=WAIT)
+    # Booked where asked; the cursor where the person put it, not back on the booking.
+    assert str(m.index(m.row_for(time(9, 30)), 0).data()).startswith("José Núñez")
+    assert view.current_key() == (world.other_doctor_id, world.day, time(10, 30))
+    assert view.table.hasFocus()
+    # The keys go on from there: Enter books Dr. Turing's 10:30 (asked first: José
+    # already has a visit that day).
+    QTest.keyClick(view.table, Qt.Key.Key_Return)
+    box = asked(qtbot, view)
+    assert "Book another at 10:30 with Dr. Alan Turing?" in box.text()
+    box.reject()
+
+
+def test_a_cursor_moved_while_the_book_is_read_again_stays_there(
+    qtbot: QtBot, view: BookView, world: f.World
+) -> None:
+    """The same for any read: a reload that ends after the person moved keeps their cell."""
+    m = view.model
+    with qtbot.waitSignal(view.loaded, timeout=WAIT):
+        view.load()  # as on a change from another PC
+        QTest.keyClick(view.table, Qt.Key.Key_Down)  # before the read is answered
+        assert view.is_loading()
+    assert view.current_key() == (world.doctor_id, world.day, time(10, 0))
+    assert m.row_time(view.table.currentIndex().row()) == time(10, 0)

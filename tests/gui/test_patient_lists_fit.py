@@ -75,3 +75,64 @@ def test_the_patient_tab_shows_name_born_and_phone_whole_beside_a_patients_pages
         assert window.width() == 1024
         assert unreadable(window) == [], tab.pages.tabText(page)
         assert columns_cut_off(picker.results.view) == []
+
+
+def test_the_patient_tab_shows_long_department_names_whole_at_1024(
+    qtbot: QtBot, window: MainWindow, sqlite_clinic: Clinic
+) -> None:
+    """QA: at 1024x768 department names were cut ("Physical Medicine and Reh…") beside
+    the doctors and the patient finder; a tooltip is not enough for the main text."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    long_names = ["Obstetrics and Gynaecology", "Physical Medicine and Rehabilitation"]
+    for name in long_names:  # a doctor's long name widens the doctors beside them
+        f.doctor(
+            sqlite_clinic, f.department(sqlite_clinic, name), "Dr. Konstantin Bergmann-Schwarz"
+        )
+    window.patient_tab.refresh()
+    qtbot.keySequence(window, "Ctrl+3")
+    tab = window.patient_tab
+    assert window.tabs.currentWidget() is tab
+    qtbot.keySequence(window, "Ctrl+F")
+    qtbot.keyClicks(QApplication.focusWidget(), "Fitzgerald")
+    qtbot.waitUntil(lambda: len(tab.picker.model.rows) == 1, timeout=WAIT)
+    qtbot.waitUntil(lambda: not tab.picker.search_pending(), timeout=WAIT)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: tab.patient is not None, timeout=WAIT)
+    departments = tab.browser.departments
+    model, view = tab.browser.departments_model, departments.view
+    qtbot.waitUntil(lambda: {*long_names} <= {d.name for d in model.rows}, timeout=WAIT)
+    # Down the departments to the last (its doctor listed beside it), as the desk would.
+    view.setFocus()
+    qtbot.keyClick(view, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    assert tab.browser.current_department().name == long_names[1]  # type: ignore[union-attr]
+    qtbot.waitUntil(
+        lambda: (
+            [c.name for c in tab.browser.doctors_model.rows][1:]
+            == ["Dr. Konstantin Bergmann-Schwarz"]
+        ),
+        timeout=WAIT,
+    )
+    QApplication.processEvents()
+    assert window.width() == 1024
+    width = view.horizontalHeader().sectionSize(0)
+    metrics = view.fontMetrics()
+    for row, department in enumerate(model.rows):
+        index = model.index(row, 0)
+        # On one line: the width the delegate asks for (text and the style's padding).
+        option = QStyleOptionViewItem()
+        option.initFrom(view)
+        option.widget = view  # the style sheet's padding counts only with the widget
+        option.font = view.font()
+        one_line = view.itemDelegateForIndex(index).sizeHint(option, index).width()
+        if one_line <= width:
+            continue
+        # Wrapped at words: each word whole within the cell, every line within the row.
+        assert view.wordWrap(), f"{department.name!r} needs {one_line}px of {width}"
+        padding = one_line - metrics.horizontalAdvance(department.name)
+        widest = max(metrics.horizontalAdvance(w) for w in department.name.split())
+        assert widest + padding <= width, department.name
+        assert view.sizeHintForRow(row) <= view.rowHeight(row), f"{department.name!r} cut below"
+        assert view.textElideMode() == Qt.TextElideMode.ElideNone
+    assert unreadable(window) == []

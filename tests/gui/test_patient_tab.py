@@ -813,3 +813,47 @@ def test_ctrl_z_on_the_patient_tab_undoes_the_booking_once_then_says_so(
     qtbot.keyClick(slots_view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert said[-1] == "Nothing to undo."
     assert len(booking.list_appointments(clinic, SYSTEM, mine)) == before - 1
+
+
+def test_after_a_booking_the_next_free_slot_is_selected_and_enter_books_on(
+    qtbot: QtBot, sqlite_clinic: Clinic, clock: FakeClock, world: f.World, ops: Operations
+) -> None:
+    """QA: after a booking no slot was selected any more, so the next key did nothing useful.
+    The slot after the booked one is selected, the keyboard on it: Enter goes on booking."""
+    clinic = sqlite_clinic
+    _seen(clinic, clock, world.other_patient_id, world.doctor_id, 7)
+    tab = make_tab(qtbot, clinic, f.RECEPTION, ops)
+    with qtbot.waitActive(tab):
+        tab.activateWindow()
+    browser = tab.browser
+    slots_view = browser.slot_picker.table.view
+    qtbot.keySequence(tab, "Ctrl+B")
+    choose_patient(qtbot, tab, "smith", world.other_patient_id)
+    qtbot.waitUntil(lambda: _focused() is slots_view, timeout=WAIT)
+    first, second = browser.slot_picker.slots()[:2]
+    qtbot.keyClick(slots_view, Qt.Key.Key_Down)  # the second: the cursor is not at the top
+    assert browser.current_slot() == second
+    qtbot.keyClick(slots_view, Qt.Key.Key_Return)
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() == second, timeout=WAIT)
+    with qtbot.waitSignal(tab.booked, timeout=WAIT):
+        qtbot.keyClick(dialog, Qt.Key.Key_Return)
+    with qtbot.waitActive(tab):
+        tab.activateWindow()
+    qtbot.waitUntil(lambda: second not in browser.slot_picker.slots(), timeout=WAIT)
+    qtbot.waitUntil(lambda: not ops.busy, timeout=WAIT)
+    # The one after it is selected, where the booked one was, and the keyboard is there.
+    third = browser.slot_picker.slots()[1]
+    assert (third.date, third.time) > (second.date, second.time)
+    assert browser.current_slot() == third
+    assert _focused() is slots_view and tab.book_action.isEnabled()
+    # Up goes back to the first slot (the keyboard's row is the selected one).
+    qtbot.keyClick(slots_view, Qt.Key.Key_Up)
+    assert browser.current_slot() == first
+    qtbot.keyClick(slots_view, Qt.Key.Key_Down)
+    qtbot.keyClick(slots_view, Qt.Key.Key_Return)  # Enter books on
+    dialog = tab.active_dialog
+    assert isinstance(dialog, BookingDialog)
+    qtbot.waitUntil(lambda: dialog.slot_picker.current_slot() == third, timeout=WAIT)
+    dialog.reject()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QVBoxLayout, QWidget
 
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.people import departments, doctors
@@ -17,6 +17,14 @@ from hms_desktop.ui.common.layout import SPACING, EmptyStateTable, action_button
 from hms_desktop.ui.common.messages import field_message
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.common.table_models import Column, RowTableModel
+
+#: Above and below a department name wrapped onto more lines than a row's usual height holds.
+WRAPPED_ROW_PADDING = 8
+
+
+def _department_tip(row: DepartmentRow) -> str:
+    count = f"{row.doctor_count} doctor{'s' if row.doctor_count != 1 else ''}"
+    return f"{count} · {row.description}" if row.description else count
 
 
 @dataclass(frozen=True)
@@ -50,14 +58,29 @@ class SlotBrowser(QWidget):
         self._doctors: dict[int, DoctorRow] = {}
         self.departments_model: RowTableModel[DepartmentRow] = RowTableModel(
             [
-                Column("Department", lambda d: d.name, tooltip=lambda d: d.description),
-                Column("Doctors", lambda d: d.doctor_count, align_right=True),
+                # The name alone: beside the doctors and the finder a 1024-pixel window
+                # has no room for a count too (the doctors are listed beside it anyway).
+                Column("Department", lambda d: d.name, tooltip=_department_tip),
             ],
             self,
         )
         self.departments = EmptyStateTable(self.departments_model, "Loading departments…", self)
         self.departments.view.setAccessibleName("Departments")
         self.departments.stretch_column(0)
+        # A long name ("Physical Medicine and Rehabilitation") wraps onto a second line of
+        # its row rather than being cut to "Physical Medicine and Reh…".
+        self.departments.view.setWordWrap(True)
+        self.departments.view.setTextElideMode(Qt.TextElideMode.ElideNone)
+        # By pixels: by rows, a taller last row stayed cut at the bottom of the list.
+        self.departments.view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # Measured once the view has its new width (a resize reaches the columns after
+        # the viewport's own event).
+        self._fit_rows_later = QTimer(self)
+        self._fit_rows_later.setSingleShot(True)
+        self._fit_rows_later.setInterval(0)
+        self._fit_rows_later.timeout.connect(self._fit_department_rows)
+        self.departments_model.modelReset.connect(self._fit_rows_later.start)
+        self.departments.view.viewport().installEventFilter(self)
         self.departments.view.selectionModel().currentRowChanged.connect(self._load_department)
         self.doctors_model: RowTableModel[DoctorChoice] = RowTableModel(
             [
@@ -160,6 +183,27 @@ class SlotBrowser(QWidget):
                 self.doctors.view.setCurrentIndex(self.doctors_model.index(i, 0))
                 return True
         return False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.departments.view.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_rows_later.start()
+        return super().eventFilter(watched, event)
+
+    def _fit_department_rows(self) -> None:
+        """A name wrapped onto more lines gets a row tall enough for them; the others keep
+        the usual height (so as many departments show as before in the little room)."""
+        view = self.departments.view
+        usual = view.verticalHeader().defaultSectionSize()
+        for row in range(self.departments_model.rowCount()):
+            view.setRowHeight(row, max(usual, view.sizeHintForRow(row) + WRAPPED_ROW_PADDING))
+        # The chosen one wholly in view at its new height, once the view has laid the
+        # new heights out (on its own zero timer, started by the first change above).
+        QTimer.singleShot(0, self, self._show_current_department)
+
+    def _show_current_department(self) -> None:
+        view = self.departments.view
+        if view.currentIndex().isValid():
+            view.scrollTo(view.currentIndex())
 
     # --- loading -------------------------------------------------------------------------------
     def _on_departments(self, rows: list[DepartmentRow]) -> None:

@@ -141,6 +141,23 @@ class SlotPicker(QWidget):
                 self.day_filter.setCurrentIndex(0)
         return False
 
+    def select_near(self, slot: Slot) -> bool:
+        """Select ``slot`` if listed, else the slot that took its place (the first listed
+        from its start on), else the last one before it: after a booking the cursor stays
+        where the person was. False when nothing is listed."""
+        rows = self.model.rows
+        if not rows:
+            return False
+        start = (slot.date, slot.time)
+        near = next((i for i, r in enumerate(rows) if r.slot == slot), None)
+        if near is None:
+            near = next(
+                (i for i, r in enumerate(rows) if (r.slot.date, r.slot.time) >= start),
+                len(rows) - 1,
+            )
+        self.table.select_row(near)
+        return True
+
     def select_first(self) -> None:
         """Show all days and select the first slot (none if there is none)."""
         self.clear_selection()

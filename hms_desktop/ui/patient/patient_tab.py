@@ -93,6 +93,9 @@ class PatientTab(QWidget):
         #: (patient id, doctor id): that doctor's department is loading for that patient.
         self._usual_doctor: tuple[int, int] | None = None
         self._visits: list[AppointmentRow] = []
+        #: A booking went through from this slot: once the slots are read again, the one
+        #: that took its place is selected (see _on_browser_slots).
+        self._booked_from: Slot | None = None
         self._shown_generation = 0
         #: The dialog or confirmation currently open (one at a time).
         self.active_dialog: QWidget | None = None
@@ -318,6 +321,10 @@ class PatientTab(QWidget):
         self._show_doctor(last.doctor_id)
 
     def _on_browser_slots(self) -> None:
+        booked_from, self._booked_from = self._booked_from, None
+        # (Not when another department was chosen meanwhile: nothing there is near it.)
+        if booked_from is not None and not self._suspended and self.browser.doctor_of(booked_from):
+            self._select_near(booked_from)
         usual, self._usual_doctor = self._usual_doctor, None
         if usual is None or self._suspended:
             return
@@ -334,6 +341,20 @@ class PatientTab(QWidget):
         self.browser.slot_picker.select_first()
         if self.pages.currentIndex() == PAGE_BOOK:
             self.browser.slot_picker.table.view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _select_near(self, slot: Slot) -> None:
+        """After a booking: the slot that took ``slot``'s place selected and, on the Book
+        page, the keyboard on it, so Enter books on and the arrows move from there (the
+        booked slot left the list, and with it the selection)."""
+        picker = self.browser.slot_picker
+        if not picker.select_near(slot) or self.pages.currentIndex() != PAGE_BOOK:
+            return
+        # Only from where the dialog gives it back (the slots, the Book button): a person
+        # who went on to the finder meanwhile keeps the keyboard there. The window's own
+        # focus child, as the window may not be active again yet.
+        focus = self.window().focusWidget()
+        if focus is None or self.browser.isAncestorOf(focus):
+            picker.table.view.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _show_no_doctor(self) -> None:
         """All doctors and no slot selected: a patient without a last doctor is booked with
@@ -524,7 +545,14 @@ class PatientTab(QWidget):
         )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         if row is None:
-            dialog.saved.connect(lambda i: self._on_booked(i, target, dialog.booked_slot))
+            # Where the person's cursor was in the list (the dialog may book another slot).
+            was = slot
+
+            def booked(appointment_id: int) -> None:
+                self._booked_from = was or dialog.booked_slot
+                self._on_booked(appointment_id, target, dialog.booked_slot)
+
+            dialog.saved.connect(booked)
         else:
             dialog.saved.connect(lambda _i: self._on_rescheduled(row, target, dialog.booked_slot))
         # However it ends: the dialog may have found the chosen slot gone (another PC, or

@@ -97,6 +97,10 @@ class MainWindow(QMainWindow):
             widget = self._build_tab(name)
             self.tabs.addTab(widget, name)
         self.relay.changed.connect(self._on_changes)
+        if self.patient_tab is not None and self.book_tab is not None:
+            # One current patient at the desk: chosen on the Patient tab, the book books
+            # for them too (the tabs never import each other; they meet here).
+            self.patient_tab.patient_changed.connect(self.book_tab.use_patient)
 
         self._build_menus()
         self._add_tools()

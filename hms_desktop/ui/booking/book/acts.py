@@ -50,6 +50,7 @@ from hms_desktop.ui.common.patient_text import patient_text
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from hms_desktop.ui.booking.book.request import CellKey
     from hms_desktop.ui.booking.book.view import BookView
 
 #: What a second change says while the first is on its way (Enter pressed twice).
@@ -68,6 +69,8 @@ class _Wanted:
     day: date
     at: time
     visit_type: str
+    #: The cell under the cursor when the booking was asked for (see :meth:`BookActs._booked`).
+    origin: CellKey | None = None
 
 
 class BookActs:
@@ -110,13 +113,24 @@ class BookActs:
             doctor = view.model.column_doctor(column).doctor
             view.say(f"{doctor} does not see patients at {time_text(view.model.row_time(row))}.")
 
-    def set_patient(self, row: PatientRow | None) -> None:
+    def set_patient(self, row: PatientRow | None, *, chosen_on: str = "") -> None:
+        """Book for ``row`` from now on (None: ask at the next booking). ``chosen_on``
+        names where the desk chose them when that was not here ("the Patient tab"); the
+        tooltip says so (the line itself has room for the name only at 1024 px)."""
         self.patient = row
-        self.view.controls.patient_label.setText(
-            f"Patient: {patient_text(row.full_name, row.id, row.date_of_birth)}"
-            if row
-            else "Patient: none chosen"
+        controls = self.view.controls
+        if row is None:
+            controls.patient_label.setText("Patient: none chosen")
+        else:
+            controls.patient_label.setText(
+                f"Patient: {patient_text(row.full_name, row.id, row.date_of_birth)}"
+            )
+        controls.patient_label.setToolTip(
+            f"Chosen on {chosen_on}: Enter on free time books for them"
+            if row is not None and chosen_on
+            else ""
         )
+        controls.show_patient_chosen(row is not None)
 
     def ask_patient(self, then_book: tuple[int, int] | None) -> None:
         """Ask with the finder; then book the cell ``then_book`` (row, column) if given."""
@@ -159,7 +173,7 @@ class BookActs:
         wanted = _Wanted(
             row, column, self.patient, view.model.column_doctor(column).doctor_id,
             view.model.column_doctor(column).doctor, view.model.column_day(column), cell.slot,
-            view.controls.visit_type.currentData(),
+            view.controls.visit_type.currentData(), view.current_key(),
         )  # fmt: skip
         if same_day_ok:
             self._book(wanted)
@@ -204,7 +218,10 @@ class BookActs:
         view.message.clear()
         who = patient_text(w.patient.full_name, w.patient.id, w.patient.date_of_birth)
         view.confirmations.booked(new_id, who, w.doctor, w.day, w.at)
-        view.load(select=(w.doctor_id, w.day, w.at))
+        # The cursor goes to the new visit only if it is still where the booking was asked
+        # for: a person who moved on while a slow write ran keeps the cell they moved to.
+        moved = view.current_key() != w.origin
+        view.load(select=None if moved else (w.doctor_id, w.day, w.at))
         view.visits_changed.emit()
 
     def _ask_same_day(self, w: _Wanted, that_day: list[AppointmentRow]) -> None:

@@ -34,6 +34,13 @@ class BookControls(QWidget):
         self._who.hide()
         self._find.hide()
 
+    def show_patient_chosen(self, chosen: bool) -> None:
+        """Whom Enter books for stands out once there is someone; the button then changes them."""
+        font = self.patient_label.font()
+        font.setBold(chosen)
+        self.patient_label.setFont(font)
+        self.patient_button.setText("Change p&atient…" if chosen else "Choose p&atient…")
+
     def hide_dates(self) -> None:
         """The day and the week are chosen elsewhere (the Doctor tab's own buttons)."""
         for widget in (self.prev_button, self.today_button, self.next_button, self.date_edit,
@@ -69,6 +76,7 @@ class BookControls(QWidget):
         self.week = QCheckBox("&Week of one doctor", self)
         self.week.setToolTip("The week of the doctor under the cursor")
         self.patient_label = QLabel("Patient: none chosen", self)
+        self.patient_label.setObjectName("bookPatient")
         self.patient_button = QPushButton("Choose p&atient…", self)
         self.visit_type = QComboBox(self)
         self.visit_type.setAccessibleName("Visit type")

@@ -157,6 +157,11 @@ class BookModel(QAbstractTableModel):
     def column_doctor(self, column: int) -> BookColumn:
         return self._columns[column][1]
 
+    def is_closed(self, column: int) -> bool:
+        """True for a column with no hours and no visits (a week's Sunday): nothing to read."""
+        book_column = self._columns[column][1]
+        return not (book_column.hours or book_column.visits or book_column.free)
+
     def column_for(self, doctor_id: int, day: date) -> int:
         """The column of a doctor on a date, or -1."""
         for i, (d, c) in enumerate(self._columns):
@@ -240,7 +245,9 @@ class BookModel(QAbstractTableModel):
         day, column = self._columns[section]
         if not self.week:
             return column.doctor
-        return week_day_brief_text(day) if self.brief_headers else week_day_text(day)
+        # A day without hours is narrow (see BookTable.fit_columns): "Sat 20" says enough.
+        brief = self.brief_headers or self.is_closed(section)
+        return week_day_brief_text(day) if brief else week_day_text(day)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         return _FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags

@@ -50,6 +50,8 @@ DAY_COLUMN = 180
 #: The least width of a date's column in a week (which shows patients' names alone) when
 #: its heading needs less: seven of them fit a 1024x768 screen's window.
 WEEK_COLUMN = 100
+#: The least width of a week's date without hours or visits (its heading may ask for more).
+CLOSED_DAY_COLUMN = 56
 #: The least a column of a day can be dragged to.
 NARROWEST_COLUMN = 120
 
@@ -154,31 +156,45 @@ class BookTable(QTableView):
 
         A day's doctor needs :data:`DAY_COLUMN`. A week's date needs its heading whole,
         and no less than :data:`WEEK_COLUMN`: "Mon, 15 Jun", or "Mon 15" where seven of
-        those do not fit (the range's title names the month).
+        those do not fit (the range's title names the month). A date without hours or
+        visits (the weekend) takes only its heading's width, so the working days' names
+        get the rest instead of an empty Saturday and Sunday taking two sevenths.
         """
         columns = self._model.columnCount()
         header = self.horizontalHeader()
         room = self.viewport().width()
+        closed: dict[int, int] = {}
         if self._model.week:
+            shut = [c for c in range(columns) if self._model.is_closed(c)]
+            if len(shut) == columns:
+                shut = []  # nothing open: the days share the width alike
             for brief in (False, True):
                 self._model.set_brief_headers(brief)
-                least = max(
-                    [WEEK_COLUMN]
-                    + [header.sectionSizeFromContents(c).width() for c in range(columns)]
-                )
-                if columns * least <= room:
+                heads = [header.sectionSizeFromContents(c).width() for c in range(columns)]
+                closed = {c: max(heads[c], CLOSED_DAY_COLUMN) for c in shut}
+                least = max([WEEK_COLUMN] + [h for c, h in enumerate(heads) if c not in closed])
+                if (columns - len(closed)) * least + sum(closed.values()) <= room:
                     break
         else:
             least = DAY_COLUMN
-        header.setMinimumSectionSize(min(least, NARROWEST_COLUMN))
-        fits = columns and columns * least <= room
-        mode = QHeaderView.ResizeMode.Stretch if fits else QHeaderView.ResizeMode.Interactive
-        if header.sectionResizeMode(0) != mode or not fits:
-            header.setSectionResizeMode(mode)
-            if not fits:
-                header.setDefaultSectionSize(least)
-                for column in range(columns):
-                    header.resizeSection(column, least)
+        header.setMinimumSectionSize(min([least, NARROWEST_COLUMN, *closed.values()]))
+        open_columns = [c for c in range(columns) if c not in closed]
+        fits = bool(columns) and len(open_columns) * least + sum(closed.values()) <= room
+        if fits and not closed:
+            if header.sectionResizeMode(0) != QHeaderView.ResizeMode.Stretch:
+                header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+            return
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setDefaultSectionSize(least)
+        # The open days share what the closed ones leave (the first few a pixel more).
+        share, extra = least, 0
+        if fits and open_columns:
+            share, extra = divmod(room - sum(closed.values()), len(open_columns))
+        for column in range(columns):
+            if column in closed:
+                header.resizeSection(column, closed[column])
+        for n, column in enumerate(open_columns):
+            header.resizeSection(column, share + (1 if n < extra else 0))
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -1,14 +1,16 @@
 """The appointment book: doctors side by side for a day, or one doctor's week.
 
 Keyboard: arrows move over time and doctors; Enter books free time for the chosen
-patient (asking with the finder when none is chosen) or opens a visit; Delete
+patient (the one chosen on the Patient tab, see :meth:`BookView.use_patient`; asking with
+the finder when none is chosen) or opens a visit; Delete
 cancels after confirmation; Ctrl+G goes to the next free time; Alt+Left/Right
 change the day; Ctrl+Z undoes the last booking, move or cancel. Mouse: drag a visit
 to another time or doctor; right-click for the menu. Every change goes through the
 booking service, which owns the rules (:mod:`.acts`).
 
 The day (or week) is read on a worker thread: a newer request makes an older result
-stale, and the cell under the cursor stays where it was across reloads.
+stale, and the cell under the cursor stays where it was across reloads (or where the
+person moved it while a read or a booking was on its way).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clinic_settings import service as clinic_service
 from hms_desktop.services.people import departments
 from hms_desktop.services.scheduling.book import Block, DayBook
+from hms_desktop.services.views import PatientRow
 from hms_desktop.ui.booking.book.acts import BookActs
 from hms_desktop.ui.booking.book.controls import BookControls
 from hms_desktop.ui.booking.book.doctor_picker import (
@@ -84,6 +87,9 @@ class BookView(QWidget):
         self._stale = False
         self._loading = False
         self._keep: CellKey | None = None
+        #: The cell under the cursor when the current read started: a cursor found
+        #: elsewhere when it ends was moved by the person meanwhile, and stays there.
+        self._cursor_at_load: CellKey | None = None
         #: Where the next load puts the cursor (a date chosen outside comes back as a load).
         self._pending: CellKey | None = None
         self.doctor_picker: DoctorPicker | None = None
@@ -177,6 +183,17 @@ class BookView(QWidget):
         if not self.table.currentIndex().isValid() and self.model.rowCount():
             self.table.setCurrentIndex(self.model.index(0, 0))
         self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def use_patient(self, row: PatientRow | None) -> None:
+        """The desk's current patient, chosen on another screen (the Patient tab): Enter on
+        free time books for them, without asking again; "Change patient…" still changes
+        them here."""
+        if row is None or self.own_doctor_id is not None:
+            return
+        if self.acts.patient is not None and self.acts.patient.id == row.id:
+            self.acts.patient = row  # the same person, perhaps with newer details
+            return
+        self.acts.set_patient(row, chosen_on="the Patient tab")
 
     def hide_dates(self) -> None:
         """The owner chooses the dates (:meth:`show_span`); Alt+Left/Right ask it to."""
@@ -282,10 +299,12 @@ class BookView(QWidget):
         """Read the shown day (or week) again on a worker; then put the cursor on
         ``select``, or keep it on the cell it was on. Only the newest read is shown."""
         target, self._pending = select or self._pending, None
+        if not self._loading:  # rapid reloads keep the cell from before the first
+            self._cursor_at_load = self.current_key()
         if target is not None:
             self._keep = target
-        elif not self._loading:  # rapid reloads keep the cell from before the first
-            self._keep = self.current_key()
+        elif not self._loading:
+            self._keep = self._cursor_at_load
         self._generation += 1
         self._loading = True
         generation, request = self._generation, self.request()
@@ -310,6 +329,9 @@ class BookView(QWidget):
             return  # the date (or the doctors) changed again meanwhile: a newer read comes
         self._loading = False
         keep, self._keep = self._keep, None
+        moved = self.current_key()
+        if moved is not None and moved != self._cursor_at_load:
+            keep = moved  # the person moved the cursor while this was read: it stays there
         had_index = self.table.currentIndex()
         fallback = (had_index.row(), had_index.column()) if had_index.isValid() else (-1, 0)
         self.model.set_books(books, week=request.week_doctor is not None)
