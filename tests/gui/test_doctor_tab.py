@@ -28,8 +28,9 @@ from hms_desktop.services.actor import SYSTEM, Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.records import records
-from hms_desktop.services.scheduling import availability, booking, patient_flow
+from hms_desktop.services.scheduling import availability, booking, hours, patient_flow
 from hms_desktop.services.views import AppointmentRow
+from hms_desktop.ui.booking.book.hours_dialog import HoursDialog
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.doctor.doctor_tab import DoctorTab
 from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
@@ -965,3 +966,24 @@ def visit_of_today(clinic: Clinic, patient_id: int) -> int:
     flt = booking.AppointmentFilter(patient_id=patient_id, date_from=today, date_to=today)
     (row,) = booking.list_appointments(clinic, SYSTEM, flt)
     return row.id
+
+
+def test_the_doctor_sets_their_own_weekly_hours_and_leave_from_their_book(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World, ops: Operations
+) -> None:
+    """QA: a doctor could not set weekly hours or leave (the button was hidden: only the
+    desk's book had it). Alt+S opens the doctor's own hours."""
+    tab = make_tab(qtbot, sqlite_clinic, doctor(world), ops)
+    button = tab.book.controls.hours_button
+    assert button.isVisible()
+    qtbot.keyClick(tab.book.table, Qt.Key.Key_S, Qt.KeyboardModifier.AltModifier)
+    qtbot.waitUntil(lambda: isinstance(QApplication.activeModalWidget(), HoursDialog), timeout=WAIT)
+    dialog = QApplication.activeModalWidget()
+    assert isinstance(dialog, HoursDialog) and dialog.doctor_id == world.doctor_id
+    dialog.days[0].setText("08:00-12:00")
+    dialog.save()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=WAIT)
+    weekly = hours.weekly_hours(sqlite_clinic, world.doctor_id)
+    assert [(w.weekday, f"{w.start_time:%H:%M}", f"{w.end_time:%H:%M}") for w in weekly] == [
+        (0, "08:00", "12:00")
+    ]

@@ -189,7 +189,9 @@ class DoctorTab(QWidget):
         self.book = BookView(self._clinic, self._actor, self._ops, page,
                              own_doctor_id=self._doctor_id)  # fmt: skip
         self.book.hide_dates()
-        self.book.controls.hours_button.hide()  # the Availability page has them
+        # Weekly hours and leave: the doctor's own (the Availability page edits the next
+        # seven days' windows one by one). The button sits with Print (below).
+        self.book.controls.hours_button.setToolTip("Your weekly hours and leave (Alt+S)")
         self.book.controls.print_button.setText("Print th&e day…")  # Alt+R is Tomorrow here
         self.book.status_message.connect(self._on_book_said)
         self.book.current_changed.connect(self._on_current_changed)
@@ -239,10 +241,13 @@ class DoctorTab(QWidget):
             self.days.tomorrow_button,
             self.week_button,
             self.days.date_edit,
+            self.book.controls.hours_button,
             self.book.controls.print_button,
         ]
 
-        # Printing sits with the other buttons: the book's own row would hold it alone.
+        # Hours and printing sit with the other buttons: the book's own row would hold
+        # them alone.
+        buttons.addWidget(self.book.controls.hours_button)
         buttons.addWidget(self.book.controls.print_button)
         self.book.controls.hide()
 
