@@ -14,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.people import patients
 from hms_desktop.services.scheduling import booking, hours
 from hms_desktop.services.views import day_words
 from hms_desktop.ui.booking.book.model import KIND_ROLE
@@ -456,3 +457,20 @@ def test_a_narrow_week_heads_its_days_briefly_then_scrolls_never_cutting_a_date(
     table.fit_columns()
     qtbot.waitUntil(fits, timeout=WAIT)
     assert headings()[0] == "Mon, 15 Jun" and whole()
+
+
+def test_a_time_the_patient_is_busy_is_said_at_once_not_asked(
+    qtbot: QtBot, view: BookView, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    """QA: the desk was asked "Book another at 09:30?" for a patient busy at 09:30 with the
+    other doctor, and the answer Book another was then refused as an overlap."""
+    _book(sqlite_clinic, world, "09:30", world.patient_id, world.other_doctor_id)
+    _reload(qtbot, view)
+    view.use_patient(patients.get_patient(sqlite_clinic, SYSTEM, world.patient_id))
+    view.table.setFocus()
+    view.table.setCurrentIndex(view.model.index(view.model.row_for(time(9, 30)), 0))
+    QTest.keyClick(view.table, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: "already has a visit then" in view.message.text(), timeout=WAIT)
+    assert "09:30–10:00 with Dr. Alan Turing. Choose another time." in view.message.text()
+    assert not [b for b in view.findChildren(QMessageBox) if b.isVisible()]
+    assert len(booking.list_appointments(sqlite_clinic, SYSTEM)) == 1

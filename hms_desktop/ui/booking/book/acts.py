@@ -231,8 +231,19 @@ class BookActs:
             self._book(w)
             return
         view.message.clear()  # no longer "Booking…": the question is up to the desk
-        first = that_day[0]
         who = patient_text(w.patient.full_name, w.patient.id, w.patient.date_of_birth)
+        clash = next((r for r in that_day if r.time <= w.at < (r.end_time or r.time)), None)
+        if clash is not None:
+            # Not a question: a second visit at a time they are busy cannot be booked
+            # (the database refuses it), so the desk hears that at once.
+            span = time_text(clash.time) + (
+                f"–{time_text(clash.end_time)}" if clash.end_time else ""
+            )
+            view.say(
+                f"{who} already has a visit then: {span} with {clash.doctor}. Choose another time."
+            )
+            return
+        first = that_day[0]
         text = (
             f"{who} already has a visit that day ({day_text(w.day, view.clinic.today())}): "
             f"{time_text(first.time)} with {first.doctor}"
