@@ -338,6 +338,13 @@ def clean_reason(reason: str, what: str) -> str:
     return reason
 
 
+def needs_patient_request(actor: Actor) -> bool:
+    """Whether ``actor`` opens a patient's clinical record only at the patient's own
+    request (:func:`require_record_access`): the front desk and administrators, not the
+    system (the command line, jobs)."""
+    return actor.is_staff and actor != SYSTEM
+
+
 def require_record_access(
     session: Reader,
     clinic: Clinic,

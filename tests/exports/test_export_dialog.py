@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QFileDialog, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from hms_desktop.services.actor import SYSTEM
@@ -83,6 +83,10 @@ def test_history_export_reports_progress_and_completion(
     dialog = _history_dialog(qtbot, parent, sqlite_clinic, f.RECEPTION, ops, hist.jose)
     assert "José Núñez (P" in dialog.about_label.text()
     assert dialog.request_edit is not None  # the front desk states the patient's request
+    # Without it, Export says what to type (QA: the refusal said only why) and waits.
+    qtbot.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    assert not dialog.running and "Type the patient's request" in dialog.error_label.text()
+    assert dialog.request_edit.hasFocus() or QApplication.focusWidget() is dialog.request_edit
     dialog.request_edit.setText("The patient asked for a copy")
     default = Path(dialog.path_edit.text())
     assert default.parent == sqlite_clinic.pc.effective_export_dir

@@ -22,6 +22,7 @@ from hms_desktop.services.clinic_settings.identity import clinic_id
 from hms_desktop.services.clock import FakeClock
 from hms_desktop.services.demo import generator as demo_data
 from hms_desktop.services.files import record_exports
+from hms_desktop.services.policy import CareRelationshipRequiredError
 from hms_desktop.services.records import records
 from hms_desktop.services.records.records import TreatmentForm
 from hms_desktop.services.safety import audit
@@ -32,6 +33,9 @@ from tests.exports.conftest import leftovers
 from tests.exports.helpers import FORMULA_LIKE
 
 NAME = "Zoë Ångström-Łukasiewicz 王"
+
+#: The front desk exports a record only at the patient's own request.
+ASKED = "the patient asked for a copy at the desk"
 
 
 def _demo_patient(clinic: Clinic) -> int:
@@ -77,7 +81,9 @@ def test_a_demo_patients_bundle_validates_and_matches_the_database(
     patient_id = _demo_patient(clinic)
     target = tmp_path / "record.json"
 
-    result = record_exports.export_record(clinic, f.RECEPTION, patient_id, target, "fhir")
+    result = record_exports.export_record(
+        clinic, f.RECEPTION, patient_id, target, "fhir", patient_request=ASKED
+    )
 
     assert result.path == target
     data = json.loads(target.read_text(encoding="utf-8"))
@@ -129,7 +135,7 @@ def test_a_demo_patients_bundle_validates_and_matches_the_database(
     assert all(e["request"]["method"] == "POST" for e in data["entry"])
     # The same record gives the same bundle (ids derive from the clinic's own ids).
     again = record_exports.export_record(
-        clinic, f.RECEPTION, patient_id, tmp_path / "again.json", "fhir"
+        clinic, f.RECEPTION, patient_id, tmp_path / "again.json", "fhir", patient_request=ASKED
     )
     assert json.loads(again.path.read_text(encoding="utf-8"))["entry"] == data["entry"]
     entry = audit.list_entries(clinic, SYSTEM, action_prefix="history.export")[0]
@@ -160,6 +166,31 @@ def test_a_stranger_gets_no_bundle_and_the_refusal_is_audited(
     assert json.loads(entry.details)["outcome"] == "refused"
 
 
+def test_the_record_is_exported_under_the_historys_own_rule(clinic: Clinic, out_dir: Path) -> None:
+    """A FHIR bundle or a PDF holds the clinical record as a CSV export does, so the same
+    rule holds (it did not: the front desk exported any record without the patient's
+    request, and a doctor any patient ever booked with them): the front desk only at the
+    patient's request, a doctor only in care."""
+    world = f.world(clinic)
+    booking.book(clinic, SYSTEM, patient_id=world.patient_id, doctor_id=world.doctor_id,
+                 day=world.day, at="09:00")  # fmt: skip
+    for who, kind in ((f.RECEPTION, PermissionDeniedError),
+                      (f.doctor_actor(world.doctor_id), CareRelationshipRequiredError)):  # fmt: skip
+        with pytest.raises(kind):
+            record_exports.export_record(clinic, who, world.patient_id, out_dir / "x.json", "fhir")
+    assert leftovers(out_dir) == []
+    made = record_exports.export_record(
+        clinic, f.RECEPTION, world.patient_id, out_dir / "x.json", "fhir", patient_request=ASKED
+    )
+    assert made.path.exists()
+    outcomes = [
+        json.loads(e.details)
+        for e in audit.list_entries(clinic, SYSTEM, action_prefix="history.export")
+    ]
+    assert [o["outcome"] for o in reversed(outcomes)] == ["refused", "refused", "completed"]
+    assert outcomes[0]["patient_request"] == ASKED
+
+
 def _validate(data: dict[str, Any]) -> None:
     Bundle.model_validate(data)
     for entry in data["entry"]:
@@ -169,7 +200,9 @@ def _validate(data: dict[str, Any]) -> None:
 
 
 def _export(clinic: Clinic, patient_id: int, target: Path) -> dict[str, Any]:
-    record_exports.export_record(clinic, f.RECEPTION, patient_id, target, "fhir")
+    record_exports.export_record(
+        clinic, f.RECEPTION, patient_id, target, "fhir", patient_request=ASKED
+    )
     data = json.loads(target.read_text(encoding="utf-8"))
     _validate(data)
     return dict(data)

@@ -27,6 +27,9 @@ from hms_desktop.ui.exports.history_pdf import write_history_pdf
 from tests import factories as f
 from tests.exports.helpers import HistoryWorld
 
+#: The front desk exports a record only at the patient's own request.
+ASKED = "the patient asked for a copy at the desk"
+
 
 def _visits(clinic: Clinic, patient_id: int) -> list[tuple[str, str]]:
     stmt = (
@@ -63,7 +66,13 @@ def test_the_pdf_holds_every_visit_on_numbered_pages_with_a_header(
     target = out_dir / "jose.pdf"
 
     result = record_exports.export_record(
-        clinic, f.RECEPTION, history.jose, target, "pdf", render_pdf=write_history_pdf
+        clinic,
+        f.RECEPTION,
+        history.jose,
+        target,
+        "pdf",
+        render_pdf=write_history_pdf,
+        patient_request=ASKED,
     )
 
     assert result.path == target and result.rows == 3
@@ -101,7 +110,7 @@ def test_all_visits_print_with_their_status(
     )
     target = out_dir / "all.pdf"
     record_exports.export_record(
-        clinic, f.RECEPTION, history.jose, target, "pdf",
+        clinic, f.RECEPTION, history.jose, target, "pdf", patient_request=ASKED,
         all_visits=True, render_pdf=write_history_pdf,
     )  # fmt: skip
     text = " ".join(_pages(target))

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from hms_desktop.db.models import Appointment, Department, Doctor, Patient, Treatment
 from hms_desktop.errors import NotFoundError
-from hms_desktop.services.actor import Actor, require_patient_access
+from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.policy import require_record_access
 from hms_desktop.services.records import records
 from hms_desktop.services.scheduling.visit_times import visit_minutes
 
@@ -90,8 +91,12 @@ def all_visits_statement(patient_id: int) -> Select[Any]:
     )
 
 
-def check_access(session: Session, actor: Actor, patient_id: int, what: str) -> Patient:
-    """The patient, after the access check.
+def check_access(
+    session: Session, clinic: Clinic, actor: Actor, patient_id: int, *, patient_request: str = ""
+) -> Patient:
+    """The patient, after the clinical record's access check (the history's own:
+    :func:`policy.require_record_access`): the patient, a doctor in care, the system; the
+    front desk and administrators only at the patient's request.
 
     Raises:
         NotFoundError: no such patient.
@@ -100,19 +105,24 @@ def check_access(session: Session, actor: Actor, patient_id: int, what: str) -> 
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise NotFoundError(f"There is no patient with id {patient_id}.")
-    require_patient_access(session, actor, patient_id, what)
+    require_record_access(
+        session, clinic, actor, patient_id, "export the history", patient_request=patient_request
+    )
     return patient
 
 
-def load_record(clinic: Clinic, actor: Actor, patient_id: int) -> PatientRecord:
+def load_record(
+    clinic: Clinic, actor: Actor, patient_id: int, *, patient_request: str = ""
+) -> PatientRecord:
     """The patient's complete record (every visit, any status).
 
     Raises:
         NotFoundError: no such patient.
-        PermissionDeniedError: the actor may not read this patient's records.
+        PermissionDeniedError: the actor may not read this patient's records (the front
+            desk: without the patient's request).
     """
     with clinic.db.read() as session:
-        patient = check_access(session, actor, patient_id, "export the history")
+        patient = check_access(session, clinic, actor, patient_id, patient_request=patient_request)
         rows = session.execute(
             select(Appointment, Treatment)
             .outerjoin(Treatment, Treatment.appointment_id == Appointment.id)

@@ -64,6 +64,7 @@ def export_record(
     *,
     all_visits: bool = False,
     render_pdf: PdfRenderer | None = None,
+    patient_request: str = "",
 ) -> ExportResult:
     """Write the patient's history to ``target`` as a FHIR Bundle or a PDF.
 
@@ -71,8 +72,12 @@ def export_record(
     the PDF the treated visits, or with ``all_visits`` every visit with its status.
     ``rows`` in the result counts the visits written.
 
+    ``patient_request``: the front desk exports only at the patient's own request, and
+    types it here (audited with the export), as for CSV and Excel.
+
     Raises:
-        PermissionDeniedError: the actor may not read this patient's records.
+        PermissionDeniedError: the actor may not read this patient's records (a doctor
+            without care relationship, the front desk without the patient's request).
         NotFoundError: no such patient.
         ValidationError: a folder as the target, a missing folder, or PDF without a renderer.
         ExportError: the file could not be written.
@@ -85,6 +90,8 @@ def export_record(
     started = time.monotonic()
     written = 0
     details: dict[str, Any] = {"all_visits": True} if all_visits else {}
+    if patient_request:
+        details["patient_request"] = patient_request
 
     def log_outcome(outcome: str, **extra: Any) -> None:
         audit.record_now(
@@ -93,7 +100,7 @@ def export_record(
         )  # fmt: skip
 
     try:
-        record = load_record(clinic, actor, patient_id)
+        record = load_record(clinic, actor, patient_id, patient_request=patient_request)
         data, written = _content(clinic, record, fmt, all_visits, render_pdf)
         with AtomicFile(path) as out:
             out.file.write(data)

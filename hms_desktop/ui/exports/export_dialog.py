@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from hms_desktop.services import policy
 from hms_desktop.services.actor import Actor
 from hms_desktop.services.clinic import Clinic
 from hms_desktop.services.files import exports, record_exports
@@ -142,7 +143,7 @@ class ExportDialog(QDialog):
         #: The front desk exports a history only at the patient's own request, stated here
         #: (the service refuses it otherwise and audits the reason).
         self.request_edit: QLineEdit | None = None
-        if self._kind == "history" and self._actor.is_staff:
+        if self._kind == "history" and policy.needs_patient_request(self._actor):
             self.request_edit = QLineEdit(self)
             self.request_edit.setObjectName("patientRequest")
             self.request_edit.setPlaceholderText("e.g. the patient asked for a copy at the desk")
@@ -333,6 +334,7 @@ class ExportDialog(QDialog):
                     record_exports.export_record, self._clinic, self._actor, self._patient_id,
                     path, document, all_visits=self.options.include_all_visits,
                     render_pdf=write_history_pdf,
+                    patient_request=self.request_edit.text() if self.request_edit else "",
                 )  # fmt: skip
                 return lambda _ctx: export()
             call = partial(
@@ -356,6 +358,14 @@ class ExportDialog(QDialog):
         if self.running:
             return
         self.show_error("")
+        if self.request_edit is not None and not self.request_edit.text().strip():
+            # Said here, with what to do, before the service's refusal (it says only why).
+            self.show_error(
+                "Type the patient's request first (who asked, and how): the front desk "
+                "exports a history only at the patient's own request."
+            )
+            self.request_edit.setFocus()
+            return
         path = self.target_path()
         if path is None:
             return
