@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
@@ -12,12 +13,35 @@ from pytestqt.qtbot import QtBot
 
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
+from hms_desktop.services.records.stats import StatsService
 from hms_desktop.services.scheduling import booking
 from hms_desktop.ui.booking.book.view import BookView
 from hms_desktop.ui.common.operations import Operations
+from hms_desktop.ui.shell.main_window import MainWindow
 from tests import factories as f
 
 WAIT = 10_000
+
+
+@contextmanager
+def shown_window(
+    qtbot: QtBot, clinic: Clinic, size: tuple[int, int] = (1024, 768)
+) -> Iterator[MainWindow]:
+    """The front desk's main window on screen and active, closed and its work waited for
+    afterwards."""
+    stats = StatsService(clinic)
+    shown = MainWindow(clinic, f.RECEPTION, stats)
+    qtbot.addWidget(shown)
+    shown.resize(*size)
+    shown.show()
+    with qtbot.waitActive(shown):
+        shown.activateWindow()
+    try:
+        yield shown
+    finally:
+        shown.close()
+        qtbot.waitUntil(lambda: not shown.ops.busy, timeout=WAIT)
+        stats.close()
 
 
 @pytest.fixture

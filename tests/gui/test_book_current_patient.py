@@ -16,11 +16,11 @@ from pytestqt.qtbot import QtBot
 
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.records.stats import StatsService
 from hms_desktop.services.scheduling import booking
 from hms_desktop.ui.common.patient_text import patient_text
 from hms_desktop.ui.shell.main_window import MainWindow
 from tests import factories as f
+from tests.gui.book_support import shown_window
 
 WAIT = 20_000
 
@@ -32,17 +32,8 @@ def world(sqlite_clinic: Clinic) -> f.World:
 
 @pytest.fixture
 def window(qtbot: QtBot, sqlite_clinic: Clinic, world: f.World) -> Iterator[MainWindow]:
-    stats = StatsService(sqlite_clinic)
-    shown = MainWindow(sqlite_clinic, f.RECEPTION, stats)
-    qtbot.addWidget(shown)
-    shown.resize(1024, 768)
-    shown.show()
-    with qtbot.waitActive(shown):
-        shown.activateWindow()
-    yield shown
-    shown.close()
-    qtbot.waitUntil(lambda: not shown.ops.busy, timeout=WAIT)
-    stats.close()
+    with shown_window(qtbot, sqlite_clinic) as shown:
+        yield shown
 
 
 def _choose_on_patient_tab(qtbot: QtBot, window: MainWindow, text: str, patient_id: int) -> None:

@@ -16,11 +16,11 @@ from pytestqt.qtbot import QtBot
 
 from hms_desktop.services.actor import SYSTEM
 from hms_desktop.services.clinic import Clinic
-from hms_desktop.services.records.stats import StatsService
 from hms_desktop.services.scheduling import booking, hours
 from hms_desktop.ui.booking.book.table import BookTable
 from hms_desktop.ui.shell.main_window import MainWindow
 from tests import factories as f
+from tests.gui.book_support import shown_window
 from tests.realwindow.elision import columns_cut_off
 
 WAIT = 20_000
@@ -41,17 +41,8 @@ def window(
         sqlite_clinic, SYSTEM, patient_id=patient, doctor_id=world.doctor_id, day=world.day,
         at="09:30",
     )  # fmt: skip
-    stats = StatsService(sqlite_clinic)
-    shown = MainWindow(sqlite_clinic, f.RECEPTION, stats)
-    qtbot.addWidget(shown)
-    shown.resize(*request.param)
-    shown.show()
-    with qtbot.waitActive(shown):
-        shown.activateWindow()
-    yield shown
-    shown.close()
-    qtbot.waitUntil(lambda: not shown.ops.busy, timeout=WAIT)
-    stats.close()
+    with shown_window(qtbot, sqlite_clinic, request.param) as shown:
+        yield shown
 
 
 def _shown_text(table: BookTable, index: QModelIndex) -> str:

@@ -58,6 +58,19 @@ def open_window(qtbot: QtBot, sqlite_clinic: Clinic) -> Iterator[Callable[[], Ma
     stats.close()
 
 
+def one_expected_today(clinic: Clinic) -> tuple[f.World, int]:
+    """The small clinic with Dr. Lovelace in today 10:00-12:00 and José expected at 10:00
+    (the world, and his visit)."""
+    world = f.world(clinic)
+    today = clinic.today()
+    f.open_day(clinic, world.doctor_id, today, "10:00", "12:00")
+    visit = booking.book(
+        clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
+        day=today, at="10:00",
+    )  # fmt: skip
+    return world, visit
+
+
 def focused() -> QWidget:
     widget = QApplication.focusWidget()
     assert widget is not None, "nothing has the keyboard"
@@ -304,13 +317,7 @@ def test_ctrl_number_to_the_desk_then_enter_checks_in(
     qtbot: QtBot, sqlite_clinic: Clinic, open_window: Callable[[], MainWindow]
 ) -> None:
     """The Desk tab by its shortcut puts the keyboard on Expected today: Enter checks in."""
-    world = f.world(sqlite_clinic)
-    today = sqlite_clinic.today()
-    f.open_day(sqlite_clinic, world.doctor_id, today, "10:00", "12:00")
-    visit = booking.book(
-        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
-        day=today, at="10:00",
-    )  # fmt: skip
+    _world, visit = one_expected_today(sqlite_clinic)
     win = open_window()
     number = win.tab_names().index("Desk") + 1
     qtbot.keyClick(focused(), getattr(Qt.Key, f"Key_{number}"), Qt.KeyboardModifier.ControlModifier)
@@ -386,13 +393,7 @@ def test_alt_l_on_an_empty_waitlist_says_so_and_enter_checks_nobody_in(
 ) -> None:
     """An empty list's table is hidden behind its sentence: its key still takes the
     keyboard off the list left behind (where Enter would check in) and says it is empty."""
-    world = f.world(sqlite_clinic)
-    today = sqlite_clinic.today()
-    f.open_day(sqlite_clinic, world.doctor_id, today, "10:00", "12:00")
-    booking.book(
-        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
-        day=today, at="10:00",
-    )  # fmt: skip
+    _world, _visit = one_expected_today(sqlite_clinic)
     win = open_window()
     win.tabs.setCurrentWidget(win.desk_tab)
     desk = win.desk_tab
@@ -418,13 +419,7 @@ def test_ctrl_n_at_the_desk_registers_over_the_desk_and_offers_them_for_the_walk
     from hms_desktop.ui.booking.waitlist_dialogs import WalkInDialog
     from hms_desktop.ui.common.patient_picker import NONE_CHOSEN
 
-    world = f.world(sqlite_clinic)
-    today = sqlite_clinic.today()
-    f.open_day(sqlite_clinic, world.doctor_id, today, "10:00", "12:00")
-    booking.book(
-        sqlite_clinic, f.RECEPTION, patient_id=world.patient_id, doctor_id=world.doctor_id,
-        day=today, at="10:00",
-    )  # fmt: skip
+    _world, _visit = one_expected_today(sqlite_clinic)
     win = open_window()
     number = win.tab_names().index("Desk") + 1
     qtbot.keyClick(focused(), getattr(Qt.Key, f"Key_{number}"), Qt.KeyboardModifier.ControlModifier)
