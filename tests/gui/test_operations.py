@@ -92,3 +92,35 @@ def test_a_cancel_too_late_to_stop_the_work_reports_its_result(qtbot) -> None:
     qtbot.waitUntil(lambda: bool(outcome), timeout=WAIT)
     assert outcome == [("ok", "written")]
     assert ops.shutdown()
+
+
+def test_an_answer_for_a_deleted_widget_is_dropped_and_a_living_ones_delivered(qtbot) -> None:
+    """A screen closed while its work ran must not be drawn on when the answer comes back
+    (a deleted label raised in CI): callbacks of a deleted widget (its methods, partials
+    of them, lambdas written in its methods) are skipped; others run."""
+    import functools
+
+    import shiboken6
+    from PySide6.QtWidgets import QLabel
+
+    class Screen(QLabel):
+        def start(self, ops: Operations, got: list[str]) -> None:
+            ops.run(lambda _ctx: "a", on_success=lambda v: self.setText(v))
+            ops.run(lambda _ctx: "b", on_success=functools.partial(self.take, got))
+            ops.run(lambda _ctx: "c", on_success=self.setText)
+
+        def take(self, got: list[str], value: str) -> None:
+            got.append(value)
+            self.setText(value)
+
+    ops = Operations()
+    got: list[str] = []
+    gone, alive = Screen(), Screen()
+    gone.start(ops, got)
+    shiboken6.delete(gone)
+    alive.start(ops, got)
+    outside: list[str] = []
+    ops.run(lambda _ctx: "d", on_success=outside.append)  # no widget: always delivered
+    qtbot.waitUntil(lambda: not ops.busy, timeout=5000)
+    assert got == ["b"] and alive.text() in ("a", "b", "c") and outside == ["d"]
+    assert ops.shutdown()

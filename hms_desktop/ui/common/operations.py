@@ -9,11 +9,13 @@ notice a cancel without knowing about Qt.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from hms_desktop.errors import HmsError, OperationCancelledError
@@ -88,6 +90,35 @@ class _Worker(QThread):
             self.outcome.emit("ok", value)
 
 
+def _owner_of(callback: Callable[..., Any]) -> QObject | None:
+    """The widget a callback belongs to: a bound method's object, a partial's, or the
+    ``self`` a lambda written in a method closes over (None: none found)."""
+    func: Any = callback
+    while isinstance(func, functools.partial):
+        func = func.func
+    owner = getattr(func, "__self__", None)
+    if owner is None:
+        code, cells = getattr(func, "__code__", None), getattr(func, "__closure__", None)
+        if code is not None and cells and "self" in code.co_freevars:
+            owner = cells[code.co_freevars.index("self")].cell_contents
+    return owner if isinstance(owner, QObject) else None
+
+
+def _while_alive(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """``callback``, skipped once the widget it belongs to is deleted: a screen closed
+    while its work ran must not be drawn on when the answer comes back."""
+    owner = _owner_of(callback)
+    if owner is None:
+        return callback
+
+    def guarded(*args: Any) -> Any:
+        if shiboken6.isValid(owner):
+            return callback(*args)
+        return None
+
+    return guarded
+
+
 class Operations(QObject):
     """Runs work off the UI thread; the only place in the UI that starts threads."""
 
@@ -120,13 +151,13 @@ class Operations(QObject):
         op = Op(label, self)
         worker = _Worker(fn, op.context)
         if on_success is not None:
-            op.succeeded.connect(on_success)
+            op.succeeded.connect(_while_alive(on_success))
         if on_progress is not None:
-            op.progress.connect(on_progress)
+            op.progress.connect(_while_alive(on_progress))
         if on_cancelled is not None:
-            op.cancelled.connect(on_cancelled)
+            op.cancelled.connect(_while_alive(on_cancelled))
         if on_failure is not None:
-            op.failed.connect(on_failure)
+            op.failed.connect(_while_alive(on_failure))
         else:
             op.failed.connect(lambda err: self.unhandled_error.emit(label, err))
         worker.outcome.connect(self._on_outcome)
