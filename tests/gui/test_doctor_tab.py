@@ -31,6 +31,7 @@ from hms_desktop.services.records import records
 from hms_desktop.services.scheduling import availability, booking, hours, patient_flow
 from hms_desktop.services.views import AppointmentRow
 from hms_desktop.ui.booking.book.hours_dialog import HoursDialog
+from hms_desktop.ui.booking.book.model import STATUS_COLOURS
 from hms_desktop.ui.common.operations import Operations
 from hms_desktop.ui.doctor.doctor_tab import DoctorTab
 from hms_desktop.ui.doctor.treatment_dialog import TreatmentDialog
@@ -955,6 +956,19 @@ def test_the_doctor_closes_the_visit_of_a_patient_who_is_here(
     with qtbot.waitSignal(tab.appointments_loaded, timeout=WAIT):
         qtbot.mouseClick(button_for(box, "Mark completed"), Qt.MouseButton.LeftButton)
     assert visit_of(tab, world.other_patient_id).status == "completed"
+    # The book tells them apart: who waits, who is with the doctor (colour and words).
+    model = tab.book.model
+    for on, _doctor, block in model.blocks():
+        if block.appointment_id in (jose, anna) and on == sqlite_clinic.today():
+            column = next(c for c in range(model.columnCount()) if model.column_day(c) == on)
+            index = model.index(model.row_for(block.start), column)
+            tip = index.data(Qt.ItemDataRole.ToolTipRole)
+            colour = index.data(Qt.ItemDataRole.BackgroundRole).color()
+            assert (tip.split(" · ")[-1].splitlines()[0], colour) == (
+                ("Arrived", STATUS_COLOURS["arrived"])
+                if block.appointment_id == jose
+                else ("Completed", STATUS_COLOURS["completed"])
+            )
     # José waits (arrived): his visit can be closed too, never marked a no-show.
     click_visit(qtbot, tab, world.patient_id, day=sqlite_clinic.today())
     assert visit_of(tab, world.patient_id).status == "arrived"

@@ -162,7 +162,8 @@ _VISITS = (
         Patient.full_name,
         Appointment.visit_type,
         Appointment.reason,
-        Appointment.status,
+        # Where a booked visit is on its day (arrived, with the doctor): the book shows it.
+        Appointment.flow_status,
         Appointment.series_id,
     )
     .join(Patient, Patient.id == Appointment.patient_id)

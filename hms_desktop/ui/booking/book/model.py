@@ -13,7 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QBrush, QColor
 
 from hms_desktop.services.scheduling.book import Block, BookColumn, DayBook
-from hms_desktop.services.views import STATUS_LABELS, VISIT_LABELS
+from hms_desktop.services.views import FLOW_LABELS, VISIT_LABELS
 from hms_desktop.ui.common.dates import week_day_brief_text, week_day_text
 
 Index = QModelIndex | QPersistentModelIndex
@@ -28,6 +28,9 @@ SLOT_ROLE = Qt.ItemDataRole.UserRole + 3
 #: A status colour per visit status; free and unavailable time differ clearly.
 STATUS_COLOURS = {
     "booked": QColor("#cfe3ff"),
+    # The patient is here: waiting (amber), with the doctor (violet).
+    "arrived": QColor("#fde9b0"),
+    "in_consultation": QColor("#e2d6fb"),
     "completed": QColor("#d4efd6"),
     "no_show": QColor("#f7d0d0"),
 }
@@ -222,14 +225,14 @@ class BookModel(QAbstractTableModel):
                 return (
                     f"{block.start:%H:%M}-{block.end:%H:%M} {block.patient}\n"
                     f"{VISIT_LABELS.get(block.visit_type, block.visit_type)} · "
-                    f"{STATUS_LABELS.get(block.status, block.status)}"
+                    f"{FLOW_LABELS.get(block.status, block.status)}"
                     + (f"\n{block.reason}" if block.reason else "")
                 )
             return "Free" if cell.kind == "free" else "Not working"
         if role == _ACCESSIBLE:
             when = f"{self.row_time(index.row()):%H:%M}"
             if block is not None:
-                return f"{when} {block.patient}, {STATUS_LABELS.get(block.status, block.status)}"
+                return f"{when} {block.patient}, {FLOW_LABELS.get(block.status, block.status)}"
             return f"{when} {'free' if cell.kind == 'free' else 'not working'}"
         return None
 
