@@ -1001,3 +1001,38 @@ def test_the_doctor_sets_their_own_weekly_hours_and_leave_from_their_book(
     assert [(w.weekday, f"{w.start_time:%H:%M}", f"{w.end_time:%H:%M}") for w in weekly] == [
         (0, "08:00", "12:00")
     ]
+
+
+def test_calling_a_patient_in_puts_the_doctors_book_on_their_visit(
+    qtbot: QtBot, sqlite_clinic: Clinic, world: f.World
+) -> None:
+    """QA: after a call-in from the waiting room the doctor's book stayed on another visit,
+    so Enter would act on a patient who was not there. The book goes to the one called in."""
+    from hms_desktop.services.records.stats import StatsService
+    from hms_desktop.ui.shell.main_window import MainWindow
+
+    me = doctor(world)
+    jose = visit_of_today(sqlite_clinic, world.patient_id)
+    anna = visit_of_today(sqlite_clinic, world.other_patient_id)
+    for visit in (jose, anna):
+        patient_flow.check_in(sqlite_clinic, f.RECEPTION, visit)
+    stats = StatsService(sqlite_clinic)
+    window = MainWindow(sqlite_clinic, me, stats)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    tab, room = window.doctor_tab, window.desk_tab
+    qtbot.waitUntil(lambda: tab.selected_appointment() is not None, timeout=WAIT)
+    assert tab.selected_appointment().id == jose  # type: ignore[union-attr]  # first waiting
+    window.tabs.setCurrentWidget(room)
+    qtbot.waitUntil(lambda: len(room.waiting_model.rows) == 2, timeout=WAIT)
+    [row] = [i for i, r in enumerate(room.waiting_model.rows) if r.appointment_id == anna]
+    room.waiting.view.setCurrentIndex(room.waiting_model.index(row, 0))
+    with qtbot.waitSignal(room.called_in, timeout=WAIT):
+        room.on_call_in()
+    window.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: getattr(tab.selected_appointment(), "id", None) == anna, timeout=WAIT)
+    assert "in consultation" in tab.book.message.text()
+    window.close()
+    qtbot.waitUntil(lambda: not window.ops.busy, timeout=WAIT)
+    stats.close()

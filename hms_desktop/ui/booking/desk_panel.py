@@ -241,6 +241,9 @@ class DeskPanel(QWidget):
 
     #: A short confirmation for the main window's status line.
     status_message = Signal(str)
+    #: A patient was called in from here (the appointment's id): a doctor's window puts
+    #: the doctor's book on that visit.
+    called_in = Signal(int)
 
     def __init__(
         self, clinic: Clinic, actor: Actor, ops: Operations, parent: QWidget | None = None
@@ -483,11 +486,12 @@ class DeskPanel(QWidget):
             self.status_message.emit(f"{row.patient} is already with {row.doctor}.")
             return
         clinic, actor = self.clinic, self.actor
-        self._do(
-            "Call in",
-            lambda: patient_flow.call_in(clinic, actor, row.appointment_id),
-            lambda _v: self.confirmations.called_in(row.appointment_id, row.patient, row.doctor),
-        )
+
+        def said(_v: object) -> None:
+            self.confirmations.called_in(row.appointment_id, row.patient, row.doctor)
+            self.called_in.emit(row.appointment_id)
+
+        self._do("Call in", lambda: patient_flow.call_in(clinic, actor, row.appointment_id), said)
 
     def on_undo(self) -> None:
         row = self._chosen(self.waiting, self.waiting_model, CHOOSE_STEP)

@@ -95,6 +95,8 @@ class DoctorTab(QWidget):
         self._rows_ready = self._book_ready = False
         #: The range was just chosen: the cursor goes to the first visit to close.
         self._fresh_range = True
+        #: A visit the cursor goes to once shown (a patient just called in).
+        self._follow: int | None = None
         self.history = HistoryView(clinic, actor, ops, self)
         self.error = ErrorLabel(self)
         #: The visit the shown error is about (it goes when another is selected).
@@ -321,6 +323,14 @@ class DoctorTab(QWidget):
         row = next((r for r in self.rows if r.id == appointment_id), None)
         return row is not None and self.book.select(row.doctor_id, row.date, row.time)
 
+    def follow_visit(self, appointment_id: int) -> None:
+        """The doctor called this patient in (from the waiting room): the book's cursor goes
+        to the visit once the book shows it again, so the keys act on the patient who came
+        in, not on the visit the cursor was on."""
+        self._follow = appointment_id
+        if self._rows_ready and self._book_ready:
+            self._load_appointments()  # the call-in changed the visit: read it again
+
     def showing_today(self) -> bool:
         """True while today is shown."""
         return self.days.mode == TODAY
@@ -333,6 +343,7 @@ class DoctorTab(QWidget):
     def _set_range(self, mode: str) -> None:
         if self._doctor_id is None:
             return
+        self._follow = None  # the doctor chose where to look
         self.days.set_mode(mode)  # -> _on_range_changed
 
     def _on_range_changed(self) -> None:
@@ -398,6 +409,9 @@ class DoctorTab(QWidget):
     def _finish_load(self) -> None:
         if not (self._rows_ready and self._book_ready):
             return
+        if self._follow is not None and self.select_appointment(self._follow):
+            self._follow = None
+            self._fresh_range = False
         if self._fresh_range:
             # A range just chosen starts at the next visit to close, so the keyboard
             # shortcuts act on something sensible at once.

@@ -101,6 +101,9 @@ class MainWindow(QMainWindow):
             # One current patient at the desk: chosen on the Patient tab, the book books
             # for them too (the tabs never import each other; they meet here).
             self.patient_tab.patient_changed.connect(self.book_tab.use_patient)
+        if self.doctor_tab is not None and self.desk_tab is not None:
+            # A doctor calls a patient in from the waiting room: their book goes to that visit.
+            self.desk_tab.called_in.connect(self.doctor_tab.follow_visit)
 
         self._build_menus()
         self._add_tools()
