@@ -38,7 +38,6 @@ from hms_desktop.services.safety import audit
 from hms_desktop.services.views import PatientRow
 
 GENDERS = ("", "female", "male", "other")
-#: The length of the name search keys' columns.
 #: What may surround the digits of a phone number typed into the search box.
 _PHONE_PUNCTUATION = frozenset(" +-()./")
 #: The fewest digits after the trunk 0 that are matched against the end of stored

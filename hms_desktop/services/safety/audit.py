@@ -18,6 +18,23 @@ from hms_desktop.services.people.validation import search_text
 from hms_desktop.services.safety import audit_chain
 
 
+def plain_entry(
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    *,
+    patient_id: int | None = None,
+    **details: Any,
+) -> audit_chain.PlainEntry:
+    """An entry not yet written, without the ORM object: for a hot path that writes it
+    with a statement of its own (the quick booking, :func:`audit_chain.append_kept`)."""
+    return audit_chain.PlainEntry(
+        utcnow(), actor.user_id, actor.username, action, entity, entity_id, patient_id,
+        details_text(details),
+    )  # fmt: skip
+
+
 def entry(
     actor: Actor,
     action: str,
@@ -29,33 +46,8 @@ def entry(
 ) -> AuditEntry:
     """An entry not yet written (:func:`record` writes one; a hot path may build it before
     its transaction and append it with :func:`audit_chain.append`)."""
-    return AuditEntry(
-        at=utcnow(),
-        actor_user_id=actor.user_id,
-        actor=actor.username,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        patient_id=patient_id,
-        details=details_text(details),
-    )
-
-
-def plain_entry(
-    actor: Actor,
-    action: str,
-    entity: str,
-    entity_id: int | None = None,
-    *,
-    patient_id: int | None = None,
-    **details: Any,
-) -> audit_chain.PlainEntry:
-    """:func:`entry` without the ORM object, for a hot path that writes it with a
-    statement of its own (e.g. :func:`audit_chain.append_kept`)."""
-    return audit_chain.PlainEntry(
-        utcnow(), actor.user_id, actor.username, action, entity, entity_id, patient_id,
-        details_text(details),
-    )  # fmt: skip
+    plain = plain_entry(actor, action, entity, entity_id, patient_id=patient_id, **details)
+    return AuditEntry(**{name: getattr(plain, name) for name in audit_chain.ENTRY_FIELDS})
 
 
 def details_text(details: dict[str, Any]) -> str:

@@ -258,11 +258,17 @@ def append_alone(db: Database, entry: AuditEntry) -> None:
         with db.write() as session:
             append(session, entry)
         return
-    notifying = {"prefix": changes.CHANNEL_PREFIX, "o": db.changes.origin, "events": "[]"}
     with db.one_statement() as conn:
-        row = conn.execute(_PG_APPEND_NOTIFYING, append_arguments(entry) | notifying).one()
+        row = conn.execute(_PG_APPEND_NOTIFYING, _alone_arguments(db, entry)).one()
     entry.id, entry.seq, entry.prev_hash, entry.row_hash = row[:4]
     db.changes.committed({AuditEntry.__tablename__: [entry.id]})
+
+
+def _alone_arguments(db: Database, entry: AuditEntry | PlainEntry) -> dict[str, object]:
+    """:data:`_PG_APPEND_NOTIFYING`'s parameters for an entry in a transaction of its own:
+    no earlier change to say, only the entry's own notification."""
+    notifying = {"prefix": changes.CHANNEL_PREFIX, "o": db.changes.origin, "events": "[]"}
+    return append_arguments(entry) | notifying
 
 
 def append_kept(reader: KeptReader, entry: PlainEntry) -> None:
@@ -271,8 +277,7 @@ def append_kept(reader: KeptReader, entry: PlainEntry) -> None:
     tells ``db.changes`` (``{"audit_log": [entry.id]}``) once it is done with the
     connection, and checks the signed-in account itself (see :mod:`hms_desktop.db.kept`).
     """
-    notifying = {"prefix": changes.CHANNEL_PREFIX, "o": reader.db.changes.origin, "events": "[]"}
-    row = reader.rows(_PG_APPEND_NOTIFYING, append_arguments(entry) | notifying)[0]
+    row = reader.rows(_PG_APPEND_NOTIFYING, _alone_arguments(reader.db, entry))[0]
     entry.id, entry.seq, entry.prev_hash, entry.row_hash = row[:4]
 
 

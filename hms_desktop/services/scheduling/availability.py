@@ -610,14 +610,23 @@ def free_slots(clinic: Clinic, doctor_id: int, day: date | str | None = None) ->
         return free_slots_between(session, clinic, [doctor_id], first, last)
 
 
+def bookable_doctor_ids(
+    session: Session, *, doctor_id: int | None = None, department_id: int | None = None
+) -> list[int]:
+    """The doctors who take bookings (not blacklisted): ``doctor_id`` if so, or those of
+    ``department_id``."""
+    query = select(Doctor.id).where(Doctor.blacklisted.is_(False))
+    if doctor_id is not None:
+        query = query.where(Doctor.id == doctor_id)
+    else:
+        query = query.where(Doctor.department_id == department_id)
+    return list(session.scalars(query))
+
+
 def free_slots_by_department(clinic: Clinic, department_id: int) -> list[Slot]:
     """Bookable slots of every doctor of a department up to the horizon."""
     with clinic.db.read() as session:
-        doctor_ids = session.scalars(
-            select(Doctor.id).where(
-                Doctor.department_id == department_id, Doctor.blacklisted.is_(False)
-            )
-        ).all()
+        doctor_ids = bookable_doctor_ids(session, department_id=department_id)
         if not doctor_ids:
             return []
         return free_slots_between(

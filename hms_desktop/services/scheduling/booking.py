@@ -537,13 +537,10 @@ def _book_quickly_on(clinic: Clinic, actor: Actor, visit: NewVisit) -> int | Non
         message = calendar_invite.confirmation_row(
             clinic, recipient, (visit.doctor_id, facts.doctor_name), day, visit.at
         )
-        details = {
-            "doctor_id": visit.doctor_id, "day": day, "time": visit.at.strftime("%H:%M"),
-            "end": end.strftime("%H:%M"),
-        }  # fmt: skip
-        entry = audit_chain.PlainEntry(
-            utcnow(), actor.user_id, actor.username, "appointment.book", "appointment", None,
-            visit.patient_id, audit.details_text(details),
+        entry = audit.plain_entry(
+            actor, "appointment.book", "appointment", None, patient_id=visit.patient_id,
+            doctor_id=visit.doctor_id, day=day, time=visit.at.strftime("%H:%M"),
+            end=end.strftime("%H:%M"),
         )  # fmt: skip
         checked = quick_book.Visit(
             visit.doctor_id, visit.patient_id, day, visit.at, end, visit.visit_type,

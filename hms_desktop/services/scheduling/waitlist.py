@@ -631,13 +631,9 @@ def _earliest_suiting(
     first_day, last_day = clinic.today(), availability.last_bookable_day(clinic)
     found: dict[int, Slot] = {}
     for (doctor_id, department_id), members in scopes.items():
-        bookable = select(Doctor.id).where(Doctor.blacklisted.is_(False))
-        bookable = (
-            bookable.where(Doctor.id == doctor_id)
-            if doctor_id is not None
-            else bookable.where(Doctor.department_id == department_id)
+        doctor_ids = availability.bookable_doctor_ids(
+            session, doctor_id=doctor_id, department_id=department_id
         )
-        doctor_ids = list(session.scalars(bookable))
         waiting = members if doctor_ids else []
         start = first_day
         while waiting and start <= last_day:

@@ -8,6 +8,7 @@ the date order are applied by the query, never to the loaded rows only.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import date, time, timedelta
 from typing import Any
@@ -84,7 +85,6 @@ class AppointmentsPage(ListPage):
         )
         self._counting = False
         self._count_again = False
-        self._counted_filter = AppointmentFilter()
         self.model.fetch_failed.connect(lambda err: show_error(self, "Load appointments", err))
         self.table.setModel(self.model)
         # Department and visit type share what the key columns leave; Reason takes the rest.
@@ -271,22 +271,12 @@ class AppointmentsPage(ListPage):
             return
         self._counting = True
         flt, clinic, actor = self._filter, self.clinic, self.actor
-        self._counted_filter = flt
-        # Bound methods, not partials or lambdas over self: Qt drops a bound method's
-        # connection when the view is deleted, so a count that comes back after the view
-        # closed does not touch its deleted labels.
         self.ops.run(
             lambda _ctx: booking.count_appointments(clinic, actor, flt),
             label="Count appointments",
-            on_success=self._on_count_done,
-            on_failure=self._on_count_failed,
+            on_success=functools.partial(self._on_counted, flt),
+            on_failure=lambda _err: self._on_counted(flt, None),
         )
-
-    def _on_count_done(self, n: int) -> None:
-        self._on_counted(self._counted_filter, n)
-
-    def _on_count_failed(self, _err: BaseException) -> None:
-        self._on_counted(self._counted_filter, None)
 
     def _on_counted(self, flt: AppointmentFilter, n: int | None) -> None:
         self._counting = False
@@ -403,16 +393,15 @@ class RescheduleDialog(ServiceForm):
         clinic, doctor_id, day = self._clinic, self.doctor.currentData(), _pydate(self.day.date())
         self.time.clear()
         self.time.addItem("Loading free slots…", None)
-        self._slots_for = (doctor_id, day)
         self._ops.run(
             lambda _ctx: availability.free_slots(clinic, doctor_id, day),
             label="Load free slots",
-            on_success=self._on_slots,  # bound: dropped if the dialog is deleted meanwhile
+            on_success=functools.partial(self._on_slots, (doctor_id, day)),
             on_failure=self.show_error,
         )
 
-    def _on_slots(self, slots: list[FreeSlot]) -> None:
-        if self._slots_for != (self.doctor.currentData(), _pydate(self.day.date())):
+    def _on_slots(self, key: tuple[Any, date], slots: list[FreeSlot]) -> None:
+        if key != (self.doctor.currentData(), _pydate(self.day.date())):
             return  # the user changed the day or doctor meanwhile
         self.time.clear()
         if not slots:

@@ -325,6 +325,7 @@ class ExportDialog(QDialog):
         """The work for the worker thread, bound to plain values read from the fields now."""
         call: Callable[..., ExportResult]
         fmt, delimiter = self.fmt, self.options.delimiter
+        request = self.request_edit.text() if self.request_edit else ""
         if self.filters is None:
             assert self._patient_id is not None
             document = record_exports.document_format(path, fmt)
@@ -334,13 +335,13 @@ class ExportDialog(QDialog):
                     record_exports.export_record, self._clinic, self._actor, self._patient_id,
                     path, document, all_visits=self.options.include_all_visits,
                     render_pdf=write_history_pdf,
-                    patient_request=self.request_edit.text() if self.request_edit else "",
+                    patient_request=request,
                 )  # fmt: skip
                 return lambda _ctx: export()
             call = partial(
                 exports.export_history, self._clinic, self._actor, self._patient_id, path, fmt,
                 delimiter=delimiter, all_visits=self.options.include_all_visits,
-                patient_request=self.request_edit.text() if self.request_edit else "",
+                patient_request=request,
             )  # fmt: skip
         else:
             flt = self.filters.value()
